@@ -1,0 +1,29 @@
+// A tensor in host memory as it travels between data files, onnxruntime and reports:
+// element type, shape and a typed array (int64 as BigInt64Array, bool as Uint8Array).
+
+import type { DType, NumericArray } from '../ir/dtype.js';
+
+export interface HostTensor {
+  dtype: DType;
+  dims: number[];
+  data: NumericArray;
+}
+
+export function numel(dims: readonly number[]): number {
+  let n = 1;
+  for (const d of dims) n *= d;
+  return n;
+}
+
+/** Rows [start, end) along the first axis, sharing memory with `t`. */
+export function sliceBatch(t: HostTensor, start: number, end: number): HostTensor {
+  const row = numel(t.dims.slice(1));
+  return { dtype: t.dtype, dims: [end - start, ...t.dims.slice(1)], data: t.data.subarray(start * row, end * row) as NumericArray };
+}
+
+/** Values as float64 numbers, whatever the element type. */
+export function toFloat64(t: HostTensor): Float64Array {
+  const out = new Float64Array(t.data.length);
+  for (let i = 0; i < out.length; i++) out[i] = Number(t.data[i]!);
+  return out;
+}
