@@ -226,7 +226,7 @@ def main():
     with torch.no_grad():
         mse = F.mse_loss(tcn(torch.from_numpy(xv)), torch.from_numpy(yv)).item()
     print(f"tcn: {steps}, validation MSE {mse:.4f}")
-    np.savez_compressed(os.path.join(DATA, "tcn-calib.npz"), input=xv, target=yv)
+    np.savez_compressed(os.path.join(DATA, "tcn-calib.npz"), input=xv, forecast=yv)
     export(tcn, torch.zeros(1, 4, 64), "tcn-1d.onnx", 13, (["input"], ["forecast"]),
            {"input": {0: "batch"}, "forecast": {0: "batch"}})
 

@@ -14,7 +14,7 @@ import { readTensor } from '../onnx/read.js';
 import { sliceBatch, type HostTensor } from '../util/host-tensor.js';
 import { parseNpy } from './npy.js';
 import { parseNpz } from './npz.js';
-import { modelInputs, type InputSpec } from './synthetic.js';
+import { modelInputs, modelOutputs, type InputSpec } from './synthetic.js';
 
 export interface Dataset {
   source: string;
@@ -24,6 +24,8 @@ export interface Dataset {
   inputs: Record<string, HostTensor>;
   /** Integer class labels [count], when the data has them. */
   labels?: HostTensor;
+  /** Expected values of model outputs (keys named like an output), e.g. regression targets. */
+  targets: Record<string, HostTensor>;
   notes: string[];
 }
 
@@ -163,6 +165,13 @@ export function loadData(file: string, model: Model, opts: LoadDataOptions = {})
     labels = coerce(label, 'int64', `${file}:${labelKey}`).t;
     arrays.delete(labelKey);
   }
+  const targets: Record<string, HostTensor> = {};
+  for (const out of modelOutputs(model)) {
+    const t = arrays.get(out.name);
+    if (!t || specs.some((s) => s.name === out.name)) continue;
+    targets[out.name] = coerce(t, out.dtype, `${file}:${out.name}`).t;
+    arrays.delete(out.name);
+  }
   const unnamed = positional || [...arrays.keys()].every((k) => k.startsWith('#'));
   if (unnamed) {
     const list = [...arrays.values()];
@@ -174,7 +183,7 @@ export function loadData(file: string, model: Model, opts: LoadDataOptions = {})
     for (const key of arrays.keys()) {
       if (!specs.some((s) => s.name === key)) {
         throw new UserError(
-          `${file}: key '${key}' is not an input of the model (inputs: ${specs.map((s) => s.name).join(', ')}; labels: '${labelKey}')`,
+          `${file}: key '${key}' is not an input or output of the model (inputs: ${specs.map((s) => s.name).join(', ')}; labels: '${labelKey}')`,
         );
       }
     }
@@ -197,7 +206,10 @@ export function loadData(file: string, model: Model, opts: LoadDataOptions = {})
   if (labels && labels.dims[0] !== count) {
     throw new UserError(`${file}:${labelKey}: ${labels.dims[0]} labels for ${count} samples`);
   }
-  return { source: file, count, inputs, labels, notes };
+  for (const [name, t] of Object.entries(targets)) {
+    if (t.dims[0] !== count) throw new UserError(`${file}:${name}: ${t.dims[0]} rows for ${count} samples`);
+  }
+  return { source: file, count, inputs, labels, targets, notes };
 }
 
 /** Samples [start, end) of every input (and the labels), sharing memory. */

@@ -3,6 +3,7 @@
 // Cast or Transpose nodes that exporters put in between.
 
 import { getAttr, initializerMap, nodeLabel, producerMap } from '../ir/graph.js';
+import { bfloat16ToFloat, dtypeFromCode, halfToFloat, type DType } from '../ir/dtype.js';
 import type { Graph, Model, Node, Tensor } from '../ir/types.js';
 
 export type LayerOp = 'Gemm' | 'MatMul' | 'Conv';
@@ -30,6 +31,8 @@ export interface WeightLayer {
   /** Shape of the weight as the layer consumes it (after any Transpose). */
   shape: number[];
   params: number;
+  /** Element type the layer computes with (after any Cast). */
+  dtype: DType;
   /** Size of the layer's output-feature axis in `shape`, and that axis. */
   outDim: number;
   outAxis: number;
@@ -71,6 +74,14 @@ export function constantSource(graph: Graph, value: string, cache?: { inits: Map
   return undefined;
 }
 
+function consumedType(graph: Graph, src: WeightSource): DType | undefined {
+  let dtype: DType | undefined = src.tensor.dtype;
+  for (const step of src.chain) {
+    if (step.op === 'Cast') dtype = dtypeFromCode(Number(getAttr(graph.nodes[step.node]!, 'to')?.i ?? 0));
+  }
+  return dtype;
+}
+
 function consumedShape(src: WeightSource): number[] {
   let shape = [...src.tensor.dims];
   for (const step of src.chain) {
@@ -95,6 +106,8 @@ export function findWeightLayers(model: Model): WeightLayer[] {
     const weightInput = op === 'MatMul' && !constantSource(graph, node.inputs[1] ?? '', cache) ? 0 : 1;
     const source = constantSource(graph, node.inputs[weightInput] ?? '', cache);
     if (!source || !FLOAT_WEIGHTS.has(source.tensor.dtype)) return;
+    const dtype = consumedType(graph, source);
+    if (!dtype) return;
     const shape = consumedShape(source);
     const params = shape.reduce((a, b) => a * b, 1);
     if (params === 0) return;
@@ -124,10 +137,59 @@ export function findWeightLayers(model: Model): WeightLayer[] {
       source,
       shape,
       params,
+      dtype,
       outDim: shape[outAxis]!,
       outAxis,
       inDim,
     });
   });
   return layers;
+}
+
+/** The weight as the layer consumes it: float32, in the layout after any Transpose. */
+export function consumedWeight(layer: WeightLayer): Float32Array {
+  const t = layer.source.tensor;
+  let data = toFloat32(t);
+  let shape = [...t.dims];
+  for (const step of layer.source.chain) {
+    if (step.op !== 'Transpose') continue;
+    const perm = step.perm ?? shape.map((_, i) => shape.length - 1 - i);
+    data = transpose(data, shape, perm);
+    shape = perm.map((p) => shape[p]!);
+  }
+  return data;
+}
+
+function toFloat32(t: Tensor): Float32Array {
+  const d = t.data;
+  if (d instanceof Float32Array) return d;
+  const out = new Float32Array(d.length);
+  if (t.dtype === 'float16') for (let i = 0; i < out.length; i++) out[i] = halfToFloat((d as Uint16Array)[i]!);
+  else if (t.dtype === 'bfloat16') for (let i = 0; i < out.length; i++) out[i] = bfloat16ToFloat((d as Uint16Array)[i]!);
+  else for (let i = 0; i < out.length; i++) out[i] = Number((d as Float64Array)[i]);
+  return out;
+}
+
+/** Row-major transpose of `data` (shape) by `perm`. */
+export function transpose(data: Float32Array, shape: number[], perm: number[]): Float32Array {
+  const rank = shape.length;
+  const strides = new Array<number>(rank);
+  let s = 1;
+  for (let d = rank - 1; d >= 0; d--) {
+    strides[d] = s;
+    s *= shape[d]!;
+  }
+  const outShape = perm.map((p) => shape[p]!);
+  const out = new Float32Array(data.length);
+  const idx = new Array<number>(rank).fill(0);
+  for (let o = 0; o < out.length; o++) {
+    let src = 0;
+    for (let d = 0; d < rank; d++) src += idx[d]! * strides[perm[d]!]!;
+    out[o] = data[src]!;
+    for (let d = rank - 1; d >= 0; d--) {
+      if (++idx[d]! < outShape[d]!) break;
+      idx[d] = 0;
+    }
+  }
+  return out;
 }

@@ -92,7 +92,7 @@ describe('npz', () => {
     fs.writeFileSync(f, encodeNpz({ input: { dtype: 'float32', dims: [4, 784], data: new Float32Array(4 * 784) } }));
     expect(() => loadData(f, model)).toThrow(/d\.npz:input: shape \(4, 784\), the model's input 'input' is \(batch, 1, 28, 28\)/);
     fs.writeFileSync(f, encodeNpz({ pixels: { dtype: 'float32', dims: [4, 1, 28, 28], data: new Float32Array(4 * 784) } }));
-    expect(() => loadData(f, model)).toThrow(/key 'pixels' is not an input of the model \(inputs: input; labels: 'label'\)/);
+    expect(() => loadData(f, model)).toThrow(/key 'pixels' is not an input or output of the model \(inputs: input; labels: 'label'\)/);
   });
 
   it('reads an ONNX test-data folder of .pb tensors', () => {

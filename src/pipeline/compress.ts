@@ -1,0 +1,221 @@
+// `tbn compress`: select layers, tile them from the trained weights, (fine-tune), rewrite the
+// graph and write the compressed model atomically, with a report of sizes and agreement.
+// Progress goes to the onProgress callback; this module prints nothing.
+
+import fs from 'node:fs';
+import path from 'node:path';
+import { UsageError, UserError } from '../errors.js';
+import type { Model } from '../ir/types.js';
+import { loadModel, saveModel } from '../onnx/file.js';
+import { encodeModel } from '../onnx/proto.js';
+import { writeModel } from '../onnx/write.js';
+import { META } from '../tbn/format.js';
+import { consumedWeight } from '../tbn/layers.js';
+import { checkCustomFormat, rewriteModel, type OutputFormat, type TiledLayer } from '../tbn/rewrite.js';
+import { selectLayers, type AxisPolicy, type LayerChoice } from '../tbn/select.js';
+import { probeValueShapes } from '../tbn/shapes.js';
+import { bitsPerWeight } from '../tbn/sizes.js';
+import { computeTile, type AlphaMode } from '../tbn/tile.js';
+import { compareModels, type Agreement } from '../verify/compare.js';
+import { loadData, type Dataset } from '../data/dataset.js';
+import { parseInputShapes } from '../data/synthetic.js';
+
+export const TBN_VERSION = '0.1.0';
+
+export interface CompressOptions {
+  model: string;
+  output?: string;
+  force?: boolean;
+  dryRun?: boolean;
+  data?: string;
+  labelKey?: string;
+  inputShape?: string[];
+  p?: number;
+  layerP?: Map<string, number>;
+  minParams?: number;
+  include?: string[];
+  exclude?: string[];
+  axis?: AxisPolicy;
+  alpha?: AlphaMode;
+  format?: OutputFormat;
+  seed?: number;
+  /** Samples of --data used to measure agreement after compression. */
+  evalSamples?: number;
+  onProgress?: (event: ProgressEvent) => void;
+}
+
+export type ProgressEvent = { phase: 'load' | 'select' | 'tile' | 'shapes' | 'write' | 'evaluate'; message: string };
+
+export interface CompressLayerReport {
+  node: string;
+  op: string;
+  weight: string;
+  shape: number[];
+  p: number;
+  tileAxis: number;
+  regionsAlongOutput: boolean;
+  params: number;
+  bytesBefore: number;
+  bytesAfter: number;
+  bitsPerWeight: number;
+}
+
+export interface CompressReport {
+  input: string;
+  output: string | null;
+  format: OutputFormat;
+  alphaMode: AlphaMode;
+  layers: CompressLayerReport[];
+  skipped: { node: string; weight: string; params: number; reason: string }[];
+  sizes: {
+    inputBytes: number;
+    outputBytes: number | null;
+    tiledParams: number;
+    tiledBytesBefore: number;
+    tiledBytesAfter: number;
+    bitsPerTiledWeight: number | null;
+    bitsPerWeight: number | null;
+  };
+  agreement: Agreement | null;
+  warnings: string[];
+}
+
+export function defaultOutputPath(input: string): string {
+  const base = path.basename(input).replace(/\.onnx$/i, '');
+  return path.join(path.dirname(input), `${base}.tbn.onnx`);
+}
+
+function checkOutput(input: string, output: string, force: boolean): void {
+  const real = (p: string) => {
+    try {
+      return fs.realpathSync(p);
+    } catch {
+      return path.resolve(p);
+    }
+  };
+  if (real(input) === real(output)) throw new UsageError(`-o ${output}: that is the input model; tbn never modifies its input`);
+  if (fs.existsSync(output) && !force) throw new UsageError(`-o ${output}: the file exists; add --force to replace it`);
+  const dir = path.dirname(path.resolve(output));
+  if (!fs.existsSync(dir)) throw new UsageError(`-o ${output}: folder ${dir} does not exist`);
+}
+
+export function tileChoices(choices: LayerChoice[], alpha: AlphaMode): TiledLayer[] {
+  return choices.map((c) => ({
+    layer: c.layer,
+    layout: c.layout,
+    alphaMode: alpha,
+    tile: computeTile(consumedWeight(c.layer), c.layout, alpha),
+  }));
+}
+
+function metadata(tiled: TiledLayer[], alpha: AlphaMode) {
+  const layers = tiled.map((t) => ({
+    node: t.layer.node.name ?? '',
+    weight: t.layer.source.name,
+    op: t.layer.op,
+    shape: t.layout.shape,
+    p: t.layout.p,
+    tile_axis: t.layout.tileAxis,
+  }));
+  return [
+    { key: META.version, value: TBN_VERSION },
+    { key: META.alphaMode, value: alpha },
+    { key: META.layers, value: JSON.stringify(layers) },
+  ];
+}
+
+export async function compressModel(opts: CompressOptions): Promise<CompressReport> {
+  const progress = opts.onProgress ?? (() => {});
+  const format = opts.format ?? 'custom';
+  const alpha = opts.alpha ?? 'per-tile';
+  const output = opts.output ?? defaultOutputPath(opts.model);
+  if (!opts.dryRun) checkOutput(opts.model, output, !!opts.force);
+  const shapes = parseInputShapes(opts.inputShape);
+  progress({ phase: 'load', message: `reading ${opts.model}` });
+  const loaded = loadModel(opts.model);
+  const model = loaded.model;
+  if (format === 'custom') wrapInput(opts.model, () => checkCustomFormat(model));
+  const data = opts.data ? loadData(opts.data, model, { labelKey: opts.labelKey }) : undefined;
+  const warnings = [...(data?.notes ?? [])];
+
+  progress({ phase: 'select', message: 'choosing layers' });
+  const selection = selectLayers(model, opts);
+  if (!selection.chosen.length) warnings.push('no layer was tiled (see the skipped layers); the output equals the input');
+  progress({ phase: 'tile', message: `tiling ${selection.chosen.length} layers` });
+  const tiled = tileChoices(selection.chosen, alpha);
+
+  const layers: CompressLayerReport[] = tiled.map((t) => {
+    const bytesAfter = t.tile.bits.length + 4 * t.tile.alpha.length;
+    return {
+      node: t.layer.node.name || t.layer.label,
+      op: t.layer.op,
+      weight: t.layer.source.name,
+      shape: t.layout.shape,
+      p: t.layout.p,
+      tileAxis: t.layout.tileAxis,
+      regionsAlongOutput: selection.chosen.find((c) => c.layer === t.layer)!.regionsAlongOutput,
+      params: t.layer.params,
+      bytesBefore: 4 * t.layer.params,
+      bytesAfter,
+      bitsPerWeight: bitsPerWeight(t.layer.params, bytesAfter),
+    };
+  });
+  progress({ phase: 'shapes', message: 'probing output shapes' });
+  const valueInfo = format === 'custom' ? await probeValueShapes(model, tiled.map((t) => t.layer.node.outputs[0]!), shapes) : [];
+  const compressed = rewriteModel(model, tiled, { format, metadata: metadata(tiled, alpha), valueInfo });
+
+  let outputBytes: number | null = null;
+  if (!opts.dryRun) {
+    progress({ phase: 'write', message: `writing ${output}` });
+    const ext = compressed.graph.initializers.some((t) => t.encoding === 'external');
+    outputBytes = saveModel(compressed, output, {
+      externalLocation: ext ? `${path.basename(output)}.data` : undefined,
+      protect: [path.dirname(path.resolve(opts.model))],
+    });
+  }
+  let agreement: Agreement | null = null;
+  if (!opts.dryRun && tiled.length) {
+    progress({ phase: 'evaluate', message: 'measuring agreement with the original' });
+    agreement = await compareModels(opts.model, encodeModel(writeModel(compressed)), evalSet(data, model, opts, shapes));
+  }
+  const tiledParams = layers.reduce((a, l) => a + l.params, 0);
+  const before = layers.reduce((a, l) => a + l.bytesBefore, 0);
+  const after = layers.reduce((a, l) => a + l.bytesAfter, 0);
+  const inputBytes = loaded.fileBytes + loaded.externalBytes;
+  return {
+    input: opts.model,
+    output: opts.dryRun ? null : output,
+    format,
+    alphaMode: alpha,
+    layers,
+    skipped: selection.skipped.map((s) => ({ node: s.layer.node.name || s.layer.label, weight: s.layer.source.name, params: s.layer.params, reason: s.reason })),
+    sizes: {
+      inputBytes,
+      outputBytes,
+      tiledParams,
+      tiledBytesBefore: before,
+      tiledBytesAfter: after,
+      bitsPerTiledWeight: tiledParams ? bitsPerWeight(tiledParams, after) : null,
+      bitsPerWeight: outputBytes === null ? null : bitsPerWeight(totalParams(model), outputBytes),
+    },
+    agreement,
+    warnings,
+  };
+}
+
+function totalParams(model: Model): number {
+  return model.graph.initializers.reduce((a, t) => a + t.dims.reduce((x, y) => x * y, 1), 0);
+}
+
+function evalSet(data: Dataset | undefined, model: Model, opts: CompressOptions, shapes: Map<string, number[]>) {
+  return { data, model, samples: opts.evalSamples ?? 500, seed: opts.seed ?? 0, shapes };
+}
+
+function wrapInput(file: string, fn: () => void): void {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof UserError) throw new UserError(`${file}: ${e.message}`);
+    throw e;
+  }
+}

@@ -1,0 +1,103 @@
+// Model-local ONNX functions for the ai.tbn ops, built from standard ops only, so that a
+// compressed model runs in any onnxruntime (which inlines the body when no kernel for the op
+// is registered). onnxruntime resolves inlined nodes against the MODEL's default opset, so
+// bodies use only ops whose signature is the same from opset 12 on (no Unsqueeze, no
+// BitwiseAnd): bits are unpacked with integer Div and Mod.
+
+import { attr, int64Tensor, node, tensor } from '../ir/build.js';
+import type { Attribute, FunctionDef, Node } from '../ir/types.js';
+import { MIN_FUNCTION_OPSET, OPS, TBN_DOMAIN, type AttrKind, type TbnOpName } from './format.js';
+
+const INT32 = 6;
+const FLOAT = 1;
+
+const constT = (out: string, t: Parameters<typeof attr.tensor>[1]): Node => node('Constant', [], [out], [attr.tensor('value', t)]);
+const i64 = (out: string, values: number[]) => constT(out, int64Tensor(undefined, [values.length], values));
+const f32 = (out: string, v: number) => constT(out, tensor(undefined, 'float32', [], Float32Array.of(v)));
+
+/**
+ * Nodes that decode (bits, scales) into the weight `out`, using the function attributes
+ * weight_shape, p and tile_axis. Value names are local to the function body.
+ */
+export function decodeBody(bits: string, scales: string, out: string): Node[] {
+  return [
+    node('Constant', [], ['shape'], [attr.ref('value_ints', 'INTS', 'weight_shape')]),
+    node('Constant', [], ['p'], [attr.ref('value_int', 'INT', 'p')]),
+    node('Constant', [], ['axis'], [attr.ref('value_int', 'INT', 'tile_axis')]),
+    node('ReduceProd', ['shape'], ['n'], [attr.int('keepdims', 1)]),
+    node('Div', ['n', 'p'], ['q']),
+    // Unpack: byte b → bits (b / 2^k) mod 2 for k = 0..7, LSB first.
+    node('Cast', [bits], ['bytes32'], [attr.int('to', INT32)]),
+    i64('col', [-1, 1]),
+    node('Reshape', ['bytes32', 'col'], ['bytes_col']),
+    constT('pow2', tensor(undefined, 'int32', [8], Int32Array.of(1, 2, 4, 8, 16, 32, 64, 128))),
+    node('Div', ['bytes_col', 'pow2'], ['shifted']),
+    constT('two_i', tensor(undefined, 'int32', [], Int32Array.of(2))),
+    node('Mod', ['shifted', 'two_i'], ['bit']),
+    node('Cast', ['bit'], ['bit_f'], [attr.int('to', FLOAT)]),
+    i64('minus1', [-1]),
+    node('Reshape', ['bit_f', 'minus1'], ['bits_flat']),
+    i64('zero', [0]),
+    node('Slice', ['bits_flat', 'zero', 'q'], ['tile01']),
+    // ±1 = 2·bit − 1
+    f32('two_f', 2),
+    f32('one_f', 1),
+    node('Mul', ['tile01', 'two_f'], ['tile02']),
+    node('Sub', ['tile02', 'one_f'], ['tile']),
+    // Regions: α[p or 1, 1] · t[1, q], broadcast to [p, q].
+    i64('row', [1, -1]),
+    node('Reshape', ['tile', 'row'], ['tile_row']),
+    node('Reshape', [scales, 'col'], ['scale_col']),
+    node('Mul', ['scale_col', 'tile_row'], ['regions']),
+    i64('one', [1]),
+    node('Reshape', ['p', 'one'], ['p1']),
+    node('Concat', ['p1', 'one'], ['p_by_1'], [attr.int('axis', 0)]),
+    node('Expand', ['regions', 'p_by_1'], ['regions_full']),
+    node('Reshape', ['regions_full', 'minus1'], ['stream']),
+    // Stream → W: view [1, N] (tile_axis 0) or [K, M] (tile_axis 1), transpose, reshape.
+    node('Slice', ['shape', 'zero', 'one'], ['m']),
+    node('Div', ['n', 'm'], ['k']),
+    node('Reshape', ['axis', 'one'], ['a']),
+    node('Sub', ['one', 'a'], ['not_a']),
+    node('Mul', ['a', 'k'], ['ak']),
+    node('Add', ['ak', 'not_a'], ['view0']),
+    node('Mul', ['a', 'm'], ['am']),
+    node('Mul', ['not_a', 'n'], ['not_a_n']),
+    node('Add', ['am', 'not_a_n'], ['view1']),
+    node('Concat', ['view0', 'view1'], ['view'], [attr.int('axis', 0)]),
+    node('Reshape', ['stream', 'view'], ['w2']),
+    node('Transpose', ['w2'], ['w2t'], [attr.ints('perm', [1, 0])]),
+    node('Reshape', ['w2t', 'shape'], [out]),
+  ];
+}
+
+const REF_TYPES: Record<AttrKind, Attribute['type']> = { INT: 'INT', INTS: 'INTS', FLOAT: 'FLOAT', STRING: 'STRING' };
+
+function standardNode(name: TbnOpName): Node[] {
+  const spec = OPS[name];
+  if (!spec.standard) return [];
+  const refs = spec.attrs
+    .filter((a) => !['weight_shape', 'p', 'tile_axis'].includes(a.name))
+    .map((a) => attr.ref(a.name, REF_TYPES[a.kind], a.name));
+  const [x, , , extra] = spec.inputs;
+  const inputs = extra ? [x!, 'W', extra] : [x!, 'W'];
+  return [node(spec.standard, inputs, [spec.outputs[0]!], refs)];
+}
+
+/** The function for one ai.tbn op, written for the model's default-domain opset. */
+export function tbnFunction(name: TbnOpName, opset: number): FunctionDef {
+  if (opset < MIN_FUNCTION_OPSET) throw new Error(`function bodies need opset ≥ ${MIN_FUNCTION_OPSET}`);
+  const spec = OPS[name];
+  return {
+    name,
+    domain: TBN_DOMAIN,
+    inputs: [...spec.inputs],
+    outputs: [...spec.outputs],
+    attributes: spec.attrs.map((a) => a.name),
+    attributeProtos: [],
+    nodes: [...decodeBody('bits', 'scales', 'W'), ...standardNode(name)],
+    docString: `tbn ${name}: decodes a Tiled Bit Network weight (one bit-packed tile, p scales) with standard ops${spec.standard ? ` and applies ${spec.standard}` : ''}. Registered kernels in the ai.tbn custom-op library compute the same without building the weight.`,
+    opsetImports: [{ domain: '', version: opset }],
+    valueInfo: [],
+  };
+}

@@ -1,0 +1,173 @@
+// Writes tiles into a model: each tiled layer's weight becomes a bit-packed tile and its
+// scales, and the layer becomes the fused ai.tbn op (custom format, with model-local ONNX
+// functions) or reads a decoded fp32 weight (expanded format). Everything not tiled is left
+// exactly as it was; constants that only fed tiled layers are dropped.
+
+import { UserError } from '../errors.js';
+import { attr, floatTensor, node as makeNode, tensor } from '../ir/build.js';
+import { consumerMap, defaultOpset } from '../ir/graph.js';
+import type { Attribute, Graph, KeyValue, Model, Node, Tensor, ValueInfo } from '../ir/types.js';
+import { MIN_FUNCTION_OPSET, MIN_IR_WITH_FUNCTIONS, OPS, TBN_DOMAIN, TBN_OPSET_VERSION, type TbnOpName } from './format.js';
+import { tbnFunction } from './functions.js';
+import type { WeightLayer } from './layers.js';
+import { decodeTile, type AlphaMode, type Tile, type TileLayout } from './tile.js';
+
+export type OutputFormat = 'custom' | 'expanded';
+
+export interface TiledLayer {
+  layer: WeightLayer;
+  layout: TileLayout;
+  alphaMode: AlphaMode;
+  tile: Tile;
+}
+
+export interface RewriteOptions {
+  format: OutputFormat;
+  /** metadata_props entries to add (tbn.*). */
+  metadata?: KeyValue[];
+  /** Types and shapes of the tiled layers' outputs, for value_info. */
+  valueInfo?: ValueInfo[];
+}
+
+export function fusedOpFor(layer: WeightLayer): TbnOpName {
+  if (layer.weightInput !== 1) return 'TbnDecode';
+  if (layer.op === 'Gemm') return 'TbnGemm';
+  if (layer.op === 'MatMul') return 'TbnMatMul';
+  return 'TbnConv';
+}
+
+/** Throws when the model cannot take the custom format (and says what to do instead). */
+export function checkCustomFormat(model: Model): void {
+  const opset = defaultOpset(model) ?? 1;
+  if (opset < MIN_FUNCTION_OPSET) {
+    throw new UserError(
+      `the model uses opset ${opset}; the compressed form's ONNX functions need opset ≥ ${MIN_FUNCTION_OPSET} ` +
+        `(convert it with onnx.version_converter, or use --format expanded)`,
+    );
+  }
+  if (model.opsetImports.some((o) => o.domain === TBN_DOMAIN) || model.functions.some((f) => f.domain === TBN_DOMAIN)) {
+    throw new UserError('the model is already compressed by tbn (it uses the ai.tbn domain)');
+  }
+}
+
+class Names {
+  private used = new Set<string>();
+  constructor(g: Graph) {
+    for (const t of g.initializers) if (t.name) this.used.add(t.name);
+    for (const v of [...g.inputs, ...g.outputs, ...g.valueInfo]) if (v.name) this.used.add(v.name);
+    for (const n of g.nodes) for (const o of n.outputs) this.used.add(o);
+  }
+  fresh(base: string): string {
+    let name = base;
+    for (let i = 1; this.used.has(name); i++) name = `${base}_${i}`;
+    this.used.add(name);
+    return name;
+  }
+}
+
+const tileAttrs = (t: TiledLayer): Attribute[] => [
+  attr.ints('weight_shape', t.layout.shape),
+  attr.int('p', t.layout.p),
+  attr.int('tile_axis', t.layout.tileAxis),
+];
+
+export function rewriteModel(model: Model, tiled: TiledLayer[], opts: RewriteOptions): Model {
+  if (opts.format === 'custom') checkCustomFormat(model);
+  const g = model.graph;
+  const names = new Names(g);
+  // Position i of the original node list becomes these nodes (a decode node goes before its consumer).
+  const at = new Map<number, Node[]>();
+  const initializers = [...g.initializers];
+  const used = new Set<TbnOpName>();
+  let zeroScalar: string | undefined;
+  const candidates = new Set<Node>(); // may become dead: Constant nodes and chains of tiled weights
+  const deadInits = new Set<string>();
+
+  for (const t of tiled) {
+    const { layer } = t;
+    const n = g.nodes[layer.nodeIndex]!;
+    const src = layer.source;
+    layer.source.chain.forEach((c) => candidates.add(g.nodes[c.node]!));
+    if (src.constantNode !== undefined) candidates.add(g.nodes[src.constantNode]!);
+    if (src.kind === 'initializer') deadInits.add(src.name);
+    if (opts.format === 'expanded') {
+      const w = names.fresh(`${src.name}_tbn`);
+      initializers.push(floatTensor(w, layer.shape, decodeTile(t.tile, t.layout)));
+      at.set(layer.nodeIndex, [{ ...n, inputs: n.inputs.map((v, i) => (i === layer.weightInput ? w : v)) }]);
+      continue;
+    }
+    const bits = names.fresh(`${src.name}_tbn_bits`);
+    const scales = names.fresh(`${src.name}_tbn_scales`);
+    initializers.push(tensor(bits, 'uint8', [t.tile.bits.length], t.tile.bits), floatTensor(scales, [t.tile.alpha.length], t.tile.alpha));
+    const op = fusedOpFor(layer);
+    used.add(op);
+    if (op === 'TbnDecode') {
+      const w = names.fresh(`${src.name}_tbn_decoded`);
+      const decode = makeNode('TbnDecode', [bits, scales], [w], tileAttrs(t), { domain: TBN_DOMAIN, name: `${n.name || src.name}/TbnDecode` });
+      at.set(layer.nodeIndex, [decode, { ...n, inputs: n.inputs.map((v, i) => (i === layer.weightInput ? w : v)) }]);
+      continue;
+    }
+    // Optional inputs are always passed: onnx 1.12's checker cannot infer through a function
+    // call with an omitted input. A zero bias adds exactly nothing.
+    let extra = n.inputs[2] ?? '';
+    if (!extra && op === 'TbnGemm') {
+      zeroScalar ??= names.fresh('tbn_zero');
+      extra = zeroScalar;
+    } else if (!extra && op === 'TbnConv') {
+      extra = names.fresh(`${src.name}_tbn_zero_bias`);
+      initializers.push(floatTensor(extra, [layer.outDim], new Float32Array(layer.outDim)));
+    }
+    const allowed = new Set(OPS[op].attrs.map((a) => a.name));
+    const passed = n.attributes.filter((a) => a.name && allowed.has(a.name));
+    const inputs = op === 'TbnMatMul' ? [n.inputs[0]!, bits, scales] : [n.inputs[0]!, bits, scales, extra];
+    at.set(layer.nodeIndex, [{ ...n, opType: op, domain: TBN_DOMAIN, inputs, attributes: [...tileAttrs(t), ...passed] }]);
+  }
+  const nodes = g.nodes.flatMap((n, i) => at.get(i) ?? [n]);
+  if (zeroScalar) initializers.push(tensor(zeroScalar, 'float32', [], new Float32Array(1)));
+
+  const graph = dropDead({ ...g, nodes, initializers }, candidates, deadInits);
+  const info = new Map((opts.valueInfo ?? []).map((v) => [v.name, v]));
+  graph.valueInfo = [...graph.valueInfo.filter((v) => !info.has(v.name)), ...info.values()];
+
+  const opset = defaultOpset(model) ?? MIN_FUNCTION_OPSET;
+  const custom = opts.format === 'custom' && used.size > 0;
+  return {
+    ...model,
+    irVersion: custom ? Math.max(model.irVersion ?? 0, MIN_IR_WITH_FUNCTIONS) : model.irVersion,
+    opsetImports: custom ? [...model.opsetImports, { domain: TBN_DOMAIN, version: TBN_OPSET_VERSION }] : model.opsetImports,
+    graph,
+    functions: custom ? [...model.functions, ...[...used].sort().map((op) => tbnFunction(op, opset))] : model.functions,
+    metadataProps: [...(model.metadataProps ?? []).filter((kv) => !kv.key?.startsWith('tbn.')), ...(opts.metadata ?? [])],
+  };
+}
+
+/** Removes candidate nodes and initializers nothing reads any more. */
+function dropDead(g: Graph, candidates: Set<Node>, inits: Set<string>): Graph {
+  const remove = new Set<Node>();
+  const outputs = new Set(g.outputs.map((o) => o.name));
+  for (;;) {
+    const alive = g.nodes.filter((n) => !remove.has(n));
+    const consumers = consumerMap({ ...g, nodes: alive });
+    let changed = false;
+    for (const n of candidates) {
+      if (remove.has(n)) continue;
+      if (n.outputs.every((o) => !consumers.has(o) && !outputs.has(o))) {
+        remove.add(n);
+        changed = true;
+      }
+    }
+    if (!changed) break;
+  }
+  const nodes = g.nodes.filter((n) => !remove.has(n));
+  const consumers = consumerMap({ ...g, nodes });
+  const deadInit = (t: Tensor) => !!t.name && inits.has(t.name) && !consumers.has(t.name) && !outputs.has(t.name);
+  const gone = new Set(g.initializers.filter(deadInit).map((t) => t.name));
+  for (const n of remove) for (const o of n.outputs) gone.add(o);
+  return {
+    ...g,
+    nodes,
+    initializers: g.initializers.filter((t) => !deadInit(t)),
+    inputs: g.inputs.filter((v) => !gone.has(v.name)),
+    valueInfo: g.valueInfo.filter((v) => !gone.has(v.name)),
+  };
+}

@@ -1,0 +1,130 @@
+// Which layers get tiled, at which p and along which axis. A layer is tiled when its weight
+// has at least λ parameters (or it is named in --layer-p), p divides its size, it matches the
+// include/exclude patterns, computes in float32 and does not share its weight with another
+// node. Every layer that is not tiled gets a reason.
+
+import { UsageError } from '../errors.js';
+import { consumerMap } from '../ir/graph.js';
+import type { Model } from '../ir/types.js';
+import { findWeightLayers, type WeightLayer } from './layers.js';
+import { DEFAULT_MIN_PARAMS } from './sizes.js';
+import type { TileLayout } from './tile.js';
+
+export type AxisPolicy = 'auto' | 'output' | 'input' | 'row-major';
+
+export interface SelectOptions {
+  p?: number;
+  /** node or weight name → p (1 keeps the layer fp32). */
+  layerP?: Map<string, number>;
+  minParams?: number;
+  include?: string[];
+  exclude?: string[];
+  axis?: AxisPolicy;
+}
+
+export interface LayerChoice {
+  layer: WeightLayer;
+  layout: TileLayout;
+  /** The tile regions run along the layer's output features (so groups of outputs share bits). */
+  regionsAlongOutput: boolean;
+}
+
+export interface Selection {
+  chosen: LayerChoice[];
+  skipped: { layer: WeightLayer; reason: string }[];
+}
+
+/** Distinct output rows of bits below which output-axis tiling loses too much (design.md §1). */
+const MIN_DISTINCT_ROWS = 16;
+
+/** A glob (`*`, `?`) or a /regex/. */
+export function namePattern(spec: string): RegExp {
+  const m = /^\/(.*)\/([a-z]*)$/.exec(spec);
+  if (m) {
+    try {
+      return new RegExp(m[1]!, m[2]);
+    } catch {
+      throw new UsageError(`pattern '${spec}' is not a valid regular expression`);
+    }
+  }
+  const re = spec.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  return new RegExp(`^${re}$`);
+}
+
+export function parseLayerP(specs: readonly string[] | undefined): Map<string, number> {
+  const m = new Map<string, number>();
+  for (const s of specs ?? []) {
+    const eq = s.lastIndexOf('=');
+    const p = Number(s.slice(eq + 1));
+    if (eq <= 0 || !Number.isInteger(p) || p < 1) throw new UsageError(`--layer-p '${s}': expected name=p with p a positive integer`);
+    m.set(s.slice(0, eq), p);
+  }
+  return m;
+}
+
+/** The stream axis (tile_axis) whose regions run along the layer's output or input features. */
+export function axisFor(layer: WeightLayer, along: 'output' | 'input'): 0 | 1 {
+  // tile_axis 0 cuts regions along shape[0]; tile_axis 1 along the rest.
+  const outIsFirst = layer.outAxis === 0;
+  return along === 'output' ? (outIsFirst ? 0 : 1) : outIsFirst ? 1 : 0;
+}
+
+function chooseAxis(layer: WeightLayer, p: number, policy: AxisPolicy): 0 | 1 {
+  if (policy === 'row-major') return 0;
+  if (policy === 'output') return axisFor(layer, 'output');
+  if (policy === 'input') return axisFor(layer, 'input');
+  const outOk = layer.outDim % p === 0 && layer.outDim / p >= MIN_DISTINCT_ROWS;
+  const inOk = layer.inDim % p === 0 && (layer.op !== 'Conv' || layer.shape.length === 2);
+  if (outOk || !inOk) return axisFor(layer, layer.outDim % p === 0 || !inOk ? 'output' : 'input');
+  return axisFor(layer, 'input');
+}
+
+function layerNames(l: WeightLayer): string[] {
+  return [l.node.name ?? '', l.source.name].filter(Boolean);
+}
+
+export function selectLayers(model: Model, opts: SelectOptions = {}): Selection {
+  const p = opts.p ?? 4;
+  if (!Number.isInteger(p) || p < 1) throw new UsageError(`-p must be a positive integer, not ${opts.p}`);
+  const minParams = opts.minParams ?? DEFAULT_MIN_PARAMS;
+  const include = (opts.include ?? []).map(namePattern);
+  const exclude = (opts.exclude ?? []).map(namePattern);
+  const layerP = opts.layerP ?? new Map();
+  const layers = findWeightLayers(model);
+  const known = new Set(layers.flatMap(layerNames));
+  for (const name of layerP.keys()) {
+    if (!known.has(name)) throw new UsageError(`--layer-p ${name}: no compressible layer has that node or weight name`);
+  }
+  const consumers = consumerMap(model.graph);
+  const chosen: LayerChoice[] = [];
+  const skipped: Selection['skipped'] = [];
+  for (const layer of layers) {
+    const names = layerNames(layer);
+    const override = names.map((n) => layerP.get(n)).find((v) => v !== undefined);
+    const lp = override ?? p;
+    const skip = (reason: string) => skipped.push({ layer, reason });
+    if (include.length && !names.some((n) => include.some((re) => re.test(n)))) skip('not matched by --include');
+    else if (names.some((n) => exclude.some((re) => re.test(n)))) skip('matched by --exclude');
+    else if (lp === 1) skip('kept fp32 (p = 1)');
+    else if (override === undefined && layer.params < minParams) skip(`${layer.params} parameters < λ = ${minParams}`);
+    else if (layer.params % lp !== 0) skip(`p = ${lp} does not divide ${layer.params}`);
+    else if (layer.dtype !== 'float32') skip(`computes in ${layer.dtype}; tbn tiles float32 layers`);
+    else if (sharedWeight(layer, model, consumers)) skip('its weight also feeds other nodes');
+    else {
+      const tileAxis = chooseAxis(layer, lp, opts.axis ?? 'auto');
+      chosen.push({
+        layer,
+        layout: { shape: layer.shape, p: lp, tileAxis },
+        regionsAlongOutput: tileAxis === axisFor(layer, 'output') && layer.outDim % lp === 0,
+      });
+    }
+  }
+  return { chosen, skipped };
+}
+
+/** True when the weight, or any value on its way to the layer, is read by another node too. */
+function sharedWeight(layer: WeightLayer, model: Model, consumers: Map<string, number[]>): boolean {
+  const values = [layer.source.name, ...layer.source.chain.map((c) => model.graph.nodes[c.node]!.outputs[0]!)];
+  const graphOutputs = new Set(model.graph.outputs.map((o) => o.name));
+  return values.some((v) => (consumers.get(v)?.length ?? 0) > 1 || graphOutputs.has(v));
+}

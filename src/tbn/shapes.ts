@@ -1,0 +1,59 @@
+// Shapes of intermediate values, for the value_info a compressed model carries on its
+// custom-op outputs (shape inference stops at ops it does not know). onnxruntime is the
+// oracle: the original model is run with the values as extra outputs, once at a base shape
+// and once per dynamic input dimension grown by one; a dimension that moves with an input's
+// named dimension takes that name, one that moves otherwise stays unknown.
+
+import { valueInfo } from '../ir/build.js';
+import type { Dim, Model, ValueInfo } from '../ir/types.js';
+import { concreteDims, modelInputs, syntheticInputs } from '../data/synthetic.js';
+import { encodeModel } from '../onnx/proto.js';
+import { writeModel } from '../onnx/write.js';
+import { createOrtSession } from '../runtime/ort.js';
+
+export async function probeValueShapes(model: Model, names: string[], shapes?: Map<string, number[]>): Promise<ValueInfo[]> {
+  if (!names.length) return [];
+  const specs = modelInputs(model);
+  const outputs = new Set(model.graph.outputs.map((o) => o.name));
+  const extra = names.filter((n) => !outputs.has(n)).map((n) => valueInfo(n, 'float32'));
+  const probe: Model = { ...model, graph: { ...model.graph, outputs: [...model.graph.outputs, ...extra] } };
+  let base: Record<string, number[]>;
+  const moved = new Map<string, Set<string>>(); // value:axis → input dims that moved it
+  try {
+    const session = await createOrtSession(encodeModel(writeModel(probe)), { threads: 1 });
+    const run = async (dimsFor: (name: string, dims: number[]) => number[]) => {
+      const feeds = syntheticInputs(model, { batch: 1, shapes: new Map(specs.map((s) => [s.name, dimsFor(s.name, concreteDims(s, 1, shapes))])) });
+      const out = await session.run(feeds);
+      return Object.fromEntries(names.map((n) => [n, out[n]!.dims]));
+    };
+    base = await run((_n, d) => d);
+    for (const s of specs) {
+      for (let axis = 0; axis < s.dims.length; axis++) {
+        if (s.dims[axis]! > 0) continue;
+        const grown = await run((n, d) => (n === s.name ? d.map((v, i) => (i === axis ? v + 1 : v)) : d));
+        for (const n of names) {
+          grown[n]!.forEach((v, i) => {
+            if (v === base[n]![i]) return;
+            const key = `${n}:${i}`;
+            const set = moved.get(key) ?? new Set();
+            set.add(s.params[axis] || '');
+            moved.set(key, set);
+          });
+        }
+      }
+    }
+    await session.release();
+  } catch {
+    // Shapes cannot be probed (no valid synthetic input): record the element type only.
+    return names.map((n) => valueInfo(n, 'float32'));
+  }
+  return names.map((n) => {
+    const dims: Dim[] = base[n]!.map((v, i) => {
+      const by = moved.get(`${n}:${i}`);
+      if (!by) return { value: v };
+      const [param] = [...by];
+      return by.size === 1 && param ? { param } : {};
+    });
+    return { name: n, type: { kind: 'tensor', elemType: 'float32', shape: dims } };
+  });
+}
