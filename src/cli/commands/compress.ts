@@ -1,0 +1,138 @@
+// tbn compress <model>: tiles + fine-tuning → a compressed ONNX model, and a report.
+
+import type { CommandModule } from 'yargs';
+import type { CompressReport, ProgressEvent } from '../../pipeline/compress.js';
+import { formatBytes } from '../../tbn/sizes.js';
+import { withJson, type CommonArgs, type Ctx } from '../options.js';
+import { renderTable, type Ui } from '../ui.js';
+
+export interface CompressArgs extends CommonArgs {
+  model: string;
+  output?: string;
+  force: boolean;
+  dryRun: boolean;
+  data?: string;
+  labelKey: string;
+  inputShape?: string[];
+  p: number;
+  layerP?: string[];
+  minParams: number;
+  include?: string[];
+  exclude?: string[];
+  tileAxis: 'auto' | 'output' | 'input' | 'row-major';
+  alpha: 'per-tile' | 'per-layer';
+  format: 'custom' | 'expanded';
+  seed: number;
+}
+
+export async function runCompress(args: CompressArgs, ctx: Ctx): Promise<CompressReport> {
+  const { compressModel } = await import('../../pipeline/compress.js');
+  const { parseLayerP } = await import('../../tbn/select.js');
+  const spinner = ctx.ui.progress('compressing');
+  let report: CompressReport;
+  try {
+    report = await compressModel({
+      model: args.model,
+      output: args.output,
+      force: args.force,
+      dryRun: args.dryRun,
+      data: args.data,
+      labelKey: args.labelKey,
+      inputShape: args.inputShape,
+      p: args.p,
+      layerP: parseLayerP(args.layerP),
+      minParams: args.minParams,
+      include: args.include,
+      exclude: args.exclude,
+      axis: args.tileAxis,
+      alpha: args.alpha,
+      format: args.format,
+      seed: args.seed,
+      onProgress: (e: ProgressEvent) => spinner.update(e.message),
+    });
+  } catch (e) {
+    spinner.fail();
+    throw e;
+  }
+  spinner.stop();
+  if (ctx.ui.json) ctx.ui.out(JSON.stringify(report, null, 2));
+  else printCompress(report, ctx.ui);
+  return report;
+}
+
+const fmt = (x: number | null, digits = 3) => (x === null ? '-' : x.toFixed(digits));
+
+export function printCompress(r: CompressReport, ui: Ui): void {
+  for (const w of r.warnings) ui.warn(w);
+  if (r.layers.length) {
+    ui.out(
+      renderTable(
+        ['layer', 'op', 'shape', 'p', 'regions', 'params', 'before', 'after', 'bits/weight'],
+        r.layers.map((l) => [
+          l.node,
+          l.op,
+          l.shape.join('×'),
+          l.p,
+          l.regionsAlongOutput ? 'output' : 'input',
+          l.params,
+          formatBytes(l.bytesBefore),
+          formatBytes(l.bytesAfter),
+          fmt(l.bitsPerWeight),
+        ]),
+        ['l', 'l', 'l', 'r', 'l', 'r', 'r', 'r', 'r'],
+      ),
+    );
+  }
+  if (r.skipped.length) {
+    ui.out('not tiled:');
+    ui.out(renderTable(['layer', 'weight', 'params', 'reason'], r.skipped.map((s) => [s.node, s.weight, s.params, s.reason]), ['l', 'l', 'r', 'l']));
+  }
+  const s = r.sizes;
+  ui.out(
+    `tiled: ${s.tiledParams.toLocaleString('en-US')} weights, ${formatBytes(s.tiledBytesBefore)} → ${formatBytes(s.tiledBytesAfter)} ` +
+      `(${fmt(s.bitsPerTiledWeight)} bits/weight)`,
+  );
+  if (s.outputBytes !== null) {
+    ui.out(
+      `file: ${formatBytes(s.inputBytes)} → ${formatBytes(s.outputBytes)} (${(s.inputBytes / s.outputBytes).toFixed(1)}× smaller, ` +
+        `${fmt(s.bitsPerWeight)} bits per weight over the whole model)`,
+    );
+  }
+  if (r.agreement) {
+    const a = r.agreement;
+    for (const o of a.outputs) {
+      const parts = [`MSE ${o.mse.toExponential(3)}`, `cosine ${o.cosine.toFixed(4)}`];
+      if (o.top1Agreement !== null) parts.unshift(`top-1 agreement ${(100 * o.top1Agreement).toFixed(1)}%`);
+      if (o.accuracy) parts.push(`accuracy ${(100 * o.accuracy.original).toFixed(1)}% → ${(100 * o.accuracy.compressed).toFixed(1)}%`);
+      ui.out(`${o.name} on ${a.samples} ${a.synthetic ? 'synthetic ' : ''}samples: ${parts.join(', ')}`);
+    }
+  }
+  ui.out(r.output ? `wrote ${r.output} (${r.format} format)` : 'dry run: nothing written');
+}
+
+export const compressCommand: CommandModule<object, CompressArgs> = {
+  command: 'compress <model>',
+  describe: 'Tile the weight layers of a model (fine-tuned by distillation) and write the compressed model',
+  builder: (y) =>
+    withJson(y)
+      .positional('model', { type: 'string', demandOption: true, describe: 'ONNX model file' })
+      .option('output', { alias: 'o', type: 'string', describe: 'Output file (default: <model>.tbn.onnx)' })
+      .option('force', { type: 'boolean', default: false, describe: 'Replace an existing output file' })
+      .option('dry-run', { type: 'boolean', default: false, describe: 'Print the plan and sizes, write nothing' })
+      .option('data', { type: 'string', describe: 'Calibration data: .npz (keys = input names, label), .npy, or a folder of .pb tensors' })
+      .option('label-key', { type: 'string', default: 'label', describe: 'Key of the integer class labels in --data' })
+      .option('input-shape', { type: 'string', array: true, describe: 'Shape for a dynamic input, name=d1,d2,… (repeatable)' })
+      .option('p', { type: 'number', default: 4, describe: 'Tiling factor: each weight becomes one tile of N/p bits reused p times' })
+      .option('layer-p', { type: 'string', array: true, describe: 'Per-layer p, name=p (node or weight name; p=1 keeps it fp32)' })
+      .option('min-params', { type: 'number', default: 64000, describe: 'λ: layers with fewer parameters are not tiled' })
+      .option('include', { type: 'string', array: true, describe: 'Only tile layers whose node or weight name matches (glob or /regex/)' })
+      .option('exclude', { type: 'string', array: true, describe: 'Never tile layers whose node or weight name matches (glob or /regex/)' })
+      .option('tile-axis', { choices: ['auto', 'output', 'input', 'row-major'] as const, default: 'auto' as const, describe: 'Which axis the tile regions run along' })
+      .option('alpha', { choices: ['per-tile', 'per-layer'] as const, default: 'per-tile' as const, describe: 'One scale per tile region, or one per layer' })
+      .option('format', { choices: ['custom', 'expanded'] as const, default: 'custom' as const, describe: 'custom: ai.tbn ops with ONNX functions; expanded: decoded fp32 weights' })
+      .option('seed', { type: 'number', default: 0, describe: 'Random seed (same seed and data → same output bytes)' }) as never,
+  handler: async (args) => {
+    const { runHandler } = await import('../main.js');
+    await runHandler(args, runCompress);
+  },
+};
