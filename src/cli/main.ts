@@ -7,6 +7,7 @@ import { hideBin } from 'yargs/helpers';
 import { INTERNAL_ERROR_EXIT, UserError } from '../errors.js';
 import { compressCommand } from './commands/compress.js';
 import { inspectCommand } from './commands/inspect.js';
+import { verifyCommand } from './commands/verify.js';
 import type { CommonArgs, Ctx } from './options.js';
 import { createUi, type UiOptions } from './ui.js';
 
@@ -21,6 +22,7 @@ export function buildCli(argv: string[]) {
     .usage('$0 <command> [options]\n\nCompress ONNX models below one bit per weight with Tiled Bit Networks.')
     .command(inspectCommand)
     .command(compressCommand)
+    .command(verifyCommand)
     .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'No progress or notes on stderr' })
     .option('verbose', { type: 'boolean', default: false, describe: 'Stack traces for internal errors' })
     .demandCommand(1, 'give a command: inspect, compress, verify or export')

@@ -1,0 +1,215 @@
+// `tbn verify`: runs the original and the compressed model on the same inputs and reports
+// agreement, accuracy, sizes and latency; thresholds the user set decide pass or fail.
+// Data is streamed batch by batch; only running sums are kept.
+
+import { UsageError, UserError } from '../errors.js';
+import { loadData } from '../data/dataset.js';
+import { parseInputShapes, syntheticInputs } from '../data/synthetic.js';
+import type { Model, ValueInfo } from '../ir/types.js';
+import { loadModel } from '../onnx/file.js';
+import { createOrtSession, type OrtSession } from '../runtime/ort.js';
+import { TBN_DOMAIN } from '../tbn/format.js';
+import { compareSessions, type OutputAgreement } from '../verify/compare.js';
+import { sliceBatch, type HostTensor } from '../util/host-tensor.js';
+
+export type RuntimeName = 'ort';
+
+export interface VerifyOptions {
+  original: string;
+  compressed: string;
+  data?: string;
+  labelKey?: string;
+  inputShape?: string[];
+  runtime?: RuntimeName;
+  batchSize?: number;
+  /** Samples to compare (all of --data when unset; 256 synthetic ones without data). */
+  samples?: number;
+  threads?: number;
+  seed?: number;
+  latencyRuns?: number;
+  maxDrop?: number;
+  minAgreement?: number;
+  maxMse?: number;
+  onProgress?: (done: number, total: number, phase: 'compare' | 'latency') => void;
+}
+
+export interface ThresholdResult {
+  flag: '--max-drop' | '--min-agreement' | '--max-mse';
+  output: string;
+  limit: number;
+  value: number;
+  passed: boolean;
+}
+
+export interface VerifyReport {
+  original: { file: string; bytes: number; params: number };
+  compressed: { file: string; bytes: number; tiledLayers: number; tiledParams: number; bitsPerTiledWeight: number | null; bitsPerWeight: number };
+  runtime: RuntimeName;
+  data: { source: string | null; samples: number; synthetic: boolean; labelled: boolean };
+  outputs: OutputAgreement[];
+  latency: { batchSize: number; runs: number; threads: number; originalMs: number; compressedMs: number; speedup: number };
+  thresholds: ThresholdResult[];
+  passed: boolean;
+  warnings: string[];
+}
+
+type SessionFactory = (model: string, opts: { threads: number }) => Promise<OrtSession>;
+
+const RUNTIMES: Record<RuntimeName, () => Promise<SessionFactory>> = {
+  ort: async () => (m, o) => createOrtSession(m, o),
+};
+
+function describeValue(v: ValueInfo): string {
+  const t = v.type?.kind === 'tensor' ? v.type : undefined;
+  const dims = t?.shape?.map((d) => d.value ?? d.param ?? '?').join(',');
+  return `${t?.elemType ?? '?'}[${dims ?? '?'}]`;
+}
+
+/** Throws a UserError naming every difference in the two models' inputs and outputs. */
+export function checkComparable(a: Model, b: Model, aFile: string, bFile: string): void {
+  const problems: string[] = [];
+  const inits = (m: Model) => new Set(m.graph.initializers.map((t) => t.name));
+  for (const kind of ['inputs', 'outputs'] as const) {
+    const listA = a.graph[kind].filter((v) => kind === 'outputs' || !inits(a).has(v.name));
+    const listB = b.graph[kind].filter((v) => kind === 'outputs' || !inits(b).has(v.name));
+    const byName = new Map(listB.map((v) => [v.name, v]));
+    for (const va of listA) {
+      const vb = byName.get(va.name);
+      if (!vb) problems.push(`${kind.slice(0, -1)} '${va.name}' is missing from ${bFile}`);
+      else if (describeValue(va) !== describeValue(vb)) problems.push(`${kind.slice(0, -1)} '${va.name}' is ${describeValue(va)} in ${aFile} but ${describeValue(vb)} in ${bFile}`);
+      byName.delete(va.name);
+    }
+    for (const extra of byName.keys()) problems.push(`${kind.slice(0, -1)} '${extra}' of ${bFile} is not in ${aFile}`);
+  }
+  if (problems.length) throw new UserError(`the models are not comparable: ${problems.join('; ')}`);
+}
+
+/** Bytes of the tile bits and scales the model's ai.tbn nodes read. */
+function tileBytes(m: Model): number {
+  const inits = new Map(m.graph.initializers.map((t) => [t.name, t]));
+  const seen = new Set<string>();
+  let bytes = 0;
+  for (const n of m.graph.nodes) {
+    if (n.domain !== TBN_DOMAIN) continue;
+    for (const name of n.opType === 'TbnDecode' ? n.inputs.slice(0, 2) : n.inputs.slice(1, 3)) {
+      const t = inits.get(name);
+      if (t && !seen.has(name)) {
+        seen.add(name);
+        bytes += (t.data as Uint8Array).byteLength;
+      }
+    }
+  }
+  return bytes;
+}
+
+/** Parameter counts of the layers the model's ai.tbn nodes hold. */
+function tbnLayers(m: Model): { params: number }[] {
+  return m.graph.nodes
+    .filter((n) => n.domain === TBN_DOMAIN)
+    .map((n) => ({ params: (n.attributes.find((a) => a.name === 'weight_shape')?.ints ?? []).reduce<number>((a, b) => a * Number(b), 1) }));
+}
+
+async function medianLatency(s: OrtSession, feeds: Record<string, HostTensor>, runs: number): Promise<number> {
+  for (let i = 0; i < 3; i++) await s.run(feeds);
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now();
+    await s.run(feeds);
+    times.push(performance.now() - t0);
+  }
+  times.sort((x, y) => x - y);
+  return times[Math.floor(times.length / 2)]!;
+}
+
+function checkThresholds(opts: VerifyOptions, outputs: OutputAgreement[]): ThresholdResult[] {
+  const results: ThresholdResult[] = [];
+  for (const o of outputs) {
+    if (opts.maxDrop !== undefined) {
+      if (!o.accuracy && o.top1Agreement !== null) {
+        throw new UserError(`--max-drop needs labelled data (a '${opts.labelKey ?? 'label'}' array in --data)`);
+      }
+      if (o.accuracy) {
+        const drop = 100 * (o.accuracy.original - o.accuracy.compressed);
+        results.push({ flag: '--max-drop', output: o.name, limit: opts.maxDrop, value: drop, passed: drop <= opts.maxDrop });
+      }
+    }
+    if (opts.minAgreement !== undefined && o.top1Agreement !== null) {
+      results.push({ flag: '--min-agreement', output: o.name, limit: opts.minAgreement, value: o.top1Agreement, passed: o.top1Agreement >= opts.minAgreement });
+    }
+    if (opts.maxMse !== undefined) {
+      results.push({ flag: '--max-mse', output: o.name, limit: opts.maxMse, value: o.mse, passed: o.mse <= opts.maxMse });
+    }
+  }
+  return results;
+}
+
+function validateOptions(opts: VerifyOptions): void {
+  const positive = (v: number | undefined, flag: string) => {
+    if (v !== undefined && (!Number.isInteger(v) || v < 1)) throw new UsageError(`${flag} must be a positive integer`);
+  };
+  positive(opts.batchSize, '--batch-size');
+  positive(opts.samples, '--samples');
+  positive(opts.latencyRuns, '--latency-runs');
+  if (opts.minAgreement !== undefined && !(opts.minAgreement >= 0 && opts.minAgreement <= 1)) {
+    throw new UsageError('--min-agreement is a fraction between 0 and 1 (e.g. 0.98)');
+  }
+  if (opts.maxDrop !== undefined && !(opts.maxDrop >= 0)) throw new UsageError('--max-drop must be ≥ 0 (accuracy points)');
+  if (opts.maxMse !== undefined && !(opts.maxMse >= 0)) throw new UsageError('--max-mse must be ≥ 0');
+}
+
+export async function verifyModels(opts: VerifyOptions): Promise<VerifyReport> {
+  validateOptions(opts);
+  const runtime = opts.runtime ?? 'ort';
+  const a = loadModel(opts.original);
+  const b = loadModel(opts.compressed);
+  checkComparable(a.model, b.model, opts.original, opts.compressed);
+  const shapes = parseInputShapes(opts.inputShape);
+  const data = opts.data ? loadData(opts.data, a.model, { labelKey: opts.labelKey }) : undefined;
+  const warnings = [...(data?.notes ?? [])];
+  if (!data) warnings.push('no --data: synthetic inputs, so agreement and error are measured but accuracy is not');
+  const batchSize = opts.batchSize ?? 64;
+  const samples = data ? Math.min(opts.samples ?? data.count, data.count) : opts.samples ?? 256;
+  const threads = opts.threads ?? 0;
+  const factory = await RUNTIMES[runtime]();
+  const sa = await createOrtSession(opts.original, { threads });
+  const sb = await factory(opts.compressed, { threads });
+  try {
+    const set = { data, model: a.model, samples, seed: opts.seed ?? 0, shapes, batchSize };
+    const agreement = await compareSessions(sa, sb, set, { onBatch: (d, t) => opts.onProgress?.(d, t, 'compare') });
+    const feeds = data
+      ? Object.fromEntries(Object.entries(data.inputs).map(([k, v]) => [k, sliceBatch(v, 0, Math.min(batchSize, data.count))]))
+      : syntheticInputs(a.model, { batch: batchSize, seed: 1, shapes });
+    const runs = opts.latencyRuns ?? 10;
+    opts.onProgress?.(0, 2, 'latency');
+    const originalMs = await medianLatency(sa, feeds, runs);
+    opts.onProgress?.(1, 2, 'latency');
+    const compressedMs = await medianLatency(sb, feeds, runs);
+    const thresholds = checkThresholds(opts, agreement.outputs);
+    const tiled = tbnLayers(b.model);
+    const tiledParams = tiled.reduce((s, l) => s + l.params, 0);
+    const params = a.model.graph.initializers.reduce((s, t) => s + t.dims.reduce((x, y) => x * y, 1), 0);
+    const bBytes = b.fileBytes + b.externalBytes;
+    const tiledBytes = tileBytes(b.model);
+    return {
+      original: { file: opts.original, bytes: a.fileBytes + a.externalBytes, params },
+      compressed: {
+        file: opts.compressed,
+        bytes: bBytes,
+        tiledLayers: tiled.length,
+        tiledParams,
+        bitsPerTiledWeight: tiledParams ? (8 * tiledBytes) / tiledParams : null,
+        bitsPerWeight: params ? (8 * bBytes) / params : 0,
+      },
+      runtime,
+      data: { source: data?.source ?? null, samples: agreement.samples, synthetic: agreement.synthetic, labelled: !!data?.labels },
+      outputs: agreement.outputs,
+      latency: { batchSize: Object.values(feeds)[0]?.dims[0] ?? batchSize, runs, threads, originalMs, compressedMs, speedup: originalMs / compressedMs },
+      thresholds,
+      passed: thresholds.every((t) => t.passed),
+      warnings,
+    };
+  } finally {
+    await sa.release();
+    await sb.release();
+  }
+}
