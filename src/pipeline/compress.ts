@@ -13,7 +13,9 @@ import { META } from '../tbn/format.js';
 import { consumedWeight } from '../tbn/layers.js';
 import { checkCustomFormat, rewriteModel, type OutputFormat, type TiledLayer } from '../tbn/rewrite.js';
 import { selectLayers, type AxisPolicy, type LayerChoice } from '../tbn/select.js';
-import { probeValueShapes } from '../tbn/shapes.js';
+import { recalibrateBatchNorm, type BatchNormUpdate } from '../tbn/batchnorm.js';
+import { permuteChannels, type PermutationReport } from '../tbn/permute.js';
+import { concreteShapes, probeValueShapes } from '../tbn/shapes.js';
 import { bitsPerWeight } from '../tbn/sizes.js';
 import { computeTile, type AlphaMode } from '../tbn/tile.js';
 import { compareModels, type Agreement } from '../verify/compare.js';
@@ -41,10 +43,14 @@ export interface CompressOptions {
   seed?: number;
   /** Samples of --data used to measure agreement after compression. */
   evalSamples?: number;
+  /** Reorder output channels so rows sharing a tile row are alike (default on). */
+  permute?: boolean;
+  /** Re-estimate BatchNorm statistics on --data after tiling (default on). */
+  bnRecalibrate?: boolean;
   onProgress?: (event: ProgressEvent) => void;
 }
 
-export type ProgressEvent = { phase: 'load' | 'select' | 'tile' | 'shapes' | 'write' | 'evaluate'; message: string };
+export type ProgressEvent = { phase: 'load' | 'select' | 'permute' | 'tile' | 'batchnorm' | 'shapes' | 'write' | 'evaluate'; message: string };
 
 export interface CompressLayerReport {
   node: string;
@@ -77,6 +83,8 @@ export interface CompressReport {
     bitsPerWeight: number | null;
   };
   agreement: Agreement | null;
+  permutation: PermutationReport[];
+  batchNorm: BatchNormUpdate[];
   warnings: string[];
 }
 
@@ -139,8 +147,19 @@ export async function compressModel(opts: CompressOptions): Promise<CompressRepo
   const warnings = [...(data?.notes ?? [])];
 
   progress({ phase: 'select', message: 'choosing layers' });
-  const selection = selectLayers(model, opts);
+  let selection = selectLayers(model, opts);
   if (!selection.chosen.length) warnings.push('no layer was tiled (see the skipped layers); the output equals the input');
+  let working = model;
+  let permutation: PermutationReport[] = [];
+  if (opts.permute !== false && selection.chosen.some((c) => c.regionsAlongOutput)) {
+    progress({ phase: 'permute', message: 'permuting channels' });
+    const shapeMap = await concreteShapes(model, shapes).catch(() => undefined);
+    if (!shapeMap) warnings.push('channels not permuted: the model could not be run on synthetic inputs (give --input-shape)');
+    else {
+      ({ model: working, report: permutation } = permuteChannels(model, selection.chosen, shapeMap));
+      selection = selectLayers(working, opts);
+    }
+  }
   progress({ phase: 'tile', message: `tiling ${selection.chosen.length} layers` });
   const tiled = tileChoices(selection.chosen, alpha);
 
@@ -162,7 +181,16 @@ export async function compressModel(opts: CompressOptions): Promise<CompressRepo
   });
   progress({ phase: 'shapes', message: 'probing output shapes' });
   const valueInfo = format === 'custom' ? await probeValueShapes(model, tiled.map((t) => t.layer.node.outputs[0]!), shapes) : [];
-  const compressed = rewriteModel(model, tiled, { format, metadata: metadata(tiled, alpha), valueInfo });
+  let compressed = rewriteModel(working, tiled, { format, metadata: metadata(tiled, alpha), valueInfo });
+  let batchNorm: BatchNormUpdate[] = [];
+  if (opts.bnRecalibrate !== false && tiled.length && compressed.graph.nodes.some((n) => n.opType === 'BatchNormalization')) {
+    if (!data) warnings.push('BatchNorm statistics not re-estimated: that needs --data');
+    else {
+      progress({ phase: 'batchnorm', message: 're-estimating BatchNorm statistics' });
+      const set = { data, model, samples: Math.min(data.count, 2000), seed: opts.seed ?? 0, shapes };
+      ({ model: compressed, updates: batchNorm } = await recalibrateBatchNorm(compressed, set));
+    }
+  }
 
   let outputBytes: number | null = null;
   if (!opts.dryRun) {
@@ -199,6 +227,8 @@ export async function compressModel(opts: CompressOptions): Promise<CompressRepo
       bitsPerWeight: outputBytes === null ? null : bitsPerWeight(totalParams(model), outputBytes),
     },
     agreement,
+    permutation,
+    batchNorm,
     warnings,
   };
 }

@@ -11,12 +11,31 @@ import { encodeModel } from '../onnx/proto.js';
 import { writeModel } from '../onnx/write.js';
 import { createOrtSession } from '../runtime/ort.js';
 
+/** The model with `names` added as (untyped) graph outputs: onnxruntime then returns them. */
+export function withOutputs(model: Model, names: string[]): Model {
+  const outputs = new Set(model.graph.outputs.map((o) => o.name));
+  const extra: ValueInfo[] = names.filter((n) => !outputs.has(n)).map((name) => ({ name }));
+  return { ...model, graph: { ...model.graph, outputs: [...model.graph.outputs, ...extra] } };
+}
+
+/** Concrete shapes of every node output at batch 1 (or the given --input-shape values). */
+export async function concreteShapes(model: Model, shapes?: Map<string, number[]>): Promise<Map<string, number[]>> {
+  const names = model.graph.nodes.flatMap((n) => n.outputs).filter(Boolean);
+  const session = await createOrtSession(encodeModel(writeModel(withOutputs(model, names))), { threads: 1 });
+  try {
+    const out = await session.run(syntheticInputs(model, { batch: 1, shapes }));
+    const result = new Map<string, number[]>(Object.entries(out).map(([k, v]) => [k, v.dims]));
+    for (const spec of modelInputs(model)) result.set(spec.name, concreteDims(spec, 1, shapes));
+    return result;
+  } finally {
+    await session.release();
+  }
+}
+
 export async function probeValueShapes(model: Model, names: string[], shapes?: Map<string, number[]>): Promise<ValueInfo[]> {
   if (!names.length) return [];
   const specs = modelInputs(model);
-  const outputs = new Set(model.graph.outputs.map((o) => o.name));
-  const extra = names.filter((n) => !outputs.has(n)).map((n) => valueInfo(n, 'float32'));
-  const probe: Model = { ...model, graph: { ...model.graph, outputs: [...model.graph.outputs, ...extra] } };
+  const probe = withOutputs(model, names);
   let base: Record<string, number[]>;
   const moved = new Map<string, Set<string>>(); // value:axis → input dims that moved it
   try {

@@ -23,6 +23,8 @@ export interface CompressArgs extends CommonArgs {
   alpha: 'per-tile' | 'per-layer';
   format: 'custom' | 'expanded';
   seed: number;
+  permute: boolean;
+  bnRecalib: boolean;
 }
 
 export async function runCompress(args: CompressArgs, ctx: Ctx): Promise<CompressReport> {
@@ -48,6 +50,8 @@ export async function runCompress(args: CompressArgs, ctx: Ctx): Promise<Compres
       alpha: args.alpha,
       format: args.format,
       seed: args.seed,
+      permute: args.permute,
+      bnRecalibrate: args.bnRecalib,
       onProgress: (e: ProgressEvent) => spinner.update(e.message),
     });
   } catch (e) {
@@ -83,6 +87,12 @@ export function printCompress(r: CompressReport, ui: Ui): void {
       ),
     );
   }
+  const permuted = r.permutation.filter((x) => x.permuted);
+  if (r.permutation.length) {
+    ui.out(`channel permutation: ${permuted.length} of ${r.permutation.length} channel spaces permuted`);
+    for (const x of r.permutation.filter((e) => !e.permuted)) ui.out(`  kept ${x.layers.join(', ')}: ${x.reason}`);
+  }
+  if (r.batchNorm.length) ui.out(`BatchNorm statistics re-estimated for ${r.batchNorm.length} nodes`);
   if (r.skipped.length) {
     ui.out('not tiled:');
     ui.out(renderTable(['layer', 'weight', 'params', 'reason'], r.skipped.map((s) => [s.node, s.weight, s.params, s.reason]), ['l', 'l', 'r', 'l']));
@@ -130,6 +140,8 @@ export const compressCommand: CommandModule<object, CompressArgs> = {
       .option('tile-axis', { choices: ['auto', 'output', 'input', 'row-major'] as const, default: 'auto' as const, describe: 'Which axis the tile regions run along' })
       .option('alpha', { choices: ['per-tile', 'per-layer'] as const, default: 'per-tile' as const, describe: 'One scale per tile region, or one per layer' })
       .option('format', { choices: ['custom', 'expanded'] as const, default: 'custom' as const, describe: 'custom: ai.tbn ops with ONNX functions; expanded: decoded fp32 weights' })
+      .option('permute', { type: 'boolean', default: true, describe: 'Reorder output channels so rows sharing a tile row are alike (--no-permute to skip)' })
+      .option('bn-recalib', { type: 'boolean', default: true, describe: 'Re-estimate BatchNorm statistics on --data after tiling (--no-bn-recalib to skip)' })
       .option('seed', { type: 'number', default: 0, describe: 'Random seed (same seed and data → same output bytes)' }) as never,
   handler: async (args) => {
     const { runHandler } = await import('../main.js');
