@@ -35,7 +35,7 @@ export function buildCli(argv: string[]) {
     .exitProcess(false)
     .fail((msg, err) => {
       if (err) throw err;
-      throw new FlagError(msg);
+      throw new FlagError(msg.replace(/\s*\n\s*/g, ' '));
     });
 }
 
@@ -79,8 +79,7 @@ export async function runCli(argv: string[], overrides: UiOptions = {}): Promise
     if (printed) out(printed + '\n');
   } catch (e) {
     if (e instanceof FlagError) {
-      write(`tbn: ${e.message}\n`);
-      write(`run 'tbn --help' for usage\n`);
+      write(`tbn: ${e.message} (see tbn --help)\n`);
       return 2;
     }
     return reportError(e, undefined, argv.includes('--verbose'), overrides.stderr);

@@ -125,7 +125,7 @@ function validateNodes(nodes: Node[], defined: Set<string>, where: string, outpu
   nodes.forEach((n, i) => {
     for (const o of n.outputs) {
       if (!o) continue;
-      if (own.has(o) || scope.has(o) && !defined.has(o)) {
+      if (own.has(o)) {
         throw new OnnxFormatError(`value '${o}' in ${where} is produced twice (again by ${nodeLabel(n, i)})`);
       }
       own.add(o);

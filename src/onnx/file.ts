@@ -175,6 +175,16 @@ export function saveModel(model: Model, file: string, opts: SaveOptions = {}): n
   return encoded.length;
 }
 
+/**
+ * The model's bytes with every tensor held inline (external data too): what an in-memory
+ * onnxruntime session needs, since it would resolve external files against the working
+ * directory.
+ */
+export function encodeModelInline(model: Model): Uint8Array {
+  const inline = (t: Tensor): Tensor => (t.encoding === 'external' ? { ...t, encoding: 'raw', external: undefined, dataLocation: undefined } : t);
+  return encodeModel(writeModel({ ...model, graph: { ...model.graph, initializers: model.graph.initializers.map(inline) } }));
+}
+
 function realOrSelf(p: string): string {
   try {
     return fs.realpathSync(p);

@@ -6,9 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { UsageError, UserError } from '../errors.js';
 import type { Model } from '../ir/types.js';
-import { loadModel, saveModel } from '../onnx/file.js';
-import { encodeModel } from '../onnx/proto.js';
-import { writeModel } from '../onnx/write.js';
+import { encodeModelInline, loadModel, saveModel } from '../onnx/file.js';
 import { META } from '../tbn/format.js';
 import { consumedWeight } from '../tbn/layers.js';
 import { checkCustomFormat, rewriteModel, type OutputFormat, type TiledLayer } from '../tbn/rewrite.js';
@@ -19,6 +17,7 @@ import { concreteShapes, probeValueShapes } from '../tbn/shapes.js';
 import { bitsPerWeight } from '../tbn/sizes.js';
 import { computeTile, type AlphaMode } from '../tbn/tile.js';
 import { compareModels, type Agreement } from '../verify/compare.js';
+import { createOrtSession } from '../runtime/ort.js';
 import { loadData, type Dataset } from '../data/dataset.js';
 import { parseInputShapes } from '../data/synthetic.js';
 
@@ -144,6 +143,9 @@ export async function compressModel(opts: CompressOptions): Promise<CompressRepo
   const model = loaded.model;
   if (format === 'custom') wrapInput(opts.model, () => checkCustomFormat(model));
   const data = opts.data ? loadData(opts.data, model, { labelKey: opts.labelKey }) : undefined;
+  // The original must run in onnxruntime: it is the teacher and the reference. Checked first,
+  // so that nothing is written for a model onnxruntime cannot load.
+  await (await createOrtSession(opts.model, { threads: 1 })).release();
   const warnings = [...(data?.notes ?? [])];
 
   progress({ phase: 'select', message: 'choosing layers' });
@@ -192,6 +194,12 @@ export async function compressModel(opts: CompressOptions): Promise<CompressRepo
     }
   }
 
+  let agreement: Agreement | null = null;
+  const bytes = encodeModelInline(compressed);
+  if (!opts.dryRun && tiled.length) {
+    progress({ phase: 'evaluate', message: 'measuring agreement with the original' });
+    agreement = await compareModels(opts.model, bytes, evalSet(data, model, opts, shapes));
+  }
   let outputBytes: number | null = null;
   if (!opts.dryRun) {
     progress({ phase: 'write', message: `writing ${output}` });
@@ -200,11 +208,6 @@ export async function compressModel(opts: CompressOptions): Promise<CompressRepo
       externalLocation: ext ? `${path.basename(output)}.data` : undefined,
       protect: [path.dirname(path.resolve(opts.model))],
     });
-  }
-  let agreement: Agreement | null = null;
-  if (!opts.dryRun && tiled.length) {
-    progress({ phase: 'evaluate', message: 'measuring agreement with the original' });
-    agreement = await compareModels(opts.model, encodeModel(writeModel(compressed)), evalSet(data, model, opts, shapes));
   }
   const tiledParams = layers.reduce((a, l) => a + l.params, 0);
   const before = layers.reduce((a, l) => a + l.bytesBefore, 0);

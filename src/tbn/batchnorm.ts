@@ -5,8 +5,7 @@
 // onnxruntime computes the activations.
 
 import type { Model } from '../ir/types.js';
-import { encodeModel } from '../onnx/proto.js';
-import { writeModel } from '../onnx/write.js';
+import { encodeModelInline } from '../onnx/file.js';
 import { createOrtSession } from '../runtime/ort.js';
 import { evalBatches, type EvalSet } from '../verify/compare.js';
 import { withOutputs } from './shapes.js';
@@ -28,7 +27,7 @@ export async function recalibrateBatchNorm(model: Model, set: EvalSet, onNode?: 
     const varT = inits.get(bn.inputs[4]!);
     if (!meanT || !varT || meanT.dtype !== 'float32' || varT.dtype !== 'float32') continue;
     const x = bn.inputs[0]!;
-    const session = await createOrtSession(encodeModel(writeModel(withOutputs(current, [x]))), { threads: 0 });
+    const session = await createOrtSession(encodeModelInline(withOutputs(current, [x])), { threads: 0 });
     let sum: Float64Array | undefined;
     let sq: Float64Array | undefined;
     let count = 0;

@@ -7,8 +7,7 @@
 import { valueInfo } from '../ir/build.js';
 import type { Dim, Model, ValueInfo } from '../ir/types.js';
 import { concreteDims, modelInputs, syntheticInputs } from '../data/synthetic.js';
-import { encodeModel } from '../onnx/proto.js';
-import { writeModel } from '../onnx/write.js';
+import { encodeModelInline } from '../onnx/file.js';
 import { createOrtSession } from '../runtime/ort.js';
 
 /** The model with `names` added as (untyped) graph outputs: onnxruntime then returns them. */
@@ -21,7 +20,7 @@ export function withOutputs(model: Model, names: string[]): Model {
 /** Concrete shapes of every node output at batch 1 (or the given --input-shape values). */
 export async function concreteShapes(model: Model, shapes?: Map<string, number[]>): Promise<Map<string, number[]>> {
   const names = model.graph.nodes.flatMap((n) => n.outputs).filter(Boolean);
-  const session = await createOrtSession(encodeModel(writeModel(withOutputs(model, names))), { threads: 1 });
+  const session = await createOrtSession(encodeModelInline(withOutputs(model, names)), { threads: 1 });
   try {
     const out = await session.run(syntheticInputs(model, { batch: 1, shapes }));
     const result = new Map<string, number[]>(Object.entries(out).map(([k, v]) => [k, v.dims]));
@@ -39,7 +38,7 @@ export async function probeValueShapes(model: Model, names: string[], shapes?: M
   let base: Record<string, number[]>;
   const moved = new Map<string, Set<string>>(); // value:axis → input dims that moved it
   try {
-    const session = await createOrtSession(encodeModel(writeModel(probe)), { threads: 1 });
+    const session = await createOrtSession(encodeModelInline(probe), { threads: 1 });
     const run = async (dimsFor: (name: string, dims: number[]) => number[]) => {
       const feeds = syntheticInputs(model, { batch: 1, shapes: new Map(specs.map((s) => [s.name, dimsFor(s.name, concreteDims(s, 1, shapes))])) });
       const out = await session.run(feeds);
