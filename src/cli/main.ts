@@ -5,6 +5,7 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { INTERNAL_ERROR_EXIT, UserError } from '../errors.js';
+import { exportCommand } from './commands/export.js';
 import { inspectCommand } from './commands/inspect.js';
 import type { CommonArgs, Ctx } from './options.js';
 import { createUi, type UiOptions } from './ui.js';
@@ -19,6 +20,7 @@ export function buildCli(argv: string[]) {
     .scriptName('tbn')
     .usage('$0 <command> [options]\n\nCompress ONNX models below one bit per weight with Tiled Bit Networks.')
     .command(inspectCommand)
+    .command(exportCommand)
     .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'No progress or notes on stderr' })
     .option('verbose', { type: 'boolean', default: false, describe: 'Stack traces for internal errors' })
     .demandCommand(1, 'give a command: inspect, compress, verify or export')

@@ -13,6 +13,16 @@ export function cIdent(name: string): string {
   return s;
 }
 
+/**
+ * A shorter C name for an exporter-made ONNX path: "/features/features.1/features.1.0/Conv" →
+ * "features.1.0/Conv" (a scope that only prefixes the next one is dropped), "_output_0" dropped.
+ */
+export function shortName(name: string): string {
+  const segs = name.replace(/^\/+/, '').split('/');
+  const kept = segs.filter((s, i) => !(i + 1 < segs.length && segs[i + 1]!.startsWith(`${s}.`)));
+  return kept.join('/').replace(/_output_0$/, '');
+}
+
 /** Hands out unique identifiers (and avoids C keywords and reserved names). */
 export class Idents {
   private used = new Set<string>(C_RESERVED);
@@ -20,7 +30,7 @@ export class Idents {
     for (const r of reserved) this.used.add(r);
   }
   fresh(base: string): string {
-    const b = cIdent(base);
+    const b = cIdent(shortName(base));
     let s = b;
     for (let i = 2; this.used.has(s); i++) s = `${b}_${i}`;
     this.used.add(s);
@@ -91,13 +101,27 @@ export function cArrayBody(ctype: CType, values: ArrayLike<number | bigint>): st
 /** A struct field value: a number, a C expression, or a nested struct. */
 export type CInit = number | string | { [field: string]: CInit };
 
-/** Designated initialiser `{ .a = 1, .b = { … } }`, one top-level field group per line. */
+/** Designated initialiser `{ .a = 1, .b = { … } }`: scalar fields packed into lines of about
+ * 100 columns, nested structs on lines of their own. */
 export function cStruct(fields: { [field: string]: CInit }, indent = '    '): string {
-  const parts = Object.entries(fields).map(([k, v]) => {
-    if (typeof v === 'object') return `${indent}.${k} = ${cStruct(v, indent + '    ').replace(/\n$/, '')},`;
-    return `${indent}.${k} = ${typeof v === 'number' ? cNumber(v) : v},`;
-  });
-  return `{\n${parts.join('\n')}\n${indent.slice(4)}}`;
+  const lines: string[] = [];
+  let line = '';
+  const flush = () => {
+    if (line) lines.push(indent + line.trimEnd());
+    line = '';
+  };
+  for (const [k, v] of Object.entries(fields)) {
+    if (typeof v === 'object') {
+      flush();
+      lines.push(`${indent}.${k} = ${cStruct(v, indent + '    ')},`);
+      continue;
+    }
+    const part = `.${k} = ${typeof v === 'number' ? cNumber(v) : v}, `;
+    if (line && indent.length + line.length + part.length > 100) flush();
+    line += part;
+  }
+  flush();
+  return `{\n${lines.join('\n')}\n${indent.slice(4)}}`;
 }
 
 /** Integers as integers, other numbers as float literals. */

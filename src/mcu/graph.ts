@@ -29,8 +29,8 @@ export interface LNode {
   inputs: string[];
   outputs: string[];
   attrs: Attribute[];
-  /** Names of ONNX nodes folded into this one (for comments and the report). */
-  fused: string[];
+  /** ONNX nodes folded into this one, in order (for comments and the report). */
+  fused: { name: string; op: string }[];
   /** Fused affine/activation (Conv, Gemm, MatMul and their tiled forms). */
   post?: Post;
   /** A MaxPool folded into a convolution: the pooling node (attributes) and its input shape. */

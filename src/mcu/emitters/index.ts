@@ -23,4 +23,4 @@ export const EMITTERS: Readonly<Record<string, OpEmitter>> = {
 
 export const emitterFor = (op: string): OpEmitter | undefined => (Object.hasOwn(EMITTERS, op) ? EMITTERS[op] : undefined);
 
-export type { EmitCtx, Emitted, OpEmitter } from './types.js';
+export type { ConstKind, EmitCtx, Emitted, OpEmitter } from './types.js';

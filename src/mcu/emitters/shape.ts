@@ -52,10 +52,10 @@ const alias: OpEmitter = {
   },
   alias: true,
   emit(n, cx) {
-    const [x, y] = [cx.ptr(n.inputs[0]!), cx.ptr(n.outputs[0]!)];
-    if (x === y) return { code: [], kernel: '' };
-    // The planner could not share storage (e.g. a graph output that is also an input).
-    return { code: [`tbn_copy_flat(${x}, ${y}, ${numel(tensorOf(cx.g, n.outputs[0]!).shape)});`], kernel: 'tbn_copy_flat' };
+    if (cx.storage(n.inputs[0]!) === cx.storage(n.outputs[0]!)) return { code: [], kernel: '' };
+    // The planner could not share storage (a constant output, or an input that is also an output's view).
+    const count = numel(tensorOf(cx.g, n.outputs[0]!).shape);
+    return { code: [`tbn_copy_flat(${cx.ptr(n.inputs[0]!)}, ${cx.ptr(n.outputs[0]!)}, ${count});`], kernel: 'tbn_copy_flat' };
   },
 };
 

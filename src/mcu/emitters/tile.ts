@@ -35,8 +35,8 @@ export function tileInit(n: LNode, cx: EmitCtx, t: TileInfo): CInit {
   const bits = tensorOf(cx.g, n.inputs[1]!);
   const scales = tensorOf(cx.g, n.inputs[2]!);
   return {
-    bits: cx.constArray(`${n.inputs[1]}`, 'uint8_t', bits.data!, `tile bits of ${n.name}: q = ${t.q} bits, LSB first, 1 = +1`),
-    scale: cx.constArray(`${n.inputs[2]}`, 'float', scales.data!, `α of ${n.name} (${t.perLayer ? 'one per layer' : `one per region, p = ${t.p}`})`),
+    bits: cx.constArray(`${n.inputs[1]}`, 'uint8_t', bits.data!, `tile bits of ${n.name}: q = ${t.q} bits, LSB first, 1 = +1`, 'tile'),
+    scale: cx.constArray(`${n.inputs[2]}`, 'float', scales.data!, `α of ${n.name} (${t.perLayer ? 'one per layer' : `one per region, p = ${t.p}`})`, 'scale'),
     p: t.p,
     q: t.q,
     scale_stride: t.perLayer ? 0 : 1,

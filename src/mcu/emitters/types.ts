@@ -6,12 +6,17 @@
 import type { CType } from '../c-text.js';
 import type { LGraph, LNode } from '../graph.js';
 
+/** What a flash array holds, for the size report. */
+export type ConstKind = 'tile' | 'scale' | 'weight';
+
 export interface EmitCtx {
   g: LGraph;
   /** C expression for a tensor: its arena / argument pointer, or its flash array. */
   ptr(name: string): string;
-  /** A constant array in flash (deduplicated by the identity of `data`); returns its symbol. */
-  constArray(hint: string, ctype: CType, data: ArrayLike<number | bigint>, comment: string): string;
+  /** Where a run-time tensor's bytes are (equal strings = same storage). */
+  storage(name: string): string;
+  /** A constant array in flash (deduplicated by content); returns its symbol. */
+  constArray(hint: string, ctype: CType, data: ArrayLike<number | bigint>, comment: string, kind?: ConstKind): string;
   /** A file-scope `static const <type> <name> = <init>;` in the model file; returns the name. */
   define(hint: string, ctype: string, init: string): string;
   /** Pointer to this node's scratch space (floats), when its emitter asked for some. */
