@@ -29,6 +29,19 @@ static float gemm_finish(const tbn_gemm_params *p, float acc, const float *c, in
 void tbn_gemm(const tbn_gemm_params *p, const float *a, const float *b, const float *c, float *y)
 {
     int i, j, l;
+    if (p->a_cs == 1 && p->b_rs == 1) {
+        /* both operands contiguous along k (a Gemm weight [N][K]): plain dot products */
+        for (i = 0; i < p->m; ++i) {
+            const float *ar = a + i * p->a_rs;
+            for (j = 0; j < p->n; ++j) {
+                const float *bc = b + j * p->b_cs;
+                float acc = 0.0f;
+                for (l = 0; l < p->k; ++l) acc += ar[l] * bc[l];
+                y[i * p->y_rs + j * p->y_cs] = gemm_finish(p, acc, c, i, j);
+            }
+        }
+        return;
+    }
     if (p->b_cs == 1) {
         /* b is row-major [K][N]: accumulate whole output rows so b is read in order. The sum
          * over l runs in the same order as below, so both paths give the same numbers. */
@@ -66,24 +79,34 @@ static float conv_post(const tbn_conv_params *p, int oc, float v)
     return v;
 }
 
+/* The kernel taps [*lo, *hi) of one axis whose input position base + k·dil lies inside [0, in):
+ * the rest fall in the padding and contribute nothing. */
+static void tap_range(int base, int dil, int k, int in, int *lo, int *hi)
+{
+    int a = 0, b = k;
+    while (a < b && base + a * dil < 0) ++a;
+    while (b > a && base + (b - 1) * dil >= in) --b;
+    *lo = a;
+    *hi = b;
+}
+
 /* Σ w·x over one filter at convolution output (oy, ox); x points at the filter's first input
- * channel, w at the filter. Padded positions contribute nothing. */
+ * channel, w at the filter. */
 static float conv_dense_at(const tbn_conv_params *p, const float *x, const float *w, int oy, int ox)
 {
     const int cg = p->in_c / p->group;
+    const int by = oy * p->stride_h - p->pad_t, bx = ox * p->stride_w - p->pad_l;
     float acc = 0.0f;
-    int ic, ky, kx;
+    int ic, ky, kx, ky0, ky1, kx0, kx1;
+    tap_range(by, p->dil_h, p->k_h, p->in_h, &ky0, &ky1);
+    tap_range(bx, p->dil_w, p->k_w, p->in_w, &kx0, &kx1);
     for (ic = 0; ic < cg; ++ic) {
-        const float *xc = x + ic * p->in_h * p->in_w;
+        const float *xc = x + ic * p->in_h * p->in_w + bx;
         const float *wc = w + ic * p->k_h * p->k_w;
-        for (ky = 0; ky < p->k_h; ++ky) {
-            const int iy = oy * p->stride_h - p->pad_t + ky * p->dil_h;
-            if (iy < 0 || iy >= p->in_h) continue;
-            for (kx = 0; kx < p->k_w; ++kx) {
-                const int ix = ox * p->stride_w - p->pad_l + kx * p->dil_w;
-                if (ix < 0 || ix >= p->in_w) continue;
-                acc += wc[ky * p->k_w + kx] * xc[iy * p->in_w + ix];
-            }
+        for (ky = ky0; ky < ky1; ++ky) {
+            const float *xr = xc + (by + ky * p->dil_h) * p->in_w;
+            const float *wr = wc + ky * p->k_w;
+            for (kx = kx0; kx < kx1; ++kx) acc += wr[kx] * xr[kx * p->dil_w];
         }
     }
     return acc;

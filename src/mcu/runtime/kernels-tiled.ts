@@ -101,19 +101,20 @@ void tbn_tiled_gemm_general(const tbn_tiled_gemm_params *p, const float *a, cons
 /* Σ ±x over one filter's tile bits (from bit start) at convolution output (oy, ox). */
 static float conv_tile_at(const tbn_conv_params *p, const uint8_t *bits, int start, const float *x, int oy, int ox)
 {
+    const int by = oy * p->stride_h - p->pad_t, bx = ox * p->stride_w - p->pad_l;
     float acc = 0.0f;
-    int ic, ky, kx;
+    int ic, ky, kx, ky0, ky1, kx0, kx1;
+    tap_range(by, p->dil_h, p->k_h, p->in_h, &ky0, &ky1);
+    tap_range(bx, p->dil_w, p->k_w, p->in_w, &kx0, &kx1);
     for (ic = 0; ic < p->in_c; ++ic) {
-        const float *xc = x + ic * p->in_h * p->in_w;
-        for (ky = 0; ky < p->k_h; ++ky) {
-            const int iy = oy * p->stride_h - p->pad_t + ky * p->dil_h;
+        const float *xc = x + ic * p->in_h * p->in_w + bx;
+        for (ky = ky0; ky < ky1; ++ky) {
+            const float *xr = xc + (by + ky * p->dil_h) * p->in_w;
             const int row = start + (ic * p->k_h + ky) * p->k_w;
-            if (iy < 0 || iy >= p->in_h) continue;
-            for (kx = 0; kx < p->k_w; ++kx) {
-                const int ix = ox * p->stride_w - p->pad_l + kx * p->dil_w;
+            for (kx = kx0; kx < kx1; ++kx) {
                 const int b = row + kx;
-                if (ix < 0 || ix >= p->in_w) continue;
-                acc += ((bits[b >> 3] >> (b & 7)) & 1) ? xc[iy * p->in_w + ix] : -xc[iy * p->in_w + ix];
+                const float v = xr[kx * p->dil_w];
+                acc += ((bits[b >> 3] >> (b & 7)) & 1) ? v : -v;
             }
         }
     }
@@ -167,7 +168,7 @@ void tbn_tiled_conv2d_general(const tbn_tiled_conv_params *p, const float *x, fl
     const tbn_window *w = &c->pool;
     const int cg = c->in_c / c->group, og = c->out_c / c->group;
     const int fsize = cg * c->k_h * c->k_w;
-    int oc, py, px, wy, wx, oy, ox, ic, ky, kx;
+    int oc, py, px, wy, wx, oy, ox, ic, ky, kx, ky0, ky1, kx0, kx1;
     for (oc = 0; oc < c->out_c; ++oc) {
         const float *xg = x + (oc / og) * cg * c->in_h * c->in_w;
         for (py = 0; py < w->out_h; ++py) {
@@ -178,16 +179,16 @@ void tbn_tiled_conv2d_general(const tbn_tiled_conv_params *p, const float *x, fl
                     for (wx = 0; wx < w->k_w; ++wx) {
                         float acc = 0.0f, v;
                         if (!pool_tap(w, c->out_h, c->out_w, py, px, wy, wx, &oy, &ox)) continue;
+                        const int by = oy * c->stride_h - c->pad_t, bx = ox * c->stride_w - c->pad_l;
+                        tap_range(by, c->dil_h, c->k_h, c->in_h, &ky0, &ky1);
+                        tap_range(bx, c->dil_w, c->k_w, c->in_w, &kx0, &kx1);
                         for (ic = 0; ic < cg; ++ic) {
-                            for (ky = 0; ky < c->k_h; ++ky) {
-                                const int iy = oy * c->stride_h - c->pad_t + ky * c->dil_h;
-                                if (iy < 0 || iy >= c->in_h) continue;
-                                for (kx = 0; kx < c->k_w; ++kx) {
-                                    const int ix = ox * c->stride_w - c->pad_l + kx * c->dil_w;
+                            for (ky = ky0; ky < ky1; ++ky) {
+                                const float *xr = xg + (ic * c->in_h + by + ky * c->dil_h) * c->in_w + bx;
+                                for (kx = kx0; kx < kx1; ++kx) {
                                     const int e = (ic * c->k_h + ky) * c->k_w + kx; /* index in the filter */
                                     const int s = p->tile_axis == 0 ? oc * fsize + e : e * c->out_c + oc;
-                                    if (ix < 0 || ix >= c->in_w) continue;
-                                    acc += tile_weight(&p->tile, s) * xg[(ic * c->in_h + iy) * c->in_w + ix];
+                                    acc += tile_weight(&p->tile, s) * xr[kx * c->dil_w];
                                 }
                             }
                         }
