@@ -45,10 +45,10 @@ function classify(model: Model): Map<string, Kind> {
   return kinds;
 }
 
-/** Refusal: every problem, one line. */
+/** Refusal: every problem, one line. (A string argument is an already formatted message: inFile re-creates errors that way.) */
 export class ExportRefused extends UserError {
-  constructor(readonly problems: string[]) {
-    super(`cannot export to C: ${problems.join('; ')}`);
+  constructor(problems: string[] | string) {
+    super(typeof problems === 'string' ? problems : `cannot export to C: ${problems.join('; ')}`);
   }
 }
 

@@ -7,6 +7,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { formatBytes } from '../tbn/sizes.js';
 import { linkerScript, QEMU_MEMORY, type LinkerOptions } from './m4.js';
 import { ARM_FLAGS, findTool, HOST_FLAGS, hostCompiler, imageSize, parseTestOutput, QEMU_ARGS, run, type ImageSize, type TestOutput } from './toolchain.js';
 
@@ -114,7 +115,8 @@ export function m4Check(dir: string, name: string, opts: M4Options): M4Result {
     const budgetLd = path.join(tmp, 'budget.ld');
     fs.writeFileSync(budgetLd, linkerScript(opts.budget));
     const fit = run(gcc, [...appFlags, '-T', budgetLd, '-o', path.join(tmp, 'fit.elf'), ...appFiles, '-lm'], { timeoutMs });
-    result.fit = { flashBytes: opts.budget.flashBytes, ramBytes: opts.budget.ramBytes, ok: fit.code === 0, reason: fit.code === 0 ? undefined : firstError(fit.stderr) };
+    const need = `the image needs ${formatBytes(result.app.flash)} of flash and ${formatBytes(result.app.ram)} of RAM with a ${formatBytes(opts.budget.stackBytes)} stack`;
+    result.fit = { flashBytes: opts.budget.flashBytes, ramBytes: opts.budget.ramBytes, ok: fit.code === 0, reason: fit.code === 0 ? undefined : need };
     return result;
   });
 }
