@@ -87,7 +87,9 @@ describe('golden C', () => {
     // never a decoded weight: the conv and gemm weights exist only as tile bits
     expect(gen.files['tiny_weights.c']).not.toMatch(/c_w\[|g_w\[/);
     expect(gen.layers.map((l) => l.kernel)).toEqual(['tbn_tiled_conv2d_out_reuse', '', 'tbn_tiled_gemm_in_combine']);
-    expect(gen.arena.bytes).toBe(4 * (4 * 3 * 3) + 4 * 18); // pooled map + Gemm scratch (36/2 floats)
+    // at the conv: its pooled output and one 6×6 plane of scratch; at the Gemm: its input and 36/2 floats
+    expect(gen.arena.bytes).toBe(4 * (4 * 3 * 3) + 4 * 6 * 6);
+    expect(gen.arena.lowerBound).toBe(gen.arena.bytes);
   });
 });
 

@@ -75,11 +75,21 @@ function convInit(n: LNode, cx: EmitCtx, geo: ConvGeometry, weight: string): CIn
 
 function describe(geo: ConvGeometry, n: LNode): string {
   const p = geo.pool;
-  const pooled = n.pool ? `; ${p.k_h}×${p.k_w} max pooling computed on the fly, so the ${geo.conv.c}×${geo.conv.h}×${geo.conv.w} convolution output is never stored` : '';
+  const pooled = n.pool ? `; ${p.k_h}×${p.k_w} max pooling fused: one ${geo.conv.h}×${geo.conv.w} plane at a time in scratch, never all ${geo.conv.c} channels` : '';
   return `${geo.win.k_h}×${geo.win.k_w} conv, ${geo.x.c}→${geo.conv.c} channels${pooled}`;
 }
 
+/** With a fused pooling each channel's full plane is accumulated in scratch, one channel at a time. */
+function scratchFloats(n: LNode): number {
+  if (!n.pool) return 0;
+  const conv = plane(n.pool.inShape)!;
+  return conv.h * conv.w;
+}
+
+const scratchArg = (n: LNode, cx: EmitCtx) => (n.pool ? cx.scratch : 'NULL');
+
 const conv: OpEmitter = {
+  scratch: scratchFloats,
   check(n, g) {
     if (!isConst(g, n.inputs[1]!)) return 'the weight must be a constant';
     if (n.inputs[2] && !isConst(g, n.inputs[2])) return 'the bias must be a constant';
@@ -89,13 +99,14 @@ const conv: OpEmitter = {
   emit(n, cx) {
     const geo = geometry(n, cx.g, tensorOf(cx.g, n.inputs[1]!).shape) as ConvGeometry;
     const p = cx.define(n.name, 'tbn_conv_params', cStruct(convInit(n, cx, geo, cx.ptr(n.inputs[1]!)) as Record<string, CInit>));
-    return { code: [`tbn_conv2d(&${p}, ${cx.ptr(n.inputs[0]!)}, ${cx.ptr(n.outputs[0]!)});`], kernel: 'tbn_conv2d', note: describe(geo, n) };
+    return { code: [`tbn_conv2d(&${p}, ${cx.ptr(n.inputs[0]!)}, ${cx.ptr(n.outputs[0]!)}, ${scratchArg(n, cx)});`], kernel: 'tbn_conv2d', note: describe(geo, n) };
   },
 };
 
 const outReuse = (t: TileInfo, geo: ConvGeometry) => t.axis === 0 && geo.group === 1 && geo.conv.c % t.p === 0;
 
 const tbnConv: OpEmitter = {
+  scratch: scratchFloats,
   check(n, g) {
     const t = tileOf(n, g);
     if (typeof t === 'string') return t;
@@ -113,7 +124,7 @@ const tbnConv: OpEmitter = {
     const how = reuse
       ? `tile p = ${t.p}: ${geo.conv.c / t.p} filters from the tile give all ${geo.conv.c} channels, one block per α`
       : `tile p = ${t.p}: regions do not align with filters (or grouped), each weight read from its stream position`;
-    return { code: [`${kernel}(&${p}, ${cx.ptr(n.inputs[0]!)}, ${cx.ptr(n.outputs[0]!)});`], kernel, note: `${describe(geo, n)}; ${how}` };
+    return { code: [`${kernel}(&${p}, ${cx.ptr(n.inputs[0]!)}, ${cx.ptr(n.outputs[0]!)}, ${scratchArg(n, cx)});`], kernel, note: `${describe(geo, n)}; ${how}` };
   },
 };
 

@@ -68,89 +68,107 @@ void tbn_gemm(const tbn_gemm_params *p, const float *a, const float *b, const fl
     }
 }
 
-/* ---- convolution ------------------------------------------------------------------------ */
+/* ---- convolution ------------------------------------------------------------------------
+ * A convolution is accumulated one filter at a time over its whole output plane, tap by tap
+ * (weight-stationary): for a tap (ic, ky, kx) the weight is fixed, so the inner loop over the
+ * output row is a plain multiply-add, and a tiled layer tests each tile bit once per tap, not
+ * once per pixel. Every pixel still sums its taps in the order (ic, ky, kx). */
 
-/* Per-channel affine and activation applied to a raw convolution sum. */
-static float conv_post(const tbn_conv_params *p, int oc, float v)
+/* The outputs o in [*lo, *hi) whose input position o·stride + d lies inside [0, in). */
+static void out_range(int d, int stride, int in, int out, int *lo, int *hi)
 {
-    if (p->scale != NULL) v *= p->scale[oc];
-    if (p->shift != NULL) v += p->shift[oc];
-    if (p->act == TBN_ACT_RELU && v < 0.0f) v = 0.0f;
-    return v;
-}
-
-/* The kernel taps [*lo, *hi) of one axis whose input position base + k·dil lies inside [0, in):
- * the rest fall in the padding and contribute nothing. */
-static void tap_range(int base, int dil, int k, int in, int *lo, int *hi)
-{
-    int a = 0, b = k;
-    while (a < b && base + a * dil < 0) ++a;
-    while (b > a && base + (b - 1) * dil >= in) --b;
+    int a = 0, b = out;
+    while (a < b && a * stride + d < 0) ++a;
+    while (b > a && (b - 1) * stride + d >= in) --b;
     *lo = a;
     *hi = b;
 }
 
-/* Σ w·x over one filter at convolution output (oy, ox); x points at the filter's first input
- * channel, w at the filter. */
-static float conv_dense_at(const tbn_conv_params *p, const float *x, const float *w, int oy, int ox)
+/* acc[oy][ox] += w · x[iy][ix] over the output plane for the tap (ky, kx) of input plane xc;
+ * positions that fall in the padding contribute nothing. */
+static void conv_tap(const tbn_conv_params *p, const float *xc, int ky, int kx, float w, float *acc)
 {
-    const int cg = p->in_c / p->group;
-    const int by = oy * p->stride_h - p->pad_t, bx = ox * p->stride_w - p->pad_l;
-    float acc = 0.0f;
-    int ic, ky, kx, ky0, ky1, kx0, kx1;
-    tap_range(by, p->dil_h, p->k_h, p->in_h, &ky0, &ky1);
-    tap_range(bx, p->dil_w, p->k_w, p->in_w, &kx0, &kx1);
-    for (ic = 0; ic < cg; ++ic) {
-        const float *xc = x + ic * p->in_h * p->in_w + bx;
-        const float *wc = w + ic * p->k_h * p->k_w;
-        for (ky = ky0; ky < ky1; ++ky) {
-            const float *xr = xc + (by + ky * p->dil_h) * p->in_w;
-            const float *wr = wc + ky * p->k_w;
-            for (kx = kx0; kx < kx1; ++kx) acc += wr[kx] * xr[kx * p->dil_w];
+    const int dy = ky * p->dil_h - p->pad_t, dx = kx * p->dil_w - p->pad_l;
+    int oy0, oy1, ox0, ox1, oy, ox;
+    out_range(dy, p->stride_h, p->in_h, p->out_h, &oy0, &oy1);
+    out_range(dx, p->stride_w, p->in_w, p->out_w, &ox0, &ox1);
+    for (oy = oy0; oy < oy1; ++oy) {
+        const float *xr = xc + (oy * p->stride_h + dy) * p->in_w + dx;
+        float *ar = acc + oy * p->out_w;
+        for (ox = ox0; ox < ox1; ++ox) ar[ox] += w * xr[ox * p->stride_w];
+    }
+}
+
+static void zero(float *v, int n)
+{
+    int i;
+    for (i = 0; i < n; ++i) v[i] = 0.0f;
+}
+
+/* One output channel from its accumulated plane: y = maxpool(act(scale·k·acc + shift)), where
+ * k is a tile's α (1 for dense weights). With no pooling fused (1×1 window) y may be acc. */
+static void conv_store(const tbn_conv_params *p, int oc, float k, const float *acc, float *y)
+{
+    const tbn_window *w = &p->pool;
+    const float s = k * (p->scale != NULL ? p->scale[oc] : 1.0f);
+    const float t = p->shift != NULL ? p->shift[oc] : 0.0f;
+    int py, px, wy, wx;
+    for (py = 0; py < w->out_h; ++py) {
+        for (px = 0; px < w->out_w; ++px) {
+            float best = 0.0f;
+            int seen = 0;
+            for (wy = 0; wy < w->k_h; ++wy) {
+                const int oy = py * w->stride_h - w->pad_t + wy * w->dil_h;
+                if (oy < 0 || oy >= p->out_h) continue;
+                for (wx = 0; wx < w->k_w; ++wx) {
+                    const int ox = px * w->stride_w - w->pad_l + wx * w->dil_w;
+                    float v;
+                    if (ox < 0 || ox >= p->out_w) continue;
+                    v = s * acc[oy * p->out_w + ox] + t;
+                    if (p->act == TBN_ACT_RELU && v < 0.0f) v = 0.0f;
+                    if (!seen || v > best) best = v;
+                    seen = 1;
+                }
+            }
+            y[py * w->out_w + px] = best;
         }
     }
-    return acc;
 }
 
-/* Convolution output position of pooling window position (py, px) + (wy, wx); 0 if it lies in
- * the pooling padding. */
-static int pool_tap(const tbn_window *w, int out_h, int out_w, int py, int px, int wy, int wx, int *oy, int *ox)
+/* Where channel oc's plane is accumulated: its own output plane when no pooling is fused,
+ * else the scratch plane. */
+static float *conv_acc(const tbn_conv_params *p, int oc, float *y, float *scratch)
 {
-    *oy = py * w->stride_h - w->pad_t + wy * w->dil_h;
-    *ox = px * w->stride_w - w->pad_l + wx * w->dil_w;
-    return *oy >= 0 && *oy < out_h && *ox >= 0 && *ox < out_w;
+    const int pooled = p->pool.k_h != 1 || p->pool.k_w != 1 || p->pool.stride_h != 1 || p->pool.stride_w != 1;
+    return pooled ? scratch : y + oc * p->out_h * p->out_w;
 }
 
-void tbn_conv2d(const tbn_conv_params *p, const float *x, float *y)
+void tbn_conv2d(const tbn_conv_params *p, const float *x, float *y, float *scratch)
 {
     const int cg = p->in_c / p->group, og = p->out_c / p->group;
-    const int fsize = cg * p->k_h * p->k_w;
-    const tbn_window *w = &p->pool;
-    int oc, py, px, wy, wx, oy, ox;
+    const int in_plane = p->in_h * p->in_w, out_plane = p->pool.out_h * p->pool.out_w;
+    int oc, ic, ky, kx;
     for (oc = 0; oc < p->out_c; ++oc) {
-        const float *filt = p->weight + oc * fsize;
-        const float *xg = x + (oc / og) * cg * p->in_h * p->in_w;
-        for (py = 0; py < w->out_h; ++py) {
-            for (px = 0; px < w->out_w; ++px) {
-                /* max over the pooling window of act(affine(conv)); a 1×1 window is no pooling */
-                float best = 0.0f;
-                int seen = 0;
-                for (wy = 0; wy < w->k_h; ++wy) {
-                    for (wx = 0; wx < w->k_w; ++wx) {
-                        float v;
-                        if (!pool_tap(w, p->out_h, p->out_w, py, px, wy, wx, &oy, &ox)) continue;
-                        v = conv_post(p, oc, conv_dense_at(p, xg, filt, oy, ox));
-                        if (!seen || v > best) best = v;
-                        seen = 1;
-                    }
-                }
-                *y++ = best;
-            }
-        }
+        const float *xg = x + (oc / og) * cg * in_plane;
+        const float *w = p->weight + oc * cg * p->k_h * p->k_w;
+        float *acc = conv_acc(p, oc, y, scratch);
+        zero(acc, p->out_h * p->out_w);
+        for (ic = 0; ic < cg; ++ic)
+            for (ky = 0; ky < p->k_h; ++ky)
+                for (kx = 0; kx < p->k_w; ++kx) conv_tap(p, xg + ic * in_plane, ky, kx, *w++, acc);
+        conv_store(p, oc, 1.0f, acc, y + oc * out_plane);
     }
 }
 
 /* ---- pooling ------------------------------------------------------------------------------ */
+
+/* Input position of pooling window tap (wy, wx) at output (py, px); 0 if it is padding. */
+static int pool_tap(const tbn_window *w, int in_h, int in_w, int py, int px, int wy, int wx, int *iy, int *ix)
+{
+    *iy = py * w->stride_h - w->pad_t + wy * w->dil_h;
+    *ix = px * w->stride_w - w->pad_l + wx * w->dil_w;
+    return *iy >= 0 && *iy < in_h && *ix >= 0 && *ix < in_w;
+}
 
 void tbn_maxpool2d(const tbn_pool_params *p, const float *x, float *y)
 {

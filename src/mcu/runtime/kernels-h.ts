@@ -73,8 +73,10 @@ typedef struct {
 } tbn_window;
 
 /* 2-D convolution (1-D as in_h = 1) with a per-channel affine (bias, folded BatchNorm), an
- * activation and an optional max pooling computed on the fly: y = maxpool(act(scale·conv + shift)).
- * Without pooling, pool is 1×1 stride 1 and out_h/out_w equal the convolution's. */
+ * activation and an optional max pooling: y = maxpool(act(scale·conv + shift)). Without pooling,
+ * pool is 1×1 stride 1 and its out_h/out_w equal the convolution's. With pooling, each
+ * channel's full-resolution plane exists only in scratch (out_h·out_w floats), one channel at
+ * a time, never for all channels. */
 typedef struct {
     int in_c, in_h, in_w;
     int out_c, out_h, out_w;   /* convolution output, before pooling */
@@ -87,7 +89,7 @@ typedef struct {
     tbn_window pool;
 } tbn_conv_params;
 
-void tbn_conv2d(const tbn_conv_params *p, const float *x, float *y);
+void tbn_conv2d(const tbn_conv_params *p, const float *x, float *y, float *scratch);
 
 typedef struct {
     tbn_conv_params c;         /* c.weight unused */
@@ -96,10 +98,10 @@ typedef struct {
 } tbn_tiled_conv_params;
 
 /* tile_axis 0, group 1 and p | out_c: out_c/p filters come from the tile and each gives p
- * output channels, one per α (p× fewer multiply-adds); pooling stays fused (see .c). */
-void tbn_tiled_conv2d_out_reuse(const tbn_tiled_conv_params *p, const float *x, float *y);
-/* Any layout. */
-void tbn_tiled_conv2d_general(const tbn_tiled_conv_params *p, const float *x, float *y);
+ * output channels, one per α (p× fewer multiply-adds). Scratch as for tbn_conv2d. */
+void tbn_tiled_conv2d_out_reuse(const tbn_tiled_conv_params *p, const float *x, float *y, float *scratch);
+/* Any layout: each weight is α·sign read from its stream position. */
+void tbn_tiled_conv2d_general(const tbn_tiled_conv_params *p, const float *x, float *y, float *scratch);
 
 /* ---- pooling ------------------------------------------------------------------------------ */
 

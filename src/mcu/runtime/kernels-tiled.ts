@@ -98,108 +98,49 @@ void tbn_tiled_gemm_general(const tbn_tiled_gemm_params *p, const float *a, cons
     }
 }
 
-/* Σ ±x over one filter's tile bits (from bit start) at convolution output (oy, ox). */
-static float conv_tile_at(const tbn_conv_params *p, const uint8_t *bits, int start, const float *x, int oy, int ox)
-{
-    const int by = oy * p->stride_h - p->pad_t, bx = ox * p->stride_w - p->pad_l;
-    float acc = 0.0f;
-    int ic, ky, kx, ky0, ky1, kx0, kx1;
-    tap_range(by, p->dil_h, p->k_h, p->in_h, &ky0, &ky1);
-    tap_range(bx, p->dil_w, p->k_w, p->in_w, &kx0, &kx1);
-    for (ic = 0; ic < p->in_c; ++ic) {
-        const float *xc = x + ic * p->in_h * p->in_w + bx;
-        for (ky = ky0; ky < ky1; ++ky) {
-            const float *xr = xc + (by + ky * p->dil_h) * p->in_w;
-            const int row = start + (ic * p->k_h + ky) * p->k_w;
-            for (kx = kx0; kx < kx1; ++kx) {
-                const int b = row + kx;
-                const float v = xr[kx * p->dil_w];
-                acc += ((bits[b >> 3] >> (b & 7)) & 1) ? v : -v;
-            }
-        }
-    }
-    return acc;
-}
-
-void tbn_tiled_conv2d_out_reuse(const tbn_tiled_conv_params *p, const float *x, float *y)
+void tbn_tiled_conv2d_out_reuse(const tbn_tiled_conv_params *p, const float *x, float *y, float *scratch)
 {
     const tbn_conv_params *c = &p->c;
     const tbn_tile *t = &p->tile;
-    const tbn_window *w = &c->pool;
     const int ob = c->out_c / t->p;              /* filters in the tile */
-    const int fsize = c->in_c * c->k_h * c->k_w; /* bits per filter */
-    const int plane = w->out_h * w->out_w;
-    int j, r, py, px, wy, wx, oy, ox;
+    const int in_plane = c->in_h * c->in_w, out_plane = c->pool.out_h * c->pool.out_w;
+    int j, r, ic, ky, kx;
     for (j = 0; j < ob; ++j) {
-        for (py = 0; py < w->out_h; ++py) {
-            for (px = 0; px < w->out_w; ++px) {
-                /* Channel r·ob + j is act(k_r·s + shift) with s the tile sum and k_r = α_r·scale:
-                 * monotone in s, so its max over the pooling window is reached at the window's
-                 * largest s when k_r >= 0 and at its smallest when k_r < 0. Two sums per window
-                 * serve all p channels. */
-                float smin = 0.0f, smax = 0.0f;
-                int seen = 0;
-                for (wy = 0; wy < w->k_h; ++wy) {
-                    for (wx = 0; wx < w->k_w; ++wx) {
-                        float s;
-                        if (!pool_tap(w, c->out_h, c->out_w, py, px, wy, wx, &oy, &ox)) continue;
-                        s = conv_tile_at(c, t->bits, j * fsize, x, oy, ox);
-                        if (!seen || s < smin) smin = s;
-                        if (!seen || s > smax) smax = s;
-                        seen = 1;
-                    }
-                }
-                for (r = 0; r < t->p; ++r) {
-                    const int oc = r * ob + j;
-                    const float k = t->scale[r * t->scale_stride] * (c->scale != NULL ? c->scale[oc] : 1.0f);
-                    float v = k * (k >= 0.0f ? smax : smin);
-                    if (c->shift != NULL) v += c->shift[oc];
-                    if (c->act == TBN_ACT_RELU && v < 0.0f) v = 0.0f;
-                    y[oc * plane + py * w->out_w + px] = v;
-                }
-            }
+        /* filter j's plane, accumulated in channel j's own plane (written last) or in scratch */
+        float *acc = conv_acc(c, j, y, scratch);
+        int b = j * c->in_c * c->k_h * c->k_w; /* its first tile bit */
+        zero(acc, c->out_h * c->out_w);
+        for (ic = 0; ic < c->in_c; ++ic)
+            for (ky = 0; ky < c->k_h; ++ky)
+                for (kx = 0; kx < c->k_w; ++kx, ++b)
+                    conv_tap(c, x + ic * in_plane, ky, kx, ((t->bits[b >> 3] >> (b & 7)) & 1) ? 1.0f : -1.0f, acc);
+        /* channel r·ob + j is the same plane scaled by α_r */
+        for (r = t->p - 1; r >= 0; --r) {
+            const int oc = r * ob + j;
+            conv_store(c, oc, t->scale[r * t->scale_stride], acc, y + oc * out_plane);
         }
     }
 }
 
-void tbn_tiled_conv2d_general(const tbn_tiled_conv_params *p, const float *x, float *y)
+void tbn_tiled_conv2d_general(const tbn_tiled_conv_params *p, const float *x, float *y, float *scratch)
 {
     const tbn_conv_params *c = &p->c;
-    const tbn_window *w = &c->pool;
     const int cg = c->in_c / c->group, og = c->out_c / c->group;
     const int fsize = cg * c->k_h * c->k_w;
-    int oc, py, px, wy, wx, oy, ox, ic, ky, kx, ky0, ky1, kx0, kx1;
+    const int in_plane = c->in_h * c->in_w, out_plane = c->pool.out_h * c->pool.out_w;
+    int oc, ic, ky, kx;
     for (oc = 0; oc < c->out_c; ++oc) {
-        const float *xg = x + (oc / og) * cg * c->in_h * c->in_w;
-        for (py = 0; py < w->out_h; ++py) {
-            for (px = 0; px < w->out_w; ++px) {
-                float best = 0.0f;
-                int seen = 0;
-                for (wy = 0; wy < w->k_h; ++wy) {
-                    for (wx = 0; wx < w->k_w; ++wx) {
-                        float acc = 0.0f, v;
-                        if (!pool_tap(w, c->out_h, c->out_w, py, px, wy, wx, &oy, &ox)) continue;
-                        const int by = oy * c->stride_h - c->pad_t, bx = ox * c->stride_w - c->pad_l;
-                        tap_range(by, c->dil_h, c->k_h, c->in_h, &ky0, &ky1);
-                        tap_range(bx, c->dil_w, c->k_w, c->in_w, &kx0, &kx1);
-                        for (ic = 0; ic < cg; ++ic) {
-                            for (ky = ky0; ky < ky1; ++ky) {
-                                const float *xr = xg + (ic * c->in_h + by + ky * c->dil_h) * c->in_w + bx;
-                                for (kx = kx0; kx < kx1; ++kx) {
-                                    const int e = (ic * c->k_h + ky) * c->k_w + kx; /* index in the filter */
-                                    const int s = p->tile_axis == 0 ? oc * fsize + e : e * c->out_c + oc;
-                                    acc += tile_weight(&p->tile, s) * xr[kx * c->dil_w];
-                                }
-                            }
-                        }
-                        v = conv_post(c, oc, acc);
-                        if (!seen || v > best) best = v;
-                        seen = 1;
-                    }
+        const float *xg = x + (oc / og) * cg * in_plane;
+        float *acc = conv_acc(c, oc, y, scratch);
+        int e = 0; /* index in the filter */
+        zero(acc, c->out_h * c->out_w);
+        for (ic = 0; ic < cg; ++ic)
+            for (ky = 0; ky < c->k_h; ++ky)
+                for (kx = 0; kx < c->k_w; ++kx, ++e) {
+                    const int s = p->tile_axis == 0 ? oc * fsize + e : e * c->out_c + oc;
+                    conv_tap(c, xg + ic * in_plane, ky, kx, tile_weight(&p->tile, s), acc);
                 }
-                *y++ = best;
-            }
-        }
+        conv_store(c, oc, 1.0f, acc, y + oc * out_plane);
     }
 }
 `;

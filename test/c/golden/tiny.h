@@ -20,7 +20,7 @@ extern "C" {
 #define TINY_OUTPUT_SIZE 3 /* y: float [1,3] */
 
 /* Static RAM for intermediate tensors: one arena, buffers reused when their tensors are dead. */
-#define TINY_ARENA_BYTES 216
+#define TINY_ARENA_BYTES 288
 /* Constant data in flash (weights, tile bits, scales); code and parameter structs not included. */
 #define TINY_FLASH_BYTES 70
 
