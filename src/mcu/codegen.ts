@@ -161,7 +161,7 @@ export function generateC(g: LGraph, name: string, prov: Provenance): GeneratedC
     flash[c.kind === 'tile' ? 'tiles' : c.kind === 'scale' ? 'scales' : 'weights'] += b;
     flash.total += b;
   }
-  const arenaFloats = Math.max(1, arena.bytes / 4);
+  const arenaFloats = arena.bytes / 4;
   const decls = [...usedLocals].map(([v, local]) => {
     const s = arena.storage.get(v)!;
     const t = tensorOf(g, v);
@@ -213,10 +213,14 @@ export function generateC(g: LGraph, name: string, prov: Provenance): GeneratedC
     '',
     '/* Layer parameters (const: flash). */',
     ...defs.flatMap((d) => [d, '']),
-    `/* Every intermediate tensor, at offsets planned from tensor lifetimes (${arena.buffers.length} buffers, ${arena.bytes} bytes;`,
-    ` * the largest set of tensors alive at one step takes ${arena.lowerBound} bytes). */`,
-    `static float ${arenaSym}[${arenaFloats}];`,
-    '',
+    ...(arena.bytes
+      ? [
+          `/* Every intermediate tensor, at offsets planned from tensor lifetimes (${arena.buffers.length} buffers, ${arena.bytes} bytes;`,
+          ` * the largest set of tensors alive at one step takes ${arena.lowerBound} bytes). */`,
+          `static float ${arenaSym}[${arenaFloats}];`,
+          '',
+        ]
+      : ['/* No intermediate tensors: no arena. */', '']),
     `${signature}`,
     '{',
     ...decls,

@@ -22,7 +22,9 @@ export async function probeValues(model: Model, names: string[], feeds: Record<s
   const declared = new Set(model.graph.outputs.map((o) => o.name));
   // Outputs without a type: onnxruntime infers it (tbn's IR writes a ValueInfo with no type).
   const extra = wanted.filter((n) => !declared.has(n)).map((name) => ({ name }));
-  const probe: Model = { ...model, graph: { ...model.graph, outputs: [...model.graph.outputs, ...extra] } };
+  // External data is already in memory: the probe carries it inline (it runs from bytes, not the file).
+  const initializers = model.graph.initializers.map((t) => (t.encoding === 'external' ? { ...t, encoding: 'raw' as const, external: undefined, dataLocation: undefined } : t));
+  const probe: Model = { ...model, graph: { ...model.graph, initializers, outputs: [...model.graph.outputs, ...extra] } };
   const session = await createOrtSession(encodeModel(writeModel(probe)), { threads: 1, noOptimize: true });
   try {
     const out = await session.run(feeds);

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { formatBytes } from '../tbn/sizes.js';
-import { linkerScript, QEMU_MEMORY, type LinkerOptions } from './m4.js';
+import { linkerScript, type LinkerOptions } from './m4.js';
 import { ARM_FLAGS, findTool, HOST_FLAGS, hostCompiler, imageSize, parseTestOutput, QEMU_ARGS, run, type ImageSize, type TestOutput } from './toolchain.js';
 
 export interface CheckResult {
@@ -121,4 +121,3 @@ export function m4Check(dir: string, name: string, opts: M4Options): M4Result {
   });
 }
 
-export { QEMU_MEMORY };

@@ -56,6 +56,14 @@ describe.skipIf(!hasCC())('fixtures exported to C match onnxruntime', () => {
     for (const l of r.layers.filter((x) => x.op.startsWith('Tbn'))) expect(l.kernel).toMatch(/^tbn_tiled_/);
   });
 
+  it.each(['external/mlp-external.onnx', 'tf-style-opset11.onnx', 'fp16-weight.onnx', 'opset18-conv.onnx'])(
+    '%s: external data, Constant weights behind Transpose, a float16 weight behind Cast, opset 18',
+    async (fixture) => {
+      const r = await exportTo(modelPath(fixture), { samples: 5 });
+      expectPass(r);
+    },
+  );
+
   it('the LeNet-style CNN: conv + BatchNorm + ReLU + MaxPool fused, so 32×28×28 never exists', async () => {
     const r = await exportTo(modelPath('mnist-cnn.onnx'), { data: dataPath('mnist-test.npz'), samples: 5 });
     expectPass(r);

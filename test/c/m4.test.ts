@@ -2,12 +2,14 @@
 // harness passes on the same reference vectors, and the goals for the LeNet-style CNN
 // hold: at p = 4 its deployment image needs at least 15× less flash than the fp32 export and
 // links into a 256 KiB-flash / 64 KiB-RAM part (the linker enforces the budget).
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { compressInMemory } from '../helpers/compress.js';
 import { dataPath, modelPath } from '../helpers/fixtures.js';
 import { tmpDir } from '../helpers/tmp.js';
+import { findTool } from '../../src/mcu/toolchain.js';
 import type { SelectOptions } from '../../src/tbn/select.js';
 import { exportTo } from './helpers.js';
 import { hasCC, hasQemu } from './tools.js';
@@ -45,6 +47,13 @@ describe.skipIf(!(hasCC() && hasQemu()))('Cortex-M4 on QEMU', () => {
     const r = await m4(compressedFile('mnist-mlp.onnx', { p: 8, axis: 'input' }), 'mnist-test.npz', { qemuSamples: 3 });
     expect(r.m4!.status, r.m4!.reason).toBe('pass');
     expect(r.layers.map((l) => l.kernel)).toContain('tbn_tiled_gemm_in_combine');
+    // the generated Makefile does the same by hand
+    if (findTool('make')) {
+      const make = spawnSync('make', ['m4-test', 'M4_TEST_LIMIT=1'], { cwd: r.out, encoding: 'utf8' });
+      expect(make.status, make.stderr).toBe(0);
+      expect(make.stdout).toMatch(/tbn-test: ticks_per_inference=.* instructions_per_inference=\d+/);
+      expect(make.stdout).toContain('tbn-test: PASS');
+    }
   });
 
   it('transformer-encoder at p = 4: int64 token ids, Softmax, LayerNorm and Erf with newlib’s libm', async () => {
