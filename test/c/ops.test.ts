@@ -190,6 +190,24 @@ function tiledForms(): Model {
   return model(g, { opset: 17 });
 }
 
+/** A tile on the left of a MatMul (TbnDecode → MatMul(W, X)) with a fused bias along X's columns. */
+function leftTile(): Model {
+  const rng = new Rng(12);
+  const g = graph({
+    name: 'left_tile',
+    nodes: [
+      node('Transpose', ['x'], ['xt'], [attr.ints('perm', [1, 0])], { name: 'transpose' }),
+      node('MatMul', ['w', 'xt'], ['wx'], [], { name: 'w_times_x' }),
+      node('Add', ['wx', 'b'], ['wxb'], [], { name: 'bias' }),
+      node('Relu', ['wxb'], ['y'], [], { name: 'relu' }),
+    ],
+    initializers: [randomW(rng, 'w', [6, 10]), randomW(rng, 'b', [3])],
+    inputs: [valueInfo('x', 'float32', [3, 10])],
+    outputs: [valueInfo('y', 'float32', [6, 3])],
+  });
+  return model(g, { opset: 17 });
+}
+
 function perLayerAlpha(m: Model, p: number): Model {
   return rewriteModel(m, tileChoices(selectLayers(m, { p, minParams: 0 }).chosen, 'per-layer'), { format: 'custom' });
 }
@@ -202,6 +220,14 @@ async function passes(m: Model) {
 }
 
 describe.skipIf(!hasCC())('every emitter, compiled and compared with onnxruntime', () => {
+  it.each([
+    ['along the outputs', 'output', 'tbn_tiled_gemm_out_reuse'],
+    ['along the inputs', 'input', 'tbn_tiled_gemm_in_combine'],
+  ] as const)('a tile on the left of MatMul, regions %s, bias and ReLU fused', async (_label, axis, kernel) => {
+    const r = await passes(compressInMemory(leftTile(), 'custom', { p: 2, axis }).model);
+    expect(r.layers.find((l) => l.node === 'w_times_x')).toMatchObject({ op: 'TbnMatMul', kernel, fused: ['TbnDecode', 'Add', 'Relu'] });
+  });
+
   it('image ops: SAME/dilated/grouped/1-D conv, standalone BatchNorm, pools, unary and broadcast ops', async () => {
     const r = await passes(imageOps());
     const kernels = new Set(r.layers.map((l) => l.kernel));

@@ -230,6 +230,8 @@ const tbnMatMul: OpEmitter = {
     const t = tileOf(n, cx.g) as TileInfo;
     const s = tbnMatMulShape(n, cx.g, t)!;
     const c = bias(n, cx, cx.g, undefined, s.m, s.n)!;
+    // Y = W·X is computed as Yᵀ: a bias along Y's last axis runs along the product's rows.
+    if (s.left && c.ptr !== 'NULL') c.s = { rs: 1, cs: 0 };
     return emitTiled(n, cx, t, s.nMajor, { ...s, c: c.s, alpha: 1, beta: 1, act: actInit(n.post) }, c.ptr, { count: s.batch, a: s.aBatch, y: s.yBatch });
   },
 };
