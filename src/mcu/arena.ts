@@ -95,7 +95,7 @@ export function planArena(values: PlanValue[], steps: PlanStep[], align = 4): Ar
     if (!out) return;
     if (s.alias && cls.has(s.reads[0]!)) {
       const [a, b] = [at(s.reads[0]!), at(out)];
-      if (a !== b && (a.role === 'temp' || b.role === 'temp') && a.bytes >= b.bytes) merge(a, b);
+      if (a !== b && (a.role === 'temp' || b.role === 'temp') && a.bytes === b.bytes) merge(a, b);
       return;
     }
     for (const k of s.inPlace ?? []) {
