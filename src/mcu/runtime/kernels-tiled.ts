@@ -5,21 +5,39 @@
 export const KERNELS_C_TILED = String.raw`
 /* ---- tiled layers ------------------------------------------------------------------------- */
 
-/* Σ_i ±x[i·stride] over len consecutive tile bits from bit position start (1 → +x, 0 → −x). */
+static int tile_bit(const uint8_t *bits, int b)
+{
+    return (bits[b >> 3] >> (b & 7)) & 1;
+}
+
+/* Σ_i ±x[i·stride] over len consecutive tile bits from bit position start (1 → +x, 0 → −x),
+ * summed in order: single bits up to a byte boundary, then a byte (8 bits) at a time. */
 static float tile_dot(const uint8_t *bits, int start, const float *x, int stride, int len)
 {
-    const uint8_t *byte = bits + (start >> 3);
-    unsigned mask = 1u << (start & 7);
     float acc = 0.0f;
-    int i;
-    for (i = 0; i < len; ++i, x += stride) {
-        acc += (*byte & mask) ? *x : -*x;
-        mask <<= 1;
-        if (mask == 0x100u) {
-            mask = 1u;
-            ++byte;
+    int i = 0, k;
+    for (; i < len && ((start + i) & 7) != 0; ++i) acc += tile_bit(bits, start + i) ? x[i * stride] : -x[i * stride];
+    if (stride == 1) {
+        /* the common case, written out: one byte of bits per pass, no shifts */
+        for (; i + 8 <= len; i += 8) {
+            const unsigned byte = bits[(start + i) >> 3];
+            const float *xi = x + i;
+            acc += (byte & 0x01u) ? xi[0] : -xi[0];
+            acc += (byte & 0x02u) ? xi[1] : -xi[1];
+            acc += (byte & 0x04u) ? xi[2] : -xi[2];
+            acc += (byte & 0x08u) ? xi[3] : -xi[3];
+            acc += (byte & 0x10u) ? xi[4] : -xi[4];
+            acc += (byte & 0x20u) ? xi[5] : -xi[5];
+            acc += (byte & 0x40u) ? xi[6] : -xi[6];
+            acc += (byte & 0x80u) ? xi[7] : -xi[7];
         }
     }
+    for (; i + 8 <= len; i += 8) {
+        const unsigned byte = bits[(start + i) >> 3];
+        const float *xi = x + i * stride;
+        for (k = 0; k < 8; ++k) acc += ((byte >> k) & 1u) ? xi[k * stride] : -xi[k * stride];
+    }
+    for (; i < len; ++i) acc += tile_bit(bits, start + i) ? x[i * stride] : -x[i * stride];
     return acc;
 }
 
@@ -113,7 +131,7 @@ void tbn_tiled_conv2d_out_reuse(const tbn_tiled_conv_params *p, const float *x, 
         for (ic = 0; ic < c->in_c; ++ic)
             for (ky = 0; ky < c->k_h; ++ky)
                 for (kx = 0; kx < c->k_w; ++kx, ++b)
-                    conv_tap(c, x + ic * in_plane, ky, kx, ((t->bits[b >> 3] >> (b & 7)) & 1) ? 1.0f : -1.0f, acc);
+                    conv_tap(c, x + ic * in_plane, ky, kx, tile_bit(t->bits, b) ? 1.0f : -1.0f, acc);
         /* channel r·ob + j is the same plane scaled by α_r */
         for (r = t->p - 1; r >= 0; --r) {
             const int oc = r * ob + j;
