@@ -30,7 +30,8 @@ export class Idents {
     for (const r of reserved) this.used.add(r);
   }
   fresh(base: string): string {
-    const b = cIdent(shortName(base));
+    let b = cIdent(shortName(base));
+    if (/^tbn_/i.test(b)) b = `v_${b}`; // tbn_ names belong to the kernel runtime
     let s = b;
     for (let i = 2; this.used.has(s); i++) s = `${b}_${i}`;
     this.used.add(s);

@@ -144,7 +144,7 @@ export function generateC(g: LGraph, name: string, prov: Provenance): GeneratedC
       storage: (v) => (tensorOf(g, v).data ? ptr(v) : storageOf(v)),
       constArray,
       define: (hint, ctype, init) => {
-        const id = idents.fresh(hint);
+        const id = idents.fresh(`${shortName(hint)}_params`);
         defs.push(`static const ${ctype} ${id} = ${init};`);
         return id;
       },

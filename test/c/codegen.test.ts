@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { attr, floatTensor, graph, model, node, valueInfo } from '../../src/ir/build.js';
-import { cFloat, cIdent, shortName } from '../../src/mcu/c-text.js';
+import { cFloat, cIdent, Idents, shortName } from '../../src/mcu/c-text.js';
 import { generateC } from '../../src/mcu/codegen.js';
 import { windowOf } from '../../src/mcu/emitters/common.js';
 import { broadcastPlan } from '../../src/mcu/emitters/elementwise.js';
@@ -37,6 +37,8 @@ describe('C spelling', () => {
     expect(cIdent('::')).toBe('v');
     expect(shortName('/features/features.1/features.1.0/Conv_output_0')).toBe('features.1.0/Conv');
     expect(shortName('onnx::MatMul_110')).toBe('onnx::MatMul_110');
+    const ids = new Idents();
+    expect([ids.fresh('x'), ids.fresh('x'), ids.fresh('int'), ids.fresh('tbn_relu')]).toEqual(['x', 'x_2', 'int_2', 'v_tbn_relu']);
   });
 });
 

@@ -21,7 +21,7 @@ extern const uint8_t tiny_g_w_tbn_bits[7];
 extern const float tiny_g_w_tbn_scales[2];
 
 /* Layer parameters (const: flash). */
-static const tbn_tiled_conv_params conv = {
+static const tbn_tiled_conv_params conv_params = {
     .c = {
         .in_c = 1, .in_h = 6, .in_w = 6, .out_c = 4, .out_h = 6, .out_w = 6, .k_h = 3, .k_w = 3,
         .stride_h = 1, .stride_w = 1, .dil_h = 1, .dil_w = 1, .pad_t = 1, .pad_l = 1, .group = 1,
@@ -38,7 +38,7 @@ static const tbn_tiled_conv_params conv = {
     .tile_axis = 0,
 };
 
-static const tbn_tiled_gemm_params fc = {
+static const tbn_tiled_gemm_params fc_params = {
     .g = {
         .m = 1, .n = 3, .k = 36, .a_rs = 36, .a_cs = 1, .b_rs = 0, .b_cs = 0, .c_rs = 0, .c_cs = 1,
         .y_rs = 3, .y_cs = 1, .alpha = 1.0f, .beta = 1.0f, .act = TBN_ACT_NONE,
@@ -65,7 +65,7 @@ void tiny_run(const float *x, float *y)
      *    out: p [1,4,3,3]
      *    3×3 conv, 1→4 channels; 2×2 max pooling fused: one 6×6 plane at a time in scratch, never all 4 channels; tile p = 2: 2 filters from the tile give all 4 channels, one block per α
      */
-    tbn_tiled_conv2d_out_reuse(&conv, x, p, tiny_arena + 36);
+    tbn_tiled_conv2d_out_reuse(&conv_params, x, p, tiny_arena + 36);
 
     /* 2. flatten: Flatten
      *    in: p [1,4,3,3]
@@ -78,5 +78,5 @@ void tiny_run(const float *x, float *y)
      *    out: y [1,3]
      *    tile p = 2, 54 bits: regions are input rows, so the 2 input chunks of 18 are combined with their α first, then one 18×3 product
      */
-    tbn_tiled_gemm_in_combine(&fc, f, tiny_g_b, y, tiny_arena + 36);
+    tbn_tiled_gemm_in_combine(&fc_params, f, tiny_g_b, y, tiny_arena + 36);
 }
