@@ -6,6 +6,7 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { INTERNAL_ERROR_EXIT, UserError } from '../errors.js';
 import { compressCommand } from './commands/compress.js';
+import { exportCommand } from './commands/export.js';
 import { inspectCommand } from './commands/inspect.js';
 import { verifyCommand } from './commands/verify.js';
 import type { CommonArgs, Ctx } from './options.js';
@@ -23,6 +24,7 @@ export function buildCli(argv: string[]) {
     .command(inspectCommand)
     .command(compressCommand)
     .command(verifyCommand)
+    .command(exportCommand)
     .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'No progress or notes on stderr' })
     .option('verbose', { type: 'boolean', default: false, describe: 'Stack traces for internal errors' })
     .demandCommand(1, 'give a command: inspect, compress, verify or export')
