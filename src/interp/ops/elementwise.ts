@@ -101,9 +101,12 @@ export const ELEMENTWISE_OPS: OpTable = {
     make: (a) => ([x]) => [E.gelu(need(x, 'X'), a.string('approximate', 'none') as 'none' | 'tanh')],
   },
   PRelu: {
-    make: () => ([x, s]) => {
+    make: (_a, _n, opset) => ([x, s]) => {
       const t = need(x, 'X');
-      return [E.where(E.less(t, E.full([], 0)), E.mul(t, need(s, 'slope')), t)];
+      let slope = need(s, 'slope');
+      // Before opset 7 a 1-D slope of C values applies per channel (axis 1).
+      if (opset < 7 && slope.rank === 1 && slope.size > 1 && t.rank > 2) slope = E.reshape(slope, [slope.size, ...new Array<number>(t.rank - 2).fill(1)]);
+      return [E.where(E.less(t, E.full([], 0)), E.mul(t, slope), t)];
     },
   },
   Add: bin(E.add),
@@ -127,9 +130,9 @@ export const ELEMENTWISE_OPS: OpTable = {
   Where: { since: 9, make: () => ([c, x, y]) => [E.where(need(c, 'condition'), need(x, 'X'), need(y, 'Y'))] },
   Clip: { make: (a, _n, opset) => clip(opset, a.float('min'), a.float('max')) },
   Dropout: {
-    make: () => ([x, , training]) => {
+    make: () => ([x, ratio, training]) => {
       const t = need(x, 'data');
-      if (training && intsOf(training)[0]) fail('Dropout in training mode (tbn runs dropout as inference only)');
+      if (training && intsOf(training)[0] && (!ratio || ratio.item() !== 0)) fail('Dropout in training mode (tbn runs dropout as inference only)');
       return [E.identity(t), E.full(t.shape, 1, 'bool')];
     },
   },
