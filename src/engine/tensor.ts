@@ -41,7 +41,12 @@ export class Tensor {
   /** Takes over one reference to `storage`. */
   constructor(storage: Storage, shape: readonly number[], readonly dtype: DType, track = true) {
     this.storage_ = storage;
-    this.shape = Object.freeze([...shape]);
+    // `| 0` keeps dims small integers: a dim computed by division is a heap double to V8, and
+    // kernels fed doubles deoptimise to slow float index arithmetic.
+    this.shape = Object.freeze(shape.map((d) => {
+      if (!(Number.isInteger(d) && d >= 0 && d < 2 ** 31)) throw new Error(`invalid tensor shape [${shape}]`);
+      return d | 0;
+    }));
     this.size = numel(shape);
     if (this.size > storage.buf.size) throw new Error(`tensor of shape [${shape}] over a buffer of ${storage.buf.size}`);
     if (track) trackTensor(this);

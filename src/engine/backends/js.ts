@@ -5,7 +5,7 @@
 
 import type { AdamParams, Backend, BinaryOp, Broadcast, Buf, ConvParams, MatMulParams, PoolParams, ReduceOp, UnaryOp, View } from '../backend.js';
 import { registerDefaultBackend } from '../backend.js';
-import { bytesPer, hostArray, type DType, type HostArray } from '../dtype.js';
+import { bytesPer, type DType, type HostArray } from '../dtype.js';
 import { convBackwardData, convBackwardFilter, convForward } from './js/conv.js';
 import { binary, cast, copy, unary, where } from './js/elementwise.js';
 import { gemm } from './js/gemm.js';
@@ -26,6 +26,16 @@ function arr(b: Buf): HostArray {
   return d;
 }
 const f32 = (b: Buf) => arr(b) as Float32Array;
+
+/**
+ * V8 keeps typed arrays of ≤ 64 bytes on the JS heap, with another hidden class than larger
+ * ones; kernels that see both become polymorphic and run about 2× slower everywhere. Backing
+ * every buffer with its own ArrayBuffer keeps one class per element type.
+ */
+function offHeap(dtype: DType, size: number): HostArray {
+  const buf = new ArrayBuffer(size * bytesPer(dtype));
+  return dtype === 'float32' ? new Float32Array(buf) : dtype === 'int64' ? new Float64Array(buf) : new Uint8Array(buf);
+}
 const i64 = (b: Buf) => arr(b) as Float64Array;
 
 export class JsBackend implements Backend {
@@ -36,7 +46,7 @@ export class JsBackend implements Backend {
   alloc(dtype: DType, size: number): Buf {
     this.live++;
     this.bytes += size * bytesPer(dtype);
-    return new JsBuf(dtype, size, hostArray(dtype, size));
+    return new JsBuf(dtype, size, offHeap(dtype, size));
   }
   free(buf: Buf): void {
     const b = buf as JsBuf;

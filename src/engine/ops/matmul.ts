@@ -26,6 +26,11 @@ export function mm(a: Tensor, b: Tensor, transA = false, transB = false): Tensor
   const [m, k] = transA ? [ac, ar] : [ar, ac];
   const [k2, n] = transB ? [bc, br] : [br, bc];
   if (k !== k2) throw new Error(`matrix product of [${a.shape}]${transA ? 'ᵀ' : ''} and [${b.shape}]${transB ? 'ᵀ' : ''}: inner sizes ${k} ≠ ${k2}`);
+  if (b.rank === 2 && a.rank > 2 && !transA) {
+    // x[…, m, k] · W: one GEMM over all rows (m·batch) instead of one per batch entry; the
+    // weight gradient then comes out as one product too, with no sum over the batch.
+    return tidy(() => reshape(mm(reshape(a, [a.size / ac, ac]), b, false, transB), [...a.shape.slice(0, -1), n]));
+  }
   const batch = broadcastShapes(a.shape.slice(0, -2), b.shape.slice(0, -2));
   const out = empty([...batch, m, n], 'float32', a.backend);
   a.backend.matmul(a.buf, b.buf, out.buf, {

@@ -15,7 +15,8 @@ interface Geo {
   dd: number; dh: number; dw: number;
 }
 
-const pad3 = (a: readonly number[], fill: number): number[] => [...new Array<number>(3 - a.length).fill(fill), ...a];
+/** Leading 1s (or 0s) up to 3 spatial dims, as small integers (`| 0`: see gemm.ts). */
+const pad3 = (a: readonly number[], fill: number): number[] => [...new Array<number>(3 - a.length).fill(fill), ...a].map((v) => v | 0);
 
 export function geometry(inShape: readonly number[], kernel: readonly number[], outShape: readonly number[], strides: readonly number[], pads: readonly number[], dils: readonly number[]): Geo {
   if (inShape.length > 3) throw new Error(`convolution over ${inShape.length} spatial dimensions (the JS backend does 1 to 3)`);
@@ -63,8 +64,9 @@ function im2col(x: Float32Array, xo: number, c: number, g: Geo, cols: Float32Arr
               }
               const src = xo + ((ci * g.D + id) * g.H + ih) * g.W + off;
               if (lo > 0) cols.fill(0, o, o + lo);
-              if (g.sw === 1) cols.set(x.subarray(src + lo, src + hi), o + lo);
-              else for (let ow = lo; ow < hi; ow++) cols[o + ow] = x[src + ow * g.sw]!;
+              // Plain loops, not set(subarray()): subarray goes through a species lookup that
+              // gets slow once any loaded library has touched typed-array prototypes.
+              for (let ow = lo; ow < hi; ow++) cols[o + ow] = x[src + ow * g.sw]!;
               if (hi < g.OW) cols.fill(0, o + hi, o + g.OW);
             }
           }
@@ -87,8 +89,8 @@ interface Layout {
 
 function layout(p: ConvParams): Layout {
   const g = geometry(p.inShape, p.kernel, p.outShape, p.strides, p.padsBegin, p.dilations);
-  const cg = p.inChannels / p.group;
-  const og = p.outChannels / p.group;
+  const cg = (p.inChannels / p.group) | 0;
+  const og = (p.outChannels / p.group) | 0;
   const kvol = g.KD * g.KH * g.KW;
   const isp = g.D * g.H * g.W;
   const osp = g.OD * g.OH * g.OW;

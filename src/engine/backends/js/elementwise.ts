@@ -235,7 +235,6 @@ export function copy(src: HostArray, so: number, ss: readonly number[], dst: Hos
     let s = so + si!;
     let d = d0 + di!;
     if (acc) for (let j = 0; j < n; j++, s += s1!, d += d1!) dst[d] += src[s]!;
-    else if (s1 === 1 && d1 === 1) dst.set(src.subarray(s, s + n), d);
     else for (let j = 0; j < n; j++, s += s1!, d += d1!) dst[d] = src[s]!;
   });
 }
@@ -244,7 +243,7 @@ export function cast(x: HostArray, out: HostArray): void {
   const n = out.length;
   if (out instanceof Uint8Array) for (let i = 0; i < n; i++) out[i] = x[i] !== 0 ? 1 : 0;
   else if (out instanceof Float64Array && !(x instanceof Float64Array)) for (let i = 0; i < n; i++) out[i] = Math.trunc(x[i]!);
-  else out.set(x.subarray(0, n));
+  else for (let i = 0; i < n; i++) out[i] = x[i]!;
 }
 
 export function contiguous(shape: readonly number[]): number[] {

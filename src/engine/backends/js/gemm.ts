@@ -23,7 +23,13 @@ export interface GemmArgs {
   acc: boolean;
 }
 
-export function gemm(g: GemmArgs): void {
+export function gemm(args: GemmArgs): void {
+  // Small-integer sizes and offsets (see Tensor's constructor): one object shape, Smi fields.
+  const g: GemmArgs = {
+    A: args.A, aOff: args.aOff | 0, aRow: args.aRow | 0, aCol: args.aCol | 0,
+    B: args.B, bOff: args.bOff | 0, bT: args.bT,
+    C: args.C, cOff: args.cOff | 0, m: args.m | 0, n: args.n | 0, k: args.k | 0, acc: args.acc,
+  };
   if (g.m === 0 || g.n === 0) return;
   if (g.k === 0) {
     if (!g.acc) g.C.fill(0, g.cOff, g.cOff + g.m * g.n);

@@ -138,7 +138,8 @@ export function gather(table: HostArray, idx: Float64Array, out: HostArray, oute
   for (let o = 0; o < outer; o++) {
     for (let j = 0; j < n; j++) {
       const src = (o * axisLen + index(idx[j]!, axisLen)) * inner;
-      out.set(table.subarray(src, src + inner), (o * n + j) * inner);
+      const dst = (o * n + j) * inner;
+      for (let i = 0; i < inner; i++) out[dst + i] = table[src + i]!;
     }
   }
 }

@@ -7,7 +7,7 @@ import { geometry } from './conv.js';
 
 function geo(p: PoolParams) {
   const g = geometry(p.inShape, p.kernel, p.outShape, p.strides, p.padsBegin, p.dilations);
-  const ends = [...new Array<number>(3 - p.padsEnd.length).fill(0), ...p.padsEnd];
+  const ends = [...new Array<number>(3 - p.padsEnd.length).fill(0), ...p.padsEnd].map((v) => v | 0);
   return { ...g, ed: ends[0]!, eh: ends[1]!, ew: ends[2]!, isp: g.D * g.H * g.W, osp: g.OD * g.OH * g.OW };
 }
 
