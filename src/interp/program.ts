@@ -30,6 +30,19 @@ export interface RunResult {
   values: Record<string, E.Tensor>;
   /** Node name → batch statistics (RunOptions.batchStats). */
   batchStats: Map<string, BatchStats>;
+  /** Nodes this run executed (folded and cached shape-only nodes are not). */
+  stepsRun: number;
+}
+
+export interface PlanInfo {
+  /** Nodes run on every call, by key (name, or '#index (output)'). */
+  dynamic: string[];
+  /** Of those, the ones skipped when the input shapes were seen before. */
+  shapeOnly: string[];
+  /** Nodes evaluated once at planning (constant folding). */
+  folded: number;
+  /** Input-shape signatures whose shape-only values are cached. */
+  cachedShapes: number;
 }
 
 export interface InputInfo {
@@ -103,6 +116,17 @@ export class Program {
     return v;
   }
 
+  /** How the current plan runs the model (after folding), for reports and tests. */
+  planInfo(): PlanInfo {
+    const p = this.plan();
+    return {
+      dynamic: p.steps.map((s) => s.key),
+      shapeOnly: p.steps.filter((s) => s.shapeOnly).map((s) => s.key),
+      folded: this.steps.length - p.steps.length,
+      cachedShapes: this.shapeCache.size,
+    };
+  }
+
   run(feeds: Record<string, HostTensor | E.Tensor>, opts: RunOptions = {}): RunResult {
     if (this.disposed) throw new Error('run() of a disposed program');
     const plan = this.plan();
@@ -110,7 +134,7 @@ export class Program {
   }
 
   /** A run without gradients, with outputs converted to their declared ONNX types. */
-  runHost(feeds: Record<string, HostTensor>): Record<string, HostTensor> {
+  runHost(feeds: Record<string, HostTensor | E.Tensor>): Record<string, HostTensor> {
     const declared = new Map(this.model.graph.outputs.map((o) => [o.name, o.type?.kind === 'tensor' ? o.type.elemType : undefined]));
     return E.noGrad(() => {
       const { outputs } = this.run(feeds);
@@ -184,8 +208,10 @@ class Run {
     const cached = this.cache.get(signature);
     const fresh = cached ? undefined : new Map<string, E.Tensor>();
     const uses = new Map(cached ? this.plan.usesDynamic : this.plan.usesAll);
+    let stepsRun = 0;
     for (const step of this.plan.steps) {
       if (cached && step.shapeOnly) continue;
+      stepsRun++;
       const ins = step.inputs.map((n) => (n ? this.resolve(n, step.key, cached) : undefined));
       this.rt.nodeName = step.key;
       let outs: (E.Tensor | undefined)[];
@@ -207,7 +233,7 @@ class Run {
     }
     if (fresh) this.remember(signature, fresh);
     const pick = (names: readonly string[]) => Object.fromEntries(names.map((n) => [n, E.identity(this.resolve(n, '', cached))]));
-    return { outputs: pick(this.program.outputNames), values: pick(this.opts.capture ?? []), batchStats: this.rt.bnStats };
+    return { outputs: pick(this.program.outputNames), values: pick(this.opts.capture ?? []), batchStats: this.rt.bnStats, stepsRun };
   }
 
   /** Converts and checks the feeds; returns the input-shape signature. */
