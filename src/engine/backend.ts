@@ -15,6 +15,7 @@ export interface Buf {
 export type UnaryOp =
   | 'identity' | 'neg' | 'abs' | 'exp' | 'log' | 'sqrt' | 'rsqrt' | 'reciprocal' | 'square'
   | 'relu' | 'sigmoid' | 'tanh' | 'erf' | 'sin' | 'cos' | 'tan' | 'floor' | 'ceil' | 'round'
+  | 'asin' | 'acos' | 'atan' | 'sinh' | 'cosh' | 'asinh' | 'acosh' | 'atanh'
   | 'sign' | 'not' | 'isnan' | 'isinf' | 'softplus' | 'softsign'
   | 'affine' /* p0*x + p1 */ | 'powScalar' /* x^p0 */ | 'clip' /* min(max(x,p0),p1) */
   | 'leakyRelu' /* p0 = alpha */ | 'elu' /* p0 = alpha */ | 'selu' /* p0 alpha, p1 gamma */

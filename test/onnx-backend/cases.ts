@@ -1,7 +1,7 @@
 // Discovery of the ONNX project's backend test cases (Debian's libonnx-testdata): each case is
 // a folder with model.onnx and test_data_set_*/{input,output}_N.pb. A case is runnable when
 // tbn's interpreter supports every node (checkSupport) and every graph input and output is
-// float32, int64 or bool — the types it computes in exactly.
+// float32, int64, int32 or bool — types it computes in exactly (int32 as int64, written back).
 
 import fs from 'node:fs';
 import path from 'node:path';
@@ -14,7 +14,7 @@ import type { HostTensor } from '../../src/util/host-tensor.js';
 
 export const DATA_ROOT = process.env.ONNX_TESTDATA ?? '/usr/share/libonnx-testdata/data';
 export const SUITES = ['node', 'pytorch-converted', 'pytorch-operator', 'simple'] as const;
-const EXACT_TYPES = new Set(['float32', 'int64', 'bool']);
+const EXACT_TYPES = new Set(['float32', 'int64', 'int32', 'bool']);
 
 export interface Case {
   suite: string;

@@ -190,6 +190,28 @@ export const square = (x: Tensor) => powScalar(x, 2);
 export const sin = (x: Tensor): Tensor => record(unaryRaw('sin', x), 'sin', [x], [x], (g, [s]) => [mul(g, cos(s!))]);
 export const cos = (x: Tensor): Tensor => record(unaryRaw('cos', x), 'cos', [x], [x], (g, [s]) => [neg(mul(g, sin(s!)))]);
 
+/** d tan = 1 + tan². */
+export const tan = (x: Tensor): Tensor => {
+  const y = unaryRaw('tan', x);
+  return record(y, 'tan', [x], [y], (g, [t]) => [mul(g, affine(mul(t!, t!), 1, 1))]);
+};
+
+/** Inverse and hyperbolic trigonometry; each derivative written with the ops above. */
+const TRIG_GRADS: Record<'asin' | 'acos' | 'atan' | 'sinh' | 'cosh' | 'asinh' | 'acosh' | 'atanh', (x: Tensor) => Tensor> = {
+  asin: (x) => reciprocal(sqrt(affine(mul(x, x), -1, 1))),
+  acos: (x) => neg(reciprocal(sqrt(affine(mul(x, x), -1, 1)))),
+  atan: (x) => reciprocal(affine(mul(x, x), 1, 1)),
+  sinh: (x) => unaryRaw('cosh', x),
+  cosh: (x) => unaryRaw('sinh', x),
+  asinh: (x) => reciprocal(sqrt(affine(mul(x, x), 1, 1))),
+  acosh: (x) => reciprocal(sqrt(affine(mul(x, x), 1, -1))),
+  atanh: (x) => reciprocal(affine(mul(x, x), -1, 1)),
+};
+
+export function trig(op: keyof typeof TRIG_GRADS, x: Tensor): Tensor {
+  return record(unaryRaw(op, x), op, [x], [x], (g, [s]) => [mul(g, TRIG_GRADS[op](s!))]);
+}
+
 /** GELU: exact x·Φ(x) = x/2·(1 + erf(x/√2)), or the tanh approximation. */
 export function gelu(x: Tensor, approximate: 'none' | 'tanh' = 'none'): Tensor {
   if (approximate === 'tanh') return unaryWith('geluTanh', x, 'geluTanhGrad', false);

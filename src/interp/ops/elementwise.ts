@@ -64,6 +64,22 @@ export const ELEMENTWISE_OPS: OpTable = {
   Sin: un(floatOnly(E.sin)),
   Cos: un(floatOnly(E.cos)),
   Softplus: un(floatOnly(E.softplus)),
+  Tan: un(floatOnly(E.tan)),
+  ...Object.fromEntries(
+    (['Asin', 'Acos', 'Atan', 'Sinh', 'Cosh', 'Asinh', 'Acosh', 'Atanh'] as const).map((op) => [op, { since: op.endsWith('h') ? 9 : 7, ...un(floatOnly((x) => E.trig(op.toLowerCase() as Parameters<typeof E.trig>[0], x))) }]),
+  ),
+  Shrink: {
+    since: 9,
+    make: (a) => {
+      const lambd = a.float('lambd', 0.5);
+      const bias = a.float('bias', 0);
+      return ([x]) => {
+        const t = need(x, 'input');
+        const c = (v: number) => E.full([], v, t.dtype);
+        return [E.where(E.less(t, c(-lambd)), E.add(t, c(bias)), E.where(E.greater(t, c(lambd)), E.sub(t, c(bias)), c(0)))];
+      };
+    },
+  },
   Softsign: un(floatOnly(E.softsign)),
   Floor: un(E.floor),
   Ceil: un(E.ceil),

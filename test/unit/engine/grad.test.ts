@@ -44,6 +44,12 @@ describe('unary ops', () => {
   const spaced = Float32Array.from(distinctData([4, 5], rng), (v) => v + 0.033);
   for (const [name, f] of kinked) it(name, () => gradcheck(f, [S([4, 5], { data: spaced })]));
 
+  it('tan and the inverse / hyperbolic trigonometry', () => {
+    const small = Float32Array.from({ length: 12 }, (_, i) => -0.8 + i * 0.14);
+    gradcheck(E.tan, [S([3, 4], { data: small })]);
+    for (const op of ['asin', 'acos', 'atan', 'sinh', 'cosh', 'asinh', 'atanh'] as const) gradcheck((x) => E.trig(op, x), [S([3, 4], { data: small })]);
+    gradcheck((x) => E.trig('acosh', x), [S([3, 4], { data: Float32Array.from(small, (v) => 2 + v) })]);
+  });
   it('log, sqrt, reciprocal (positive inputs)', () => {
     gradcheck(E.log, [S([3, 4], { positive: true })]);
     gradcheck(E.sqrt, [S([3, 4], { positive: true })]);
