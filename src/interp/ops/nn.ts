@@ -155,7 +155,40 @@ const instanceNorm: OpDef = {
   },
 };
 
+/** LRN: x / (bias + alpha/size · Σ_window x²)^beta, the window over channels (an avg-pool). */
+const lrn: OpDef = {
+  make: (a) => {
+    const size = a.int('size') ?? fail('size is required');
+    const [alpha, beta, bias] = [a.float('alpha', 1e-4), a.float('beta', 0.75), a.float('bias', 1)];
+    return ([x]) => {
+      const t = need(x, 'X');
+      const [n, c] = t.shape as [number, number];
+      const sq = E.reshape(E.mul(t, t), [n, 1, c, t.size / Math.max(1, n * c)]);
+      const lo = Math.floor((size - 1) / 2);
+      const avg = E.avgPool(sq, { kernel: [size, 1], pads: [lo, 0, size - 1 - lo, 0], countIncludePad: true });
+      const denom = E.powScalar(E.affine(E.reshape(avg, t.shape), alpha, bias), beta);
+      return [E.div(t, denom)];
+    };
+  },
+};
+
+/** MeanVarianceNormalization as its function body: (x − E[x]) / (√(E[x²] − E[x]²) + 1e-9). */
+const mvn: OpDef = {
+  since: 9,
+  make: (a) => {
+    const axes = a.ints('axes', [0, 2, 3]);
+    return ([x]) => {
+      const t = need(x, 'X');
+      const m = E.mean(t, axes, true);
+      const v = E.sub(E.mean(E.mul(t, t), axes, true), E.mul(m, m));
+      return [E.div(E.sub(t, m), E.affine(E.sqrt(v), 1, 1e-9))];
+    };
+  },
+};
+
 export const NN_OPS: OpTable = {
+  LRN: lrn,
+  MeanVarianceNormalization: mvn,
   Conv: conv,
   ConvTranspose: convTranspose,
   MaxPool: maxPool,
