@@ -29,6 +29,7 @@ export type UnaryOp =
 export type BinaryOp =
   | 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'max' | 'min' | 'mod' | 'fmod' | 'atan2'
   | 'equal' | 'less' | 'lessEqual' | 'greater' | 'greaterEqual' | 'and' | 'or' | 'xor'
+  | 'bitAnd' | 'bitOr' | 'bitXor' | 'shiftRight' /* integers in [0, 2^31) */
   | 'reluGrad' | 'leakyReluGrad' | 'eluGrad' | 'seluGrad' | 'sigmoidGrad' /* of y */
   | 'tanhGrad' /* of y */ | 'erfGrad' | 'softplusGrad' | 'softsignGrad' | 'clipGrad'
   | 'hardSigmoidGrad' | 'geluTanhGrad' | 'absGrad';

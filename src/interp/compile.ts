@@ -1,5 +1,5 @@
-// compile(model) → Program: checks every node first (one UserError listing all that cannot
-// run), orders the nodes topologically, turns initializers into engine tensors and builds each
+// compile(model) → Program: expands model-local functions, checks every node first (one
+// UserError listing all that cannot run), orders the nodes topologically, turns initializers into engine tensors and builds each
 // node's kernel with its attributes parsed once.
 
 import * as E from '../engine/index.js';
@@ -8,6 +8,7 @@ import { initializerMap, topoOrder } from '../ir/graph.js';
 import type { Model } from '../ir/types.js';
 import { Attrs } from './attrs.js';
 import { fromIr } from './host.js';
+import { inlineFunctions } from './inline.js';
 import type { Step } from './plan.js';
 import { Program, type InputInfo } from './program.js';
 import { checkSupport, nodeKey, resolveOp } from './support.js';
@@ -17,7 +18,8 @@ export interface CompileOptions {
   trainable?: Iterable<string>;
 }
 
-export function compile(model: Model, options: CompileOptions = {}): Program {
+export function compile(source: Model, options: CompileOptions = {}): Program {
+  const model = inlineFunctions(source);
   const opset = checkSupport(model);
   const g = model.graph;
   const constants = new Map<string, E.Tensor>();

@@ -7,6 +7,7 @@ import { defaultOpset } from '../ir/graph.js';
 import type { Model, Node } from '../ir/types.js';
 import { Attrs } from './attrs.js';
 import { engineType } from './host.js';
+import { inlineFunctions } from './inline.js';
 import { OPS } from './ops/index.js';
 import type { OpDef } from './registry.js';
 
@@ -26,7 +27,8 @@ export function resolveOp(node: Node, opset: number): OpDef | string {
 }
 
 /** Throws one UserError naming every node tbn cannot run; returns the model's default opset. */
-export function checkSupport(model: Model): number {
+export function checkSupport(source: Model): number {
+  const model = inlineFunctions(source);
   const opset = defaultOpset(model) ?? 1;
   const problems = new Map<string, string[]>();
   const add = (what: string, where: string) => {

@@ -110,6 +110,8 @@ export const logicalAnd = (a: Tensor, b: Tensor) => binaryRaw('and', a, b, undef
 export const logicalOr = (a: Tensor, b: Tensor) => binaryRaw('or', a, b, undefined, 'bool');
 export const logicalXor = (a: Tensor, b: Tensor) => binaryRaw('xor', a, b, undefined, 'bool');
 export const logicalNot = (x: Tensor) => unaryRaw('not', x, undefined, 'bool');
+/** Bitwise ops on int64 tensors whose values lie in [0, 2^31) (unsigned bytes and words). */
+export const bitwise = (op: 'bitAnd' | 'bitOr' | 'bitXor' | 'shiftRight', a: Tensor, b: Tensor) => binaryRaw(op, a, b);
 /** Integer-style modulo (sign of the divisor) or, with `fmod`, C fmod (sign of the dividend). */
 export const mod = (a: Tensor, b: Tensor, fmod = false) => binaryRaw(fmod ? 'fmod' : 'mod', a, b);
 export const isNaN = (x: Tensor) => unaryRaw('isnan', x, undefined, 'bool');

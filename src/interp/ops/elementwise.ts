@@ -139,6 +139,15 @@ export const ELEMENTWISE_OPS: OpTable = {
   And: bin(E.logicalAnd),
   Or: bin(E.logicalOr),
   Xor: bin(E.logicalXor),
+  BitwiseAnd: { since: 18, ...bin((a, b) => E.bitwise('bitAnd', a, b)) },
+  BitwiseOr: { since: 18, ...bin((a, b) => E.bitwise('bitOr', a, b)) },
+  BitwiseXor: { since: 18, ...bin((a, b) => E.bitwise('bitXor', a, b)) },
+  // Only RIGHT: a left shift of a narrow unsigned type wraps, and int64 storage cannot tell.
+  BitShift: {
+    since: 11,
+    check: (a) => (a.string('direction', '') === 'RIGHT' ? undefined : `direction='${a.string('direction', '')}'`),
+    ...bin((a, b) => E.bitwise('shiftRight', a, b)),
+  },
   Max: variadic(E.maximum),
   Min: variadic(E.minimum),
   Sum: variadic(E.add),
