@@ -1,0 +1,75 @@
+#!/usr/bin/python3
+"""One training step (forward, KL-distillation loss against fixed teacher logits, backward,
+AdamW update) of the fixture CNN or transformer in PyTorch on the CPU, for bench/engine.bench.ts.
+
+Uses the model classes of scripts/make_fixtures.py, in eval mode (BatchNorm on running
+statistics, as tbn's interpreter runs the exported model). Prints one JSON line:
+{"model", "batch", "threads", "ms": [per-step times], "median_ms"}.
+
+    /usr/bin/python3 bench/torch_step.py --model cnn --batch 32 --threads 1
+"""
+import argparse
+import importlib.util
+import json
+import os
+import statistics
+import sys
+import time
+
+import torch
+import torch.nn.functional as F
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def fixture_classes():
+    spec = importlib.util.spec_from_file_location("make_fixtures", os.path.join(ROOT, "scripts", "make_fixtures.py"))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--model", choices=["cnn", "transformer"], required=True)
+    ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--steps", type=int, default=10)
+    ap.add_argument("--warmup", type=int, default=3)
+    args = ap.parse_args()
+
+    fx = fixture_classes()
+    torch.set_num_threads(args.threads)  # after the import: make_fixtures sets all cores
+    torch.manual_seed(0)
+    if args.model == "cnn":
+        model = fx.CNN()
+        x = torch.rand(args.batch, 1, 28, 28)
+    else:
+        model = fx.EncoderLayer()
+        x = torch.randint(0, 512, (args.batch, 16))
+    model.eval()
+    with torch.no_grad():
+        teacher = model(x)
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
+    T = 2.0
+
+    def step():
+        opt.zero_grad()
+        s = model(x)
+        loss = F.kl_div(F.log_softmax(s / T, 1), F.softmax(teacher / T, 1), reduction="batchmean") * T * T
+        loss.backward()
+        opt.step()
+
+    for _ in range(args.warmup):
+        step()
+    times = []
+    for _ in range(args.steps):
+        t = time.perf_counter()
+        step()
+        times.append((time.perf_counter() - t) * 1000)
+    print(json.dumps({"model": args.model, "batch": args.batch, "threads": torch.get_num_threads(),
+                      "ms": times, "median_ms": statistics.median(times)}))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

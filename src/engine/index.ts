@@ -1,0 +1,22 @@
+// The engine's public surface: tensors and their lifetimes, the tape, ops, losses and
+// optimisers. Importing it registers the JS backend as the default.
+
+import './backends/js.js';
+
+export { getBackend, setBackend, type Backend, type Buf } from './backend.js';
+export { JsBackend } from './backends/js.js';
+export type { DType, HostArray } from './dtype.js';
+export { Tensor, empty, full, zeros, ones, scalar, tensor, parameter, numel } from './tensor.js';
+export { tidy, keep } from './scope.js';
+export { backward, noGrad, isGradEnabled, releaseGraph, type BackwardOptions } from './autograd.js';
+export * from './ops/elementwise.js';
+export { expand, identity, sumToShape } from './ops/broadcast.js';
+export { matmul, mm, gemm } from './ops/matmul.js';
+export { conv, convTranspose, type ConvOptions, type ConvTransposeOptions } from './ops/conv.js';
+export { maxPool, avgPool, globalAvgPool, globalMaxPool, poolOutSize, type PoolOptions } from './ops/pool.js';
+export { sum, mean, max, min, prod, argMax, argMin } from './ops/reduce.js';
+export { softmax, logSoftmax } from './ops/softmax.js';
+export { layerNorm, batchNorm, batchNormTrain } from './ops/norm.js';
+export { reshape, transpose, slice, concat, split, pad, gather, squeeze, unsqueeze, flatten, tile } from './ops/shape-ops.js';
+export { mseLoss, klDistillLoss, crossEntropyLoss } from './losses.js';
+export { Adam, AdamW, cosineSchedule, oneCycleSchedule, type AdamOptions, type Schedule } from './optim.js';
