@@ -16,6 +16,8 @@ import { permuteChannels, type PermutationReport } from '../tbn/permute.js';
 import { concreteShapes, probeValueShapes } from '../tbn/shapes.js';
 import { bitsPerWeight } from '../tbn/sizes.js';
 import { computeTile, type AlphaMode } from '../tbn/tile.js';
+import { DEFAULT_FINETUNE, finetune, type FinetuneOptions } from '../tbn/finetune.js';
+import { getBackend } from '../engine/index.js';
 import { compareModels, type Agreement } from '../verify/compare.js';
 import { createOrtSession } from '../runtime/ort.js';
 import { loadData, type Dataset } from '../data/dataset.js';
@@ -46,10 +48,14 @@ export interface CompressOptions {
   permute?: boolean;
   /** Re-estimate BatchNorm statistics on --data after tiling (default on). */
   bnRecalibrate?: boolean;
+  /** Fine-tune the tiles by distillation (default on). */
+  finetune?: boolean;
+  /** Fine-tuning settings (epochs, steps, lr, batch size, loss, temperature, augmentation, α source). */
+  training?: Partial<FinetuneOptions>;
   onProgress?: (event: ProgressEvent) => void;
 }
 
-export type ProgressEvent = { phase: 'load' | 'select' | 'permute' | 'tile' | 'batchnorm' | 'shapes' | 'write' | 'evaluate'; message: string };
+export type ProgressEvent = { phase: 'load' | 'select' | 'permute' | 'tile' | 'batchnorm' | 'finetune' | 'shapes' | 'write' | 'evaluate'; message: string };
 
 export interface CompressLayerReport {
   node: string;
@@ -84,6 +90,7 @@ export interface CompressReport {
   agreement: Agreement | null;
   permutation: PermutationReport[];
   batchNorm: BatchNormUpdate[];
+  finetune: { steps: number; epochs: number; seconds: number; lossBefore: number; lossAfter: number; backend: string } | null;
   warnings: string[];
 }
 
@@ -163,7 +170,38 @@ export async function compressModel(opts: CompressOptions): Promise<CompressRepo
     }
   }
   progress({ phase: 'tile', message: `tiling ${selection.chosen.length} layers` });
-  const tiled = tileChoices(selection.chosen, alpha);
+  let tiled = tileChoices(selection.chosen, alpha);
+  const hasBatchNorm = working.graph.nodes.some((n) => n.opType === 'BatchNormalization');
+  const bnSet = data && { data, model, samples: Math.min(data.count, 2000), seed: opts.seed ?? 0, shapes };
+  const recalibrate = opts.bnRecalibrate !== false && hasBatchNorm && tiled.length > 0;
+  if (recalibrate && !bnSet) warnings.push('BatchNorm statistics not re-estimated: that needs --data');
+  let finetuneReport: CompressReport['finetune'] = null;
+  if (opts.finetune !== false && tiled.length && !opts.dryRun) {
+    if (!data) warnings.push('no --data: fine-tuning on synthetic inputs, and accuracy is not measured');
+    if (recalibrate && bnSet) {
+      progress({ phase: 'batchnorm', message: 're-estimating BatchNorm statistics before fine-tuning' });
+      const first = await recalibrateBatchNorm(rewriteModel(working, tiled, { format: 'expanded' }), bnSet);
+      working = copyInitializers(working, first.model, batchNormStats(working));
+    }
+    const teacher = await createOrtSession(opts.model, { threads: 0 });
+    const training = { alphaMode: alpha, seed: opts.seed ?? 0, ...opts.training };
+    try {
+      const started = Date.now();
+      const r = await finetune(working, selection.chosen, data, teacher, {
+        ...training,
+        onStep: (e) => progress({ phase: 'finetune', message: `fine-tuning: step ${e.step}/${e.total}, epoch ${e.epoch}, loss ${e.loss.toFixed(4)}, ETA ${formatDuration(e.etaSeconds)}` }),
+      }, shapes);
+      working = replaceInitializers(working, r.updated);
+      tiled = selection.chosen.map((c) => {
+        const l = r.latent.get(c.layer.nodeIndex)!;
+        return { layer: c.layer, layout: c.layout, alphaMode: alpha, tile: computeTile(l.w, c.layout, alpha, l.a) };
+      });
+      const epochs = r.steps / Math.max(1, Math.floor((data?.count ?? 512) / Math.min(training.batchSize ?? DEFAULT_FINETUNE.batchSize, data?.count ?? 512)));
+      finetuneReport = { steps: r.steps, epochs, seconds: (Date.now() - started) / 1000, lossBefore: r.lossBefore, lossAfter: r.lossAfter, backend: getBackend().name };
+    } finally {
+      await teacher.release();
+    }
+  }
 
   const layers: CompressLayerReport[] = tiled.map((t) => {
     const bytesAfter = t.tile.bits.length + 4 * t.tile.alpha.length;
@@ -185,13 +223,9 @@ export async function compressModel(opts: CompressOptions): Promise<CompressRepo
   const valueInfo = format === 'custom' ? await probeValueShapes(model, tiled.map((t) => t.layer.node.outputs[0]!), shapes) : [];
   let compressed = rewriteModel(working, tiled, { format, metadata: metadata(tiled, alpha), valueInfo });
   let batchNorm: BatchNormUpdate[] = [];
-  if (opts.bnRecalibrate !== false && tiled.length && compressed.graph.nodes.some((n) => n.opType === 'BatchNormalization')) {
-    if (!data) warnings.push('BatchNorm statistics not re-estimated: that needs --data');
-    else {
-      progress({ phase: 'batchnorm', message: 're-estimating BatchNorm statistics' });
-      const set = { data, model, samples: Math.min(data.count, 2000), seed: opts.seed ?? 0, shapes };
-      ({ model: compressed, updates: batchNorm } = await recalibrateBatchNorm(compressed, set));
-    }
+  if (recalibrate && bnSet) {
+    progress({ phase: 'batchnorm', message: 're-estimating BatchNorm statistics' });
+    ({ model: compressed, updates: batchNorm } = await recalibrateBatchNorm(compressed, bnSet));
   }
 
   let agreement: Agreement | null = null;
@@ -232,8 +266,31 @@ export async function compressModel(opts: CompressOptions): Promise<CompressRepo
     agreement,
     permutation,
     batchNorm,
+    finetune: finetuneReport,
     warnings,
   };
+}
+
+function formatDuration(seconds: number): string {
+  const s = Math.round(seconds);
+  return s >= 60 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s` : `${s}s`;
+}
+
+function batchNormStats(model: Model): string[] {
+  return model.graph.nodes.filter((n) => n.opType === 'BatchNormalization').flatMap((n) => n.inputs.slice(3, 5));
+}
+
+/** `target` with the initializers `names` taken from `source`. */
+function copyInitializers(target: Model, source: Model, names: string[]): Model {
+  const from = new Map(source.graph.initializers.filter((t) => t.name && names.includes(t.name)).map((t) => [t.name!, t.data as Float32Array]));
+  return replaceInitializers(target, from);
+}
+
+function replaceInitializers(model: Model, values: Map<string, Float32Array>): Model {
+  const initializers = model.graph.initializers.map((t) =>
+    t.name && values.has(t.name) ? { ...t, data: values.get(t.name)!, encoding: t.encoding === 'typed' ? ('raw' as const) : t.encoding } : t,
+  );
+  return { ...model, graph: { ...model.graph, initializers } };
 }
 
 function totalParams(model: Model): number {

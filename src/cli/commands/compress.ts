@@ -2,6 +2,7 @@
 
 import type { CommandModule } from 'yargs';
 import type { CompressReport, ProgressEvent } from '../../pipeline/compress.js';
+import { UsageError } from '../../errors.js';
 import { formatBytes } from '../../tbn/sizes.js';
 import { withJson, type CommonArgs, type Ctx } from '../options.js';
 import { renderTable, type Ui } from '../ui.js';
@@ -25,6 +26,15 @@ export interface CompressArgs extends CommonArgs {
   seed: number;
   permute: boolean;
   bnRecalib: boolean;
+  finetune: boolean;
+  epochs: number;
+  steps?: number;
+  lr: number;
+  batchSize: number;
+  loss: 'auto' | 'kl' | 'mse';
+  temperature: number;
+  augment: boolean;
+  alphaSource: 'weight' | 'separate';
 }
 
 export async function runCompress(args: CompressArgs, ctx: Ctx): Promise<CompressReport> {
@@ -52,6 +62,17 @@ export async function runCompress(args: CompressArgs, ctx: Ctx): Promise<Compres
       seed: args.seed,
       permute: args.permute,
       bnRecalibrate: args.bnRecalib,
+      finetune: args.finetune,
+      training: {
+        epochs: positive(args.epochs, '--epochs'),
+        steps: args.steps === undefined ? undefined : positive(args.steps, '--steps'),
+        lr: positiveNumber(args.lr, '--lr'),
+        batchSize: positive(args.batchSize, '--batch-size'),
+        loss: args.loss,
+        temperature: positiveNumber(args.temperature, '--temperature'),
+        augment: args.augment,
+        alphaSource: args.alphaSource,
+      },
       onProgress: (e: ProgressEvent) => spinner.update(e.message),
     });
   } catch (e) {
@@ -62,6 +83,16 @@ export async function runCompress(args: CompressArgs, ctx: Ctx): Promise<Compres
   if (ctx.ui.json) ctx.ui.out(JSON.stringify(report, null, 2));
   else printCompress(report, ctx.ui);
   return report;
+}
+
+function positive(v: number, flag: string): number {
+  if (!Number.isInteger(v) || v < 1) throw new UsageError(`${flag} must be a positive integer`);
+  return v;
+}
+
+function positiveNumber(v: number, flag: string): number {
+  if (!(v > 0) || !Number.isFinite(v)) throw new UsageError(`${flag} must be a positive number`);
+  return v;
 }
 
 const fmt = (x: number | null, digits = 3) => (x === null ? '-' : x.toFixed(digits));
@@ -93,6 +124,10 @@ export function printCompress(r: CompressReport, ui: Ui): void {
     for (const x of r.permutation.filter((e) => !e.permuted)) ui.out(`  kept ${x.layers.join(', ')}: ${x.reason}`);
   }
   if (r.batchNorm.length) ui.out(`BatchNorm statistics re-estimated for ${r.batchNorm.length} nodes`);
+  if (r.finetune) {
+    const f = r.finetune;
+    ui.out(`fine-tuned: ${f.steps} steps (${f.epochs.toFixed(1)} epochs) in ${f.seconds.toFixed(1)} s on the ${f.backend} backend; distillation loss ${f.lossBefore.toFixed(4)} → ${f.lossAfter.toFixed(4)}`);
+  }
   if (r.skipped.length) {
     ui.out('not tiled:');
     ui.out(renderTable(['layer', 'weight', 'params', 'reason'], r.skipped.map((s) => [s.node, s.weight, s.params, s.reason]), ['l', 'l', 'r', 'l']));
@@ -142,6 +177,15 @@ export const compressCommand: CommandModule<object, CompressArgs> = {
       .option('format', { choices: ['custom', 'expanded'] as const, default: 'custom' as const, describe: 'custom: ai.tbn ops with ONNX functions; expanded: decoded fp32 weights' })
       .option('permute', { type: 'boolean', default: true, describe: 'Reorder output channels so rows sharing a tile row are alike (--no-permute to skip)' })
       .option('bn-recalib', { type: 'boolean', default: true, describe: 'Re-estimate BatchNorm statistics on --data after tiling (--no-bn-recalib to skip)' })
+      .option('finetune', { type: 'boolean', default: true, describe: 'Fine-tune the tiles by distillation (--no-finetune: tiles from the trained weights only)' })
+      .option('epochs', { type: 'number', default: 60, describe: 'Fine-tuning passes over --data' })
+      .option('steps', { type: 'number', describe: 'Fine-tuning steps (overrides --epochs)' })
+      .option('lr', { type: 'number', default: 1e-3, describe: 'Peak learning rate (Adam, cosine schedule with warm-up)' })
+      .option('batch-size', { type: 'number', default: 64, describe: 'Fine-tuning batch size' })
+      .option('loss', { choices: ['auto', 'kl', 'mse'] as const, default: 'auto' as const, describe: 'Distillation loss: auto = KL on [N, C] outputs, MSE on others' })
+      .option('temperature', { type: 'number', default: 2, describe: 'Distillation temperature for the KL loss' })
+      .option('augment', { type: 'boolean', default: true, describe: 'Shift/rotate/noise/mixup the inputs; the teacher labels them (--no-augment to skip)' })
+      .option('alpha-source', { choices: ['weight', 'separate'] as const, default: 'weight' as const, describe: 'α from the latent weights, or from a separate full-precision tensor' })
       .option('seed', { type: 'number', default: 0, describe: 'Random seed (same seed and data → same output bytes)' }) as never,
   handler: async (args) => {
     const { runHandler } = await import('../main.js');

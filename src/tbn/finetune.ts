@@ -1,0 +1,195 @@
+// Fine-tuning the tiles by distillation (design.md §1): the student is the engine program of
+// the (permuted) fp32 model with each tiled weight produced by the TBN parametrisation from
+// latent weights; the teacher is the original model in onnxruntime, which labels every
+// (augmented) batch. Loss: KL with temperature on classification outputs, MSE (scaled by the
+// teacher's variance) on the others, plus cross-entropy when the data has labels. Adam with a
+// cosine schedule. Emits progress events; prints nothing; yields to the event loop each step.
+
+import * as E from '../engine/index.js';
+import { compile, type Program } from '../interp/index.js';
+import type { Dataset } from '../data/dataset.js';
+import { syntheticInputs } from '../data/synthetic.js';
+import type { Model } from '../ir/types.js';
+import type { OrtSession } from '../runtime/ort.js';
+import type { HostTensor } from '../util/host-tensor.js';
+import { Rng } from '../util/random.js';
+import { augmentBatch, DEFAULT_AUGMENT } from './augment.js';
+import { consumedWeight } from './layers.js';
+import { tiledWeight } from './parametrize.js';
+import type { LayerChoice } from './select.js';
+import type { AlphaMode } from './tile.js';
+
+export type LossKind = 'auto' | 'kl' | 'mse';
+
+export interface FinetuneOptions {
+  epochs: number;
+  /** Overrides epochs when set. */
+  steps?: number;
+  lr: number;
+  batchSize: number;
+  seed: number;
+  loss: LossKind;
+  temperature: number;
+  augment: boolean;
+  alphaMode: AlphaMode;
+  alphaSource: 'weight' | 'separate';
+  /** Also train every other float weight (biases, norms, untiled layers). */
+  trainRest: boolean;
+  onStep?: (e: { step: number; total: number; epoch: number; loss: number; etaSeconds: number }) => void;
+  signal?: AbortSignal;
+}
+
+export const DEFAULT_FINETUNE: FinetuneOptions = {
+  epochs: 60,
+  lr: 1e-3,
+  batchSize: 64,
+  seed: 0,
+  loss: 'auto',
+  temperature: 2,
+  augment: true,
+  alphaMode: 'per-tile',
+  alphaSource: 'weight',
+  trainRest: true,
+};
+
+export interface FinetuneResult {
+  /** Latent weights per tiled layer (node index), in the layer's consumed layout. */
+  latent: Map<number, { w: Float32Array; a?: Float32Array }>;
+  /** New values of the other trained weights, by initializer name. */
+  updated: Map<string, Float32Array>;
+  steps: number;
+  seconds: number;
+  lossBefore: number;
+  lossAfter: number;
+}
+
+interface Student {
+  program: Program;
+  latent: Map<number, { w: E.Tensor; a?: E.Tensor }>;
+  rest: string[];
+}
+
+function buildStudent(model: Model, choices: LayerChoice[], opts: FinetuneOptions): Student {
+  const program = compile(model);
+  const latent = new Map<number, { w: E.Tensor; a?: E.Tensor }>();
+  const tiledValues = new Set<string>();
+  for (const c of choices) {
+    const value = c.layer.node.inputs[c.layer.weightInput]!;
+    const init = consumedWeight(c.layer);
+    const w = E.keep(E.parameter(init, c.layout.shape));
+    const a = opts.alphaSource === 'separate' ? E.keep(E.parameter(init, c.layout.shape)) : undefined;
+    latent.set(c.layer.nodeIndex, { w, a });
+    program.setProducer(value, () => tiledWeight(w, a, c.layout, opts.alphaMode));
+    tiledValues.add(value);
+    tiledValues.add(c.layer.source.name);
+  }
+  const bnStats = new Set(model.graph.nodes.filter((n) => n.opType === 'BatchNormalization').flatMap((n) => n.inputs.slice(3, 5)));
+  const rest = opts.trainRest
+    ? model.graph.initializers.filter((t) => t.name && t.dtype === 'float32' && !tiledValues.has(t.name) && !bnStats.has(t.name) && t.dims.length > 0).map((t) => t.name!)
+    : [];
+  program.setTrainable(rest);
+  return { program, latent, rest };
+}
+
+function isClassification(t: HostTensor): boolean {
+  return t.dims.length === 2 && t.dims[1]! > 1;
+}
+
+/** The distillation loss of one batch (a scalar tensor to backpropagate). */
+function distillLoss(student: Record<string, E.Tensor>, teacher: Record<string, HostTensor>, labels: number[] | undefined, opts: FinetuneOptions): E.Tensor {
+  let total: E.Tensor | undefined;
+  const add = (l: E.Tensor) => (total = total ? E.add(total, l) : l);
+  for (const [name, t] of Object.entries(teacher)) {
+    const s = student[name];
+    if (!s || t.dtype !== 'float32') continue;
+    const target = E.tensor(t.data as Float32Array, t.dims);
+    const kl = opts.loss === 'kl' || (opts.loss === 'auto' && isClassification(t));
+    if (kl) {
+      add(E.klDistillLoss(s, target, opts.temperature, -1));
+      if (labels && isClassification(t)) add(E.crossEntropyLoss(s, labels, 1));
+    } else {
+      const d = t.data as Float32Array;
+      let m = 0;
+      let v = 0;
+      for (const x of d) m += x;
+      m /= d.length;
+      for (const x of d) v += (x - m) ** 2;
+      add(E.affine(E.mseLoss(s, target), 1 / Math.max(v / d.length, 1e-12), 0));
+    }
+  }
+  if (!total) throw new Error('the model has no float outputs to distil');
+  return total;
+}
+
+function gather(ds: Dataset, idx: Uint32Array): { feeds: Record<string, HostTensor>; labels?: number[] } {
+  const feeds: Record<string, HostTensor> = {};
+  for (const [name, t] of Object.entries(ds.inputs)) {
+    const row = t.data.length / t.dims[0]!;
+    const data = new (t.data.constructor as new (n: number) => HostTensor['data'])(idx.length * row);
+    idx.forEach((j, i) => (data as Float32Array).set((t.data as Float32Array).subarray(j * row, (j + 1) * row), i * row));
+    feeds[name] = { dtype: t.dtype, dims: [idx.length, ...t.dims.slice(1)], data };
+  }
+  return { feeds, labels: ds.labels ? Array.from(idx, (j) => Number(ds.labels!.data[j])) : undefined };
+}
+
+async function evalLoss(student: Student, teacher: OrtSession, batches: { feeds: Record<string, HostTensor>; labels?: number[] }[], opts: FinetuneOptions): Promise<number> {
+  let sum = 0;
+  for (const b of batches) {
+    const t = await teacher.run(b.feeds);
+    sum += E.noGrad(() => E.tidy(() => distillLoss(student.program.run(b.feeds).outputs, t, b.labels, opts).item()));
+  }
+  return sum / batches.length;
+}
+
+export async function finetune(model: Model, choices: LayerChoice[], data: Dataset | undefined, teacher: OrtSession, options: Partial<FinetuneOptions> = {}, shapes?: Map<string, number[]>): Promise<FinetuneResult> {
+  const opts = { ...DEFAULT_FINETUNE, ...options };
+  const rng = new Rng(opts.seed);
+  const student = buildStudent(model, choices, opts);
+  const count = data?.count ?? 512;
+  const batch = Math.min(opts.batchSize, count);
+  const perEpoch = Math.max(1, Math.floor(count / batch));
+  const total = opts.steps ?? opts.epochs * perEpoch;
+  const sample = (idx: Uint32Array, seed: number) =>
+    data ? gather(data, idx) : { feeds: syntheticInputs(model, { batch: idx.length, seed, shapes }) };
+  const evalSet = Array.from({ length: Math.min(4, Math.ceil(count / batch)) }, (_, k) =>
+    sample(Uint32Array.from({ length: Math.min(batch, count - k * batch) }, (_, i) => k * batch + i), 1_000_000 + k),
+  );
+  const lossBefore = await evalLoss(student, teacher, evalSet, opts);
+  const params = [...[...student.latent.values()].flatMap((l) => (l.a ? [l.w, l.a] : [l.w])), ...student.program.parameters().values()];
+  const optim = new E.Adam(params, { lr: E.cosineSchedule({ lr: opts.lr, totalSteps: total, warmupSteps: Math.max(1, Math.round(total * 0.03)), minLr: opts.lr * 0.01 }) });
+  const started = performance.now();
+  let order = rng.permutation(count);
+  for (let step = 0; step < total; step++) {
+    if (opts.signal?.aborted) throw new Error('aborted');
+    const epochStep = step % perEpoch;
+    if (epochStep === 0 && step > 0) order = rng.permutation(count);
+    const raw = sample(order.subarray(epochStep * batch, epochStep * batch + batch), step);
+    const aug = opts.augment ? augmentBatch(raw.feeds, rng, DEFAULT_AUGMENT) : { feeds: raw.feeds, labelsValid: true };
+    const teacherOut = await teacher.run(aug.feeds);
+    const loss = E.tidy(() => {
+      const l = distillLoss(student.program.run(aug.feeds).outputs, teacherOut, aug.labelsValid ? raw.labels : undefined, opts);
+      const v = l.item();
+      E.backward(l);
+      return v;
+    });
+    optim.step();
+    optim.zeroGrad();
+    const elapsed = (performance.now() - started) / 1000;
+    opts.onStep?.({ step: step + 1, total, epoch: Math.floor(step / perEpoch) + 1, loss, etaSeconds: (elapsed / (step + 1)) * (total - step - 1) });
+    await new Promise((r) => setImmediate(r));
+  }
+  const seconds = (performance.now() - started) / 1000;
+  const lossAfter = await evalLoss(student, teacher, evalSet, opts);
+  const latent = new Map<number, { w: Float32Array; a?: Float32Array }>();
+  for (const [k, l] of student.latent) latent.set(k, { w: l.w.toArray() as Float32Array, a: l.a?.toArray() as Float32Array | undefined });
+  const updated = new Map<string, Float32Array>();
+  for (const [name, p] of student.program.parameters()) updated.set(name, p.toArray() as Float32Array);
+  optim.dispose();
+  for (const l of student.latent.values()) {
+    l.w.dispose();
+    l.a?.dispose();
+  }
+  student.program.dispose();
+  return { latent, updated, steps: total, seconds, lossBefore, lossAfter };
+}
+
