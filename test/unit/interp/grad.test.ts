@@ -92,6 +92,8 @@ const CASES: Record<string, Case> = {
   'Mean (variadic)': { op: 'Mean', x: [[2, 3], [3], [1]] },
   'Pow with a tensor exponent': { op: 'Pow', x: [{ shape: [2, 3], positive: true }, [3]] },
   'Erf': { op: 'Erf', x: [[2, 3]] },
+  'SoftmaxCrossEntropyLoss, weights, ignore_index, mean': { op: 'SoftmaxCrossEntropyLoss', x: [[3, 4, 2]], consts: [i64([1, 3, 0, 2, 1, 1], [3, 2]), f32([0.5, 1, 2, 0.25])], attrs: [attr.int('ignore_index', 2)], opset: 13 },
+  'NegativeLogLikelihoodLoss, sum': { op: 'NegativeLogLikelihoodLoss', x: [[4, 3]], consts: [i64([2, 0, 1, 2])], attrs: [attr.string('reduction', 'sum')], opset: 13 },
 };
 
 describe('ONNX nodes: gradients through the interpreter', () => {
