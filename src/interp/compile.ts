@@ -51,7 +51,7 @@ export function compile(source: Model, options: CompileOptions = {}): Program {
     .filter((v) => v.name && !constants.has(v.name))
     .map((v) => {
       const t = v.type?.kind === 'tensor' ? v.type : undefined;
-      return { name: v.name!, dtype: t?.elemType ?? 'float32', dims: (t?.shape ?? []).map((d) => (d.value !== undefined && d.value > 0 ? d.value : -1)) };
+      return { name: v.name!, dtype: t?.elemType ?? 'float32', dims: t?.shape?.map((d) => (d.value !== undefined && d.value > 0 ? d.value : -1)) };
     });
   const outputs = g.outputs.map((o) => o.name!).filter(Boolean);
   const program = new Program(model, opset, steps, constants, inputs, outputs, constantDerived(steps, constants));

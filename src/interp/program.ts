@@ -9,7 +9,7 @@ import { UserError } from '../errors.js';
 import type { DType } from '../ir/dtype.js';
 import type { Model } from '../ir/types.js';
 import type { HostTensor } from '../util/host-tensor.js';
-import { fromHost, toHost } from './host.js';
+import { engineType, fromHost, toHost } from './host.js';
 import { disposePlan, makePlan, type Plan, type Step } from './plan.js';
 import type { BatchStats, RunContext } from './registry.js';
 
@@ -48,8 +48,8 @@ export interface PlanInfo {
 export interface InputInfo {
   name: string;
   dtype: DType;
-  /** -1 where dynamic. */
-  dims: number[];
+  /** -1 where dynamic; undefined when the model gives no shape. */
+  dims?: number[];
 }
 
 const CACHE_SIGNATURES = 4;
@@ -247,8 +247,12 @@ class Run {
     for (const [name, spec] of expected) {
       const f = this.feeds[name]!;
       const t = f instanceof E.Tensor ? f : fromHost(f);
-      const bad = t.rank !== spec.dims.length || spec.dims.some((d, i) => d > 0 && d !== t.shape[i]);
-      if (bad) throw new UserError(`input '${name}' has shape [${t.shape}], the model expects [${spec.dims.map((d) => (d > 0 ? d : '?'))}]`);
+      const dims = spec.dims;
+      if (dims && (t.rank !== dims.length || dims.some((d, i) => d > 0 && d !== t.shape[i]))) {
+        throw new UserError(`input '${name}' has shape [${t.shape}], the model expects [${dims.map((d) => (d > 0 ? d : '?'))}]`);
+      }
+      const want = engineType(spec.dtype);
+      if (want && t.dtype !== want) throw new UserError(`input '${name}' is ${f instanceof E.Tensor ? t.dtype : f.dtype}, the model expects ${spec.dtype}`);
       this.env.set(name, t);
       parts.push(`${name}:${t.shape.join('x')}`);
     }

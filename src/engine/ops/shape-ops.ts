@@ -119,6 +119,19 @@ export function gather(x: Tensor, indices: Tensor, axis = 0): Tensor {
   });
 }
 
+/**
+ * The adjoint of a flat gather: a zero tensor of `shape` with `values` added at the flat
+ * positions `indices` (int64, same shape as values; repeats accumulate). Gradient: gather.
+ */
+export function scatterAdd(values: Tensor, indices: Tensor, shape: readonly number[]): Tensor {
+  if (indices.dtype !== 'int64' || indices.size !== values.size) throw new Error(`scatterAdd: ${indices.size} ${indices.dtype} indices for ${values.size} values`);
+  if (values.dtype !== 'float32') throw new Error(`scatterAdd of ${values.dtype}`);
+  const out = zeros(shape);
+  out.backend.gatherBackward(values.buf, indices.buf, out.buf, 1, out.size, 1);
+  const vs = values.shape;
+  return record(out, 'scatterAdd', [values, undefined], [indices], (g, [idx]) => [reshape(gather(reshape(g, [g.size]), idx!, 0), vs), undefined]);
+}
+
 export function squeeze(x: Tensor, axes?: readonly number[]): Tensor {
   const ax = axes ? axes.map((a) => normAxis(a, x.rank)) : x.shape.flatMap((d, i) => (d === 1 ? [i] : []));
   for (const a of ax) if (x.shape[a] !== 1) throw new Error(`squeeze: axis ${a} of [${x.shape}] is not 1`);

@@ -16,7 +16,7 @@ const strides = (shape: readonly number[]) => {
 };
 
 /** data[…, idx[…], …] along `axis` for every position of `idxShape`, as flat indices into data. */
-function flatAlong(dataShape: readonly number[], idx: ArrayLike<number>, idxShape: readonly number[], axis: number): Float64Array {
+export function flatAlong(dataShape: readonly number[], idx: ArrayLike<number>, idxShape: readonly number[], axis: number): Float64Array {
   const ds = strides(dataShape);
   const is = strides(idxShape);
   const out = new Float64Array(idx.length);
@@ -40,7 +40,7 @@ function flatAlong(dataShape: readonly number[], idx: ArrayLike<number>, idxShap
 }
 
 /** Differentiable take of `flat` positions of x, shaped `shape`. */
-function takeFlat(x: E.Tensor, flat: Float64Array, shape: readonly number[]): E.Tensor {
+export function takeFlat(x: E.Tensor, flat: Float64Array, shape: readonly number[]): E.Tensor {
   return E.gather(E.reshape(x, [x.size]), E.tensor(flat, shape, 'int64'), 0);
 }
 

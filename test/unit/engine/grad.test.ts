@@ -216,6 +216,11 @@ describe('data movement', () => {
     gradcheck((x, i) => E.gather(x, i, 1), [S([2, 3, 2]), { shape: [2, 2], constant: idx }]);
     idx.dispose();
   });
+  it('scatterAdd (the adjoint of a flat gather) with repeated positions', () => {
+    const idx = E.tensor([5, 0, 5, 2], [2, 2], 'int64');
+    gradcheck((v) => E.scatterAdd(v, idx, [2, 3]), [S([2, 2])]);
+    idx.dispose();
+  });
   it('expand and tile', () => {
     gradcheck((x) => E.expand(x, [2, 3, 4]), [S([3, 1])]);
     gradcheck((x) => E.tile(x, [2, 1, 3]), [S([2, 3, 2])]);

@@ -19,6 +19,8 @@ interface Case {
   attrs?: Attribute[];
   opset?: number;
   outputs?: number;
+  /** Node input order when constants sit between float inputs (names x0…, c0…). */
+  order?: string[];
 }
 
 function check(c: Case): void {
@@ -26,7 +28,7 @@ function check(c: Case): void {
   const consts: (IrTensor | '')[] = (c.consts ?? []).map((t, i) => (t === '' ? '' : { ...t, name: `c${i}` }));
   const outs = Array.from({ length: c.outputs ?? 1 }, (_, i) => (i ? `extra${i}` : 'y'));
   const g = graph({
-    nodes: [node(c.op, [...xs.map((x) => x.name), ...consts.map((t) => (t === '' ? '' : t.name!))], outs, c.attrs ?? [], { name: 'n' })],
+    nodes: [node(c.op, c.order ?? [...xs.map((x) => x.name), ...consts.map((t) => (t === '' ? '' : t.name!))], outs, c.attrs ?? [], { name: 'n' })],
     initializers: consts.filter((t): t is IrTensor => t !== ''),
     inputs: xs.map((x) => valueInfo(x.name, 'float32', x.shape)),
     outputs: [valueInfo('y', 'float32')],
@@ -92,6 +94,12 @@ const CASES: Record<string, Case> = {
   'Mean (variadic)': { op: 'Mean', x: [[2, 3], [3], [1]] },
   'Pow with a tensor exponent': { op: 'Pow', x: [{ shape: [2, 3], positive: true }, [3]] },
   'Erf': { op: 'Erf', x: [[2, 3]] },
+  'SoftmaxCrossEntropyLoss, weights, ignore_index, mean': { op: 'SoftmaxCrossEntropyLoss', x: [[3, 4, 2]], consts: [i64([1, 3, 0, 2, 1, 1], [3, 2]), f32([0.5, 1, 2, 0.25])], attrs: [attr.int('ignore_index', 2)], opset: 13 },
+  'GatherND with batch_dims': { op: 'GatherND', x: [[2, 3, 4]], consts: [i64([2, 0], [2, 1, 1])], attrs: [attr.int('batch_dims', 1)], opset: 13 },
+  'ScatterElements (data and updates)': { op: 'ScatterElements', x: [[3, 3], [2, 3]], consts: [i64([1, 0, 2, 0, 2, 1], [2, 3])], order: ['x0', 'c0', 'x1'], opset: 13 },
+  'ScatterND with add': { op: 'ScatterND', x: [[4, 3], [2, 3]], consts: [i64([3, 1], [2, 1])], attrs: [attr.string('reduction', 'add')], order: ['x0', 'c0', 'x1'], opset: 16 },
+  'Compress along an axis': { op: 'Compress', x: [[3, 4]], consts: [{ dtype: 'bool', dims: [4], data: Uint8Array.from([1, 0, 1, 1]), encoding: 'raw' }], attrs: [attr.int('axis', 1)] },
+  'NegativeLogLikelihoodLoss, sum': { op: 'NegativeLogLikelihoodLoss', x: [[4, 3]], consts: [i64([2, 0, 1, 2])], attrs: [attr.string('reduction', 'sum')], opset: 13 },
 };
 
 describe('ONNX nodes: gradients through the interpreter', () => {

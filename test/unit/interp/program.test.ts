@@ -240,6 +240,7 @@ describe('feeds', () => {
     expect(() => program.run({})).toThrow(/missing input 'input'/);
     expect(() => program.run({ input: randn([1, 1, 28, 28]), extra: randn([1]) })).toThrow(/unknown input 'extra'/);
     expect(() => program.run({ input: randn([1, 1, 27, 28]) })).toThrow(/input 'input' has shape \[1,1,27,28\], the model expects \[\?,1,28,28\]/);
+    expect(() => program.run({ input: { dtype: 'int64', dims: [1, 1, 28, 28], data: new BigInt64Array(784) } })).toThrow(/input 'input' is int64, the model expects float32/);
     program.dispose();
   });
 });

@@ -3,6 +3,10 @@
 // (saxpy form, unrolled 4 over k so each C row load/store serves four products) or stored
 // [n, k] (dot-product form, 4 columns at a time). Sums of four products are formed in float64
 // before one float32 store.
+// Speed note: once any ArrayBuffer in the process is detached (WebAssembly memory growth does
+// it; Node's CommonJS lexer runs as WebAssembly when ESM imports a CommonJS package), V8 stops
+// trusting typed-array lengths and every typed-array loop runs ~1.5× slower. Benchmarks are
+// taken in that state, which is the one a real tbn process is in.
 
 export interface GemmArgs {
   A: Float32Array;
@@ -36,13 +40,14 @@ export function gemm(args: GemmArgs): void {
     return;
   }
   if (g.bT) gemmDot(g);
-  else gemmSaxpy(g);
+  else gemmSaxpy(g.A, g.aOff, g.aRow, g.aCol, g.B, g.bOff, g.C, g.cOff, g.m, g.n, g.k, g.acc);
 }
 
 /** Rows of B stay hot in cache while a block of C rows consumes them. */
 const K_BLOCK = 256;
 
-function gemmSaxpy({ A, aOff, aRow, aCol, B, bOff, C, cOff, m, n, k, acc }: GemmArgs): void {
+// The kernels take positional arguments: one signature, nothing for V8 to see two shapes of.
+function gemmSaxpy(A: Float32Array, aOff: number, aRow: number, aCol: number, B: Float32Array, bOff: number, C: Float32Array, cOff: number, m: number, n: number, k: number, acc: boolean): void {
   if (!acc) C.fill(0, cOff, cOff + m * n);
   for (let p0 = 0; p0 < k; p0 += K_BLOCK) {
     const p1 = Math.min(k, p0 + K_BLOCK);
@@ -97,12 +102,12 @@ function gemmDot(g: GemmArgs): void {
     // Gather A's rows into a contiguous copy once; the kernel then streams both operands.
     const packed = new Float32Array(m * k);
     for (let i = 0; i < m; i++) for (let p = 0; p < k; p++) packed[i * k + p] = A[aOff + i * aRow + p * aCol]!;
-    dotRows({ ...g, A: packed, aOff: 0, aRow: k, aCol: 1 });
-  } else dotRows(g);
+    dotRows(packed, 0, k, g.B, g.bOff, g.C, g.cOff, m, g.n, k, g.acc);
+  } else dotRows(A, aOff, aRow, g.B, g.bOff, g.C, g.cOff, m, g.n, k, g.acc);
 }
 
 /** C[i, j] = A row i · B row j, two rows × four columns per pass over k. */
-function dotRows({ A, aOff, aRow, B, bOff, C, cOff, m, n, k, acc }: GemmArgs): void {
+function dotRows(A: Float32Array, aOff: number, aRow: number, B: Float32Array, bOff: number, C: Float32Array, cOff: number, m: number, n: number, k: number, acc: boolean): void {
   let i = 0;
   for (; i + 1 < m; i += 2) {
     const a0 = aOff + i * aRow;
