@@ -1,0 +1,216 @@
+/* tbn_dense.c — Gemm/MatMul: y = alpha · x · Wᵀ + beta · c with W given by its tile.
+ *   OUT_REUSE:  raw = x · Tᵀ for the out/p tile rows, written into y's first out/p columns, then
+ *               y[:, r·ro + j] = alpha·α_r·raw[:, j] (+ beta·c) for every region r (highest r
+ *               first, so the raw column is read before region 0 overwrites it).
+ *   IN_COMBINE: xc = Σ_r α_r · x[:, r·ri : (r+1)·ri], then y = alpha · xc · Tᵀ (+ beta·c).
+ *   GENERAL:    eight weight rows at a time expanded with their scales, times xᵀ (conv kernel).
+ * Work is split into (tile-row block × batch block) units; each unit writes disjoint outputs. */
+#include <string.h>
+
+#include "tbn_internal.h"
+
+typedef struct dense_ws {
+  float *xc;                     /* IN_COMBINE: combined inputs [rows][ri] */
+  float *xt, *wexp, *tile;       /* general: xᵀ [in][bp], per task [in][8] and [8][pb] */
+  int64_t *off;
+  int64_t bp;
+  size_t task_wexp, task_tile;   /* floats per task */
+} dense_ws;
+
+static tbn_status dense_layout(const tbn_matrix *m, int64_t rows, size_t tasks, tbn_arena *a, dense_ws *w) {
+  const tbn_micro *mk = tbn_micro_get(m->isa);
+  int64_t n1, n2;
+  memset(w, 0, sizeof *w);
+  if (!mk) return TBN_ERR_UNSUPPORTED;
+  if (rows < 0 || tasks < 1 || tasks > 4096) return TBN_ERR_ARG;
+  if (m->mode != TBN_MODE_GENERAL) {
+    if (!tbn_mul(rows, m->ri, &n1)) return TBN_ERR_OVERFLOW;
+    if (m->mode == TBN_MODE_IN_COMBINE) w->xc = (float *)tbn_take(a, (size_t)n1 * sizeof(float));
+    return TBN_OK;
+  }
+  w->bp = tbn_ceil_div(rows, mk->conv_pb) * mk->conv_pb;
+  if (!tbn_mul(m->in, w->bp, &n1) || !tbn_mul(m->in, TBN_EXP_ROWS, &n2)) return TBN_ERR_OVERFLOW;
+  w->xt = (float *)tbn_take(a, (size_t)n1 * sizeof(float));
+  w->off = (int64_t *)tbn_take(a, (size_t)m->in * sizeof(int64_t));
+  w->task_wexp = (size_t)n2;
+  w->task_tile = (size_t)(TBN_EXP_ROWS * mk->conv_pb);
+  w->wexp = (float *)tbn_take(a, w->task_wexp * tasks * sizeof(float));
+  w->tile = (float *)tbn_take(a, w->task_tile * tasks * sizeof(float));
+  return TBN_OK;
+}
+
+tbn_status tbn_dense_workspace(const tbn_matrix *m, int64_t rows, size_t tasks, size_t *bytes) {
+  tbn_arena a = {0, 0};
+  dense_ws w;
+  tbn_status s;
+  if (!m || !bytes) return TBN_ERR_ARG;
+  s = dense_layout(m, rows, tasks, &a, &w);
+  if (s == TBN_OK) *bytes = a.used + 64;
+  return s;
+}
+
+typedef struct dense_ctx {
+  const tbn_matrix *m;
+  const tbn_micro *mk;
+  const tbn_dense_args *a;
+  dense_ws w;
+  const float *xs; /* what multiplies the tile: x or the combined xc, [rows][ri] */
+  int64_t npanels, nbb, nbatch, nrowblk, nposblk;
+  size_t units, tasks;
+} dense_ctx;
+
+static void range_of(size_t t, size_t tasks, size_t units, size_t *u0, size_t *u1) {
+  *u0 = t * units / tasks;
+  *u1 = (t + 1) * units / tasks;
+}
+
+/* xc = Σ_r α_r · x[:, r·ri : (r+1)·ri] (IN_COMBINE). */
+static void combine_task(void *arg, size_t t) {
+  const dense_ctx *c = (const dense_ctx *)arg;
+  const tbn_matrix *m = c->m;
+  size_t b0, b1, b;
+  range_of(t, c->tasks, (size_t)c->a->rows, &b0, &b1);
+  for (b = b0; b < b1; b++) {
+    const float *x = c->a->x + (int64_t)b * m->in;
+    float *xc = c->w.xc + (int64_t)b * m->ri;
+    int64_t i, r;
+    for (i = 0; i < m->ri; i++) xc[i] = m->alpha[0] * x[i];
+    for (r = 1; r < m->p; r++) {
+      const float ar = m->alpha[r];
+      const float *xr = x + r * m->ri;
+      for (i = 0; i < m->ri; i++) xc[i] += ar * xr[i];
+    }
+  }
+}
+
+static float c_at(const tbn_dense_args *a, int64_t b, int64_t o) {
+  return a->c[(a->c_rows == 1 ? 0 : b) * a->c_cols + (a->c_cols == 1 ? 0 : o)];
+}
+
+/* Turns raw products for batch rows [b0, b1) × tile rows [j0, j0+jn) into outputs. */
+static void epilogue(const dense_ctx *c, int64_t b0, int64_t b1, int64_t j0, int64_t jn) {
+  const tbn_matrix *m = c->m;
+  const tbn_dense_args *a = c->a;
+  const int with_c = a->c && a->beta != 0.0f;
+  const int64_t copies = m->mode == TBN_MODE_OUT_REUSE ? m->p : 1;
+  int64_t b, r, j;
+  for (b = b0; b < b1; b++) {
+    float *y = a->y + b * m->out;
+    for (r = copies - 1; r >= 0; r--) {
+      const float s = a->alpha * (m->mode == TBN_MODE_OUT_REUSE ? m->alpha[r] : 1.0f);
+      float *dst = y + r * m->ro;
+      if (!with_c) {
+        for (j = j0; j < j0 + jn; j++) dst[j] = s * y[j];
+      } else {
+        for (j = j0; j < j0 + jn; j++) dst[j] = s * y[j] + a->beta * c_at(a, b, r * m->ro + j);
+      }
+    }
+  }
+}
+
+static void fast_task(void *arg, size_t t) {
+  const dense_ctx *c = (const dense_ctx *)arg;
+  const tbn_matrix *m = c->m;
+  const tbn_micro *mk = c->mk;
+  size_t u0, u1, u;
+  range_of(t, c->tasks, c->units, &u0, &u1);
+  for (u = u0; u < u1; u++) {
+    const int64_t pi = (int64_t)u / c->nbatch, bi = (int64_t)u % c->nbatch;
+    const int64_t j0 = pi * 32, jn = m->ro - j0 < 32 ? m->ro - j0 : 32;
+    int64_t b0, b1, b;
+    if (bi < c->nbb) {
+      b0 = bi * mk->panel_nb, b1 = b0 + mk->panel_nb;
+      mk->panel(m->panel + pi * m->ri, m->ri, c->xs + b0 * m->ri, m->ri, c->a->y + b0 * m->out + j0, m->out, (int)jn);
+    } else {
+      b0 = c->nbb * mk->panel_nb, b1 = c->a->rows;
+      for (b = b0; b < b1; b += mk->gemv_nb) {
+        const int nb = (int)(b1 - b < mk->gemv_nb ? b1 - b : mk->gemv_nb);
+        mk->gemv(m->rows + j0 * m->row_words, m->row_words, m->ri, jn, c->xs + b * m->ri, m->ri, nb,
+                 c->a->y + b * m->out + j0, m->out);
+      }
+    }
+    epilogue(c, b0, b1, j0, jn);
+  }
+}
+
+static void general_task(void *arg, size_t t) {
+  const dense_ctx *c = (const dense_ctx *)arg;
+  const tbn_matrix *m = c->m;
+  const tbn_micro *mk = c->mk;
+  const tbn_dense_args *a = c->a;
+  float *wexp = c->w.wexp + t * c->w.task_wexp, *tile = c->w.tile + t * c->w.task_tile;
+  const int pb = mk->conv_pb;
+  int64_t have = -1;
+  size_t u0, u1, u;
+  range_of(t, c->tasks, c->units, &u0, &u1);
+  for (u = u0; u < u1; u++) {
+    const int64_t rb = (int64_t)u / c->nposblk, v0 = ((int64_t)u % c->nposblk) * pb;
+    const int64_t o0 = rb * TBN_EXP_ROWS;
+    const int jn = (int)(m->out - o0 < TBN_EXP_ROWS ? m->out - o0 : TBN_EXP_ROWS);
+    int jj, v;
+    if (rb != have) tbn_expand_general(m, o0, jn, m->in, wexp), have = rb;
+    for (jj = 0; jj < jn; jj += mk->conv_jb) {
+      const int jb = jn - jj < mk->conv_jb ? jn - jj : mk->conv_jb;
+      mk->conv(wexp + jj, m->in, c->w.xt + v0, c->w.off, jb, tile + jj * pb);
+    }
+    for (v = 0; v < pb && v0 + v < a->rows; v++) {
+      const int64_t b = v0 + v;
+      for (jj = 0; jj < jn; jj++) {
+        float r = a->alpha * tile[jj * pb + v];
+        if (a->c && a->beta != 0.0f) r += a->beta * c_at(a, b, o0 + jj);
+        a->y[b * m->out + o0 + jj] = r;
+      }
+    }
+  }
+}
+
+static size_t min_sz(size_t a, size_t b) { return a < b ? a : b; }
+
+tbn_status tbn_dense_run(const tbn_matrix *m, const tbn_dense_args *a, void *ws, size_t ws_bytes,
+                         const tbn_parallel *par) {
+  dense_ctx c;
+  size_t need;
+  tbn_arena ar;
+  int64_t n;
+  tbn_status s;
+  if (!m || !a || a->rows < 0) return TBN_ERR_ARG;
+  if (!tbn_mul(a->rows, m->in, &n) || !tbn_mul(a->rows, m->out, &n)) return TBN_ERR_OVERFLOW;
+  if (a->rows == 0) return TBN_OK;
+  if (!a->x || !a->y) return TBN_ERR_ARG;
+  if (a->c && !((a->c_rows == 1 || a->c_rows == a->rows) && (a->c_cols == 1 || a->c_cols == m->out)))
+    return TBN_ERR_SHAPE;
+  memset(&c, 0, sizeof c);
+  c.tasks = tbn_tasks(par);
+  s = tbn_dense_workspace(m, a->rows, c.tasks, &need);
+  if (s != TBN_OK) return s;
+  if (!ws || ws_bytes < need) return TBN_ERR_WORKSPACE;
+  ar.base = (unsigned char *)ws + ((64u - ((uintptr_t)ws & 63u)) & 63u), ar.used = 0;
+  dense_layout(m, a->rows, c.tasks, &ar, &c.w);
+  c.m = m, c.a = a, c.mk = tbn_micro_get(m->isa);
+  if (m->mode == TBN_MODE_GENERAL) {
+    int64_t i, b;
+    for (i = 0; i < m->in; i++) {
+      float *col = c.w.xt + i * c.w.bp;
+      for (b = 0; b < a->rows; b++) col[b] = a->x[b * m->in + i];
+      for (; b < c.w.bp; b++) col[b] = 0.0f;
+      c.w.off[i] = i * c.w.bp;
+    }
+    c.nrowblk = tbn_ceil_div(m->out, TBN_EXP_ROWS), c.nposblk = c.w.bp / c.mk->conv_pb;
+    c.units = (size_t)(c.nrowblk * c.nposblk);
+    c.tasks = min_sz(c.tasks, c.units);
+    tbn_for(par, c.tasks, general_task, &c);
+    return TBN_OK;
+  }
+  if (m->mode == TBN_MODE_IN_COMBINE) {
+    c.tasks = min_sz(tbn_tasks(par), (size_t)a->rows);
+    tbn_for(par, c.tasks, combine_task, &c);
+  }
+  c.xs = m->mode == TBN_MODE_IN_COMBINE ? c.w.xc : a->x;
+  c.npanels = tbn_ceil_div(m->ro, 32);
+  c.nbb = a->rows / c.mk->panel_nb;
+  c.nbatch = c.nbb + (a->rows % c.mk->panel_nb != 0);
+  c.units = (size_t)(c.npanels * c.nbatch);
+  c.tasks = min_sz(tbn_tasks(par), c.units);
+  tbn_for(par, c.tasks, fast_task, &c);
+  return TBN_OK;
+}
