@@ -171,6 +171,8 @@ class Session : public Napi::ObjectWrap<Session> {
       const int threads = opts.Has("threads") ? opts.Get("threads").As<Napi::Number>().Int32Value() : 0;
       throw_if(a.SetIntraOpNumThreads(o.get(), threads < 0 ? 0 : threads));
       throw_if(a.SetInterOpNumThreads(o.get(), 1));
+      // Failures reach JavaScript as exceptions; onnxruntime's own log would repeat them on stderr.
+      throw_if(a.SetSessionLogSeverityLevel(o.get(), ORT_LOGGING_LEVEL_FATAL));
       const bool optimize = !opts.Has("optimize") || opts.Get("optimize").ToBoolean().Value();
       throw_if(a.SetSessionGraphOptimizationLevel(o.get(), optimize ? ORT_ENABLE_ALL : ORT_DISABLE_ALL));
       if (opts.Has("opsLibrary") && opts.Get("opsLibrary").IsString()) {

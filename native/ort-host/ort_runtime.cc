@@ -56,7 +56,7 @@ OrtEnv *env() {
   std::lock_guard<std::mutex> lock(g_mutex);
   if (!g_env) {
     if (!g_api) throw std::runtime_error("onnxruntime is not loaded");
-    OrtStatus *s = g_api->CreateEnv(ORT_LOGGING_LEVEL_ERROR, "tbn", &g_env);
+    OrtStatus *s = g_api->CreateEnv(ORT_LOGGING_LEVEL_FATAL, "tbn", &g_env);
     if (s) {
       std::string message = g_api->GetErrorMessage(s);
       g_api->ReleaseStatus(s);

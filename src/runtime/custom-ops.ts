@@ -62,8 +62,8 @@ function packageRoot(): string {
   }
 }
 
-/** onnxruntime's shared library inside onnxruntime-node. */
-function ortLibrary(): string {
+/** onnxruntime's shared library inside onnxruntime-node (what the host loads). */
+export function ortLibrary(): string {
   const dir = path.join(path.dirname(require.resolve('onnxruntime-node/package.json')), 'bin', 'napi-v6', process.platform, process.arch);
   const found = fs.existsSync(dir) ? fs.readdirSync(dir).find((f) => /^(lib)?onnxruntime(\.so\.\d+|\.\d[\d.]*\.dylib|\.dll)$/.test(f)) : undefined;
   if (!found) throw new Error(`no onnxruntime shared library in ${dir}`);
