@@ -4,7 +4,6 @@
 // compute go through guard(), so every failure reaches onnxruntime as a status, never a crash.
 #include <climits>
 #include <mutex>
-#include <vector>
 
 #include "ops.h"
 #include "tbn_op_schema.h"
@@ -61,9 +60,35 @@ const OpDef<DenseKernel> kGemm(TBN_OP_GEMM, 4, make_gemm);
 const OpDef<DenseKernel> kMatMul(TBN_OP_MATMUL, 3, make_matmul);
 const OpDef<ConvKernel> kConv(TBN_OP_CONV, 4, make_conv);
 
-// Domains must outlive every session that uses them; they are kept for the process lifetime.
-std::mutex g_domains_mutex;
-std::vector<OrtCustomOpDomain *> g_domains;
+// One domain for every session: it must outlive them all, so it lives as long as the library
+// (onnxruntime unloads the library only after the sessions that registered it are gone).
+struct Domain {
+  std::mutex mutex;
+  const OrtApi *api = nullptr;
+  OrtCustomOpDomain *domain = nullptr;
+  ~Domain() {
+    if (domain) api->ReleaseCustomOpDomain(domain);
+  }
+};
+Domain g_domain;
+
+OrtStatus *create_domain(const OrtApi *a, OrtCustomOpDomain **out) {
+  std::lock_guard<std::mutex> lock(g_domain.mutex);
+  if (!g_domain.domain) {
+    OrtCustomOpDomain *domain = nullptr;
+    if (OrtStatus *s = a->CreateCustomOpDomain(TBN_DOMAIN, &domain)) return s;
+    const OrtCustomOp *ops[] = {&kDecode, &kGemm, &kMatMul, &kConv};
+    for (const OrtCustomOp *op : ops) {
+      if (OrtStatus *s = a->CustomOpDomain_Add(domain, op)) {
+        a->ReleaseCustomOpDomain(domain);
+        return s;
+      }
+    }
+    g_domain.api = a, g_domain.domain = domain;
+  }
+  *out = g_domain.domain;
+  return nullptr;
+}
 
 OrtStatus *register_ops(OrtSessionOptions *options, const OrtApiBase *base) {
   if (!base) return nullptr;  // onnxruntime always passes its API base; without one nothing can be reported
@@ -71,14 +96,7 @@ OrtStatus *register_ops(OrtSessionOptions *options, const OrtApiBase *base) {
   if (!a) return base->GetApi(1)->CreateStatus(ORT_FAIL, "ai.tbn: this onnxruntime is older than 1.17 (API 17)");
   set_api(a);
   OrtCustomOpDomain *domain = nullptr;
-  if (OrtStatus *s = a->CreateCustomOpDomain(TBN_DOMAIN, &domain)) return s;
-  {
-    std::lock_guard<std::mutex> lock(g_domains_mutex);
-    g_domains.push_back(domain);
-  }
-  const OrtCustomOp *ops[] = {&kDecode, &kGemm, &kMatMul, &kConv};
-  for (const OrtCustomOp *op : ops)
-    if (OrtStatus *s = a->CustomOpDomain_Add(domain, op)) return s;
+  if (OrtStatus *s = create_domain(a, &domain)) return s;
   return a->AddCustomOpDomain(options, domain);
 }
 

@@ -40,7 +40,7 @@ function withInit(m: Model, suffix: string, f: (t: Tensor) => Tensor): Model {
 
 function withInput(m: Model, dims: number[]): Model {
   const [first, ...rest] = m.graph.inputs;
-  return { ...m, graph: { ...m.graph, inputs: [valueInfo(first!.name, 'float32', dims), ...rest] } };
+  return { ...m, graph: { ...m.graph, inputs: [valueInfo(first!.name!, 'float32', dims), ...rest] } };
 }
 
 const truncate = (t: Tensor): Tensor => ({ ...t, dims: [t.dims[0]! - 1], data: (t.data as Uint8Array).slice(0, -1) });
