@@ -76,7 +76,7 @@ void ConvKernel::compute(OrtKernelContext *ctx) const {
   const tbn_parallel par = parallel_for(ctx);
   size_t bytes = 0;
   check(tbn_conv_workspace(m, &g, par.max_tasks, &bytes), attrs_.op);
-  Workspace ws(bytes);
+  const WorkspacePool::Lease ws = pool_.acquire(bytes);
   check(tbn_conv_run(m, &g, static_cast<const float *>(x.data), has_b ? static_cast<const float *>(b.data) : nullptr,
                      static_cast<float *>(y.data), ws.data(), ws.size(), &par),
         attrs_.op);

@@ -81,19 +81,20 @@ void DenseKernel::compute(OrtKernelContext *ctx) const {
   if (rows == 0) return;
   args.y = static_cast<float *>(y.data);
   args.x = static_cast<const float *>(a.data);
-  std::unique_ptr<Workspace> at;
-  if (trans_a_) {
-    at.reset(new Workspace(static_cast<size_t>(rows * k) * sizeof(float)));
-    check(tbn_transpose(args.x, k, rows, static_cast<float *>(at->data())), attrs_.op + " transA");
-    args.x = static_cast<const float *>(at->data());
-  }
   std::unique_ptr<MatrixPlan> local;
   const tbn_matrix *m = weight_.get(ctx, &local);
   const tbn_parallel par = parallel_for(ctx);
   size_t bytes = 0;
   check(tbn_dense_workspace(m, rows, par.max_tasks, &bytes), attrs_.op);
-  Workspace ws(bytes);
-  check(tbn_dense_run(m, &args, ws.data(), ws.size(), &par), attrs_.op);
+  // transA: A is [k][rows]; the kernels take x as [rows][k], transposed after their workspace.
+  const size_t at_bytes = trans_a_ ? static_cast<size_t>(rows * k) * sizeof(float) : 0;
+  const WorkspacePool::Lease ws = pool_.acquire(bytes + at_bytes + 64);
+  if (trans_a_) {
+    float *at = reinterpret_cast<float *>(static_cast<unsigned char *>(ws.data()) + ((bytes + 63) & ~size_t(63)));
+    check(tbn_transpose(args.x, k, rows, at), attrs_.op + " transA");
+    args.x = at;
+  }
+  check(tbn_dense_run(m, &args, ws.data(), bytes, &par), attrs_.op);
 }
 
 }  // namespace tbn

@@ -31,6 +31,7 @@ class DenseKernel {
   float alpha_ = 1, beta_ = 1;
   int64_t trans_a_ = 0, trans_b_ = 0, out_ = 0, in_ = 0;
   TiledWeight weight_;
+  mutable WorkspacePool pool_;
 };
 
 class ConvKernel {
@@ -46,6 +47,7 @@ class ConvKernel {
   std::vector<int64_t> kernel_, strides_, dilations_, pads_;
   bool has_kernel_ = false, has_strides_ = false, has_dilations_ = false, has_pads_ = false;
   TiledWeight weight_;
+  mutable WorkspacePool pool_;
 };
 
 }  // namespace tbn

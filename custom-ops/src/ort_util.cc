@@ -126,6 +126,29 @@ Workspace::Workspace(size_t bytes) : ptr_(nullptr), size_(bytes) {
   ptr_.reset(p);
 }
 
+WorkspacePool::Lease WorkspacePool::acquire(size_t bytes) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    // Smallest free buffer that fits; a run that needs more drops the largest one and grows.
+    size_t best = free_.size();
+    for (size_t i = 0; i < free_.size(); i++)
+      if (free_[i]->size() >= bytes && (best == free_.size() || free_[i]->size() < free_[best]->size())) best = i;
+    if (best < free_.size()) {
+      std::unique_ptr<Workspace> ws = std::move(free_[best]);
+      free_.erase(free_.begin() + static_cast<std::ptrdiff_t>(best));
+      return Lease(this, std::move(ws));
+    }
+    if (!free_.empty()) free_.pop_back();
+  }
+  return Lease(this, std::unique_ptr<Workspace>(new Workspace(bytes)));
+}
+
+WorkspacePool::Lease::~Lease() {
+  if (!ws_) return;
+  std::lock_guard<std::mutex> lock(pool_->mutex_);
+  pool_->free_.push_back(std::move(ws_));
+}
+
 tbn_isa choose_isa() {
   const char *env = std::getenv("TBN_KERNEL");
   if (!env || !*env) return tbn_isa_best();

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -81,6 +82,29 @@ class Workspace {
   };
   std::unique_ptr<void, Free> ptr_;
   size_t size_;
+};
+
+// Per-run scratch that outlives the run: buffers go back to the pool and are reused, so steady
+// state runs allocate nothing. Thread-safe (onnxruntime may run one kernel concurrently).
+class WorkspacePool {
+ public:
+  class Lease {
+   public:
+    Lease(WorkspacePool *pool, std::unique_ptr<Workspace> ws) : pool_(pool), ws_(std::move(ws)) {}
+    Lease(Lease &&) = default;
+    ~Lease();
+    void *data() const { return ws_->data(); }
+    size_t size() const { return ws_->size(); }
+
+   private:
+    WorkspacePool *pool_;
+    std::unique_ptr<Workspace> ws_;
+  };
+  Lease acquire(size_t bytes);
+
+ private:
+  std::mutex mutex_;
+  std::vector<std::unique_ptr<Workspace>> free_;
 };
 
 // The kernel path: TBN_KERNEL (portable | avx2 | avx512) when set, else the best this CPU has.

@@ -3,14 +3,21 @@
  *               y[:, r·ro + j] = alpha·α_r·raw[:, j] (+ beta·c) for every region r (highest r
  *               first, so the raw column is read before region 0 overwrites it).
  *   IN_COMBINE: xc = Σ_r α_r · x[:, r·ri : (r+1)·ri], then y = alpha · xc · Tᵀ (+ beta·c).
+ *   The product x·Tᵀ: bit-row kernel for a few batch rows, row-panel FMA kernel for more, or
+ *   (AVX-512, ≥ LUT_MIN_ROWS rows) the table-lookup kernel on x transposed in blocks of 32.
  *   GENERAL:    eight weight rows at a time expanded with their scales, times xᵀ (conv kernel).
  * Work is split into (tile-row block × batch block) units; each unit writes disjoint outputs. */
 #include <string.h>
 
 #include "tbn_internal.h"
 
+/* Batch rows from which the table-lookup kernel beats the FMA kernels, and tile rows per unit. */
+#define LUT_MIN_ROWS 16
+#define LUT_SLICE 256
+
 typedef struct dense_ws {
   float *xc;                     /* IN_COMBINE: combined inputs [rows][ri] */
+  float *lxt, *ltable, *lacc;    /* LUT: xᵀ blocks [nblk][16·row_words][32], per task table and [LUT_SLICE][32] */
   float *xt, *wexp, *tile;       /* general: xᵀ [in][bp], per task [in][8] and [8][pb] */
   int64_t *off;
   int64_t bp;
@@ -26,6 +33,12 @@ static tbn_status dense_layout(const tbn_matrix *m, int64_t rows, size_t tasks, 
   if (m->mode != TBN_MODE_GENERAL) {
     if (!tbn_mul(rows, m->ri, &n1)) return TBN_ERR_OVERFLOW;
     if (m->mode == TBN_MODE_IN_COMBINE) w->xc = (float *)tbn_take(a, (size_t)n1 * sizeof(float));
+    if (mk->lut && rows >= LUT_MIN_ROWS) {
+      if (!tbn_mul(tbn_ceil_div(rows, TBN_LUT_BATCH), m->row_words * 16 * TBN_LUT_BATCH, &n2)) return TBN_ERR_OVERFLOW;
+      w->lxt = (float *)tbn_take(a, (size_t)n2 * sizeof(float));
+      w->ltable = (float *)tbn_take(a, (size_t)TBN_LUT_TABLE * tasks * sizeof(float));
+      w->lacc = (float *)tbn_take(a, (size_t)LUT_SLICE * TBN_LUT_BATCH * tasks * sizeof(float));
+    }
     return TBN_OK;
   }
   w->bp = tbn_ceil_div(rows, mk->conv_pb) * mk->conv_pb;
@@ -55,7 +68,7 @@ typedef struct dense_ctx {
   const tbn_dense_args *a;
   dense_ws w;
   const float *xs; /* what multiplies the tile: x or the combined xc, [rows][ri] */
-  int64_t npanels, nbb, nbatch, nrowblk, nposblk;
+  int64_t npanels, nbb, nbatch, nrowblk, nposblk, lslice, lblk;
   size_t units, tasks;
 } dense_ctx;
 
@@ -133,6 +146,46 @@ static void fast_task(void *arg, size_t t) {
   }
 }
 
+/* xᵀ in blocks of 32 batch rows, zero-padded to 16·row_words inputs and to 32 rows. */
+static void lut_prep_task(void *arg, size_t t) {
+  const dense_ctx *c = (const dense_ctx *)arg;
+  const tbn_matrix *m = c->m;
+  const int64_t in16 = m->row_words * 16;
+  size_t k0, k1, k;
+  range_of(t, c->tasks, (size_t)c->lblk, &k0, &k1);
+  for (k = k0; k < k1; k++) {
+    float *xt = c->w.lxt + (int64_t)k * in16 * TBN_LUT_BATCH;
+    const int64_t b0 = (int64_t)k * TBN_LUT_BATCH;
+    const int64_t nb = c->a->rows - b0 < TBN_LUT_BATCH ? c->a->rows - b0 : TBN_LUT_BATCH;
+    int64_t i, b;
+    memset(xt, 0, (size_t)(in16 * TBN_LUT_BATCH) * sizeof(float));
+    for (b = 0; b < nb; b++) {
+      const float *x = c->xs + (b0 + b) * m->ri;
+      for (i = 0; i < m->ri; i++) xt[i * TBN_LUT_BATCH + b] = x[i];
+    }
+  }
+}
+
+static void lut_task(void *arg, size_t t) {
+  const dense_ctx *c = (const dense_ctx *)arg;
+  const tbn_matrix *m = c->m;
+  float *table = c->w.ltable + t * TBN_LUT_TABLE, *acc = c->w.lacc + t * LUT_SLICE * TBN_LUT_BATCH;
+  size_t u0, u1, u;
+  range_of(t, c->tasks, c->units, &u0, &u1);
+  for (u = u0; u < u1; u++) {
+    const int64_t s = (int64_t)u / c->lblk, k = (int64_t)u % c->lblk;
+    const int64_t j0 = s * c->lslice, j1 = j0 + c->lslice < m->ro ? j0 + c->lslice : m->ro;
+    const int64_t b0 = k * TBN_LUT_BATCH, b1 = b0 + TBN_LUT_BATCH < c->a->rows ? b0 + TBN_LUT_BATCH : c->a->rows;
+    int64_t b, j;
+    c->mk->lut(m->rows, m->row_words, j0, j1, c->w.lxt + k * m->row_words * 16 * TBN_LUT_BATCH, table, acc);
+    for (b = b0; b < b1; b++) {
+      float *y = c->a->y + b * m->out;
+      for (j = j0; j < j1; j++) y[j] = acc[(j - j0) * TBN_LUT_BATCH + (b - b0)];
+    }
+    epilogue(c, b0, b1, j0, j1 - j0);
+  }
+}
+
 static void general_task(void *arg, size_t t) {
   const dense_ctx *c = (const dense_ctx *)arg;
   const tbn_matrix *m = c->m;
@@ -206,6 +259,19 @@ tbn_status tbn_dense_run(const tbn_matrix *m, const tbn_dense_args *a, void *ws,
     tbn_for(par, c.tasks, combine_task, &c);
   }
   c.xs = m->mode == TBN_MODE_IN_COMBINE ? c.w.xc : a->x;
+  if (c.w.lxt) {
+    /* Enough row slices (multiples of 8, at most LUT_SLICE) that every task gets work. */
+    const int64_t tasks = (int64_t)tbn_tasks(par);
+    c.lblk = tbn_ceil_div(a->rows, TBN_LUT_BATCH);
+    c.lslice = tbn_ceil_div(tbn_ceil_div(m->ro, tbn_ceil_div(tasks, c.lblk)), 8) * 8;
+    if (c.lslice > LUT_SLICE) c.lslice = LUT_SLICE;
+    c.tasks = min_sz(tbn_tasks(par), (size_t)c.lblk);
+    tbn_for(par, c.tasks, lut_prep_task, &c);
+    c.units = (size_t)(tbn_ceil_div(m->ro, c.lslice) * c.lblk);
+    c.tasks = min_sz(tbn_tasks(par), c.units);
+    tbn_for(par, c.tasks, lut_task, &c);
+    return TBN_OK;
+  }
   c.npanels = tbn_ceil_div(m->ro, 32);
   c.nbb = a->rows / c.mk->panel_nb;
   c.nbatch = c.nbb + (a->rows % c.mk->panel_nb != 0);

@@ -57,6 +57,10 @@ extern const float tbn_sign_lut[256][8];
 /* Weight rows are expanded 8 at a time into [kk][8] float panels (TBN_EXP_ROWS columns). */
 #define TBN_EXP_ROWS 8
 
+/* The table-lookup path: 32 batch rows per block, tables for 16 groups of 4 inputs at a time. */
+#define TBN_LUT_BATCH 32
+#define TBN_LUT_TABLE (16 * 16 * TBN_LUT_BATCH)
+
 typedef struct tbn_micro {
   /* y[b*ldy + j] = Σ_i x[b*ldx + i] · T(32·panel + j, i) for b < panel_nb, j < jn (≤ 32). */
   void (*panel)(const uint32_t *panel, int64_t ri, const float *x, int64_t ldx, float *y, int64_t ldy, int jn);
@@ -65,6 +69,12 @@ typedef struct tbn_micro {
                float *y, int64_t ldy);
   /* out[j*conv_pb + v] = Σ_{kk<kn} w[kk*8 + j] · src[off[kk] + v] for j < jb (≤ conv_jb), v < conv_pb. */
   void (*conv)(const float *w, int64_t kn, const float *src, const int64_t *off, int jb, float *out);
+  /* Optional (NULL: not on this path). Table-lookup product for TBN_LUT_BATCH batch rows at once:
+   * out[(j - j0)*32 + b] = Σ_i T(j, i) · xt[i*32 + b] for tile rows j in [j0, j1), b < 32, where xt
+   * is x transposed, [16·row_words][32], zero-padded. Every 4 inputs' signs pick one of 16 signed
+   * sums built once per 64 inputs (table: TBN_LUT_TABLE floats of scratch). */
+  void (*lut)(const uint16_t *rows, int64_t row_words, int64_t j0, int64_t j1, const float *xt, float *table,
+              float *out);
   int panel_nb, gemv_nb, conv_jb, conv_pb;
 } tbn_micro;
 

@@ -4,7 +4,7 @@
  * bit-row kernel blends 16 inputs' signs of one row and FMAs them with x (Σ ±x exactly as the
  * reference sums; adding x under the mask and taking 2·S − Σx would be one op cheaper but loses
  * precision when x has one sign, e.g. after ReLU); the conv kernel is 8 weight rows × 48
- * positions with broadcast weights. */
+ * positions with broadcast weights; the table-lookup kernel is described at lut_avx512. */
 #include <immintrin.h>
 
 #include "tbn_internal.h"
@@ -122,4 +122,68 @@ static void conv_avx512(const float *w, int64_t kn, const float *src, const int6
   }
 }
 
-const tbn_micro tbn_micro_avx512 = {panel_avx512, gemv_avx512, conv_avx512, X_NB, 4, X_JB, X_PB};
+/* Signed sums of 4 inputs for 32 batch rows: t[e] = Σ_{k<4} (bit k of e ? +1 : −1) · x[i0+k],
+ * 16 entries of 2 vectors; each entry is its parent (lowest bit cleared) plus 2·x of that bit. */
+static void lut_build(const float *xt, float *t) {
+  __m512 v[4][2], e[16][2];
+  int k, h, m;
+  for (k = 0; k < 4; k++)
+    for (h = 0; h < 2; h++) v[k][h] = _mm512_loadu_ps(xt + k * TBN_LUT_BATCH + 16 * h);
+  for (h = 0; h < 2; h++) {
+    e[0][h] = _mm512_sub_ps(_mm512_setzero_ps(), _mm512_add_ps(_mm512_add_ps(v[0][h], v[1][h]), _mm512_add_ps(v[2][h], v[3][h])));
+    for (k = 0; k < 4; k++) v[k][h] = _mm512_add_ps(v[k][h], v[k][h]);
+  }
+  for (m = 1; m < 16; m++) {
+    const int low = __builtin_ctz((unsigned)m);
+    for (h = 0; h < 2; h++) e[m][h] = _mm512_add_ps(e[m & (m - 1)][h], v[low][h]);
+  }
+  for (m = 0; m < 16; m++)
+    for (h = 0; h < 2; h++) _mm512_storeu_ps(t + m * TBN_LUT_BATCH + 16 * h, e[m][h]);
+}
+
+/* Eight tile rows over one block of ≤ 4 words (64 inputs): each 4-bit group of a row's word
+ * selects a table entry, two vector adds per 4 inputs × 32 batch rows. Rows past j1 repeat. */
+static inline __attribute__((always_inline)) void lut_rows(const uint16_t *rows, int64_t row_words, int64_t j,
+                                                           int64_t j1, int64_t w0, int nw, const float *table,
+                                                           float *out, int first) {
+  __m512 acc[8][2];
+  const uint16_t *rw[8];
+  int r, w, c;
+  for (r = 0; r < 8; r++) {
+    rw[r] = rows + (j + r < j1 ? j + r : j) * row_words + w0;
+    const int fresh = first || j + r >= j1;
+    acc[r][0] = fresh ? _mm512_setzero_ps() : _mm512_loadu_ps(out + r * TBN_LUT_BATCH);
+    acc[r][1] = fresh ? _mm512_setzero_ps() : _mm512_loadu_ps(out + r * TBN_LUT_BATCH + 16);
+  }
+  for (w = 0; w < nw; w++) {
+    unsigned bits[8];
+    for (r = 0; r < 8; r++) bits[r] = rw[r][w];
+    for (c = 0; c < 4; c++) {
+      const float *tc = table + (w * 4 + c) * 16 * TBN_LUT_BATCH;
+      for (r = 0; r < 8; r++) {
+        const float *e = tc + ((bits[r] >> (4 * c)) & 15u) * TBN_LUT_BATCH;
+        acc[r][0] = _mm512_add_ps(acc[r][0], _mm512_loadu_ps(e));
+        acc[r][1] = _mm512_add_ps(acc[r][1], _mm512_loadu_ps(e + 16));
+      }
+    }
+  }
+  for (r = 0; r < 8 && j + r < j1; r++) {
+    _mm512_storeu_ps(out + r * TBN_LUT_BATCH, acc[r][0]);
+    _mm512_storeu_ps(out + r * TBN_LUT_BATCH + 16, acc[r][1]);
+  }
+}
+
+/* The product for tile rows [j0, j1) and 32 batch rows, 64 inputs at a time: build the 16
+ * tables of that block (32 KB, stays in L1), then sweep the rows, accumulating in out. */
+static void lut_avx512(const uint16_t *rows, int64_t row_words, int64_t j0, int64_t j1, const float *xt,
+                       float *table, float *out) {
+  int64_t w0, j;
+  for (w0 = 0; w0 < row_words; w0 += 4) {
+    const int nw = row_words - w0 < 4 ? (int)(row_words - w0) : 4;
+    int g;
+    for (g = 0; g < 4 * nw; g++) lut_build(xt + (w0 * 16 + g * 4) * TBN_LUT_BATCH, table + g * 16 * TBN_LUT_BATCH);
+    for (j = j0; j < j1; j += 8) lut_rows(rows, row_words, j, j1, w0, nw, table, out + (j - j0) * TBN_LUT_BATCH, w0 == 0);
+  }
+}
+
+const tbn_micro tbn_micro_avx512 = {panel_avx512, gemv_avx512, conv_avx512, lut_avx512, X_NB, 4, X_JB, X_PB};

@@ -1,7 +1,7 @@
 // The ai.tbn kernels equal the function form on seeded random layers: Gemm (transA/transB,
 // alpha/beta, every C broadcast), MatMul (1-D, batched and broadcast A), Conv (1-D/2-D, groups
 // and depthwise, strides, dilations, pads and auto_pad, with and without bias) and TbnDecode
-// (a MatMul whose weight comes first), with odd sizes, p dividing the output or the input or
+// (a MatMul whose weight comes first), with odd sizes, few and many batch rows, p dividing the output or the input or
 // neither, one α per tile or per layer, on every kernel path and with 1 and 2 threads.
 import { describe, expect, it } from 'vitest';
 import { syntheticInputs } from '../../src/data/synthetic.js';
@@ -24,7 +24,7 @@ function oneNode(n: Node, inputs: [string, number[]][], inits: ReturnType<typeof
 }
 
 function gemm(rng: Rng): Model {
-  const [m, k, n] = [between(rng, 1, 9), between(rng, 1, 40), between(rng, 1, 40)];
+  const [m, k, n] = [rng.int(3) ? between(rng, 1, 9) : between(rng, 10, 70), between(rng, 1, 40), between(rng, 1, 40)];
   const [ta, tb] = [rng.int(2), rng.int(2)];
   const cShape = pick(rng, [null, [], [1], [n], [m, 1], [1, n], [m, n]] as (number[] | null)[]);
   const inits = [weights(rng, 'w', tb ? [n, k] : [k, n]), ...(cShape ? [weights(rng, 'c', cShape)] : [])];
@@ -34,7 +34,7 @@ function gemm(rng: Rng): Model {
 
 function matmul(rng: Rng): Model {
   const [k, n] = [between(rng, 1, 48), between(rng, 1, 40)];
-  const lead = pick(rng, [[], [between(rng, 1, 7)], [2, between(rng, 1, 5)], [2, 1, 3]]);
+  const lead = pick(rng, [[], [between(rng, 1, 7)], [2, between(rng, 1, 5)], [2, 1, 3], [between(rng, 16, 40)], [3, between(rng, 6, 20)]]);
   return oneNode(node('MatMul', ['a', 'w'], ['y']), [['a', [...lead, k]]], [weights(rng, 'w', [k, n])]);
 }
 
