@@ -178,7 +178,7 @@ void run_parallel(void *ctx, size_t n, tbn_task_fn fn, void *arg) {
 
 tbn_parallel parallel_for(OrtKernelContext *ctx) {
   // Tasks get their own scratch, so their number is bounded by the threads that can run them.
-  const unsigned hw = std::thread::hardware_concurrency();
+  static const unsigned hw = std::thread::hardware_concurrency();  // a syscall: ask once
   tbn_parallel p;
   p.run = run_parallel;
   p.ctx = ctx;

@@ -3,8 +3,9 @@
  *               y[:, r·ro + j] = alpha·α_r·raw[:, j] (+ beta·c) for every region r (highest r
  *               first, so the raw column is read before region 0 overwrites it).
  *   IN_COMBINE: xc = Σ_r α_r · x[:, r·ri : (r+1)·ri], then y = alpha · xc · Tᵀ (+ beta·c).
- *   The product x·Tᵀ: bit-row kernel for a few batch rows, row-panel FMA kernel for more, or
- *   (AVX-512, ≥ LUT_MIN_ROWS rows) the table-lookup kernel on x transposed in blocks of 32.
+ *   The product x·Tᵀ: on AVX-512 table lookups — in-register permutes of 4-input signed sums
+ *   for few batch rows, vector tables on x transposed in blocks of 32 from LUT_MIN_ROWS rows;
+ *   elsewhere the bit-row FMA kernel for a few batch rows and the row-panel FMA kernel for more.
  *   GENERAL:    eight weight rows at a time expanded with their scales, times xᵀ (conv kernel).
  * Work is split into (tile-row block × batch block) units; each unit writes disjoint outputs. */
 #include <string.h>
@@ -18,6 +19,7 @@
 typedef struct dense_ws {
   float *xc;                     /* IN_COMBINE: combined inputs [rows][ri] */
   float *lxt, *ltable, *lacc;    /* LUT: xᵀ blocks [nblk][16·row_words][32], per task table and [LUT_SLICE][32] */
+  float *vtab;                   /* VLUT: [rows][32·row_bytes] tables of 4-input signed sums */
   float *xt, *wexp, *tile;       /* general: xᵀ [in][bp], per task [in][8] and [8][pb] */
   int64_t *off;
   int64_t bp;
@@ -38,6 +40,9 @@ static tbn_status dense_layout(const tbn_matrix *m, int64_t rows, size_t tasks, 
       w->lxt = (float *)tbn_take(a, (size_t)n2 * sizeof(float));
       w->ltable = (float *)tbn_take(a, (size_t)TBN_LUT_TABLE * tasks * sizeof(float));
       w->lacc = (float *)tbn_take(a, (size_t)LUT_SLICE * TBN_LUT_BATCH * tasks * sizeof(float));
+    } else if (mk->vlut) {
+      if (!tbn_mul(rows, m->row_bytes * 32, &n2)) return TBN_ERR_OVERFLOW;
+      w->vtab = (float *)tbn_take(a, (size_t)n2 * sizeof(float));
     }
     return TBN_OK;
   }
@@ -157,12 +162,15 @@ static void lut_prep_task(void *arg, size_t t) {
     float *xt = c->w.lxt + (int64_t)k * in16 * TBN_LUT_BATCH;
     const int64_t b0 = (int64_t)k * TBN_LUT_BATCH;
     const int64_t nb = c->a->rows - b0 < TBN_LUT_BATCH ? c->a->rows - b0 : TBN_LUT_BATCH;
+    const float *x = c->xs + b0 * m->ri;
     int64_t i, b;
-    memset(xt, 0, (size_t)(in16 * TBN_LUT_BATCH) * sizeof(float));
-    for (b = 0; b < nb; b++) {
-      const float *x = c->xs + (b0 + b) * m->ri;
-      for (i = 0; i < m->ri; i++) xt[i * TBN_LUT_BATCH + b] = x[i];
+    /* i outer: the 32 source rows stay in L1 while xt is written in order. */
+    for (i = 0; i < m->ri; i++) {
+      float *dst = xt + i * TBN_LUT_BATCH;
+      for (b = 0; b < nb; b++) dst[b] = x[b * m->ri + i];
+      for (; b < TBN_LUT_BATCH; b++) dst[b] = 0.0f;
     }
+    memset(xt + m->ri * TBN_LUT_BATCH, 0, (size_t)((in16 - m->ri) * TBN_LUT_BATCH) * sizeof(float));
   }
 }
 
@@ -183,6 +191,33 @@ static void lut_task(void *arg, size_t t) {
       for (j = j0; j < j1; j++) y[j] = acc[(j - j0) * TBN_LUT_BATCH + (b - b0)];
     }
     epilogue(c, b0, b1, j0, j1 - j0);
+  }
+}
+
+static void vlut_prep_task(void *arg, size_t t) {
+  const dense_ctx *c = (const dense_ctx *)arg;
+  const tbn_matrix *m = c->m;
+  size_t b0, b1;
+  range_of(t, c->tasks, (size_t)c->a->rows, &b0, &b1);
+  if (b1 > b0)
+    c->mk->vlut_tables(c->xs + (int64_t)b0 * m->ri, m->ri, (int)(b1 - b0), m->ri, m->row_bytes,
+                       c->w.vtab + (int64_t)b0 * m->row_bytes * 32, m->row_bytes * 32);
+}
+
+static void vlut_task(void *arg, size_t t) {
+  const dense_ctx *c = (const dense_ctx *)arg;
+  const tbn_matrix *m = c->m;
+  const int64_t tab = m->row_bytes * 32;
+  size_t u0, u1, u;
+  range_of(t, c->tasks, c->units, &u0, &u1);
+  for (u = u0; u < u1; u++) {
+    const int64_t j0 = (int64_t)u * 64, jn = m->ro - j0 < 64 ? m->ro - j0 : 64;
+    int64_t b;
+    for (b = 0; b < c->a->rows; b += 4) {
+      const int nb = (int)(c->a->rows - b < 4 ? c->a->rows - b : 4);
+      c->mk->vlut(m, j0, jn, c->w.vtab + b * tab, tab, nb, c->a->y + b * m->out, m->out);
+    }
+    epilogue(c, 0, c->a->rows, j0, jn);
   }
 }
 
@@ -224,7 +259,7 @@ tbn_status tbn_dense_run(const tbn_matrix *m, const tbn_dense_args *a, void *ws,
   dense_ctx c;
   size_t need;
   tbn_arena ar;
-  int64_t n;
+  int64_t n, work;
   tbn_status s;
   if (!m || !a || a->rows < 0) return TBN_ERR_ARG;
   if (!tbn_mul(a->rows, m->in, &n) || !tbn_mul(a->rows, m->out, &n)) return TBN_ERR_OVERFLOW;
@@ -250,33 +285,42 @@ tbn_status tbn_dense_run(const tbn_matrix *m, const tbn_dense_args *a, void *ws,
     }
     c.nrowblk = tbn_ceil_div(m->out, TBN_EXP_ROWS), c.nposblk = c.w.bp / c.mk->conv_pb;
     c.units = (size_t)(c.nrowblk * c.nposblk);
-    c.tasks = min_sz(c.tasks, c.units);
+    c.tasks = tbn_tasks_for(par, c.units, c.w.bp * m->out * m->in);
     tbn_for(par, c.tasks, general_task, &c);
     return TBN_OK;
   }
   if (m->mode == TBN_MODE_IN_COMBINE) {
-    c.tasks = min_sz(tbn_tasks(par), (size_t)a->rows);
+    c.tasks = tbn_tasks_for(par, (size_t)a->rows, a->rows * m->in);
     tbn_for(par, c.tasks, combine_task, &c);
   }
   c.xs = m->mode == TBN_MODE_IN_COMBINE ? c.w.xc : a->x;
+  work = a->rows * m->ro * m->ri;
   if (c.w.lxt) {
     /* Enough row slices (multiples of 8, at most LUT_SLICE) that every task gets work. */
-    const int64_t tasks = (int64_t)tbn_tasks(par);
+    const int64_t tasks = (int64_t)tbn_tasks_for(par, (size_t)-1, work);
     c.lblk = tbn_ceil_div(a->rows, TBN_LUT_BATCH);
     c.lslice = tbn_ceil_div(tbn_ceil_div(m->ro, tbn_ceil_div(tasks, c.lblk)), 8) * 8;
     if (c.lslice > LUT_SLICE) c.lslice = LUT_SLICE;
-    c.tasks = min_sz(tbn_tasks(par), (size_t)c.lblk);
+    c.tasks = min_sz((size_t)tasks, (size_t)c.lblk);
     tbn_for(par, c.tasks, lut_prep_task, &c);
     c.units = (size_t)(tbn_ceil_div(m->ro, c.lslice) * c.lblk);
-    c.tasks = min_sz(tbn_tasks(par), c.units);
+    c.tasks = tbn_tasks_for(par, c.units, work);
     tbn_for(par, c.tasks, lut_task, &c);
+    return TBN_OK;
+  }
+  if (c.w.vtab) {
+    c.tasks = tbn_tasks_for(par, (size_t)a->rows, a->rows * m->ri * 16);
+    tbn_for(par, c.tasks, vlut_prep_task, &c);
+    c.units = (size_t)tbn_ceil_div(m->ro, 64);
+    c.tasks = tbn_tasks_for(par, c.units, work);
+    tbn_for(par, c.tasks, vlut_task, &c);
     return TBN_OK;
   }
   c.npanels = tbn_ceil_div(m->ro, 32);
   c.nbb = a->rows / c.mk->panel_nb;
   c.nbatch = c.nbb + (a->rows % c.mk->panel_nb != 0);
   c.units = (size_t)(c.npanels * c.nbatch);
-  c.tasks = min_sz(tbn_tasks(par), c.units);
+  c.tasks = tbn_tasks_for(par, c.units, work);
   tbn_for(par, c.tasks, fast_task, &c);
   return TBN_OK;
 }

@@ -51,6 +51,16 @@ static inline size_t tbn_tasks(const tbn_parallel *par) {
   return (par && par->run && par->max_tasks > 1) ? par->max_tasks : 1;
 }
 
+/* Tasks for `units` units of `work` multiply-accumulates in all: waking a pool thread costs
+ * microseconds, so each task gets at least TBN_TASK_WORK of them. */
+#define TBN_TASK_WORK ((int64_t)1 << 18)
+static inline size_t tbn_tasks_for(const tbn_parallel *par, size_t units, int64_t work) {
+  size_t t = tbn_tasks(par);
+  const int64_t by_work = work / TBN_TASK_WORK;
+  if (by_work < (int64_t)t) t = by_work < 1 ? 1 : (size_t)by_work;
+  return t < units ? t : (units < 1 ? 1 : units);
+}
+
 /* tbn_sign_lut[b][j] = bit j of b ? +1 : -1 */
 extern const float tbn_sign_lut[256][8];
 
@@ -75,6 +85,13 @@ typedef struct tbn_micro {
    * sums built once per 64 inputs (table: TBN_LUT_TABLE floats of scratch). */
   void (*lut)(const uint16_t *rows, int64_t row_words, int64_t j0, int64_t j1, const float *xt, float *table,
               float *out);
+  /* Optional, for a few batch rows. tables[b*tab + 16*c + e] = Σ_{k<4} (bit k of e ? +1 : −1) ·
+   * x[b][4c+k] for c < 2·row_bytes (x past ri reads as 0); then y[b*ldy + j] for j in [j0, j0+jn)
+   * (j0 a multiple of 16, jn ≤ 64): the 4-bit groups of 16 rows index the 16-entry table of each
+   * 4 inputs with one in-register permute (m->groups layout). */
+  void (*vlut_tables)(const float *x, int64_t ldx, int nb, int64_t ri, int64_t row_bytes, float *tables, int64_t tab);
+  void (*vlut)(const tbn_matrix *m, int64_t j0, int64_t jn, const float *tables, int64_t tab, int nb, float *y,
+               int64_t ldy);
   int panel_nb, gemv_nb, conv_jb, conv_pb;
 } tbn_micro;
 

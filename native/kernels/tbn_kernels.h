@@ -93,7 +93,8 @@ typedef struct tbn_matrix {
   uint8_t *bits;    /* the tile as given, ceil(q/8) bytes */
   uint32_t *panel;  /* [ceil(ro/32)][ri]: bit b of word = tile row 32*panel+b at input i */
   uint16_t *rows;   /* [ro][row_words]: bit b of word w = tile row j at input 16*w+b */
-  int64_t row_words;
+  uint8_t *groups;  /* [ceil(ro/16)][row_bytes][16]: byte r = tile row 16*g+r at inputs 8*k..8*k+7 */
+  int64_t row_words, row_bytes;
 } tbn_matrix;
 
 /* Bytes of plan memory for a weight of `t` used as W[out][in]; w_out_first says whether

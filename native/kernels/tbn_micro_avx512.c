@@ -186,4 +186,80 @@ static void lut_avx512(const uint16_t *rows, int64_t row_words, int64_t j0, int6
   }
 }
 
-const tbn_micro tbn_micro_avx512 = {panel_avx512, gemv_avx512, conv_avx512, lut_avx512, X_NB, 4, X_JB, X_PB};
+/* 16-entry tables of signed sums of 4 inputs, one vector each: x0·S0 + x1·S1 + x2·S2 + x3·S3
+ * with S_k[e] = bit k of e ? +1 : −1. Inputs past ri are 0. */
+static void vlut_tables_avx512(const float *x, int64_t ldx, int nb, int64_t ri, int64_t row_bytes, float *tables,
+                               int64_t tab) {
+  const __m512i lanes = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+  const __m512 pos = _mm512_set1_ps(1.0f), neg = _mm512_set1_ps(-1.0f);
+  __m512 sg[4];
+  int k, b;
+  int64_t c;
+  for (k = 0; k < 4; k++)
+    sg[k] = _mm512_mask_blend_ps(_mm512_test_epi32_mask(lanes, _mm512_set1_epi32(1 << k)), neg, pos);
+  for (b = 0; b < nb; b++) {
+    const float *xb = x + b * ldx;
+    for (c = 0; c < 2 * row_bytes; c++) {
+      float v[4];
+      __m512 t;
+      for (k = 0; k < 4; k++) v[k] = 4 * c + k < ri ? xb[4 * c + k] : 0.0f;
+      t = _mm512_mul_ps(_mm512_set1_ps(v[0]), sg[0]);
+      t = _mm512_fmadd_ps(_mm512_set1_ps(v[1]), sg[1], t);
+      t = _mm512_fmadd_ps(_mm512_set1_ps(v[2]), sg[2], t);
+      t = _mm512_fmadd_ps(_mm512_set1_ps(v[3]), sg[3], t);
+      _mm512_storeu_ps(tables + b * tab + 16 * c, t);
+    }
+  }
+}
+
+/* Four groups of 16 rows × NB batch rows: per input byte, the 16 rows' bytes widen to 32-bit
+ * indices whose low and high nibbles permute the two 4-input tables. Two accumulators per
+ * (group, row) when NB ≤ 2 so the adds do not wait on each other. */
+static inline __attribute__((always_inline)) void vlut_block(const tbn_matrix *m, int64_t j0, int64_t jn,
+                                                             const float *tables, int64_t tab, float *y, int64_t ldy,
+                                                             const int NB, const int SPLIT) {
+  const int64_t gbytes = m->row_bytes * 16;
+  const int ng = (int)((jn + 15) / 16);
+  const uint8_t *gp[4];
+  __m512 acc[4][4][2];
+  int64_t k;
+  int g, b;
+  for (g = 0; g < 4; g++) {
+    gp[g] = m->groups + (j0 / 16 + (g < ng ? g : 0)) * gbytes;
+    for (b = 0; b < NB; b++) acc[g][b][0] = acc[g][b][1] = _mm512_setzero_ps();
+  }
+  for (k = 0; k < m->row_bytes; k++) {
+    __m512 t0[4], t1[4];
+    for (b = 0; b < NB; b++) {
+      t0[b] = _mm512_loadu_ps(tables + b * tab + 32 * k);
+      t1[b] = _mm512_loadu_ps(tables + b * tab + 32 * k + 16);
+    }
+    for (g = 0; g < 4; g++) {
+      const __m512i lo = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(gp[g] + 16 * k)));
+      const __m512i hi = _mm512_srli_epi32(lo, 4);
+      for (b = 0; b < NB; b++) {
+        acc[g][b][0] = _mm512_add_ps(acc[g][b][0], _mm512_permutexvar_ps(lo, t0[b]));
+        acc[g][b][SPLIT] = _mm512_add_ps(acc[g][b][SPLIT], _mm512_permutexvar_ps(hi, t1[b]));
+      }
+    }
+  }
+  for (g = 0; g < ng; g++)
+    for (b = 0; b < NB; b++) {
+      const __m512 sum = SPLIT ? _mm512_add_ps(acc[g][b][0], acc[g][b][1]) : acc[g][b][0];
+      _mm512_mask_storeu_ps(y + b * ldy + j0 + 16 * g, low_mask(jn - 16 * g), sum);
+    }
+}
+
+static void vlut_avx512(const tbn_matrix *m, int64_t j0, int64_t jn, const float *tables, int64_t tab, int nb,
+                        float *y, int64_t ldy) {
+  switch (nb) {
+    case 1: vlut_block(m, j0, jn, tables, tab, y, ldy, 1, 1); break;
+    case 2: vlut_block(m, j0, jn, tables, tab, y, ldy, 2, 1); break;
+    case 3: vlut_block(m, j0, jn, tables, tab, y, ldy, 3, 0); break;
+    default: vlut_block(m, j0, jn, tables, tab, y, ldy, 4, 0); break;
+  }
+}
+
+const tbn_micro tbn_micro_avx512 = {panel_avx512,       gemv_avx512, conv_avx512, lut_avx512,
+                                    vlut_tables_avx512, vlut_avx512, X_NB,        4,
+                                    X_JB,               X_PB};

@@ -85,7 +85,7 @@ tbn_status tbn_decode(const tbn_tile *t, float *w, int64_t w_len) {
 /* ---- the matrix plan ---- */
 
 typedef struct layout_ {
-  int64_t q, ro, ri, row_words, panels;
+  int64_t q, ro, ri, row_words, row_bytes, panels;
   int out_major;
   tbn_mode mode;
 } layout_;
@@ -105,6 +105,7 @@ static tbn_status plan_layout(const tbn_tile *t, int64_t out, int64_t in, int w_
     l->mode = TBN_MODE_GENERAL, l->ro = out, l->ri = in;
   }
   l->row_words = tbn_ceil_div(l->ri, 16);
+  l->row_bytes = tbn_ceil_div(l->ri, 8);
   l->panels = tbn_ceil_div(l->ro, 32);
   return TBN_OK;
 }
@@ -113,11 +114,12 @@ static void plan_carve(const tbn_tile *t, const layout_ *l, tbn_arena *a, tbn_ma
   m->alpha = (float *)tbn_take(a, (size_t)t->p * sizeof(float));
   m->bits = (uint8_t *)tbn_take(a, (size_t)t->bits_len);
   if (l->mode == TBN_MODE_GENERAL) {
-    m->panel = 0, m->rows = 0;
+    m->panel = 0, m->rows = 0, m->groups = 0;
     return;
   }
   m->panel = (uint32_t *)tbn_take(a, (size_t)(l->panels * l->ri) * sizeof(uint32_t));
   m->rows = (uint16_t *)tbn_take(a, (size_t)(l->ro * l->row_words) * sizeof(uint16_t));
+  m->groups = (uint8_t *)tbn_take(a, (size_t)(tbn_ceil_div(l->ro, 16) * l->row_bytes * 16));
 }
 
 tbn_status tbn_matrix_bytes(const tbn_tile *t, int64_t out, int64_t in, int w_out_first, size_t *bytes) {
@@ -142,14 +144,17 @@ static void repack(tbn_matrix *m) {
   int64_t j, i;
   memset(m->panel, 0, (size_t)(tbn_ceil_div(m->ro, 32) * m->ri) * sizeof(uint32_t));
   memset(m->rows, 0, (size_t)(m->ro * m->row_words) * sizeof(uint16_t));
+  memset(m->groups, 0, (size_t)(tbn_ceil_div(m->ro, 16) * m->row_bytes * 16));
   for (j = 0; j < m->ro; j++) {
     uint32_t *pw = m->panel + (j >> 5) * m->ri;
     uint16_t *rw = m->rows + j * m->row_words;
+    uint8_t *gw = m->groups + (j >> 4) * m->row_bytes * 16 + (j & 15);
     const uint32_t pbit = (uint32_t)1u << (j & 31);
     for (i = 0; i < m->ri; i++) {
       if (!tile_bit(m->bits, tile_index(m, j, i))) continue;
       pw[i] |= pbit;
       rw[i >> 4] |= (uint16_t)(1u << (i & 15));
+      gw[(i >> 3) * 16] |= (uint8_t)(1u << (i & 7));
     }
   }
 }
@@ -174,7 +179,7 @@ tbn_status tbn_matrix_init(tbn_matrix *m, const tbn_tile *t, int64_t out, int64_
   plan_carve(t, &l, &a, m);
   m->out = out, m->in = in, m->p = t->p, m->q = l.q;
   m->out_major = l.out_major, m->mode = l.mode;
-  m->ro = l.ro, m->ri = l.ri, m->row_words = l.row_words, m->isa = isa;
+  m->ro = l.ro, m->ri = l.ri, m->row_words = l.row_words, m->row_bytes = l.row_bytes, m->isa = isa;
   for (r = 0; r < t->p; r++) m->alpha[r] = scale_of(t, r);
   memcpy(m->bits, t->bits, (size_t)t->bits_len);
   if (m->mode != TBN_MODE_GENERAL) repack(m);
