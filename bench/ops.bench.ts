@@ -2,7 +2,7 @@
 // 4, 8, 16, tile regions along the outputs) and the function form, on one-node models of common
 // layer shapes, with 1 thread and all threads. fp32 and tbn are timed by the same native loop
 // (the custom-op host; no JavaScript per run); onnxruntime-node's time for the fp32 model and the
-// function form are shown too. Speed-up = fp32 time / time; weight bytes = what a run reads for W
+// function form are shown too. Each variant keeps the best median of 2 interleaved rounds. Speed-up = fp32 time / time; weight bytes = what a run reads for W
 // (fp32: 4 per weight; tbn: the ⌈q/8⌉-byte tile + p scales). TBN_BENCH_ONLY=<regex> filters rows.
 import os from 'node:os';
 import { attr, floatTensor, graph, model, node, tensor, valueInfo } from '../src/ir/build.js';
@@ -59,33 +59,41 @@ function tbnModel(l: Layer, p: number, rng: Rng): Model {
   return { ...model(g, { opset: 17, extraOpsets: [{ domain: TBN_DOMAIN, version: TBN_OPSET_VERSION }] }), functions: [tbnFunction(op, 17)] };
 }
 
-/** Median seconds per run: a few warm-up runs, then runs until ~0.25 s (at least 5). */
-async function timeNative(m: Uint8Array, feeds: Record<string, HostTensor>, threads: number): Promise<number> {
+type Timer = { time(): Promise<number>; release(): Promise<void> };
+
+/** A native-loop timer (the custom-op host): median seconds of runs filling ~0.2 s. */
+async function nativeTimer(m: Uint8Array, feeds: Record<string, HostTensor>, threads: number): Promise<Timer> {
   const s = await createCustomOpSession(m, { threads });
-  try {
-    const first = s.benchmark(feeds, 3);
-    const n = Math.max(5, Math.min(2000, Math.round(0.25 / Math.max(1e-6, Math.min(...first)))));
-    return median(s.benchmark(feeds, n));
-  } finally {
-    await s.release();
-  }
+  const first = Math.min(...s.benchmark(feeds, 3));
+  const n = Math.max(5, Math.min(2000, Math.round(0.2 / Math.max(1e-6, first))));
+  return { time: async () => median(s.benchmark(feeds, n)), release: () => s.release() };
 }
 
-async function timeOrtNode(m: Uint8Array, feeds: Record<string, HostTensor>, threads: number): Promise<number> {
+/** The same through onnxruntime-node (a JavaScript call per run). */
+async function nodeTimer(m: Uint8Array, feeds: Record<string, HostTensor>, threads: number): Promise<Timer> {
   const s = await createOrtSession(m, { threads });
-  try {
-    for (let i = 0; i < 3; i++) await s.run(feeds);
-    const times: number[] = [];
-    const start = performance.now();
-    while (times.length < 5 || (performance.now() - start < 250 && times.length < 2000)) {
-      const t0 = performance.now();
-      await s.run(feeds);
-      times.push((performance.now() - t0) / 1000);
-    }
-    return median(times);
-  } finally {
-    await s.release();
-  }
+  for (let i = 0; i < 3; i++) await s.run(feeds);
+  return {
+    async time() {
+      const times: number[] = [];
+      const start = performance.now();
+      while (times.length < 5 || (performance.now() - start < 200 && times.length < 2000)) {
+        const t0 = performance.now();
+        await s.run(feeds);
+        times.push((performance.now() - t0) / 1000);
+      }
+      return median(times);
+    },
+    release: () => s.release(),
+  };
+}
+
+/** Rounds over all timers in turn; each keeps its best median (others share these cores). */
+async function measure(timers: Timer[], rounds = 2): Promise<number[]> {
+  const best = timers.map(() => Infinity);
+  for (let r = 0; r < rounds; r++) for (const [i, t] of timers.entries()) best[i] = Math.min(best[i]!, await t.time());
+  for (const t of timers) await t.release();
+  return best;
 }
 
 function median(xs: ArrayLike<number>): number {
@@ -105,21 +113,27 @@ export default async function (): Promise<BenchSection[]> {
   const data: Record<string, unknown>[] = [];
   const rng = new Rng(7);
   for (const l of LAYERS) {
-    const label = `${l.name} b${l.x[0]}${l.op === 'Conv' ? '' : ''}`;
+    const label = l.op === 'Conv' ? l.name : `${l.name} b${l.x[0]}`;
     if (only && !only.test(label)) continue;
     const feeds = { x: { dtype: 'float32' as const, dims: l.x, data: new Float32Array(numel(l.x)).map(() => rng.normal()) } };
     const fp32 = bytes(fp32Model(l, rng));
     const tbn = new Map(PS.map((p) => [p, bytes(tbnModel(l, p, rng))]));
     for (const threads of [1, all]) {
-      const base = await timeNative(fp32, feeds, threads);
-      const add = (variant: string, t: number, wbytes: number) => {
+      const variants: [string, Promise<Timer>, number][] = [
+        ['onnxruntime fp32', nativeTimer(fp32, feeds, threads), numel(l.w) * 4],
+        ['onnxruntime fp32 (onnxruntime-node)', nodeTimer(fp32, feeds, threads), numel(l.w) * 4],
+        ...PS.map((p): [string, Promise<Timer>, number] => [`tbn p=${p}`, nativeTimer(tbn.get(p)!, feeds, threads), Math.ceil(numel(l.w) / p / 8) + 4 * p]),
+        ['function form p=4 (onnxruntime-node)', nodeTimer(tbn.get(4)!, feeds, threads), Math.ceil(numel(l.w) / 32) + 16],
+      ];
+      const timers: Timer[] = [];
+      for (const [, t] of variants) timers.push(await t);
+      const times = await measure(timers);
+      const base = times[0]!;
+      variants.forEach(([variant, , wbytes], i) => {
+        const t = times[i]!;
         rows.push([label, threads, variant, us(t), ratio(base, t), wbytes]);
         data.push({ layer: l.name, batch: l.x[0], threads, variant, seconds: t, speedup: base / t, weightBytes: wbytes });
-      };
-      add('onnxruntime fp32', base, numel(l.w) * 4);
-      add('onnxruntime fp32 (onnxruntime-node)', await timeOrtNode(fp32, feeds, threads), numel(l.w) * 4);
-      for (const p of PS) add(`tbn p=${p}`, await timeNative(tbn.get(p)!, feeds, threads), Math.ceil(numel(l.w) / p / 8) + 4 * p);
-      add('function form p=4 (onnxruntime-node)', await timeOrtNode(tbn.get(4)!, feeds, threads), Math.ceil(numel(l.w) / 32) + 16);
+      });
     }
   }
   return [
@@ -129,7 +143,7 @@ export default async function (): Promise<BenchSection[]> {
       rows,
       notes: [
         `onnxruntime ${status.version}, kernel path ${status.kernelPaths.at(-1)}, ${os.cpus()[0]?.model ?? 'cpu'}, ${all} threads max.`,
-        'Speed-up is against onnxruntime fp32 timed in the same native loop; the function form is constant-folded to an fp32 layer by onnxruntime.',
+        'Speed-up is against onnxruntime fp32 timed in the same native loop (best median of 2 interleaved rounds); the function form is constant-folded to an fp32 layer by onnxruntime.',
       ],
       data,
     },

@@ -334,7 +334,8 @@ tbn_status tbn_conv_run(const tbn_matrix *m, const tbn_conv_geom *g, const float
     for (kk = 0; kk < c.p.kx; kk++) c.w.coloff[kk] = kk * c.p.mk->conv_pb;
   units = g->group * c.p.nchblk * c.p.nposblk;
   for (c.n = 0; c.n < g->n; c.n++) {
-    c.tasks = tbn_tasks_for(par, (size_t)g->c, g->c * c.p.chan);
+    /* a copied float costs about as much as 8 multiply-accumulates (memory-bound) */
+    c.tasks = tbn_tasks_for(par, (size_t)g->c, 8 * g->c * c.p.chan);
     tbn_for(par, c.tasks, pad_task, &c);
     c.units = (size_t)units;
     c.tasks = tbn_tasks_for(par, c.units, g->group * c.p.nrows * c.p.kx * c.p.npos);
