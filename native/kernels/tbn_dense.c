@@ -3,10 +3,10 @@
  *               y[:, r·ro + j] = alpha·α_r·raw[:, j] (+ beta·c) for every region r (highest r
  *               first, so the raw column is read before region 0 overwrites it).
  *   IN_COMBINE: xc = Σ_r α_r · x[:, r·ri : (r+1)·ri], then y = alpha · xc · Tᵀ (+ beta·c).
- *   The product x·Tᵀ: on AVX-512 table lookups — in-register permutes of 4-input signed sums
- *   for few batch rows, vector tables on x transposed in blocks of 32 from LUT_MIN_ROWS rows;
- *   elsewhere the bit-row FMA kernel for a few batch rows and the row-panel FMA kernel for more.
  *   GENERAL:    eight weight rows at a time expanded with their scales, times xᵀ (conv kernel).
+ * The product x·Tᵀ of the fast modes: on AVX-512 table lookups (in-register permutes of 4-input
+ * signed sums below LUT_MIN_ROWS batch rows, vector tables on x transposed in blocks of 32 from
+ * there); elsewhere the bit-row FMA kernel for few batch rows and the row-panel one for more.
  * Work is split into (tile-row block × batch block) units; each unit writes disjoint outputs. */
 #include <string.h>
 
@@ -316,6 +316,7 @@ tbn_status tbn_dense_run(const tbn_matrix *m, const tbn_dense_args *a, void *ws,
     tbn_for(par, c.tasks, vlut_task, &c);
     return TBN_OK;
   }
+  if (!c.mk->panel || !c.mk->gemv) return TBN_ERR_UNSUPPORTED;
   c.npanels = tbn_ceil_div(m->ro, 32);
   c.nbb = a->rows / c.mk->panel_nb;
   c.nbatch = c.nbb + (a->rows % c.mk->panel_nb != 0);

@@ -71,6 +71,7 @@ extern const float tbn_sign_lut[256][8];
 #define TBN_LUT_BATCH 32
 #define TBN_LUT_TABLE (16 * 16 * TBN_LUT_BATCH)
 
+/* A path provides either panel + gemv or lut + vlut (+ vlut_tables) for Gemm/MatMul, and conv. */
 typedef struct tbn_micro {
   /* y[b*ldy + j] = Σ_i x[b*ldx + i] · T(32·panel + j, i) for b < panel_nb, j < jn (≤ 32). */
   void (*panel)(const uint32_t *panel, int64_t ri, const float *x, int64_t ldx, float *y, int64_t ldy, int jn);
