@@ -1,0 +1,63 @@
+/* tbn_op_schema.h — the ai.tbn op contract as the C/C++ side sees it (C99-compatible).
+ * Mirrors src/tbn/format.ts (the source of truth); test/native-ops/schema.test.ts parses
+ * this file and fails when a name, an input order, an attribute or a default differs.
+ * Lists are comma-separated, in order. */
+#ifndef TBN_OP_SCHEMA_H
+#define TBN_OP_SCHEMA_H
+
+#define TBN_DOMAIN "ai.tbn"
+#define TBN_OPSET_VERSION 1
+
+#define TBN_OP_DECODE "TbnDecode"
+#define TBN_OP_GEMM "TbnGemm"
+#define TBN_OP_MATMUL "TbnMatMul"
+#define TBN_OP_CONV "TbnConv"
+
+#define TBN_DECODE_INPUTS "bits,scales"
+#define TBN_GEMM_INPUTS "A,bits,scales,C"
+#define TBN_MATMUL_INPUTS "A,bits,scales"
+#define TBN_CONV_INPUTS "X,bits,scales,B"
+
+#define TBN_DECODE_OUTPUTS "W"
+#define TBN_GEMM_OUTPUTS "Y"
+#define TBN_MATMUL_OUTPUTS "Y"
+#define TBN_CONV_OUTPUTS "Y"
+
+/* Input positions shared by every op: the tile bits (uint8) and the scales (float). */
+#define TBN_INPUT_BITS_DECODE 0
+#define TBN_INPUT_SCALES_DECODE 1
+#define TBN_INPUT_BITS 1
+#define TBN_INPUT_SCALES 2
+
+#define TBN_ATTR_WEIGHT_SHAPE "weight_shape"
+#define TBN_ATTR_P "p"
+#define TBN_ATTR_TILE_AXIS "tile_axis"
+#define TBN_ATTR_ALPHA "alpha"
+#define TBN_ATTR_BETA "beta"
+#define TBN_ATTR_TRANS_A "transA"
+#define TBN_ATTR_TRANS_B "transB"
+#define TBN_ATTR_AUTO_PAD "auto_pad"
+#define TBN_ATTR_DILATIONS "dilations"
+#define TBN_ATTR_GROUP "group"
+#define TBN_ATTR_KERNEL_SHAPE "kernel_shape"
+#define TBN_ATTR_PADS "pads"
+#define TBN_ATTR_STRIDES "strides"
+
+/* name:KIND[=default] per op; an attribute without a default is always written by tbn. */
+#define TBN_DECODE_ATTRS "weight_shape:INTS,p:INT,tile_axis:INT=0"
+#define TBN_GEMM_ATTRS \
+  "weight_shape:INTS,p:INT,tile_axis:INT=0,alpha:FLOAT=1,beta:FLOAT=1,transA:INT=0,transB:INT=0"
+#define TBN_MATMUL_ATTRS "weight_shape:INTS,p:INT,tile_axis:INT=0"
+#define TBN_CONV_ATTRS                                                                                   \
+  "weight_shape:INTS,p:INT,tile_axis:INT=0,auto_pad:STRING=NOTSET,dilations:INTS,group:INT=1,kernel_shape:INTS," \
+  "pads:INTS,strides:INTS"
+
+#define TBN_DEFAULT_TILE_AXIS 0
+#define TBN_DEFAULT_ALPHA 1.0f
+#define TBN_DEFAULT_BETA 1.0f
+#define TBN_DEFAULT_TRANS_A 0
+#define TBN_DEFAULT_TRANS_B 0
+#define TBN_DEFAULT_AUTO_PAD "NOTSET"
+#define TBN_DEFAULT_GROUP 1
+
+#endif

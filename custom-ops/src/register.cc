@@ -1,0 +1,109 @@
+// register.cc — the one place the ai.tbn ops are registered, and the library's only exported
+// symbol: RegisterCustomOps (the entry point onnxruntime's RegisterCustomOpsLibrary(_V2) calls).
+// The ops are plain OrtCustomOp tables (C API, version TBN_ORT_API_VERSION); kernel creation and
+// compute go through guard(), so every failure reaches onnxruntime as a status, never a crash.
+#include <climits>
+#include <mutex>
+
+#include "ops.h"
+#include "tbn_op_schema.h"
+
+namespace tbn {
+namespace {
+
+template <typename Kernel>
+struct OpDef : OrtCustomOp {
+  const char *name;
+  size_t inputs;
+  Kernel *(*make)(const OrtKernelInfo *);
+
+  OpDef(const char *op_name, size_t input_count, Kernel *(*factory)(const OrtKernelInfo *))
+      : OrtCustomOp(), name(op_name), inputs(input_count), make(factory) {
+    version = TBN_ORT_API_VERSION;
+    GetName = [](const OrtCustomOp *op) { return static_cast<const OpDef *>(op)->name; };
+    GetExecutionProviderType = [](const OrtCustomOp *) -> const char * { return nullptr; };  // CPU
+    GetInputTypeCount = [](const OrtCustomOp *op) { return static_cast<const OpDef *>(op)->inputs; };
+    GetInputType = [](const OrtCustomOp *op, size_t i) {
+      const bool decode = static_cast<const OpDef *>(op)->inputs == 2;
+      const size_t bits = decode ? TBN_INPUT_BITS_DECODE : TBN_INPUT_BITS;
+      return i == bits ? ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT8 : ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;
+    };
+    // The 4th input (Gemm C, Conv B) is optional, as in the standard ops.
+    GetInputCharacteristic = [](const OrtCustomOp *, size_t i) {
+      return i == 3 ? INPUT_OUTPUT_OPTIONAL : INPUT_OUTPUT_REQUIRED;
+    };
+    GetInputMemoryType = [](const OrtCustomOp *, size_t) { return OrtMemTypeDefault; };
+    GetOutputTypeCount = [](const OrtCustomOp *) -> size_t { return 1; };
+    GetOutputType = [](const OrtCustomOp *, size_t) { return ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT; };
+    GetOutputCharacteristic = [](const OrtCustomOp *, size_t) { return INPUT_OUTPUT_REQUIRED; };
+    GetStartVersion = [](const OrtCustomOp *) { return TBN_OPSET_VERSION; };
+    GetEndVersion = [](const OrtCustomOp *) { return TBN_OPSET_VERSION; };
+    CreateKernelV2 = [](const OrtCustomOp *op, const OrtApi *, const OrtKernelInfo *info, void **kernel) {
+      const OpDef *self = static_cast<const OpDef *>(op);
+      *kernel = nullptr;
+      return guard(self->name, [&] { *kernel = self->make(info); });
+    };
+    KernelComputeV2 = [](void *kernel, OrtKernelContext *ctx) {
+      return guard("ai.tbn kernel", [&] { static_cast<const Kernel *>(kernel)->compute(ctx); });
+    };
+    KernelDestroy = [](void *kernel) { delete static_cast<Kernel *>(kernel); };
+  }
+};
+
+DecodeKernel *make_decode(const OrtKernelInfo *info) { return new DecodeKernel(info); }
+DenseKernel *make_gemm(const OrtKernelInfo *info) { return new DenseKernel(info, true); }
+DenseKernel *make_matmul(const OrtKernelInfo *info) { return new DenseKernel(info, false); }
+ConvKernel *make_conv(const OrtKernelInfo *info) { return new ConvKernel(info); }
+
+const OpDef<DecodeKernel> kDecode(TBN_OP_DECODE, 2, make_decode);
+const OpDef<DenseKernel> kGemm(TBN_OP_GEMM, 4, make_gemm);
+const OpDef<DenseKernel> kMatMul(TBN_OP_MATMUL, 3, make_matmul);
+const OpDef<ConvKernel> kConv(TBN_OP_CONV, 4, make_conv);
+
+// One domain for every session: it must outlive them all, so it lives as long as the library
+// (onnxruntime unloads the library only after the sessions that registered it are gone).
+struct Domain {
+  std::mutex mutex;
+  const OrtApi *api = nullptr;
+  OrtCustomOpDomain *domain = nullptr;
+  ~Domain() {
+    if (domain) api->ReleaseCustomOpDomain(domain);
+  }
+};
+Domain g_domain;
+
+OrtStatus *create_domain(const OrtApi *a, OrtCustomOpDomain **out) {
+  std::lock_guard<std::mutex> lock(g_domain.mutex);
+  if (!g_domain.domain) {
+    OrtCustomOpDomain *domain = nullptr;
+    if (OrtStatus *s = a->CreateCustomOpDomain(TBN_DOMAIN, &domain)) return s;
+    const OrtCustomOp *ops[] = {&kDecode, &kGemm, &kMatMul, &kConv};
+    for (const OrtCustomOp *op : ops) {
+      if (OrtStatus *s = a->CustomOpDomain_Add(domain, op)) {
+        a->ReleaseCustomOpDomain(domain);
+        return s;
+      }
+    }
+    g_domain.api = a, g_domain.domain = domain;
+  }
+  *out = g_domain.domain;
+  return nullptr;
+}
+
+OrtStatus *register_ops(OrtSessionOptions *options, const OrtApiBase *base) {
+  if (!base) return nullptr;  // onnxruntime always passes its API base; without one nothing can be reported
+  const OrtApi *a = base->GetApi(TBN_ORT_API_VERSION);
+  if (!a) return base->GetApi(1)->CreateStatus(ORT_FAIL, "ai.tbn: this onnxruntime is older than 1.17 (API 17)");
+  set_api(a);
+  OrtCustomOpDomain *domain = nullptr;
+  if (OrtStatus *s = create_domain(a, &domain)) return s;
+  return a->AddCustomOpDomain(options, domain);
+}
+
+}  // namespace
+}  // namespace tbn
+
+extern "C" __attribute__((visibility("default"))) OrtStatus *ORT_API_CALL RegisterCustomOps(OrtSessionOptions *options,
+                                                                                        const OrtApiBase *api_base) {
+  return tbn::register_ops(options, api_base);
+}

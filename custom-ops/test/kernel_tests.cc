@@ -1,0 +1,230 @@
+// kernel_tests.cc — the kernels against naive references computed in double from the format's
+// definition (stream index → region scale × bit sign), written independently of the kernels.
+// Random shapes cover odd sizes, p dividing or not the output/input, both tile axes, a single
+// scale, Gemm alpha/beta/C broadcasts, conv groups (incl. depthwise), strides, dilations, pads
+// and auto_pad; every case runs on every kernel path this CPU has, with tasks run in reverse
+// order to show they are independent. Malformed sizes must give a status, not a crash.
+#include <cmath>
+#include <cstdio>
+#include <vector>
+
+#include "selftest.h"
+#include "tbn_kernels.h"
+
+namespace tbn_test {
+namespace {
+
+struct Tile {
+  std::vector<int64_t> shape;
+  std::vector<uint8_t> bits;
+  std::vector<float> scales;
+  int64_t p = 1, axis = 0, n = 1, q = 1;
+  tbn_tile view() const {
+    return {shape.data(), shape.size(), p, axis, bits.data(), static_cast<int64_t>(bits.size()), scales.data(),
+            static_cast<int64_t>(scales.size())};
+  }
+};
+
+Tile random_tile(Rng &r, std::vector<int64_t> shape) {
+  Tile t;
+  t.shape = shape;
+  for (int64_t d : shape) t.n *= d;
+  std::vector<int64_t> divisors;
+  for (int64_t d = 1; d <= 16 && d <= t.n; d++)
+    if (t.n % d == 0) divisors.push_back(d);
+  t.p = divisors[r.next() % divisors.size()];
+  t.axis = r.next() & 1;
+  t.q = t.n / t.p;
+  t.bits.resize(static_cast<size_t>((t.q + 7) / 8));
+  for (auto &b : t.bits) b = static_cast<uint8_t>(r.next());
+  t.scales.resize(r.next() % 4 == 0 ? 1 : static_cast<size_t>(t.p));
+  for (auto &s : t.scales) s = 0.05f + 0.5f * std::fabs(r.uniform());
+  return t;
+}
+
+// W at row-major index idx, straight from the definition.
+double ref_w(const Tile &t, int64_t idx) {
+  const int64_t m = t.shape[0], kc = t.n / m;
+  const int64_t k = t.axis == 0 ? idx : (idx % kc) * m + idx / kc;
+  const int64_t j = k % t.q, region = k / t.q;
+  const double a = t.scales.size() == 1 ? t.scales[0] : t.scales[static_cast<size_t>(region)];
+  return ((t.bits[static_cast<size_t>(j >> 3)] >> (j & 7)) & 1) ? a : -a;
+}
+
+struct Reverse {  // a "thread pool" that runs tasks last to first
+  static void run(void *, size_t n, tbn_task_fn fn, void *arg) {
+    for (size_t i = n; i-- > 0;) fn(arg, i);
+  }
+};
+
+int g_failures = 0;
+
+void expect_close(const std::vector<float> &got, const std::vector<double> &want, const char *what, int c,
+                  tbn_isa isa) {
+  double scale = 1e-30, worst = 0;
+  for (double v : want) scale = std::fmax(scale, std::fabs(v));
+  for (size_t i = 0; i < want.size(); i++) worst = std::fmax(worst, std::fabs(got[i] - want[i]));
+  if (!(worst <= 2e-5 * scale)) {
+    std::printf("FAIL %s case %d (%s): max error %.3g of scale %.3g\n", what, c, tbn_isa_name(isa), worst, scale);
+    g_failures++;
+  }
+}
+
+void expect_status(tbn_status got, tbn_status want, const char *what) {
+  if (got != want) {
+    std::printf("FAIL %s: status %d, expected %d\n", what, got, want);
+    g_failures++;
+  }
+}
+
+void dense_case(Rng &r, int c) {
+  const int64_t out = r.range(1, 70), in = r.range(1, 90), rows = r.next() % 3 ? r.range(0, 13) : r.range(14, 70);
+  const int out_first = r.next() & 1;
+  const Tile t = random_tile(r, out_first ? std::vector<int64_t>{out, in} : std::vector<int64_t>{in, out});
+  std::vector<float> x(static_cast<size_t>(rows * in)), cv;
+  for (auto &v : x) v = r.uniform();
+  tbn_dense_args a{};
+  a.x = x.data(), a.rows = rows, a.alpha = r.next() % 3 ? 1.0f : 0.5f, a.beta = r.next() % 3 ? 1.0f : -2.0f;
+  if (r.next() & 1) {
+    a.c_rows = (r.next() & 1) ? rows : 1, a.c_cols = (r.next() & 1) ? out : 1;
+    cv.resize(static_cast<size_t>(a.c_rows * a.c_cols));
+    for (auto &v : cv) v = r.uniform();
+    a.c = cv.data();
+  }
+  std::vector<double> want(static_cast<size_t>(rows * out));
+  for (int64_t b = 0; b < rows; b++)
+    for (int64_t o = 0; o < out; o++) {
+      double s = 0;
+      for (int64_t i = 0; i < in; i++) s += x[b * in + i] * ref_w(t, out_first ? o * in + i : i * out + o);
+      double y = a.alpha * s;
+      if (a.c) y += a.beta * a.c[(a.c_rows == 1 ? 0 : b) * a.c_cols + (a.c_cols == 1 ? 0 : o)];
+      want[b * out + o] = y;
+    }
+  const tbn_tile tv = t.view();
+  for (tbn_isa isa : {TBN_ISA_PORTABLE, TBN_ISA_AVX2, TBN_ISA_AVX512}) {
+    if (!tbn_isa_available(isa)) continue;
+    size_t pb = 0, wb = 0;
+    tbn_matrix m;
+    expect_status(tbn_matrix_bytes(&tv, out, in, out_first, &pb), TBN_OK, "dense plan size");
+    std::vector<unsigned char> plan(pb), ws;
+    expect_status(tbn_matrix_init(&m, &tv, out, in, out_first, isa, plan.data(), pb), TBN_OK, "dense plan");
+    const tbn_parallel par{Reverse::run, nullptr, 3};
+    expect_status(tbn_dense_workspace(&m, rows, 3, &wb), TBN_OK, "dense workspace");
+    ws.resize(wb);
+    std::vector<float> y(want.size(), NAN);
+    a.y = y.data();
+    expect_status(tbn_dense_run(&m, &a, ws.data(), wb, &par), TBN_OK, "dense run");
+    expect_close(y, want, "dense", c, isa);
+  }
+}
+
+void conv_case(Rng &r, int c) {
+  const int spatial = r.range(1, 2), group = r.next() % 3 == 0 ? r.range(2, 4) : 1;
+  const int64_t cg = r.next() % 4 == 0 ? 1 : r.range(1, 5), ocg = r.range(1, 9), n = r.range(1, 2);
+  int64_t xs[4] = {n, cg * group, 1, 1}, ws_[4] = {ocg * group, cg, 1, 1}, st[2], dl[2], pads[4];
+  for (int s = 0; s < spatial; s++) {
+    xs[2 + s] = r.range(1, 11), ws_[2 + s] = r.range(1, 3), st[s] = r.range(1, 2), dl[s] = r.range(1, 2);
+    pads[s] = r.range(0, 2), pads[spatial + s] = r.range(0, 2);
+  }
+  const tbn_auto_pad ap = static_cast<tbn_auto_pad>(r.next() % 4);
+  tbn_conv_geom g;
+  if (tbn_conv_geometry(spatial, xs, ws_, group, nullptr, st, dl, pads, ap, &g) != TBN_OK) return;  // no output
+  const Tile t = random_tile(r, std::vector<int64_t>(ws_, ws_ + 2 + spatial));
+  std::vector<float> x(static_cast<size_t>(n * xs[1] * g.in[0] * g.in[1])), bias;
+  for (auto &v : x) v = r.uniform();
+  if (r.next() & 1) bias.resize(static_cast<size_t>(g.oc));
+  for (auto &v : bias) v = r.uniform();
+  const int64_t kh = g.k[0], kw = g.k[1], k = cg * kh * kw, plane = g.out[0] * g.out[1];
+  std::vector<double> want(static_cast<size_t>(n * g.oc * plane));
+  for (int64_t b = 0; b < n; b++)
+    for (int64_t oc = 0; oc < g.oc; oc++)
+      for (int64_t oh = 0; oh < g.out[0]; oh++)
+        for (int64_t ow = 0; ow < g.out[1]; ow++) {
+          double s = bias.empty() ? 0 : bias[oc];
+          for (int64_t ci = 0; ci < cg; ci++)
+            for (int64_t i = 0; i < kh; i++)
+              for (int64_t j = 0; j < kw; j++) {
+                const int64_t ih = oh * g.stride[0] - g.pad0[0] + i * g.dil[0], iw = ow * g.stride[1] - g.pad0[1] + j * g.dil[1];
+                if (ih < 0 || ih >= g.in[0] || iw < 0 || iw >= g.in[1]) continue;
+                const int64_t ch = (oc / ocg) * cg + ci;
+                s += x[((b * xs[1] + ch) * g.in[0] + ih) * g.in[1] + iw] * ref_w(t, oc * k + (ci * kh + i) * kw + j);
+              }
+          want[(b * g.oc + oc) * plane + oh * g.out[1] + ow] = s;
+        }
+  const tbn_tile tv = t.view();
+  for (tbn_isa isa : {TBN_ISA_PORTABLE, TBN_ISA_AVX2, TBN_ISA_AVX512}) {
+    if (!tbn_isa_available(isa)) continue;
+    size_t pb = 0, wb = 0;
+    tbn_matrix m;
+    expect_status(tbn_matrix_bytes(&tv, g.oc, k, 1, &pb), TBN_OK, "conv plan size");
+    std::vector<unsigned char> plan(pb), ws;
+    expect_status(tbn_matrix_init(&m, &tv, g.oc, k, 1, isa, plan.data(), pb), TBN_OK, "conv plan");
+    const tbn_parallel par{Reverse::run, nullptr, 3};
+    expect_status(tbn_conv_workspace(&m, &g, 3, &wb), TBN_OK, "conv workspace");
+    ws.resize(wb);
+    std::vector<float> y(want.size(), NAN);
+    expect_status(tbn_conv_run(&m, &g, x.data(), bias.empty() ? nullptr : bias.data(), y.data(), ws.data(), wb, &par),
+                  TBN_OK, "conv run");
+    expect_close(y, want, "conv", c, isa);
+  }
+}
+
+void decode_case(Rng &r, int c) {
+  std::vector<int64_t> shape;
+  for (int d = r.range(1, 4); d > 0; d--) shape.push_back(r.range(1, 7));
+  const Tile t = random_tile(r, shape);
+  const tbn_tile tv = t.view();
+  std::vector<float> w(static_cast<size_t>(t.n));
+  std::vector<double> want(w.size());
+  for (int64_t i = 0; i < t.n; i++) want[i] = ref_w(t, i);
+  expect_status(tbn_decode(&tv, w.data(), t.n), TBN_OK, "decode");
+  expect_close(w, want, "decode", c, TBN_ISA_PORTABLE);
+}
+
+void malformed() {
+  const int64_t shape[2] = {6, 4}, huge[3] = {1 << 30, 1 << 30, 1 << 30};
+  const uint8_t bits[3] = {0, 0, 0};
+  const float scales[4] = {1, 1, 1, 1};
+  tbn_tile t{shape, 2, 4, 0, bits, 1, scales, 4};
+  expect_status(tbn_tile_validate(&t, nullptr, nullptr), TBN_OK, "valid tile");
+  t.p = 5, expect_status(tbn_tile_validate(&t, nullptr, nullptr), TBN_ERR_ATTR, "p not dividing");
+  t.p = 0, expect_status(tbn_tile_validate(&t, nullptr, nullptr), TBN_ERR_ATTR, "p = 0");
+  t.p = 4, t.tile_axis = 2, expect_status(tbn_tile_validate(&t, nullptr, nullptr), TBN_ERR_ATTR, "tile_axis 2");
+  t.tile_axis = 1, t.bits_len = 3, expect_status(tbn_tile_validate(&t, nullptr, nullptr), TBN_ERR_TILE, "bits length");
+  t.bits_len = 1, t.scales_len = 3, expect_status(tbn_tile_validate(&t, nullptr, nullptr), TBN_ERR_TILE, "scales length");
+  t.scales_len = 4, t.shape = huge, t.rank = 3;
+  expect_status(tbn_tile_validate(&t, nullptr, nullptr), TBN_ERR_OVERFLOW, "overflowing shape");
+  t.shape = shape, t.rank = 2;
+  size_t bytes = 0;
+  expect_status(tbn_matrix_bytes(&t, 5, 5, 1, &bytes), TBN_ERR_SHAPE, "out·in ≠ N");
+  expect_status(tbn_matrix_bytes(&t, 4, 6, 1, &bytes), TBN_ERR_SHAPE, "shape[0] ≠ out");
+  tbn_conv_geom g;
+  const int64_t x1[3] = {1, 4, 5}, w1[3] = {2, 3, 3}, w2[3] = {2, 2, 9}, one[1] = {1}, zero[1] = {0};
+  expect_status(tbn_conv_geometry(1, x1, w1, 1, nullptr, nullptr, nullptr, nullptr, TBN_PAD_NOTSET, &g), TBN_ERR_SHAPE,
+                "channels ≠ group · W[1]");
+  expect_status(tbn_conv_geometry(1, x1, w2, 2, nullptr, nullptr, nullptr, nullptr, TBN_PAD_NOTSET, &g), TBN_ERR_SHAPE,
+                "kernel longer than the input");
+  expect_status(tbn_conv_geometry(1, x1, w1, 3, nullptr, one, nullptr, nullptr, TBN_PAD_NOTSET, &g), TBN_ERR_SHAPE,
+                "group not dividing channels");
+  const int64_t w3[3] = {2, 2, 3};
+  expect_status(tbn_conv_geometry(1, x1, w3, 2, nullptr, zero, nullptr, nullptr, TBN_PAD_NOTSET, &g), TBN_ERR_ATTR,
+                "stride 0");
+  tbn_auto_pad ap;
+  expect_status(tbn_auto_pad_parse("SAME", &ap), TBN_ERR_ATTR, "auto_pad SAME");
+}
+
+}  // namespace
+
+int kernel_tests(int cases) {
+  Rng r(20250101);
+  malformed();
+  for (int c = 0; c < cases; c++) {
+    dense_case(r, c);
+    conv_case(r, c);
+    decode_case(r, c);
+  }
+  std::printf("kernel tests: %d cases, %d failures\n", cases, g_failures);
+  return g_failures == 0 ? 0 : 1;
+}
+
+}  // namespace tbn_test

@@ -1,0 +1,114 @@
+/* tbn_internal.h — shared by the kernel translation units, not part of the API.
+ * Holds checked size arithmetic, the workspace arena, the ±1 lookup table and the table of
+ * microkernels each kernel path (portable / AVX2 / AVX-512) provides. Everything here is
+ * static inline or has a tbn_ prefix; ISA translation units must not share inline code with
+ * external linkage (their copies would be compiled for a different instruction set). */
+#ifndef TBN_INTERNAL_H
+#define TBN_INTERNAL_H
+
+#include "tbn_kernels.h"
+
+/* a·b into *out when both are in [0, TBN_MAX_ELEMENTS] and so is the product. */
+static inline int tbn_mul(int64_t a, int64_t b, int64_t *out) {
+  if (a < 0 || b < 0 || a > TBN_MAX_ELEMENTS || b > TBN_MAX_ELEMENTS) return 0;
+  if (a != 0 && b > TBN_MAX_ELEMENTS / a) return 0;
+  *out = a * b;
+  return 1;
+}
+
+static inline int tbn_add(int64_t a, int64_t b, int64_t *out) {
+  if (a < 0 || b < 0 || a > TBN_MAX_ELEMENTS || b > TBN_MAX_ELEMENTS - a) return 0;
+  *out = a + b;
+  return 1;
+}
+
+static inline int64_t tbn_ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+/* Bump allocator over a caller workspace; with base == NULL it only measures. 64-byte aligned. */
+typedef struct tbn_arena {
+  unsigned char *base;
+  size_t used;
+} tbn_arena;
+
+static inline void *tbn_take(tbn_arena *a, size_t bytes) {
+  size_t off = (a->used + 63u) & ~(size_t)63u;
+  a->used = off + bytes;
+  return a->base ? (void *)(a->base + off) : (void *)0;
+}
+
+/* Runs fn over [0, n) with the caller's pool, or inline. */
+static inline void tbn_for(const tbn_parallel *par, size_t n, tbn_task_fn fn, void *arg) {
+  size_t i;
+  if (n == 0) return;
+  if (par && par->run && n > 1) {
+    par->run(par->ctx, n, fn, arg);
+    return;
+  }
+  for (i = 0; i < n; i++) fn(arg, i);
+}
+
+static inline size_t tbn_tasks(const tbn_parallel *par) {
+  return (par && par->run && par->max_tasks > 1) ? par->max_tasks : 1;
+}
+
+/* Tasks for `units` units of `work` multiply-accumulates in all: waking a pool thread costs
+ * microseconds, so each task gets at least TBN_TASK_WORK of them. */
+#define TBN_TASK_WORK ((int64_t)1 << 18)
+static inline size_t tbn_tasks_for(const tbn_parallel *par, size_t units, int64_t work) {
+  size_t t = tbn_tasks(par);
+  const int64_t by_work = work / TBN_TASK_WORK;
+  if (by_work < (int64_t)t) t = by_work < 1 ? 1 : (size_t)by_work;
+  return t < units ? t : (units < 1 ? 1 : units);
+}
+
+/* tbn_sign_lut[b][j] = bit j of b ? +1 : -1 */
+extern const float tbn_sign_lut[256][8];
+
+/* Weight rows are expanded 8 at a time into [kk][8] float panels (TBN_EXP_ROWS columns). */
+#define TBN_EXP_ROWS 8
+
+/* The table-lookup path: 32 batch rows per block, tables for 16 groups of 4 inputs at a time. */
+#define TBN_LUT_BATCH 32
+#define TBN_LUT_TABLE (16 * 16 * TBN_LUT_BATCH)
+
+/* A path provides either panel + gemv or lut + vlut (+ vlut_tables) for Gemm/MatMul, and conv. */
+typedef struct tbn_micro {
+  /* y[b*ldy + j] = Σ_i x[b*ldx + i] · T(32·panel + j, i) for b < panel_nb, j < jn (≤ 32). */
+  void (*panel)(const uint32_t *panel, int64_t ri, const float *x, int64_t ldx, float *y, int64_t ldy, int jn);
+  /* Same for jn tile rows given as bit rows (any jn), nb ≤ gemv_nb batch rows. */
+  void (*gemv)(const uint16_t *rows, int64_t row_words, int64_t ri, int64_t jn, const float *x, int64_t ldx, int nb,
+               float *y, int64_t ldy);
+  /* out[j*conv_pb + v] = Σ_{kk<kn} w[kk*8 + j] · src[off[kk] + v] for j < jb (≤ conv_jb), v < conv_pb. */
+  void (*conv)(const float *w, int64_t kn, const float *src, const int64_t *off, int jb, float *out);
+  /* Optional (NULL: not on this path). Table-lookup product for TBN_LUT_BATCH batch rows at once:
+   * out[(j - j0)*32 + b] = Σ_i T(j, i) · xt[i*32 + b] for tile rows j in [j0, j1), b < 32, where xt
+   * is x transposed, [16·row_words][32], zero-padded. Every 4 inputs' signs pick one of 16 signed
+   * sums built once per 64 inputs (table: TBN_LUT_TABLE floats of scratch). */
+  void (*lut)(const uint16_t *rows, int64_t row_words, int64_t j0, int64_t j1, const float *xt, float *table,
+              float *out);
+  /* Optional, for a few batch rows. tables[b*tab + 16*c + e] = Σ_{k<4} (bit k of e ? +1 : −1) ·
+   * x[b][4c+k] for c < 2·row_bytes (x past ri reads as 0); then y[b*ldy + j] for j in [j0, j0+jn)
+   * (j0 a multiple of 16, jn ≤ 64): the 4-bit groups of 16 rows index the 16-entry table of each
+   * 4 inputs with one in-register permute (m->groups layout). */
+  void (*vlut_tables)(const float *x, int64_t ldx, int nb, int64_t ri, int64_t row_bytes, float *tables, int64_t tab);
+  void (*vlut)(const tbn_matrix *m, int64_t j0, int64_t jn, const float *tables, int64_t tab, int nb, float *y,
+               int64_t ldy);
+  int panel_nb, gemv_nb, conv_jb, conv_pb;
+} tbn_micro;
+
+/* The microkernels of a path; NULL when it is not compiled in. */
+const tbn_micro *tbn_micro_get(tbn_isa isa);
+extern const tbn_micro tbn_micro_portable;
+#if defined(TBN_HAVE_AVX2)
+extern const tbn_micro tbn_micro_avx2;
+#endif
+#if defined(TBN_HAVE_AVX512)
+extern const tbn_micro tbn_micro_avx512;
+#endif
+
+/* Value of W[o][i] (sign × its region's scale): the general, per-element decode. */
+void tbn_expand_general(const tbn_matrix *m, int64_t row0, int jn, int64_t kn, float *w);
+/* ±1 panel of tile rows rows[0..jn) (jn ≤ 8) over inputs [0, kn): w[kk*8 + j]. */
+void tbn_expand_tile(const tbn_matrix *m, const int64_t *rows, int jn, int64_t kn, float *w);
+
+#endif

@@ -1,0 +1,125 @@
+/* tbn_micro_avx2.c — AVX2+FMA microkernels (this file alone is compiled with -mavx2 -mfma and is
+ * only called after tbn_isa_available(TBN_ISA_AVX2)). Eight tile bits become eight ±1.0 floats
+ * with one load from the 256-entry sign table, then feed FMAs; register blocks fit the 16 ymm
+ * registers (panel: 6 batch rows × 16 tile rows, conv: 4 rows × 24 positions). */
+#include <immintrin.h>
+
+#include "tbn_internal.h"
+
+#define A_NB 6
+#define A_JB 4
+#define A_PB 24
+
+#define LUT(b) _mm256_loadu_ps(tbn_sign_lut[(b)])
+
+static void panel_avx2(const uint32_t *panel, int64_t ri, const float *x, int64_t ldx, float *y, int64_t ldy, int jn) {
+  int half;
+  for (half = 0; half < 2 && half * 16 < jn; half++) {
+    __m256 acc[A_NB][2];
+    int64_t i;
+    int b;
+    const int sh = 16 * half;
+    const int lo = jn - sh >= 8 ? 8 : jn - sh, hi = jn - sh - 8 >= 8 ? 8 : jn - sh - 8;
+    for (b = 0; b < A_NB; b++) acc[b][0] = acc[b][1] = _mm256_setzero_ps();
+    for (i = 0; i < ri; i++) {
+      const uint32_t m = panel[i] >> sh;
+      const __m256 w0 = LUT(m & 0xffu), w1 = LUT((m >> 8) & 0xffu);
+      for (b = 0; b < A_NB; b++) {
+        const __m256 xb = _mm256_broadcast_ss(x + b * ldx + i);
+        acc[b][0] = _mm256_fmadd_ps(xb, w0, acc[b][0]);
+        acc[b][1] = _mm256_fmadd_ps(xb, w1, acc[b][1]);
+      }
+    }
+    for (b = 0; b < A_NB; b++) {
+      float t[16];
+      int j;
+      _mm256_storeu_ps(t, acc[b][0]);
+      _mm256_storeu_ps(t + 8, acc[b][1]);
+      for (j = 0; j < lo; j++) y[b * ldy + sh + j] = t[j];
+      for (j = 0; j < hi; j++) y[b * ldy + sh + 8 + j] = t[8 + j];
+    }
+  }
+}
+
+static float hsum256(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+/* R tile rows × NB batch rows per pass; rows past jn repeat row 0 and are not stored. */
+static inline __attribute__((always_inline)) void gemv_block(const uint16_t *rows, int64_t row_words, int64_t ri,
+                                                             int64_t j0, int64_t jn, const float *x, int64_t ldx,
+                                                             float *y, int64_t ldy, const int R, const int NB) {
+  const int64_t full = ri & ~(int64_t)7;
+  const uint8_t *rb[4];
+  __m256 acc[4][4];
+  int64_t i;
+  int r, b;
+  for (r = 0; r < R; r++) rb[r] = (const uint8_t *)(rows + (j0 + r < jn ? j0 + r : j0) * row_words);
+  for (r = 0; r < R; r++)
+    for (b = 0; b < NB; b++) acc[r][b] = _mm256_setzero_ps();
+  for (i = 0; i < full; i += 8) {
+    __m256 xv[4];
+    for (b = 0; b < NB; b++) xv[b] = _mm256_loadu_ps(x + b * ldx + i);
+    for (r = 0; r < R; r++) {
+      const __m256 w = LUT(rb[r][i >> 3]);
+      for (b = 0; b < NB; b++) acc[r][b] = _mm256_fmadd_ps(xv[b], w, acc[r][b]);
+    }
+  }
+  for (r = 0; r < R && j0 + r < jn; r++)
+    for (b = 0; b < NB; b++) {
+      float s = hsum256(acc[r][b]);
+      int64_t t;
+      for (t = full; t < ri; t++) s += ((rb[r][t >> 3] >> (t & 7)) & 1) ? x[b * ldx + t] : -x[b * ldx + t];
+      y[b * ldy + j0 + r] = s;
+    }
+}
+
+static void gemv_avx2(const uint16_t *rows, int64_t row_words, int64_t ri, int64_t jn, const float *x, int64_t ldx,
+                      int nb, float *y, int64_t ldy) {
+  int64_t j0;
+  for (j0 = 0; j0 < jn; j0 += (nb == 1 ? 4 : 2)) {
+    switch (nb) {
+      case 1: gemv_block(rows, row_words, ri, j0, jn, x, ldx, y, ldy, 4, 1); break;
+      case 2: gemv_block(rows, row_words, ri, j0, jn, x, ldx, y, ldy, 2, 2); break;
+      case 3: gemv_block(rows, row_words, ri, j0, jn, x, ldx, y, ldy, 2, 3); break;
+      default: gemv_block(rows, row_words, ri, j0, jn, x, ldx, y, ldy, 2, 4); break;
+    }
+  }
+}
+
+static inline __attribute__((always_inline)) void conv_block(const float *w, int64_t kn, const float *src,
+                                                             const int64_t *off, float *out, const int JB) {
+  __m256 acc[A_JB][3];
+  int64_t kk;
+  int j;
+  for (j = 0; j < JB; j++) acc[j][0] = acc[j][1] = acc[j][2] = _mm256_setzero_ps();
+  for (kk = 0; kk < kn; kk++) {
+    const float *s = src + off[kk];
+    const __m256 s0 = _mm256_loadu_ps(s), s1 = _mm256_loadu_ps(s + 8), s2 = _mm256_loadu_ps(s + 16);
+    for (j = 0; j < JB; j++) {
+      const __m256 wj = _mm256_broadcast_ss(w + kk * TBN_EXP_ROWS + j);
+      acc[j][0] = _mm256_fmadd_ps(wj, s0, acc[j][0]);
+      acc[j][1] = _mm256_fmadd_ps(wj, s1, acc[j][1]);
+      acc[j][2] = _mm256_fmadd_ps(wj, s2, acc[j][2]);
+    }
+  }
+  for (j = 0; j < JB; j++) {
+    _mm256_storeu_ps(out + j * A_PB, acc[j][0]);
+    _mm256_storeu_ps(out + j * A_PB + 8, acc[j][1]);
+    _mm256_storeu_ps(out + j * A_PB + 16, acc[j][2]);
+  }
+}
+
+static void conv_avx2(const float *w, int64_t kn, const float *src, const int64_t *off, int jb, float *out) {
+  switch (jb) {
+    case 1: conv_block(w, kn, src, off, out, 1); break;
+    case 2: conv_block(w, kn, src, off, out, 2); break;
+    case 3: conv_block(w, kn, src, off, out, 3); break;
+    default: conv_block(w, kn, src, off, out, 4); break;
+  }
+}
+
+const tbn_micro tbn_micro_avx2 = {panel_avx2, gemv_avx2, conv_avx2, 0, 0, 0, A_NB, 4, A_JB, A_PB};

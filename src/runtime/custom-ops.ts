@@ -1,0 +1,143 @@
+// Runs models with the ai.tbn custom-op library registered. onnxruntime-node cannot register a
+// custom-op library from JavaScript, so a small N-API host (native/ort-host) loads the
+// onnxruntime that onnxruntime-node ships (same library, same process), registers
+// build/Release/libtbn_ort_ops and runs sessions. Same OrtSession interface as runtime/ort.ts.
+// Everything native is optional: customOpsStatus() says whether it is built and why not.
+
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { UserError } from '../errors.js';
+import { arrayTypeFor, dtypeCode, dtypeFromCode, type NumericArray } from '../ir/dtype.js';
+import type { HostTensor } from '../util/host-tensor.js';
+import type { OrtSession, OrtSessionOptions } from './ort.js';
+
+interface NativeFeed {
+  name: string;
+  type: number;
+  dims: number[];
+  data: NumericArray;
+}
+interface NativeFetch {
+  name: string;
+  type: number;
+  dims: number[];
+  data: ArrayBuffer;
+}
+interface NativeSession {
+  inputNames: string[];
+  outputNames: string[];
+  run(feeds: NativeFeed[]): Promise<NativeFetch[]>;
+  benchmark(feeds: NativeFeed[], iterations: number): Float64Array;
+  release(): void;
+}
+interface NativeHost {
+  load(ortLibrary: string): string;
+  kernelPaths(): string[];
+  Session: new (model: string | Uint8Array, opts: { threads: number; optimize: boolean; opsLibrary: string }) => NativeSession;
+}
+
+export type CustomOpsStatus =
+  | { available: true; library: string; host: string; runtime: string; version: string; kernelPaths: string[] }
+  | { available: false; reason: string };
+
+export interface CustomOpSession extends OrtSession {
+  /** Seconds of each of `iterations` runs, timed natively (no JavaScript in the loop). */
+  benchmark(feeds: Record<string, HostTensor>, iterations: number): Float64Array;
+}
+
+const require = createRequire(import.meta.url);
+const LIB_NAME = process.platform === 'win32' ? 'tbn_ort_ops.dll' : process.platform === 'darwin' ? 'libtbn_ort_ops.dylib' : 'libtbn_ort_ops.so';
+
+/** The package root: the nearest folder above this module with tbn's package.json. */
+function packageRoot(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const pkg = path.join(dir, 'package.json');
+    if (fs.existsSync(pkg) && (JSON.parse(fs.readFileSync(pkg, 'utf8')) as { name?: string }).name === 'tbn') return dir;
+    const up = path.dirname(dir);
+    if (up === dir) throw new Error('cannot find the tbn package root');
+    dir = up;
+  }
+}
+
+/** onnxruntime's shared library inside onnxruntime-node (what the host loads). */
+export function ortLibrary(): string {
+  const dir = path.join(path.dirname(require.resolve('onnxruntime-node/package.json')), 'bin', 'napi-v6', process.platform, process.arch);
+  const found = fs.existsSync(dir) ? fs.readdirSync(dir).find((f) => /^(lib)?onnxruntime(\.so\.\d+|\.\d[\d.]*\.dylib|\.dll)$/.test(f)) : undefined;
+  if (!found) throw new Error(`no onnxruntime shared library in ${dir}`);
+  return path.join(dir, found);
+}
+
+let cached: { status: CustomOpsStatus; host?: NativeHost } | undefined;
+
+function probe(): { status: CustomOpsStatus; host?: NativeHost } {
+  try {
+    const release = path.join(packageRoot(), 'build', 'Release');
+    const hostPath = process.env.TBN_ORT_HOST || path.join(release, 'tbn_ort_host.node');
+    const library = process.env.TBN_OPS_LIBRARY || path.join(release, LIB_NAME);
+    for (const [what, file] of [['host', hostPath], ['custom-op library', library]]) {
+      if (!fs.existsSync(file!)) return { status: { available: false, reason: `the ${what} is not built (${file}); run npm run build:native` } };
+    }
+    const host = require(hostPath) as NativeHost;
+    const runtime = ortLibrary();
+    const version = host.load(runtime);
+    return { status: { available: true, library, host: hostPath, runtime, version, kernelPaths: host.kernelPaths() }, host };
+  } catch (e) {
+    return { status: { available: false, reason: e instanceof Error ? e.message : String(e) } };
+  }
+}
+
+/** Whether the custom-op library and its host are built and load, with paths, or why not. */
+export function customOpsStatus(): CustomOpsStatus {
+  cached ??= probe();
+  return cached.status;
+}
+
+export function customOpsAvailable(): boolean {
+  return customOpsStatus().available;
+}
+
+function toFeeds(feeds: Record<string, HostTensor>): NativeFeed[] {
+  return Object.entries(feeds).map(([name, t]) => ({ name, type: dtypeCode(t.dtype), dims: t.dims, data: t.data }));
+}
+
+function fromFetch(f: NativeFetch): HostTensor {
+  const dtype = dtypeFromCode(f.type);
+  const kind = dtype && arrayTypeFor(dtype);
+  if (!dtype || !kind) throw new UserError(`output '${f.name}' has an element type (${f.type}) tbn cannot read`);
+  return { dtype, dims: f.dims, data: new kind.ctor(f.data, 0, f.data.byteLength / kind.ctor.BYTES_PER_ELEMENT) };
+}
+
+function firstLine(e: unknown): string {
+  return (e instanceof Error ? e.message : String(e)).split('\n')[0]!.trim();
+}
+
+/** A session over `model` (path or bytes) with the ai.tbn kernels registered. */
+export async function createCustomOpSession(model: string | Uint8Array, opts: OrtSessionOptions = {}): Promise<CustomOpSession> {
+  const status = customOpsStatus();
+  if (!status.available || !cached?.host) throw new UserError(`the tbn custom-op library is not available: ${(status as { reason: string }).reason}`);
+  let s: NativeSession;
+  try {
+    s = new cached.host.Session(model, { threads: opts.threads ?? 0, optimize: !opts.noOptimize, opsLibrary: status.library });
+  } catch (e) {
+    const what = typeof model === 'string' ? model : 'model';
+    throw new UserError(`${what}: onnxruntime with the tbn custom ops cannot load it (${firstLine(e)})`);
+  }
+  return {
+    inputNames: s.inputNames,
+    outputNames: s.outputNames,
+    async run(feeds) {
+      let out: NativeFetch[];
+      try {
+        out = await s.run(toFeeds(feeds));
+      } catch (e) {
+        throw new UserError(`onnxruntime (tbn custom ops) failed to run the model (${firstLine(e)})`);
+      }
+      return Object.fromEntries(out.map((f) => [f.name, fromFetch(f)]));
+    },
+    benchmark: (feeds, iterations) => s.benchmark(toFeeds(feeds), iterations),
+    release: async () => s.release(),
+  };
+}

@@ -1,0 +1,91 @@
+// Malformed compressed models for the error tests and the sanitizer fuzz pass: small valid
+// ai.tbn models of each op and mutations of their attributes, tiles and input shapes. Each
+// mutation names the message the custom-op library must answer with (at load or at run).
+import { attr, floatTensor, graph, model, node, valueInfo } from '../../src/ir/build.js';
+import type { Attribute, Model, Node, Tensor } from '../../src/ir/types.js';
+import { tileChoices } from '../../src/pipeline/compress.js';
+import { TBN_DOMAIN } from '../../src/tbn/format.js';
+import { rewriteModel } from '../../src/tbn/rewrite.js';
+import { selectLayers } from '../../src/tbn/select.js';
+import { Rng } from '../../src/util/random.js';
+
+const rng = new Rng(42);
+const w = (name: string, dims: number[]) => floatTensor(name, dims, Float32Array.from({ length: dims.reduce((a, b) => a * b, 1) }, () => rng.normal()));
+
+function compressed(n: Node, inputs: [string, number[]][], inits: Tensor[], p: number): Model {
+  const m = model(graph({ nodes: [n], inputs: inputs.map(([v, d]) => valueInfo(v, 'float32', d)), outputs: [valueInfo('y', 'float32')], initializers: inits }), { opset: 17 });
+  const tiled = tileChoices(selectLayers(m, { p, minParams: 0, axis: 'output' }).chosen, 'per-tile');
+  return rewriteModel(m, tiled, { format: 'custom' });
+}
+
+export const BASES: Record<string, () => Model> = {
+  gemm: () => compressed(node('Gemm', ['a', 'w', 'c'], ['y'], [attr.int('transB', 1)]), [['a', [3, 12]]], [w('w', [8, 12]), w('c', [8])], 4),
+  matmul: () => compressed(node('MatMul', ['a', 'w'], ['y']), [['a', [2, 3, 12]]], [w('w', [12, 8])], 4),
+  conv: () => compressed(node('Conv', ['x', 'w', 'b'], ['y'], [attr.ints('pads', [1, 1, 1, 1])]), [['x', [1, 4, 6, 6]]], [w('w', [8, 4, 3, 3]), w('b', [8])], 4),
+  decode: () => compressed(node('MatMul', ['w', 'a'], ['y']), [['a', [5, 2]]], [w('w', [6, 5])], 2),
+};
+
+const tbnNode = (m: Model) => m.graph.nodes.find((n) => n.domain === TBN_DOMAIN)!;
+
+function withAttr(m: Model, a: Attribute | string): Model {
+  const n = tbnNode(m);
+  const name = typeof a === 'string' ? a : a.name;
+  const attributes = [...n.attributes.filter((x) => x.name !== name), ...(typeof a === 'string' ? [] : [a])];
+  return { ...m, graph: { ...m.graph, nodes: m.graph.nodes.map((x) => (x === n ? { ...n, attributes } : x)) } };
+}
+
+function withInit(m: Model, suffix: string, f: (t: Tensor) => Tensor): Model {
+  return { ...m, graph: { ...m.graph, initializers: m.graph.initializers.map((t) => (t.name?.endsWith(suffix) ? f(t) : t)) } };
+}
+
+function withInput(m: Model, dims: number[]): Model {
+  const [first, ...rest] = m.graph.inputs;
+  return { ...m, graph: { ...m.graph, inputs: [valueInfo(first!.name!, 'float32', dims), ...rest] } };
+}
+
+const truncate = (t: Tensor): Tensor => ({ ...t, dims: [t.dims[0]! - 1], data: (t.data as Uint8Array).slice(0, -1) });
+const scales3 = (t: Tensor): Tensor => floatTensor(t.name, [3], [0.1, 0.2, 0.3]);
+
+export interface Mutation {
+  name: string;
+  base: keyof typeof BASES;
+  mutate: (m: Model) => Model;
+  message: RegExp;
+}
+
+export const MUTATIONS: Mutation[] = [
+  ...(Object.keys(BASES) as (keyof typeof BASES)[]).flatMap((base): Mutation[] => [
+    { name: `${base}: bits one byte short`, base, mutate: (m) => withInit(m, '_bits', truncate), message: /bits has \d+ bytes/ },
+    { name: `${base}: 3 scales`, base, mutate: (m) => withInit(m, '_scales', scales3), message: /scales has 3 values/ },
+    { name: `${base}: p not dividing`, base, mutate: (m) => withAttr(m, attr.int('p', 7)), message: /p = 7 does not divide/ },
+    { name: `${base}: p = 0`, base, mutate: (m) => withAttr(m, attr.int('p', 0)), message: /p = 0 does not divide/ },
+    { name: `${base}: p = -4`, base, mutate: (m) => withAttr(m, attr.int('p', -4)), message: /p = -4 does not divide/ },
+    { name: `${base}: no p`, base, mutate: (m) => withAttr(m, 'p'), message: /missing int attribute 'p'/ },
+    { name: `${base}: tile_axis 2`, base, mutate: (m) => withAttr(m, attr.int('tile_axis', 2)), message: /tile_axis = 2/ },
+    { name: `${base}: weight_shape with 0`, base, mutate: (m) => withAttr(m, attr.ints('weight_shape', [0, 8])), message: /dimension < 1/ },
+    { name: `${base}: weight_shape negative`, base, mutate: (m) => withAttr(m, attr.ints('weight_shape', [-8, -12])), message: /dimension < 1/ },
+    { name: `${base}: weight_shape overflowing`, base, mutate: (m) => withAttr(m, attr.ints('weight_shape', [2 ** 31, 2 ** 31, 4])), message: /too large/ },
+    { name: `${base}: empty weight_shape`, base, mutate: (m) => withAttr(m, attr.ints('weight_shape', [])), message: /weight_shape is empty|missing attribute weight_shape/ },
+  ]),
+  { name: 'gemm: 3-D weight_shape', base: 'gemm', mutate: (m) => withAttr(m, attr.ints('weight_shape', [8, 3, 4])), message: /must be 2-D/ },
+  { name: 'gemm: A features', base: 'gemm', mutate: (m) => withInput(m, [3, 13]), message: /has 13 features/ },
+  { name: 'gemm: A rank 3', base: 'gemm', mutate: (m) => withInput(m, [3, 12, 1]), message: /must be 2-D/ },
+  { name: 'gemm: transA mismatch', base: 'gemm', mutate: (m) => withAttr(m, attr.int('transA', 1)), message: /has 3 features/ },
+  { name: 'matmul: A features', base: 'matmul', mutate: (m) => withInput(m, [2, 3, 11]), message: /has 11 features/ },
+  { name: 'matmul: weight_shape swapped', base: 'matmul', mutate: (m) => withAttr(m, attr.ints('weight_shape', [8, 12])), message: /has 12 features; weight_shape \[8,12\] takes 8/ },
+  { name: 'conv: 2-D weight_shape', base: 'conv', mutate: (m) => withAttr(m, attr.ints('weight_shape', [8, 36])), message: /must be 3-D or 4-D/ },
+  { name: 'conv: group 3', base: 'conv', mutate: (m) => withAttr(m, attr.int('group', 3)), message: /group = 3 does not divide/ },
+  { name: 'conv: group 0', base: 'conv', mutate: (m) => withAttr(m, attr.int('group', 0)), message: /group = 0/ },
+  { name: 'conv: group 2 vs channels', base: 'conv', mutate: (m) => withAttr(m, attr.int('group', 2)), message: /input shape does not match/ },
+  { name: 'conv: kernel_shape', base: 'conv', mutate: (m) => withAttr(m, attr.ints('kernel_shape', [3, 2])), message: /kernel_shape \[3,2\] does not match/ },
+  { name: 'conv: strides 0', base: 'conv', mutate: (m) => withAttr(m, attr.ints('strides', [0, 1])), message: /strides \[0,1\] has a value out of range/ },
+  { name: 'conv: strides length', base: 'conv', mutate: (m) => withAttr(m, attr.ints('strides', [1, 1, 1])), message: /strides \[1,1,1\] must have 2 values/ },
+  { name: 'conv: dilations huge', base: 'conv', mutate: (m) => withAttr(m, attr.ints('dilations', [2 ** 50, 1])), message: /dilations .* out of range/ },
+  { name: 'conv: negative pads', base: 'conv', mutate: (m) => withAttr(m, attr.ints('pads', [-1, 0, 0, 0])), message: /pads .* out of range/ },
+  { name: 'conv: pads length', base: 'conv', mutate: (m) => withAttr(m, attr.ints('pads', [1, 1])), message: /pads \[1,1\] must have 4 values/ },
+  { name: 'conv: auto_pad', base: 'conv', mutate: (m) => withAttr(m, attr.string('auto_pad', 'SAME')), message: /auto_pad: invalid attribute/ },
+  { name: 'conv: X channels', base: 'conv', mutate: (m) => withInput(m, [1, 5, 6, 6]), message: /input shape does not match/ },
+  { name: 'conv: X rank', base: 'conv', mutate: (m) => withInput(m, [1, 4, 36]), message: /must have rank 4/ },
+  { name: 'conv: kernel larger than input', base: 'conv', mutate: (m) => withInput(withAttr(m, attr.ints('pads', [0, 0, 0, 0])), [1, 4, 2, 2]), message: /input shape does not match/ },
+  { name: 'conv: bias length', base: 'conv', mutate: (m) => withInit(m, 'b', () => floatTensor('b', [7], new Float32Array(7))), message: /B \[7\] must be a float vector of 8/ },
+];
