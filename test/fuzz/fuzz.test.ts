@@ -75,7 +75,7 @@ function modelCommand(file: string, dir: string, k: number): Pick<Case, 'argv' |
       return { argv: ['inspect', file, '--json', '--min-params', '0'] };
     case 2:
       fs.mkdirSync(path.dirname(out), { recursive: true });
-      return { argv: ['compress', file, '-o', out, '--min-params', '0', '--format', 'expanded'], outDir: path.dirname(out), output: out };
+      return { argv: ['compress', file, '-o', out, '--min-params', '0', '--format', 'expanded', '--no-finetune'], outDir: path.dirname(out), output: out };
     default:
       return { argv: ['verify', modelPath('mnist-mlp.onnx'), file, '--samples', '8', '--latency-runs', '1'] };
   }
@@ -163,7 +163,7 @@ function dataCases(): Case[] {
       fs.mkdirSync(path.dirname(out));
       const argv =
         i % 2 === 0
-          ? ['compress', modelPath('mnist-mlp.onnx'), '--data', data, '-o', out, '--format', 'expanded']
+          ? ['compress', modelPath('mnist-mlp.onnx'), '--data', data, '-o', out, '--format', 'expanded', '--no-finetune']
           : ['verify', modelPath('mnist-mlp.onnx'), modelPath('mnist-mlp.onnx'), '--data', data, '--latency-runs', '1'];
       cases.push({ category, argv, names: name, inputs: [data, modelPath('mnist-mlp.onnx')], outDir: path.dirname(out), output: i % 2 === 0 ? out : undefined });
     }
