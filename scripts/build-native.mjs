@@ -1,9 +1,11 @@
 #!/usr/bin/env node
-// Builds tbn's native parts with CMake (custom-ops/CMakeLists.txt): the ai.tbn custom-op
-// library and the Node host into build/Release (npm install runs this). Without CMake, a C++
-// compiler or Node's headers it prints one line and exits 0 — tbn works without them — except
-// under CI=true, where any failure fails. Flags:
-//   --sanitize   ASan + UBSan build of the kernels, the library and the self-test in build-asan/
+// Builds tbn's native parts with CMake into build/Release (npm install runs this): the ai.tbn
+// custom-op library and the Node host (custom-ops/CMakeLists.txt), and the engine's native
+// backend tbn_engine.node (native/engine/CMakeLists.txt). Without CMake, a C++ compiler or
+// Node's headers it prints one line and exits 0 — tbn works without them — except under
+// CI=true, where any failure fails. One project failing does not stop the other. Flags:
+//   --sanitize   ASan + UBSan build of the kernels, the library, the self-test and the engine
+//                addon in build-asan/
 //   --quiet      print only failures
 // Env: TBN_SKIP_NATIVE=1 skips; CMAKE, CXX and npm_config_nodedir are honoured.
 import { spawnSync } from 'node:child_process';
@@ -26,7 +28,7 @@ function done(message, ok) {
     console.error(`tbn native build failed: ${message}`);
     process.exit(1);
   }
-  if (!ok || !quiet) console.log(ok ? message : `tbn native build skipped: ${message} (tbn works without it; the custom-op runtime is unavailable)`);
+  if (!ok || !quiet) console.log(ok ? message : `tbn native build skipped: ${message} (tbn works without it, slower and without the custom-op runtime)`);
   process.exit(0);
 }
 
@@ -53,13 +55,18 @@ function addonHeaders() {
   }
 }
 
+const failures = [];
+
+/** Runs cmake; on failure prints the log's tail, records the failure and returns false. */
 function run(argv, label) {
   const r = spawnSync(cmake, argv, { cwd: root, encoding: 'utf8', maxBuffer: 64 << 20 });
   if (r.error || r.status !== 0) {
     const log = `${r.stdout ?? ''}${r.stderr ?? ''}`.trim().split('\n').slice(-30).join('\n');
     if (!quiet || ci) console.error(log);
-    done(`${label} failed${r.error ? ` (${r.error.message})` : ''}`, false);
+    failures.push(`${label} failed${r.error ? ` (${r.error.message})` : ''}`);
+    return false;
   }
+  return true;
 }
 
 if (process.env.TBN_SKIP_NATIVE === '1' && !sanitize) done('TBN_SKIP_NATIVE=1', false);
@@ -69,17 +76,29 @@ if (!cxx) done('no C++ compiler (c++, g++ or clang++) found', false);
 
 const defs = [`-DCMAKE_BUILD_TYPE=${sanitize ? 'RelWithDebInfo' : 'Release'}`];
 if (process.env.CXX === undefined) defs.push(`-DCMAKE_CXX_COMPILER=${cxx}`);
+const node = nodeHeaders();
+const napi = addonHeaders();
+const headers = [`-DNODE_INCLUDE_DIR=${node}`, `-DNODE_ADDON_API_DIR=${napi}`];
+const opsDefs = [...defs];
 if (sanitize) {
-  defs.push('-DTBN_SANITIZE=ON', '-DTBN_TESTS=ON', '-DTBN_HOST=OFF');
+  opsDefs.push('-DTBN_SANITIZE=ON', '-DTBN_TESTS=ON', '-DTBN_HOST=OFF');
 } else {
-  const node = nodeHeaders();
-  const napi = addonHeaders();
   if (!node || !napi) done(`${node ? 'node-addon-api' : "Node's C headers (node_api.h)"} not found`, false);
-  defs.push(`-DNODE_INCLUDE_DIR=${node}`, `-DNODE_ADDON_API_DIR=${napi}`);
+  opsDefs.push(...headers);
 }
 
 const start = Date.now();
-run(['-S', path.join(root, 'custom-ops'), '-B', buildDir, ...defs], 'configuring (cmake)');
 const jobs = String(Math.max(1, typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length));
-run(['--build', buildDir, '--parallel', jobs], 'compiling');
+if (run(['-S', path.join(root, 'custom-ops'), '-B', buildDir, ...opsDefs], 'configuring (cmake)')) run(['--build', buildDir, '--parallel', jobs], 'compiling');
+
+// The engine's native backend: its own CMake project, writing into the same Release folder.
+if (!node || !napi) failures.push(`engine addon: ${node ? 'node-addon-api' : "Node's C headers (node_api.h)"} not found`);
+else {
+  const engineDir = path.join(buildDir, 'engine');
+  const engineDefs = [...defs, ...headers, `-DTBN_OUT_DIR=${path.join(buildDir, 'Release')}`, ...(sanitize ? ['-DTBN_SANITIZE=ON'] : [])];
+  if (run(['-S', path.join(root, 'native', 'engine'), '-B', engineDir, ...engineDefs], 'configuring the engine addon (cmake)')) {
+    run(['--build', engineDir, '--parallel', jobs], 'compiling the engine addon');
+  }
+}
+if (failures.length) done(failures.join('; '), false);
 done(`tbn native build: ${path.relative(root, path.join(buildDir, 'Release'))} ready in ${((Date.now() - start) / 1000).toFixed(1)} s`, true);

@@ -1,0 +1,196 @@
+// gemm.cc — the GEMM driver: cuts each product into units (row range × column range of C),
+// and for each unit walks k in blocks of KC, packs B (KC × NC) into NR-column panels and A
+// (MC × KC) into MR-row panels in thread-local scratch, and runs the microkernel over every
+// MR × NR tile; edge tiles are computed into scratch and copied. Units are claimed by the pool.
+#include "gemm.h"
+
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+#include "cpu.h"
+#include "thread_pool.h"
+
+namespace tbn {
+namespace {
+
+constexpr int64_t KC = 256;
+constexpr int64_t MC_TARGET = 128;
+constexpr int64_t NC_TARGET = 1024;
+
+/** Per-thread packing buffers, grown on demand and kept (a few MB at most). */
+struct Scratch {
+  float *a = nullptr;
+  float *b = nullptr;
+  int64_t a_cap = 0, b_cap = 0;
+  ~Scratch() {
+    std::free(a);
+    std::free(b);
+  }
+  static float *grow(float *p, int64_t &cap, int64_t need) {
+    if (need <= cap) return p;
+    std::free(p);
+    const size_t bytes = (static_cast<size_t>(need) * sizeof(float) + 63) & ~size_t(63);
+    p = static_cast<float *>(std::aligned_alloc(64, bytes));
+    if (!p) throw std::bad_alloc();
+    cap = need;
+    return p;
+  }
+};
+
+thread_local Scratch t_scratch;
+
+void pack_a(const GemmArgs &g, int64_t i0, int64_t mc, int64_t p0, int64_t kc, int mr, float *dst) {
+  for (int64_t ir = 0; ir < mc; ir += mr, dst += kc * mr) {
+    const int64_t rows = mc - ir < mr ? mc - ir : mr;
+    const float *src = g.a + (i0 + ir) * g.a_rs + p0 * g.a_cs;
+    if (g.a_rs == 1 && rows == mr) {
+      for (int64_t p = 0; p < kc; p++) std::memcpy(dst + p * mr, src + p * g.a_cs, sizeof(float) * mr);
+      continue;
+    }
+    for (int64_t i = 0; i < rows; i++) {
+      const float *s = src + i * g.a_rs;
+      if (g.a_cs == 1) {
+        for (int64_t p = 0; p < kc; p++) dst[p * mr + i] = s[p];
+      } else {
+        for (int64_t p = 0; p < kc; p++) dst[p * mr + i] = s[p * g.a_cs];
+      }
+    }
+    for (int64_t i = rows; i < mr; i++)
+      for (int64_t p = 0; p < kc; p++) dst[p * mr + i] = 0.f;
+  }
+}
+
+void pack_b(const GemmArgs &g, int64_t j0, int64_t nc, int64_t p0, int64_t kc, int nr, float *dst) {
+  for (int64_t jr = 0; jr < nc; jr += nr, dst += kc * nr) {
+    const int64_t cols = nc - jr < nr ? nc - jr : nr;
+    const float *src = g.b + p0 * g.b_rs + (j0 + jr) * g.b_cs;
+    if (g.b_cs == 1) {
+      for (int64_t p = 0; p < kc; p++) {
+        std::memcpy(dst + p * nr, src + p * g.b_rs, sizeof(float) * cols);
+        for (int64_t j = cols; j < nr; j++) dst[p * nr + j] = 0.f;
+      }
+      continue;
+    }
+    for (int64_t j = 0; j < cols; j++) {
+      const float *s = src + j * g.b_cs;
+      if (g.b_rs == 1) {
+        for (int64_t p = 0; p < kc; p++) dst[p * nr + j] = s[p];
+      } else {
+        for (int64_t p = 0; p < kc; p++) dst[p * nr + j] = s[p * g.b_rs];
+      }
+    }
+    for (int64_t j = cols; j < nr; j++)
+      for (int64_t p = 0; p < kc; p++) dst[p * nr + j] = 0.f;
+  }
+}
+
+/** C[i0:i1, j0:j1] of product g. */
+void run_unit(const GemmArgs &g, int64_t i0, int64_t i1, int64_t j0, int64_t j1) {
+  const MicroKernel &uk = micro_kernel();
+  const int mr = uk.mr, nr = uk.nr;
+  if (g.k == 0) {
+    if (!g.accumulate)
+      for (int64_t i = i0; i < i1; i++) std::memset(g.c + i * g.c_rs + j0, 0, sizeof(float) * (j1 - j0));
+    return;
+  }
+  const int64_t mc_max = MC_TARGET / mr * mr;
+  const int64_t nc_max = NC_TARGET / nr * nr;
+  Scratch &s = t_scratch;
+  const int64_t kc_max = g.k < KC ? g.k : KC;
+  const int64_t ncap = ((j1 - j0 < nc_max ? j1 - j0 : nc_max) + nr - 1) / nr * nr;
+  const int64_t mcap = ((i1 - i0 < mc_max ? i1 - i0 : mc_max) + mr - 1) / mr * mr;
+  s.a = Scratch::grow(s.a, s.a_cap, mcap * kc_max);
+  s.b = Scratch::grow(s.b, s.b_cap, ncap * kc_max);
+  alignas(64) float tmp[16 * 64];
+  for (int64_t pc = 0; pc < g.k; pc += KC) {
+    const int64_t kc = g.k - pc < KC ? g.k - pc : KC;
+    const int acc = g.accumulate || pc > 0;
+    for (int64_t jc = j0; jc < j1; jc += nc_max) {
+      const int64_t nc = j1 - jc < nc_max ? j1 - jc : nc_max;
+      pack_b(g, jc, nc, pc, kc, nr, s.b);
+      for (int64_t ic = i0; ic < i1; ic += mc_max) {
+        const int64_t mc = i1 - ic < mc_max ? i1 - ic : mc_max;
+        pack_a(g, ic, mc, pc, kc, mr, s.a);
+        for (int64_t jr = 0; jr < nc; jr += nr) {
+          const int64_t cols = nc - jr < nr ? nc - jr : nr;
+          for (int64_t ir = 0; ir < mc; ir += mr) {
+            const int64_t rows = mc - ir < mr ? mc - ir : mr;
+            float *cp = g.c + (ic + ir) * g.c_rs + jc + jr;
+            if (rows == mr && cols == nr) {
+              uk.fn(kc, s.a + ir * kc, s.b + jr * kc, cp, g.c_rs, acc);
+              continue;
+            }
+            uk.fn(kc, s.a + ir * kc, s.b + jr * kc, tmp, nr, 0);
+            for (int64_t i = 0; i < rows; i++) {
+              float *ci = cp + i * g.c_rs;
+              const float *ti = tmp + i * nr;
+              if (acc) {
+                for (int64_t j = 0; j < cols; j++) ci[j] += ti[j];
+              } else {
+                for (int64_t j = 0; j < cols; j++) ci[j] = ti[j];
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+struct Unit {
+  const GemmArgs *g;
+  int64_t i0, i1, j0, j1;
+};
+
+/** Cuts product g into about `parts` units along m and n (in whole microkernel tiles). */
+void split(const GemmArgs &g, int64_t parts, std::vector<Unit> &out) {
+  const MicroKernel &uk = micro_kernel();
+  int64_t sm = 1, sn = 1;
+  const int64_t tm = (g.m + uk.mr - 1) / uk.mr, tn = (g.n + uk.nr - 1) / uk.nr;  // tiles
+  while (sm * sn < parts) {
+    const bool can_m = tm >= sm * 2, can_n = tn >= sn * 2;
+    if (!can_m && !can_n) break;
+    // Prefer the dimension with more tiles per part (each unit packs its own A and B).
+    if (can_n && (!can_m || tn / sn >= tm / sm)) sn *= 2;
+    else sm *= 2;
+  }
+  for (int64_t a = 0; a < sm; a++) {
+    const int64_t i0 = tm * a / sm * uk.mr, i1 = a + 1 == sm ? g.m : tm * (a + 1) / sm * uk.mr;
+    for (int64_t b = 0; b < sn; b++) {
+      const int64_t j0 = tn * b / sn * uk.nr, j1 = b + 1 == sn ? g.n : tn * (b + 1) / sn * uk.nr;
+      if (i0 < i1 && j0 < j1) out.push_back({&g, i0, i1, j0, j1});
+    }
+  }
+}
+
+constexpr double kMinUnitFlops = 2.0 * 64 * 64 * 64;
+
+}  // namespace
+
+void gemm_batch(const GemmArgs *g, int64_t count) {
+  const int64_t threads = pool_threads();
+  double total = 0;
+  for (int64_t i = 0; i < count; i++) total += 2.0 * g[i].m * g[i].n * (g[i].k ? g[i].k : 1);
+  if (threads == 1 || pool_in_parallel() || total < 2 * kMinUnitFlops) {
+    for (int64_t i = 0; i < count; i++)
+      if (g[i].m && g[i].n) run_unit(g[i], 0, g[i].m, 0, g[i].n);
+    return;
+  }
+  // Enough units for the pool to balance (3 per thread), none much smaller than kMinUnitFlops.
+  double want = 3.0 * threads;
+  if (total / want < kMinUnitFlops) want = total / kMinUnitFlops;
+  std::vector<Unit> units;
+  for (int64_t i = 0; i < count; i++) {
+    if (!g[i].m || !g[i].n) continue;
+    const double share = 2.0 * g[i].m * g[i].n * (g[i].k ? g[i].k : 1) / total * want;
+    split(g[i], share < 1 ? 1 : static_cast<int64_t>(share + 0.5), units);
+  }
+  parallel_for(static_cast<int64_t>(units.size()), 1, [&](int64_t b, int64_t e) {
+    for (int64_t u = b; u < e; u++) run_unit(*units[u].g, units[u].i0, units[u].i1, units[u].j0, units[u].j1);
+  });
+}
+
+void gemm(const GemmArgs &g) { gemm_batch(&g, 1); }
+
+}  // namespace tbn
