@@ -90,7 +90,10 @@ class Pool {
   void start(int n) {
     if (n < 1) n = 1;
     quit_ = false;
-    for (int i = 1; i < n; i++) workers_.emplace_back([this] { loop(); });
+    // A worker must know the generation it started at: reading it on the new thread could see a
+    // region posted in the meantime as "already seen" and sleep through it.
+    const uint64_t now = generation_.load(std::memory_order_acquire);
+    for (int i = 1; i < n; i++) workers_.emplace_back([this, now] { loop(now); });
   }
 
   void stop() {
@@ -120,8 +123,7 @@ class Pool {
     t_in_parallel = false;
   }
 
-  void loop() {
-    uint64_t seen = generation_.load(std::memory_order_acquire);
+  void loop(uint64_t seen) {
     for (;;) {
       uint64_t gen = seen;
       for (int spins = 0; spins < 4000 && (gen = generation_.load(std::memory_order_acquire)) == seen; spins++) cpu_relax();
