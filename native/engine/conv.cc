@@ -1,11 +1,13 @@
 // conv.cc — convolution (1-D to 3-D, groups, strides, pads, dilations) as im2col + GEMM, the
 // three passes of training:
-//   forward      y[n,g] = W[g] · cols(x[n,g])                  per (image, group), in parallel
-//   data         dx[n,g] = col2im(W[g]ᵀ · dy[n,g])             per (image, group), in parallel
-//   filter       dW[g] = dyᵀ-rows · cols over all images        one long-k GEMM per image chunk
-// A 1×1 kernel with unit strides and no padding reads x directly (no im2col). The filter pass
-// lays the images side by side so the GEMM runs over N·P columns at once; chunks are sized from
-// the shapes alone, so the summation order — and the result — does not depend on threads.
+//   forward      y[n,g] = W[g] · cols(x[n,g])                  per (image chunk, group), in parallel
+//   data         dx[n,g] = col2im(W[g]ᵀ · dy[n,g])             per (image chunk, group), in parallel
+//   filter       dW[g] = Σ_n dy[n,g] · cols(x[n,g])ᵀ           one long-k GEMM per image chunk
+// Small feature maps put several images side by side in one GEMM (≥ 256 columns), so the
+// microkernel's tiles are not mostly padding; a 1×1 kernel with unit strides and no padding
+// reads x directly. The filter pass lays the images side by side too, so its GEMM runs over
+// N·P columns at once. Chunks are sized from the shapes alone, so the summation order — and
+// the result — does not depend on the thread count.
 #include <cstring>
 #include <memory>
 #include <vector>
@@ -127,22 +129,37 @@ void im2col(float *x, int64_t channels, const Geo &g, float *cols, int64_t ld, b
 }
 
 thread_local std::vector<float> t_cols;
+thread_local std::vector<float> t_mat;
 
-float *cols_scratch(int64_t n) {
-  if (static_cast<int64_t>(t_cols.size()) < n) t_cols.resize(static_cast<size_t>(n));
-  return t_cols.data();
+float *scratch(std::vector<float> &v, int64_t n) {
+  if (static_cast<int64_t>(v.size()) < n) v.resize(static_cast<size_t>(n));
+  return v.data();
 }
 
-/** Runs body(t) for each (image, group) pair: in parallel when there are enough, else serially
- * (the GEMM inside then uses the pool). */
+/** Images per GEMM: enough that the product is ≥ ~256 columns wide (small feature maps). */
+int64_t images_per_gemm(const ConvGeom &c, const Geo &g) {
+  int64_t n = (256 + g.osp - 1) / g.osp;
+  return n < 1 ? 1 : n > c.batch ? (c.batch < 1 ? 1 : c.batch) : n;
+}
+
+/**
+ * Runs body(group, first image, image count) over every (group, image chunk): in parallel when
+ * there are enough chunks, else serially (the GEMM inside then uses the pool).
+ */
 template <class F>
-void per_pair(int64_t pairs, F &&body) {
-  if (pool_threads() > 1 && pairs >= pool_threads()) {
-    parallel_for(pairs, 1, [&](int64_t b, int64_t e) {
-      for (int64_t t = b; t < e; t++) body(t);
+void per_chunk(const ConvGeom &c, int64_t per, F &&body) {
+  const int64_t chunks = (c.batch + per - 1) / per;
+  const int64_t tasks = chunks * c.group;
+  auto run = [&](int64_t t) {
+    const int64_t gr = t % c.group, n0 = (t / c.group) * per;
+    body(gr, n0, c.batch - n0 < per ? c.batch - n0 : per);
+  };
+  if (pool_threads() > 1 && tasks >= pool_threads()) {
+    parallel_for(tasks, 1, [&](int64_t b, int64_t e) {
+      for (int64_t t = b; t < e; t++) run(t);
     });
   } else {
-    for (int64_t t = 0; t < pairs; t++) body(t);
+    for (int64_t t = 0; t < tasks; t++) run(t);
   }
 }
 
@@ -154,28 +171,35 @@ void conv_forward(const Buf &x, const Buf &w, const Buf &y, const ConvGeom &c) {
   float *px = static_cast<float *>(x.data);
   const float *pw = static_cast<const float *>(w.data);
   float *py = static_cast<float *>(y.data);
-  per_pair(c.batch * c.group, [&](int64_t t) {
-    const int64_t n = t / c.group, gr = t % c.group;
-    float *xo = px + (n * c.in_c + gr * L.cg) * g.isp;
+  per_chunk(c, images_per_gemm(c, g), [&](int64_t gr, int64_t n0, int64_t cnt) {
+    const int64_t ld = cnt * g.osp;
     GemmArgs a;
     a.m = L.og;
-    a.n = g.osp;
+    a.n = ld;
     a.k = L.K;
     a.a = pw + gr * L.og * L.K;
     a.a_rs = L.K;
     a.a_cs = 1;
-    if (L.direct) {
-      a.b = xo;
-    } else {
-      float *cols = cols_scratch(L.K * g.osp);
-      im2col(xo, L.cg, g, cols, g.osp, false);
-      a.b = cols;
-    }
-    a.b_rs = g.osp;
     a.b_cs = 1;
-    a.c = py + (n * c.out_c + gr * L.og) * g.osp;
-    a.c_rs = g.osp;
+    float *x0 = px + (n0 * c.in_c + gr * L.cg) * g.isp;
+    float *y0 = py + (n0 * c.out_c + gr * L.og) * g.osp;
+    if (cnt == 1 && L.direct) {
+      a.b = x0;
+      a.b_rs = g.isp;
+    } else {
+      float *cols = scratch(t_cols, L.K * ld);
+      for (int64_t i = 0; i < cnt; i++) im2col(x0 + i * c.in_c * g.isp, L.cg, g, cols + i * g.osp, ld, false);
+      a.b = cols;
+      a.b_rs = ld;
+    }
+    a.c = cnt == 1 ? y0 : scratch(t_mat, L.og * ld);
+    a.c_rs = cnt == 1 ? g.osp : ld;
     gemm(a);
+    if (cnt > 1) {
+      for (int64_t i = 0; i < cnt; i++)
+        for (int64_t m = 0; m < L.og; m++)
+          std::memcpy(y0 + (i * c.out_c + m) * g.osp, a.c + m * ld + i * g.osp, sizeof(float) * g.osp);
+    }
   });
 }
 
@@ -185,26 +209,39 @@ void conv_backward_data(const Buf &dy, const Buf &w, const Buf &dx, const ConvGe
   const float *pdy = static_cast<const float *>(dy.data);
   const float *pw = static_cast<const float *>(w.data);
   float *pdx = static_cast<float *>(dx.data);
-  per_pair(c.batch * c.group, [&](int64_t t) {
-    const int64_t n = t / c.group, gr = t % c.group;
-    float *dxo = pdx + (n * c.in_c + gr * L.cg) * g.isp;
+  per_chunk(c, images_per_gemm(c, g), [&](int64_t gr, int64_t n0, int64_t cnt) {
+    const int64_t ld = cnt * g.osp;
+    float *dx0 = pdx + (n0 * c.in_c + gr * L.cg) * g.isp;
+    const float *dy0 = pdy + (n0 * c.out_c + gr * L.og) * g.osp;
     GemmArgs a;
     a.m = L.K;
-    a.n = g.osp;
+    a.n = ld;
     a.k = L.og;
     a.a = pw + gr * L.og * L.K;
     a.a_rs = 1;
     a.a_cs = L.K;
-    a.b = pdy + (n * c.out_c + gr * L.og) * g.osp;
-    a.b_rs = g.osp;
     a.b_cs = 1;
-    float *dcols = L.direct ? dxo : cols_scratch(L.K * g.osp);
-    a.c = dcols;
-    a.c_rs = g.osp;
+    if (cnt == 1) {
+      a.b = dy0;
+      a.b_rs = g.osp;
+    } else {
+      float *m = scratch(t_mat, L.og * ld);
+      for (int64_t i = 0; i < cnt; i++)
+        for (int64_t o = 0; o < L.og; o++)
+          std::memcpy(m + o * ld + i * g.osp, dy0 + (i * c.out_c + o) * g.osp, sizeof(float) * g.osp);
+      a.b = m;
+      a.b_rs = ld;
+    }
+    const bool straight = cnt == 1 && L.direct;
+    a.c = straight ? dx0 : scratch(t_cols, L.K * ld);
+    a.c_rs = straight ? g.isp : ld;
     gemm(a);
-    if (!L.direct) {
-      std::memset(dxo, 0, sizeof(float) * L.cg * g.isp);
-      im2col(dxo, L.cg, g, dcols, g.osp, true);
+    if (!straight) {
+      for (int64_t i = 0; i < cnt; i++) {
+        float *dxi = dx0 + i * c.in_c * g.isp;
+        std::memset(dxi, 0, sizeof(float) * L.cg * g.isp);
+        im2col(dxi, L.cg, g, a.c + i * g.osp, ld, true);
+      }
     }
   });
 }
@@ -219,13 +256,17 @@ void conv_backward_filter(const Buf &x, const Buf &dy, const Buf &dw, const Conv
     std::memset(pdw, 0, sizeof(float) * c.out_c * L.K);
     return;
   }
-  // Images per chunk: about 8M floats of columns, whatever the thread count.
+  // Images per chunk: about 256K floats of columns (an L2-sized block), whatever the threads.
   const int64_t per_image = L.K * g.osp > 0 ? L.K * g.osp : 1;
-  int64_t chunk = (int64_t(8) << 20) / per_image;
+  int64_t chunk = (int64_t(256) << 10) / per_image;
   if (chunk < 1) chunk = 1;
   if (chunk > c.batch) chunk = c.batch;
+  // With fewer kernel taps than filters (a first layer), the product is taken transposed
+  // (dWᵀ = cols · dyᵀ) so the microkernel's wide side runs over the filters.
+  const bool transposed = L.K < L.og;
   std::unique_ptr<float[]> cols(new float[static_cast<size_t>(chunk * per_image)]);
   std::unique_ptr<float[]> dyt(new float[static_cast<size_t>(chunk * L.og * g.osp)]);
+  std::unique_ptr<float[]> dwt(new float[static_cast<size_t>(transposed ? L.K * L.og : 1)]);
   for (int64_t gr = 0; gr < c.group; gr++) {
     for (int64_t n0 = 0; n0 < c.batch; n0 += chunk) {
       const int64_t cnt = c.batch - n0 < chunk ? c.batch - n0 : chunk;
@@ -239,19 +280,34 @@ void conv_backward_filter(const Buf &x, const Buf &dy, const Buf &dw, const Conv
         }
       });
       GemmArgs a;
-      a.m = L.og;
-      a.n = L.K;
       a.k = ld;
-      a.a = dyt.get();
+      if (!transposed) {  // dW[og × K] (+)= dyT[og × ld] · colsᵀ
+        a.m = L.og;
+        a.n = L.K;
+        a.a = dyt.get();
+        a.b = cols.get();
+        a.c = pdw + gr * L.og * L.K;
+        a.c_rs = L.K;
+        a.accumulate = n0 > 0;
+      } else {  // dWᵀ[K × og] (+)= cols[K × ld] · dyTᵀ
+        a.m = L.K;
+        a.n = L.og;
+        a.a = cols.get();
+        a.b = dyt.get();
+        a.c = dwt.get();
+        a.c_rs = L.og;
+        a.accumulate = n0 > 0;
+      }
       a.a_rs = ld;
       a.a_cs = 1;
-      a.b = cols.get();
       a.b_rs = 1;
       a.b_cs = ld;
-      a.c = pdw + gr * L.og * L.K;
-      a.c_rs = L.K;
-      a.accumulate = n0 > 0;
       gemm(a);
+    }
+    if (transposed) {
+      float *d = pdw + gr * L.og * L.K;
+      for (int64_t m = 0; m < L.og; m++)
+        for (int64_t r = 0; r < L.K; r++) d[m * L.K + r] = dwt[static_cast<size_t>(r * L.og + m)];
     }
   }
 }

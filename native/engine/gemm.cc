@@ -1,11 +1,13 @@
 // gemm.cc — the GEMM driver: cuts each product into units (row range × column range of C),
 // and for each unit walks k in blocks of KC, packs B (KC × NC) into NR-column panels and A
-// (MC × KC) into MR-row panels in thread-local scratch, and runs the microkernel over every
-// MR × NR tile; edge tiles are computed into scratch and copied. Units are claimed by the pool.
+// (MC × KC) into MR-row panels in thread-local scratch (with the packers of the kernel path),
+// and runs the microkernel over every MR × NR tile; edge tiles are computed into scratch and
+// copied. Units are claimed by the pool.
 #include "gemm.h"
 
 #include <cstdlib>
 #include <cstring>
+#include <new>
 #include <vector>
 
 #include "cpu.h"
@@ -40,48 +42,17 @@ struct Scratch {
 
 thread_local Scratch t_scratch;
 
-void pack_a(const GemmArgs &g, int64_t i0, int64_t mc, int64_t p0, int64_t kc, int mr, float *dst) {
-  for (int64_t ir = 0; ir < mc; ir += mr, dst += kc * mr) {
-    const int64_t rows = mc - ir < mr ? mc - ir : mr;
-    const float *src = g.a + (i0 + ir) * g.a_rs + p0 * g.a_cs;
-    if (g.a_rs == 1 && rows == mr) {
-      for (int64_t p = 0; p < kc; p++) std::memcpy(dst + p * mr, src + p * g.a_cs, sizeof(float) * mr);
-      continue;
-    }
-    for (int64_t i = 0; i < rows; i++) {
-      const float *s = src + i * g.a_rs;
-      if (g.a_cs == 1) {
-        for (int64_t p = 0; p < kc; p++) dst[p * mr + i] = s[p];
-      } else {
-        for (int64_t p = 0; p < kc; p++) dst[p * mr + i] = s[p * g.a_cs];
-      }
-    }
-    for (int64_t i = rows; i < mr; i++)
-      for (int64_t p = 0; p < kc; p++) dst[p * mr + i] = 0.f;
+void pack_a(const MicroKernel &uk, const GemmArgs &g, int64_t i0, int64_t mc, int64_t p0, int64_t kc, float *dst) {
+  for (int64_t ir = 0; ir < mc; ir += uk.mr, dst += kc * uk.mr) {
+    const int64_t rows = mc - ir < uk.mr ? mc - ir : uk.mr;
+    uk.pack_a(g.a + (i0 + ir) * g.a_rs + p0 * g.a_cs, g.a_rs, g.a_cs, rows, kc, dst);
   }
 }
 
-void pack_b(const GemmArgs &g, int64_t j0, int64_t nc, int64_t p0, int64_t kc, int nr, float *dst) {
-  for (int64_t jr = 0; jr < nc; jr += nr, dst += kc * nr) {
-    const int64_t cols = nc - jr < nr ? nc - jr : nr;
-    const float *src = g.b + p0 * g.b_rs + (j0 + jr) * g.b_cs;
-    if (g.b_cs == 1) {
-      for (int64_t p = 0; p < kc; p++) {
-        std::memcpy(dst + p * nr, src + p * g.b_rs, sizeof(float) * cols);
-        for (int64_t j = cols; j < nr; j++) dst[p * nr + j] = 0.f;
-      }
-      continue;
-    }
-    for (int64_t j = 0; j < cols; j++) {
-      const float *s = src + j * g.b_cs;
-      if (g.b_rs == 1) {
-        for (int64_t p = 0; p < kc; p++) dst[p * nr + j] = s[p];
-      } else {
-        for (int64_t p = 0; p < kc; p++) dst[p * nr + j] = s[p * g.b_rs];
-      }
-    }
-    for (int64_t j = cols; j < nr; j++)
-      for (int64_t p = 0; p < kc; p++) dst[p * nr + j] = 0.f;
+void pack_b(const MicroKernel &uk, const GemmArgs &g, int64_t j0, int64_t nc, int64_t p0, int64_t kc, float *dst) {
+  for (int64_t jr = 0; jr < nc; jr += uk.nr, dst += kc * uk.nr) {
+    const int64_t cols = nc - jr < uk.nr ? nc - jr : uk.nr;
+    uk.pack_b(g.b + p0 * g.b_rs + (j0 + jr) * g.b_cs, g.b_rs, g.b_cs, cols, kc, dst);
   }
 }
 
@@ -108,10 +79,10 @@ void run_unit(const GemmArgs &g, int64_t i0, int64_t i1, int64_t j0, int64_t j1)
     const int acc = g.accumulate || pc > 0;
     for (int64_t jc = j0; jc < j1; jc += nc_max) {
       const int64_t nc = j1 - jc < nc_max ? j1 - jc : nc_max;
-      pack_b(g, jc, nc, pc, kc, nr, s.b);
+      pack_b(uk, g, jc, nc, pc, kc, s.b);
       for (int64_t ic = i0; ic < i1; ic += mc_max) {
         const int64_t mc = i1 - ic < mc_max ? i1 - ic : mc_max;
-        pack_a(g, ic, mc, pc, kc, mr, s.a);
+        pack_a(uk, g, ic, mc, pc, kc, s.a);
         for (int64_t jr = 0; jr < nc; jr += nr) {
           const int64_t cols = nc - jr < nr ? nc - jr : nr;
           for (int64_t ir = 0; ir < mc; ir += mr) {

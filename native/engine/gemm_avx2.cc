@@ -4,6 +4,7 @@
 #include <immintrin.h>
 
 #include "gemm_micro.h"
+#include "gemm_pack_simd.h"
 
 namespace tbn {
 namespace {
@@ -46,6 +47,6 @@ void kernel(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, i
 
 }  // namespace
 
-MicroKernel micro_avx2() { return {"avx2", MR, NR, kernel}; }
+MicroKernel micro_avx2() { return {"avx2", MR, NR, kernel, simd_pack_a<MR>, simd_pack_b<NR>}; }
 
 }  // namespace tbn

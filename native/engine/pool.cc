@@ -3,8 +3,10 @@
 // ends its row of taps), records its flat index over the whole input; average divides by the
 // taps inside the input, or inside the padded input with count_include_pad. Parallel over
 // planes (batch × channels), which own disjoint parts of every buffer.
+#include <atomic>
 #include <cmath>
 #include <cstring>
+#include <vector>
 
 #include "kernels.h"
 #include "thread_pool.h"
@@ -48,6 +50,27 @@ inline int64_t taps(int64_t o, int64_t s, int64_t pad, int64_t k, int64_t dil, i
     if (i >= lo && i < hi) c++;
   }
   return c;
+}
+
+/** Per output index along one axis, the taps [lo, hi) whose input coordinate is in [0, len). */
+struct TapRange {
+  int64_t lo, hi;
+};
+
+void tap_ranges(int64_t outs, int64_t s, int64_t pad, int64_t k, int64_t dil, int64_t len, TapRange *out) {
+  for (int64_t o = 0; o < outs; o++) {
+    int64_t lo = 0, hi = 0;
+    bool seen = false;
+    for (int64_t t = 0; t < k; t++) {
+      const int64_t i = o * s - pad + t * dil;
+      if (i >= 0 && i < len) {
+        if (!seen) lo = t;
+        seen = true;
+        hi = t + 1;
+      }
+    }
+    out[o] = {lo, seen ? hi : lo};
+  }
 }
 
 int64_t plane_grain(const PGeo &g, int64_t planes) {
@@ -96,6 +119,62 @@ void avg_pass(const float *src, float *dst, const PGeo &g, int64_t planes, bool 
 
 }  // namespace
 
+namespace {
+
+/**
+ * Max over whole windows for outputs [v0, v1) of one output row whose windows start at
+ * origin + ow·sw: the first strictly greater tap wins. K > 0: a K×K 2-D window unrolled; K = 0:
+ * any window through the tap offsets. nan[ow] is set where a window held a NaN (redone exactly).
+ */
+template <int K>
+void window_row(const float *px, int64_t origin, int64_t v0, int64_t v1, const PGeo &g, const int64_t *off, float *po, double *pa,
+                uint8_t *nan) {
+  const int64_t taps = K > 0 ? K * K : g.KD * g.KH * g.KW;
+  for (int64_t ow = v0; ow < v1; ow++) {
+    const int64_t w = origin + ow * g.sw;
+    const float *src = px + w;
+    bool bad = false;
+    float best;
+    int64_t at;
+    if constexpr (K > 0) {
+      // Branch-free (real data makes the comparisons unpredictable): the running max, then
+      // the first tap equal to it — the tap where "first strictly greater" stops.
+      float v[K * K];
+      for (int kh = 0; kh < K; kh++)
+        for (int kw = 0; kw < K; kw++) v[kh * K + kw] = src[kh * g.dh * g.W + kw * g.dw];
+      best = v[0];
+      for (int t = 0; t < K * K; t++) {
+        bad |= v[t] != v[t];
+        best = v[t] > best ? v[t] : best;  // maxss
+      }
+      // Compared as bits (the max is one of the taps; ±0 then still pick the right one), so
+      // the compiler emits integer selects instead of NaN-aware float branches.
+      uint32_t bits[K * K], target;
+      std::memcpy(bits, v, sizeof bits);
+      std::memcpy(&target, &best, sizeof target);
+      int first = K * K - 1;
+      for (int t = K * K - 1; t >= 0; t--) first = bits[t] == target ? t : first;
+      at = off[first];
+    } else {
+      best = src[0];
+      at = 0;
+      bad = best != best;
+      for (int64_t t = 1; t < taps; t++) {
+        const float v = src[off[t]];
+        bad |= v != v;
+        const bool take = v > best;
+        at = take ? off[t] : at;
+        best = take ? v : best;
+      }
+    }
+    nan[ow] = bad;
+    po[ow] = best;
+    if (pa) pa[ow] = static_cast<double>(w + at);
+  }
+}
+
+}  // namespace
+
 void max_pool(const Buf &x, const Buf &out, const Buf *argmax, const PoolGeom &pg) {
   const PGeo g = pgeo(pg);
   const float *px = x.f32("maxPool input");
@@ -107,37 +186,72 @@ void max_pool(const Buf &x, const Buf &out, const Buf *argmax, const PoolGeom &p
     pa = argmax->f64("maxPool indices");
     need_size(*argmax, mul_checked(pg.planes, g.osp, "maxPool"), "maxPool", "indices");
   }
+  // Valid taps per output coordinate, so the window loops need no bounds tests. Taps between
+  // lo and hi are all inside: with dilation ≥ 1 the valid taps of a window are contiguous.
+  std::vector<TapRange> rd(static_cast<size_t>(g.OD)), rh(static_cast<size_t>(g.OH)), rw(static_cast<size_t>(g.OW));
+  tap_ranges(g.OD, g.sd, g.pd, g.KD, g.dd, g.D, rd.data());
+  tap_ranges(g.OH, g.sh, g.ph, g.KH, g.dh, g.H, rh.data());
+  tap_ranges(g.OW, g.sw, g.pw, g.KW, g.dw, g.W, rw.data());
+  // Offsets of every tap from its window's origin, and the outputs whose windows lie inside
+  // the input along w (for the vector path).
+  const int64_t taps_n = g.KD * g.KH * g.KW;
+  std::vector<int64_t> tap_off(static_cast<size_t>(taps_n));
+  for (int64_t kd = 0, t = 0; kd < g.KD; kd++)
+    for (int64_t kh = 0; kh < g.KH; kh++)
+      for (int64_t kw = 0; kw < g.KW; kw++, t++) tap_off[static_cast<size_t>(t)] = (kd * g.dd * g.H + kh * g.dh) * g.W + kw * g.dw;
+  int64_t w_lo = g.OW, w_hi = g.OW;
+  for (int64_t ow = 0; ow < g.OW; ow++) {
+    const bool full = rw[static_cast<size_t>(ow)].lo == 0 && rw[static_cast<size_t>(ow)].hi == g.KW;
+    if (full && w_lo == g.OW) w_lo = ow;
+    if (full) w_hi = ow + 1;
+  }
+  for (int64_t ow = w_lo; ow < w_hi; ow++)
+    if (rw[static_cast<size_t>(ow)].lo != 0 || rw[static_cast<size_t>(ow)].hi != g.KW) w_hi = w_lo;  // not one run: no vector path
+  // One output by the JS backend's rule: the first maximum wins; a NaN wins and ends its row of taps.
+  auto exact = [&](int64_t base, int64_t od, int64_t oh, int64_t ow, int64_t o) {
+    const TapRange td = rd[static_cast<size_t>(od)], th = rh[static_cast<size_t>(oh)], tw = rw[static_cast<size_t>(ow)];
+    const int64_t w0 = ow * g.sw - g.pw;
+    float best = -INFINITY;
+    int64_t at = -1;
+    for (int64_t kd = td.lo; kd < td.hi; kd++) {
+      const int64_t id = od * g.sd - g.pd + kd * g.dd;
+      for (int64_t kh = th.lo; kh < th.hi; kh++) {
+        const int64_t row = base + (id * g.H + oh * g.sh - g.ph + kh * g.dh) * g.W + w0;
+        for (int64_t kw = tw.lo; kw < tw.hi; kw++) {
+          const float v = px[row + kw * g.dw];
+          if (v > best || at < 0 || v != v) {
+            best = v;
+            at = row + kw * g.dw;
+            if (v != v) break;
+          }
+        }
+      }
+    }
+    po[o] = best;
+    if (pa) pa[o] = static_cast<double>(at);
+  };
   parallel_for(pg.planes, plane_grain(g, pg.planes), [&](int64_t b, int64_t e) {
+    std::vector<uint8_t> nan(static_cast<size_t>(g.OW));
     for (int64_t pl = b; pl < e; pl++) {
       const int64_t base = pl * g.isp;
-      int64_t o = pl * g.osp;
       for (int64_t od = 0; od < g.OD; od++) {
+        const bool full_d = rd[static_cast<size_t>(od)].lo == 0 && rd[static_cast<size_t>(od)].hi == g.KD;
         for (int64_t oh = 0; oh < g.OH; oh++) {
-          for (int64_t ow = 0; ow < g.OW; ow++, o++) {
-            float best = -INFINITY;
-            int64_t at = -1;
-            for (int64_t kd = 0; kd < g.KD; kd++) {
-              const int64_t id = od * g.sd - g.pd + kd * g.dd;
-              if (id < 0 || id >= g.D) continue;
-              for (int64_t kh = 0; kh < g.KH; kh++) {
-                const int64_t ih = oh * g.sh - g.ph + kh * g.dh;
-                if (ih < 0 || ih >= g.H) continue;
-                const int64_t row = base + (id * g.H + ih) * g.W;
-                for (int64_t kw = 0; kw < g.KW; kw++) {
-                  const int64_t iw = ow * g.sw - g.pw + kw * g.dw;
-                  if (iw < 0 || iw >= g.W) continue;
-                  const float v = px[row + iw];
-                  if (v > best || at < 0 || v != v) {
-                    best = v;
-                    at = row + iw;
-                    if (v != v) break;
-                  }
-                }
-              }
-            }
-            po[o] = best;
-            if (pa) pa[o] = static_cast<double>(at);
+          const int64_t o = pl * g.osp + (od * g.OH + oh) * g.OW;
+          const bool full = full_d && rh[static_cast<size_t>(oh)].lo == 0 && rh[static_cast<size_t>(oh)].hi == g.KH && w_lo < w_hi;
+          const int64_t v0 = full ? w_lo : g.OW, v1 = full ? w_hi : g.OW;
+          for (int64_t ow = 0; ow < v0; ow++) exact(base, od, oh, ow, o + ow);
+          if (v0 < v1) {
+            // Whole windows: taps in order with no bounds tests (unrolled for 2×2 and 3×3 2-D
+            // windows); a window that met a NaN is redone exactly.
+            const int64_t origin = base + ((od * g.sd - g.pd) * g.H + oh * g.sh - g.ph) * g.W - g.pw;
+            if (g.KD == 1 && g.KH == 2 && g.KW == 2) window_row<2>(px, origin, v0, v1, g, tap_off.data(), po + o, pa ? pa + o : nullptr, nan.data());
+            else if (g.KD == 1 && g.KH == 3 && g.KW == 3) window_row<3>(px, origin, v0, v1, g, tap_off.data(), po + o, pa ? pa + o : nullptr, nan.data());
+            else window_row<0>(px, origin, v0, v1, g, tap_off.data(), po + o, pa ? pa + o : nullptr, nan.data());
+            for (int64_t ow = v0; ow < v1; ow++)
+              if (nan[static_cast<size_t>(ow)]) exact(base, od, oh, ow, o + ow);
           }
+          for (int64_t ow = v1; ow < g.OW; ow++) exact(base, od, oh, ow, o + ow);
         }
       }
     }
@@ -150,32 +264,38 @@ void max_pool_backward(const Buf &dy, const Buf &argmax, const Buf &dx, const Po
   float *pdx = dx.f32("maxPoolBackward dx");
   const int64_t n = dy.size;
   need_size(argmax, n, "maxPoolBackward", "indices");
-  // Each index must address dx; when each also lies in its own plane the planes run in parallel.
-  bool planar = pg.rank >= 1 && pg.rank <= 3 && pg.planes >= 0;
-  PGeo g{};
-  if (planar) {
-    g = pgeo(pg);
-    planar = pg.planes * g.osp == n && pg.planes * g.isp == dx.size;
+  // Fast path: planes in parallel, each scattering into its own plane of dx. An index outside
+  // its plane (or not an integer) sends everything to the checked serial path below.
+  const PGeo g = pgeo(pg);
+  std::atomic<bool> planar{mul_checked(pg.planes, g.osp, "maxPoolBackward") == n &&
+                          mul_checked(pg.planes, g.isp, "maxPoolBackward") == dx.size};
+  if (planar.load()) {
+    parallel_for(pg.planes, plane_grain(g, pg.planes), [&](int64_t b, int64_t e) {
+      for (int64_t pl = b; pl < e && planar.load(std::memory_order_relaxed); pl++) {
+        float *plane = pdx + pl * g.isp;
+        std::memset(plane, 0, sizeof(float) * g.isp);
+        const double lo = static_cast<double>(pl * g.isp), hi = static_cast<double>((pl + 1) * g.isp);
+        for (int64_t o = pl * g.osp; o < (pl + 1) * g.osp; o++) {
+          const double at = pa[o];
+          if (at < 0) continue;
+          const int64_t i = static_cast<int64_t>(at);
+          if (at < lo || at >= hi || static_cast<double>(i) != at) {
+            planar.store(false, std::memory_order_relaxed);
+            break;
+          }
+          pdx[i] += pdy[o];
+        }
+      }
+    });
+    if (planar.load()) return;
   }
   for (int64_t o = 0; o < n; o++) {
     const double at = pa[o];
-    if (at < 0) continue;
-    if (!(at < static_cast<double>(dx.size)) || at != std::floor(at)) fail("maxPoolBackward: index out of range");
-    if (planar && static_cast<int64_t>(at) / g.isp != o / g.osp) planar = false;
+    if (at >= 0 && (!(at < static_cast<double>(dx.size)) || at != std::floor(at))) fail("maxPoolBackward: index out of range");
   }
-  if (!planar) {
-    std::memset(pdx, 0, sizeof(float) * dx.size);
-    for (int64_t o = 0; o < n; o++)
-      if (pa[o] >= 0) pdx[static_cast<int64_t>(pa[o])] += pdy[o];
-    return;
-  }
-  parallel_for(pg.planes, plane_grain(g, pg.planes), [&](int64_t b, int64_t e) {
-    for (int64_t pl = b; pl < e; pl++) {
-      std::memset(pdx + pl * g.isp, 0, sizeof(float) * g.isp);
-      for (int64_t o = pl * g.osp; o < (pl + 1) * g.osp; o++)
-        if (pa[o] >= 0) pdx[static_cast<int64_t>(pa[o])] += pdy[o];
-    }
-  });
+  std::memset(pdx, 0, sizeof(float) * dx.size);
+  for (int64_t o = 0; o < n; o++)
+    if (pa[o] >= 0) pdx[static_cast<int64_t>(pa[o])] += pdy[o];
 }
 
 void avg_pool(const Buf &x, const Buf &out, const PoolGeom &pg) {
