@@ -69,14 +69,17 @@ template <class T> inline T sigmoid(T x) {
   return x >= 0 ? T(1) / (T(1) + std::exp(-x)) : std::exp(x) / (T(1) + std::exp(x));
 }
 
-template <class T> inline T gelu_tanh(T x) {
-  return T(0.5) * x * (T(1) + std::tanh(T(0.7978845608028654) * (x + T(0.044715) * x * x * x)));
+// The GELU pair runs in double on every path: x³ overflows float for |x| > 7·10^12, where the
+// double formula is still exact.
+template <class T> inline T gelu_tanh(T xt) {
+  const double x = xt;
+  return static_cast<T>(0.5 * x * (1 + std::tanh(0.7978845608028654 * (x + 0.044715 * x * x * x))));
 }
 
-template <class T> inline T gelu_tanh_grad(T x, T dy) {
-  const T c = T(0.7978845608028654);
-  const T t = std::tanh(c * (x + T(0.044715) * x * x * x));
-  return dy * (T(0.5) * (T(1) + t) + T(0.5) * x * (T(1) - t * t) * c * (T(1) + T(3) * T(0.044715) * x * x));
+template <class T> inline T gelu_tanh_grad(T xt, T dyt) {
+  const double x = xt, dy = dyt, c = 0.7978845608028654;
+  const double t = std::tanh(c * (x + 0.044715 * x * x * x));
+  return static_cast<T>(dy * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * c * (1 + 3 * 0.044715 * x * x)));
 }
 
 /** x >>> y for y < 32 (the JS backend's shiftRight on integers in [0, 2^31)). */

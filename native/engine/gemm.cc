@@ -16,7 +16,7 @@
 namespace tbn {
 namespace {
 
-constexpr int64_t KC = 256;
+constexpr int64_t KC_MAX = 320;  // k blocks: equal parts of k, none longer (B panel + A panel ≈ L1)
 constexpr int64_t MC_TARGET = 128;
 constexpr int64_t NC_TARGET = 1024;
 
@@ -68,7 +68,10 @@ void run_unit(const GemmArgs &g, int64_t i0, int64_t i1, int64_t j0, int64_t j1)
   const int64_t mc_max = MC_TARGET / mr * mr;
   const int64_t nc_max = NC_TARGET / nr * nr;
   Scratch &s = t_scratch;
-  const int64_t kc_max = g.k < KC ? g.k : KC;
+  // Equal k blocks (a function of k alone, so the summation order never depends on tiling).
+  const int64_t kblocks = (g.k + KC_MAX - 1) / KC_MAX;
+  const int64_t KC = (g.k + kblocks - 1) / kblocks;
+  const int64_t kc_max = KC;
   const int64_t ncap = ((j1 - j0 < nc_max ? j1 - j0 : nc_max) + nr - 1) / nr * nr;
   const int64_t mcap = ((i1 - i0 < mc_max ? i1 - i0 : mc_max) + mr - 1) / mr * mr;
   s.a = Scratch::grow(s.a, s.a_cap, mcap * kc_max);
