@@ -4,8 +4,10 @@
 // backend tbn_engine.node (native/engine/CMakeLists.txt). Without CMake, a C++ compiler or
 // Node's headers it prints one line and exits 0 — tbn works without them — except under
 // CI=true, where any failure fails. One project failing does not stop the other. Flags:
-//   --sanitize   ASan + UBSan build of the kernels, the library, the self-test and the engine
-//                addon in build-asan/
+//   --sanitize   ASan + UBSan build in build-asan/: of the kernels, the library and the
+//                self-test; with --engine, of the engine addon only (its own CMake tree, so
+//                both sanitizer builds can run at once)
+//   --engine     build only the engine addon
 //   --quiet      print only failures
 // Env: TBN_SKIP_NATIVE=1 skips; CMAKE, CXX and npm_config_nodedir are honoured.
 import { spawnSync } from 'node:child_process';
@@ -18,6 +20,7 @@ import { fileURLToPath } from 'node:url';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const args = new Set(process.argv.slice(2));
 const sanitize = args.has('--sanitize');
+const engineOnly = args.has('--engine');
 const quiet = args.has('--quiet');
 const ci = process.env.CI === 'true' || process.env.CI === '1';
 const buildDir = path.join(root, sanitize ? 'build-asan' : 'build');
@@ -82,22 +85,27 @@ const headers = [`-DNODE_INCLUDE_DIR=${node}`, `-DNODE_ADDON_API_DIR=${napi}`];
 const opsDefs = [...defs];
 if (sanitize) {
   opsDefs.push('-DTBN_SANITIZE=ON', '-DTBN_TESTS=ON', '-DTBN_HOST=OFF');
-} else {
+} else if (!engineOnly) {
   if (!node || !napi) done(`${node ? 'node-addon-api' : "Node's C headers (node_api.h)"} not found`, false);
   opsDefs.push(...headers);
 }
 
 const start = Date.now();
 const jobs = String(Math.max(1, typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length));
-if (run(['-S', path.join(root, 'custom-ops'), '-B', buildDir, ...opsDefs], 'configuring (cmake)')) run(['--build', buildDir, '--parallel', jobs], 'compiling');
+if (!engineOnly && run(['-S', path.join(root, 'custom-ops'), '-B', buildDir, ...opsDefs], 'configuring (cmake)')) {
+  run(['--build', buildDir, '--parallel', jobs], 'compiling');
+}
 
-// The engine's native backend: its own CMake project, writing into the same Release folder.
-if (!node || !napi) failures.push(`engine addon: ${node ? 'node-addon-api' : "Node's C headers (node_api.h)"} not found`);
-else {
-  const engineDir = path.join(buildDir, 'engine');
-  const engineDefs = [...defs, ...headers, `-DTBN_OUT_DIR=${path.join(buildDir, 'Release')}`, ...(sanitize ? ['-DTBN_SANITIZE=ON'] : [])];
-  if (run(['-S', path.join(root, 'native', 'engine'), '-B', engineDir, ...engineDefs], 'configuring the engine addon (cmake)')) {
-    run(['--build', engineDir, '--parallel', jobs], 'compiling the engine addon');
+// The engine's native backend: its own CMake project, writing into the same Release folder
+// (--sanitize alone keeps to the custom-op build; --sanitize --engine builds this one).
+if (engineOnly || !sanitize) {
+  if (!node || !napi) failures.push(`engine addon: ${node ? 'node-addon-api' : "Node's C headers (node_api.h)"} not found`);
+  else {
+    const engineDir = path.join(buildDir, 'engine');
+    const engineDefs = [...defs, ...headers, `-DTBN_OUT_DIR=${path.join(buildDir, 'Release')}`, ...(sanitize ? ['-DTBN_SANITIZE=ON'] : [])];
+    if (run(['-S', path.join(root, 'native', 'engine'), '-B', engineDir, ...engineDefs], 'configuring the engine addon (cmake)')) {
+      run(['--build', engineDir, '--parallel', jobs], 'compiling the engine addon');
+    }
   }
 }
 if (failures.length) done(failures.join('; '), false);

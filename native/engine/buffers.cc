@@ -39,6 +39,11 @@ BufferTable::~BufferTable() {
   trim();
 }
 
+static void *aligned(size_t bytes) {
+  void *p = nullptr;
+  return posix_memalign(&p, 64, bytes) == 0 ? p : nullptr;
+}
+
 void *BufferTable::take(size_t block) {
   auto it = cache_.find(block);
   if (it != cache_.end() && !it->second.empty()) {
@@ -47,10 +52,10 @@ void *BufferTable::take(size_t block) {
     cached_ -= static_cast<int64_t>(block);
     return p;
   }
-  void *p = std::aligned_alloc(64, block);
+  void *p = aligned(block);
   if (!p) {
     trim();
-    p = std::aligned_alloc(64, block);
+    p = aligned(block);
     if (!p) throw std::bad_alloc();
   }
   return p;
@@ -75,7 +80,8 @@ void BufferTable::trim() {
 double BufferTable::alloc(DType dtype, int64_t size) {
   if (size < 0 || size > kMaxElements) fail("alloc: invalid buffer size " + std::to_string(size));
   const size_t bytes = static_cast<size_t>(size) * dtype_bytes(dtype);
-  const size_t block = block_for(bytes);
+  // Without a cache, blocks are exactly the buffer (so a sanitizer sees a one-past overrun).
+  const size_t block = cache_cap_ > 0 ? block_for(bytes) : (bytes ? bytes : 1);
   uint32_t index;
   if (!free_slots_.empty()) {
     index = free_slots_.back();

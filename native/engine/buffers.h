@@ -3,6 +3,7 @@
 // explicitly; the table owns the memory. Freed blocks are kept in per-size free lists up to a
 // byte cap (TBN_NATIVE_CACHE_MB, default 256): a training step allocates the same sizes every
 // time, so after the first step memory comes back warm instead of as fresh page faults.
+// TBN_NATIVE_CACHE_MB=0 turns the cache off and allocates every block at its exact size.
 // TBN_NATIVE_POISON=1 fills new buffers with 0xFF bytes (NaN) to catch reads of unset memory.
 #pragma once
 

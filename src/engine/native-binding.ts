@@ -113,7 +113,8 @@ export function loadNativeBinding(): NativeLoad {
       cached = { binding, path: file };
       return cached;
     } catch (e) {
-      failures.push(`${file}: ${(e as Error).message.split('\n')[0]}`);
+      const msg = (e as Error).message.split('\n')[0]!;
+      failures.push(msg.includes(file) ? msg : `${file}: ${msg}`);
     }
   }
   cached = { error: failures.length ? failures.join('; ') : 'no candidate paths (package root not found)' };
