@@ -76,7 +76,7 @@ void for_segments(const Iter &it, const int64_t *base, Body body) {
   const int64_t seg = it.n < kSeg ? it.n : kSeg;
   const int64_t per_row = (it.n + seg - 1) / seg;
   const int64_t total = it.rows * per_row;
-  const int64_t grain = grain_for(total, (32768 + seg - 1) / seg);
+  const int64_t grain = grain_for(total, (65536 + seg - 1) / seg);
   parallel_for(total, grain, [&](int64_t s0, int64_t s1) {
     int64_t row = s0 / per_row;
     int64_t idx[kMaxRank];
@@ -159,7 +159,7 @@ inline void store(const Buf &b, int64_t off, int64_t n, const double *src) {
 
 template <UnaryOp OP>
 void unary_fast(const float *x, float *o, int64_t n, float p0, float p1) {
-  parallel_for(n, grain_for(n, 32768), [&](int64_t b, int64_t e) {
+  parallel_for(n, grain_for(n, 65536), [&](int64_t b, int64_t e) {
     for (int64_t i = b; i < e; i++) o[i] = ew::unary<OP, float>(x[i], p0, p1);
   });
 }

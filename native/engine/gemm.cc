@@ -138,7 +138,8 @@ void split(const GemmArgs &g, int64_t parts, std::vector<Unit> &out) {
   }
 }
 
-constexpr double kMinUnitFlops = 2.0 * 64 * 64 * 64;
+// A unit of at least ~10 µs of work; smaller products run on the calling thread.
+constexpr double kMinUnitFlops = 2.0 * 128 * 128 * 64;
 
 }  // namespace
 

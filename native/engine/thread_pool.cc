@@ -6,6 +6,7 @@
 #include "thread_pool.h"
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdlib>
 #include <exception>
@@ -26,6 +27,24 @@ inline void cpu_relax() {
 }
 
 thread_local bool t_in_parallel = false;
+
+// How long a thread spins before it sleeps: long enough to catch the next region of a training
+// step (they come back to back), short enough not to steal a loaded machine's cores.
+constexpr auto kWorkerSpin = std::chrono::microseconds(40);
+constexpr auto kCallerSpin = std::chrono::microseconds(100);
+
+/** Spins until done() or `limit` passes (the clock is read every 32 pauses); true if done. */
+template <class Done>
+bool spin(Done done, std::chrono::microseconds limit) {
+  const auto until = std::chrono::steady_clock::now() + limit;
+  for (;;) {
+    for (int i = 0; i < 32; i++) {
+      if (done()) return true;
+      cpu_relax();
+    }
+    if (std::chrono::steady_clock::now() >= until) return done();
+  }
+}
 
 int default_threads() {
   if (const char *env = std::getenv("TBN_THREADS")) {
@@ -75,13 +94,10 @@ class Pool {
     }
     wake_.notify_all();
     work();
-    for (int spins = 0; pending_.load(std::memory_order_acquire) != 0; spins++) {
-      if (spins < 20000) {
-        cpu_relax();
-      } else {
-        std::unique_lock<std::mutex> lock(mutex_);
-        done_.wait(lock, [&] { return pending_.load(std::memory_order_acquire) == 0; });
-      }
+    const auto finished = [&] { return pending_.load(std::memory_order_acquire) == 0; };
+    if (!spin(finished, kCallerSpin)) {
+      std::unique_lock<std::mutex> lock(mutex_);
+      done_.wait(lock, finished);
     }
     if (error_) std::rethrow_exception(error_);
   }
@@ -125,13 +141,12 @@ class Pool {
 
   void loop(uint64_t seen) {
     for (;;) {
-      uint64_t gen = seen;
-      for (int spins = 0; spins < 4000 && (gen = generation_.load(std::memory_order_acquire)) == seen; spins++) cpu_relax();
-      if (gen == seen) {
+      const auto posted = [&] { return generation_.load(std::memory_order_acquire) != seen; };
+      if (!spin(posted, kWorkerSpin)) {
         std::unique_lock<std::mutex> lock(mutex_);
-        wake_.wait(lock, [&] { return generation_.load(std::memory_order_acquire) != seen; });
-        gen = generation_.load(std::memory_order_acquire);
+        wake_.wait(lock, posted);
       }
+      const uint64_t gen = generation_.load(std::memory_order_acquire);
       seen = gen;
       if (quit_) return;
       work();

@@ -183,7 +183,7 @@ export async function compressModel(opts: CompressOptions): Promise<CompressRepo
       const first = await recalibrateBatchNorm(rewriteModel(working, tiled, { format: 'expanded' }), bnSet);
       working = copyInitializers(working, first.model, batchNormStats(working));
     }
-    const teacher = await createOrtSession(opts.model, { threads: 0 });
+    const teacher = await createOrtSession(opts.model, { threads: 0, spinning: false });
     const training = { alphaMode: alpha, seed: opts.seed ?? 0, ...opts.training };
     try {
       const started = Date.now();
