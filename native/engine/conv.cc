@@ -2,7 +2,7 @@
 // three passes of training:
 //   forward      y[n,g] = W[g] · cols(x[n,g])                  per (image chunk, group), in parallel
 //   data         dx[n,g] = col2im(W[g]ᵀ · dy[n,g])             per (image chunk, group), in parallel
-//   filter       dW[g] = Σ_n dy[n,g] · cols(x[n,g])ᵀ           one long-k GEMM per image chunk
+//   filter       dW[g] = Σ_n dy[n,g] · cols(x[n,g])ᵀ           long-k GEMMs over image chunks, in lanes
 // Small feature maps put several images side by side in one GEMM (≥ 256 columns), so the
 // microkernel's tiles are not mostly padding; a 1×1 kernel with unit strides and no padding
 // reads x directly. The filter pass lays the images side by side too, so its GEMM runs over
@@ -252,64 +252,70 @@ void conv_backward_filter(const Buf &x, const Buf &dy, const Buf &dw, const Conv
   float *px = static_cast<float *>(x.data);
   const float *pdy = static_cast<const float *>(dy.data);
   float *pdw = static_cast<float *>(dw.data);
+  const int64_t wsize = c.out_c * L.K;
   if (c.batch == 0) {
-    std::memset(pdw, 0, sizeof(float) * c.out_c * L.K);
+    std::memset(pdw, 0, sizeof(float) * wsize);
     return;
   }
-  // Images per chunk: about 256K floats of columns (an L2-sized block), whatever the threads.
+  // Images per chunk: about 256K floats of columns (an L2-sized block). Chunks are dealt to at
+  // most kLanes lanes (chunk i to lane i mod lanes); each lane accumulates its chunks into its
+  // own partial dW and the partials are summed in lane order. All of it is fixed by the shapes,
+  // so the result does not depend on the thread count, while the lanes run in parallel with no
+  // product packed twice.
+  constexpr int64_t kLanes = 8;
   const int64_t per_image = L.K * g.osp > 0 ? L.K * g.osp : 1;
   int64_t chunk = (int64_t(256) << 10) / per_image;
   if (chunk < 1) chunk = 1;
   if (chunk > c.batch) chunk = c.batch;
+  const int64_t chunks = (c.batch + chunk - 1) / chunk;
+  const int64_t lanes = chunks < kLanes ? chunks : kLanes;
   // With fewer kernel taps than filters (a first layer), the product is taken transposed
   // (dWᵀ = cols · dyᵀ) so the microkernel's wide side runs over the filters.
   const bool transposed = L.K < L.og;
-  std::unique_ptr<float[]> cols(new float[static_cast<size_t>(chunk * per_image)]);
-  std::unique_ptr<float[]> dyt(new float[static_cast<size_t>(chunk * L.og * g.osp)]);
-  std::unique_ptr<float[]> dwt(new float[static_cast<size_t>(transposed ? L.K * L.og : 1)]);
-  for (int64_t gr = 0; gr < c.group; gr++) {
-    for (int64_t n0 = 0; n0 < c.batch; n0 += chunk) {
-      const int64_t cnt = c.batch - n0 < chunk ? c.batch - n0 : chunk;
-      const int64_t ld = cnt * g.osp;
-      parallel_for(cnt, 1, [&](int64_t b, int64_t e) {
-        for (int64_t i = b; i < e; i++) {
-          im2col(px + ((n0 + i) * c.in_c + gr * L.cg) * g.isp, L.cg, g, cols.get() + i * g.osp, ld, false);
+  std::unique_ptr<float[]> partial(lanes > 1 || transposed ? new float[static_cast<size_t>(lanes * wsize)] : nullptr);
+  parallel_for(lanes * c.group, 1, [&](int64_t b, int64_t e) {
+    for (int64_t task = b; task < e; task++) {
+      const int64_t lane = task / c.group, gr = task % c.group;
+      float *cols = scratch(t_cols, chunk * per_image);
+      float *dyt = scratch(t_mat, chunk * L.og * g.osp);
+      // This lane's dW of group gr: [og × K], or [K × og] when transposed.
+      float *out = partial ? partial.get() + lane * wsize + gr * L.og * L.K : pdw + gr * L.og * L.K;
+      for (int64_t ci = lane, first = 1; ci < chunks; ci += lanes, first = 0) {
+        const int64_t n0 = ci * chunk, cnt = c.batch - n0 < chunk ? c.batch - n0 : chunk;
+        const int64_t ld = cnt * g.osp;
+        for (int64_t i = 0; i < cnt; i++) {
+          im2col(px + ((n0 + i) * c.in_c + gr * L.cg) * g.isp, L.cg, g, cols + i * g.osp, ld, false);
           for (int64_t m = 0; m < L.og; m++)
-            std::memcpy(dyt.get() + m * ld + i * g.osp, pdy + ((n0 + i) * c.out_c + gr * L.og + m) * g.osp,
-                        sizeof(float) * g.osp);
+            std::memcpy(dyt + m * ld + i * g.osp, pdy + ((n0 + i) * c.out_c + gr * L.og + m) * g.osp, sizeof(float) * g.osp);
         }
-      });
-      GemmArgs a;
-      a.k = ld;
-      if (!transposed) {  // dW[og × K] (+)= dyT[og × ld] · colsᵀ
-        a.m = L.og;
-        a.n = L.K;
-        a.a = dyt.get();
-        a.b = cols.get();
-        a.c = pdw + gr * L.og * L.K;
-        a.c_rs = L.K;
-        a.accumulate = n0 > 0;
-      } else {  // dWᵀ[K × og] (+)= cols[K × ld] · dyTᵀ
-        a.m = L.K;
-        a.n = L.og;
-        a.a = cols.get();
-        a.b = dyt.get();
-        a.c = dwt.get();
-        a.c_rs = L.og;
-        a.accumulate = n0 > 0;
+        GemmArgs a;
+        a.k = ld;
+        a.m = transposed ? L.K : L.og;  // dW (+)= dyT · colsᵀ, or dWᵀ (+)= cols · dyTᵀ
+        a.n = transposed ? L.og : L.K;
+        a.a = transposed ? cols : dyt;
+        a.b = transposed ? dyt : cols;
+        a.a_rs = ld;
+        a.a_cs = 1;
+        a.b_rs = 1;
+        a.b_cs = ld;
+        a.c = out;
+        a.c_rs = a.n;
+        a.accumulate = !first;
+        gemm(a);
       }
-      a.a_rs = ld;
-      a.a_cs = 1;
-      a.b_rs = 1;
-      a.b_cs = ld;
-      gemm(a);
     }
-    if (transposed) {
-      float *d = pdw + gr * L.og * L.K;
-      for (int64_t m = 0; m < L.og; m++)
-        for (int64_t r = 0; r < L.K; r++) d[m * L.K + r] = dwt[static_cast<size_t>(r * L.og + m)];
+  });
+  if (!partial) return;
+  // dW = Σ_lane partial (transposed back where the product was), in lane order.
+  parallel_for(wsize, grain_for(wsize, 16384), [&](int64_t b, int64_t e) {
+    for (int64_t o = b; o < e; o++) {
+      const int64_t gr = o / (L.og * L.K), m = (o / L.K) % L.og, r = o % L.K;
+      const int64_t at = gr * L.og * L.K + (transposed ? r * L.og + m : m * L.K + r);
+      float v = partial[static_cast<size_t>(at)];
+      for (int64_t l = 1; l < lanes; l++) v += partial[static_cast<size_t>(l * wsize + at)];
+      pdw[o] = v;
     }
-  }
+  });
 }
 
 }  // namespace tbn

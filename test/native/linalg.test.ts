@@ -66,11 +66,12 @@ const runConv = (c: ReturnType<typeof convCase>) => (a: Arena) => {
   return [a.read(y), a.read(dx), a.read(dw)];
 };
 
-/** A CNN-sized layer (batch 8, 16 → 24 channels, 14 × 14): big enough for every parallel path. */
+/** A CNN-sized layer (batch 11, 32 → 24 channels, 14 × 14): big enough for every parallel path
+ * (several image chunks, so several filter-gradient lanes). */
 function bigConvCase(seed: number) {
   const rng = new Rng(seed);
-  const p: ConvParams = { batch: 8, inChannels: 16, outChannels: 24, group: 1, inShape: [14, 14], kernel: [3, 3], outShape: [14, 14], strides: [1, 1], padsBegin: [1, 1], dilations: [1, 1] };
-  return { p, x: randomData(rng, 8 * 16 * 196), w: randomData(rng, 24 * 16 * 9), dy: randomData(rng, 8 * 24 * 196) };
+  const p: ConvParams = { batch: 11, inChannels: 32, outChannels: 24, group: 1, inShape: [14, 14], kernel: [3, 3], outShape: [14, 14], strides: [1, 1], padsBegin: [1, 1], dilations: [1, 1] };
+  return { p, x: randomData(rng, 11 * 32 * 196), w: randomData(rng, 24 * 32 * 9), dy: randomData(rng, 11 * 24 * 196) };
 }
 
 function poolCase(seed: number) {
