@@ -4,6 +4,9 @@
 // independent outputs only, so each result is the same for every thread count.
 #include <cmath>
 #include <cstring>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "kernels.h"
 #include "thread_pool.h"
@@ -49,18 +52,25 @@ template <ReduceOp OP> constexpr double init() {
   return OP == ReduceOp::sum ? 0.0 : OP == ReduceOp::prod ? 1.0 : OP == ReduceOp::max ? -INFINITY : INFINITY;
 }
 
-/** Σ of a contiguous float row with four float64 chains (sum only). */
+/** Σ of a contiguous float row in float64, eight chains (sum only). */
 inline double sum_row(const float *x, int64_t n) {
-  double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
   int64_t i = 0;
-  for (; i + 3 < n; i += 4) {
-    s0 += x[i];
-    s1 += x[i + 1];
-    s2 += x[i + 2];
-    s3 += x[i + 3];
+  double t = 0;
+#if defined(__SSE2__)
+  __m128d s0 = _mm_setzero_pd(), s1 = _mm_setzero_pd(), s2 = _mm_setzero_pd(), s3 = _mm_setzero_pd();
+  for (; i + 8 <= n; i += 8) {
+    const __m128 a = _mm_loadu_ps(x + i), b = _mm_loadu_ps(x + i + 4);
+    s0 = _mm_add_pd(s0, _mm_cvtps_pd(a));
+    s1 = _mm_add_pd(s1, _mm_cvtps_pd(_mm_movehl_ps(a, a)));
+    s2 = _mm_add_pd(s2, _mm_cvtps_pd(b));
+    s3 = _mm_add_pd(s3, _mm_cvtps_pd(_mm_movehl_ps(b, b)));
   }
-  for (; i < n; i++) s0 += x[i];
-  return (s0 + s1) + (s2 + s3);
+  double lanes[2];
+  _mm_storeu_pd(lanes, _mm_add_pd(_mm_add_pd(s0, s1), _mm_add_pd(s2, s3)));
+  t = lanes[0] + lanes[1];
+#endif
+  for (; i < n; i++) t += x[i];
+  return t;
 }
 
 template <ReduceOp OP>
