@@ -130,6 +130,7 @@ void im2col(float *x, int64_t channels, const Geo &g, float *cols, int64_t ld, b
 
 thread_local std::vector<float> t_cols;
 thread_local std::vector<float> t_mat;
+thread_local std::vector<float> t_partial;  // the calling thread's filter-gradient lanes (kept warm)
 
 float *scratch(std::vector<float> &v, int64_t n) {
   if (static_cast<int64_t>(v.size()) < n) v.resize(static_cast<size_t>(n));
@@ -272,14 +273,14 @@ void conv_backward_filter(const Buf &x, const Buf &dy, const Buf &dw, const Conv
   // With fewer kernel taps than filters (a first layer), the product is taken transposed
   // (dWᵀ = cols · dyᵀ) so the microkernel's wide side runs over the filters.
   const bool transposed = L.K < L.og;
-  std::unique_ptr<float[]> partial(lanes > 1 || transposed ? new float[static_cast<size_t>(lanes * wsize)] : nullptr);
+  float *const partial = lanes > 1 || transposed ? scratch(t_partial, lanes * wsize) : nullptr;
   parallel_for(lanes * c.group, 1, [&](int64_t b, int64_t e) {
     for (int64_t task = b; task < e; task++) {
       const int64_t lane = task / c.group, gr = task % c.group;
       float *cols = scratch(t_cols, chunk * per_image);
       float *dyt = scratch(t_mat, chunk * L.og * g.osp);
       // This lane's dW of group gr: [og × K], or [K × og] when transposed.
-      float *out = partial ? partial.get() + lane * wsize + gr * L.og * L.K : pdw + gr * L.og * L.K;
+      float *out = partial ? partial + lane * wsize + gr * L.og * L.K : pdw + gr * L.og * L.K;
       for (int64_t ci = lane, first = 1; ci < chunks; ci += lanes, first = 0) {
         const int64_t n0 = ci * chunk, cnt = c.batch - n0 < chunk ? c.batch - n0 : chunk;
         const int64_t ld = cnt * g.osp;
@@ -306,14 +307,19 @@ void conv_backward_filter(const Buf &x, const Buf &dy, const Buf &dw, const Conv
     }
   });
   if (!partial) return;
-  // dW = Σ_lane partial (transposed back where the product was), in lane order.
-  parallel_for(wsize, grain_for(wsize, 16384), [&](int64_t b, int64_t e) {
-    for (int64_t o = b; o < e; o++) {
-      const int64_t gr = o / (L.og * L.K), m = (o / L.K) % L.og, r = o % L.K;
-      const int64_t at = gr * L.og * L.K + (transposed ? r * L.og + m : m * L.K + r);
-      float v = partial[static_cast<size_t>(at)];
-      for (int64_t l = 1; l < lanes; l++) v += partial[static_cast<size_t>(l * wsize + at)];
-      pdw[o] = v;
+  // dW = Σ_lane partial (transposed back where the product was), in lane order; by filter rows.
+  const int64_t rows = c.group * L.og;
+  parallel_for(rows, grain_for(rows, L.K >= 4096 ? 1 : 4096 / L.K + 1), [&](int64_t b, int64_t e) {
+    for (int64_t row = b; row < e; row++) {
+      const int64_t gr = row / L.og, m = row % L.og;
+      const float *src = partial + gr * L.og * L.K + (transposed ? m : m * L.K);
+      const int64_t step = transposed ? L.og : 1;
+      float *dst = pdw + row * L.K;
+      for (int64_t r = 0; r < L.K; r++) dst[r] = src[r * step];
+      for (int64_t l = 1; l < lanes; l++) {
+        const float *lp = src + l * wsize;
+        for (int64_t r = 0; r < L.K; r++) dst[r] += lp[r * step];
+      }
     }
   });
 }
