@@ -11,10 +11,11 @@
 //   adam    [lr, beta1, beta2, eps, step, weightDecay, decoupled]     tile  [rows, cols, p, axis, perLayer]
 
 import type { AdamParams, Backend, BinaryOp, Broadcast, Buf, ConvParams, MatMulParams, PoolParams, ReduceOp, TileParams, UnaryOp, View } from '../backend.js';
-import { hostArray, type DType, type HostArray } from '../dtype.js';
+import type { DType, HostArray } from '../dtype.js';
 import type { NativeArray, NativeBinding } from '../native-binding.js';
 
 const DTYPE_CODE: Record<DType, number> = { float32: 0, int64: 1, bool: 2 };
+const ARRAY: Record<DType, new (data: ArrayLike<number>) => NativeArray> = { float32: Float32Array, int64: Float64Array, bool: Uint8Array };
 
 class NativeBuf implements Buf {
   constructor(
@@ -107,7 +108,8 @@ export class NativeBackend implements Backend {
     b.handle = -1;
   }
   write(buf: Buf, data: ArrayLike<number>, offset = 0): void {
-    const want = hostArray(buf.dtype, 0).constructor as new (d: ArrayLike<number>) => NativeArray;
+    // Other array types convert as a typed-array store does (the JS backend's set()).
+    const want = ARRAY[buf.dtype];
     const arr = data instanceof want ? (data as NativeArray) : new want(data);
     this.binding.write(this.h(buf), arr, offset);
   }
