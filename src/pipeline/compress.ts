@@ -17,6 +17,7 @@ import type { AlphaMode } from '../tbn/tile.js';
 import type { FinetuneOptions } from '../tbn/finetune.js';
 import { compressWith, type FinetuneSummary, type MethodContext, type MethodResult } from '../tbn/method.js';
 import { compareModels, type Agreement } from '../verify/compare.js';
+import { compressWithBudget, type BudgetOptions, type BudgetReport } from './budget.js';
 import { createOrtSession } from '../runtime/ort.js';
 import { loadData, type Dataset } from '../data/dataset.js';
 import { parseInputShapes } from '../data/synthetic.js';
@@ -52,10 +53,14 @@ export interface CompressOptions {
   finetune?: boolean;
   /** Fine-tuning settings (epochs, steps, lr, batch size, loss, temperature, augmentation, α source). */
   training?: Partial<FinetuneOptions>;
+  /** Choose p per layer under an accuracy (--max-drop) or size (--target-bits) budget. */
+  budget?: BudgetOptions;
+  /** Layers under λ become binary with one α. */
+  binarizeRest?: boolean;
   onProgress?: (event: ProgressEvent) => void;
 }
 
-export type ProgressEvent = { phase: 'load' | 'select' | 'permute' | 'tile' | 'batchnorm' | 'finetune' | 'shapes' | 'write' | 'evaluate'; message: string };
+export type ProgressEvent = { phase: 'load' | 'select' | 'permute' | 'tile' | 'batchnorm' | 'finetune' | 'shapes' | 'write' | 'evaluate' | 'budget'; message: string };
 
 export interface CompressLayerReport {
   node: string;
@@ -91,6 +96,7 @@ export interface CompressReport {
   permutation: PermutationReport[];
   batchNorm: BatchNormUpdate[];
   finetune: FinetuneSummary | null;
+  budget: BudgetReport | null;
   warnings: string[];
 }
 
@@ -162,6 +168,12 @@ export async function compressModel(opts: CompressOptions): Promise<CompressRepo
     warn: (w) => warnings.push(w),
     metadata: (tiled) => metadata(tiled, alpha),
   };
+  const budgeted = opts.budget && (opts.budget.maxDrop !== undefined || opts.budget.targetBits !== undefined);
+  if (budgeted && opts.dryRun) throw new UsageError('--dry-run cannot be combined with --max-drop or --target-bits');
+  if (budgeted) {
+    const { result, report } = await compressWithBudget(ctx, opts, opts.budget!, (message) => progress({ phase: 'budget', message }));
+    return { ...(await finishCompress(opts, ctx, loaded, result, output, warnings)), budget: report };
+  }
   const result = await compressWith(ctx, opts, { dryRun: opts.dryRun });
   return finishCompress(opts, ctx, loaded, result, output, warnings);
 }
@@ -231,6 +243,7 @@ export async function finishCompress(
     permutation: result.permutation,
     batchNorm: result.batchNorm,
     finetune: result.finetune,
+    budget: null,
     warnings,
   };
 }
