@@ -20,7 +20,7 @@ import { compareModels, type Agreement } from '../verify/compare.js';
 import { compressWithBudget, type BudgetOptions, type BudgetReport } from './budget.js';
 import { createOrtSession } from '../runtime/ort.js';
 import { loadData, type Dataset } from '../data/dataset.js';
-import { parseInputShapes } from '../data/synthetic.js';
+import { parseInputShapes, syntheticInputs } from '../data/synthetic.js';
 
 export { tileChoices } from '../tbn/method.js';
 
@@ -207,7 +207,8 @@ export async function finishCompress(
     };
   });
   let agreement: Agreement | null = null;
-  if (!opts.dryRun && tiled.length) {
+  const measurable = ctx.data !== undefined || canSynthesize(ctx.model, ctx.shapes, warnings);
+  if (!opts.dryRun && tiled.length && measurable) {
     progress({ phase: 'evaluate', message: 'measuring agreement with the original' });
     agreement = await compareModels(opts.model, encodeModelInline(compressed), evalSet(ctx.data, ctx.model, opts, ctx.shapes));
   }
@@ -246,6 +247,17 @@ export async function finishCompress(
     budget: null,
     warnings,
   };
+}
+
+/** Whether synthetic inputs can be made (all dynamic dimensions but the batch known). */
+function canSynthesize(model: Model, shapes: Map<string, number[]>, warnings: string[]): boolean {
+  try {
+    syntheticInputs(model, { batch: 1, shapes });
+    return true;
+  } catch (e) {
+    warnings.push(`agreement with the original not measured: ${e instanceof Error ? e.message : e}`);
+    return false;
+  }
 }
 
 function totalParams(model: Model): number {
