@@ -5,10 +5,11 @@ import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { attr, floatTensor, graph, model, node, valueInfo } from '../../src/ir/build.js';
+import { floatTensor, graph, model, node, valueInfo } from '../../src/ir/build.js';
 import { loadModel, saveModel } from '../../src/onnx/file.js';
 import { ROOT, dataPath, modelPath } from '../helpers/fixtures.js';
 import { tmpDir } from '../helpers/tmp.js';
+import { hasPythonOnnx } from '../helpers/models.js';
 import { Rng } from '../../src/util/random.js';
 import { tbn } from './run.js';
 
@@ -54,15 +55,7 @@ describe('tbn compress', () => {
     expect(fs.readFileSync(path.join(d, 'a.onnx')).equals(fs.readFileSync(path.join(d, 'c.onnx')))).toBe(c.code !== 0);
   });
 
-  const hasOnnx = (() => {
-    try {
-      execFileSync('/usr/bin/python3', ['-c', 'import onnx'], { stdio: 'ignore' });
-      return true;
-    } catch {
-      return false;
-    }
-  })();
-  it.skipIf(!hasOnnx && process.env.CI !== 'true')('writes models onnx.checker accepts (full_check), with value_info for the custom ops', async () => {
+  it.skipIf(!hasPythonOnnx && process.env.CI !== 'true')('writes models onnx.checker accepts (full_check), with value_info for the custom ops', async () => {
     const d = tmpDir();
     const out = path.join(d, 'cnn.onnx');
     expect((await tbn('compress', modelPath('mnist-cnn.onnx'), '-o', out, '--data', dataPath('mnist-calib.npz'), '--steps', '2', '--min-params', '10000')).code).toBe(0);
