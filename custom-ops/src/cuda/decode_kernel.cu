@@ -28,8 +28,8 @@ cudaError_t launch_tbn_decode(cudaStream_t stream, const CudaDecode &a) {
   if (e == cudaSuccess) e = cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev);
   if (e != cudaSuccess) return e;
   const int64_t want = cuda::ceil_div(n, 256), cap = 32LL * sms;
-  cuda::decode_kernel<<<static_cast<unsigned>(want < cap ? want : cap), 256, 0, stream>>>(cuda::dev_tile(a.tile),
-                                                                                         a.tile_axis, a.m, a.kc, n, a.w);
+  TBN_LAUNCH(cuda::decode_kernel, static_cast<unsigned>(want < cap ? want : cap), 256, stream, cuda::dev_tile(a.tile),
+             a.tile_axis, a.m, a.kc, n, a.w);
   return cudaGetLastError();
 }
 

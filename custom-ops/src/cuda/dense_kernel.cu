@@ -156,8 +156,8 @@ void launch_gemv(cudaStream_t stream, const DenseProb &d, const DevMatrix &w, co
   int wpu = 1;
   while (wpu < 8 && units * wpu < 16LL * dev.sms && w.ri / (2 * wpu) >= (COL ? 8 : 64)) wpu *= 2;
   const unsigned blocks = static_cast<unsigned>(ceil_div(units, 8 / wpu));
-  if (d.M == 1) gemv_kernel<COL, GENERAL, 1><<<blocks, 256, 0, stream>>>(d, w, wpu);
-  else gemv_kernel<COL, GENERAL, kGemvRows><<<blocks, 256, 0, stream>>>(d, w, wpu);
+  const auto kernel = d.M == 1 ? gemv_kernel<COL, GENERAL, 1> : gemv_kernel<COL, GENERAL, kGemvRows>;
+  TBN_LAUNCH(kernel, blocks, 256, stream, d, w, wpu);
 }
 
 constexpr int64_t kIntMax = 0x7fffffff;

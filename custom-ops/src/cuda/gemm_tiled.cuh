@@ -272,7 +272,11 @@ cudaError_t launch_tiled(cudaStream_t stream, const Prob &prob, const DevMatrix 
   const dim3 grid(static_cast<unsigned>(mblk), static_cast<unsigned>(nblk * s.ksplit), static_cast<unsigned>(prob.G));
   float *part = s.ksplit > 1 ? static_cast<float *>(workspace) : nullptr;
   tc = tc && bl != kGeneral && dev.major >= 8;
-#define TBN_TILED_(BLV, TCV) tiled_kernel<Prob, BLV, TCV><<<grid, kThreads, 0, stream>>>(prob, w, part, s.ksplit, s.kchunk)
+#define TBN_TILED_(BLV, TCV)                                                    \
+  do {                                                                          \
+    const auto kernel = tiled_kernel<Prob, BLV, TCV>;                           \
+    TBN_LAUNCH(kernel, grid, kThreads, stream, prob, w, part, s.ksplit, s.kchunk); \
+  } while (0)
   if (bl == kRowBits) {
     if (tc) TBN_TILED_(kRowBits, true);
     else TBN_TILED_(kRowBits, false);
@@ -286,7 +290,8 @@ cudaError_t launch_tiled(cudaStream_t stream, const Prob &prob, const DevMatrix 
   if (s.ksplit > 1) {
     const int64_t total = prob.G * static_cast<int64_t>(prob.M) * prob.N;
     const int64_t blocks = ceil_div(total, 256);
-    finalize_kernel<Prob><<<static_cast<unsigned>(blocks < 4096 ? blocks : 4096), 256, 0, stream>>>(prob, part, s.ksplit);
+    const auto kernel = finalize_kernel<Prob>;
+    TBN_LAUNCH(kernel, static_cast<unsigned>(blocks < 4096 ? blocks : 4096), 256, stream, prob, part, s.ksplit);
   }
   return cudaGetLastError();
 }

@@ -12,6 +12,12 @@
 #include "tbn_launch.cuh"
 #include "tbn_tile_math.h"
 
+// Kernel launches go through this macro (`kernel` is a plain name: alias template kernels first)
+// so that test/gpu/emu can run the same kernel code on the CPU, where it stands for its launcher.
+#ifndef TBN_LAUNCH
+#define TBN_LAUNCH(kernel, grid, block, stream, ...) kernel<<<(grid), (block), 0, (stream)>>>(__VA_ARGS__)
+#endif
+
 namespace tbn {
 namespace cuda {
 

@@ -46,7 +46,7 @@ int main(int argc, char **argv) {
     return 64;
   }
   DeviceSummary dev;
-  const char *reason = nullptr;
+  const char *reason = "unknown";
   if (!describe_device(&dev, &reason)) {
     std::printf("no CUDA device: %s\n", reason);
     return 77;
