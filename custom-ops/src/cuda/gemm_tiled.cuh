@@ -78,58 +78,84 @@ inline SplitPlan plan_split(int64_t M, int64_t N, int64_t K, int64_t G, int sms)
   return s;
 }
 
-// A: Prob::kAFastK says whether consecutive threads should walk k (dense rows) or m (conv
-// positions) for coalesced global loads. Each thread loads 8 of the 32×32 values.
-template <class Prob, bool TC>
-__device__ __forceinline__ void load_a_stage(const Prob &prob, const typename Prob::Shared &ps,
-                                             const typename Prob::ARow *arow, TileSmem<TC> &sm, int m0, int k0,
-                                             int kend) {
+// One stage of operands between its global loads and its shared-memory stores: the loads of
+// stage s+1 are issued before stage s is multiplied, so their latency hides behind the math.
+// A: 8 of the 32×32 values per thread; Prob::kAFastK says whether consecutive threads walk k
+// (dense rows) or m (conv positions), for coalesced loads. B: the 32-bit window the thread
+// expands (row / column bits) or 16 weights (general).
+template <int BL>
+struct Staged {
+  float a[8];
+  uint32_t win;
+  float b[BL == kGeneral ? (kBN * kBK) / kThreads : 1];
+};
+
+template <class Prob, int BL>
+__device__ __forceinline__ void fetch_stage(const Prob &prob, const typename Prob::Shared &ps,
+                                            const typename Prob::ARow &arow, const DevMatrix &w, const int64_t *rowid,
+                                            int g, int m0, int k0, int kend, Staged<BL> &st) {
   const int tid = threadIdx.x;
 #pragma unroll
   for (int i = 0; i < 8; i++) {
     const int e = tid + kThreads * i;
     const int m = Prob::kAFastK ? e / kBK : e % kBM;
     const int k = Prob::kAFastK ? e % kBK : e / kBM;
-    float v = 0.0f;
-    if (m0 + m < prob.M && k0 + k < kend) v = prob.load_a(ps, arow[Prob::kAFastK ? i : 0], k0 + k, k);
-    sm.at_a(m, k) = v;
+    // k-fast: each thread meets 8 rows, whose (cheap) ARow is made here; m-fast: one row, made once.
+    st.a[i] = (m0 + m < prob.M && k0 + k < kend)
+                  ? prob.load_a(ps, Prob::kAFastK ? prob.a_row(g, m0 + m) : arow, k0 + k, k)
+                  : 0.0f;
   }
-}
-
-// B: ±1 (or ±α) for the block's 64 rows × 32 k. rowid[n] is the row's tile row / output, −1
-// past the end.
-template <int BL, bool TC>
-__device__ __forceinline__ void load_b_stage(const DevMatrix &w, const int64_t *rowid, TileSmem<TC> &sm, int k0,
-                                             int kend) {
-  const int tid = threadIdx.x;
-  if (BL == kRowBits) {
-    // Two threads per row, 16 k each, from one 32-bit window of the row's bits.
-    const int n = tid >> 1, h = (tid & 1) * 16;
-    const int64_t j = rowid[n];
-    const uint32_t win = j >= 0 ? tile_window(w.t, tbn_tile_bit_index(TBN_TILE_OUT_REUSE, w.ri, w.out, j, k0)) : 0u;
-#pragma unroll
-    for (int s = 0; s < 16; s++) {
-      const int k = h + s;
-      sm.at_b(n, k) = (j >= 0 && k0 + k < kend) ? tbn_signed((win >> k) & 1u, 1.0f) : 0.0f;
-    }
-  } else if (BL == kColBits) {
-    // Rows are consecutive (rowid[n] = rowid[0] + n): per k, a window covers 32 rows; four
+  if constexpr (BL == kRowBits) {
+    // Two threads per row (16 k each) share the 32-bit window of the row's bits at k0.
+    const int64_t j = rowid[tid >> 1];
+    st.win = j >= 0 ? tile_window(w.t, tbn_tile_bit_index(TBN_TILE_OUT_REUSE, w.ri, w.out, j, k0)) : 0u;
+  } else if constexpr (BL == kColBits) {
+    // Rows are consecutive (rowid[n] = rowid[0] + n): one window covers 32 rows of one k; four
     // threads per k, 16 rows each.
     const int k = tid >> 2, q4 = (tid & 3) * 16;
-    const bool kin = k0 + k < kend;
-    const int64_t j0 = rowid[0] + q4;
-    const uint32_t win = kin ? tile_window(w.t, tbn_tile_bit_index(TBN_TILE_IN_COMBINE, w.ri, w.out, j0, k0 + k)) : 0u;
-#pragma unroll
-    for (int s = 0; s < 16; s++) {
-      const int n = q4 + s;
-      sm.at_b(n, k) = (kin && rowid[n] >= 0) ? tbn_signed((win >> s) & 1u, 1.0f) : 0.0f;
-    }
+    st.win = k0 + k < kend ? tile_window(w.t, tbn_tile_bit_index(TBN_TILE_IN_COMBINE, w.ri, w.out, rowid[0] + q4, k0 + k))
+                           : 0u;
   } else {
 #pragma unroll 4
     for (int i = 0; i < (kBN * kBK) / kThreads; i++) {
       const int e = tid + kThreads * i, n = e / kBK, k = e % kBK;
       const int64_t o = rowid[n];
-      sm.at_b(n, k) = (o >= 0 && k0 + k < kend) ? general_weight(w, o, k0 + k) : 0.0f;
+      st.b[i] = (o >= 0 && k0 + k < kend) ? general_weight(w, o, k0 + k) : 0.0f;
+    }
+  }
+}
+
+// Writes a fetched stage into shared memory: A as loaded, B as ±1.0 (0 past the ends).
+template <class Prob, int BL, bool TC>
+__device__ __forceinline__ void put_stage(const Staged<BL> &st, const int64_t *rowid, TileSmem<TC> &sm, int k0,
+                                          int kend) {
+  const int tid = threadIdx.x;
+#pragma unroll
+  for (int i = 0; i < 8; i++) {
+    const int e = tid + kThreads * i;
+    sm.at_a(Prob::kAFastK ? e / kBK : e % kBM, Prob::kAFastK ? e % kBK : e / kBM) = st.a[i];
+  }
+  if constexpr (BL == kRowBits) {
+    const int n = tid >> 1, h = (tid & 1) * 16;
+    const bool row = rowid[n] >= 0;
+#pragma unroll
+    for (int s = 0; s < 16; s++) {
+      const int k = h + s;
+      sm.at_b(n, k) = (row && k0 + k < kend) ? tbn_signed((st.win >> k) & 1u, 1.0f) : 0.0f;
+    }
+  } else if constexpr (BL == kColBits) {
+    const int k = tid >> 2, q4 = (tid & 3) * 16;
+    const bool kin = k0 + k < kend;
+#pragma unroll
+    for (int s = 0; s < 16; s++) {
+      const int n = q4 + s;
+      sm.at_b(n, k) = (kin && rowid[n] >= 0) ? tbn_signed((st.win >> s) & 1u, 1.0f) : 0.0f;
+    }
+  } else {
+#pragma unroll 4
+    for (int i = 0; i < (kBN * kBK) / kThreads; i++) {
+      const int e = tid + kThreads * i;
+      sm.at_b(e / kBK, e % kBK) = st.b[i];
     }
   }
 }
@@ -160,13 +186,9 @@ __global__ void __launch_bounds__(kThreads, 4) tiled_kernel(const Prob prob, con
   const int kbeg = split * kchunk, kend = min(prob.K, kbeg + kchunk);
 
   if (tid < kBN) rowid[tid] = n0 + tid < prob.N ? prob.row_id(g, n0 + tid) : -1;
-  typename Prob::ARow arow[Prob::kAFastK ? 8 : 1];
-#pragma unroll
-  for (int i = 0; i < (Prob::kAFastK ? 8 : 1); i++) {
-    const int e = tid + kThreads * i;
-    const int m = m0 + (Prob::kAFastK ? e / kBK : e % kBM);
-    arow[i] = prob.a_row(g, m < prob.M ? m : prob.M - 1);
-  }
+  // The m-fast thread's one row (conv: its output position, image and group input).
+  const int my_m = m0 + tid % kBM;
+  const typename Prob::ARow arow = prob.a_row(g, my_m < prob.M ? my_m : prob.M - 1);
 
   float acc[4][4] = {};
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
@@ -174,16 +196,20 @@ __global__ void __launch_bounds__(kThreads, 4) tiled_kernel(const Prob prob, con
   if constexpr (TC) nvcuda::wmma::fill_fragment(c0, 0.0f), nvcuda::wmma::fill_fragment(c1, 0.0f);
 #endif
 
+  if constexpr (Prob::kStage) prob.stage(ps, g, kbeg, kend);
+  __syncthreads();  // rowid, ps
+  Staged<BL> st;
+  fetch_stage<Prob, BL>(prob, ps, arow, w, rowid, g, m0, kbeg, kend, st);
   for (int k0 = kbeg; k0 < kend; k0 += kBK) {
-    if constexpr (Prob::kStage) {
-      prob.stage(ps, g, k0, kend);
-      __syncthreads();
-    } else if (k0 == kbeg) {
-      __syncthreads();  // rowid
-    }
-    load_a_stage<Prob, TC>(prob, ps, arow, sm, m0, k0, kend);
-    load_b_stage<BL, TC>(w, rowid, sm, k0, kend);
+    put_stage<Prob, BL, TC>(st, rowid, sm, k0, kend);
     __syncthreads();
+    if (k0 + kBK < kend) {  // the next stage's loads fly while this one is multiplied
+      if constexpr (Prob::kStage) {
+        prob.stage(ps, g, k0 + kBK, kend);  // nobody reads ps between the barrier above and the one below
+        __syncthreads();
+      }
+      fetch_stage<Prob, BL>(prob, ps, arow, w, rowid, g, m0, k0 + kBK, kend, st);
+    }
     if constexpr (!TC) {
       const int tn = tid & 15, tm = tid >> 4;
 #pragma unroll 8
