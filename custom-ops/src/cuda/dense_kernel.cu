@@ -2,9 +2,11 @@
 // The product computed is ro × ri (tbn_plan_mode): OUT_REUSE multiplies x by the out/p tile
 // rows once and writes each result p times (α_r · value); IN_COMBINE combines the p input chunks
 // (Σ_r α_r · x_r) on the fly and multiplies once by the in/p × out tile; GENERAL reads every
-// weight as region scale × sign. Up to 4 batch rows take the GEMV kernel below (bandwidth-bound:
-// the tile is read once, 32 bits per load, no shared memory); more take the tiled product
-// (gemm_tiled.cuh), where each tile bit is reused for 32 rows.
+// weight as region scale × sign. Up to 4 batch rows take the GEMV kernels below (the tile is
+// read once, 32 bits per load; one batch row over long OUT_REUSE rows keeps x in registers);
+// more take the tiled product (gemm_tiled.cuh), where each tile bit is reused for 32 rows.
+#include <algorithm>
+
 #include "gemm_tiled.cuh"
 
 namespace tbn {
@@ -148,6 +150,43 @@ __global__ void __launch_bounds__(256) gemv_kernel(const DenseProb d, const DevM
   }
 }
 
+// One batch row, OUT_REUSE, long rows (ri ≥ kWideInputs): the activations are what a GEMV
+// re-reads (4 bytes per 1-bit weight), so here each lane holds 32 consecutive inputs of x in
+// registers and reuses them for every row of its block: per row a lane loads the 32-bit window
+// of its own inputs (consecutive lanes, consecutive words: coalesced) and adds 32 signed
+// values. Warps take 1024-input chunks in turn, sum over lanes, and keep one partial per row
+// in shared memory; the block adds them up and writes the row's p outputs.
+constexpr int kWideRows = 32;             // rows per block, at most
+constexpr int64_t kWideInputs = 4 * 1024;  // from here on the wide kernel beats gemv_kernel
+
+__global__ void __launch_bounds__(256) gemv_wide_kernel(const DenseProb d, const DevMatrix w, int rows_per_block) {
+  __shared__ float part[8][kWideRows];
+  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+  const int64_t r0 = static_cast<int64_t>(blockIdx.x) * rows_per_block;
+  const int nrows = static_cast<int>(min(static_cast<int64_t>(rows_per_block), w.ro - r0));
+  for (int r = lane; r < kWideRows; r += 32) part[warp][r] = 0.0f;
+  for (int64_t c0 = static_cast<int64_t>(warp) * 1024; c0 < w.ri; c0 += 8 * 1024) {
+    const int64_t i0 = c0 + 32 * lane;
+    float xr[32];
+#pragma unroll
+    for (int u = 0; u < 32; u++) xr[u] = i0 + u < w.ri ? d.x[(i0 + u) * d.xcs] : 0.0f;
+    for (int r = 0; r < nrows; r++) {
+      const uint32_t win = tile_window(w.t, tbn_tile_bit_index(TBN_TILE_OUT_REUSE, w.ri, w.out, r0 + r, i0));
+      float s = 0.0f;
+#pragma unroll
+      for (int u = 0; u < 32; u++) s += tbn_signed((win >> u) & 1u, xr[u]);  // x past ri is 0
+      s = warp_sum(s);
+      if (lane == 0) part[warp][r] += s;
+    }
+  }
+  __syncthreads();
+  if (static_cast<int>(threadIdx.x) < nrows) {
+    float v = 0.0f;
+    for (int k = 0; k < 8; k++) v += part[k][threadIdx.x];
+    d.store(0, 0, static_cast<int>(r0 + threadIdx.x), v);
+  }
+}
+
 template <bool COL, bool GENERAL>
 void launch_gemv(cudaStream_t stream, const DenseProb &d, const DevMatrix &w, const DeviceInfo &dev) {
   const int64_t units = COL ? ceil_div(w.ro, 32) : w.ro;
@@ -213,6 +252,13 @@ cudaError_t launch_tbn_dense(cudaStream_t stream, const CudaDense &a, void *work
     return cuda::launch_tiled(stream, d, w, cuda::layout_of(w), a.math == CudaMath::Tf32x2, dev, workspace,
                               workspace_bytes);
   const bool general = w.mode == TBN_TILE_GENERAL;
+  if (a.rows == 1 && w.mode == TBN_TILE_OUT_REUSE && w.ri >= cuda::kWideInputs) {
+    // Enough blocks for two per SM, each reusing its x registers for as many rows as that allows.
+    const int64_t per = std::min<int64_t>(cuda::kWideRows, cuda::ceil_div(w.ro, 2LL * dev.sms));
+    TBN_LAUNCH(cuda::gemv_wide_kernel, static_cast<unsigned>(cuda::ceil_div(w.ro, per)), 256, stream, d, w,
+               static_cast<int>(per));
+    return cudaGetLastError();
+  }
   if (w.out_major) {
     if (general) cuda::launch_gemv<false, true>(stream, d, w, dev);
     else cuda::launch_gemv<false, false>(stream, d, w, dev);

@@ -4,8 +4,9 @@
 // block turns 32 tile bits into 32 ±1.0 values in shared memory with one window load. A Prob
 // (DenseProb, ConvProb) supplies A, the row of each n and the epilogue that scatters a result to
 // every output that reuses it (α_r · value for each region r, + bias / beta·C).
-//   Block: 32 (m) × 64 (n) outputs, 32 k per stage, 128 threads. Fp32: 4×4 outputs per thread
-//   from k-major smem. Tf32x2 (sm_80+): WMMA m16n16k8, A split into hi + lo TF32 terms, both
+//   Block: 32 (m) × 64 (n) outputs, 32 k per stage, 128 threads; the next stage's global loads
+//   are in registers while the current one is multiplied. Fp32: 4×4 outputs per thread from
+//   k-major smem. Tf32x2 (sm_80+): WMMA m16n16k8, A split into hi + lo TF32 terms, both
 //   exact against ±1, so two MMAs keep ~fp32 accuracy. The general strategy (weights ±α, not
 //   exact in TF32) always takes the fp32 path.
 //   Split-K: grid.y = n-blocks × splits; with splits > 1 each writes its partial sums to a

@@ -25,6 +25,12 @@ cudaStream_t stream_of(OrtKernelContext *ctx) {
   check(api().KernelContext_GetGPUComputeStream(ctx, &stream));
   // A null stream would serialise against everything on the device; the CUDA EP always has one.
   if (!stream) fail("no CUDA compute stream (the node is not running on the CUDA execution provider)", ORT_EP_FAIL);
+  // This library carries its own (static) CUDA runtime, whose current device is not the one
+  // onnxruntime's runtime set: follow the stream to its GPU (device_id ≠ 0, several sessions).
+  int dev = 0, current = 0;
+  check_cuda(cudaStreamGetDevice(static_cast<cudaStream_t>(stream), &dev), "the compute stream's device");
+  check_cuda(cudaGetDevice(&current), "the current device");
+  if (dev != current) check_cuda(cudaSetDevice(dev), "selecting the compute stream's device");
   return static_cast<cudaStream_t>(stream);
 }
 

@@ -1,6 +1,6 @@
 // harness_test.cu — the CUDA kernels against references computed on the CPU in double from the
 // format's definition (harness.h ref_w). Each case forces one strategy (OUT_REUSE, IN_COMBINE,
-// GENERAL) and one path (GEMV ≤ 4 rows, tiled, tiled with split-K) with odd sizes, p not
+// GENERAL) and one path (GEMV ≤ 4 rows, wide GEMV, tiled, split-K) with odd sizes, p not
 // dividing the output, both tile axes, one α per layer, Gemm transA/alpha/beta/C broadcasts,
 // conv groups (depthwise too), strides, dilations, pads and auto_pad; every case runs with fp32
 // and (sm_80+) tf32x2 math, with and without split-K workspace. Outputs start as NaN so an
@@ -76,7 +76,11 @@ const char *math_name(tbn::CudaMath m) { return m == tbn::CudaMath::Fp32 ? "fp32
 void dense_case(Rng &r, int c) {
   const int want = c % 3, cls = (c / 3) % 4;
   int64_t out, in, rows;
-  if (cls == 0) rows = r.range(1, 4), out = r.range(1, 200), in = r.next() % 3 ? r.range(1, 300) : r.range(300, 1500);
+  if (cls == 0) {
+    const int size = (c / 12) % 4;  // short rows, longer, and (one batch row) long enough for the wide GEMV
+    out = r.range(1, 200), in = size < 2 ? r.range(1, 300) : size == 2 ? r.range(300, 1500) : r.range(4096, 9000);
+    rows = size == 3 ? 1 : r.range(1, 4);
+  }
   else if (cls == 1) rows = r.range(5, 70), out = r.range(1, 150), in = r.range(1, 200);
   else if (cls == 2) rows = r.range(5, 40), out = r.range(1, 96), in = r.range(300, 2000);
   else rows = r.range(33, 100), out = r.range(65, 300), in = r.range(33, 300);
@@ -143,7 +147,8 @@ void dense_case(Rng &r, int c) {
       expect_status(tbn::launch_tbn_dense(nullptr, a, split ? ws.data() : nullptr, split ? ws_bytes : 0), cudaSuccess,
                     "dense launch");
       HARNESS_CUDA(cudaDeviceSynchronize());
-      const char *path = rows <= 4 ? "gemv" : split && ws_bytes ? "split" : "tiled";
+      const bool wide = rows == 1 && mode == TBN_TILE_OUT_REUSE && ri >= 4096;  // dense_kernel.cu kWideInputs
+      const char *path = wide ? "wide" : rows <= 4 ? "gemv" : split && ws_bytes ? "split" : "tiled";
       g_seen[std::string("dense ") + kModes[mode] + " " + path]++;
       expect_close(dy.download(), ref, bound,
                    "dense case " + std::to_string(c) + " (" + kModes[mode] + ", " + path + ", " + math_name(m) +
@@ -324,8 +329,9 @@ int run_tests(int cases, uint64_t seed) {
   }
   for (const char *op : {"dense", "conv"})
     for (const char *mode : kModes)
-      for (const char *path : {"gemv", "tiled", "split"}) {
-        if (std::string(op) == "conv" && std::string(path) == "gemv") continue;
+      for (const char *path : {"gemv", "wide", "tiled", "split"}) {
+        if (std::string(op) == "conv" && (std::string(path) == "gemv" || std::string(path) == "wide")) continue;
+        if (std::string(path) == "wide" && std::string(mode) != "out-reuse") continue;
         const std::string key = std::string(op) + " " + mode + " " + path;
         const int n = g_seen.count(key) ? g_seen[key] : 0;
         std::printf("covered %-28s %d\n", key.c_str(), n);
