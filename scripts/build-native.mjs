@@ -64,8 +64,8 @@ function cudaCompiler() {
   return nvcc ? { nvcc } : { reason: 'nvcc not found; set CUDACXX or put nvcc on PATH to build them' };
 }
 
-function run(argv, label) {
-  const r = spawnSync(cmake, argv, { cwd: root, encoding: 'utf8', maxBuffer: 64 << 20 });
+function run(argv, label, env = process.env) {
+  const r = spawnSync(cmake, argv, { cwd: root, encoding: 'utf8', maxBuffer: 64 << 20, env });
   if (r.error || r.status !== 0) {
     const log = `${r.stdout ?? ''}${r.stderr ?? ''}`.trim().split('\n').slice(-30).join('\n');
     if (!quiet || ci) console.error(log);
@@ -81,8 +81,11 @@ if (!cxx) done('no C++ compiler (c++, g++ or clang++) found', false);
 const defs = [`-DCMAKE_BUILD_TYPE=${sanitize ? 'RelWithDebInfo' : 'Release'}`];
 if (process.env.CXX === undefined) defs.push(`-DCMAKE_CXX_COMPILER=${cxx}`);
 const cuda = sanitize ? { reason: 'not in the sanitizer build' } : cudaCompiler();
+// nvcc goes to CMake as CUDACXX, which only a first configure reads: a later run finding nvcc
+// by another path does not change the cached compiler (CMake would wipe the cache and fail).
+const configureEnv = cuda.nvcc ? { ...process.env, CUDACXX: cuda.nvcc } : process.env;
 if (cuda.nvcc) {
-  defs.push('-DTBN_CUDA=ON', `-DCMAKE_CUDA_COMPILER=${cuda.nvcc}`);
+  defs.push('-DTBN_CUDA=ON');
   if (process.env.TBN_CUDA_ARCHS) defs.push(`-DTBN_CUDA_ARCHS=${process.env.TBN_CUDA_ARCHS}`);
 } else {
   defs.push('-DTBN_CUDA=OFF');
@@ -97,7 +100,7 @@ if (sanitize) {
 }
 
 const start = Date.now();
-run(['-S', path.join(root, 'custom-ops'), '-B', buildDir, ...defs], 'configuring (cmake)');
+run(['-S', path.join(root, 'custom-ops'), '-B', buildDir, ...defs], 'configuring (cmake)', configureEnv);
 const jobs = String(Math.max(1, typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length));
 run(['--build', buildDir, '--parallel', jobs], 'compiling');
 const cudaNote = cuda.nvcc ? 'with CUDA kernels' : `CUDA kernels skipped: ${cuda.reason}`;
