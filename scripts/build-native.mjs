@@ -2,10 +2,13 @@
 // Builds tbn's native parts with CMake (custom-ops/CMakeLists.txt): the ai.tbn custom-op
 // library and the Node host into build/Release (npm install runs this). Without CMake, a C++
 // compiler or Node's headers it prints one line and exits 0 — tbn works without them — except
-// under CI=true, where any failure fails. Flags:
+// under CI=true, where any failure fails. With nvcc (CUDACXX, PATH or /usr/local/cuda/bin) the
+// library also gets the CUDA kernels (and build/Release/tbn_cuda_harness); without, they are
+// skipped with a note. Flags:
 //   --sanitize   ASan + UBSan build of the kernels, the library and the self-test in build-asan/
 //   --quiet      print only failures
-// Env: TBN_SKIP_NATIVE=1 skips; CMAKE, CXX and npm_config_nodedir are honoured.
+// Env: TBN_SKIP_NATIVE=1 skips; TBN_CUDA=0 leaves the CUDA kernels out; TBN_CUDA_ARCHS overrides
+// the CUDA architectures ("80-real;90"); CMAKE, CXX, CUDACXX and npm_config_nodedir are honoured.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
@@ -53,8 +56,16 @@ function addonHeaders() {
   }
 }
 
-function run(argv, label) {
-  const r = spawnSync(cmake, argv, { cwd: root, encoding: 'utf8', maxBuffer: 64 << 20 });
+/** The CUDA compiler to build the kernels with, or why there is none. */
+function cudaCompiler() {
+  if (process.env.TBN_CUDA === '0') return { reason: 'TBN_CUDA=0' };
+  const candidates = [process.env.CUDACXX, 'nvcc', '/usr/local/cuda/bin/nvcc'].filter(Boolean);
+  const nvcc = candidates.find((c) => found(c));
+  return nvcc ? { nvcc } : { reason: 'nvcc not found; set CUDACXX or put nvcc on PATH to build them' };
+}
+
+function run(argv, label, env = process.env) {
+  const r = spawnSync(cmake, argv, { cwd: root, encoding: 'utf8', maxBuffer: 64 << 20, env });
   if (r.error || r.status !== 0) {
     const log = `${r.stdout ?? ''}${r.stderr ?? ''}`.trim().split('\n').slice(-30).join('\n');
     if (!quiet || ci) console.error(log);
@@ -69,6 +80,16 @@ if (!cxx) done('no C++ compiler (c++, g++ or clang++) found', false);
 
 const defs = [`-DCMAKE_BUILD_TYPE=${sanitize ? 'RelWithDebInfo' : 'Release'}`];
 if (process.env.CXX === undefined) defs.push(`-DCMAKE_CXX_COMPILER=${cxx}`);
+const cuda = sanitize ? { reason: 'not in the sanitizer build' } : cudaCompiler();
+// nvcc goes to CMake as CUDACXX, which only a first configure reads: a later run finding nvcc
+// by another path does not change the cached compiler (CMake would wipe the cache and fail).
+const configureEnv = cuda.nvcc ? { ...process.env, CUDACXX: cuda.nvcc } : process.env;
+if (cuda.nvcc) {
+  defs.push('-DTBN_CUDA=ON');
+  if (process.env.TBN_CUDA_ARCHS) defs.push(`-DTBN_CUDA_ARCHS=${process.env.TBN_CUDA_ARCHS}`);
+} else {
+  defs.push('-DTBN_CUDA=OFF');
+}
 if (sanitize) {
   defs.push('-DTBN_SANITIZE=ON', '-DTBN_TESTS=ON', '-DTBN_HOST=OFF');
 } else {
@@ -79,7 +100,8 @@ if (sanitize) {
 }
 
 const start = Date.now();
-run(['-S', path.join(root, 'custom-ops'), '-B', buildDir, ...defs], 'configuring (cmake)');
+run(['-S', path.join(root, 'custom-ops'), '-B', buildDir, ...defs], 'configuring (cmake)', configureEnv);
 const jobs = String(Math.max(1, typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length));
 run(['--build', buildDir, '--parallel', jobs], 'compiling');
-done(`tbn native build: ${path.relative(root, path.join(buildDir, 'Release'))} ready in ${((Date.now() - start) / 1000).toFixed(1)} s`, true);
+const cudaNote = cuda.nvcc ? 'with CUDA kernels' : `CUDA kernels skipped: ${cuda.reason}`;
+done(`tbn native build: ${path.relative(root, path.join(buildDir, 'Release'))} ready in ${((Date.now() - start) / 1000).toFixed(1)} s (${cudaNote})`, true);
