@@ -3,13 +3,16 @@
 // custom-op library and the Node host (custom-ops/CMakeLists.txt), and the engine's native
 // backend tbn_engine.node (native/engine/CMakeLists.txt). Without CMake, a C++ compiler or
 // Node's headers it prints one line and exits 0 — tbn works without them — except under
-// CI=true, where any failure fails. One project failing does not stop the other. Flags:
+// CI=true, where any failure fails. One project failing does not stop the other. With nvcc
+// (CUDACXX, PATH or /usr/local/cuda/bin) the library also gets the CUDA kernels (and
+// build/Release/tbn_cuda_harness); without, they are skipped with a note. Flags:
 //   --sanitize   ASan + UBSan build in build-asan/: of the kernels, the library and the
 //                self-test; with --engine, of the engine addon only (its own CMake tree, so
 //                both sanitizer builds can run at once)
 //   --engine     build only the engine addon
 //   --quiet      print only failures
-// Env: TBN_SKIP_NATIVE=1 skips; CMAKE, CXX and npm_config_nodedir are honoured.
+// Env: TBN_SKIP_NATIVE=1 skips; TBN_CUDA=0 leaves the CUDA kernels out; TBN_CUDA_ARCHS overrides
+// the CUDA architectures ("80-real;90"); CMAKE, CXX, CUDACXX and npm_config_nodedir are honoured.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
@@ -58,11 +61,19 @@ function addonHeaders() {
   }
 }
 
+/** The CUDA compiler to build the kernels with, or why there is none. */
+function cudaCompiler() {
+  if (process.env.TBN_CUDA === '0') return { reason: 'TBN_CUDA=0' };
+  const candidates = [process.env.CUDACXX, 'nvcc', '/usr/local/cuda/bin/nvcc'].filter(Boolean);
+  const nvcc = candidates.find((c) => found(c));
+  return nvcc ? { nvcc } : { reason: 'nvcc not found; set CUDACXX or put nvcc on PATH to build them' };
+}
+
 const failures = [];
 
 /** Runs cmake; on failure prints the log's tail, records the failure and returns false. */
-function run(argv, label) {
-  const r = spawnSync(cmake, argv, { cwd: root, encoding: 'utf8', maxBuffer: 64 << 20 });
+function run(argv, label, env = process.env) {
+  const r = spawnSync(cmake, argv, { cwd: root, encoding: 'utf8', maxBuffer: 64 << 20, env });
   if (r.error || r.status !== 0) {
     const log = `${r.stdout ?? ''}${r.stderr ?? ''}`.trim().split('\n').slice(-30).join('\n');
     if (!quiet || ci) console.error(log);
@@ -83,6 +94,16 @@ const node = nodeHeaders();
 const napi = addonHeaders();
 const headers = [`-DNODE_INCLUDE_DIR=${node}`, `-DNODE_ADDON_API_DIR=${napi}`];
 const opsDefs = [...defs];
+const cuda = sanitize ? { reason: 'not in the sanitizer build' } : cudaCompiler();
+// nvcc goes to CMake as CUDACXX, which only a first configure reads: a later run finding nvcc
+// by another path does not change the cached compiler (CMake would wipe the cache and fail).
+const configureEnv = cuda.nvcc ? { ...process.env, CUDACXX: cuda.nvcc } : process.env;
+if (cuda.nvcc) {
+  opsDefs.push('-DTBN_CUDA=ON');
+  if (process.env.TBN_CUDA_ARCHS) opsDefs.push(`-DTBN_CUDA_ARCHS=${process.env.TBN_CUDA_ARCHS}`);
+} else {
+  opsDefs.push('-DTBN_CUDA=OFF');
+}
 if (sanitize) {
   opsDefs.push('-DTBN_SANITIZE=ON', '-DTBN_TESTS=ON', '-DTBN_HOST=OFF');
 } else if (!engineOnly) {
@@ -92,7 +113,7 @@ if (sanitize) {
 
 const start = Date.now();
 const jobs = String(Math.max(1, typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length));
-if (!engineOnly && run(['-S', path.join(root, 'custom-ops'), '-B', buildDir, ...opsDefs], 'configuring (cmake)')) {
+if (!engineOnly && run(['-S', path.join(root, 'custom-ops'), '-B', buildDir, ...opsDefs], 'configuring (cmake)', configureEnv)) {
   run(['--build', buildDir, '--parallel', jobs], 'compiling');
 }
 
@@ -109,4 +130,5 @@ if (engineOnly || !sanitize) {
   }
 }
 if (failures.length) done(failures.join('; '), false);
-done(`tbn native build: ${path.relative(root, path.join(buildDir, 'Release'))} ready in ${((Date.now() - start) / 1000).toFixed(1)} s`, true);
+const cudaNote = engineOnly ? 'engine addon only' : cuda.nvcc ? 'with CUDA kernels' : `CUDA kernels skipped: ${cuda.reason}`;
+done(`tbn native build: ${path.relative(root, path.join(buildDir, 'Release'))} ready in ${((Date.now() - start) / 1000).toFixed(1)} s (${cudaNote})`, true);

@@ -2,11 +2,16 @@
 // symbol: RegisterCustomOps (the entry point onnxruntime's RegisterCustomOpsLibrary(_V2) calls).
 // The ops are plain OrtCustomOp tables (C API, version TBN_ORT_API_VERSION); kernel creation and
 // compute go through guard(), so every failure reaches onnxruntime as a status, never a crash.
+// Built with the CUDA kernels (TBN_WITH_CUDA), each op is also registered for the
+// CUDAExecutionProvider under the same name and domain, so one model runs on either EP.
 #include <climits>
 #include <mutex>
 
 #include "ops.h"
 #include "tbn_op_schema.h"
+#if defined(TBN_WITH_CUDA)
+#include "cuda/ops_cuda.h"
+#endif
 
 namespace tbn {
 namespace {
@@ -16,12 +21,13 @@ struct OpDef : OrtCustomOp {
   const char *name;
   size_t inputs;
   Kernel *(*make)(const OrtKernelInfo *);
+  const char *ep;  // nullptr: the CPU EP
 
-  OpDef(const char *op_name, size_t input_count, Kernel *(*factory)(const OrtKernelInfo *))
-      : OrtCustomOp(), name(op_name), inputs(input_count), make(factory) {
+  OpDef(const char *op_name, size_t input_count, Kernel *(*factory)(const OrtKernelInfo *), const char *ep_type = nullptr)
+      : OrtCustomOp(), name(op_name), inputs(input_count), make(factory), ep(ep_type) {
     version = TBN_ORT_API_VERSION;
     GetName = [](const OrtCustomOp *op) { return static_cast<const OpDef *>(op)->name; };
-    GetExecutionProviderType = [](const OrtCustomOp *) -> const char * { return nullptr; };  // CPU
+    GetExecutionProviderType = [](const OrtCustomOp *op) { return static_cast<const OpDef *>(op)->ep; };
     GetInputTypeCount = [](const OrtCustomOp *op) { return static_cast<const OpDef *>(op)->inputs; };
     GetInputType = [](const OrtCustomOp *op, size_t i) {
       const bool decode = static_cast<const OpDef *>(op)->inputs == 2;
@@ -60,6 +66,19 @@ const OpDef<DenseKernel> kGemm(TBN_OP_GEMM, 4, make_gemm);
 const OpDef<DenseKernel> kMatMul(TBN_OP_MATMUL, 3, make_matmul);
 const OpDef<ConvKernel> kConv(TBN_OP_CONV, 4, make_conv);
 
+#if defined(TBN_WITH_CUDA)
+constexpr const char *kCudaEp = "CUDAExecutionProvider";
+TbnDecodeCuda *make_decode_cuda(const OrtKernelInfo *info) { return new TbnDecodeCuda(info); }
+TbnDenseCuda *make_gemm_cuda(const OrtKernelInfo *info) { return new TbnDenseCuda(info, true); }
+TbnDenseCuda *make_matmul_cuda(const OrtKernelInfo *info) { return new TbnDenseCuda(info, false); }
+TbnConvCuda *make_conv_cuda(const OrtKernelInfo *info) { return new TbnConvCuda(info); }
+
+const OpDef<TbnDecodeCuda> kDecodeCuda(TBN_OP_DECODE, 2, make_decode_cuda, kCudaEp);
+const OpDef<TbnDenseCuda> kGemmCuda(TBN_OP_GEMM, 4, make_gemm_cuda, kCudaEp);
+const OpDef<TbnDenseCuda> kMatMulCuda(TBN_OP_MATMUL, 3, make_matmul_cuda, kCudaEp);
+const OpDef<TbnConvCuda> kConvCuda(TBN_OP_CONV, 4, make_conv_cuda, kCudaEp);
+#endif
+
 // One domain for every session: it must outlive them all, so it lives as long as the library
 // (onnxruntime unloads the library only after the sessions that registered it are gone).
 struct Domain {
@@ -77,7 +96,11 @@ OrtStatus *create_domain(const OrtApi *a, OrtCustomOpDomain **out) {
   if (!g_domain.domain) {
     OrtCustomOpDomain *domain = nullptr;
     if (OrtStatus *s = a->CreateCustomOpDomain(TBN_DOMAIN, &domain)) return s;
-    const OrtCustomOp *ops[] = {&kDecode, &kGemm, &kMatMul, &kConv};
+    const OrtCustomOp *ops[] = {&kDecode, &kGemm, &kMatMul, &kConv,
+#if defined(TBN_WITH_CUDA)
+                                &kDecodeCuda, &kGemmCuda, &kMatMulCuda, &kConvCuda
+#endif
+    };
     for (const OrtCustomOp *op : ops) {
       if (OrtStatus *s = a->CustomOpDomain_Add(domain, op)) {
         a->ReleaseCustomOpDomain(domain);

@@ -185,8 +185,7 @@ static int block_rows(const conv_ctx *c, int64_t gr, int64_t cb, int64_t *rows) 
   int jj;
   for (jj = 0; jj < jn; jj++) {
     if (m->mode != TBN_MODE_OUT_REUSE) rows[jj] = c0 + first + jj;
-    else if (c->p.ocg >= m->ro) rows[jj] = first + jj;
-    else rows[jj] = (c0 % m->ro + first + jj) % m->ro;
+    else rows[jj] = tbn_conv_reuse_row(c->p.ocg, m->ro, c0, first + jj);
   }
   return jn;
 }
@@ -257,9 +256,9 @@ static void store(const conv_ctx *c, int64_t gr, int64_t f0, const int64_t *rows
   for (jj = 0; jj < jn; jj++) {
     const float *t = tile + jj * pb;
     int64_t oc = rows[jj], step = 1, last = rows[jj] + 1;
-    if (m->mode == TBN_MODE_OUT_REUSE) oc = c0 + ((rows[jj] - c0 % m->ro) % m->ro + m->ro) % m->ro, step = m->ro, last = c1;
+    if (m->mode == TBN_MODE_OUT_REUSE) oc = tbn_conv_first_channel(c0, m->ro, rows[jj]), step = m->ro, last = c1;
     for (; oc < last; oc += step) {
-      const float s = m->mode == TBN_MODE_OUT_REUSE ? m->alpha[oc / m->ro] : 1.0f;
+      const float s = m->mode == TBN_MODE_OUT_REUSE ? m->alpha[tbn_reuse_region(oc, m->ro)] : 1.0f;
       const float b = c->bias ? c->bias[oc] : 0.0f;
       float *y = c->y + (c->n * g->oc + oc) * plane;
       for (sgi = 0; sgi < nseg; sgi++) {

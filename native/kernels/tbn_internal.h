@@ -1,12 +1,19 @@
 /* tbn_internal.h — shared by the kernel translation units, not part of the API.
  * Holds checked size arithmetic, the workspace arena, the ±1 lookup table and the table of
- * microkernels each kernel path (portable / AVX2 / AVX-512) provides. Everything here is
+ * microkernels each kernel path (portable / AVX2 / AVX-512) provides; the per-element tile math
+ * (shared with the CUDA kernels) is in tbn_tile_math.h. Everything here is
  * static inline or has a tbn_ prefix; ISA translation units must not share inline code with
  * external linkage (their copies would be compiled for a different instruction set). */
 #ifndef TBN_INTERNAL_H
 #define TBN_INTERNAL_H
 
 #include "tbn_kernels.h"
+#include "tbn_tile_math.h"
+
+/* tbn_tile_math.h numbers the strategies for code that cannot see tbn_kernels.h (CUDA). */
+typedef char tbn_mode_values_match_[(TBN_TILE_OUT_REUSE == (int)TBN_MODE_OUT_REUSE &&
+                                     TBN_TILE_IN_COMBINE == (int)TBN_MODE_IN_COMBINE &&
+                                     TBN_TILE_GENERAL == (int)TBN_MODE_GENERAL) ? 1 : -1];
 
 /* a·b into *out when both are in [0, TBN_MAX_ELEMENTS] and so is the product. */
 static inline int tbn_mul(int64_t a, int64_t b, int64_t *out) {

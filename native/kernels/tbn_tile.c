@@ -27,8 +27,6 @@ const char *tbn_status_str(tbn_status s) {
   return "unknown status";
 }
 
-static int tile_bit(const uint8_t *bits, int64_t j) { return (bits[j >> 3] >> (j & 7)) & 1; }
-
 tbn_status tbn_tile_validate(const tbn_tile *t, int64_t *numel, int64_t *q) {
   int64_t n = 1, qq, bytes;
   size_t d;
@@ -48,7 +46,7 @@ tbn_status tbn_tile_validate(const tbn_tile *t, int64_t *numel, int64_t *q) {
   return TBN_OK;
 }
 
-static float scale_of(const tbn_tile *t, int64_t region) { return t->scales_len == 1 ? t->scales[0] : t->scales[region]; }
+static float scale_of(const tbn_tile *t, int64_t region) { return tbn_region_scale(t->scales, t->scales_len, region); }
 
 tbn_status tbn_decode(const tbn_tile *t, float *w, int64_t w_len) {
   int64_t n, q, k, r, kq, m, kc, i, jj;
@@ -65,17 +63,18 @@ tbn_status tbn_decode(const tbn_tile *t, float *w, int64_t w_len) {
         int b;
         for (b = 0; b < 8; b++) dst[j + b] = a * lut[b];
       }
-      for (; j < q; j++) dst[j] = tile_bit(t->bits, j) ? a : -a;
+      for (; j < q; j++) dst[j] = tbn_signed(tbn_tile_bit(t->bits, j), a);
     }
     return TBN_OK;
   }
-  /* Stream position k = jj*m + i holds W[i][jj] of W viewed as [m][kc]. */
+  /* Stream position k = jj*m + i holds W[i][jj] of W viewed as [m][kc] (tbn_stream_to_index,
+   * walked incrementally). */
   m = t->shape[0];
   kc = n / m;
   r = 0, kq = 0, i = 0, jj = 0;
   for (k = 0; k < n; k++) {
     const float a = scale_of(t, r);
-    w[i * kc + jj] = tile_bit(t->bits, kq) ? a : -a;
+    w[i * kc + jj] = tbn_signed(tbn_tile_bit(t->bits, kq), a);
     if (++kq == q) kq = 0, r++;
     if (++i == m) i = 0, jj++;
   }
@@ -96,14 +95,8 @@ static tbn_status plan_layout(const tbn_tile *t, int64_t out, int64_t in, int w_
   if (s != TBN_OK) return s;
   if (out < 1 || in < 1 || !tbn_mul(out, in, &prod) || prod != n) return TBN_ERR_SHAPE;
   if (t->shape[0] != (w_out_first ? out : in)) return TBN_ERR_SHAPE;
-  l->out_major = (w_out_first != 0) == (t->tile_axis == 0);
-  if (l->out_major && out % t->p == 0) {
-    l->mode = TBN_MODE_OUT_REUSE, l->ro = out / t->p, l->ri = in;
-  } else if (!l->out_major && in % t->p == 0) {
-    l->mode = TBN_MODE_IN_COMBINE, l->ro = out, l->ri = in / t->p;
-  } else {
-    l->mode = TBN_MODE_GENERAL, l->ro = out, l->ri = in;
-  }
+  l->out_major = tbn_out_major(w_out_first, t->tile_axis);
+  l->mode = (tbn_mode)tbn_plan_mode(l->out_major, out, in, t->p, &l->ro, &l->ri);
   l->row_words = tbn_ceil_div(l->ri, 16);
   l->row_bytes = tbn_ceil_div(l->ri, 8);
   l->panels = tbn_ceil_div(l->ro, 32);
@@ -135,11 +128,6 @@ tbn_status tbn_matrix_bytes(const tbn_tile *t, int64_t out, int64_t in, int w_ou
   return TBN_OK;
 }
 
-/* Tile matrix bit T(j, i): row j of the computed product, input i (fast modes only). */
-static int64_t tile_index(const tbn_matrix *m, int64_t j, int64_t i) {
-  return m->mode == TBN_MODE_OUT_REUSE ? j * m->ri + i : i * m->out + j;
-}
-
 static void repack(tbn_matrix *m) {
   int64_t j, i;
   memset(m->panel, 0, (size_t)(tbn_ceil_div(m->ro, 32) * m->ri) * sizeof(uint32_t));
@@ -151,7 +139,7 @@ static void repack(tbn_matrix *m) {
     uint8_t *gw = m->groups + (j >> 4) * m->row_bytes * 16 + (j & 15);
     const uint32_t pbit = (uint32_t)1u << (j & 31);
     for (i = 0; i < m->ri; i++) {
-      if (!tile_bit(m->bits, tile_index(m, j, i))) continue;
+      if (!tbn_tile_bit(m->bits, tbn_tile_bit_index((int)m->mode, m->ri, m->out, j, i))) continue;
       pw[i] |= pbit;
       rw[i >> 4] |= (uint16_t)(1u << (i & 15));
       gw[(i >> 3) * 16] |= (uint8_t)(1u << (i & 7));
@@ -193,12 +181,12 @@ void tbn_expand_general(const tbn_matrix *m, int64_t row0, int jn, int64_t kn, f
   for (jj = 0; jj < jn; jj++) {
     const int64_t o = row0 + jj;
     /* Walk the stream positions of row o incrementally: region r, offset kq inside the tile. */
-    const int64_t k0 = m->out_major ? o * m->in : o;
+    const int64_t k0 = tbn_matrix_stream_pos(m->out_major, m->out, m->in, o, 0);
     const int64_t step = m->out_major ? 1 : m->out;
     int64_t r = k0 / m->q, kq = k0 - r * m->q, i;
     for (i = 0; i < kn; i++) {
       const float a = m->alpha[r];
-      w[i * TBN_EXP_ROWS + jj] = tile_bit(m->bits, kq) ? a : -a;
+      w[i * TBN_EXP_ROWS + jj] = tbn_signed(tbn_tile_bit(m->bits, kq), a);
       kq += step;
       while (kq >= m->q && r + 1 < m->p) kq -= m->q, r++;
     }

@@ -5,6 +5,7 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { INTERNAL_ERROR_EXIT, UserError } from '../errors.js';
+import { hook as hookSignals } from '../util/atomic.js';
 import { compressCommand } from './commands/compress.js';
 import { exportCommand } from './commands/export.js';
 import { inspectCommand } from './commands/inspect.js';
@@ -92,6 +93,7 @@ export async function runCli(argv: string[], overrides: UiOptions = {}): Promise
 }
 
 export async function main(argv: string[]): Promise<void> {
+  hookSignals();
   // `tbn inspect m.onnx | head` closes stdout early: that is not an error.
   process.stdout.on('error', (e: NodeJS.ErrnoException) => {
     if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);

@@ -218,3 +218,15 @@ export function batchOf(ds: Dataset, start: number, end: number): { feeds: Recor
   for (const [k, v] of Object.entries(ds.inputs)) feeds[k] = sliceBatch(v, start, end);
   return { feeds, labels: ds.labels && sliceBatch(ds.labels, start, end) };
 }
+
+/** The samples at `indices` (copied), e.g. a calibration/holdout split. */
+export function subsetData(ds: Dataset, indices: ArrayLike<number>, source = ds.source): Dataset {
+  const take = (t: HostTensor): HostTensor => {
+    const row = t.data.length / t.dims[0]!;
+    const data = new (t.data.constructor as new (n: number) => HostTensor['data'])(indices.length * row);
+    for (let i = 0; i < indices.length; i++) (data as Float32Array).set((t.data as Float32Array).subarray(indices[i]! * row, (indices[i]! + 1) * row), i * row);
+    return { dtype: t.dtype, dims: [indices.length, ...t.dims.slice(1)], data };
+  };
+  const map = (r: Record<string, HostTensor>) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, take(v)]));
+  return { source, count: indices.length, inputs: map(ds.inputs), labels: ds.labels && take(ds.labels), targets: map(ds.targets), notes: ds.notes };
+}

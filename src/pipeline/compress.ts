@@ -8,20 +8,21 @@ import { UsageError, UserError } from '../errors.js';
 import type { Model } from '../ir/types.js';
 import { encodeModelInline, loadModel, saveModel } from '../onnx/file.js';
 import { META } from '../tbn/format.js';
-import { consumedWeight } from '../tbn/layers.js';
-import { checkCustomFormat, rewriteModel, type OutputFormat, type TiledLayer } from '../tbn/rewrite.js';
-import { selectLayers, type AxisPolicy, type LayerChoice } from '../tbn/select.js';
-import { recalibrateBatchNorm, type BatchNormUpdate } from '../tbn/batchnorm.js';
-import { permuteChannels, type PermutationReport } from '../tbn/permute.js';
-import { concreteShapes, probeValueShapes } from '../tbn/shapes.js';
+import { checkCustomFormat, type OutputFormat, type TiledLayer } from '../tbn/rewrite.js';
+import type { AxisPolicy } from '../tbn/select.js';
+import type { BatchNormUpdate } from '../tbn/batchnorm.js';
+import type { PermutationReport } from '../tbn/permute.js';
 import { bitsPerWeight } from '../tbn/sizes.js';
-import { computeTile, type AlphaMode } from '../tbn/tile.js';
-import { DEFAULT_FINETUNE, finetune, type FinetuneOptions } from '../tbn/finetune.js';
-import { getBackend } from '../engine/index.js';
+import type { AlphaMode } from '../tbn/tile.js';
+import type { FinetuneOptions } from '../tbn/finetune.js';
+import { compressWith, type FinetuneSummary, type MethodContext, type MethodResult } from '../tbn/method.js';
 import { compareModels, type Agreement } from '../verify/compare.js';
+import { compressWithBudget, type BudgetOptions, type BudgetReport } from './budget.js';
 import { createOrtSession } from '../runtime/ort.js';
 import { loadData, type Dataset } from '../data/dataset.js';
-import { parseInputShapes } from '../data/synthetic.js';
+import { parseInputShapes, syntheticInputs } from '../data/synthetic.js';
+
+export { tileChoices } from '../tbn/method.js';
 
 export const TBN_VERSION = '0.1.0';
 
@@ -52,10 +53,14 @@ export interface CompressOptions {
   finetune?: boolean;
   /** Fine-tuning settings (epochs, steps, lr, batch size, loss, temperature, augmentation, α source). */
   training?: Partial<FinetuneOptions>;
+  /** Choose p per layer under an accuracy (--max-drop) or size (--target-bits) budget. */
+  budget?: BudgetOptions;
+  /** Layers under λ become binary with one α. */
+  binarizeRest?: boolean;
   onProgress?: (event: ProgressEvent) => void;
 }
 
-export type ProgressEvent = { phase: 'load' | 'select' | 'permute' | 'tile' | 'batchnorm' | 'finetune' | 'shapes' | 'write' | 'evaluate'; message: string };
+export type ProgressEvent = { phase: 'load' | 'select' | 'permute' | 'tile' | 'batchnorm' | 'finetune' | 'shapes' | 'write' | 'evaluate' | 'budget'; message: string };
 
 export interface CompressLayerReport {
   node: string;
@@ -90,7 +95,8 @@ export interface CompressReport {
   agreement: Agreement | null;
   permutation: PermutationReport[];
   batchNorm: BatchNormUpdate[];
-  finetune: { steps: number; epochs: number; seconds: number; lossBefore: number; lossAfter: number; backend: string } | null;
+  finetune: FinetuneSummary | null;
+  budget: BudgetReport | null;
   warnings: string[];
 }
 
@@ -113,14 +119,6 @@ function checkOutput(input: string, output: string, force: boolean): void {
   if (!fs.existsSync(dir)) throw new UsageError(`-o ${output}: folder ${dir} does not exist`);
 }
 
-export function tileChoices(choices: LayerChoice[], alpha: AlphaMode): TiledLayer[] {
-  return choices.map((c) => ({
-    layer: c.layer,
-    layout: c.layout,
-    alphaMode: alpha,
-    tile: computeTile(consumedWeight(c.layer), c.layout, alpha),
-  }));
-}
 
 function metadata(tiled: TiledLayer[], alpha: AlphaMode) {
   const layers = tiled.map((t) => ({
@@ -154,55 +152,44 @@ export async function compressModel(opts: CompressOptions): Promise<CompressRepo
   // so that nothing is written for a model onnxruntime cannot load.
   await (await createOrtSession(opts.model, { threads: 1 })).release();
   const warnings = [...(data?.notes ?? [])];
-
-  progress({ phase: 'select', message: 'choosing layers' });
-  let selection = selectLayers(model, opts);
-  if (!selection.chosen.length) warnings.push('no layer was tiled (see the skipped layers); the output equals the input');
-  let working = model;
-  let permutation: PermutationReport[] = [];
-  if (opts.permute !== false && selection.chosen.some((c) => c.regionsAlongOutput)) {
-    progress({ phase: 'permute', message: 'permuting channels' });
-    const shapeMap = await concreteShapes(model, shapes).catch(() => undefined);
-    if (!shapeMap) warnings.push('channels not permuted: the model could not be run on synthetic inputs (give --input-shape)');
-    else {
-      ({ model: working, report: permutation } = permuteChannels(model, selection.chosen, shapeMap));
-      selection = selectLayers(working, opts);
-    }
+  const ctx: MethodContext = {
+    modelPath: opts.model,
+    model,
+    data,
+    shapes,
+    format,
+    alpha,
+    seed: opts.seed ?? 0,
+    permute: opts.permute !== false,
+    bnRecalibrate: opts.bnRecalibrate !== false,
+    finetune: opts.finetune !== false,
+    training: opts.training ?? {},
+    progress: (phase, message) => progress({ phase, message }),
+    warn: (w) => warnings.push(w),
+    metadata: (tiled) => metadata(tiled, alpha),
+  };
+  const budgeted = opts.budget && (opts.budget.maxDrop !== undefined || opts.budget.targetBits !== undefined);
+  if (budgeted && opts.dryRun) throw new UsageError('--dry-run cannot be combined with --max-drop or --target-bits');
+  if (budgeted) {
+    const { result, report } = await compressWithBudget(ctx, opts, opts.budget!, (message) => progress({ phase: 'budget', message }));
+    return { ...(await finishCompress(opts, ctx, loaded, result, output, warnings)), budget: report };
   }
-  progress({ phase: 'tile', message: `tiling ${selection.chosen.length} layers` });
-  let tiled = tileChoices(selection.chosen, alpha);
-  const hasBatchNorm = working.graph.nodes.some((n) => n.opType === 'BatchNormalization');
-  const bnSet = data && { data, model, samples: Math.min(data.count, 2000), seed: opts.seed ?? 0, shapes };
-  const recalibrate = opts.bnRecalibrate !== false && hasBatchNorm && tiled.length > 0;
-  if (recalibrate && !bnSet) warnings.push('BatchNorm statistics not re-estimated: that needs --data');
-  let finetuneReport: CompressReport['finetune'] = null;
-  if (opts.finetune !== false && tiled.length && !opts.dryRun) {
-    if (!data) warnings.push('no --data: fine-tuning on synthetic inputs, and accuracy is not measured');
-    if (recalibrate && bnSet) {
-      progress({ phase: 'batchnorm', message: 're-estimating BatchNorm statistics before fine-tuning' });
-      const first = await recalibrateBatchNorm(rewriteModel(working, tiled, { format: 'expanded' }), bnSet);
-      working = copyInitializers(working, first.model, batchNormStats(working));
-    }
-    const teacher = await createOrtSession(opts.model, { threads: 0, spinning: false });
-    const training = { alphaMode: alpha, seed: opts.seed ?? 0, ...opts.training };
-    try {
-      const started = Date.now();
-      const r = await finetune(working, selection.chosen, data, teacher, {
-        ...training,
-        onStep: (e) => progress({ phase: 'finetune', message: `fine-tuning: step ${e.step}/${e.total}, epoch ${e.epoch}, loss ${e.loss.toFixed(4)}, ETA ${formatDuration(e.etaSeconds)}` }),
-      }, shapes);
-      working = replaceInitializers(working, r.updated);
-      tiled = selection.chosen.map((c) => {
-        const l = r.latent.get(c.layer.nodeIndex)!;
-        return { layer: c.layer, layout: c.layout, alphaMode: alpha, tile: computeTile(l.w, c.layout, alpha, l.a) };
-      });
-      const epochs = r.steps / Math.max(1, Math.floor((data?.count ?? 512) / Math.min(training.batchSize ?? DEFAULT_FINETUNE.batchSize, data?.count ?? 512)));
-      finetuneReport = { steps: r.steps, epochs, seconds: (Date.now() - started) / 1000, lossBefore: r.lossBefore, lossAfter: r.lossAfter, backend: getBackend().name };
-    } finally {
-      await teacher.release();
-    }
-  }
+  const result = await compressWith(ctx, opts, { dryRun: opts.dryRun });
+  return finishCompress(opts, ctx, loaded, result, output, warnings);
+}
 
+/** Agreement, output file and report for a compressed model built by compressWith. */
+export async function finishCompress(
+  opts: CompressOptions,
+  ctx: MethodContext,
+  loaded: { fileBytes: number; externalBytes: number },
+  result: MethodResult,
+  output: string,
+  warnings: string[],
+): Promise<CompressReport> {
+  const progress = opts.onProgress ?? (() => {});
+  const { compressed, tiled, selection } = result;
+  if (!tiled.length) warnings.push('no layer was tiled (see the skipped layers); the output equals the input');
   const layers: CompressLayerReport[] = tiled.map((t) => {
     const bytesAfter = t.tile.bits.length + 4 * t.tile.alpha.length;
     return {
@@ -219,20 +206,11 @@ export async function compressModel(opts: CompressOptions): Promise<CompressRepo
       bitsPerWeight: bitsPerWeight(t.layer.params, bytesAfter),
     };
   });
-  progress({ phase: 'shapes', message: 'probing output shapes' });
-  const valueInfo = format === 'custom' ? await probeValueShapes(model, tiled.map((t) => t.layer.node.outputs[0]!), shapes) : [];
-  let compressed = rewriteModel(working, tiled, { format, metadata: metadata(tiled, alpha), valueInfo });
-  let batchNorm: BatchNormUpdate[] = [];
-  if (recalibrate && bnSet) {
-    progress({ phase: 'batchnorm', message: 're-estimating BatchNorm statistics' });
-    ({ model: compressed, updates: batchNorm } = await recalibrateBatchNorm(compressed, bnSet));
-  }
-
   let agreement: Agreement | null = null;
-  const bytes = encodeModelInline(compressed);
-  if (!opts.dryRun && tiled.length) {
+  const measurable = ctx.data !== undefined || canSynthesize(ctx.model, ctx.shapes, warnings);
+  if (!opts.dryRun && tiled.length && measurable) {
     progress({ phase: 'evaluate', message: 'measuring agreement with the original' });
-    agreement = await compareModels(opts.model, bytes, evalSet(data, model, opts, shapes));
+    agreement = await compareModels(opts.model, encodeModelInline(compressed), evalSet(ctx.data, ctx.model, opts, ctx.shapes));
   }
   let outputBytes: number | null = null;
   if (!opts.dryRun) {
@@ -246,51 +224,40 @@ export async function compressModel(opts: CompressOptions): Promise<CompressRepo
   const tiledParams = layers.reduce((a, l) => a + l.params, 0);
   const before = layers.reduce((a, l) => a + l.bytesBefore, 0);
   const after = layers.reduce((a, l) => a + l.bytesAfter, 0);
-  const inputBytes = loaded.fileBytes + loaded.externalBytes;
   return {
     input: opts.model,
     output: opts.dryRun ? null : output,
-    format,
-    alphaMode: alpha,
+    format: ctx.format,
+    alphaMode: ctx.alpha,
     layers,
     skipped: selection.skipped.map((s) => ({ node: s.layer.node.name || s.layer.label, weight: s.layer.source.name, params: s.layer.params, reason: s.reason })),
     sizes: {
-      inputBytes,
+      inputBytes: loaded.fileBytes + loaded.externalBytes,
       outputBytes,
       tiledParams,
       tiledBytesBefore: before,
       tiledBytesAfter: after,
       bitsPerTiledWeight: tiledParams ? bitsPerWeight(tiledParams, after) : null,
-      bitsPerWeight: outputBytes === null ? null : bitsPerWeight(totalParams(model), outputBytes),
+      bitsPerWeight: outputBytes === null ? null : bitsPerWeight(totalParams(ctx.model), outputBytes),
     },
     agreement,
-    permutation,
-    batchNorm,
-    finetune: finetuneReport,
+    permutation: result.permutation,
+    batchNorm: result.batchNorm,
+    finetune: result.finetune,
+    budget: null,
     warnings,
   };
 }
 
-function formatDuration(seconds: number): string {
-  const s = Math.round(seconds);
-  return s >= 60 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s` : `${s}s`;
-}
-
-function batchNormStats(model: Model): string[] {
-  return model.graph.nodes.filter((n) => n.opType === 'BatchNormalization').flatMap((n) => n.inputs.slice(3, 5));
-}
-
-/** `target` with the initializers `names` taken from `source`. */
-function copyInitializers(target: Model, source: Model, names: string[]): Model {
-  const from = new Map(source.graph.initializers.filter((t) => t.name && names.includes(t.name)).map((t) => [t.name!, t.data as Float32Array]));
-  return replaceInitializers(target, from);
-}
-
-function replaceInitializers(model: Model, values: Map<string, Float32Array>): Model {
-  const initializers = model.graph.initializers.map((t) =>
-    t.name && values.has(t.name) ? { ...t, data: values.get(t.name)!, encoding: t.encoding === 'typed' ? ('raw' as const) : t.encoding } : t,
-  );
-  return { ...model, graph: { ...model.graph, initializers } };
+/** Whether synthetic inputs can be made (all dynamic dimensions but the batch known). */
+function canSynthesize(model: Model, shapes: Map<string, number[]>, warnings: string[]): boolean {
+  try {
+    syntheticInputs(model, { batch: 1, shapes });
+    return true;
+  } catch (e) {
+    warnings.push(`agreement with the original not measured: ${e instanceof Error ? e.message : e}`);
+    return false;
+  }
 }
 
 function totalParams(model: Model): number {

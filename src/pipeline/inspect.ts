@@ -7,10 +7,15 @@ import { dtypeBits } from '../ir/dtype.js';
 import type { Graph, Model, Tensor } from '../ir/types.js';
 import { loadModel } from '../onnx/file.js';
 import { findWeightLayers } from '../tbn/layers.js';
+import { layerSensitivity, type LayerSensitivity } from '../tbn/sensitivity.js';
+import { loadData } from '../data/dataset.js';
+import { parseInputShapes } from '../data/synthetic.js';
 import { CANDIDATE_P, DEFAULT_MIN_PARAMS, bitsPerWeight, tiledBytes } from '../tbn/sizes.js';
 
 export interface InspectOptions {
   minParams?: number;
+  /** Per-layer sensitivity on this data (tbn inspect --data … --sensitivity). */
+  sensitivity?: { data: string; labelKey?: string; inputShape?: string[]; maxP?: number; seed?: number; onLayer?: (done: number, total: number, node: string) => void };
 }
 
 export interface LayerCandidate {
@@ -59,6 +64,7 @@ export interface InspectReport {
   minParams: number;
   layers: InspectLayer[];
   totals: InspectTotals;
+  sensitivity: LayerSensitivity[] | null;
 }
 
 function tensorBytes(t: Tensor): number {
@@ -98,6 +104,25 @@ function describeValue(v: Graph['inputs'][number]) {
 
 /** Rough size of the ONNX functions and node attributes a compressed model adds. */
 const FORMAT_OVERHEAD_BYTES = 4096;
+
+export async function inspectWithSensitivity(file: string, opts: InspectOptions): Promise<InspectReport> {
+  const report = inspectModel(file, opts);
+  const s = opts.sensitivity;
+  if (!s) return report;
+  const { model } = loadModel(file);
+  const data = loadData(s.data, model, { labelKey: s.labelKey });
+  const table = await layerSensitivity(file, model, data, { minParams: report.minParams }, parseInputShapes(s.inputShape), {
+    maxP: s.maxP ?? 32,
+    powersOfTwo: true,
+    localSteps: 30,
+    samples: Math.min(256, data.count),
+    alpha: 'per-tile',
+    permute: true,
+    seed: s.seed ?? 0,
+    onLayer: s.onLayer,
+  });
+  return { ...report, sensitivity: table };
+}
 
 export function inspectModel(file: string, opts: InspectOptions = {}): InspectReport {
   const minParams = opts.minParams ?? DEFAULT_MIN_PARAMS;
@@ -156,6 +181,7 @@ export function inspectModel(file: string, opts: InspectOptions = {}): InspectRe
     ops,
     minParams,
     layers,
+    sensitivity: null,
     totals: {
       params: all.params,
       weightBytes: all.bytes,

@@ -12,7 +12,7 @@ import { TBN_DOMAIN } from '../tbn/format.js';
 import { compareSessions, type OutputAgreement } from '../verify/compare.js';
 import { sliceBatch, type HostTensor } from '../util/host-tensor.js';
 
-export type RuntimeName = 'ort';
+export type RuntimeName = 'ort' | 'custom-ops';
 
 export interface VerifyOptions {
   original: string;
@@ -57,6 +57,12 @@ type SessionFactory = (model: string, opts: { threads: number }) => Promise<OrtS
 
 const RUNTIMES: Record<RuntimeName, () => Promise<SessionFactory>> = {
   ort: async () => (m, o) => createOrtSession(m, o),
+  'custom-ops': async () => {
+    const { createCustomOpSession, customOpsStatus } = await import('../runtime/custom-ops.js');
+    const status = customOpsStatus();
+    if (!status.available) throw new UserError(`--runtime custom-ops: the ai.tbn custom-op library is not available (${status.reason})`);
+    return (m, o) => createCustomOpSession(m, o);
+  },
 };
 
 function describeValue(v: ValueInfo): string {

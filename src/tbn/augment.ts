@@ -36,6 +36,10 @@ function warpImages(t: HostTensor, rng: Rng, opts: AugmentOptions): Float32Array
   const out = new Float32Array(src.length);
   const cy = (h - 1) / 2;
   const cx = (w - 1) / 2;
+  const plane = h * w;
+  // Per output pixel: the four source offsets (−1 when outside) and their weights.
+  const idx = new Int32Array(plane * 4);
+  const wt = new Float32Array(plane * 4);
   for (let i = 0; i < n; i++) {
     const angle = ((rng.next() * 2 - 1) * opts.rotate * Math.PI) / 180;
     const dy = (rng.next() * 2 - 1) * opts.shift;
@@ -53,12 +57,30 @@ function warpImages(t: HostTensor, rng: Rng, opts: AugmentOptions): Float32Array
         const x0 = Math.floor(sx);
         const fy = sy - y0;
         const fx = sx - x0;
-        for (let ch = 0; ch < c; ch++) {
-          const base = (i * c + ch) * h * w;
-          const at = (yy: number, xx: number) => (yy >= 0 && yy < h && xx >= 0 && xx < w ? src[base + yy * w + xx]! : 0);
-          out[base + y * w + x] =
-            (1 - fy) * ((1 - fx) * at(y0, x0) + fx * at(y0, x0 + 1)) + fy * ((1 - fx) * at(y0 + 1, x0) + fx * at(y0 + 1, x0 + 1));
+        const k = (y * w + x) * 4;
+        const corners = [
+          [y0, x0, (1 - fy) * (1 - fx)],
+          [y0, x0 + 1, (1 - fy) * fx],
+          [y0 + 1, x0, fy * (1 - fx)],
+          [y0 + 1, x0 + 1, fy * fx],
+        ] as const;
+        for (let q = 0; q < 4; q++) {
+          const [yy, xx, weight] = corners[q]!;
+          const inside = yy >= 0 && yy < h && xx >= 0 && xx < w;
+          idx[k + q] = inside ? yy * w + xx : -1;
+          wt[k + q] = inside ? weight : 0;
         }
+      }
+    }
+    for (let ch = 0; ch < c; ch++) {
+      const base = (i * c + ch) * plane;
+      for (let p = 0; p < plane; p++) {
+        let v = 0;
+        for (let q = 0; q < 4; q++) {
+          const s = idx[p * 4 + q]!;
+          if (s >= 0) v += wt[p * 4 + q]! * src[base + s]!;
+        }
+        out[base + p] = v;
       }
     }
   }

@@ -7,7 +7,7 @@
 
 import * as E from '../engine/index.js';
 import { compile, type Program } from '../interp/index.js';
-import type { Dataset } from '../data/dataset.js';
+import { subsetData, type Dataset } from '../data/dataset.js';
 import { syntheticInputs } from '../data/synthetic.js';
 import type { Model } from '../ir/types.js';
 import type { OrtSession } from '../runtime/ort.js';
@@ -122,14 +122,8 @@ function distillLoss(student: Record<string, E.Tensor>, teacher: Record<string, 
 }
 
 function gather(ds: Dataset, idx: Uint32Array): { feeds: Record<string, HostTensor>; labels?: number[] } {
-  const feeds: Record<string, HostTensor> = {};
-  for (const [name, t] of Object.entries(ds.inputs)) {
-    const row = t.data.length / t.dims[0]!;
-    const data = new (t.data.constructor as new (n: number) => HostTensor['data'])(idx.length * row);
-    idx.forEach((j, i) => (data as Float32Array).set((t.data as Float32Array).subarray(j * row, (j + 1) * row), i * row));
-    feeds[name] = { dtype: t.dtype, dims: [idx.length, ...t.dims.slice(1)], data };
-  }
-  return { feeds, labels: ds.labels ? Array.from(idx, (j) => Number(ds.labels!.data[j])) : undefined };
+  const sub = subsetData(ds, idx);
+  return { feeds: sub.inputs, labels: sub.labels ? Array.from(sub.labels.data as BigInt64Array, Number) : undefined };
 }
 
 async function evalLoss(student: Student, teacher: OrtSession, batches: { feeds: Record<string, HostTensor>; labels?: number[] }[], opts: FinetuneOptions): Promise<number> {

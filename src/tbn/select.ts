@@ -12,10 +12,15 @@ import type { TileLayout } from './tile.js';
 
 export type AxisPolicy = 'auto' | 'output' | 'input' | 'row-major';
 
+/** A layer's p in --layer-p that keeps it fp32. */
+export const KEEP_FP32 = 0;
+
 export interface SelectOptions {
   p?: number;
-  /** node or weight name → p (1 keeps the layer fp32). */
+  /** node or weight name → p (1 = binary with one α, KEEP_FP32 = left as it is). */
   layerP?: Map<string, number>;
+  /** Layers under λ (or excluded by size only) become binary with one α (p = 1). */
+  binarizeRest?: boolean;
   minParams?: number;
   include?: string[];
   exclude?: string[];
@@ -55,8 +60,9 @@ export function parseLayerP(specs: readonly string[] | undefined): Map<string, n
   const m = new Map<string, number>();
   for (const s of specs ?? []) {
     const eq = s.lastIndexOf('=');
-    const p = Number(s.slice(eq + 1));
-    if (eq <= 0 || !Number.isInteger(p) || p < 1) throw new UsageError(`--layer-p '${s}': expected name=p with p a positive integer`);
+    const value = s.slice(eq + 1);
+    const p = value === 'fp32' ? KEEP_FP32 : Number(value);
+    if (eq <= 0 || !Number.isInteger(p) || p < 0) throw new UsageError(`--layer-p '${s}': expected name=p with p a positive integer, or name=fp32`);
     m.set(s.slice(0, eq), p);
   }
   return m;
@@ -79,7 +85,13 @@ function chooseAxis(layer: WeightLayer, p: number, policy: AxisPolicy): 0 | 1 {
   return axisFor(layer, 'input');
 }
 
-function layerNames(l: WeightLayer): string[] {
+/** The layout for `layer` at `p` under an axis policy. */
+export function makeChoice(layer: WeightLayer, p: number, policy: AxisPolicy = 'auto'): LayerChoice {
+  const tileAxis = chooseAxis(layer, p, policy);
+  return { layer, layout: { shape: layer.shape, p, tileAxis }, regionsAlongOutput: tileAxis === axisFor(layer, 'output') && layer.outDim % p === 0 };
+}
+
+export function layerNames(l: WeightLayer): string[] {
   return [l.node.name ?? '', l.source.name].filter(Boolean);
 }
 
@@ -105,19 +117,14 @@ export function selectLayers(model: Model, opts: SelectOptions = {}): Selection 
     const skip = (reason: string) => skipped.push({ layer, reason });
     if (include.length && !names.some((n) => include.some((re) => re.test(n)))) skip('not matched by --include');
     else if (names.some((n) => exclude.some((re) => re.test(n)))) skip('matched by --exclude');
-    else if (lp === 1) skip('kept fp32 (p = 1)');
-    else if (override === undefined && layer.params < minParams) skip(`${layer.params} parameters < λ = ${minParams}`);
-    else if (layer.params % lp !== 0) skip(`p = ${lp} does not divide ${layer.params}`);
+    else if (lp === KEEP_FP32) skip('kept fp32 (--layer-p)');
     else if (layer.dtype !== 'float32') skip(`computes in ${layer.dtype}; tbn tiles float32 layers`);
     else if (sharedWeight(layer, model, consumers)) skip('its weight also feeds other nodes');
-    else {
-      const tileAxis = chooseAxis(layer, lp, opts.axis ?? 'auto');
-      chosen.push({
-        layer,
-        layout: { shape: layer.shape, p: lp, tileAxis },
-        regionsAlongOutput: tileAxis === axisFor(layer, 'output') && layer.outDim % lp === 0,
-      });
-    }
+    else if (override === undefined && layer.params < minParams) {
+      if (opts.binarizeRest) chosen.push(makeChoice(layer, 1, opts.axis));
+      else skip(`${layer.params} parameters < λ = ${minParams}`);
+    } else if (layer.params % lp !== 0) skip(`p = ${lp} does not divide ${layer.params}`);
+    else chosen.push(makeChoice(layer, lp, opts.axis));
   }
   return { chosen, skipped };
 }

@@ -20,14 +20,16 @@ function cleanup(): void {
   pending.clear();
 }
 
-function hook(): void {
+/** Installs the exit/signal cleanup (the CLI does it at start, so Ctrl-C always exits 130). */
+export function hook(): void {
   if (hooked) return;
   hooked = true;
   process.on('exit', cleanup);
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.on(sig, () => {
       cleanup();
-      process.exit(sig === 'SIGINT' ? 130 : 143);
+      process.stderr.write(`tbn: interrupted (${sig}); no partial output was left\n`);
+      process.exit(sig === 'SIGINT' ? 130 : sig === 'SIGTERM' ? 143 : 129);
     });
   }
 }

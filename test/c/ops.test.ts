@@ -10,6 +10,7 @@ import { tileChoices } from '../../src/pipeline/compress.js';
 import { rewriteModel } from '../../src/tbn/rewrite.js';
 import { selectLayers } from '../../src/tbn/select.js';
 import { Rng } from '../../src/util/random.js';
+import { coverageModel } from '../helpers/models.js';
 import { compressInMemory } from '../helpers/compress.js';
 import { exportTo, randomW } from './helpers.js';
 import { hasCC } from './tools.js';
@@ -162,34 +163,6 @@ function opset20Ops(): Model {
   return model(g, { opset: 20, irVersion: 9 });
 }
 
-/** Every tiled form (the layout of the format's own ONNX-function test). */
-function tiledForms(): Model {
-  const rng = new Rng(11);
-  const g = graph({
-    name: 'tiled_forms',
-    nodes: [
-      node('Conv', ['x', 'c1.w'], ['c1'], [attr.string('auto_pad', 'SAME_UPPER'), attr.ints('strides', [2, 2])], { name: 'conv_nobias' }),
-      node('Conv', ['c1', 'c2.w', 'c2.b'], ['c2'], [attr.int('group', 2), attr.ints('dilations', [2, 2]), attr.ints('pads', [2, 2, 2, 2])], { name: 'conv_group' }),
-      node('Flatten', ['c2'], ['f']),
-      node('Gemm', ['f', 'g1.w'], ['g1'], [attr.float('alpha', 0.5)], { name: 'gemm_nobias_transB0' }),
-      node('MatMul', ['g1', 'm1.w'], ['m1'], [], { name: 'matmul' }),
-      node('Transpose', ['m1'], ['m1t'], [attr.ints('perm', [1, 0])]),
-      node('MatMul', ['m2.w', 'm1t'], ['y'], [], { name: 'matmul_w_first' }),
-    ],
-    initializers: [
-      randomW(rng, 'c1.w', [6, 3, 3, 3]),
-      randomW(rng, 'c2.w', [8, 3, 3, 3]),
-      randomW(rng, 'c2.b', [8]),
-      randomW(rng, 'g1.w', [8 * 4 * 4, 12]),
-      randomW(rng, 'm1.w', [12, 10]),
-      randomW(rng, 'm2.w', [6, 10]),
-    ],
-    inputs: [valueInfo('x', 'float32', ['N', 3, 8, 8])],
-    outputs: [valueInfo('y', 'float32', [6, 'N'])],
-  });
-  return model(g, { opset: 17 });
-}
-
 /** A tile on the left of a MatMul (TbnDecode → MatMul(W, X)) with a fused bias along X's columns. */
 function leftTile(): Model {
   const rng = new Rng(12);
@@ -256,7 +229,7 @@ describe.skipIf(!hasCC())('every emitter, compiled and compared with onnxruntime
     ['p = 3 row-major (regions cut across rows)', (m: Model) => compressInMemory(m, 'custom', { p: 3, axis: 'row-major' }).model, ['tbn_tiled_gemm_general']],
     ['one α per layer', (m: Model) => perLayerAlpha(m, 2), ['tbn_tiled_conv2d_out_reuse']],
   ])('tiled layers, %s', async (_label, compress, kernels) => {
-    const r = await passes(compress(tiledForms()));
+    const r = await passes(compress(coverageModel()));
     const used = r.layers.map((l) => l.kernel);
     for (const k of kernels) expect(used).toContain(k);
     expect(r.layers.find((l) => l.node === 'matmul_w_first')!.op).toBe('TbnMatMul'); // TbnDecode → MatMul(W, x) read as tiles

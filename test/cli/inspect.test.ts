@@ -100,3 +100,24 @@ function danglingModel() {
   return model(graph({ nodes: [node('Relu', ['ghost'], ['y'], [], { name: 'relu' })], inputs: [valueInfo('x', 'float32', [1])], outputs: [valueInfo('y', 'float32', [1])] }));
 }
 
+
+describe('tbn inspect --sensitivity', () => {
+  it('measures every tileable layer at every p: fp32 costs nothing, larger p costs more', async () => {
+    const r = await tbn('inspect', modelPath('mnist-mlp.onnx'), '--data', path.join(FIXTURES, 'data/mnist-calib.npz'), '--sensitivity', '--min-params', '60000', '--json');
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.stdout);
+    expect(report.sensitivity.map((l: { weight: string }) => l.weight)).toEqual(['fc1.weight', 'fc2.weight']);
+    for (const l of report.sensitivity) {
+      const byP = new Map(l.entries.map((e: { p: number; loss: number }) => [e.p, e.loss]));
+      expect([...byP.keys()]).toEqual([0, 1, 2, 4, 8, 16, 32]);
+      expect(byP.get(0)).toBe(0);
+      expect(byP.get(32)).toBeGreaterThan(byP.get(2) as number);
+    }
+  });
+
+  it('needs --data', async () => {
+    const r = await tbn('inspect', modelPath('mnist-mlp.onnx'), '--sensitivity');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--sensitivity needs --data/);
+  });
+});

@@ -107,3 +107,20 @@ describe('tbn verify', () => {
     ]);
   });
 });
+
+describe('tbn verify --runtime custom-ops', async () => {
+  const { customOpsAvailable } = await import('../../src/runtime/custom-ops.js');
+  const built = customOpsAvailable();
+  it.skipIf(!built && process.env.CI !== 'true')('runs the compressed model through the ai.tbn kernels with the same answers', async () => {
+    const d = tmpDir();
+    const c = compressInMemory(modelPath('mnist-mlp.onnx'), 'custom', { p: 4, minParams: 60000 });
+    const a = write(d, 'c.onnx', c.model);
+    const viaOrt = JSON.parse((await tbn('verify', modelPath('mnist-mlp.onnx'), a, '--data', dataPath('mnist-test.npz'), '--samples', '256', '--json', '--latency-runs', '2')).stdout);
+    const r = await tbn('verify', modelPath('mnist-mlp.onnx'), a, '--data', dataPath('mnist-test.npz'), '--samples', '256', '--json', '--latency-runs', '2', '--runtime', 'custom-ops');
+    expect(r.code).toBe(0);
+    const viaOps = JSON.parse(r.stdout);
+    expect(viaOps.runtime).toBe('custom-ops');
+    expect(viaOps.outputs[0].top1Agreement).toBeCloseTo(viaOrt.outputs[0].top1Agreement, 2);
+    expect(viaOps.outputs[0].mse).toBeCloseTo(viaOrt.outputs[0].mse, 3);
+  });
+});

@@ -68,7 +68,7 @@ const count = (n: number) => Math.max(1, Math.round(n * SCALE));
 /** The commands a broken model is fed to, in rotation. */
 function modelCommand(file: string, dir: string, k: number): Pick<Case, 'argv' | 'outDir' | 'output'> {
   const out = path.join(dir, 'out', 'model.tbn.onnx');
-  switch (k % 4) {
+  switch (k % 5) {
     case 0:
       return { argv: ['inspect', file] };
     case 1:
@@ -76,8 +76,13 @@ function modelCommand(file: string, dir: string, k: number): Pick<Case, 'argv' |
     case 2:
       fs.mkdirSync(path.dirname(out), { recursive: true });
       return { argv: ['compress', file, '-o', out, '--min-params', '0', '--format', 'expanded', '--no-finetune'], outDir: path.dirname(out), output: out };
-    default:
+    case 3:
       return { argv: ['verify', modelPath('mnist-mlp.onnx'), file, '--samples', '8', '--latency-runs', '1'] };
+    default: {
+      const outDir = path.join(dir, 'out');
+      fs.mkdirSync(outDir, { recursive: true });
+      return { argv: ['export', file, '--target', 'mcu', '--out', path.join(outDir, 'c'), '--no-verify'], outDir };
+    }
   }
 }
 

@@ -6,12 +6,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { syntheticInputs } from '../../src/data/synthetic.js';
-import { attr, floatTensor, graph, model, node, valueInfo } from '../../src/ir/build.js';
 import { createOrtSession } from '../../src/runtime/ort.js';
 import { decodeTile } from '../../src/tbn/tile.js';
-import { Rng } from '../../src/util/random.js';
 import { compressInMemory, toBytes } from '../helpers/compress.js';
 import { TORCH_MODELS, modelPath } from '../helpers/fixtures.js';
+import { coverageModel, hasPythonOnnx } from '../helpers/models.js';
 import { tmpDir } from '../helpers/tmp.js';
 
 async function outputs(bytes: Uint8Array, feeds: ReturnType<typeof syntheticInputs>) {
@@ -19,38 +18,6 @@ async function outputs(bytes: Uint8Array, feeds: ReturnType<typeof syntheticInpu
   const r = await s.run(feeds);
   await s.release();
   return r;
-}
-
-function randomW(rng: Rng, name: string, dims: number[]) {
-  return floatTensor(name, dims, Float32Array.from({ length: dims.reduce((a, b) => a * b, 1) }, () => rng.normal() * 0.2));
-}
-
-/** Layers that exercise every op form: p not dividing out, tile_axis 1, no bias, W·x MatMul, grouped conv. */
-function coverageModel() {
-  const rng = new Rng(11);
-  const g = graph({
-    name: 'coverage',
-    nodes: [
-      node('Conv', ['x', 'c1.w'], ['c1'], [attr.string('auto_pad', 'SAME_UPPER'), attr.ints('strides', [2, 2])], { name: 'conv_nobias' }),
-      node('Conv', ['c1', 'c2.w', 'c2.b'], ['c2'], [attr.int('group', 2), attr.ints('dilations', [2, 2]), attr.ints('pads', [2, 2, 2, 2])], { name: 'conv_group' }),
-      node('Flatten', ['c2'], ['f']),
-      node('Gemm', ['f', 'g1.w'], ['g1'], [attr.float('alpha', 0.5)], { name: 'gemm_nobias_transB0' }),
-      node('MatMul', ['g1', 'm1.w'], ['m1'], [], { name: 'matmul' }),
-      node('Transpose', ['m1'], ['m1t'], [attr.ints('perm', [1, 0])]),
-      node('MatMul', ['m2.w', 'm1t'], ['y'], [], { name: 'matmul_w_first' }),
-    ],
-    initializers: [
-      randomW(rng, 'c1.w', [6, 3, 3, 3]),
-      randomW(rng, 'c2.w', [8, 3, 3, 3]),
-      randomW(rng, 'c2.b', [8]),
-      randomW(rng, 'g1.w', [8 * 4 * 4, 12]),
-      randomW(rng, 'm1.w', [12, 10]),
-      randomW(rng, 'm2.w', [6, 10]),
-    ],
-    inputs: [valueInfo('x', 'float32', ['N', 3, 8, 8])],
-    outputs: [valueInfo('y', 'float32', [6, 'N'])],
-  });
-  return model(g, { opset: 17 });
 }
 
 const cases: [string, () => Parameters<typeof compressInMemory>[0], Parameters<typeof compressInMemory>[2]][] = [
@@ -80,16 +47,7 @@ describe.each(cases)('function form of %s', (_name, source, opts) => {
   });
 });
 
-const hasOnnx = (() => {
-  try {
-    execFileSync('/usr/bin/python3', ['-c', 'import onnx'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
-
-describe.skipIf(!hasOnnx && process.env.CI !== 'true')('onnx.checker', () => {
+describe.skipIf(!hasPythonOnnx && process.env.CI !== 'true')('onnx.checker', () => {
   // Debian's onnx 1.12 knows IR ≤ 8 and opset ≤ 17: newer models are beyond its checker.
   const checkable = cases.filter(([name]) => !name.startsWith('opset18'));
   it.each(checkable)('accepts the custom form of %s (full_check)', (_name, source, opts) => {

@@ -35,6 +35,11 @@ export interface CompressArgs extends CommonArgs {
   temperature: number;
   augment: boolean;
   alphaSource: 'weight' | 'separate';
+  binarizeRest: boolean;
+  maxDrop?: number;
+  targetBits?: number;
+  holdout: number;
+  searchEpochs: number;
 }
 
 export async function runCompress(args: CompressArgs, ctx: Ctx): Promise<CompressReport> {
@@ -63,6 +68,13 @@ export async function runCompress(args: CompressArgs, ctx: Ctx): Promise<Compres
       permute: args.permute,
       bnRecalibrate: args.bnRecalib,
       finetune: args.finetune,
+      binarizeRest: args.binarizeRest,
+      budget: {
+        maxDrop: args.maxDrop === undefined ? undefined : nonNegative(args.maxDrop, '--max-drop'),
+        targetBits: args.targetBits === undefined ? undefined : positiveNumber(args.targetBits, '--target-bits'),
+        holdout: args.holdout,
+        searchEpochs: args.searchEpochs,
+      },
       training: {
         epochs: positive(args.epochs, '--epochs'),
         steps: args.steps === undefined ? undefined : positive(args.steps, '--steps'),
@@ -87,6 +99,11 @@ export async function runCompress(args: CompressArgs, ctx: Ctx): Promise<Compres
 
 function positive(v: number, flag: string): number {
   if (!Number.isInteger(v) || v < 1) throw new UsageError(`${flag} must be a positive integer`);
+  return v;
+}
+
+function nonNegative(v: number, flag: string): number {
+  if (!(v >= 0) || !Number.isFinite(v)) throw new UsageError(`${flag} must be a number ≥ 0`);
   return v;
 }
 
@@ -128,6 +145,7 @@ export function printCompress(r: CompressReport, ui: Ui): void {
     const f = r.finetune;
     ui.out(`fine-tuned: ${f.steps} steps (${f.epochs.toFixed(1)} epochs) in ${f.seconds.toFixed(1)} s on the ${f.backend} backend; distillation loss ${f.lossBefore.toFixed(4)} → ${f.lossAfter.toFixed(4)}`);
   }
+  if (r.budget) printBudget(r.budget, ui);
   if (r.skipped.length) {
     ui.out('not tiled:');
     ui.out(renderTable(['layer', 'weight', 'params', 'reason'], r.skipped.map((s) => [s.node, s.weight, s.params, s.reason]), ['l', 'l', 'r', 'l']));
@@ -153,6 +171,26 @@ export function printCompress(r: CompressReport, ui: Ui): void {
     }
   }
   ui.out(r.output ? `wrote ${r.output} (${r.format} format)` : 'dry run: nothing written');
+}
+
+function printBudget(b: NonNullable<CompressReport['budget']>, ui: Ui): void {
+  const unit = b.dropMeasure === 'accuracy' ? 'accuracy points' : 'top-1 disagreement points';
+  ui.out(`per-layer p for ${b.mode === 'max-drop' ? `--max-drop ${b.target}` : `--target-bits ${b.target}`} (${b.frontierPoints} frontier points, drop in ${unit} on ${b.holdoutSamples} held-out samples):`);
+  ui.out(
+    renderTable(
+      ['bits/weight', 'p per layer', 'predicted drop', 'measured drop', 'epochs', ''],
+      b.attempts.map((a) => [
+        a.bitsPerWeight.toFixed(3),
+        Object.values(a.ps).join(' '),
+        a.predictedDrop === null ? '-' : a.predictedDrop.toFixed(2),
+        a.measuredDrop.toFixed(2),
+        a.epochs,
+        a === b.chosen ? 'chosen' : a.met ? 'met' : 'missed',
+      ]),
+      ['r', 'l', 'r', 'r', 'r', 'l'],
+    ),
+  );
+  for (const n of b.notes) ui.out(n);
 }
 
 export const compressCommand: CommandModule<object, CompressArgs> = {
@@ -186,6 +224,11 @@ export const compressCommand: CommandModule<object, CompressArgs> = {
       .option('temperature', { type: 'number', default: 2, describe: 'Distillation temperature for the KL loss' })
       .option('augment', { type: 'boolean', default: true, describe: 'Shift/rotate/noise/mixup the inputs; the teacher labels them (--no-augment to skip)' })
       .option('alpha-source', { choices: ['weight', 'separate'] as const, default: 'weight' as const, describe: 'α from the latent weights, or from a separate full-precision tensor' })
+      .option('binarize-rest', { type: 'boolean', default: false, describe: 'Layers under λ become binary (1 bit per weight, one α) instead of staying fp32' })
+      .option('max-drop', { type: 'number', describe: 'Choose p per layer: the smallest model whose accuracy drop on held-out data is ≤ this many points' })
+      .option('target-bits', { type: 'number', describe: 'Choose p per layer: the most accurate model at ≤ this many bits per weight (over the tileable layers)' })
+      .option('holdout', { type: 'number', default: 0.2, describe: 'Fraction of --data held out to confirm --max-drop/--target-bits' })
+      .option('search-epochs', { type: 'number', default: 15, describe: 'Fine-tuning epochs per candidate while searching (the chosen model gets --epochs)' })
       .option('seed', { type: 'number', default: 0, describe: 'Random seed (same seed and data → same output bytes)' }) as never,
   handler: async (args) => {
     const { runHandler } = await import('../main.js');

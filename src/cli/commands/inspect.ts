@@ -2,6 +2,7 @@
 
 import type { CommandModule } from 'yargs';
 import type { InspectReport } from '../../pipeline/inspect.js';
+import { UsageError } from '../../errors.js';
 import { formatBytes } from '../../tbn/sizes.js';
 import { renderTable, type Ui } from '../ui.js';
 import { withJson, type CommonArgs, type Ctx } from '../options.js';
@@ -9,13 +10,30 @@ import { withJson, type CommonArgs, type Ctx } from '../options.js';
 export interface InspectArgs extends CommonArgs {
   model: string;
   minParams: number;
+  data?: string;
+  sensitivity: boolean;
+  labelKey: string;
+  inputShape?: string[];
 }
 
 export async function runInspect(args: InspectArgs, ctx: Ctx): Promise<InspectReport> {
-  const { inspectModel } = await import('../../pipeline/inspect.js');
-  const report = inspectModel(args.model, { minParams: args.minParams });
+  const { inspectWithSensitivity } = await import('../../pipeline/inspect.js');
+  if (args.sensitivity && !args.data) throw new UsageError('--sensitivity needs --data');
+  const spinner = ctx.ui.progress('inspecting');
+  let report: InspectReport;
+  try {
+    report = await inspectWithSensitivity(args.model, {
+      minParams: args.minParams,
+      sensitivity: args.sensitivity ? { data: args.data!, labelKey: args.labelKey, inputShape: args.inputShape, onLayer: (d, t, n) => spinner.update(`sensitivity: layer ${d + 1}/${t} ${n}`) } : undefined,
+    });
+  } finally {
+    spinner.stop();
+  }
   if (ctx.ui.json) ctx.ui.out(JSON.stringify(report, null, 2));
-  else printInspect(report, ctx.ui);
+  else {
+    printInspect(report, ctx.ui);
+    printSensitivity(report, ctx.ui);
+  }
   return report;
 }
 
@@ -66,13 +84,39 @@ export function printInspect(r: InspectReport, ui: Ui): void {
   );
 }
 
+function printSensitivity(r: InspectReport, ui: Ui): void {
+  if (!r.sensitivity) return;
+  const ps = [...new Set(r.sensitivity.flatMap((l) => l.entries.map((e) => e.p)))].sort((a, b) => a - b);
+  const measure = r.sensitivity.some((l) => l.entries.some((e) => e.accuracyDrop !== null)) ? 'accuracy drop (points)' : 'loss increase';
+  ui.out(`\nsensitivity: ${measure} when only that layer is tiled (after a short local reconstruction); loss in parentheses`);
+  ui.out(
+    renderTable(
+      ['layer', 'params', ...ps.map((p) => (p === 0 ? 'fp32' : p === 1 ? 'p=1 (binary)' : `p=${p}`))],
+      r.sensitivity.map((l) => [
+        l.node,
+        l.params,
+        ...ps.map((p) => {
+          const e = l.entries.find((x) => x.p === p);
+          if (!e) return '-';
+          return e.accuracyDrop !== null ? `${e.accuracyDrop.toFixed(1)} (${e.loss.toFixed(3)})` : e.loss.toFixed(4);
+        }),
+      ]),
+      ['l', 'r', ...ps.map(() => 'r' as const)],
+    ),
+  );
+}
+
 export const inspectCommand: CommandModule<object, InspectArgs> = {
   command: 'inspect <model>',
   describe: 'List the layers TBN can compress and the sizes they would take',
   builder: (y) =>
     withJson(y)
       .positional('model', { type: 'string', demandOption: true, describe: 'ONNX model file' })
-      .option('min-params', { type: 'number', default: 64000, describe: 'λ: layers with fewer parameters are not tiled' }) as never,
+      .option('min-params', { type: 'number', default: 64000, describe: 'λ: layers with fewer parameters are not tiled' })
+      .option('data', { type: 'string', describe: 'Calibration data for --sensitivity (.npz, .npy or a .pb folder)' })
+      .option('sensitivity', { type: 'boolean', default: false, describe: 'Measure each layer at each p (and fp32) on --data' })
+      .option('label-key', { type: 'string', default: 'label', describe: 'Key of the integer class labels in --data' })
+      .option('input-shape', { type: 'string', array: true, describe: 'Shape for a dynamic input, name=d1,d2,…' }) as never,
   handler: async (args) => {
     const { runHandler } = await import('../main.js');
     await runHandler(args, runInspect);

@@ -14,7 +14,7 @@ export interface VerifyArgs extends CommonArgs {
   data?: string;
   labelKey: string;
   inputShape?: string[];
-  runtime: 'ort';
+  runtime: 'ort' | 'custom-ops';
   batchSize: number;
   samples?: number;
   threads: number;
@@ -116,7 +116,7 @@ export const verifyCommand: CommandModule<object, VerifyArgs> = {
       .option('data', { type: 'string', describe: 'Test data: .npz (keys = input names, label), .npy, or a folder of .pb tensors' })
       .option('label-key', { type: 'string', default: 'label', describe: 'Key of the integer class labels in --data' })
       .option('input-shape', { type: 'string', array: true, describe: 'Shape for a dynamic input, name=d1,d2,… (repeatable)' })
-      .option('runtime', { choices: ['ort'] as const, default: 'ort' as const, describe: 'How the compressed model runs: ort = stock onnxruntime (its ONNX functions)' })
+      .option('runtime', { choices: ['ort', 'custom-ops'] as const, default: 'ort' as const, describe: 'How the compressed model runs: ort = stock onnxruntime (its ONNX functions); custom-ops = with the ai.tbn kernel library' })
       .option('batch-size', { type: 'number', default: 64, describe: 'Samples per run' })
       .option('samples', { type: 'number', describe: 'Compare at most this many samples (default: all data, or 256 synthetic)' })
       .option('threads', { type: 'number', default: 0, describe: 'onnxruntime intra-op threads (0 = its default)' })

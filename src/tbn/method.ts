@@ -1,0 +1,144 @@
+// The compression method from a chosen plan to a compressed model in memory: channel
+// permutation, tiles from the trained weights, BatchNorm re-estimation, fine-tuning by
+// distillation, rewrite, and a final BatchNorm re-estimation. Used once by `tbn compress`
+// and once per confirmed candidate by the per-layer budget search.
+
+import type { Dataset } from '../data/dataset.js';
+import { getBackend } from '../engine/index.js';
+import type { Model } from '../ir/types.js';
+import { createOrtSession } from '../runtime/ort.js';
+import { recalibrateBatchNorm, type BatchNormUpdate } from './batchnorm.js';
+import { DEFAULT_FINETUNE, finetune, type FinetuneOptions } from './finetune.js';
+import { consumedWeight } from './layers.js';
+import { permuteChannels, type PermutationReport } from './permute.js';
+import { rewriteModel, type OutputFormat, type TiledLayer } from './rewrite.js';
+import { selectLayers, type LayerChoice, type Selection, type SelectOptions } from './select.js';
+import { concreteShapes, probeValueShapes } from './shapes.js';
+import { computeTile, type AlphaMode } from './tile.js';
+import type { KeyValue } from '../ir/types.js';
+
+export interface MethodContext {
+  /** The original model (file and IR): the teacher. */
+  modelPath: string;
+  model: Model;
+  data?: Dataset;
+  shapes: Map<string, number[]>;
+  format: OutputFormat;
+  alpha: AlphaMode;
+  seed: number;
+  permute: boolean;
+  bnRecalibrate: boolean;
+  finetune: boolean;
+  training: Partial<FinetuneOptions>;
+  progress: (phase: MethodPhase, message: string) => void;
+  warn: (message: string) => void;
+  metadata?: (tiled: TiledLayer[]) => KeyValue[];
+}
+
+export type MethodPhase = 'select' | 'permute' | 'tile' | 'batchnorm' | 'finetune' | 'shapes';
+
+export interface FinetuneSummary {
+  steps: number;
+  epochs: number;
+  seconds: number;
+  lossBefore: number;
+  lossAfter: number;
+  backend: string;
+}
+
+export interface MethodResult {
+  compressed: Model;
+  tiled: TiledLayer[];
+  selection: Selection;
+  permutation: PermutationReport[];
+  batchNorm: BatchNormUpdate[];
+  finetune: FinetuneSummary | null;
+}
+
+export function tileChoices(choices: LayerChoice[], alpha: AlphaMode): TiledLayer[] {
+  return choices.map((c) => ({ layer: c.layer, layout: c.layout, alphaMode: alpha, tile: computeTile(consumedWeight(c.layer), c.layout, alpha) }));
+}
+
+function formatDuration(seconds: number): string {
+  const s = Math.round(seconds);
+  return s >= 60 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s` : `${s}s`;
+}
+
+function batchNormStats(model: Model): string[] {
+  return model.graph.nodes.filter((n) => n.opType === 'BatchNormalization').flatMap((n) => n.inputs.slice(3, 5));
+}
+
+export function replaceInitializers(model: Model, values: Map<string, Float32Array>): Model {
+  const initializers = model.graph.initializers.map((t) =>
+    t.name && values.has(t.name) ? { ...t, data: values.get(t.name)!, encoding: t.encoding === 'typed' ? ('raw' as const) : t.encoding } : t,
+  );
+  return { ...model, graph: { ...model.graph, initializers } };
+}
+
+function copyInitializers(target: Model, source: Model, names: string[]): Model {
+  const from = new Map(source.graph.initializers.filter((t) => t.name && names.includes(t.name)).map((t) => [t.name!, t.data as Float32Array]));
+  return replaceInitializers(target, from);
+}
+
+export async function compressWith(ctx: MethodContext, select: SelectOptions, opts: { dryRun?: boolean } = {}): Promise<MethodResult> {
+  const { model, data, shapes, alpha } = ctx;
+  ctx.progress('select', 'choosing layers');
+  let selection = selectLayers(model, select);
+  let working = model;
+  let permutation: PermutationReport[] = [];
+  if (ctx.permute && selection.chosen.some((c) => c.regionsAlongOutput)) {
+    ctx.progress('permute', 'permuting channels');
+    const shapeMap = await concreteShapes(model, shapes).catch(() => undefined);
+    if (!shapeMap) ctx.warn('channels not permuted: the model could not be run on synthetic inputs (give --input-shape)');
+    else {
+      ({ model: working, report: permutation } = permuteChannels(model, selection.chosen, shapeMap));
+      selection = selectLayers(working, select);
+    }
+  }
+  ctx.progress('tile', `tiling ${selection.chosen.length} layers`);
+  let tiled = tileChoices(selection.chosen, alpha);
+  const bnSet = data && { data, model, samples: Math.min(data.count, 2000), seed: ctx.seed, shapes };
+  const recalibrate = ctx.bnRecalibrate && tiled.length > 0 && working.graph.nodes.some((n) => n.opType === 'BatchNormalization');
+  if (recalibrate && !bnSet) ctx.warn('BatchNorm statistics not re-estimated: that needs --data');
+  let summary: FinetuneSummary | null = null;
+  if (ctx.finetune && tiled.length && !opts.dryRun) {
+    if (!data) ctx.warn('no --data: fine-tuning on synthetic inputs, and accuracy is not measured');
+    if (recalibrate && bnSet) {
+      ctx.progress('batchnorm', 're-estimating BatchNorm statistics before fine-tuning');
+      const first = await recalibrateBatchNorm(rewriteModel(working, tiled, { format: 'expanded' }), bnSet);
+      working = copyInitializers(working, first.model, batchNormStats(working));
+    }
+    const teacher = await createOrtSession(ctx.modelPath, { threads: 0, spinning: false });
+    const training = { alphaMode: alpha, seed: ctx.seed, ...ctx.training };
+    try {
+      const started = Date.now();
+      const r = await finetune(
+        working,
+        selection.chosen,
+        data,
+        teacher,
+        { ...training, onStep: (e) => ctx.progress('finetune', `fine-tuning: step ${e.step}/${e.total}, epoch ${e.epoch}, loss ${e.loss.toFixed(4)}, ETA ${formatDuration(e.etaSeconds)}`) },
+        shapes,
+      );
+      working = replaceInitializers(working, r.updated);
+      tiled = selection.chosen.map((c) => {
+        const l = r.latent.get(c.layer.nodeIndex)!;
+        return { layer: c.layer, layout: c.layout, alphaMode: alpha, tile: computeTile(l.w, c.layout, alpha, l.a) };
+      });
+      const count = data?.count ?? 512;
+      const perEpoch = Math.max(1, Math.floor(count / Math.min(training.batchSize ?? DEFAULT_FINETUNE.batchSize, count)));
+      summary = { steps: r.steps, epochs: r.steps / perEpoch, seconds: (Date.now() - started) / 1000, lossBefore: r.lossBefore, lossAfter: r.lossAfter, backend: getBackend().name };
+    } finally {
+      await teacher.release();
+    }
+  }
+  ctx.progress('shapes', 'probing output shapes');
+  const valueInfo = ctx.format === 'custom' && tiled.length ? await probeValueShapes(model, tiled.map((t) => t.layer.node.outputs[0]!), shapes) : [];
+  let compressed = rewriteModel(working, tiled, { format: ctx.format, metadata: ctx.metadata?.(tiled), valueInfo });
+  let batchNorm: BatchNormUpdate[] = [];
+  if (recalibrate && bnSet) {
+    ctx.progress('batchnorm', 're-estimating BatchNorm statistics');
+    ({ model: compressed, updates: batchNorm } = await recalibrateBatchNorm(compressed, bnSet));
+  }
+  return { compressed, tiled, selection, permutation, batchNorm, finetune: summary };
+}

@@ -1,0 +1,3 @@
+// cuda_runtime_api.h — the CPU emulation's stand-in (see ../cuda_emu.h).
+#pragma once
+#include "../cuda_emu.h"

@@ -1,0 +1,3 @@
+// mma.h — the CPU emulation's stand-in (see ../cuda_emu.h).
+#pragma once
+#include "../cuda_emu.h"
