@@ -1,8 +1,12 @@
 // Engine bench: one training step (forward, KL-distillation loss at T = 2 against fixed teacher
 // logits, backward, AdamW update) of the fixture CNN and transformer at batch 32, through the
-// ONNX interpreter on the TypeScript backend, next to PyTorch on the CPU doing the same step
-// on the same architecture (bench/torch_step.py) with the same thread count (1: the JS backend
-// is single-threaded). Medians over measured steps after warm-up.
+// ONNX interpreter on the TypeScript backend and on the native backend with 1 and 2 threads,
+// next to PyTorch on the CPU doing the same step on the same architecture
+// (bench/torch_step.py) with the same thread counts. Native 1- and 2-thread steps alternate
+// (the thread count is switched between steps) and torch runs alternate too, so load from
+// other processes hits both alike; reported numbers are medians.
+// With TBN_BENCH_COMPRESS=1 it also times `tbn compress` of the MNIST CNN and MLP on each backend
+// (default 60 epochs; the CNN on TypeScript for 3) and `tbn verify`s each result on the test set.
 
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -16,10 +20,13 @@ import { loadModel } from '../src/onnx/file.js';
 import type { BenchSection } from './run.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
+const ROOT = path.join(here, '..');
 const PYTHON = '/usr/bin/python3';
 const BATCH = 32;
 const WARMUP = 2;
-const STEPS = 6;
+const JS_STEPS = 5;
+const NATIVE_STEPS = 15;
+const THREADS = [1, 2];
 const MODELS = [
   { file: 'mnist-cnn.onnx', torch: 'cnn', label: 'CNN (3 × Conv+BN+ReLU+MaxPool, 2 Gemm)' },
   { file: 'transformer-encoder.onnx', torch: 'transformer', label: 'transformer encoder (T = 16, d = 128)' },
@@ -27,37 +34,90 @@ const MODELS = [
 
 const median = (v: number[]) => [...v].sort((a, b) => a - b)[v.length >> 1]!;
 
-function tbnStep(file: string): { stepMs: number; forwardMs: number } {
-  const { model } = loadModel(path.join(here, '..', 'fixtures', 'models', file));
-  const program = compile(model);
-  program.setTrainable(model.graph.initializers.filter((t) => t.dtype === 'float32' && !t.name!.includes('running')).map((t) => t.name!));
-  const opt = new E.AdamW([...program.parameters().values()], { lr: 1e-4 });
-  const feeds = syntheticInputs(model, { batch: BATCH, seed: 1 });
-  const out = program.outputNames[0]!;
-  const teacher = E.keep(E.noGrad(() => E.tidy(() => program.run(feeds).outputs[out]!)));
-  const step = () => {
-    const t = performance.now();
-    E.tidy(() => E.backward(E.klDistillLoss(program.run(feeds).outputs[out]!, teacher, 2)));
-    opt.step();
-    opt.zeroGrad();
-    return performance.now() - t;
-  };
-  const forward = () => {
-    const t = performance.now();
-    E.noGrad(() => E.tidy(() => program.run(feeds).outputs[out]!.shape));
-    return performance.now() - t;
-  };
-  for (let i = 0; i < WARMUP; i++) step();
-  const steps = Array.from({ length: STEPS }, step);
-  const fwd = Array.from({ length: STEPS }, forward);
-  opt.dispose();
-  teacher.dispose();
-  program.dispose();
+interface Trainer {
+  step(): number;
+  forward(): number;
+  dispose(): void;
+}
+
+/** Runs fn with `backend` as the engine's current backend. */
+function on<T>(backend: E.Backend, fn: () => T): T {
+  const prev = E.getBackend();
+  E.setBackend(backend);
+  try {
+    return fn();
+  } finally {
+    E.setBackend(prev);
+  }
+}
+
+/** A program of `file` on `backend`, every float weight trainable, with its AdamW and feeds. */
+function trainer(file: string, backend: E.Backend): Trainer {
+  return on(backend, () => {
+    const { model } = loadModel(path.join(ROOT, 'fixtures', 'models', file));
+    const program = compile(model);
+    program.setTrainable(model.graph.initializers.filter((t) => t.dtype === 'float32' && !t.name!.includes('running')).map((t) => t.name!));
+    const opt = new E.AdamW([...program.parameters().values()], { lr: 1e-4 });
+    const feeds = syntheticInputs(model, { batch: BATCH, seed: 1 });
+    const out = program.outputNames[0]!;
+    const teacher = E.keep(E.noGrad(() => E.tidy(() => program.run(feeds).outputs[out]!)));
+    return {
+      step: () =>
+        on(backend, () => {
+          const t = performance.now();
+          E.tidy(() => E.backward(E.klDistillLoss(program.run(feeds).outputs[out]!, teacher, 2)));
+          opt.step();
+          opt.zeroGrad();
+          return performance.now() - t;
+        }),
+      forward: () =>
+        on(backend, () => {
+          const t = performance.now();
+          E.noGrad(() => E.tidy(() => program.run(feeds).outputs[out]!.shape));
+          return performance.now() - t;
+        }),
+      dispose: () =>
+        on(backend, () => {
+          opt.dispose();
+          teacher.dispose();
+          program.dispose();
+        }),
+    };
+  });
+}
+
+function jsStep(file: string): { stepMs: number; forwardMs: number } {
+  const t = trainer(file, E.createBackend('js'));
+  for (let i = 0; i < WARMUP; i++) t.step();
+  const steps = Array.from({ length: JS_STEPS }, t.step);
+  const fwd = Array.from({ length: JS_STEPS }, t.forward);
+  t.dispose();
   return { stepMs: median(steps), forwardMs: median(fwd) };
 }
 
-function torchStep(model: string, threads: number): number | undefined {
-  if (!fs.existsSync(PYTHON)) return undefined;
+/** Native step and forward medians per thread count, the counts alternating step by step. */
+function nativeSteps(file: string, native: E.NativeBackend): Map<number, { stepMs: number; forwardMs: number }> {
+  const saved = native.threads;
+  const t = trainer(file, native);
+  const steps = new Map<number, number[]>(THREADS.map((n) => [n, []]));
+  const fwd = new Map<number, number[]>(THREADS.map((n) => [n, []]));
+  for (const n of THREADS) {
+    native.threads = n;
+    for (let i = 0; i < WARMUP; i++) t.step();
+  }
+  for (let i = 0; i < NATIVE_STEPS; i++) {
+    for (const n of THREADS) {
+      native.threads = n;
+      steps.get(n)!.push(t.step());
+      fwd.get(n)!.push(t.forward());
+    }
+  }
+  t.dispose();
+  native.threads = saved;
+  return new Map(THREADS.map((n) => [n, { stepMs: median(steps.get(n)!), forwardMs: median(fwd.get(n)!) }]));
+}
+
+function torchOnce(model: string, threads: number): number | undefined {
   try {
     const out = execFileSync(PYTHON, [path.join(here, 'torch_step.py'), '--model', model, '--batch', String(BATCH), '--threads', String(threads), '--steps', '10'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
     return (JSON.parse(out.trim().split('\n').pop()!) as { median_ms: number }).median_ms;
@@ -66,28 +126,107 @@ function torchStep(model: string, threads: number): number | undefined {
   }
 }
 
-const fmt = (v: number | undefined) => (v === undefined ? 'n/a' : v.toFixed(1));
+/** Median over alternating runs of each thread count (3 processes each). */
+function torchSteps(model: string): Map<number, number | undefined> {
+  const runs = new Map<number, number[]>(THREADS.map((n) => [n, []]));
+  if (!fs.existsSync(PYTHON)) return new Map(THREADS.map((n) => [n, undefined]));
+  for (let r = 0; r < 3; r++) {
+    for (const n of THREADS) {
+      const ms = torchOnce(model, n);
+      if (ms !== undefined) runs.get(n)!.push(ms);
+    }
+  }
+  return new Map(THREADS.map((n) => [n, runs.get(n)!.length ? median(runs.get(n)!) : undefined]));
+}
 
-export default async function engineBench(): Promise<BenchSection[]> {
+const fmt = (v: number | undefined) => (v === undefined ? 'n/a' : v.toFixed(1));
+const ratio = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined ? 'n/a' : `${(a / b).toFixed(2)}×`);
+
+function stepSection(native: E.NativeBackend | undefined): BenchSection {
   const rows: (string | number)[][] = [];
   const data: Record<string, unknown> = {};
   for (const m of MODELS) {
-    const ours = tbnStep(m.file);
-    const torch1 = torchStep(m.torch, 1);
-    const torchAll = torchStep(m.torch, os.cpus().length);
-    rows.push([m.label, ours.forwardMs.toFixed(1), ours.stepMs.toFixed(1), fmt(torch1), torch1 ? `${(ours.stepMs / torch1).toFixed(1)}×` : 'n/a', fmt(torchAll)]);
-    data[m.file] = { batch: BATCH, tbnForwardMs: ours.forwardMs, tbnStepMs: ours.stepMs, torchStepMs1Thread: torch1 ?? null, torchStepMsAllThreads: torchAll ?? null };
+    const js = jsStep(m.file);
+    const nat = native ? nativeSteps(m.file, native) : undefined;
+    const torch = torchSteps(m.torch);
+    for (const n of THREADS) {
+      const ns = nat?.get(n);
+      const ts = torch.get(n);
+      rows.push([m.label, n, n === 1 ? js.stepMs.toFixed(1) : '', fmt(ns?.stepMs), fmt(ns?.forwardMs), fmt(ts), ratio(ns?.stepMs, ts), ratio(js.stepMs, ns?.stepMs)]);
+    }
+    data[m.file] = {
+      batch: BATCH,
+      jsStepMs: js.stepMs,
+      jsForwardMs: js.forwardMs,
+      native: Object.fromEntries(THREADS.map((n) => [`${n}`, nat?.get(n) ?? null])),
+      torchStepMs: Object.fromEntries(THREADS.map((n) => [`${n}`, torch.get(n) ?? null])),
+      kernelPath: native?.kernelPath ?? null,
+    };
   }
-  return [
-    {
-      title: `Engine: training step at batch ${BATCH} (forward + KL loss + backward + AdamW), TypeScript backend vs PyTorch CPU`,
-      columns: ['model', 'tbn forward ms', 'tbn step ms', 'torch step ms (1 thread)', 'tbn / torch', `torch step ms (${os.cpus().length} threads)`],
-      rows,
-      notes: [
-        `Medians of ${STEPS} steps after ${WARMUP} warm-up steps (torch: 10 after 3). Same thread count: 1, as the JS backend is single-threaded.`,
-        'PyTorch runs the model classes of scripts/make_fixtures.py in eval mode (BatchNorm on running statistics), as the interpreter runs the export.',
-      ],
-      data,
-    },
-  ];
+  return {
+    title: `Engine: training step at batch ${BATCH} (forward + KL loss + backward + AdamW), TypeScript vs native backend vs PyTorch CPU`,
+    columns: ['model', 'threads', 'TS step ms', 'native step ms', 'native fwd ms', 'torch step ms', 'native / torch', 'TS / native'],
+    rows,
+    notes: [
+      `Medians: TS ${JS_STEPS} steps, native ${NATIVE_STEPS} steps per thread count (alternating), torch 3 alternating processes × 10 steps, after warm-up. The TS backend is single-threaded.`,
+      `Native kernel path: ${native?.kernelPath ?? 'not built'}. PyTorch ${'runs the model classes of scripts/make_fixtures.py in eval mode (BatchNorm on running statistics), as the interpreter runs the export'}.`,
+    ],
+    data,
+  };
+}
+
+/** bin/tbn.js runs dist/: compile it when it is missing. */
+function ensureDist(): void {
+  if (fs.existsSync(path.join(ROOT, 'dist', 'cli', 'main.js'))) return;
+  execFileSync(process.execPath, [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', path.join(ROOT, 'tsconfig.build.json')], { stdio: 'inherit' });
+}
+
+/** `tbn compress` and `tbn verify` of one fixture in child processes (bin/tbn.js, as a user runs it). */
+function compress(model: string, backend: 'js' | 'native', epochs: number): { seconds: number; finetuneSeconds?: number; accuracy?: string } {
+  const out = path.join(os.tmpdir(), `tbn-bench-${backend}-${model}`);
+  const tbn = path.join(ROOT, 'bin', 'tbn.js');
+  const env = { ...process.env, TBN_BACKEND: backend };
+  const t = performance.now();
+  const report = execFileSync(process.execPath, [tbn, 'compress', path.join(ROOT, 'fixtures', 'models', model), '--data', path.join(ROOT, 'fixtures', 'data', 'mnist-calib.npz'), '-o', out, '--force', '--epochs', String(epochs), '--json'], { encoding: 'utf8', env, maxBuffer: 64 << 20 });
+  const seconds = (performance.now() - t) / 1000;
+  const r = JSON.parse(report) as { finetune?: { seconds: number } | null };
+  const verify = execFileSync(process.execPath, [tbn, 'verify', path.join(ROOT, 'fixtures', 'models', model), out, '--data', path.join(ROOT, 'fixtures', 'data', 'mnist-test.npz'), '--json'], { encoding: 'utf8', env, maxBuffer: 64 << 20 });
+  const v = JSON.parse(verify) as { outputs?: { accuracy?: { original: number; compressed: number } }[] };
+  const acc = v.outputs?.[0]?.accuracy;
+  return { seconds, finetuneSeconds: r.finetune?.seconds, accuracy: acc ? `${(100 * acc.original).toFixed(2)} → ${(100 * acc.compressed).toFixed(2)}` : undefined };
+}
+
+/** Default 60 epochs on each backend, except the CNN on TypeScript (~37 min): 3 epochs, scaled. */
+const COMPRESS_RUNS: { model: string; backend: 'js' | 'native'; epochs: number }[] = [
+  { model: 'mnist-cnn.onnx', backend: 'native', epochs: 60 },
+  { model: 'mnist-cnn.onnx', backend: 'js', epochs: 3 },
+  { model: 'mnist-mlp.onnx', backend: 'native', epochs: 60 },
+  { model: 'mnist-mlp.onnx', backend: 'js', epochs: 60 },
+];
+
+function compressSection(native: boolean): BenchSection {
+  ensureDist();
+  const rows: (string | number)[][] = [];
+  const data: Record<string, unknown> = {};
+  for (const run of COMPRESS_RUNS) {
+    if (run.backend === 'native' && !native) continue;
+    const r = compress(run.model, run.backend, run.epochs);
+    const per60 = r.finetuneSeconds === undefined ? undefined : (r.finetuneSeconds * 60) / run.epochs;
+    rows.push([run.model, run.backend, run.epochs, r.seconds.toFixed(1), fmt(r.finetuneSeconds), run.epochs === 60 ? '' : fmt(per60), r.accuracy ?? 'n/a']);
+    data[`${run.model}:${run.backend}:${run.epochs}`] = { ...r, finetuneSecondsPer60Epochs: per60 ?? null };
+  }
+  return {
+    title: 'tbn compress (fixtures/data/mnist-calib.npz, 2 000 images) and tbn verify on fixtures/data/mnist-test.npz',
+    columns: ['model', 'backend', 'epochs', 'compress wall s', 'fine-tune s', 'fine-tune s scaled to 60 epochs', 'test accuracy % (original → compressed)'],
+    rows,
+    notes: ['Wall time of `node bin/tbn.js compress … --force` in a child process: model load, tiling, BatchNorm re-estimation, fine-tuning (teacher in onnxruntime, augmentation, student on the engine), rewrite and write.'],
+    data,
+  };
+}
+
+export default async function engineBench(): Promise<BenchSection[]> {
+  const n = E.nativeBackend();
+  const sections = [stepSection(n.backend)];
+  if (process.env.TBN_BENCH_COMPRESS === '1') sections.push(compressSection(!!n.backend));
+  return sections;
 }

@@ -1,11 +1,15 @@
 #!/usr/bin/env node
-// Builds tbn's native parts with CMake (custom-ops/CMakeLists.txt): the ai.tbn custom-op
-// library and the Node host into build/Release (npm install runs this). Without CMake, a C++
-// compiler or Node's headers it prints one line and exits 0 — tbn works without them — except
-// under CI=true, where any failure fails. With nvcc (CUDACXX, PATH or /usr/local/cuda/bin) the
-// library also gets the CUDA kernels (and build/Release/tbn_cuda_harness); without, they are
-// skipped with a note. Flags:
-//   --sanitize   ASan + UBSan build of the kernels, the library and the self-test in build-asan/
+// Builds tbn's native parts with CMake into build/Release (npm install runs this): the ai.tbn
+// custom-op library and the Node host (custom-ops/CMakeLists.txt), and the engine's native
+// backend tbn_engine.node (native/engine/CMakeLists.txt). Without CMake, a C++ compiler or
+// Node's headers it prints one line and exits 0 — tbn works without them — except under
+// CI=true, where any failure fails. One project failing does not stop the other. With nvcc
+// (CUDACXX, PATH or /usr/local/cuda/bin) the library also gets the CUDA kernels (and
+// build/Release/tbn_cuda_harness); without, they are skipped with a note. Flags:
+//   --sanitize   ASan + UBSan build in build-asan/: of the kernels, the library and the
+//                self-test; with --engine, of the engine addon only (its own CMake tree, so
+//                both sanitizer builds can run at once)
+//   --engine     build only the engine addon
 //   --quiet      print only failures
 // Env: TBN_SKIP_NATIVE=1 skips; TBN_CUDA=0 leaves the CUDA kernels out; TBN_CUDA_ARCHS overrides
 // the CUDA architectures ("80-real;90"); CMAKE, CXX, CUDACXX and npm_config_nodedir are honoured.
@@ -19,6 +23,7 @@ import { fileURLToPath } from 'node:url';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const args = new Set(process.argv.slice(2));
 const sanitize = args.has('--sanitize');
+const engineOnly = args.has('--engine');
 const quiet = args.has('--quiet');
 const ci = process.env.CI === 'true' || process.env.CI === '1';
 const buildDir = path.join(root, sanitize ? 'build-asan' : 'build');
@@ -29,7 +34,7 @@ function done(message, ok) {
     console.error(`tbn native build failed: ${message}`);
     process.exit(1);
   }
-  if (!ok || !quiet) console.log(ok ? message : `tbn native build skipped: ${message} (tbn works without it; the custom-op runtime is unavailable)`);
+  if (!ok || !quiet) console.log(ok ? message : `tbn native build skipped: ${message} (tbn works without it, slower and without the custom-op runtime)`);
   process.exit(0);
 }
 
@@ -64,13 +69,18 @@ function cudaCompiler() {
   return nvcc ? { nvcc } : { reason: 'nvcc not found; set CUDACXX or put nvcc on PATH to build them' };
 }
 
+const failures = [];
+
+/** Runs cmake; on failure prints the log's tail, records the failure and returns false. */
 function run(argv, label, env = process.env) {
   const r = spawnSync(cmake, argv, { cwd: root, encoding: 'utf8', maxBuffer: 64 << 20, env });
   if (r.error || r.status !== 0) {
     const log = `${r.stdout ?? ''}${r.stderr ?? ''}`.trim().split('\n').slice(-30).join('\n');
     if (!quiet || ci) console.error(log);
-    done(`${label} failed${r.error ? ` (${r.error.message})` : ''}`, false);
+    failures.push(`${label} failed${r.error ? ` (${r.error.message})` : ''}`);
+    return false;
   }
+  return true;
 }
 
 if (process.env.TBN_SKIP_NATIVE === '1' && !sanitize) done('TBN_SKIP_NATIVE=1', false);
@@ -80,28 +90,45 @@ if (!cxx) done('no C++ compiler (c++, g++ or clang++) found', false);
 
 const defs = [`-DCMAKE_BUILD_TYPE=${sanitize ? 'RelWithDebInfo' : 'Release'}`];
 if (process.env.CXX === undefined) defs.push(`-DCMAKE_CXX_COMPILER=${cxx}`);
+const node = nodeHeaders();
+const napi = addonHeaders();
+const headers = [`-DNODE_INCLUDE_DIR=${node}`, `-DNODE_ADDON_API_DIR=${napi}`];
+const opsDefs = [...defs];
 const cuda = sanitize ? { reason: 'not in the sanitizer build' } : cudaCompiler();
 // nvcc goes to CMake as CUDACXX, which only a first configure reads: a later run finding nvcc
 // by another path does not change the cached compiler (CMake would wipe the cache and fail).
 const configureEnv = cuda.nvcc ? { ...process.env, CUDACXX: cuda.nvcc } : process.env;
 if (cuda.nvcc) {
-  defs.push('-DTBN_CUDA=ON');
-  if (process.env.TBN_CUDA_ARCHS) defs.push(`-DTBN_CUDA_ARCHS=${process.env.TBN_CUDA_ARCHS}`);
+  opsDefs.push('-DTBN_CUDA=ON');
+  if (process.env.TBN_CUDA_ARCHS) opsDefs.push(`-DTBN_CUDA_ARCHS=${process.env.TBN_CUDA_ARCHS}`);
 } else {
-  defs.push('-DTBN_CUDA=OFF');
+  opsDefs.push('-DTBN_CUDA=OFF');
 }
 if (sanitize) {
-  defs.push('-DTBN_SANITIZE=ON', '-DTBN_TESTS=ON', '-DTBN_HOST=OFF');
-} else {
-  const node = nodeHeaders();
-  const napi = addonHeaders();
+  opsDefs.push('-DTBN_SANITIZE=ON', '-DTBN_TESTS=ON', '-DTBN_HOST=OFF');
+} else if (!engineOnly) {
   if (!node || !napi) done(`${node ? 'node-addon-api' : "Node's C headers (node_api.h)"} not found`, false);
-  defs.push(`-DNODE_INCLUDE_DIR=${node}`, `-DNODE_ADDON_API_DIR=${napi}`);
+  opsDefs.push(...headers);
 }
 
 const start = Date.now();
-run(['-S', path.join(root, 'custom-ops'), '-B', buildDir, ...defs], 'configuring (cmake)', configureEnv);
 const jobs = String(Math.max(1, typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length));
-run(['--build', buildDir, '--parallel', jobs], 'compiling');
-const cudaNote = cuda.nvcc ? 'with CUDA kernels' : `CUDA kernels skipped: ${cuda.reason}`;
+if (!engineOnly && run(['-S', path.join(root, 'custom-ops'), '-B', buildDir, ...opsDefs], 'configuring (cmake)', configureEnv)) {
+  run(['--build', buildDir, '--parallel', jobs], 'compiling');
+}
+
+// The engine's native backend: its own CMake project, writing into the same Release folder
+// (--sanitize alone keeps to the custom-op build; --sanitize --engine builds this one).
+if (engineOnly || !sanitize) {
+  if (!node || !napi) failures.push(`engine addon: ${node ? 'node-addon-api' : "Node's C headers (node_api.h)"} not found`);
+  else {
+    const engineDir = path.join(buildDir, 'engine');
+    const engineDefs = [...defs, ...headers, `-DTBN_OUT_DIR=${path.join(buildDir, 'Release')}`, ...(sanitize ? ['-DTBN_SANITIZE=ON'] : [])];
+    if (run(['-S', path.join(root, 'native', 'engine'), '-B', engineDir, ...engineDefs], 'configuring the engine addon (cmake)')) {
+      run(['--build', engineDir, '--parallel', jobs], 'compiling the engine addon');
+    }
+  }
+}
+if (failures.length) done(failures.join('; '), false);
+const cudaNote = engineOnly ? 'engine addon only' : cuda.nvcc ? 'with CUDA kernels' : `CUDA kernels skipped: ${cuda.reason}`;
 done(`tbn native build: ${path.relative(root, path.join(buildDir, 'Release'))} ready in ${((Date.now() - start) / 1000).toFixed(1)} s (${cudaNote})`, true);

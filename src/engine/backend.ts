@@ -101,6 +101,15 @@ export interface AdamParams {
   decoupled: boolean;
 }
 
+/** The TBN tile parametrisation's geometry (src/tbn/parametrize.ts): W viewed as [rows, cols]. */
+export interface TileParams {
+  rows: number;
+  cols: number;
+  p: number;
+  tileAxis: 0 | 1;
+  perLayer: boolean;
+}
+
 export interface Backend {
   readonly name: string;
 
@@ -157,6 +166,15 @@ export interface Backend {
 
   /** One Adam/AdamW update of `param` in place; m and v are updated in place too. */
   adam(param: Buf, grad: Buf, m: Buf, v: Buf, p: AdamParams): void;
+
+  /**
+   * Optional fused TBN tile kernels; without them src/tbn/parametrize.ts computes on the host.
+   * Forward: out = α ⊙ tile(sign(Σ regions of w)), α from `a` (or w when null), writing α
+   * [p, or 1 per layer] and the tile signs [q] (±1) for the backward pass, which writes dw
+   * (straight-through, plus the α term when da is null) and da.
+   */
+  tileForward?(w: Buf, a: Buf | null, out: Buf, alpha: Buf, signs: Buf, p: TileParams): void;
+  tileBackward?(gy: Buf, a: Buf, alpha: Buf, signs: Buf, dw: Buf, da: Buf | null, p: TileParams): void;
 }
 
 let current: Backend | undefined;

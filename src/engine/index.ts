@@ -1,10 +1,14 @@
 // The engine's public surface: tensors and their lifetimes, the tape, ops, losses and
-// optimisers. Importing it registers the JS backend as the default.
+// optimisers. Importing it registers the default backend: native when built (or as
+// TBN_BACKEND=js|native says), else the TypeScript one (backends/native-select.ts).
 
 import './backends/js.js';
+import './backends/native-select.js';
 
 export { getBackend, setBackend, type Backend, type Buf } from './backend.js';
 export { JsBackend } from './backends/js.js';
+export { NativeBackend } from './backends/native.js';
+export { createBackend, nativeBackend } from './backends/native-select.js';
 export type { DType, HostArray } from './dtype.js';
 export { Tensor, empty, full, zeros, ones, scalar, tensor, parameter, numel } from './tensor.js';
 export { tidy, keep } from './scope.js';

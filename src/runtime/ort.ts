@@ -10,6 +10,12 @@ export interface OrtSessionOptions {
   threads?: number;
   /** Disable graph optimisations (for bit-exact comparisons of two encodings of one model). */
   noOptimize?: boolean;
+  /**
+   * Let idle intra-op threads spin for the next run (onnxruntime's default, true). A session run
+   * between other CPU work — the fine-tuning teacher, between native engine steps — should not:
+   * its spinning threads take the cores the engine's kernels need.
+   */
+  spinning?: boolean;
 }
 
 export interface OrtSession {
@@ -42,6 +48,7 @@ export async function createOrtSession(model: string | Uint8Array, opts: OrtSess
     interOpNumThreads: 1,
     graphOptimizationLevel: opts.noOptimize ? 'disabled' : 'all',
     logSeverityLevel: 3,
+    ...(opts.spinning === false ? { extra: { session: { intra_op: { allow_spinning: '0' } } } } : {}),
   };
   let session: ort.InferenceSession;
   try {

@@ -108,7 +108,7 @@ export async function compressWith(ctx: MethodContext, select: SelectOptions, op
       const first = await recalibrateBatchNorm(rewriteModel(working, tiled, { format: 'expanded' }), bnSet);
       working = copyInitializers(working, first.model, batchNormStats(working));
     }
-    const teacher = await createOrtSession(ctx.modelPath, { threads: 0 });
+    const teacher = await createOrtSession(ctx.modelPath, { threads: 0, spinning: false });
     const training = { alphaMode: alpha, seed: ctx.seed, ...ctx.training };
     try {
       const started = Date.now();

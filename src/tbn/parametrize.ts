@@ -7,7 +7,9 @@
 //   dα_r = Σ_{k∈r} dB̂[k] · t[k mod q];  dA[k] = dα_{r(k)} · sign(A_k) / |region|
 //   (A = W: both terms add to dW)
 //
-// O(N) per step on the host; the layer's matmul/conv around it costs N·batch·spatial.
+// A backend with the fused tile kernels (the native one) runs both passes on its own buffers;
+// otherwise they run here on host arrays — the reference the kernels are tested against.
+// O(N) per step either way; the layer's matmul/conv around it costs N·batch·spatial.
 
 import * as E from '../engine/index.js';
 import { record } from '../engine/autograd.js';
@@ -73,11 +75,37 @@ function backward(gy: Float32Array, saved: Saved, layout: TileLayout, mode: Alph
   return { dW: fromStream(dWs, layout), dA: fromStream(dAs, layout) };
 }
 
+/** The tile op on a backend's fused kernels: α and the signs are kept as tensors for backward. */
+function tiledOnBackend(w: E.Tensor, a: E.Tensor | undefined, layout: TileLayout, mode: AlphaMode): E.Tensor {
+  const be = w.backend;
+  const q = tileLength(layout);
+  const p = { rows: layout.shape[0]!, cols: w.size / layout.shape[0]!, p: layout.p, tileAxis: layout.tileAxis, perLayer: mode === 'per-layer' };
+  const y = E.empty(layout.shape, 'float32', be);
+  const alpha = E.empty([mode === 'per-layer' ? 1 : layout.p], 'float32', be);
+  const signs = E.empty([q], 'float32', be);
+  be.tileForward!(w.buf, a ? a.buf : null, y.buf, alpha.buf, signs.buf, p);
+  record(y, 'tbnTile', a ? [w, a] : [w], [a ?? w, alpha, signs], (gy, [sa, sal, ss]) => {
+    const dW = E.empty(layout.shape, 'float32', be);
+    const dA = a ? E.empty(layout.shape, 'float32', be) : undefined;
+    be.tileBackward!(gy.buf, sa!.buf, sal!.buf, ss!.buf, dW.buf, dA ? dA.buf : null, p);
+    return a ? [dW, dA] : [dW]; // gradients of inputs that need none are dropped by backward()
+  });
+  alpha.dispose();
+  signs.dispose();
+  return y;
+}
+
 /**
  * B̂ from latent weights `w` (shape = layout.shape) and α source `a` (undefined: α from `w`).
  * Records the op so that backward reaches `w` and `a`.
  */
 export function tiledWeight(w: E.Tensor, a: E.Tensor | undefined, layout: TileLayout, mode: AlphaMode): E.Tensor {
+  if (w.backend.tileForward && w.backend.tileBackward && (!a || a.backend === w.backend)) return tiledOnBackend(w, a, layout, mode);
+  return tiledWeightOnHost(w, a, layout, mode);
+}
+
+/** The reference: both passes on host arrays (what backends without tile kernels run). */
+export function tiledWeightOnHost(w: E.Tensor, a: E.Tensor | undefined, layout: TileLayout, mode: AlphaMode): E.Tensor {
   const wv = w.toArray() as Float32Array;
   const av = a ? (a.toArray() as Float32Array) : wv;
   const { out, saved } = forward(wv, av, layout, mode);

@@ -1,0 +1,177 @@
+// tile.cc — the TBN parametrisation (src/tbn/parametrize.ts) as two kernels, with the JS
+// reference's arithmetic step for step:
+//   stream s = W (axis 0) or Wᵀ of W viewed as [rows, cols] (axis 1); q = N/p
+//   t_j = sign(Σ_r s[r·q + j]) (0 → −1);  α_r = mean_{k∈r} |A_k| (one α over all of A per layer)
+//   B̂ = α_r · t_j at stream position r·q + j
+//   dW = dB̂ · α (straight-through); dα_r = Σ dB̂·t;  dA_k = dα_r · sign(A_k) / |region|
+// Sums run in float64 in a fixed order; α is rounded to float where the reference stores it.
+// Axis 1 transposes its operands into stream order first (blocked), so both axes run the same
+// contiguous loops.
+#include <cmath>
+#include <memory>
+#include <vector>
+
+#include "kernels.h"
+#include "thread_pool.h"
+
+namespace tbn {
+
+namespace {
+
+struct Stream {
+  int64_t rows, cols, n, q, p;
+  int axis;
+};
+
+Stream stream(const TileGeom &g) {
+  if (g.rows < 1 || g.cols < 1 || g.p < 1) fail("tile: invalid geometry");
+  if (g.axis != 0 && g.axis != 1) fail("tile: axis must be 0 or 1");
+  const int64_t n = mul_checked(g.rows, g.cols, "tile");
+  if (n % g.p) fail("tile: p does not divide the weight");
+  return {g.rows, g.cols, n, n / g.p, g.p, g.axis};
+}
+
+/** dst[c·rows + r] = src[r·cols + c] (a [rows, cols] matrix transposed), in 32×32 blocks. */
+void transpose(const float *src, float *dst, int64_t rows, int64_t cols) {
+  constexpr int64_t B = 32;
+  const int64_t rb = (rows + B - 1) / B;
+  parallel_for(rb, grain_for(rb, cols >= 4096 ? 1 : 4096 / cols + 1), [&](int64_t b, int64_t e) {
+    for (int64_t r0 = b * B; r0 < e * B && r0 < rows; r0 += B) {
+      const int64_t r1 = r0 + B < rows ? r0 + B : rows;
+      for (int64_t c0 = 0; c0 < cols; c0 += B) {
+        const int64_t c1 = c0 + B < cols ? c0 + B : cols;
+        for (int64_t r = r0; r < r1; r++)
+          for (int64_t c = c0; c < c1; c++) dst[c * rows + r] = src[r * cols + c];
+      }
+    }
+  });
+}
+
+/** The operand in stream order: itself (axis 0) or its transpose in `tmp`. */
+const float *in_stream(const Stream &s, const float *x, std::unique_ptr<float[]> &tmp) {
+  if (s.axis == 0) return x;
+  tmp.reset(new float[static_cast<size_t>(s.n)]);
+  transpose(x, tmp.get(), s.rows, s.cols);
+  return tmp.get();
+}
+
+constexpr int64_t kJBlock = 1024;
+
+/** acc[r] = Σ_j f(r·q + j) in float64, j in order, regions in parallel. */
+template <class F>
+void per_region(const Stream &s, std::vector<double> &acc, F f) {
+  acc.assign(static_cast<size_t>(s.p), 0.0);
+  parallel_for(s.p, grain_for(s.p, s.q >= 32768 ? 1 : 32768 / s.q + 1), [&](int64_t b, int64_t e) {
+    for (int64_t r = b; r < e; r++) {
+      double v = 0;
+      for (int64_t j = 0; j < s.q; j++) v += f(r * s.q + j, j);
+      acc[static_cast<size_t>(r)] = v;
+    }
+  });
+}
+
+}  // namespace
+
+void tile_forward(const Buf &w, const Buf *a, const Buf &out, const Buf &alpha, const Buf &signs, const TileGeom &g) {
+  const Stream s = stream(g);
+  const float *pw = w.f32("tile weight");
+  const float *pa = a ? a->f32("tile alpha source") : nullptr;
+  float *po = out.f32("tile output");
+  float *pal = alpha.f32("tile alpha");
+  float *pt = signs.f32("tile signs");
+  need_size(w, s.n, "tileForward", "weight");
+  if (a) need_size(*a, s.n, "tileForward", "alpha source");
+  need_size(out, s.n, "tileForward", "output");
+  need_size(alpha, g.per_layer ? 1 : s.p, "tileForward", "alpha");
+  need_size(signs, s.q, "tileForward", "signs");
+  std::unique_ptr<float[]> tw, ta, to;
+  const float *sw = in_stream(s, pw, tw);
+  const float *sa = a ? in_stream(s, pa, ta) : sw;
+  // Tile signs: blocks of tile positions, each summing its regions in region order.
+  const int64_t blocks = (s.q + kJBlock - 1) / kJBlock;
+  parallel_for(blocks, grain_for(blocks, s.p * kJBlock >= 32768 ? 1 : 32768 / (s.p * kJBlock) + 1), [&](int64_t b, int64_t e) {
+    double sum[kJBlock];
+    for (int64_t blk = b; blk < e; blk++) {
+      const int64_t j0 = blk * kJBlock, len = s.q - j0 < kJBlock ? s.q - j0 : kJBlock;
+      for (int64_t j = 0; j < len; j++) sum[j] = 0;
+      for (int64_t r = 0; r < s.p; r++) {
+        const float *row = sw + r * s.q + j0;
+        for (int64_t j = 0; j < len; j++) sum[j] += row[j];
+      }
+      for (int64_t j = 0; j < len; j++) pt[j0 + j] = sum[j] > 0 ? 1.f : -1.f;
+    }
+  });
+  // α: Σ|A| per region in float64, stored as the reference's Float32Array does.
+  std::vector<double> acc;
+  per_region(s, acc, [&](int64_t k, int64_t) { return static_cast<double>(std::fabs(sa[k])); });
+  if (g.per_layer) {
+    float a0 = 0;
+    for (int64_t r = 0; r < s.p; r++) a0 = static_cast<float>(static_cast<double>(a0) + acc[static_cast<size_t>(r)]);
+    pal[0] = static_cast<float>(static_cast<double>(a0) / static_cast<double>(s.q * s.p));
+  } else {
+    for (int64_t r = 0; r < s.p; r++)
+      pal[r] = static_cast<float>(static_cast<double>(static_cast<float>(acc[static_cast<size_t>(r)])) / static_cast<double>(s.q));
+  }
+  float *so = s.axis == 0 ? po : (to.reset(new float[static_cast<size_t>(s.n)]), to.get());
+  parallel_for(s.p, grain_for(s.p, s.q >= 32768 ? 1 : 32768 / s.q + 1), [&](int64_t b, int64_t e) {
+    for (int64_t r = b; r < e; r++) {
+      const float ar = pal[g.per_layer ? 0 : r];
+      for (int64_t j = 0; j < s.q; j++) so[r * s.q + j] = ar * pt[j];
+    }
+  });
+  if (s.axis == 1) transpose(so, po, s.cols, s.rows);
+}
+
+void tile_backward(const Buf &gy, const Buf &a, const Buf &alpha, const Buf &signs, const Buf &dw, const Buf *da,
+                   const TileGeom &g) {
+  const Stream s = stream(g);
+  const float *pg = gy.f32("tile gradient");
+  const float *pa = a.f32("tile alpha source");
+  const float *pal = alpha.f32("tile alpha");
+  const float *pt = signs.f32("tile signs");
+  float *pdw = dw.f32("tile weight gradient");
+  float *pda = da ? da->f32("tile alpha-source gradient") : nullptr;
+  need_size(gy, s.n, "tileBackward", "gradient");
+  need_size(a, s.n, "tileBackward", "alpha source");
+  need_size(alpha, g.per_layer ? 1 : s.p, "tileBackward", "alpha");
+  need_size(signs, s.q, "tileBackward", "signs");
+  need_size(dw, s.n, "tileBackward", "weight gradient");
+  if (da) need_size(*da, s.n, "tileBackward", "alpha-source gradient");
+  std::unique_ptr<float[]> tg, ta, tdw, tda;
+  const float *sg = in_stream(s, pg, tg);
+  const float *sa = in_stream(s, pa, ta);
+  std::vector<double> acc;
+  per_region(s, acc, [&](int64_t k, int64_t j) { return static_cast<double>(sg[k]) * pt[j]; });
+  // dα per α (summed over its regions in region order), then spread over A's signs.
+  const int64_t na = g.per_layer ? 1 : s.p;
+  std::vector<double> dalpha(static_cast<size_t>(na), 0.0);
+  for (int64_t r = 0; r < s.p; r++) dalpha[static_cast<size_t>(g.per_layer ? 0 : r)] += acc[static_cast<size_t>(r)];
+  const double region = static_cast<double>(g.per_layer ? s.n : s.q);
+  float *sdw = s.axis == 0 ? pdw : (tdw.reset(new float[static_cast<size_t>(s.n)]), tdw.get());
+  float *sda = !pda || s.axis == 0 ? pda : (tda.reset(new float[static_cast<size_t>(s.n)]), tda.get());
+  parallel_for(s.p, grain_for(s.p, s.q >= 32768 ? 1 : 32768 / s.q + 1), [&](int64_t b, int64_t e) {
+    for (int64_t r = b; r < e; r++) {
+      const int64_t ai = g.per_layer ? 0 : r;
+      const float ar = pal[ai];
+      const double d = dalpha[static_cast<size_t>(ai)] / region;
+      const float up = static_cast<float>(d), down = static_cast<float>(-d);
+      for (int64_t k = r * s.q; k < (r + 1) * s.q; k++) {
+        const float v = sa[k];
+        const float dak = v > 0 ? up : v < 0 ? down : 0.f;
+        const float dwk = sg[k] * ar;
+        if (sda) {
+          sdw[k] = dwk;
+          sda[k] = dak;
+        } else {
+          sdw[k] = dwk + dak;
+        }
+      }
+    }
+  });
+  if (s.axis == 1) {
+    transpose(sdw, pdw, s.cols, s.rows);
+    if (pda) transpose(sda, pda, s.cols, s.rows);
+  }
+}
+
+}  // namespace tbn

@@ -1,0 +1,66 @@
+// Fine-tuning on the native backend must not grow memory: 400 steps of the fixture CNN with
+// every Conv/Gemm weight produced by the TBN tile op (as src/tbn/finetune.ts builds its
+// student), a distillation loss and Adam. After every step the native buffer table holds the
+// same buffers and bytes (exact), its free-block cache stays under its cap, and the process's
+// resident memory (sampled every 10 steps) does not trend upwards.
+import { describe, expect, it } from 'vitest';
+import * as E from '../../src/engine/index.js';
+import { compile } from '../../src/interp/index.js';
+import { loadModel } from '../../src/onnx/file.js';
+import { tiledWeight } from '../../src/tbn/parametrize.js';
+import { Rng } from '../../src/util/random.js';
+import { modelPath } from '../helpers/fixtures.js';
+import { nativeBackend, nativeReason, skipNative } from './helpers.js';
+
+const STEPS = 400;
+const BATCH = 16;
+
+describe.skipIf(skipNative)(`native memory across fine-tune steps${nativeReason}`, () => {
+  it(`the tiled CNN holds steady over ${STEPS} steps`, () => {
+    const nb = nativeBackend();
+    const prev = E.getBackend();
+    E.setBackend(nb);
+    const before = nb.stats();
+    try {
+      const { model } = loadModel(modelPath('mnist-cnn.onnx'));
+      const program = compile(model);
+      const latent: E.Tensor[] = [];
+      for (const node of model.graph.nodes.filter((n) => n.opType === 'Conv' || n.opType === 'Gemm')) {
+        const init = model.graph.initializers.find((t) => t.name === node.inputs[1])!;
+        const shape = init.dims;
+        const p = shape[0]! % 4 === 0 ? 4 : 2;
+        const w = E.keep(E.parameter(init.data as Float32Array, shape));
+        latent.push(w);
+        program.setProducer(init.name!, () => tiledWeight(w, undefined, { shape, p, tileAxis: 0 }, 'per-tile'));
+      }
+      program.setTrainable(model.graph.initializers.filter((t) => !t.name!.includes('running') && t.dims.length === 1).map((t) => t.name!));
+      const opt = new E.Adam([...latent, ...program.parameters().values()], { lr: 1e-3 });
+      const rng = new Rng(5);
+      const x = E.keep(E.tensor(Float32Array.from({ length: BATCH * 784 }, () => rng.next()), [BATCH, 1, 28, 28]));
+      const teacher = E.keep(E.tensor(Float32Array.from({ length: BATCH * 10 }, () => rng.normal()), [BATCH, 10]));
+      const step = () => {
+        E.tidy(() => E.backward(E.klDistillLoss(program.run({ input: x }).outputs.logits!, teacher, 2)));
+        opt.step();
+        opt.zeroGrad();
+      };
+      for (let i = 0; i < 5; i++) step();
+      const steady = nb.stats();
+      const rss: number[] = [];
+      for (let i = 0; i < STEPS; i++) {
+        step();
+        const s = nb.stats();
+        if (s.buffers !== steady.buffers || s.bytes !== steady.bytes) expect(s, `native memory after step ${i}`).toEqual(steady);
+        if (i % 10 === 0) rss.push(process.memoryUsage.rss());
+      }
+      expect(nb.cachedBytes()).toBeLessThanOrEqual(256 * 2 ** 20);
+      const median = (v: number[]) => [...v].sort((a, b) => a - b)[v.length >> 1]!;
+      expect(median(rss.slice(-10)) - median(rss.slice(0, 10)), 'RSS growth over the run').toBeLessThan(24 * 2 ** 20);
+      opt.dispose();
+      program.dispose();
+      for (const t of [...latent, x, teacher]) t.dispose();
+    } finally {
+      E.setBackend(prev);
+    }
+    expect(nb.stats(), 'everything freed').toEqual(before);
+  }, 120_000);
+});
