@@ -20,7 +20,7 @@ export interface BudgetOptions {
   targetBits?: number;
   /** Fraction of --data held out to confirm the budget (default 0.2). */
   holdout?: number;
-  /** Fine-tuning epochs while searching (the chosen model gets the full fine-tune). */
+  /** Fine-tuning epochs while searching --max-drop (default: the full fine-tune, whose results the confirmation reuses). */
   searchEpochs?: number;
   maxP?: number;
 }
@@ -98,7 +98,12 @@ export async function compressWithBudget(
   const attempts: BudgetAttempt[] = [];
   const notes: string[] = [];
   const fullEpochs = ctx.training.epochs;
+  // One fine-tune per (frontier point, epochs): the search and the confirmation share results.
+  const tried = new Map<string, { result: MethodResult; attempt: BudgetAttempt }>();
   const run = async (point: BudgetPoint, epochs: number | undefined, limit: number | undefined): Promise<{ result: MethodResult; attempt: BudgetAttempt }> => {
+    const key = `${frontier.indexOf(point)}:${epochs ?? 'full'}`;
+    const seen = tried.get(key);
+    if (seen) return seen;
     const layerP = new Map(table.map((l) => [l.weight, point.ps.get(l.nodeIndex) || KEEP_FP32]));
     onProgress(`confirming ${bitsOf(point, table).toFixed(3)} bits/weight (${[...layerP.values()].map((p) => p || 'fp32').join(', ')})`);
     const result = await compressWith({ ...work, training: { ...work.training, epochs: epochs ?? work.training.epochs } }, { ...select, layerP, binarizeRest: false });
@@ -114,6 +119,7 @@ export async function compressWithBudget(
       met: limit === undefined || drop <= limit,
     };
     attempts.push(attempt);
+    tried.set(key, { result, attempt });
     return { result, attempt };
   };
 
@@ -124,10 +130,11 @@ export async function compressWithBudget(
     final = await run(point, undefined, undefined);
   } else {
     const limit = budget.maxDrop!;
-    // Binary search for the smallest point whose (shortened) fine-tune meets the limit.
+    // Binary search for the smallest point whose fine-tuned model meets the limit (with the
+    // full fine-tune unless --search-epochs asks for a shorter one).
+    const searchEpochs = budget.searchEpochs === fullEpochs ? undefined : budget.searchEpochs;
     let lo = 0;
     let hi = frontier.length - 1;
-    const searchEpochs = budget.searchEpochs;
     while (lo < hi && searchEpochs !== 0) {
       const mid = Math.floor((lo + hi) / 2);
       const { attempt } = await run(frontier[mid]!, searchEpochs, limit);

@@ -39,7 +39,7 @@ export interface CompressArgs extends CommonArgs {
   maxDrop?: number;
   targetBits?: number;
   holdout: number;
-  searchEpochs: number;
+  searchEpochs?: number;
 }
 
 export async function runCompress(args: CompressArgs, ctx: Ctx): Promise<CompressReport> {
@@ -228,7 +228,7 @@ export const compressCommand: CommandModule<object, CompressArgs> = {
       .option('max-drop', { type: 'number', describe: 'Choose p per layer: the smallest model whose accuracy drop on held-out data is ≤ this many points' })
       .option('target-bits', { type: 'number', describe: 'Choose p per layer: the most accurate model at ≤ this many bits per weight (over the tileable layers)' })
       .option('holdout', { type: 'number', default: 0.2, describe: 'Fraction of --data held out to confirm --max-drop/--target-bits' })
-      .option('search-epochs', { type: 'number', default: 15, describe: 'Fine-tuning epochs per candidate while searching (the chosen model gets --epochs)' })
+      .option('search-epochs', { type: 'number', describe: 'Fine-tuning epochs per candidate while searching --max-drop (default: --epochs; fewer search faster but misjudge points that a full fine-tune would rescue)' })
       .option('seed', { type: 'number', default: 0, describe: 'Random seed (same seed and data → same output bytes)' }) as never,
   handler: async (args) => {
     const { runHandler } = await import('../main.js');
