@@ -49,7 +49,7 @@ describe('tbn compress with a budget on mnist-mlp.onnx', () => {
     const uniform: { p: number; bytes: number; drop: number }[] = [];
     for (const p of [2, 4, 8, 16, 32]) {
       const u = await compress(name, { data: calibFile, p });
-      uniform.push({ p, bytes: u.report.sizes.outputBytes, drop: await drop(name, u.output, holdout) });
+      uniform.push({ p, bytes: u.report.sizes.outputBytes!, drop: await drop(name, u.output, holdout) });
     }
     const chosen = budgeted.report.budget!.chosen;
     console.log(`${name} --max-drop 1.0: ${JSON.stringify(chosen.ps)}, ${budgeted.report.sizes.outputBytes} bytes, drop ${budgetDrop.toFixed(2)}; uniform ${uniform.map((u) => `p=${u.p} ${u.bytes} B drop ${u.drop.toFixed(2)}`).join(', ')}`);
@@ -58,7 +58,7 @@ describe('tbn compress with a budget on mnist-mlp.onnx', () => {
     const meeting = uniform.filter((u) => u.drop <= 1.0);
     expect(meeting.length).toBeGreaterThan(0);
     const best = Math.min(...meeting.map((u) => u.bytes));
-    expect(budgeted.report.sizes.outputBytes).toBeLessThan(best);
+    expect(budgeted.report.sizes.outputBytes!).toBeLessThan(best);
   });
 });
 
