@@ -3,22 +3,14 @@
 // products, so gradients reach the data (GatherElements, TopK values, float CumSum).
 
 import * as E from '../../engine/index.js';
+import { contiguousStrides } from '../../engine/shape.js';
 import { fail, need, type OpDef, type OpTable } from '../registry.js';
 
-const strides = (shape: readonly number[]) => {
-  const s = new Array<number>(shape.length);
-  let acc = 1;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    s[i] = acc;
-    acc *= shape[i]!;
-  }
-  return s;
-};
 
 /** data[…, idx[…], …] along `axis` for every position of `idxShape`, as flat indices into data. */
 export function flatAlong(dataShape: readonly number[], idx: ArrayLike<number>, idxShape: readonly number[], axis: number): Float64Array {
-  const ds = strides(dataShape);
-  const is = strides(idxShape);
+  const ds = contiguousStrides(dataShape);
+  const is = contiguousStrides(idxShape);
   const out = new Float64Array(idx.length);
   const len = dataShape[axis]!;
   for (let p = 0; p < idx.length; p++) {
@@ -111,7 +103,7 @@ const nonZero: OpDef = {
   make: () => ([x]) => {
     const t = need(x, 'X');
     const v = t.toArray();
-    const st = strides(t.shape);
+    const st = contiguousStrides(t.shape);
     const hits: number[] = [];
     v.forEach((e, p) => e !== 0 && hits.push(p));
     const out = new Float64Array(t.rank * hits.length);

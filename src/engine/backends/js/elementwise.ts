@@ -6,6 +6,7 @@
 
 import type { BinaryOp, Broadcast, UnaryOp } from '../../backend.js';
 import type { HostArray } from '../../dtype.js';
+import { contiguousStrides } from '../../shape.js';
 
 /** x: the element; p0, p1: op parameters. */
 const UNARY: Record<UnaryOp, string> = {
@@ -236,7 +237,7 @@ export function forEachRow(
 }
 
 export function where(cond: HostArray, a: HostArray, b: HostArray, out: HostArray, bc: Broadcast): void {
-  const os = contiguous(bc.shape);
+  const os = contiguousStrides(bc.shape);
   forEachRow(bc.shape, [...bc.strides, os], ([ci, ai, bi, oi], n, [sc, sa, sb, so]) => {
     for (let j = 0; j < n; j++) out[oi! + j * so!] = cond[ci! + j * sc!] ? a[ai! + j * sa!]! : b[bi! + j * sb!]!;
   });
@@ -258,12 +259,3 @@ export function cast(x: HostArray, out: HostArray): void {
   else for (let i = 0; i < n; i++) out[i] = x[i]!;
 }
 
-export function contiguous(shape: readonly number[]): number[] {
-  const s = new Array<number>(shape.length);
-  let acc = 1;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    s[i] = acc;
-    acc *= shape[i]!;
-  }
-  return s;
-}
