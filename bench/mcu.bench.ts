@@ -1,20 +1,16 @@
-// MCU export of the MNIST fixtures at p = 1 (plain fp32 C), 4 and 8 (tiles built from the
-// trained weights, no fine-tuning; for the CNN also at λ = 10 000 so its 18k-parameter conv
-// is tiled too): flash and RAM of the deployment image (arm-none-eabi-size), the planned
-// arena, agreement with onnxruntime on the test data (host build), and the Cortex-M4 run on
-// QEMU (instructions per inference from -icount). `npm run bench -- mcu`.
+// MCU export of the MNIST fixtures at p = 1 (plain fp32 C), 4 and 8 (compressed as `tbn
+// compress` does, with the default fine-tune on mnist-calib.npz; TBN_BENCH_QUICK=1 skips the
+// fine-tune; for the CNN also at λ = 10 000 so its 18k-parameter conv is tiled too): flash
+// and RAM of the deployment image (arm-none-eabi-size), the planned arena, agreement with
+// onnxruntime on the test data (host build), and the Cortex-M4 run on QEMU (instructions per
+// inference from -icount). `npm run bench -- mcu`.
 
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadModel } from '../src/onnx/file.js';
-import { encodeModel } from '../src/onnx/proto.js';
-import { writeModel } from '../src/onnx/write.js';
+import { compressModel } from '../src/pipeline/compress.js';
 import { exportModel, type ExportReport } from '../src/pipeline/export.js';
-import { tileChoices } from '../src/pipeline/compress.js';
-import { rewriteModel } from '../src/tbn/rewrite.js';
-import { selectLayers } from '../src/tbn/select.js';
 import { formatBytes } from '../src/tbn/sizes.js';
 import type { BenchSection } from './run.js';
 
@@ -39,15 +35,15 @@ const CONFIGS: Config[] = [
   { fixture: 'mnist-cnn', p: 8, minParams: 10_000 },
 ];
 
+const quick = !!process.env.TBN_BENCH_QUICK;
+
 /** The model file to export: the fixture itself at p = 1, else a compressed copy in `dir`. */
-function modelFor(c: Config, dir: string): { file: string; tiled: number } {
+async function modelFor(c: Config, dir: string): Promise<{ file: string; tiled: number }> {
   const src = path.join(root, 'fixtures', 'models', `${c.fixture}.onnx`);
   if (c.p === 1) return { file: src, tiled: 0 };
-  const model = loadModel(src).model;
-  const chosen = selectLayers(model, { p: c.p, minParams: c.minParams }).chosen;
-  const file = path.join(dir, `${c.fixture}-p${c.p}.tbn.onnx`);
-  fs.writeFileSync(file, encodeModel(writeModel(rewriteModel(model, tileChoices(chosen, 'per-tile'), { format: 'custom' }))));
-  return { file, tiled: chosen.length };
+  const file = path.join(dir, `${c.fixture}-p${c.p}-${c.minParams ?? 'default'}.tbn.onnx`);
+  const report = await compressModel({ model: src, output: file, data: path.join(root, 'fixtures', 'data', 'mnist-calib.npz'), p: c.p, minParams: c.minParams, finetune: !quick, evalSamples: 1, seed: 0 });
+  return { file, tiled: report.layers.length };
 }
 
 const kib = (n: number | undefined) => (n === undefined ? '-' : formatBytes(n));
@@ -57,7 +53,7 @@ export default async function mcuBench(): Promise<BenchSection[]> {
   const results: { config: Config; tiled: number; report: ExportReport }[] = [];
   try {
     for (const config of CONFIGS) {
-      const { file, tiled } = modelFor(config, dir);
+      const { file, tiled } = await modelFor(config, dir);
       const report = await exportModel({
         model: file,
         target: 'mcu',
@@ -101,7 +97,7 @@ export default async function mcuBench(): Promise<BenchSection[]> {
       columns: ['model', 'p', 'λ', 'tiled', 'const data', 'image flash', 'vs fp32', 'arena', 'image RAM', 'max |err|', 'top-1 = ORT', 'accuracy', 'Cortex-M4', 'instr/inference', 'fits 256K/64K'],
       rows,
       notes: [
-        `Host: ${HOST_SAMPLES} samples of fixtures/data/mnist-test.npz, C (cc -O2) vs onnxruntime; max |err| of the logits; accuracy = the C model against the labels (tiles are built from the trained weights without fine-tuning, which does not exist yet).`,
+        `Host: ${HOST_SAMPLES} samples of fixtures/data/mnist-test.npz, C (cc -O2) vs onnxruntime; max |err| of the logits; accuracy = the C model against the labels (${quick ? 'tiles from the trained weights, no fine-tuning (TBN_BENCH_QUICK)' : 'models from tbn compress with the default fine-tune'}).`,
         `Image: the deployment image (model + kernels + startup, arm-none-eabi-gcc -O2, --gc-sections): flash = .text + .rodata + .data, RAM = .data + .bss (arena, input, output) + a 4 KiB stack; "fits" = linked against a 256 KiB / 64 KiB memory map.`,
         `Cortex-M4: QEMU mps2-an386, ${QEMU_SAMPLES} samples, instructions per inference from SysTick under -icount (calibrated on a loop of known length).`,
       ],

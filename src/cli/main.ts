@@ -93,7 +93,7 @@ export async function runCli(argv: string[], overrides: UiOptions = {}): Promise
 }
 
 export async function main(argv: string[]): Promise<void> {
-  hookSignals();
+  hookSignals(true);
   // `tbn inspect m.onnx | head` closes stdout early: that is not an error.
   process.stdout.on('error', (e: NodeJS.ErrnoException) => {
     if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);

@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 
 const pending = new Set<string>();
 let hooked = false;
+let announce = false;
 
 function cleanup(): void {
   for (const p of pending) {
@@ -20,15 +21,21 @@ function cleanup(): void {
   pending.clear();
 }
 
-/** Installs the exit/signal cleanup (the CLI does it at start, so Ctrl-C always exits 130). */
-export function hook(): void {
+/**
+ * Installs the exit/signal cleanup. The CLI does it at start (`cli`: a signal is reported on
+ * stderr and Ctrl-C always exits 130); library use gets it with its first AtomicFile, quietly
+ * unless an output was being written.
+ */
+export function hook(cli = false): void {
+  announce ||= cli;
   if (hooked) return;
   hooked = true;
   process.on('exit', cleanup);
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.on(sig, () => {
+      const writing = pending.size > 0;
       cleanup();
-      process.stderr.write(`tbn: interrupted (${sig}); no partial output was left\n`);
+      if (announce || writing) process.stderr.write(`tbn: interrupted (${sig}); no partial output was left\n`);
       process.exit(sig === 'SIGINT' ? 130 : sig === 'SIGTERM' ? 143 : 129);
     });
   }

@@ -1,4 +1,4 @@
-// Fine-tuning on the native backend must not grow memory: 400 steps of the fixture CNN with
+// Fine-tuning on the native backend must not grow memory: 2 000 steps of the fixture CNN with
 // every Conv/Gemm weight produced by the TBN tile op (as src/tbn/finetune.ts builds its
 // student), a distillation loss and Adam. After every step the native buffer table holds the
 // same buffers and bytes (exact), its free-block cache stays under its cap, and the process's
@@ -12,7 +12,7 @@ import { Rng } from '../../src/util/random.js';
 import { modelPath } from '../helpers/fixtures.js';
 import { nativeBackend, nativeReason, skipNative } from './helpers.js';
 
-const STEPS = 400;
+const STEPS = 2000;
 const BATCH = 16;
 
 describe.skipIf(skipNative)(`native memory across fine-tune steps${nativeReason}`, () => {
