@@ -4,12 +4,10 @@
 // element the same way however the work is split.
 import { afterAll, describe, expect, it } from 'vitest';
 import * as E from '../../src/engine/index.js';
-import { compile } from '../../src/interp/index.js';
 import { loadModel } from '../../src/onnx/file.js';
-import { tiledWeight } from '../../src/tbn/parametrize.js';
 import { Rng } from '../../src/util/random.js';
 import { modelPath } from '../helpers/fixtures.js';
-import { nativeBackend, nativeReason, skipNative } from './helpers.js';
+import { nativeBackend, nativeReason, skipNative, tiledCnn } from './helpers.js';
 
 function train(threads: number): Float32Array[] {
   const nb = nativeBackend();
@@ -17,17 +15,7 @@ function train(threads: number): Float32Array[] {
   const prev = E.getBackend();
   E.setBackend(nb);
   try {
-    const { model } = loadModel(modelPath('mnist-cnn.onnx'));
-    const program = compile(model);
-    const latent: E.Tensor[] = [];
-    for (const node of model.graph.nodes.filter((n) => n.opType === 'Conv' || n.opType === 'Gemm')) {
-      const init = model.graph.initializers.find((t) => t.name === node.inputs[1])!;
-      const w = E.keep(E.parameter(init.data as Float32Array, init.dims));
-      latent.push(w);
-      program.setProducer(init.name!, () => tiledWeight(w, undefined, { shape: init.dims, p: init.dims[0]! % 4 ? 2 : 4, tileAxis: 1 }, 'per-tile'));
-    }
-    program.setTrainable(model.graph.initializers.filter((t) => !t.name!.includes('running') && t.dims.length === 1).map((t) => t.name!));
-    const params = [...latent, ...program.parameters().values()];
+    const { program, latent, params } = tiledCnn(1);
     const opt = new E.Adam(params, { lr: 1e-3 });
     const rng = new Rng(11);
     for (let step = 0; step < 10; step++) {

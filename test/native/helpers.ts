@@ -6,7 +6,11 @@ import { expect } from 'vitest';
 import * as E from '../../src/engine/index.js';
 import type { Buf } from '../../src/engine/backend.js';
 import type { DType, HostArray } from '../../src/engine/dtype.js';
+import { compile } from '../../src/interp/index.js';
+import { loadModel } from '../../src/onnx/file.js';
+import { tiledWeight } from '../../src/tbn/parametrize.js';
 import { Rng } from '../../src/util/random.js';
+import { modelPath } from '../helpers/fixtures.js';
 
 const status = E.nativeBackend();
 export const skipNative = !status.backend && process.env.CI !== 'true';
@@ -110,3 +114,23 @@ export function broadcastable(rng: Rng, shape: readonly number[]): number[] {
 }
 
 export const numel = (s: readonly number[]): number => s.reduce((a, b) => a * b, 1);
+
+/**
+ * The fixture CNN compiled for training as src/tbn/finetune.ts builds its student: every
+ * Conv/Gemm weight produced by the TBN tile op from a latent tensor (p = 4, or 2 where 4 does
+ * not divide the outputs), BatchNorm affine parameters trainable. The caller disposes.
+ */
+export function tiledCnn(tileAxis: 0 | 1) {
+  const { model } = loadModel(modelPath('mnist-cnn.onnx'));
+  const program = compile(model);
+  const latent: E.Tensor[] = [];
+  for (const node of model.graph.nodes.filter((n) => n.opType === 'Conv' || n.opType === 'Gemm')) {
+    const init = model.graph.initializers.find((t) => t.name === node.inputs[1])!;
+    const shape = init.dims;
+    const w = E.keep(E.parameter(init.data as Float32Array, shape));
+    latent.push(w);
+    program.setProducer(init.name!, () => tiledWeight(w, undefined, { shape, p: shape[0]! % 4 === 0 ? 4 : 2, tileAxis }, 'per-tile'));
+  }
+  program.setTrainable(model.graph.initializers.filter((t) => !t.name!.includes('running') && t.dims.length === 1).map((t) => t.name!));
+  return { program, latent, params: [...latent, ...program.parameters().values()] };
+}

@@ -5,12 +5,8 @@
 // resident memory (sampled every 10 steps) does not trend upwards.
 import { describe, expect, it } from 'vitest';
 import * as E from '../../src/engine/index.js';
-import { compile } from '../../src/interp/index.js';
-import { loadModel } from '../../src/onnx/file.js';
-import { tiledWeight } from '../../src/tbn/parametrize.js';
 import { Rng } from '../../src/util/random.js';
-import { modelPath } from '../helpers/fixtures.js';
-import { nativeBackend, nativeReason, skipNative } from './helpers.js';
+import { nativeBackend, nativeReason, skipNative, tiledCnn } from './helpers.js';
 
 const STEPS = 2000;
 const BATCH = 16;
@@ -22,19 +18,8 @@ describe.skipIf(skipNative)(`native memory across fine-tune steps${nativeReason}
     E.setBackend(nb);
     const before = nb.stats();
     try {
-      const { model } = loadModel(modelPath('mnist-cnn.onnx'));
-      const program = compile(model);
-      const latent: E.Tensor[] = [];
-      for (const node of model.graph.nodes.filter((n) => n.opType === 'Conv' || n.opType === 'Gemm')) {
-        const init = model.graph.initializers.find((t) => t.name === node.inputs[1])!;
-        const shape = init.dims;
-        const p = shape[0]! % 4 === 0 ? 4 : 2;
-        const w = E.keep(E.parameter(init.data as Float32Array, shape));
-        latent.push(w);
-        program.setProducer(init.name!, () => tiledWeight(w, undefined, { shape, p, tileAxis: 0 }, 'per-tile'));
-      }
-      program.setTrainable(model.graph.initializers.filter((t) => !t.name!.includes('running') && t.dims.length === 1).map((t) => t.name!));
-      const opt = new E.Adam([...latent, ...program.parameters().values()], { lr: 1e-3 });
+      const { program, latent, params } = tiledCnn(0);
+      const opt = new E.Adam(params, { lr: 1e-3 });
       const rng = new Rng(5);
       const x = E.keep(E.tensor(Float32Array.from({ length: BATCH * 784 }, () => rng.next()), [BATCH, 1, 28, 28]));
       const teacher = E.keep(E.tensor(Float32Array.from({ length: BATCH * 10 }, () => rng.normal()), [BATCH, 10]));
