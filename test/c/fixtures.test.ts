@@ -56,8 +56,13 @@ describe.skipIf(!hasCC())('fixtures exported to C match onnxruntime', () => {
     for (const l of r.layers.filter((x) => x.op.startsWith('Tbn'))) expect(l.kernel).toMatch(/^tbn_tiled_/);
   });
 
-  it.each(['external/mlp-external.onnx', 'tf-style-opset11.onnx', 'fp16-weight.onnx', 'opset18-conv.onnx'])(
-    '%s: external data, Constant weights behind Transpose, a float16 weight behind Cast, opset 18',
+  it.each([
+    ['external/mlp-external.onnx', 'external data'],
+    ['tf-style-opset11.onnx', 'Constant weights behind Transpose and Identity, opset 11'],
+    ['fp16-weight.onnx', 'a float16 weight behind Cast'],
+    ['opset18-conv.onnx', 'opset 18, ReduceMean with axes as an input'],
+  ])(
+    '%s (%s)',
     async (fixture) => {
       const r = await exportTo(modelPath(fixture), { samples: 5 });
       expectPass(r);
