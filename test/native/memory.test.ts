@@ -8,7 +8,8 @@ import * as E from '../../src/engine/index.js';
 import { Rng } from '../../src/util/random.js';
 import { nativeBackend, nativeReason, skipNative, tiledCnn } from './helpers.js';
 
-const STEPS = 2000;
+// Under the sanitizers (test/native/sanitize.test.ts) every step is ~10× slower: fewer there.
+const STEPS = Number(process.env.TBN_TEST_MEMORY_STEPS ?? 2000);
 const BATCH = 16;
 
 describe.skipIf(skipNative)(`native memory across fine-tune steps${nativeReason}`, () => {

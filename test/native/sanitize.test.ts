@@ -41,6 +41,7 @@ describe.skipIf(!enabled)('the native engine under ASan + UBSan', () => {
       TBN_NATIVE_PATH: ADDON,
       TBN_NATIVE_CACHE_MB: '0',
       TBN_NATIVE_POISON: '1',
+      TBN_TEST_MEMORY_STEPS: '300',
       NO_COLOR: '1',
       FORCE_COLOR: '0',
     };
