@@ -53,7 +53,8 @@ describe.each([...TORCH_MODELS, ...TS_MODELS])('%s', (file) => {
     for (const batch of [1, 3]) await compare(program, ort, syntheticInputs(model, { batch, seed: batch }));
   });
 
-  it.runIf(DATA[file])('matches onnxruntime on the fixture data', async () => {
+  // The models tbn builds itself (TS_MODELS) have no data set: synthetic inputs only.
+  if (DATA[file]) it('matches onnxruntime on the fixture data', async () => {
     await setup();
     const { arrays } = readArrays(dataPath(DATA[file]!));
     const feeds = Object.fromEntries(program.inputs.map((i) => [i.name, sliceBatch(arrays.get(i.name)!, 0, 16)]));
