@@ -25,12 +25,22 @@ interface Layer {
   attrs: ReturnType<typeof attr.int>[];
 }
 
-const gemm = (out: number, inp: number, batch: number): Layer => ({ name: `Gemm ${out}×${inp}`, op: 'Gemm', w: [out, inp], x: [batch, inp], attrs: [attr.int('transB', 1)] });
-const conv = (c: number, hw: number): Layer => ({ name: `Conv3×3 ${c}→${c} ${hw}×${hw}`, op: 'Conv', w: [c, c, 3, 3], x: [1, c, hw, hw], attrs: [attr.ints('pads', [1, 1, 1, 1])] });
+const gemm = (out: number, inp: number, batch: number, from = ''): Layer => ({ name: `Gemm ${out}×${inp}${from}`, op: 'Gemm', w: [out, inp], x: [batch, inp], attrs: [attr.int('transB', 1)] });
+const conv = (cin: number, cout: number, hw: number, batch = 1, from = ''): Layer => ({
+  name: `Conv3×3 ${cin}→${cout} ${hw}×${hw}${batch > 1 ? ` b${batch}` : ''}${from}`,
+  op: 'Conv',
+  w: [cout, cin, 3, 3],
+  x: [batch, cin, hw, hw],
+  attrs: [attr.ints('pads', [1, 1, 1, 1])],
+});
 const LAYERS: Layer[] = [
   ...[768, 3072, 4096, 11008].flatMap((out) => [1, 32].map((b) => gemm(out, out === 768 || out === 3072 ? 768 : 4096, b))),
-  conv(64, 56),
-  conv(256, 14),
+  conv(64, 64, 56),
+  conv(256, 256, 14),
+  // The fixtures' tiled layers at tbn verify's batch of 64.
+  gemm(256, 784, 64, ' (MLP fc1)'),
+  gemm(128, 1152, 64, ' (CNN head.1)'),
+  conv(64, 128, 7, 64, ' (CNN conv3)'),
 ];
 const PS = [1, 2, 4, 8, 16];
 const numel = (d: number[]) => d.reduce((a, b) => a * b, 1);

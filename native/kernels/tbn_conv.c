@@ -16,6 +16,9 @@
 typedef struct conv_plan {
   int64_t hp, wp, chan, xpad_len, k, kx, npos, nposblk, nrows, nchblk, ocg, cg;
   int direct, use_col;
+  /* Batch mode: whole images per task, each with its own padded buffer (small images, where
+   * splitting one image across threads costs more in wake-ups than it saves). */
+  int batch;
   const tbn_micro *mk;
 } conv_plan;
 
@@ -108,7 +111,10 @@ static tbn_status conv_layout(const tbn_matrix *m, const tbn_conv_geom *g, size_
   p->nrows = m->mode == TBN_MODE_OUT_REUSE && p->ocg > m->ro ? m->ro : p->ocg;
   p->nchblk = tbn_ceil_div(p->nrows, TBN_EXP_ROWS);
   if (!tbn_mul(g->group, p->nchblk, &t) || !tbn_mul(t, p->nposblk, &t)) return TBN_ERR_OVERFLOW;
-  w->xpad = (float *)tbn_take(a, (size_t)p->xpad_len * sizeof(float));
+  if (!tbn_mul(g->group * p->nrows, p->kx, &t) || !tbn_mul(t, p->npos, &t)) return TBN_ERR_OVERFLOW;
+  p->batch = tasks > 1 && g->n > 1 && t < 16 * TBN_TASK_WORK * (int64_t)tasks;
+  if (!tbn_mul(p->xpad_len, p->batch ? (int64_t)tasks : 1, &len)) return TBN_ERR_OVERFLOW;
+  w->xpad = (float *)tbn_take(a, (size_t)len * sizeof(float));
   w->off = (int64_t *)tbn_take(a, (size_t)k * sizeof(int64_t));
   w->task_wexp = (size_t)(p->kx * TBN_EXP_ROWS);
   w->task_tile = (size_t)(TBN_EXP_ROWS * p->mk->conv_pb);
@@ -300,9 +306,29 @@ static void conv_task(void *arg, size_t t) {
     }
     for (jj = 0; jj < jn; jj += mk->conv_jb) {
       const int jb = jn - jj < mk->conv_jb ? jn - jj : mk->conv_jb;
-      mk->conv(wexp + jj, c->p.kx, src, off, jb, tile + jj * pb);
+      if (mk->conv_short && c->p.npos - f0 < pb) mk->conv_short(wexp + jj, c->p.kx, src, off, jb, tile + jj * pb, c->p.npos - f0);
+      else mk->conv(wexp + jj, c->p.kx, src, off, jb, tile + jj * pb);
     }
     store(c, gr, f0, rows, jn, tile);
+  }
+}
+
+/* Batch mode: task t runs images [n0, n1) alone, on its own slice of every buffer. */
+static void batch_task(void *arg, size_t t) {
+  const conv_ctx *all = (const conv_ctx *)arg;
+  conv_ctx c = *all;
+  size_t n0, n1, n;
+  range_of(t, all->tasks, (size_t)all->g->n, &n0, &n1);
+  c.tasks = 1;
+  c.w.xpad += t * (size_t)c.p.xpad_len;
+  c.w.wexp += t * c.w.task_wexp;
+  c.w.tile += t * c.w.task_tile;
+  if (c.w.col) c.w.col += t * c.w.task_col;
+  if (c.w.pbase) c.w.pbase += t * c.w.task_pbase;
+  for (n = n0; n < n1; n++) {
+    c.n = (int64_t)n;
+    pad_task(&c, 0);
+    conv_task(&c, 0);
   }
 }
 
@@ -332,6 +358,12 @@ tbn_status tbn_conv_run(const tbn_matrix *m, const tbn_conv_geom *g, const float
   if (c.w.coloff)
     for (kk = 0; kk < c.p.kx; kk++) c.w.coloff[kk] = kk * c.p.mk->conv_pb;
   units = g->group * c.p.nchblk * c.p.nposblk;
+  if (c.p.batch) {
+    c.units = (size_t)units;
+    c.tasks = tbn_tasks_for(par, (size_t)g->n, g->n * g->group * c.p.nrows * c.p.kx * c.p.npos);
+    tbn_for(par, c.tasks, batch_task, &c);
+    return TBN_OK;
+  }
   for (c.n = 0; c.n < g->n; c.n++) {
     /* a copied float costs about as much as 8 multiply-accumulates (memory-bound) */
     c.tasks = tbn_tasks_for(par, (size_t)g->c, 8 * g->c * c.p.chan);

@@ -87,6 +87,8 @@ typedef struct tbn_micro {
                float *y, int64_t ldy);
   /* out[j*conv_pb + v] = Σ_{kk<kn} w[kk*8 + j] · src[off[kk] + v] for j < jb (≤ conv_jb), v < conv_pb. */
   void (*conv)(const float *w, int64_t kn, const float *src, const int64_t *off, int jb, float *out);
+  /* Optional: the same for only the first npos (< conv_pb) positions; the rest of out is not written. */
+  void (*conv_short)(const float *w, int64_t kn, const float *src, const int64_t *off, int jb, float *out, int64_t npos);
   /* Optional (NULL: not on this path). Table-lookup product for TBN_LUT_BATCH batch rows at once:
    * out[(j - j0)*32 + b] = Σ_i T(j, i) · xt[i*32 + b] for tile rows j in [j0, j1), b < 32, where xt
    * is x transposed, [16·row_words][32], zero-padded. Every 4 inputs' signs pick one of 16 signed

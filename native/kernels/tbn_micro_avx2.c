@@ -122,4 +122,4 @@ static void conv_avx2(const float *w, int64_t kn, const float *src, const int64_
   }
 }
 
-const tbn_micro tbn_micro_avx2 = {panel_avx2, gemv_avx2, conv_avx2, 0, 0, 0, A_NB, 4, A_JB, A_PB};
+const tbn_micro tbn_micro_avx2 = {panel_avx2, gemv_avx2, conv_avx2, 0, 0, 0, 0, A_NB, 4, A_JB, A_PB};

@@ -15,40 +15,53 @@
 
 static inline __mmask16 low_mask(int64_t n) { return n >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << n) - 1u); }
 
+/* JB weight rows × NV·16 positions; the full block is NV = 3 (X_PB). */
 static inline __attribute__((always_inline)) void conv_block(const float *w, int64_t kn, const float *src,
-                                                             const int64_t *off, float *out, const int JB) {
-  __m512 acc[X_JB][3];
+                                                             const int64_t *off, float *out, const int JB, const int NV) {
+  __m512 acc[X_JB][3], sv[3];
   int64_t kk;
-  int j;
-  for (j = 0; j < JB; j++) acc[j][0] = acc[j][1] = acc[j][2] = _mm512_setzero_ps();
+  int j, v;
+  for (j = 0; j < JB; j++)
+    for (v = 0; v < NV; v++) acc[j][v] = _mm512_setzero_ps();
   for (kk = 0; kk < kn; kk++) {
     const float *s = src + off[kk];
-    const __m512 s0 = _mm512_loadu_ps(s), s1 = _mm512_loadu_ps(s + 16), s2 = _mm512_loadu_ps(s + 32);
     const float *wk = w + kk * TBN_EXP_ROWS;
+    for (v = 0; v < NV; v++) sv[v] = _mm512_loadu_ps(s + 16 * v);
     for (j = 0; j < JB; j++) {
       const __m512 wj = _mm512_set1_ps(wk[j]);
-      acc[j][0] = _mm512_fmadd_ps(wj, s0, acc[j][0]);
-      acc[j][1] = _mm512_fmadd_ps(wj, s1, acc[j][1]);
-      acc[j][2] = _mm512_fmadd_ps(wj, s2, acc[j][2]);
+      for (v = 0; v < NV; v++) acc[j][v] = _mm512_fmadd_ps(wj, sv[v], acc[j][v]);
     }
   }
-  for (j = 0; j < JB; j++) {
-    _mm512_storeu_ps(out + j * X_PB, acc[j][0]);
-    _mm512_storeu_ps(out + j * X_PB + 16, acc[j][1]);
-    _mm512_storeu_ps(out + j * X_PB + 32, acc[j][2]);
-  }
+  for (j = 0; j < JB; j++)
+    for (v = 0; v < NV; v++) _mm512_storeu_ps(out + j * X_PB + 16 * v, acc[j][v]);
 }
 
+#define CONV_ROWS(NV)                                        \
+  switch (jb) {                                              \
+    case 1: conv_block(w, kn, src, off, out, 1, NV); break;  \
+    case 2: conv_block(w, kn, src, off, out, 2, NV); break;  \
+    case 3: conv_block(w, kn, src, off, out, 3, NV); break;  \
+    case 4: conv_block(w, kn, src, off, out, 4, NV); break;  \
+    case 5: conv_block(w, kn, src, off, out, 5, NV); break;  \
+    case 6: conv_block(w, kn, src, off, out, 6, NV); break;  \
+    case 7: conv_block(w, kn, src, off, out, 7, NV); break;  \
+    default: conv_block(w, kn, src, off, out, 8, NV); break; \
+  }
+
 static void conv_avx512(const float *w, int64_t kn, const float *src, const int64_t *off, int jb, float *out) {
-  switch (jb) {
-    case 1: conv_block(w, kn, src, off, out, 1); break;
-    case 2: conv_block(w, kn, src, off, out, 2); break;
-    case 3: conv_block(w, kn, src, off, out, 3); break;
-    case 4: conv_block(w, kn, src, off, out, 4); break;
-    case 5: conv_block(w, kn, src, off, out, 5); break;
-    case 6: conv_block(w, kn, src, off, out, 6); break;
-    case 7: conv_block(w, kn, src, off, out, 7); break;
-    default: conv_block(w, kn, src, off, out, 8); break;
+  CONV_ROWS(3)
+}
+
+/* The last, short position block of a small feature map: only the 16-wide vectors it needs
+ * (a 7×7 map has 63 padded positions: 48 + 16 computed instead of 2 × 48). */
+static void conv_short_avx512(const float *w, int64_t kn, const float *src, const int64_t *off, int jb, float *out,
+                              int64_t npos) {
+  if (npos <= 16) {
+    CONV_ROWS(1)
+  } else if (npos <= 32) {
+    CONV_ROWS(2)
+  } else {
+    CONV_ROWS(3)
   }
 }
 
@@ -191,4 +204,4 @@ static void vlut_avx512(const tbn_matrix *m, int64_t j0, int64_t jn, const float
 }
 
 /* No FMA panel or bit-row kernel: the table-lookup kernels cover every batch size. */
-const tbn_micro tbn_micro_avx512 = {0, 0, conv_avx512, lut_avx512, vlut_tables_avx512, vlut_avx512, 0, 0, X_JB, X_PB};
+const tbn_micro tbn_micro_avx512 = {0, 0, conv_avx512, conv_short_avx512, lut_avx512, vlut_tables_avx512, vlut_avx512, 0, 0, X_JB, X_PB};
