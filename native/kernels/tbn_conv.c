@@ -15,6 +15,7 @@
 
 typedef struct conv_plan {
   int64_t hp, wp, chan, xpad_len, k, kx, npos, nposblk, nrows, nchblk, ocg, cg;
+  int64_t image_work; /* multiply-accumulates per image */
   int direct, use_col;
   /* Batch mode: whole images per task, each with its own padded buffer (small images, where
    * splitting one image across threads costs more in wake-ups than it saves). */
@@ -111,8 +112,8 @@ static tbn_status conv_layout(const tbn_matrix *m, const tbn_conv_geom *g, size_
   p->nrows = m->mode == TBN_MODE_OUT_REUSE && p->ocg > m->ro ? m->ro : p->ocg;
   p->nchblk = tbn_ceil_div(p->nrows, TBN_EXP_ROWS);
   if (!tbn_mul(g->group, p->nchblk, &t) || !tbn_mul(t, p->nposblk, &t)) return TBN_ERR_OVERFLOW;
-  if (!tbn_mul(g->group * p->nrows, p->kx, &t) || !tbn_mul(t, p->npos, &t)) return TBN_ERR_OVERFLOW;
-  p->batch = tasks > 1 && g->n > 1 && t < 16 * TBN_TASK_WORK * (int64_t)tasks;
+  if (!tbn_mul(g->group * p->nrows, p->kx, &t) || !tbn_mul(t, p->npos, &p->image_work)) return TBN_ERR_OVERFLOW;
+  p->batch = tasks > 1 && g->n > 1 && p->image_work < 16 * TBN_TASK_WORK * (int64_t)tasks;
   if (!tbn_mul(p->xpad_len, p->batch ? (int64_t)tasks : 1, &len)) return TBN_ERR_OVERFLOW;
   w->xpad = (float *)tbn_take(a, (size_t)len * sizeof(float));
   w->off = (int64_t *)tbn_take(a, (size_t)k * sizeof(int64_t));
@@ -360,7 +361,9 @@ tbn_status tbn_conv_run(const tbn_matrix *m, const tbn_conv_geom *g, const float
   units = g->group * c.p.nchblk * c.p.nposblk;
   if (c.p.batch) {
     c.units = (size_t)units;
-    c.tasks = tbn_tasks_for(par, (size_t)g->n, g->n * g->group * c.p.nrows * c.p.kx * c.p.npos);
+    int64_t work;
+    if (!tbn_mul(g->n, c.p.image_work, &work)) work = INT64_MAX;
+    c.tasks = tbn_tasks_for(par, (size_t)g->n, work);
     tbn_for(par, c.tasks, batch_task, &c);
     return TBN_OK;
   }
@@ -369,7 +372,7 @@ tbn_status tbn_conv_run(const tbn_matrix *m, const tbn_conv_geom *g, const float
     c.tasks = tbn_tasks_for(par, (size_t)g->c, 8 * g->c * c.p.chan);
     tbn_for(par, c.tasks, pad_task, &c);
     c.units = (size_t)units;
-    c.tasks = tbn_tasks_for(par, c.units, g->group * c.p.nrows * c.p.kx * c.p.npos);
+    c.tasks = tbn_tasks_for(par, c.units, c.p.image_work);
     tbn_for(par, c.tasks, conv_task, &c);
   }
   return TBN_OK;
