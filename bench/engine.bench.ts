@@ -17,6 +17,7 @@ import { syntheticInputs } from '../src/data/synthetic.js';
 import * as E from '../src/engine/index.js';
 import { compile } from '../src/interp/index.js';
 import { loadModel } from '../src/onnx/file.js';
+import { ensureDist, tbnCli } from './cli.js';
 import type { BenchSection } from './run.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -40,20 +41,9 @@ interface Trainer {
   dispose(): void;
 }
 
-/** Runs fn with `backend` as the engine's current backend. */
-function on<T>(backend: E.Backend, fn: () => T): T {
-  const prev = E.getBackend();
-  E.setBackend(backend);
-  try {
-    return fn();
-  } finally {
-    E.setBackend(prev);
-  }
-}
-
 /** A program of `file` on `backend`, every float weight trainable, with its AdamW and feeds. */
 function trainer(file: string, backend: E.Backend): Trainer {
-  return on(backend, () => {
+  return E.withBackend(backend, () => {
     const { model } = loadModel(path.join(ROOT, 'fixtures', 'models', file));
     const program = compile(model);
     program.setTrainable(model.graph.initializers.filter((t) => t.dtype === 'float32' && !t.name!.includes('running')).map((t) => t.name!));
@@ -63,7 +53,7 @@ function trainer(file: string, backend: E.Backend): Trainer {
     const teacher = E.keep(E.noGrad(() => E.tidy(() => program.run(feeds).outputs[out]!)));
     return {
       step: () =>
-        on(backend, () => {
+        E.withBackend(backend, () => {
           const t = performance.now();
           E.tidy(() => E.backward(E.klDistillLoss(program.run(feeds).outputs[out]!, teacher, 2)));
           opt.step();
@@ -71,13 +61,13 @@ function trainer(file: string, backend: E.Backend): Trainer {
           return performance.now() - t;
         }),
       forward: () =>
-        on(backend, () => {
+        E.withBackend(backend, () => {
           const t = performance.now();
           E.noGrad(() => E.tidy(() => program.run(feeds).outputs[out]!.shape));
           return performance.now() - t;
         }),
       dispose: () =>
-        on(backend, () => {
+        E.withBackend(backend, () => {
           opt.dispose();
           teacher.dispose();
           program.dispose();
@@ -175,25 +165,24 @@ function stepSection(native: E.NativeBackend | undefined): BenchSection {
   };
 }
 
-/** bin/tbn.js runs dist/: compile it when it is missing. */
-function ensureDist(): void {
-  if (fs.existsSync(path.join(ROOT, 'dist', 'cli', 'main.js'))) return;
-  execFileSync(process.execPath, [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', path.join(ROOT, 'tsconfig.build.json')], { stdio: 'inherit' });
-}
-
 /** `tbn compress` and `tbn verify` of one fixture in child processes (bin/tbn.js, as a user runs it). */
 function compress(model: string, backend: 'js' | 'native', epochs: number): { seconds: number; finetuneSeconds?: number; accuracy?: string } {
-  const out = path.join(os.tmpdir(), `tbn-bench-${backend}-${model}`);
-  const tbn = path.join(ROOT, 'bin', 'tbn.js');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tbn-bench-engine-'));
+  const out = path.join(dir, model);
   const env = { ...process.env, TBN_BACKEND: backend };
-  const t = performance.now();
-  const report = execFileSync(process.execPath, [tbn, 'compress', path.join(ROOT, 'fixtures', 'models', model), '--data', path.join(ROOT, 'fixtures', 'data', 'mnist-calib.npz'), '-o', out, '--force', '--epochs', String(epochs), '--json'], { encoding: 'utf8', env, maxBuffer: 64 << 20 });
-  const seconds = (performance.now() - t) / 1000;
-  const r = JSON.parse(report) as { finetune?: { seconds: number } | null };
-  const verify = execFileSync(process.execPath, [tbn, 'verify', path.join(ROOT, 'fixtures', 'models', model), out, '--data', path.join(ROOT, 'fixtures', 'data', 'mnist-test.npz'), '--json'], { encoding: 'utf8', env, maxBuffer: 64 << 20 });
-  const v = JSON.parse(verify) as { outputs?: { accuracy?: { original: number; compressed: number } }[] };
-  const acc = v.outputs?.[0]?.accuracy;
-  return { seconds, finetuneSeconds: r.finetune?.seconds, accuracy: acc ? `${(100 * acc.original).toFixed(2)} → ${(100 * acc.compressed).toFixed(2)}` : undefined };
+  try {
+    const t = performance.now();
+    const report = tbnCli(['compress', path.join(ROOT, 'fixtures', 'models', model), '--data', path.join(ROOT, 'fixtures', 'data', 'mnist-calib.npz'), '-o', out, '--force', '--epochs', String(epochs), '--json'], env);
+    const seconds = (performance.now() - t) / 1000;
+    const r = JSON.parse(report) as { finetune?: { seconds: number } | null };
+    const v = JSON.parse(tbnCli(['verify', path.join(ROOT, 'fixtures', 'models', model), out, '--data', path.join(ROOT, 'fixtures', 'data', 'mnist-test.npz'), '--json'], env)) as {
+      outputs?: { accuracy?: { original: number; compressed: number } }[];
+    };
+    const acc = v.outputs?.[0]?.accuracy;
+    return { seconds, finetuneSeconds: r.finetune?.seconds, accuracy: acc ? `${(100 * acc.original).toFixed(2)} → ${(100 * acc.compressed).toFixed(2)}` : undefined };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /** Default 60 epochs on each backend, except the CNN on TypeScript (~37 min): 3 epochs, scaled. */

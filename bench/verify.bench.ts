@@ -4,16 +4,15 @@
 // Everything runs through bin/tbn.js in child processes, as a user runs it.
 // TBN_BENCH_MODELS=mnist-mlp limits the models. `npm run bench -- verify`.
 
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { formatBytes } from '../src/tbn/sizes.js';
+import { ensureDist, tbnCli as cli } from './cli.js';
 import type { BenchSection } from './run.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const tbn = path.join(root, 'bin', 'tbn.js');
 
 interface VerifyJson {
   original: { bytes: number };
@@ -22,15 +21,12 @@ interface VerifyJson {
   latency: { batchSize: number; threads: number; originalMs: number; compressedMs: number; speedup: number };
 }
 
-function cli(args: string[]): string {
-  return execFileSync(process.execPath, [tbn, ...args], { encoding: 'utf8', maxBuffer: 64 << 20 });
-}
-
 function verify(model: string, compressed: string, runtime: 'ort' | 'custom-ops'): VerifyJson {
   return JSON.parse(cli(['verify', model, compressed, '--data', path.join(root, 'fixtures', 'data', 'mnist-test.npz'), '--runtime', runtime, '--threads', '1', '--json'])) as VerifyJson;
 }
 
 export default async function verifyBench(): Promise<BenchSection[]> {
+  ensureDist();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tbn-bench-verify-'));
   const models = (process.env.TBN_BENCH_MODELS ?? 'mnist-mlp,mnist-cnn').split(',');
   const rows: (string | number)[][] = [];

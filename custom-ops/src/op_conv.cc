@@ -15,15 +15,6 @@ int spatial_of(const TileAttrs &a) {
 
 int64_t conv_in(const TileAttrs &a) { return a.numel / a.shape[0]; }
 
-bool ints_attr(const OrtKernelInfo *info, const char *name, size_t len, int64_t min, std::vector<int64_t> *out) {
-  if (!attr_ints(info, name, out)) return false;
-  if (out->size() != len)
-    fail(std::string(name) + " " + dims_str(*out) + " must have " + std::to_string(len) + " values");
-  for (int64_t v : *out)
-    if (v < min || v > TBN_MAX_ELEMENTS) fail(std::string(name) + " " + dims_str(*out) + " has a value out of range");
-  return true;
-}
-
 }  // namespace
 
 ConvKernel::ConvKernel(const OrtKernelInfo *info)

@@ -19,14 +19,6 @@ Dims dense_dims(const TileAttrs &a, bool gemm, int64_t trans_b) {
   return {a.shape[1], a.shape[0], 0};
 }
 
-int64_t int_attr(const OrtKernelInfo *info, bool gemm, const char *name, int64_t fallback) {
-  return gemm ? (attr_int(info, name, &fallback) != 0 ? 1 : 0) : 0;
-}
-
-void require_float(const TensorView &t, const char *what) {
-  if (t.type != ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT) fail(std::string(what) + " must be a float tensor");
-}
-
 }  // namespace
 
 DenseKernel::DenseKernel(const OrtKernelInfo *info, bool gemm)
@@ -34,8 +26,8 @@ DenseKernel::DenseKernel(const OrtKernelInfo *info, bool gemm)
       attrs_(info, gemm ? TBN_OP_GEMM : TBN_OP_MATMUL),
       alpha_(gemm ? attr_float(info, TBN_ATTR_ALPHA, TBN_DEFAULT_ALPHA) : 1.0f),
       beta_(gemm ? attr_float(info, TBN_ATTR_BETA, TBN_DEFAULT_BETA) : 1.0f),
-      trans_a_(int_attr(info, gemm, TBN_ATTR_TRANS_A, TBN_DEFAULT_TRANS_A)),
-      trans_b_(int_attr(info, gemm, TBN_ATTR_TRANS_B, TBN_DEFAULT_TRANS_B)),
+      trans_a_(flag_attr(info, gemm, TBN_ATTR_TRANS_A, TBN_DEFAULT_TRANS_A)),
+      trans_b_(flag_attr(info, gemm, TBN_ATTR_TRANS_B, TBN_DEFAULT_TRANS_B)),
       out_(dense_dims(attrs_, gemm, trans_b_).out),
       in_(dense_dims(attrs_, gemm, trans_b_).in),
       weight_(info, attrs_, out_, in_, dense_dims(attrs_, gemm, trans_b_).w_out_first, TBN_INPUT_BITS) {}

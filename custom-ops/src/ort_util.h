@@ -53,6 +53,10 @@ int64_t attr_int(const OrtKernelInfo *info, const char *name, const int64_t *fal
 float attr_float(const OrtKernelInfo *info, const char *name, float fallback);
 std::string attr_string(const OrtKernelInfo *info, const char *name, const char *fallback);
 bool attr_ints(const OrtKernelInfo *info, const char *name, std::vector<int64_t> *out);
+// An int list of exactly `len` values in [min, TBN_MAX_ELEMENTS]; false when absent.
+bool ints_attr(const OrtKernelInfo *info, const char *name, size_t len, int64_t min, std::vector<int64_t> *out);
+// Gemm's 0/1 flags (transA, transB); MatMul has none (0).
+int64_t flag_attr(const OrtKernelInfo *info, bool gemm, const char *name, int64_t fallback);
 
 // A tensor input or output: element type, dims and data.
 struct TensorView {
@@ -68,6 +72,7 @@ TensorView input(OrtKernelContext *ctx, size_t i, bool *present = nullptr);
 TensorView output(OrtKernelContext *ctx, size_t i, const std::vector<int64_t> &dims);
 // A constant initializer feeding input i at kernel creation, if it is one.
 bool constant_input(const OrtKernelInfo *info, size_t i, TensorView *out);
+void require_float(const TensorView &t, const char *what);
 
 // Uninitialised, 64-byte aligned scratch memory for one run.
 class Workspace {

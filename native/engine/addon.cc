@@ -7,7 +7,6 @@
 //   alloc(dtype 0 f32 | 1 i64 | 2 bool, size): h;  free(h);  fill(h, value)
 //   write(h, data: Float32Array | Float64Array | Uint8Array of the buffer's type, offset)
 //   read(h): a new typed array of the buffer's type;  stats(): Float64Array [buffers, bytes, cached]
-//   trim(): frees cached blocks
 //   unary(op, x, out, p0, p1); binary(op, a, b, out, g, p0, p1); where(c, a, b, out, g)
 //   cast(x, out); copy(src, dst, g, accumulate)
 //   reduce(op, x, out, outer, size, inner); argReduce(isMax, x, out, outer, size, inner, last)
@@ -203,11 +202,6 @@ Napi::Value Stats(const Napi::CallbackInfo &info) {
   a[1] = static_cast<double>(t.live_bytes());
   a[2] = static_cast<double>(t.cached_bytes());
   return a;
-}
-
-Napi::Value Trim(const Napi::CallbackInfo &info) {
-  table(info.Env()).trim();
-  return info.Env().Undefined();
 }
 
 // ---- element-wise ----------------------------------------------------------------------------
@@ -457,7 +451,6 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   add<Write>(env, exports, "write");
   add<Read>(env, exports, "read");
   add<Stats>(env, exports, "stats");
-  add<Trim>(env, exports, "trim");
   add<Unary>(env, exports, "unary");
   add<Binary>(env, exports, "binary");
   add<Where>(env, exports, "where");

@@ -59,4 +59,9 @@ void need_view(const Buf &buf, int64_t offset, const int64_t *shape, const int64
   }
 }
 
+float *scratch(std::vector<float> &v, int64_t n) {
+  if (static_cast<int64_t>(v.size()) < n) v.resize(static_cast<size_t>(n));
+  return v.data();
+}
+
 }  // namespace tbn

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace tbn {
 
@@ -53,5 +54,8 @@ void need_size(const Buf &buf, int64_t need, const char *op, const char *which);
  */
 void need_view(const Buf &buf, int64_t offset, const int64_t *shape, const int64_t *strides, int rank,
                const char *op, const char *which);
+
+/** At least n floats of `v` (grown, never shrunk): per-thread scratch kept warm across calls. */
+float *scratch(std::vector<float> &v, int64_t n);
 
 }  // namespace tbn

@@ -132,11 +132,6 @@ thread_local std::vector<float> t_cols;
 thread_local std::vector<float> t_mat;
 thread_local std::vector<float> t_partial;  // the calling thread's filter-gradient lanes (kept warm)
 
-float *scratch(std::vector<float> &v, int64_t n) {
-  if (static_cast<int64_t>(v.size()) < n) v.resize(static_cast<size_t>(n));
-  return v.data();
-}
-
 /** Images per GEMM: enough that the product is ≥ ~256 columns wide (small feature maps). */
 int64_t images_per_gemm(const ConvGeom &c, const Geo &g) {
   int64_t n = (256 + g.osp - 1) / g.osp;

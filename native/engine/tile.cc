@@ -8,7 +8,6 @@
 // Axis 1 transposes its operands into stream order first (blocked), so both axes run the same
 // contiguous loops.
 #include <cmath>
-#include <memory>
 #include <vector>
 
 #include "kernels.h"
@@ -47,12 +46,15 @@ void transpose(const float *src, float *dst, int64_t rows, int64_t cols) {
   });
 }
 
+// The caller thread's stream-order copies (axis 1), kept across steps: two operands in, two out.
+thread_local std::vector<float> t_in0, t_in1, t_out0, t_out1;
+
 /** The operand in stream order: itself (axis 0) or its transpose in `tmp`. */
-const float *in_stream(const Stream &s, const float *x, std::unique_ptr<float[]> &tmp) {
+const float *in_stream(const Stream &s, const float *x, std::vector<float> &tmp) {
   if (s.axis == 0) return x;
-  tmp.reset(new float[static_cast<size_t>(s.n)]);
-  transpose(x, tmp.get(), s.rows, s.cols);
-  return tmp.get();
+  float *t = scratch(tmp, s.n);
+  transpose(x, t, s.rows, s.cols);
+  return t;
 }
 
 constexpr int64_t kJBlock = 1024;
@@ -84,9 +86,8 @@ void tile_forward(const Buf &w, const Buf *a, const Buf &out, const Buf &alpha, 
   need_size(out, s.n, "tileForward", "output");
   need_size(alpha, g.per_layer ? 1 : s.p, "tileForward", "alpha");
   need_size(signs, s.q, "tileForward", "signs");
-  std::unique_ptr<float[]> tw, ta, to;
-  const float *sw = in_stream(s, pw, tw);
-  const float *sa = a ? in_stream(s, pa, ta) : sw;
+  const float *sw = in_stream(s, pw, t_in0);
+  const float *sa = a ? in_stream(s, pa, t_in1) : sw;
   // Tile signs: blocks of tile positions, each summing its regions in region order.
   const int64_t blocks = (s.q + kJBlock - 1) / kJBlock;
   parallel_for(blocks, grain_for(blocks, s.p * kJBlock >= 32768 ? 1 : 32768 / (s.p * kJBlock) + 1), [&](int64_t b, int64_t e) {
@@ -112,7 +113,7 @@ void tile_forward(const Buf &w, const Buf *a, const Buf &out, const Buf &alpha, 
     for (int64_t r = 0; r < s.p; r++)
       pal[r] = static_cast<float>(static_cast<double>(static_cast<float>(acc[static_cast<size_t>(r)])) / static_cast<double>(s.q));
   }
-  float *so = s.axis == 0 ? po : (to.reset(new float[static_cast<size_t>(s.n)]), to.get());
+  float *so = s.axis == 0 ? po : scratch(t_out0, s.n);
   parallel_for(s.p, grain_for(s.p, s.q >= 32768 ? 1 : 32768 / s.q + 1), [&](int64_t b, int64_t e) {
     for (int64_t r = b; r < e; r++) {
       const float ar = pal[g.per_layer ? 0 : r];
@@ -137,9 +138,8 @@ void tile_backward(const Buf &gy, const Buf &a, const Buf &alpha, const Buf &sig
   need_size(signs, s.q, "tileBackward", "signs");
   need_size(dw, s.n, "tileBackward", "weight gradient");
   if (da) need_size(*da, s.n, "tileBackward", "alpha-source gradient");
-  std::unique_ptr<float[]> tg, ta, tdw, tda;
-  const float *sg = in_stream(s, pg, tg);
-  const float *sa = in_stream(s, pa, ta);
+  const float *sg = in_stream(s, pg, t_in0);
+  const float *sa = in_stream(s, pa, t_in1);
   std::vector<double> acc;
   per_region(s, acc, [&](int64_t k, int64_t j) { return static_cast<double>(sg[k]) * pt[j]; });
   // dα per α (summed over its regions in region order), then spread over A's signs.
@@ -147,8 +147,8 @@ void tile_backward(const Buf &gy, const Buf &a, const Buf &alpha, const Buf &sig
   std::vector<double> dalpha(static_cast<size_t>(na), 0.0);
   for (int64_t r = 0; r < s.p; r++) dalpha[static_cast<size_t>(g.per_layer ? 0 : r)] += acc[static_cast<size_t>(r)];
   const double region = static_cast<double>(g.per_layer ? s.n : s.q);
-  float *sdw = s.axis == 0 ? pdw : (tdw.reset(new float[static_cast<size_t>(s.n)]), tdw.get());
-  float *sda = !pda || s.axis == 0 ? pda : (tda.reset(new float[static_cast<size_t>(s.n)]), tda.get());
+  float *sdw = s.axis == 0 ? pdw : scratch(t_out0, s.n);
+  float *sda = !pda || s.axis == 0 ? pda : scratch(t_out1, s.n);
   parallel_for(s.p, grain_for(s.p, s.q >= 32768 ? 1 : 32768 / s.q + 1), [&](int64_t b, int64_t e) {
     for (int64_t r = b; r < e; r++) {
       const int64_t ai = g.per_layer ? 0 : r;

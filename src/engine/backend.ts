@@ -199,3 +199,14 @@ export function setBackend(b: Backend): Backend | undefined {
   current = b;
   return prev;
 }
+
+/** Runs `fn` (synchronous) with `b` as the current backend, then restores the previous one. */
+export function withBackend<T>(b: Backend, fn: () => T): T {
+  const prev = getBackend();
+  current = b;
+  try {
+    return fn();
+  } finally {
+    current = prev;
+  }
+}

@@ -5,7 +5,7 @@
 import './backends/js.js';
 import './backends/native-select.js';
 
-export { getBackend, setBackend, type Backend, type Buf } from './backend.js';
+export { getBackend, setBackend, withBackend, type Backend, type Buf } from './backend.js';
 export { JsBackend } from './backends/js.js';
 export { NativeBackend } from './backends/native.js';
 export { createBackend, nativeBackend } from './backends/native-select.js';

@@ -32,7 +32,6 @@ export interface NativeBinding {
   read(h: number): NativeArray;
   /** [live buffers, live bytes, cached bytes]. */
   stats(): Float64Array;
-  trim(): void;
 
   unary(op: number, x: number, out: number, p0: number, p1: number): void;
   binary(op: number, a: number, b: number, out: number, g: Float64Array, p0: number, p1: number): void;

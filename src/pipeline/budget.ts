@@ -86,8 +86,6 @@ export async function compressWithBudget(
   const table = await layerSensitivity(ctx.modelPath, ctx.model, calib, select, ctx.shapes, {
     maxP: budget.maxP ?? 32,
     powersOfTwo: false,
-    localSteps: 30,
-    samples: Math.min(256, calib.count),
     alpha: ctx.alpha,
     permute: ctx.permute,
     seed: ctx.seed,

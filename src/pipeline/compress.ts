@@ -22,8 +22,6 @@ import { createOrtSession } from '../runtime/ort.js';
 import { loadData, type Dataset } from '../data/dataset.js';
 import { parseInputShapes, syntheticInputs } from '../data/synthetic.js';
 
-export { tileChoices } from '../tbn/method.js';
-
 export const TBN_VERSION = '0.1.0';
 
 export interface CompressOptions {
@@ -179,7 +177,7 @@ export async function compressModel(opts: CompressOptions): Promise<CompressRepo
 }
 
 /** Agreement, output file and report for a compressed model built by compressWith. */
-export async function finishCompress(
+async function finishCompress(
   opts: CompressOptions,
   ctx: MethodContext,
   loaded: { fileBytes: number; externalBytes: number },

@@ -114,8 +114,6 @@ export async function inspectWithSensitivity(file: string, opts: InspectOptions)
   const table = await layerSensitivity(file, model, data, { minParams: report.minParams }, parseInputShapes(s.inputShape), {
     maxP: s.maxP ?? 32,
     powersOfTwo: true,
-    localSteps: 30,
-    samples: Math.min(256, data.count),
     alpha: 'per-tile',
     permute: true,
     seed: s.seed ?? 0,

@@ -58,14 +58,10 @@ function warpImages(t: HostTensor, rng: Rng, opts: AugmentOptions): Float32Array
         const fy = sy - y0;
         const fx = sx - x0;
         const k = (y * w + x) * 4;
-        const corners = [
-          [y0, x0, (1 - fy) * (1 - fx)],
-          [y0, x0 + 1, (1 - fy) * fx],
-          [y0 + 1, x0, fy * (1 - fx)],
-          [y0 + 1, x0 + 1, fy * fx],
-        ] as const;
         for (let q = 0; q < 4; q++) {
-          const [yy, xx, weight] = corners[q]!;
+          const yy = y0 + (q >> 1);
+          const xx = x0 + (q & 1);
+          const weight = (q >> 1 ? fy : 1 - fy) * (q & 1 ? fx : 1 - fx);
           const inside = yy >= 0 && yy < h && xx >= 0 && xx < w;
           idx[k + q] = inside ? yy * w + xx : -1;
           wt[k + q] = inside ? weight : 0;

@@ -12,7 +12,7 @@ import type { Model } from '../ir/types.js';
 import { encodeModelInline } from '../onnx/file.js';
 import { createOrtSession, type OrtSession } from '../runtime/ort.js';
 import type { HostTensor } from '../util/host-tensor.js';
-import { evalBatches, type EvalSet } from '../verify/compare.js';
+import { argmax, evalBatches, type EvalSet } from '../verify/compare.js';
 import { consumedWeight, findWeightLayers } from './layers.js';
 import { tiledWeight } from './parametrize.js';
 import { permuteChannels } from './permute.js';
@@ -48,8 +48,10 @@ export interface SensitivityOptions {
   maxP: number;
   /** Only powers of two (the inspect table), or every divisor (the budget search). */
   powersOfTwo: boolean;
-  localSteps: number;
-  samples: number;
+  /** Adam steps of the local reconstruction (default 30). */
+  localSteps?: number;
+  /** Calibration samples scored (default 256, or all when fewer). */
+  samples?: number;
   alpha: AlphaMode;
   permute: boolean;
   seed: number;
@@ -157,12 +159,6 @@ async function score(model: Model, ref: Reference): Promise<Omit<SensitivityEntr
   };
 }
 
-function argmax(x: Float32Array, off: number, n: number): number {
-  let b = 0;
-  for (let i = 1; i < n; i++) if (x[off + i]! > x[off + b]!) b = i;
-  return b;
-}
-
 /**
  * A few Adam steps on the layer's latent weights so that the layer alone reproduces its fp32
  * output on captured inputs; returns the reconstructed latent weights.
@@ -215,7 +211,7 @@ export async function layerSensitivity(
   opts: SensitivityOptions,
 ): Promise<LayerSensitivity[]> {
   const teacher = await createOrtSession(modelPath, { threads: 0 });
-  const set: EvalSet = { data, model, samples: opts.samples, seed: opts.seed, shapes, batchSize: 64 };
+  const set: EvalSet = { data, model, samples: opts.samples ?? 256, seed: opts.seed, shapes, batchSize: 64 };
   const ref = await referenceOutputs(teacher, set);
   await teacher.release();
   const shapeMap = opts.permute ? await concreteShapes(model, shapes).catch(() => undefined) : undefined;
@@ -235,7 +231,7 @@ export async function layerSensitivity(
         c2 = makeChoice(findWeightLayers(working).find((l) => l.nodeIndex === layer.nodeIndex)!, p, select.axis);
       }
       const inputs = await captureInputs(working, c2, ref);
-      const latent = await reconstruct(working, c2, inputs, opts.localSteps, opts.alpha);
+      const latent = await reconstruct(working, c2, inputs, opts.localSteps ?? 30, opts.alpha);
       const layout = c2.layout;
       const tiled = rewriteModel(working, [{ layer: c2.layer, layout, alphaMode: opts.alpha, tile: computeTile(latent, layout, opts.alpha) }], { format: 'expanded' });
       entries.push({ p, tileAxis: layout.tileAxis, bytes: layerBytes(layer.params, p, opts.alpha), ...(await score(tiled, ref)) });

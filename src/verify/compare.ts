@@ -93,7 +93,8 @@ class Accumulator {
   }
 }
 
-function argmax(x: Float32Array, off: number, n: number): number {
+/** Index of the largest of x[off … off+n). */
+export function argmax(x: Float32Array, off: number, n: number): number {
   let best = 0;
   for (let i = 1; i < n; i++) if (x[off + i]! > x[off + best]!) best = i;
   return best;

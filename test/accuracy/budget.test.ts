@@ -8,6 +8,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadData, type Dataset } from '../../src/data/dataset.js';
 import { encodeNpz } from '../../src/data/npz.js';
+import type { Model } from '../../src/ir/types.js';
 import { loadModel } from '../../src/onnx/file.js';
 import { splitHoldout } from '../../src/pipeline/budget.js';
 import { compressModel, type CompressOptions } from '../../src/pipeline/compress.js';
@@ -18,17 +19,14 @@ import { tmpDir } from '../helpers/tmp.js';
 const EPOCHS = 30;
 const CALIB = dataPath('mnist-calib.npz');
 
-function heldOut(name: string): { calibFile: string; holdout: Dataset } {
+/** The model, and the split compress makes of CALIB: the held-out part and the rest. */
+function heldOut(name: string): { model: Model; calib: Dataset; holdout: Dataset } {
   const { model } = loadModel(modelPath(name));
-  const { calib, holdout } = splitHoldout(loadData(CALIB, model), 0.2, 0);
-  const calibFile = path.join(tmpDir(), 'calib.npz');
-  fs.writeFileSync(calibFile, encodeNpz({ ...calib.inputs, label: calib.labels! }));
-  return { calibFile, holdout };
+  return { model, ...splitHoldout(loadData(CALIB, model), 0.2, 0) };
 }
 
 /** Accuracy points lost on the held-out part. */
-async function drop(name: string, compressed: string, holdout: Dataset): Promise<number> {
-  const { model } = loadModel(modelPath(name));
+async function drop(name: string, model: Model, compressed: string, holdout: Dataset): Promise<number> {
   const r = await compareModels(modelPath(name), compressed, { data: holdout, model, samples: holdout.count, seed: 0 });
   const acc = r.outputs[0]!.accuracy!;
   return 100 * (acc.original - acc.compressed);
@@ -43,13 +41,15 @@ async function compress(name: string, opts: Omit<CompressOptions, 'model'>) {
 describe('tbn compress with a budget on mnist-mlp.onnx', () => {
   it('--max-drop 1.0: within 1 point on held-out data and smaller than the best uniform p within 1 point', { timeout: 20 * 60_000 }, async () => {
     const name = 'mnist-mlp.onnx';
-    const { calibFile, holdout } = heldOut(name);
+    const { model, calib, holdout } = heldOut(name);
+    const calibFile = path.join(tmpDir(), 'calib.npz');
+    fs.writeFileSync(calibFile, encodeNpz({ ...calib.inputs, label: calib.labels! }));
     const budgeted = await compress(name, { data: CALIB, budget: { maxDrop: 1.0 } });
-    const budgetDrop = await drop(name, budgeted.output, holdout);
+    const budgetDrop = await drop(name, model, budgeted.output, holdout);
     const uniform: { p: number; bytes: number; drop: number }[] = [];
     for (const p of [2, 4, 8, 16, 32]) {
       const u = await compress(name, { data: calibFile, p });
-      uniform.push({ p, bytes: u.report.sizes.outputBytes!, drop: await drop(name, u.output, holdout) });
+      uniform.push({ p, bytes: u.report.sizes.outputBytes!, drop: await drop(name, model, u.output, holdout) });
     }
     const chosen = budgeted.report.budget!.chosen;
     console.log(`${name} --max-drop 1.0: ${JSON.stringify(chosen.ps)}, ${budgeted.report.sizes.outputBytes} bytes, drop ${budgetDrop.toFixed(2)}; uniform ${uniform.map((u) => `p=${u.p} ${u.bytes} B drop ${u.drop.toFixed(2)}`).join(', ')}`);
@@ -65,10 +65,10 @@ describe('tbn compress with a budget on mnist-mlp.onnx', () => {
 describe('tbn compress with a budget on mnist-cnn.onnx (every layer tileable: λ = 0)', () => {
   it('--target-bits 0.2 lands within 2 % below its size, measured on the written model', { timeout: 10 * 60_000 }, async () => {
     const name = 'mnist-cnn.onnx';
-    const { holdout } = heldOut(name);
+    const { model, holdout } = heldOut(name);
     const { output, report } = await compress(name, { data: CALIB, budget: { targetBits: 0.2 }, minParams: 0 });
     const bits = report.sizes.bitsPerTiledWeight!;
-    console.log(`${name} --target-bits 0.2: ${JSON.stringify(report.budget!.chosen.ps)}, ${bits.toFixed(4)} bits per tiled weight, drop ${(await drop(name, output, holdout)).toFixed(2)}`);
+    console.log(`${name} --target-bits 0.2: ${JSON.stringify(report.budget!.chosen.ps)}, ${bits.toFixed(4)} bits per tiled weight, drop ${(await drop(name, model, output, holdout)).toFixed(2)}`);
     expect(report.layers.length).toBe(5);
     expect(bits).toBeLessThanOrEqual(0.2);
     expect(bits).toBeGreaterThanOrEqual(0.2 * 0.98);

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { attr, floatTensor, graph, int64Tensor, model, node, valueInfo } from '../../src/ir/build.js';
 import type { Model } from '../../src/ir/types.js';
-import { tileChoices } from '../../src/pipeline/compress.js';
+import { tileChoices } from '../../src/tbn/method.js';
 import { rewriteModel } from '../../src/tbn/rewrite.js';
 import { selectLayers } from '../../src/tbn/select.js';
 import { Rng } from '../../src/util/random.js';

@@ -8,6 +8,7 @@ import type { Model } from '../../src/ir/types.js';
 import { compressInMemory, toBytes } from '../helpers/compress.js';
 import { dataPath, modelPath } from '../helpers/fixtures.js';
 import { tmpDir } from '../helpers/tmp.js';
+import { skipNative } from '../native-ops/helpers.js';
 import { tbn } from './run.js';
 
 function write(dir: string, name: string, m: Model): string {
@@ -108,10 +109,8 @@ describe('tbn verify', () => {
   });
 });
 
-describe('tbn verify --runtime custom-ops', async () => {
-  const { customOpsAvailable } = await import('../../src/runtime/custom-ops.js');
-  const built = customOpsAvailable();
-  it.skipIf(!built && process.env.CI !== 'true')('runs the compressed model through the ai.tbn kernels with the same answers', async () => {
+describe('tbn verify --runtime custom-ops', () => {
+  it.skipIf(skipNative)('runs the compressed model through the ai.tbn kernels with the same answers', async () => {
     const d = tmpDir();
     const c = compressInMemory(modelPath('mnist-mlp.onnx'), 'custom', { p: 4, minParams: 60000 });
     const a = write(d, 'c.onnx', c.model);

@@ -3,7 +3,7 @@ import type { Model } from '../../src/ir/types.js';
 import { loadModel } from '../../src/onnx/file.js';
 import { encodeModel } from '../../src/onnx/proto.js';
 import { writeModel } from '../../src/onnx/write.js';
-import { tileChoices } from '../../src/pipeline/compress.js';
+import { tileChoices } from '../../src/tbn/method.js';
 import { rewriteModel, type OutputFormat, type TiledLayer } from '../../src/tbn/rewrite.js';
 import { selectLayers, type SelectOptions } from '../../src/tbn/select.js';
 

@@ -3,7 +3,7 @@
 // mutation names the message the custom-op library must answer with (at load or at run).
 import { attr, floatTensor, graph, model, node, valueInfo } from '../../src/ir/build.js';
 import type { Attribute, Model, Node, Tensor } from '../../src/ir/types.js';
-import { tileChoices } from '../../src/pipeline/compress.js';
+import { tileChoices } from '../../src/tbn/method.js';
 import { TBN_DOMAIN } from '../../src/tbn/format.js';
 import { rewriteModel } from '../../src/tbn/rewrite.js';
 import { selectLayers } from '../../src/tbn/select.js';

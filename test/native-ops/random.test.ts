@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { syntheticInputs } from '../../src/data/synthetic.js';
 import { attr, floatTensor, graph, model, node, valueInfo } from '../../src/ir/build.js';
 import type { Model, Node } from '../../src/ir/types.js';
-import { tileChoices } from '../../src/pipeline/compress.js';
+import { tileChoices } from '../../src/tbn/method.js';
 import { rewriteModel, type TiledLayer } from '../../src/tbn/rewrite.js';
 import { selectLayers } from '../../src/tbn/select.js';
 import { Rng } from '../../src/util/random.js';

@@ -6,10 +6,10 @@
 //     cannot load the engine falls back to TypeScript with one warning.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ROOT } from '../helpers/fixtures.js';
+import { tmpDir } from '../helpers/tmp.js';
 import { nativeReason, skipNative } from './helpers.js';
 
 const SUITES = ['test/unit/engine', 'test/unit/interp/grad.test.ts', 'test/unit/interp/fixtures.test.ts', 'test/unit/interp/program.test.ts', 'test/unit/interp/train.test.ts', 'test/unit/interp/functions.test.ts'];
@@ -44,22 +44,18 @@ describe.skipIf(skipNative)(`both backends${nativeReason}`, () => {
 
   it('the loader tries TBN_NATIVE_PATH, and without a loadable addon warns once and runs on TypeScript', () => {
     // A copy of the engine outside the package: the only candidate is TBN_NATIVE_PATH.
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tbn-engine-'));
-    try {
-      fs.cpSync(path.join(ROOT, 'src', 'engine'), path.join(dir, 'engine'), { recursive: true });
-      fs.writeFileSync(path.join(dir, 'package.json'), '{"type":"module"}');
-      const script = `import * as E from './engine/index.js';\nconst t = E.tensor([1, 2, 3]);\nconsole.log(E.getBackend().name, E.sum(t).item());\nE.getBackend(); E.tensor([4]);`;
-      const addon = path.join(ROOT, 'build', 'Release', 'tbn_engine.node');
-      const ok = node(script, { TBN_BACKEND: undefined, TBN_NATIVE_PATH: addon }, dir);
-      expect(ok.out.trim()).toBe('native 6');
-      const bad = path.join(dir, 'not-an-addon.node');
-      fs.writeFileSync(bad, 'garbage');
-      const fallback = node(script, { TBN_BACKEND: undefined, TBN_NATIVE_PATH: bad }, dir);
-      expect(fallback.out.trim()).toBe('js 6');
-      expect(fallback.err.match(/TBN_NATIVE_BACKEND/g)?.length, fallback.err).toBe(1);
-      expect(fallback.err).toContain('not-an-addon.node');
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
+    const dir = tmpDir('tbn-engine-');
+    fs.cpSync(path.join(ROOT, 'src', 'engine'), path.join(dir, 'engine'), { recursive: true });
+    fs.writeFileSync(path.join(dir, 'package.json'), '{"type":"module"}');
+    const script = `import * as E from './engine/index.js';\nconst t = E.tensor([1, 2, 3]);\nconsole.log(E.getBackend().name, E.sum(t).item());\nE.getBackend(); E.tensor([4]);`;
+    const addon = path.join(ROOT, 'build', 'Release', 'tbn_engine.node');
+    const ok = node(script, { TBN_BACKEND: undefined, TBN_NATIVE_PATH: addon }, dir);
+    expect(ok.out.trim()).toBe('native 6');
+    const bad = path.join(dir, 'not-an-addon.node');
+    fs.writeFileSync(bad, 'garbage');
+    const fallback = node(script, { TBN_BACKEND: undefined, TBN_NATIVE_PATH: bad }, dir);
+    expect(fallback.out.trim()).toBe('js 6');
+    expect(fallback.err.match(/TBN_NATIVE_BACKEND/g)?.length, fallback.err).toBe(1);
+    expect(fallback.err).toContain('not-an-addon.node');
   });
 });

@@ -12,9 +12,7 @@ import { nativeBackend, nativeReason, skipNative, tiledCnn } from './helpers.js'
 function train(threads: number): Float32Array[] {
   const nb = nativeBackend();
   nb.threads = threads;
-  const prev = E.getBackend();
-  E.setBackend(nb);
-  try {
+  return E.withBackend(nb, () => {
     const { program, latent, params } = tiledCnn(1);
     const opt = new E.Adam(params, { lr: 1e-3 });
     const rng = new Rng(11);
@@ -32,9 +30,7 @@ function train(threads: number): Float32Array[] {
     program.dispose();
     for (const w of latent) w.dispose();
     return out;
-  } finally {
-    E.setBackend(prev);
-  }
+  });
 }
 
 describe.skipIf(skipNative)(`native fine-tuning is deterministic across thread counts${nativeReason}`, () => {

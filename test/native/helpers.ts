@@ -113,7 +113,7 @@ export function broadcastable(rng: Rng, shape: readonly number[]): number[] {
   return shape.slice(drop).map((d) => (rng.next() < 0.3 ? 1 : d));
 }
 
-export const numel = (s: readonly number[]): number => s.reduce((a, b) => a * b, 1);
+export { numel } from '../../src/util/host-tensor.js';
 
 /**
  * The fixture CNN compiled for training as src/tbn/finetune.ts builds its student: every

@@ -15,10 +15,8 @@ const BATCH = 16;
 describe.skipIf(skipNative)(`native memory across fine-tune steps${nativeReason}`, () => {
   it(`the tiled CNN holds steady over ${STEPS} steps`, () => {
     const nb = nativeBackend();
-    const prev = E.getBackend();
-    E.setBackend(nb);
     const before = nb.stats();
-    try {
+    E.withBackend(nb, () => {
       const { program, latent, params } = tiledCnn(0);
       const opt = new E.Adam(params, { lr: 1e-3 });
       const rng = new Rng(5);
@@ -44,9 +42,7 @@ describe.skipIf(skipNative)(`native memory across fine-tune steps${nativeReason}
       opt.dispose();
       program.dispose();
       for (const t of [...latent, x, teacher]) t.dispose();
-    } finally {
-      E.setBackend(prev);
-    }
+    });
     expect(nb.stats(), 'everything freed').toEqual(before);
   }, 120_000);
 });

@@ -20,9 +20,7 @@ const CASES: { shape: number[]; p: number; tileAxis: 0 | 1 }[] = [
 ];
 
 function run(backend: E.Backend, useHost: boolean, layout: TileLayout, mode: AlphaMode, separate: boolean, seed: number) {
-  const prev = E.getBackend();
-  E.setBackend(backend);
-  try {
+  return E.withBackend(backend, () => {
     const rng = new Rng(seed);
     const n = layout.shape.reduce((x, y) => x * y, 1);
     const w = E.parameter(Float32Array.from({ length: n }, () => rng.normal()), layout.shape);
@@ -33,9 +31,7 @@ function run(backend: E.Backend, useHost: boolean, layout: TileLayout, mode: Alp
     const out = { y: y.toArray(), dw: w.grad!.toArray(), da: a?.grad?.toArray() };
     for (const t of [y, g, w, w.grad, a, a?.grad]) t?.dispose();
     return out;
-  } finally {
-    E.setBackend(prev);
-  }
+  });
 }
 
 describe.skipIf(skipNative)(`the TBN tile op on native kernels matches its host reference${nativeReason}`, () => {
@@ -60,9 +56,7 @@ describe.skipIf(skipNative)(`the TBN tile op on native kernels matches its host 
     const b = nativeBackend();
     let reads = 0;
     const counting = new Proxy(b, { get: (t, k, r) => (k === 'read' ? (...x: [E.Buf]) => (reads++, t.read(...x)) : Reflect.get(t, k, r)) });
-    const prev = E.getBackend();
-    E.setBackend(b);
-    try {
+    E.withBackend(b, () => {
       const layout: TileLayout = { shape: [16, 9], p: 4, tileAxis: 0 };
       const w = E.parameter(new Float32Array(144).fill(0.5), layout.shape);
       Object.defineProperty(w.storage, 'backend', { value: counting });
@@ -70,8 +64,6 @@ describe.skipIf(skipNative)(`the TBN tile op on native kernels matches its host 
       E.backward(E.sum(y));
       expect(reads).toBe(0);
       for (const t of [y, w.grad, w]) t?.dispose();
-    } finally {
-      E.setBackend(prev);
-    }
+    });
   });
 });

@@ -7,7 +7,7 @@ import { syntheticInputs } from '../../src/data/synthetic.js';
 import { compile } from '../../src/interp/index.js';
 import { loadModel } from '../../src/onnx/file.js';
 import { createOrtSession } from '../../src/runtime/ort.js';
-import { tileChoices } from '../../src/pipeline/compress.js';
+import { tileChoices } from '../../src/tbn/method.js';
 import { consumedWeight } from '../../src/tbn/layers.js';
 import { tiledWeight } from '../../src/tbn/parametrize.js';
 import { rewriteModel } from '../../src/tbn/rewrite.js';

@@ -77,8 +77,6 @@ struct ConvProb {
   }
 };
 
-constexpr int64_t kIntMax = 0x7fffffff;
-
 cudaError_t setup(const CudaConv &a, ConvProb *p, DevMatrix *w) {
   const tbn_conv_geom &g = a.g;
   if (g.n < 0 || g.c < 1 || g.oc < 1 || g.group < 1 || g.c % g.group || g.oc % g.group) return cudaErrorInvalidValue;
@@ -101,10 +99,6 @@ cudaError_t setup(const CudaConv &a, ConvProb *p, DevMatrix *w) {
   p->PH = static_cast<int>(g.pad0[0]), p->PW = static_cast<int>(g.pad0[1]);
   p->mode = w->mode, p->ro = w->ro, p->t = w->t;
   return cudaSuccess;
-}
-
-int layout_of(const DevMatrix &w) {
-  return w.mode == TBN_TILE_OUT_REUSE ? kRowBits : w.mode == TBN_TILE_IN_COMBINE ? kColBits : kGeneral;
 }
 
 }  // namespace

@@ -23,11 +23,10 @@ cudaError_t launch_tbn_decode(cudaStream_t stream, const CudaDecode &a) {
   if (a.m < 1 || a.kc < 1 || n > TBN_MAX_ELEMENTS || (a.tile_axis != 0 && a.tile_axis != 1) || !a.w ||
       !cuda::tile_ok(a.tile, n))
     return cudaErrorInvalidValue;
-  int dev = 0, sms = 1;
-  cudaError_t e = cudaGetDevice(&dev);
-  if (e == cudaSuccess) e = cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev);
+  cuda::DeviceInfo dev;
+  const cudaError_t e = cuda::device_info(&dev);
   if (e != cudaSuccess) return e;
-  const int64_t want = cuda::ceil_div(n, 256), cap = 32LL * sms;
+  const int64_t want = cuda::ceil_div(n, 256), cap = 32LL * dev.sms;
   TBN_LAUNCH(cuda::decode_kernel, static_cast<unsigned>(want < cap ? want : cap), 256, stream, cuda::dev_tile(a.tile),
              a.tile_axis, a.m, a.kc, n, a.w);
   return cudaGetLastError();

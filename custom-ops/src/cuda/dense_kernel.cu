@@ -199,8 +199,6 @@ void launch_gemv(cudaStream_t stream, const DenseProb &d, const DevMatrix &w, co
   TBN_LAUNCH(kernel, blocks, 256, stream, d, w, wpu);
 }
 
-constexpr int64_t kIntMax = 0x7fffffff;
-
 cudaError_t setup(const CudaDense &a, DenseProb *d, DevMatrix *w) {
   if (a.out < 1 || a.in < 1 || a.rows < 0 || a.out > kIntMax || a.in > kIntMax || a.rows > kIntMax)
     return cudaErrorInvalidValue;
@@ -216,10 +214,6 @@ cudaError_t setup(const CudaDense &a, DenseProb *d, DevMatrix *w) {
   d->alpha = a.alpha, d->beta = a.beta;
   d->c = a.c, d->crs = a.c_row_stride, d->ccs = a.c_col_stride;
   return cudaSuccess;
-}
-
-int layout_of(const DevMatrix &w) {
-  return w.mode == TBN_TILE_OUT_REUSE ? kRowBits : w.mode == TBN_TILE_IN_COMBINE ? kColBits : kGeneral;
 }
 
 }  // namespace

@@ -32,6 +32,10 @@ enum BLayout : int {
   kGeneral = 2   // W[o][k] = region scale × sign, per element
 };
 
+inline int layout_of(const DevMatrix &w) {
+  return w.mode == TBN_TILE_OUT_REUSE ? kRowBits : w.mode == TBN_TILE_IN_COMBINE ? kColBits : kGeneral;
+}
+
 template <bool TC>
 struct TileSmem;
 template <>

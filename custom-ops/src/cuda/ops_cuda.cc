@@ -72,22 +72,6 @@ class Scratch {
   size_t size_ = 0;
 };
 
-void require_float(const TensorView &t, const char *what) {
-  if (t.type != ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT) fail(std::string(what) + " must be a float tensor");
-}
-
-int64_t flag_attr(const OrtKernelInfo *info, bool gemm, const char *name, int64_t fallback) {
-  return gemm ? (attr_int(info, name, &fallback) != 0 ? 1 : 0) : 0;
-}
-
-bool ints_attr(const OrtKernelInfo *info, const char *name, size_t len, int64_t min, std::vector<int64_t> *out) {
-  if (!attr_ints(info, name, out)) return false;
-  if (out->size() != len) fail(std::string(name) + " " + dims_str(*out) + " must have " + std::to_string(len) + " values");
-  for (int64_t v : *out)
-    if (v < min || v > TBN_MAX_ELEMENTS) fail(std::string(name) + " " + dims_str(*out) + " has a value out of range");
-  return true;
-}
-
 }  // namespace
 
 // ---- TbnDecode ----

@@ -99,6 +99,9 @@ struct StreamCursor {
 
 __host__ __device__ inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
+// Sizes the launchers index with int.
+constexpr int64_t kIntMax = 0x7fffffff;
+
 // Checks a tile against its weight size (N = p·q values); the launchers' first line of defence.
 inline bool tile_ok(const CudaTile &t, int64_t numel) {
   if (!t.bits || !t.scales || t.p < 1 || t.q < 1 || t.p * t.q != numel) return false;

@@ -71,12 +71,9 @@ export class NativeBackend implements Backend {
   kernelPaths(): string[] {
     return this.binding.kernelPaths();
   }
-  /** Bytes of freed blocks kept for reuse, and a way to return them to the system. */
+  /** Bytes of freed blocks kept for reuse. */
   cachedBytes(): number {
     return this.binding.stats()[2]!;
-  }
-  trim(): void {
-    this.binding.trim();
   }
 
   // ---- geometry scratch ----
@@ -85,7 +82,7 @@ export class NativeBackend implements Backend {
     this.n = 0;
   }
   private put(...values: readonly number[]): void {
-    for (const v of values) this.g[this.n++] = v;
+    this.putAll(values);
   }
   private putAll(values: readonly number[]): void {
     for (const v of values) this.g[this.n++] = v;

@@ -44,9 +44,9 @@ describe.each(layouts)('tiledWeight %j %s', (layout, mode) => {
       minus[k]! -= eps;
       expect(dA[k]!).toBeCloseTo((f(plus) - f(minus)) / (2 * eps), 3);
     }
-    const alpha = computeTile(wv, layout, mode, av).alpha;
-    const unit = decodeTile({ bits: computeTile(wv, layout, mode, av).bits, alpha: alpha.map(() => 1) }, layout); // ±1 of each position
-    const scaleOf = decodeTile(computeTile(wv, layout, mode, av), layout).map((v, k) => v / unit[k]!); // α of each position
+    const tile = computeTile(wv, layout, mode, av);
+    const unit = decodeTile({ bits: tile.bits, alpha: tile.alpha.map(() => 1) }, layout); // ±1 of each position
+    const scaleOf = decodeTile(tile, layout).map((v, k) => v / unit[k]!); // α of each position
     expect(dW).toBeAllclose(g.map((gk, k) => gk * scaleOf[k]!), { rtol: 1e-5 });
   });
 });
