@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "op_attrs.h"
 #include "tile_weight.h"
 
 namespace tbn {
@@ -26,10 +27,7 @@ class DenseKernel {
   void compute(OrtKernelContext *ctx) const;
 
  private:
-  bool gemm_;
-  TileAttrs attrs_;
-  float alpha_ = 1, beta_ = 1;
-  int64_t trans_a_ = 0, trans_b_ = 0, out_ = 0, in_ = 0;
+  DenseAttrs d_;  // before weight_, which keeps a reference to d_.tile
   TiledWeight weight_;
   mutable WorkspacePool pool_;
 };
@@ -40,12 +38,7 @@ class ConvKernel {
   void compute(OrtKernelContext *ctx) const;
 
  private:
-  TileAttrs attrs_;
-  int spatial_ = 0;
-  int64_t group_ = 1;
-  tbn_auto_pad auto_pad_ = TBN_PAD_NOTSET;
-  std::vector<int64_t> kernel_, strides_, dilations_, pads_;
-  bool has_kernel_ = false, has_strides_ = false, has_dilations_ = false, has_pads_ = false;
+  ConvAttrs c_;  // before weight_, which keeps a reference to c_.tile
   TiledWeight weight_;
   mutable WorkspacePool pool_;
 };

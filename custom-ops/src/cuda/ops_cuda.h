@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "../op_attrs.h"
 #include "../tile_weight.h"
 #include "tbn_launch.cuh"
 
@@ -31,11 +32,7 @@ class TbnDenseCuda {
   void compute(OrtKernelContext *ctx) const;
 
  private:
-  bool gemm_;
-  TileAttrs attrs_;
-  float alpha_ = 1, beta_ = 1;
-  int64_t trans_a_ = 0, trans_b_ = 0, out_ = 0, in_ = 0;
-  int w_out_first_ = 0;
+  DenseAttrs d_;
   CudaMath math_;
 };
 
@@ -45,12 +42,7 @@ class TbnConvCuda {
   void compute(OrtKernelContext *ctx) const;
 
  private:
-  TileAttrs attrs_;
-  int spatial_ = 0;
-  int64_t group_ = 1;
-  tbn_auto_pad auto_pad_ = TBN_PAD_NOTSET;
-  std::vector<int64_t> kernel_, strides_, dilations_, pads_;
-  bool has_kernel_ = false, has_strides_ = false, has_dilations_ = false, has_pads_ = false;
+  ConvAttrs c_;
   CudaMath math_;
 };
 
