@@ -3,11 +3,13 @@
 // every member is permuted together: the producing layers' output rows and biases, the
 // per-channel constants on the way (BatchNorm, bias adds, LayerNorm), residual partners,
 // and the input axis of the layers that consume the channels. A space that reaches a graph
-// output, a graph input or an op we cannot follow is pinned (left as it is).
+// output, a graph input or an op we cannot follow is pinned (left as it is). Quantized (QDQ)
+// layers take part: a per-axis DequantizeLinear's scale and zero point move with its weight's
+// channels, and per-tensor QuantizeLinear/DequantizeLinear pass channels through.
 
 import { consumerMap, getAttr, initializerMap, producerMap } from '../ir/graph.js';
 import type { Model, Node, Tensor } from '../ir/types.js';
-import { constantSource } from './layers.js';
+import { constantSource, type WeightSource } from './layers.js';
 
 /** An initializer to permute along `axis`, in blocks of `block` consecutive indices. */
 export interface PermuteEdit {
@@ -87,7 +89,7 @@ export function channelSpace(ctx: SpaceContext, start: number): ChannelSpace {
     }
     // A pass-through producer: its channel-carrying inputs join the space; processing them
     // forward then reaches this node again and records its per-channel constants.
-    if (PASS_UNARY.has(n.opType) || POOLS.has(n.opType) || n.opType === 'BatchNormalization') {
+    if (PASS_UNARY.has(n.opType) || POOLS.has(n.opType) || n.opType === 'BatchNormalization' || perTensorQdq(n, inits)) {
       member(n.inputs[0]!, axisFromEnd, block);
       return;
     }
@@ -100,7 +102,7 @@ export function channelSpace(ctx: SpaceContext, start: number): ChannelSpace {
 
   const startNode = g.nodes[start]!;
   const first = layerOutput(ctx, startNode);
-  if (!first) return { ...space, pinned: 'not a layer with a constant weight' };
+  if (!first) return { ...space, producers: [start], pinned: `${startNode.opType} is not a layer whose channels tbn can follow` };
   visitedNodes.add(`p${start}`);
   space.producers.push(start);
   space.channels = first.channels;
@@ -140,7 +142,7 @@ function followConsumer(ctx: SpaceContext, n: Node, m: Member, ops: Ops): void {
   if (rank === undefined) return ops.pin(`no shape for '${m.value}'`);
   const axis = rank + m.axisFromEnd;
   const op = n.domain && n.domain !== 'ai.onnx' ? '' : n.opType;
-  if (PASS_UNARY.has(op)) return ops.member(out, m.axisFromEnd, m.block);
+  if (PASS_UNARY.has(op) || (perTensorQdq(n, ops.inits) && n.inputs[0] === m.value)) return ops.member(out, m.axisFromEnd, m.block);
   if (POOLS.has(op)) return axis === 1 && m.block === 1 ? ops.member(out, m.axisFromEnd, 1) : ops.pin(`${op} on a non-channel axis`);
   if (op === 'BatchNormalization') {
     if (axis !== 1 || m.block !== 1 || n.inputs[0] !== m.value) return ops.pin('BatchNormalization off the channel axis');
@@ -192,7 +194,7 @@ function layerInput(ctx: SpaceContext, n: Node, m: Member): { initializer: strin
   if (n.domain && n.domain !== 'ai.onnx') return 'pin';
   const g = ctx.model.graph;
   const w = n.inputs[1] ? constantSource(g, n.inputs[1]) : undefined;
-  if (!w || w.kind !== 'initializer' || w.chain.some((c) => c.op === 'Transpose') || n.inputs[0] !== m.value) return 'pin';
+  if (!w || !weightEdits(w, 0) || n.inputs[0] !== m.value) return 'pin';
   const rank = rankOf(ctx, m.value)!;
   if (n.opType === 'Gemm') {
     if (Number(getAttr(n, 'transA')?.i ?? 0) !== 0 || m.axisFromEnd !== -1) return 'pin';
@@ -219,23 +221,50 @@ function layerOutput(ctx: SpaceContext, n: Node): { channels: number; axisFromEn
   if (n.domain && n.domain !== 'ai.onnx') return undefined;
   const g = ctx.model.graph;
   const w = n.inputs[1] ? constantSource(g, n.inputs[1]) : undefined;
-  if (!w || w.kind !== 'initializer' || w.chain.some((c) => c.op === 'Transpose')) return undefined;
+  if (!w || !weightEdits(w, 0)) return undefined;
   const dims = w.tensor.dims;
   if (n.opType === 'Conv' && Number(getAttr(n, 'group')?.i ?? 1) === 1) {
-    return { channels: dims[0]!, axisFromEnd: -((rankOf(ctx, n.outputs[0]!) ?? dims.length) - 1), edits: [{ initializer: w.name, axis: 0, block: 1 }, ...bias(n.inputs[2], 0)] };
+    return { channels: dims[0]!, axisFromEnd: -((rankOf(ctx, n.outputs[0]!) ?? dims.length) - 1), edits: [...weightEdits(w, 0)!, ...bias(ctx, n.inputs[2], 0)] };
   }
   if (n.opType === 'Gemm' && Number(getAttr(n, 'transA')?.i ?? 0) === 0 && dims.length === 2) {
     const transB = Number(getAttr(n, 'transB')?.i ?? 0);
-    const c = n.inputs[2] ? ctx.model.graph.initializers.find((t) => t.name === n.inputs[2]) : undefined;
-    const cEdits = c && c.dims.length >= 1 && c.dims[c.dims.length - 1]! > 1 ? bias(n.inputs[2], c.dims.length - 1) : [];
-    return { channels: dims[transB ? 0 : 1]!, axisFromEnd: -1, edits: [{ initializer: w.name, axis: transB ? 0 : 1, block: 1 }, ...cEdits] };
+    const c = n.inputs[2] ? constantSource(g, n.inputs[2])?.tensor : undefined;
+    const cEdits = c && c.dims.length >= 1 && c.dims[c.dims.length - 1]! > 1 ? bias(ctx, n.inputs[2], c.dims.length - 1) : [];
+    return { channels: dims[transB ? 0 : 1]!, axisFromEnd: -1, edits: [...weightEdits(w, transB ? 0 : 1)!, ...cEdits] };
   }
   if (n.opType === 'MatMul' && dims.length === 2) {
-    return { channels: dims[1]!, axisFromEnd: -1, edits: [{ initializer: w.name, axis: 1, block: 1 }] };
+    return { channels: dims[1]!, axisFromEnd: -1, edits: weightEdits(w, 1)! };
   }
   return undefined;
 }
 
-function bias(name: string | undefined, axis: number): PermuteEdit[] {
-  return name ? [{ initializer: name, axis, block: 1 }] : [];
+/**
+ * Edits that permute a constant weight along `axis`: the stored initializer and, when a
+ * DequantizeLinear reads it per axis along that axis, the scale and zero point. Undefined when
+ * the weight cannot be permuted in place (a Constant node, a Transpose on the way).
+ */
+function weightEdits(w: WeightSource, axis: number): PermuteEdit[] | undefined {
+  if (w.kind !== 'initializer' || w.chain.some((c) => c.op === 'Transpose')) return undefined;
+  const edits: PermuteEdit[] = [{ initializer: w.name, axis, block: 1 }];
+  const d = w.dequantize;
+  if (d && d.axis === axis) {
+    const [scale, zp] = d.params;
+    if (d.scale.length > 1 && scale) edits.push({ initializer: scale, axis: 0, block: 1 });
+    if (d.zeroPoint.length > 1 && zp) edits.push({ initializer: zp, axis: 0, block: 1 });
+  }
+  return edits;
+}
+
+/** A bias (an initializer, or a quantized one behind DequantizeLinear) permuted along `axis`. */
+function bias(ctx: SpaceContext, name: string | undefined, axis: number): PermuteEdit[] {
+  if (!name) return [];
+  const w = constantSource(ctx.model.graph, name);
+  const quantized = w?.dequantize && w.chain.length === 1 ? weightEdits(w, axis) : undefined;
+  return quantized ?? [{ initializer: name, axis, block: 1 }];
+}
+
+/** QuantizeLinear/DequantizeLinear with one scale and zero point: channels pass through. */
+function perTensorQdq(n: Node, inits: Map<string, Tensor>): boolean {
+  if ((n.domain && n.domain !== 'ai.onnx') || (n.opType !== 'QuantizeLinear' && n.opType !== 'DequantizeLinear')) return false;
+  return n.inputs.slice(1).every((v) => !v || inits.get(v)?.dims.reduce((a, b) => a * b, 1) === 1);
 }
