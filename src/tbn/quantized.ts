@@ -152,7 +152,9 @@ export function integerChain(graph: Graph, index: number, look: Lookups, feature
   if (!dql || !isDefault(dql) || dql.opType !== 'DynamicQuantizeLinear' || dql.outputs[0] !== node.inputs[0] || (node.inputs[2] && node.inputs[2] !== dql.outputs[2])) {
     return `${node.opType} input is not quantized by DynamicQuantizeLinear (only onnxruntime's dynamic-quantization form is tiled)`;
   }
+  const outputs = new Set(graph.outputs.map((o) => o.name));
   const cast = single(look, graph, node.outputs[0]!, 'Cast');
+  if (outputs.has(node.outputs[0]!) || (cast && outputs.has(cast.node.outputs[0]!))) return `${node.opType} output or its Cast is a graph output`;
   const to = cast ? dtypeFromCode(Number(getAttr(cast.node, 'to')?.i ?? 0)) : undefined;
   if (!cast || (to !== 'float32' && to !== 'float16')) return `${node.opType} output is not read by one Cast to float`;
   const mul = single(look, graph, cast.node.outputs[0]!, 'Mul');

@@ -22,7 +22,7 @@ import { compressInMemory, toBytes } from '../helpers/compress.js';
 import { dataPath, modelPath } from '../helpers/fixtures.js';
 import { hasPythonOnnx } from '../helpers/models.js';
 import { tmpDir } from '../helpers/tmp.js';
-import { nativeReason, runFunctionForm, runKernels, skipNative } from '../native-ops/helpers.js';
+import { nativeReason, runKernels, skipNative } from '../native-ops/helpers.js';
 
 const FIXTURES = ['dtypes-fp16.onnx', 'dtypes-bf16-weights.onnx', 'dtypes-qdq.onnx', 'dtypes-dynamic.onnx'] as const;
 const SELECT = { p: 4, minParams: 4000 };
@@ -191,6 +191,6 @@ describe('float16 data', () => {
     expect(d.inputs.input!.dtype).toBe('float16');
     expect(d.notes.join()).toMatch(/float32 rounded to float16/);
     const raw = loadData(dataPath('mnist-calib.npz'), loadModel(modelPath('dtypes-bf16-weights.onnx')).model).inputs.input!.data as Float32Array;
-    expect(Array.from((d.inputs.input!.data as Uint16Array).subarray(0, 784))).toEqual(Array.from(floatsAs(raw.subarray(0, 784), 'float16')));
+    expect(Array.from((d.inputs.input!.data as Uint16Array).subarray(0, 784))).toEqual(Array.from(floatsAs(raw.subarray(0, 784), 'float16') as Uint16Array));
   });
 });
