@@ -88,10 +88,17 @@ function floatIntegerLayers(g: Graph, choices: LayerChoice[]): Graph {
     weights.set(layer.source.name, consumedWeight(layer));
   }
   if (!replace.size) return g;
-  const nodes = g.nodes.flatMap((n, i) => (replace.has(i) ? (replace.get(i) ? [replace.get(i)!] : []) : [n]));
+  let nodes = g.nodes.map((n, i) => (replace.has(i) ? replace.get(i) : n));
+  // The scales Mul, then the DynamicQuantizeLinear, go when nothing reads them any more.
+  const outputs = new Set(g.outputs.map((o) => o.name));
+  for (const f of choices.flatMap((c) => c.layer.integer?.feeders ?? []).sort((a, b) => b - a)) {
+    const read = new Set(nodes.flatMap((n) => n?.inputs ?? []));
+    if (g.nodes[f]!.outputs.every((o) => !read.has(o) && !outputs.has(o))) nodes[f] = null;
+  }
+  nodes = nodes.filter((n): n is Node => !!n);
   const initializers = g.initializers.map((t) => (t.name && weights.has(t.name) ? { ...t, dtype: 'float32' as const, data: weights.get(t.name)!, encoding: 'raw' as const } : t));
   // A weight held by a Constant node gets its float value there.
-  const constants = nodes.map((n) => {
+  const constants = (nodes as Node[]).map((n) => {
     const w = n.opType === 'Constant' ? weights.get(n.outputs[0]!) : undefined;
     const t = w && getAttr(n, 'value')?.t;
     return t ? { ...n, attributes: n.attributes.map((a) => (a.name === 'value' ? { ...a, t: { ...t, dtype: 'float32' as const, data: w, encoding: 'raw' as const } } : a)) } : n;

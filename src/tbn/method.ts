@@ -133,6 +133,8 @@ export async function compressWith(ctx: MethodContext, select: SelectOptions, op
       await teacher.release();
     }
   }
+  const integer = tiled.filter((t) => t.layer.integer).map((t) => t.layer.node.name || t.layer.label);
+  if (integer.length && !opts.dryRun) ctx.warn(`${integer.join(', ')}: the integer op became the tiled float layer; the DynamicQuantizeLinear that only fed it is dropped (its input is no longer quantized)`);
   ctx.progress('shapes', 'probing output shapes');
   const outputs = new Map(tiled.map((t) => [layerOutput(t.layer), t.layer.dtype]));
   const valueInfo = ctx.format === 'custom' && tiled.length ? await probeValueShapes(model, [...outputs.keys()], shapes, outputs) : [];
