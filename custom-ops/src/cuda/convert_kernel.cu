@@ -46,9 +46,8 @@ unsigned blocks_for(int64_t n) {
 }  // namespace cuda
 
 cudaError_t launch_tbn_to_float(cudaStream_t stream, const void *src, CudaFloat type, float *dst, int64_t n) {
-  if (n < 0 || n > TBN_MAX_ELEMENTS || (n > 0 && (!src || !dst))) return cudaErrorInvalidValue;
+  if (n < 0 || n > TBN_MAX_ELEMENTS || (n > 0 && (!src || !dst)) || type == CudaFloat::F32) return cudaErrorInvalidValue;
   if (n == 0) return cudaSuccess;
-  if (type == CudaFloat::F32) return cudaMemcpyAsync(dst, src, static_cast<size_t>(n) * sizeof(float), cudaMemcpyDeviceToDevice, stream);
   const auto half_kernel = cuda::to_float_kernel<__half>;
   const auto bf16_kernel = cuda::to_float_kernel<__nv_bfloat16>;
   if (type == CudaFloat::F16)
@@ -59,9 +58,8 @@ cudaError_t launch_tbn_to_float(cudaStream_t stream, const void *src, CudaFloat 
 }
 
 cudaError_t launch_tbn_from_float(cudaStream_t stream, const float *src, CudaFloat type, void *dst, int64_t n) {
-  if (n < 0 || n > TBN_MAX_ELEMENTS || (n > 0 && (!src || !dst))) return cudaErrorInvalidValue;
+  if (n < 0 || n > TBN_MAX_ELEMENTS || (n > 0 && (!src || !dst)) || type == CudaFloat::F32) return cudaErrorInvalidValue;
   if (n == 0) return cudaSuccess;
-  if (type == CudaFloat::F32) return cudaMemcpyAsync(dst, src, static_cast<size_t>(n) * sizeof(float), cudaMemcpyDeviceToDevice, stream);
   const auto half_kernel = cuda::from_float_kernel<__half>;
   const auto bf16_kernel = cuda::from_float_kernel<__nv_bfloat16>;
   if (type == CudaFloat::F16)

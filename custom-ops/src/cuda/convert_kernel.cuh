@@ -13,7 +13,7 @@ namespace tbn {
 
 enum class CudaFloat : int { F32 = 0, F16 = 1, BF16 = 2 };
 
-// n values of type `type` → float (dst), and float → `type`. F32 copies.
+// n values of type `type` (F16 or BF16) → float (dst), and float → `type`.
 cudaError_t launch_tbn_to_float(cudaStream_t stream, const void *src, CudaFloat type, float *dst, int64_t n);
 cudaError_t launch_tbn_from_float(cudaStream_t stream, const float *src, CudaFloat type, void *dst, int64_t n);
 
