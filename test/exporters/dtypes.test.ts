@@ -15,7 +15,9 @@ import type { Model } from '../../src/ir/types.js';
 import { loadModel } from '../../src/onnx/file.js';
 import { createOrtSession } from '../../src/runtime/ort.js';
 import { consumedWeight, findWeightLayers } from '../../src/tbn/layers.js';
+import { permuteChannels } from '../../src/tbn/permute.js';
 import { selectLayers } from '../../src/tbn/select.js';
+import { concreteShapes } from '../../src/tbn/shapes.js';
 import { widenToFloat32, type HostTensor } from '../../src/util/host-tensor.js';
 import { tbn } from '../cli/run.js';
 import { compressInMemory, toBytes } from '../helpers/compress.js';
@@ -136,6 +138,16 @@ describe.each(FIXTURES)('%s compressed at p = 4', (name) => {
     fs.writeFileSync(file, custom().bytes);
     const script = 'import onnx,sys; m=onnx.load(sys.argv[1]); onnx.checker.check_model(m, full_check=True); print("ok")';
     expect(execFileSync('/usr/bin/python3', ['-c', script, file], { encoding: 'utf8' }).trim()).toBe('ok');
+  });
+});
+
+describe.each(['dtypes-qdq.onnx', 'dtypes-fp16.onnx'])('channel permutation of %s', (name) => {
+  it('permutes every space and leaves the outputs unchanged (QDQ: scales and quantized biases move too)', async () => {
+    const { model: m } = loadModel(modelPath(name));
+    const { model: pm, report } = permuteChannels(m, selectLayers(m, SELECT).chosen, await concreteShapes(m));
+    expect(report.map((r) => r.permuted)).toEqual([true, true, true]);
+    const feeds = images(m);
+    expectNear(await run(toBytes(pm), feeds), await run(toBytes(m), feeds), name.includes('fp16') ? 2e-3 : 1e-5);
   });
 });
 
