@@ -15,7 +15,7 @@
 // change what the kept Q/DQ pairs and untiled integer layers compute.
 
 import { getAttr } from '../ir/graph.js';
-import { bfloat16ToFloat, floatsAs, halfToFloat, type DType } from '../ir/dtype.js';
+import { bfloat16ToFloat, floatsAs, halfToFloat, type DType, type NumericArray } from '../ir/dtype.js';
 import type { Attribute, Graph, Model, Node, Tensor, ValueInfo } from '../ir/types.js';
 import type { OrtSession } from '../runtime/ort.js';
 import { widenToFloat32, type HostTensor } from '../util/host-tensor.js';
@@ -140,6 +140,6 @@ export function floatTeacher(session: OrtSession, model: Model): OrtSession {
 }
 
 /** Values trained in float32 written back in the type of the tensor they replace. */
-export function asStoredType(values: Float32Array, dtype: DType): Float32Array | ReturnType<typeof floatsAs> {
+export function asStoredType(values: Float32Array, dtype: DType): NumericArray {
   return NARROW.has(dtype) || dtype === 'float64' ? floatsAs(values, dtype as 'float16') : values;
 }

@@ -72,11 +72,17 @@ describe('DequantizeLinear weights', () => {
     const m = qdqConv(dtype, perChannel);
     const [layer] = findWeightLayers(m);
     expect(layer!.source.dequantize!.scale.length).toBe(perChannel ? 8 : 1);
-    const x = { dtype: 'float32' as DType, dims: [1, 4, 6, 6], data: new Float32Array(144) };
+    const rng = new Rng(8);
+    const x = { dtype: 'float32' as DType, dims: [1, 4, 6, 6], data: Float32Array.from({ length: 144 }, () => rng.normal()) };
     const ort = await ortRun(m, { x });
     expect(Array.from(consumedWeight(layer!))).toEqual(Array.from(ort.w!.data as Float32Array));
     const layerOnly = { ...m, graph: { ...m.graph, outputs: m.graph.outputs.slice(0, 1) } };
     expect(selectLayers(layerOnly, { p: 4, minParams: 0 }).chosen).toHaveLength(1);
+    // The interpreter (the fine-tuning student) reads the stored codes the same way.
+    const program = compile(layerOnly);
+    const y = program.runHost({ x }).y!.data as Float32Array;
+    program.dispose();
+    expect(y).toBeAllclose(ort.y!.data as Float32Array, { atol: 1e-5, rtol: 1e-5 });
   });
 });
 
