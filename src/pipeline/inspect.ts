@@ -136,9 +136,9 @@ export function inspectModel(file: string, opts: InspectOptions = {}): InspectRe
   const found = findWeightLayers(model);
   const layers: InspectLayer[] = found.map((l) => ({
     node: l.node.name || l.label,
-    op: l.op,
+    op: l.node.opType,
     weight: l.source.name,
-    weightSource: [l.source.kind, ...l.source.chain.map((c) => c.op)].join(' → '),
+    weightSource: [l.source.kind, ...l.source.chain.map((c) => c.op), ...(l.integer ? [`${l.node.opType} (as ${l.op})`] : [])].join(' → '),
     shape: l.shape,
     params: l.params,
     outDim: l.outDim,

@@ -141,7 +141,7 @@ describe.each(FIXTURES)('%s compressed at p = 4', (name) => {
   });
 });
 
-describe.each(['dtypes-qdq.onnx', 'dtypes-fp16.onnx'])('channel permutation of %s', (name) => {
+describe.each(['dtypes-qdq.onnx', 'dtypes-dynamic.onnx', 'dtypes-fp16.onnx'])('channel permutation of %s', (name) => {
   it('permutes every space and leaves the outputs unchanged (QDQ: scales and quantized biases move too)', async () => {
     const { model: m } = loadModel(modelPath(name));
     const { model: pm, report } = permuteChannels(m, selectLayers(m, SELECT).chosen, await concreteShapes(m));
