@@ -211,6 +211,28 @@ export function findWeightLayers(model: Model): WeightLayer[] {
   return layers;
 }
 
+/** The activation a layer reads (an integer layer: the float input of its DynamicQuantizeLinear). */
+export function layerActivation(layer: WeightLayer): string {
+  return layer.integer?.input ?? layer.node.inputs[1 - layer.weightInput]!;
+}
+
+/**
+ * The layer as the float node it computes: the node itself, or for an integer layer the
+ * Conv/MatMul on its float activation, writing the rescaling Mul's output.
+ */
+export function floatLayerNode(layer: WeightLayer): Node {
+  const n = layer.node;
+  const i = layer.integer;
+  return i ? { ...n, opType: layer.op, inputs: [i.input, n.inputs[1]!], outputs: [i.output] } : n;
+}
+
+/** A constant value as float32 (a float16/bfloat16 tensor widened, a quantized one dequantized). */
+export function constantFloat(graph: Graph, name: string): { dims: number[]; data: Float32Array } | undefined {
+  const src = constantSource(graph, name);
+  if (!src || src.chain.some((c) => c.op === 'Transpose')) return undefined;
+  return { dims: src.tensor.dims, data: src.dequantize ? dequantizeTensor(src.tensor, src.dequantize) : toFloat32(src.tensor) };
+}
+
 /** The value a layer writes (an integer layer: the output of its rescaling Mul). */
 export function layerOutput(layer: WeightLayer): string {
   return layer.integer?.output ?? layer.node.outputs[0]!;

@@ -17,6 +17,7 @@ import { createOrtSession } from '../../src/runtime/ort.js';
 import { consumedWeight, findWeightLayers } from '../../src/tbn/layers.js';
 import { permuteChannels } from '../../src/tbn/permute.js';
 import { selectLayers } from '../../src/tbn/select.js';
+import { layerSensitivity } from '../../src/tbn/sensitivity.js';
 import { concreteShapes } from '../../src/tbn/shapes.js';
 import { widenToFloat32, type HostTensor } from '../../src/util/host-tensor.js';
 import { tbn } from '../cli/run.js';
@@ -181,6 +182,25 @@ describe('tbn compress with a short fine-tune, then tbn verify', () => {
       const v = await tbn('verify', modelPath(name), out, '--data', dataPath('mnist-test.npz'), '--samples', '64', '--latency-runs', '1', '--runtime', runtime, '--json');
       expect(v.code, v.stderr).toBe(0);
       expect(JSON.parse(v.stdout).outputs[0].top1Agreement).toBeGreaterThan(0.15); // chance: 0.1
+    }
+  });
+});
+
+describe('per-layer sensitivity (the --max-drop / --target-bits search)', () => {
+  it.each(['dtypes-fp16.onnx', 'dtypes-qdq.onnx', 'dtypes-dynamic.onnx'])('measures the layers of %s on float32 values', async (name) => {
+    const file = modelPath(name);
+    const { model } = loadModel(file);
+    const data = loadData(dataPath('mnist-calib.npz'), model);
+    const table = await layerSensitivity(file, model, data, { minParams: 4000 }, new Map(), { maxP: 4, powersOfTwo: true, localSteps: 2, samples: 64, alpha: 'per-tile', permute: false, seed: 0 });
+    expect(table).toHaveLength(3);
+    for (const layer of table) {
+      const [fp32, ...tiled] = layer.entries;
+      expect(fp32).toMatchObject({ p: 0, loss: 0, accuracyDrop: 0 });
+      // Tiling costs something; binary (p = 1) costs a KL of a few hundredths here, not the
+      // KL of float16 bit patterns read as numbers (> 5).
+      for (const e of tiled) expect(e.loss).toBeGreaterThan(0);
+      expect(tiled[0]!.loss).toBeLessThan(0.5);
+      expect(tiled.at(-1)!.loss).toBeGreaterThan(tiled[0]!.loss);
     }
   });
 });
