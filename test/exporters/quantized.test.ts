@@ -14,7 +14,8 @@ import { inspectModel } from '../../src/pipeline/inspect.js';
 import { createOrtSession } from '../../src/runtime/ort.js';
 import { consumedWeight, findWeightLayers } from '../../src/tbn/layers.js';
 import { selectLayers } from '../../src/tbn/select.js';
-import { widenToFloat32, type HostTensor } from '../../src/util/host-tensor.js';
+import { toFloat64, widenToFloat32, type HostTensor } from '../../src/util/host-tensor.js';
+import { DATA_ROOT, dataSets } from '../onnx-backend/cases.js';
 import { Rng } from '../../src/util/random.js';
 import { compressInMemory, toBytes } from '../helpers/compress.js';
 import { modelPath } from '../helpers/fixtures.js';
@@ -200,6 +201,29 @@ function withoutLastMatMul(m: Model): Model {
   const type = m.graph.outputs[0]!.type;
   return { ...m, graph: { ...m.graph, nodes, outputs: [{ name: 'm1', type }, { name: decode.outputs[0]!, type }] } };
 }
+
+// The ONNX project's own cases for these ops (libonnx-testdata). The backend tier skips them:
+// their inputs and outputs are (u)int8, which it does not compare; here codes compare exactly.
+const QUANT_CASES = ['basic_convinteger', 'convinteger_with_padding', 'convinteger_without_padding', 'dequantizelinear', 'dequantizelinear_axis', 'dynamicquantizelinear', 'dynamicquantizelinear_expanded', 'dynamicquantizelinear_max_adjusted', 'dynamicquantizelinear_min_adjusted', 'matmulinteger', 'quantizelinear', 'quantizelinear_axis'];
+const backendData = fs.existsSync(path.join(DATA_ROOT, 'node'));
+
+describe.skipIf(!backendData && process.env.CI !== 'true')('ONNX backend cases of the quantization ops', () => {
+  it.each(QUANT_CASES)('%s', (name) => {
+    const c = { suite: 'node', name: `test_${name}`, dir: path.join(DATA_ROOT, 'node', `test_${name}`) };
+    const program = compile(loadModel(path.join(c.dir, 'model.onnx')).model);
+    try {
+      for (const set of dataSets(c)) {
+        const got = program.runHost(Object.fromEntries(program.inputs.map((inp, i) => [inp.name, set.inputs[i]!])));
+        program.outputNames.forEach((out, i) => {
+          expect(got[out]!.dtype, out).toBe(set.outputs[i]!.dtype);
+          expect(toFloat64(got[out]!), out).toBeAllclose(toFloat64(set.outputs[i]!), { atol: 1e-6, rtol: 1e-6 });
+        });
+      }
+    } finally {
+      program.dispose();
+    }
+  });
+});
 
 /** The float32 model with every float initializer, input and output in `dtype`. */
 function narrow(m: Model, dtype: 'float16' | 'bfloat16'): Model {
