@@ -239,4 +239,6 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()
+    import fixtures.dtypes  # noqa: E402  (float16/bfloat16/QDQ/dynamic-quantization family)
+    sys.exit(fixtures.dtypes.main())

@@ -1,6 +1,7 @@
 // op_attrs.cc — see op_attrs.h.
 #include "op_attrs.h"
 
+#include "float_types.h"
 #include "tbn_op_schema.h"
 
 namespace tbn {
@@ -11,6 +12,12 @@ int spatial_of(const TileAttrs &a) {
   if (a.shape.size() != 3 && a.shape.size() != 4)
     fail("weight_shape " + dims_str(a.shape) + " must be 3-D or 4-D (1-D or 2-D conv)");
   return static_cast<int>(a.shape.size()) - 2;
+}
+
+// The op's float type, from its activation input.
+ONNXTensorElementDataType require_op_float(const TensorView &t, const char *what) {
+  if (!is_op_float_type(t.type)) fail(std::string(what) + " must be a float, float16 or bfloat16 tensor");
+  return t.type;
 }
 
 }  // namespace
@@ -32,7 +39,7 @@ DenseInputs dense_inputs(const DenseAttrs &d, OrtKernelContext *ctx) {
   DenseInputs r;
   r.a = input(ctx, 0);
   const TensorView &a = r.a;
-  require_float(a, "A");
+  r.type = require_op_float(a, "A");
   if (d.gemm) {
     if (a.dims.size() != 2) fail("A " + dims_str(a.dims) + " must be 2-D");
     r.rows = d.trans_a ? a.dims[1] : a.dims[0];
@@ -52,7 +59,7 @@ DenseInputs dense_inputs(const DenseAttrs &d, OrtKernelContext *ctx) {
     bool has_c = false;
     const TensorView c = input(ctx, 3, &has_c);
     if (has_c) {
-      require_float(c, "C");
+      if (c.type != r.type) fail(std::string("C must be a ") + float_type_name(r.type) + " tensor, as A is");
       const size_t n = c.dims.size();
       r.c_rows = n == 2 ? c.dims[0] : 1;
       r.c_cols = n == 0 ? 1 : c.dims[n - 1];
@@ -87,14 +94,14 @@ ConvInputs conv_inputs(const ConvAttrs &c, OrtKernelContext *ctx) {
   ConvInputs r;
   r.x = input(ctx, 0);
   const TensorView &x = r.x;
-  require_float(x, "X");
+  r.type = require_op_float(x, "X");
   if (x.dims.size() != static_cast<size_t>(c.spatial + 2))
     fail("X " + dims_str(x.dims) + " must have rank " + std::to_string(c.spatial + 2));
   x.numel();  // rejects negative or overflowing dims
   bool has_b = false;
   const TensorView b = input(ctx, 3, &has_b);
-  if (has_b && (b.type != ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT || b.dims.size() != 1 || b.dims[0] != c.tile.shape[0]))
-    fail("B " + dims_str(b.dims) + " must be a float vector of " + std::to_string(c.tile.shape[0]) + " values");
+  if (has_b && (b.type != r.type || b.dims.size() != 1 || b.dims[0] != c.tile.shape[0]))
+    fail("B " + dims_str(b.dims) + " must be a " + float_type_name(r.type) + " vector of " + std::to_string(c.tile.shape[0]) + " values");
   if (has_b) r.bias = static_cast<const float *>(b.data);
   const tbn_status st = tbn_conv_geometry(c.spatial, x.dims.data(), c.tile.shape.data(), c.group,
                                           c.has_kernel ? c.kernel.data() : nullptr, c.has_strides ? c.strides.data() : nullptr,

@@ -19,9 +19,12 @@ struct DenseAttrs {
   int w_out_first = 0;
 };
 
-// A run's A (and C): rows of A', its features, y's dims, and C's broadcast shape.
+// A run's A (and C): rows of A', its features, y's dims, and C's broadcast shape. A, C, the
+// scales and Y share the op's float type (float, float16 or bfloat16: float_types.h); `c`
+// points to C's data in that type.
 struct DenseInputs {
   TensorView a;
+  ONNXTensorElementDataType type = ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;
   int64_t rows = 0, k = 0;
   std::vector<int64_t> ydims;
   const float *c = nullptr;
@@ -39,9 +42,11 @@ struct ConvAttrs {
   bool has_kernel = false, has_strides = false, has_dilations = false, has_pads = false;
 };
 
-// A run's X and B against the attributes: the geometry and y's dims.
+// A run's X and B against the attributes: the geometry and y's dims. X, B, the scales and Y
+// share the op's float type; `bias` points to B's data in that type.
 struct ConvInputs {
   TensorView x;
+  ONNXTensorElementDataType type = ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;
   const float *bias = nullptr;
   tbn_conv_geom g{};
   std::vector<int64_t> ydims;

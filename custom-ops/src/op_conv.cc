@@ -1,5 +1,9 @@
 // op_conv.cc — TbnConv: ONNX Conv (1-D or 2-D, NCHW) whose weight is the tile. Attribute
 // lengths and ranges are checked at creation; the geometry against X at each run.
+// float16/bfloat16: X and B are converted to float into the run's workspace, the float kernel
+// runs into float scratch and Y is rounded back (float_types.h); scratch is sized by the
+// activations, never by W.
+#include "float_types.h"
 #include "ops.h"
 #include "tbn_op_schema.h"
 
@@ -18,10 +22,23 @@ void ConvKernel::compute(OrtKernelContext *ctx) const {
   const tbn_parallel par = parallel_for(ctx);
   size_t bytes = 0;
   check(tbn_conv_workspace(m, &g, par.max_tasks, &bytes), c_.tile.op);
-  const WorkspacePool::Lease ws = pool_.acquire(bytes);
-  check(tbn_conv_run(m, &g, static_cast<const float *>(in.x.data), in.bias,
-                     static_cast<float *>(y.data), ws.data(), ws.size(), &par),
-        c_.tile.op);
+  const bool narrow = in.type != ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;
+  const int64_t x_len = in.x.numel(), y_len = TensorView{in.type, in.ydims, nullptr}.numel();
+  const size_t ws_bytes = (bytes + 63) & ~size_t(63);
+  const size_t narrow_bytes = narrow ? float_scratch_bytes(x_len) + float_scratch_bytes(g.oc) + float_scratch_bytes(y_len) : 0;
+  const WorkspacePool::Lease ws = pool_.acquire(ws_bytes + narrow_bytes);
+  const float *x = static_cast<const float *>(in.x.data), *bias = in.bias;
+  float *out = static_cast<float *>(y.data);
+  if (narrow) {
+    float *xf = reinterpret_cast<float *>(static_cast<unsigned char *>(ws.data()) + ws_bytes);
+    float *bf = xf + float_scratch_bytes(x_len) / sizeof(float);
+    out = bf + float_scratch_bytes(g.oc) / sizeof(float);
+    to_float(in.x.data, in.type, xf, x_len);
+    if (bias) to_float(bias, in.type, bf, g.oc), bias = bf;
+    x = xf;
+  }
+  check(tbn_conv_run(m, &g, x, bias, out, ws.data(), bytes, &par), c_.tile.op);
+  if (narrow) from_float(out, in.type, y.data, y_len);
 }
 
 }  // namespace tbn

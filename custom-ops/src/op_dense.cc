@@ -1,6 +1,9 @@
 // op_dense.cc — TbnGemm and TbnMatMul. Gemm: A 2-D (transA), W 2-D (transB), optional C
 // broadcast to [M, N] (rank 0, [N], [1], [M,1], [1,N], [M,N]). MatMul: A of any rank ≥ 1
-// (leading dims are batch, the 2-D W broadcasts over them), y = A · W.
+// (leading dims are batch, the 2-D W broadcasts over them), y = A · W. float16/bfloat16: A and
+// C are converted to float into the run's workspace, the float kernel runs into float scratch
+// and Y is rounded back (float_types.h); scratch is sized by the activations, never by W.
+#include "float_types.h"
 #include "ops.h"
 #include "tbn_op_schema.h"
 
@@ -12,6 +15,7 @@ DenseKernel::DenseKernel(const OrtKernelInfo *info, bool gemm)
 void DenseKernel::compute(OrtKernelContext *ctx) const {
   const DenseInputs in = dense_inputs(d_, ctx);
   const int64_t rows = in.rows, k = in.k;
+  const bool narrow = in.type != ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;
   tbn_dense_args args{};
   args.rows = rows;
   args.alpha = d_.alpha;
@@ -26,15 +30,29 @@ void DenseKernel::compute(OrtKernelContext *ctx) const {
   const tbn_parallel par = parallel_for(ctx);
   size_t bytes = 0;
   check(tbn_dense_workspace(m, rows, par.max_tasks, &bytes), d_.tile.op);
+  // Scratch after the kernel's workspace: transA's copy of A, then float copies of A, C and Y.
+  const int64_t c_len = in.c ? in.c_rows * in.c_cols : 0;
+  const size_t ws_bytes = (bytes + 63) & ~size_t(63);
+  const size_t at_bytes = d_.trans_a ? float_scratch_bytes(rows * k) : 0;
+  const size_t narrow_bytes = narrow ? float_scratch_bytes(rows * k) + float_scratch_bytes(c_len) + float_scratch_bytes(rows * d_.out) : 0;
+  const WorkspacePool::Lease ws = pool_.acquire(ws_bytes + at_bytes + narrow_bytes + 64);
+  unsigned char *scratch = static_cast<unsigned char *>(ws.data()) + ws_bytes;
+  if (narrow) {
+    float *xf = reinterpret_cast<float *>(scratch + at_bytes);
+    float *cf = xf + float_scratch_bytes(rows * k) / sizeof(float);
+    float *yf = cf + float_scratch_bytes(c_len) / sizeof(float);
+    to_float(in.a.data, in.type, xf, rows * k);
+    if (in.c) to_float(in.c, in.type, cf, c_len), args.c = cf;
+    args.x = xf, args.y = yf;
+  }
   // transA: A is [k][rows]; the kernels take x as [rows][k], transposed after their workspace.
-  const size_t at_bytes = d_.trans_a ? static_cast<size_t>(rows * k) * sizeof(float) : 0;
-  const WorkspacePool::Lease ws = pool_.acquire(bytes + at_bytes + 64);
   if (d_.trans_a) {
-    float *at = reinterpret_cast<float *>(static_cast<unsigned char *>(ws.data()) + ((bytes + 63) & ~size_t(63)));
+    float *at = reinterpret_cast<float *>(scratch);
     check(tbn_transpose(args.x, k, rows, at), d_.tile.op + " transA");
     args.x = at;
   }
   check(tbn_dense_run(m, &args, ws.data(), bytes, &par), d_.tile.op);
+  if (narrow) from_float(args.y, in.type, y.data, rows * d_.out);
 }
 
 }  // namespace tbn

@@ -205,8 +205,4 @@ int64_t flag_attr(const OrtKernelInfo *info, bool gemm, const char *name, int64_
   return gemm ? (attr_int(info, name, &fallback) != 0 ? 1 : 0) : 0;
 }
 
-void require_float(const TensorView &t, const char *what) {
-  if (t.type != ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT) fail(std::string(what) + " must be a float tensor");
-}
-
 }  // namespace tbn

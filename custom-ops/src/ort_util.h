@@ -72,7 +72,6 @@ TensorView input(OrtKernelContext *ctx, size_t i, bool *present = nullptr);
 TensorView output(OrtKernelContext *ctx, size_t i, const std::vector<int64_t> &dims);
 // A constant initializer feeding input i at kernel creation, if it is one.
 bool constant_input(const OrtKernelInfo *info, size_t i, TensorView *out);
-void require_float(const TensorView &t, const char *what);
 
 // Uninitialised, 64-byte aligned scratch memory for one run.
 class Workspace {

@@ -4,8 +4,12 @@
 // compute go through guard(), so every failure reaches onnxruntime as a status, never a crash.
 // Built with the CUDA kernels (TBN_WITH_CUDA), each op is also registered for the
 // CUDAExecutionProvider under the same name and domain, so one model runs on either EP.
+// Each op is registered once per float type T (float, float16, bfloat16: every input but the
+// bits, and the output, are T); onnxruntime merges the registrations of one name into one
+// schema whose inputs accept the union of the types, and picks the kernel by the node's types.
 #include <climits>
 #include <mutex>
+#include <vector>
 
 #include "ops.h"
 #include "tbn_op_schema.h"
@@ -16,23 +20,29 @@
 namespace tbn {
 namespace {
 
+constexpr ONNXTensorElementDataType kFloat = ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;
+constexpr ONNXTensorElementDataType kHalf = ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT16;
+constexpr ONNXTensorElementDataType kBfloat16 = ONNX_TENSOR_ELEMENT_DATA_TYPE_BFLOAT16;
+
 template <typename Kernel>
 struct OpDef : OrtCustomOp {
   const char *name;
   size_t inputs;
   Kernel *(*make)(const OrtKernelInfo *);
-  const char *ep;  // nullptr: the CPU EP
+  ONNXTensorElementDataType type;  // T
+  const char *ep;                  // nullptr: the CPU EP
 
-  OpDef(const char *op_name, size_t input_count, Kernel *(*factory)(const OrtKernelInfo *), const char *ep_type = nullptr)
-      : OrtCustomOp(), name(op_name), inputs(input_count), make(factory), ep(ep_type) {
+  OpDef(const char *op_name, size_t input_count, Kernel *(*factory)(const OrtKernelInfo *), ONNXTensorElementDataType t,
+        const char *ep_type = nullptr)
+      : OrtCustomOp(), name(op_name), inputs(input_count), make(factory), type(t), ep(ep_type) {
     version = TBN_ORT_API_VERSION;
     GetName = [](const OrtCustomOp *op) { return static_cast<const OpDef *>(op)->name; };
     GetExecutionProviderType = [](const OrtCustomOp *op) { return static_cast<const OpDef *>(op)->ep; };
     GetInputTypeCount = [](const OrtCustomOp *op) { return static_cast<const OpDef *>(op)->inputs; };
     GetInputType = [](const OrtCustomOp *op, size_t i) {
-      const bool decode = static_cast<const OpDef *>(op)->inputs == 2;
-      const size_t bits = decode ? TBN_INPUT_BITS_DECODE : TBN_INPUT_BITS;
-      return i == bits ? ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT8 : ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;
+      const OpDef *self = static_cast<const OpDef *>(op);
+      const size_t bits = self->inputs == 2 ? TBN_INPUT_BITS_DECODE : TBN_INPUT_BITS;
+      return i == bits ? ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT8 : self->type;
     };
     // The 4th input (Gemm C, Conv B) is optional, as in the standard ops.
     GetInputCharacteristic = [](const OrtCustomOp *, size_t i) {
@@ -40,7 +50,7 @@ struct OpDef : OrtCustomOp {
     };
     GetInputMemoryType = [](const OrtCustomOp *, size_t) { return OrtMemTypeDefault; };
     GetOutputTypeCount = [](const OrtCustomOp *) -> size_t { return 1; };
-    GetOutputType = [](const OrtCustomOp *, size_t) { return ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT; };
+    GetOutputType = [](const OrtCustomOp *op, size_t) { return static_cast<const OpDef *>(op)->type; };
     GetOutputCharacteristic = [](const OrtCustomOp *, size_t) { return INPUT_OUTPUT_REQUIRED; };
     GetStartVersion = [](const OrtCustomOp *) { return TBN_OPSET_VERSION; };
     GetEndVersion = [](const OrtCustomOp *) { return TBN_OPSET_VERSION; };
@@ -61,10 +71,23 @@ DenseKernel *make_gemm(const OrtKernelInfo *info) { return new DenseKernel(info,
 DenseKernel *make_matmul(const OrtKernelInfo *info) { return new DenseKernel(info, false); }
 ConvKernel *make_conv(const OrtKernelInfo *info) { return new ConvKernel(info); }
 
-const OpDef<DecodeKernel> kDecode(TBN_OP_DECODE, 2, make_decode);
-const OpDef<DenseKernel> kGemm(TBN_OP_GEMM, 4, make_gemm);
-const OpDef<DenseKernel> kMatMul(TBN_OP_MATMUL, 3, make_matmul);
-const OpDef<ConvKernel> kConv(TBN_OP_CONV, 4, make_conv);
+// The four ops for one float type T on one EP.
+template <typename Decode, typename Dense, typename Conv>
+struct OpSet {
+  OpDef<Decode> decode;
+  OpDef<Dense> gemm, matmul;
+  OpDef<Conv> conv;
+  OpSet(Decode *(*d)(const OrtKernelInfo *), Dense *(*g)(const OrtKernelInfo *), Dense *(*m)(const OrtKernelInfo *),
+        Conv *(*c)(const OrtKernelInfo *), ONNXTensorElementDataType t, const char *ep = nullptr)
+      : decode(TBN_OP_DECODE, 2, d, t, ep), gemm(TBN_OP_GEMM, 4, g, t, ep), matmul(TBN_OP_MATMUL, 3, m, t, ep),
+        conv(TBN_OP_CONV, 4, c, t, ep) {}
+  void collect(std::vector<const OrtCustomOp *> *out) const { out->insert(out->end(), {&decode, &gemm, &matmul, &conv}); }
+};
+
+using CpuOps = OpSet<DecodeKernel, DenseKernel, ConvKernel>;
+const CpuOps kCpuOps[] = {{make_decode, make_gemm, make_matmul, make_conv, kFloat},
+                          {make_decode, make_gemm, make_matmul, make_conv, kHalf},
+                          {make_decode, make_gemm, make_matmul, make_conv, kBfloat16}};
 
 #if defined(TBN_WITH_CUDA)
 constexpr const char *kCudaEp = "CUDAExecutionProvider";
@@ -73,10 +96,10 @@ TbnDenseCuda *make_gemm_cuda(const OrtKernelInfo *info) { return new TbnDenseCud
 TbnDenseCuda *make_matmul_cuda(const OrtKernelInfo *info) { return new TbnDenseCuda(info, false); }
 TbnConvCuda *make_conv_cuda(const OrtKernelInfo *info) { return new TbnConvCuda(info); }
 
-const OpDef<TbnDecodeCuda> kDecodeCuda(TBN_OP_DECODE, 2, make_decode_cuda, kCudaEp);
-const OpDef<TbnDenseCuda> kGemmCuda(TBN_OP_GEMM, 4, make_gemm_cuda, kCudaEp);
-const OpDef<TbnDenseCuda> kMatMulCuda(TBN_OP_MATMUL, 3, make_matmul_cuda, kCudaEp);
-const OpDef<TbnConvCuda> kConvCuda(TBN_OP_CONV, 4, make_conv_cuda, kCudaEp);
+using CudaOps = OpSet<TbnDecodeCuda, TbnDenseCuda, TbnConvCuda>;
+const CudaOps kCudaOps[] = {{make_decode_cuda, make_gemm_cuda, make_matmul_cuda, make_conv_cuda, kFloat, kCudaEp},
+                            {make_decode_cuda, make_gemm_cuda, make_matmul_cuda, make_conv_cuda, kHalf, kCudaEp},
+                            {make_decode_cuda, make_gemm_cuda, make_matmul_cuda, make_conv_cuda, kBfloat16, kCudaEp}};
 #endif
 
 // One domain for every session: it must outlive them all, so it lives as long as the library
@@ -96,11 +119,11 @@ OrtStatus *create_domain(const OrtApi *a, OrtCustomOpDomain **out) {
   if (!g_domain.domain) {
     OrtCustomOpDomain *domain = nullptr;
     if (OrtStatus *s = a->CreateCustomOpDomain(TBN_DOMAIN, &domain)) return s;
-    const OrtCustomOp *ops[] = {&kDecode, &kGemm, &kMatMul, &kConv,
+    std::vector<const OrtCustomOp *> ops;
+    for (const CpuOps &set : kCpuOps) set.collect(&ops);
 #if defined(TBN_WITH_CUDA)
-                                &kDecodeCuda, &kGemmCuda, &kMatMulCuda, &kConvCuda
+    for (const CudaOps &set : kCudaOps) set.collect(&ops);
 #endif
-    };
     for (const OrtCustomOp *op : ops) {
       if (OrtStatus *s = a->CustomOpDomain_Add(domain, op)) {
         a->ReleaseCustomOpDomain(domain);

@@ -2,6 +2,7 @@
 // model tells its author what is wrong; the kernels' own checks stay as the backstop.
 #include "tile_weight.h"
 
+#include "float_types.h"
 #include "tbn_op_schema.h"
 
 namespace tbn {
@@ -24,9 +25,11 @@ TileAttrs::TileAttrs(const OrtKernelInfo *info, const std::string &op_name) : op
   q = numel / p;
 }
 
-tbn_tile TileAttrs::tile(const TensorView &bits, const TensorView &scales) const {
+tbn_tile TileAttrs::tile(const TensorView &bits, const TensorView &scales, std::vector<float> *converted) const {
   if (bits.type != ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT8) fail("bits must be a uint8 tensor");
-  if (scales.type != ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT) fail("scales must be a float tensor");
+  const bool narrow = converted && is_op_float_type(scales.type) && scales.type != ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;
+  if (scales.type != ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT && !narrow)
+    fail(std::string("scales must be a float") + (converted ? ", float16 or bfloat16" : "") + " tensor");
   const int64_t nbits = bits.numel(), nscales = scales.numel();
   if (nbits != (q + 7) / 8)
     fail("bits has " + std::to_string(nbits) + " bytes; weight_shape " + dims_str(shape) + " at p = " +
@@ -41,6 +44,11 @@ tbn_tile TileAttrs::tile(const TensorView &bits, const TensorView &scales) const
   t.bits = static_cast<const uint8_t *>(bits.data);
   t.bits_len = nbits;
   t.scales = static_cast<const float *>(scales.data);
+  if (narrow) {
+    converted->resize(static_cast<size_t>(nscales));
+    to_float(scales.data, scales.type, converted->data(), nscales);
+    t.scales = converted->data();
+  }
   t.scales_len = nscales;
   return t;
 }
@@ -57,14 +65,16 @@ TiledWeight::TiledWeight(const OrtKernelInfo *info, const TileAttrs &attrs, int6
                          int w_out_first, size_t bits_index)
     : attrs_(attrs), out_(out), in_(in), w_out_first_(w_out_first), bits_index_(bits_index), isa_(choose_isa()) {
   TensorView bits, scales;
+  std::vector<float> converted;
   if (constant_input(info, bits_index, &bits) && constant_input(info, bits_index + 1, &scales))
-    constant_.reset(new MatrixPlan(attrs.tile(bits, scales), out, in, w_out_first, isa_, attrs.op));
+    constant_.reset(new MatrixPlan(attrs.tile(bits, scales, &converted), out, in, w_out_first, isa_, attrs.op));
 }
 
 const tbn_matrix *TiledWeight::get(OrtKernelContext *ctx, std::unique_ptr<MatrixPlan> *local) const {
   if (constant_) return constant_->get();
   const TensorView bits = input(ctx, bits_index_), scales = input(ctx, bits_index_ + 1);
-  local->reset(new MatrixPlan(attrs_.tile(bits, scales), out_, in_, w_out_first_, isa_, attrs_.op));
+  std::vector<float> converted;
+  local->reset(new MatrixPlan(attrs_.tile(bits, scales, &converted), out_, in_, w_out_first_, isa_, attrs_.op));
   return (*local)->get();
 }
 

@@ -18,8 +18,10 @@ struct TileAttrs {
   int64_t p = 1, tile_axis = 0, numel = 1, q = 1;
 
   TileAttrs(const OrtKernelInfo *info, const std::string &op_name);
-  // Checks bits (uint8, ⌈q/8⌉ bytes) and scales (float, p or 1 values) and returns the tile.
-  tbn_tile tile(const TensorView &bits, const TensorView &scales) const;
+  // Checks bits (uint8, ⌈q/8⌉ bytes) and scales (p or 1 values) and returns the tile. Scales
+  // must be float, or float16/bfloat16 when `converted` is given: they are converted into it
+  // (the tile then points there; plans copy the scales they need).
+  tbn_tile tile(const TensorView &bits, const TensorView &scales, std::vector<float> *converted = nullptr) const;
 };
 
 class MatrixPlan {

@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../errors.js';
-import { halfToFloat, type DType, type NumericArray } from '../ir/dtype.js';
+import { floatsAs, halfToFloat, type DType, type NumericArray } from '../ir/dtype.js';
 import type { Model } from '../ir/types.js';
 import { readFileChecked } from '../onnx/file.js';
 import { decodeTensor } from '../onnx/proto.js';
@@ -127,6 +127,11 @@ function coerce(t: HostTensor, want: DType, what: string): { t: HostTensor; note
       for (let i = 0; i < out.length; i++) out[i] = halfToFloat((t.data as Uint16Array)[i]!);
     } else for (let i = 0; i < out.length; i++) out[i] = Number(t.data[i]);
     return { t: { dtype: 'float32', dims: t.dims, data: out }, note: `${what}: ${t.dtype} converted to float32` };
+  }
+  if ((want === 'float16' || want === 'bfloat16') && ['float64', 'float32', 'uint8'].includes(t.dtype)) {
+    // A model computing in float16/bfloat16 takes the data rounded to its input type.
+    const values = t.data instanceof Float32Array ? t.data : Float32Array.from(t.data as ArrayLike<number>);
+    return { t: { dtype: want, dims: t.dims, data: floatsAs(values, want) }, note: `${what}: ${t.dtype} rounded to ${want}` };
   }
   if ((want === 'int64' || want === 'int32') && ints.includes(t.dtype)) {
     const data = want === 'int64' ? BigInt64Array.from(t.data as ArrayLike<number>, (v) => BigInt(v)) : Int32Array.from(t.data as ArrayLike<number>, Number);

@@ -4,7 +4,7 @@
 
 import { UsageError, UserError } from '../errors.js';
 import { initializerMap } from '../ir/graph.js';
-import type { DType } from '../ir/dtype.js';
+import { floatsAs, type DType } from '../ir/dtype.js';
 import type { Model, ValueInfo } from '../ir/types.js';
 import { numel, type HostTensor } from '../util/host-tensor.js';
 import { Rng } from '../util/random.js';
@@ -101,6 +101,12 @@ export function syntheticInputs(model: Model, opts: { batch?: number; seed?: num
         const data = spec.dtype === 'float32' ? new Float32Array(n) : new Float64Array(n);
         for (let i = 0; i < n; i++) data[i] = rng.normal();
         feeds[spec.name] = { dtype: spec.dtype, dims, data };
+        break;
+      }
+      case 'float16':
+      case 'bfloat16': {
+        const values = Float32Array.from({ length: n }, () => rng.normal());
+        feeds[spec.name] = { dtype: spec.dtype, dims, data: floatsAs(values, spec.dtype) };
         break;
       }
       case 'int64':

@@ -30,6 +30,9 @@ export function compile(source: Model, options: CompileOptions = {}): Program {
       throw new UserError(e instanceof Error ? e.message : String(e));
     }
   }
+  const inits = initializerMap(g);
+  const constantTypes = new Map(g.nodes.filter((n) => n.opType === 'Constant' && n.outputs[0]).map((n) => [n.outputs[0]!, n.attributes.find((a) => a.name === 'value')?.t?.dtype]));
+  const typeOf = (value: string) => inits.get(value)?.dtype ?? constantTypes.get(value);
   const steps: Step[] = topoOrder(g).map((i) => {
     const node = g.nodes[i]!;
     const def = resolveOp(node, opset);
@@ -40,7 +43,7 @@ export function compile(source: Model, options: CompileOptions = {}): Program {
       node,
       key,
       label: `node '${key}' (${node.opType})`,
-      kernel: def.make(new Attrs(node), node, opset),
+      kernel: def.make(new Attrs(node), node, opset, typeOf),
       inputs: node.inputs,
       outputs: node.outputs,
       shapeOnly: false,

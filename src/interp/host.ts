@@ -9,7 +9,7 @@ import { bfloat16ToFloat, halfToFloat, floatToHalf, type DType, type NumericArra
 import type { Tensor as IrTensor } from '../ir/types.js';
 import type { HostTensor } from '../util/host-tensor.js';
 
-const INT_TYPES = new Set<DType>(['int8', 'int16', 'int32', 'int64', 'uint8', 'uint16', 'uint32', 'uint64']);
+const INT_TYPES = new Set<DType>(['int8', 'int16', 'int32', 'int64', 'uint8', 'uint16', 'uint32', 'uint64', 'int4', 'uint4']);
 const FLOAT_TYPES = new Set<DType>(['float32', 'float16', 'bfloat16', 'float64']);
 
 /** The engine type an ONNX element type is computed in, or undefined when it has none. */
@@ -20,8 +20,14 @@ export function engineType(dtype: DType): EngineDType | undefined {
   return undefined;
 }
 
-/** Values of an ONNX-typed array as numbers in the engine's layout. */
-function toEngineValues(dtype: DType, data: NumericArray): ArrayLike<number> {
+/** Values of an ONNX-typed array as numbers in the engine's layout (4-bit types: packed, low nibble first). */
+function toEngineValues(dtype: DType, data: NumericArray, count: number): ArrayLike<number> {
+  if (dtype === 'int4' || dtype === 'uint4') {
+    return Float64Array.from({ length: count }, (_, i) => {
+      const v = ((data as Uint8Array)[i >> 1]! >> ((i & 1) * 4)) & 15;
+      return dtype === 'int4' && v > 7 ? v - 16 : v;
+    });
+  }
   if (dtype === 'float16') return Float32Array.from(data as Uint16Array, halfToFloat);
   if (dtype === 'bfloat16') return Float32Array.from(data as Uint16Array, bfloat16ToFloat);
   if (data instanceof BigInt64Array || data instanceof BigUint64Array) return Float64Array.from(data, Number);
@@ -31,14 +37,14 @@ function toEngineValues(dtype: DType, data: NumericArray): ArrayLike<number> {
 export function fromHost(h: HostTensor): Tensor {
   const t = engineType(h.dtype);
   if (!t) throw new Error(`${h.dtype} tensors cannot be computed on`);
-  return engineTensor(toEngineValues(h.dtype, h.data), h.dims, t);
+  return engineTensor(toEngineValues(h.dtype, h.data, h.dims.reduce((a, b) => a * b, 1)), h.dims, t);
 }
 
 export function fromIr(t: IrTensor, what: string): Tensor {
   if (Array.isArray(t.data)) throw new Error(`${what} is a string tensor`);
   const et = engineType(t.dtype);
   if (!et) throw new Error(`${what} is of type ${t.dtype}, which tbn cannot compute on`);
-  return engineTensor(toEngineValues(t.dtype, t.data as NumericArray), t.dims, et);
+  return engineTensor(toEngineValues(t.dtype, t.data as NumericArray, t.dims.reduce((a, b) => a * b, 1)), t.dims, et);
 }
 
 const I64_MAX = 9223372036854775807n;

@@ -1,7 +1,7 @@
 // Constructors for IR values: what rewrites and tests use to make new tensors, nodes,
 // attributes and models. New tensors are stored as raw_data.
 
-import type { DType, TensorData } from './dtype.js';
+import { floatsAs, type DType, type TensorData } from './dtype.js';
 import type { Attribute, Graph, Model, Node, OpsetId, Tensor, ValueInfo } from './types.js';
 
 export function tensor(name: string | undefined, dtype: DType, dims: number[], data: TensorData): Tensor {
@@ -10,6 +10,10 @@ export function tensor(name: string | undefined, dtype: DType, dims: number[], d
 
 export const floatTensor = (name: string | undefined, dims: number[], data: Float32Array | number[]) =>
   tensor(name, 'float32', dims, data instanceof Float32Array ? data : Float32Array.from(data));
+
+/** A float tensor of `dtype` (float32, float16, bfloat16 or float64) from float32 values. */
+export const floatTensorOf = (name: string | undefined, dtype: 'float32' | 'float16' | 'bfloat16' | 'float64', dims: number[], data: Float32Array) =>
+  tensor(name, dtype, dims, floatsAs(data, dtype));
 
 export const int64Tensor = (name: string | undefined, dims: number[], data: (number | bigint)[] | BigInt64Array) =>
   tensor(name, 'int64', dims, data instanceof BigInt64Array ? data : BigInt64Array.from(data, (v) => BigInt(v)));

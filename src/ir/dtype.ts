@@ -201,3 +201,18 @@ export function bfloat16ToFloat(h: number): number {
   u32[0] = h << 16;
   return f32[0]!;
 }
+
+/** float → bfloat16 bits, round to nearest even (NaN stays NaN). */
+export function floatToBfloat16(x: number): number {
+  f32[0] = x;
+  const b = u32[0]!;
+  if ((b & 0x7fffffff) > 0x7f800000) return (b >>> 16) | 0x40;
+  return ((b + 0x7fff + ((b >>> 16) & 1)) >>> 16) & 0xffff;
+}
+
+/** float32 values held in a float element type's array (float16/bfloat16 as bit patterns). */
+export function floatsAs(values: Float32Array, dtype: 'float32' | 'float16' | 'bfloat16' | 'float64'): NumericArray {
+  if (dtype === 'float32') return values;
+  if (dtype === 'float64') return Float64Array.from(values);
+  return Uint16Array.from(values, dtype === 'float16' ? floatToHalf : floatToBfloat16);
+}

@@ -57,8 +57,22 @@ export interface LowerOptions {
   shapes?: Map<string, number[]>;
 }
 
+/** The float16/bfloat16 type a model computes in at run time, if it does (the C export cannot). */
+function narrowCompute(model: Model): string | undefined {
+  const g = model.graph;
+  const narrow = (t: string | undefined) => (t === 'float16' || t === 'bfloat16' ? t : undefined);
+  const scales = new Set(g.nodes.filter((n) => n.domain === 'ai.tbn').map((n) => n.inputs[n.opType === 'TbnDecode' ? 1 : 2]));
+  for (const v of [...g.inputs, ...g.outputs]) {
+    const t = narrow(v.type?.kind === 'tensor' ? v.type.elemType : undefined);
+    if (t) return t;
+  }
+  return g.initializers.map((t) => (t.name && scales.has(t.name) ? narrow(t.dtype) : undefined)).find(Boolean);
+}
+
 export async function lowerModel(model: Model, opts: LowerOptions = {}): Promise<LGraph> {
   const g = model.graph;
+  const narrow = narrowCompute(model);
+  if (narrow) throw new ExportRefused(`the model computes in ${narrow}; the C export computes in float32 (export a float32 model: compress the float32 original, or convert this one to float32 first)`);
   const kinds = classify(model);
   const producer = new Map<string, number>();
   g.nodes.forEach((n, i) => n.outputs.forEach((o) => o && producer.set(o, i)));

@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { UsageError, UserError } from '../errors.js';
+import { dtypeBits, rawByteLength } from '../ir/dtype.js';
 import type { Model } from '../ir/types.js';
 import { encodeModelInline, loadModel, saveModel } from '../onnx/file.js';
 import { META } from '../tbn/format.js';
@@ -189,7 +190,7 @@ async function finishCompress(
   const { compressed, tiled, selection } = result;
   if (!tiled.length) warnings.push('no layer was tiled (see the skipped layers); the output equals the input');
   const layers: CompressLayerReport[] = tiled.map((t) => {
-    const bytesAfter = t.tile.bits.length + 4 * t.tile.alpha.length;
+    const bytesAfter = t.tile.bits.length + (dtypeBits(t.layer.dtype) / 8) * t.tile.alpha.length;
     return {
       node: t.layer.node.name || t.layer.label,
       op: t.layer.op,
@@ -199,7 +200,7 @@ async function finishCompress(
       tileAxis: t.layout.tileAxis,
       regionsAlongOutput: selection.chosen.find((c) => c.layer === t.layer)!.regionsAlongOutput,
       params: t.layer.params,
-      bytesBefore: 4 * t.layer.params,
+      bytesBefore: rawByteLength(t.layer.source.tensor.dtype, t.layer.params),
       bytesAfter,
       bitsPerWeight: bitsPerWeight(t.layer.params, bytesAfter),
     };

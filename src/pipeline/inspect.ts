@@ -3,7 +3,7 @@
 
 import { UsageError } from '../errors.js';
 
-import { dtypeBits } from '../ir/dtype.js';
+import { dtypeBits, type DType } from '../ir/dtype.js';
 import type { Graph, Model, Tensor } from '../ir/types.js';
 import { loadModel } from '../onnx/file.js';
 import { findWeightLayers } from '../tbn/layers.js';
@@ -39,6 +39,8 @@ export interface InspectLayer {
   /** Bytes the weight takes in the file now (float16 weights take half of fp32). */
   storedBytes: number;
   underThreshold: boolean;
+  /** Why tbn cannot tile this layer (a quantized form it does not handle), or null. */
+  notTileable: string | null;
   candidates: LayerCandidate[];
 }
 
@@ -65,6 +67,11 @@ export interface InspectReport {
   layers: InspectLayer[];
   totals: InspectTotals;
   sensitivity: LayerSensitivity[] | null;
+}
+
+/** Bytes of one α: the layer's float type (float32 for anything else). */
+function alphaBytes(dtype: DType): number {
+  return dtype === 'float16' || dtype === 'bfloat16' ? 2 : 4;
 }
 
 function tensorBytes(t: Tensor): number {
@@ -129,30 +136,32 @@ export function inspectModel(file: string, opts: InspectOptions = {}): InspectRe
   const found = findWeightLayers(model);
   const layers: InspectLayer[] = found.map((l) => ({
     node: l.node.name || l.label,
-    op: l.op,
+    op: l.node.opType,
     weight: l.source.name,
-    weightSource: [l.source.kind, ...l.source.chain.map((c) => c.op)].join(' → '),
+    weightSource: [l.source.kind, ...l.source.chain.map((c) => c.op), ...(l.integer ? [`${l.node.opType} (as ${l.op})`] : [])].join(' → '),
     shape: l.shape,
     params: l.params,
     outDim: l.outDim,
     fp32Bytes: 4 * l.params,
     storedBytes: tensorBytes(l.source.tensor),
     underThreshold: l.params < minParams,
+    notTileable: l.unsupported ?? null,
     candidates: CANDIDATE_P.map((p) => {
-      const divides = l.params % p === 0;
-      return { p, divides, dividesOut: divides && l.outDim % p === 0, bytes: divides ? tiledBytes(l.params, p) : null };
+      const divides = l.params % p === 0 && !l.unsupported;
+      return { p, divides, dividesOut: divides && l.outDim % p === 0, bytes: divides ? tiledBytes(l.params, p, p, alphaBytes(l.dtype)) : null };
     }),
   }));
+  const alphaBytesOf = new Map(found.map((l) => [l.source.name, alphaBytes(l.dtype)]));
   const all = constantBytes(model);
   // A weight shared by several layers is counted once.
   const seen = new Set<string>();
-  const tileable = layers.filter((l) => !l.underThreshold && !seen.has(l.weight) && seen.add(l.weight));
+  const tileable = layers.filter((l) => !l.underThreshold && !l.notTileable && !seen.has(l.weight) && seen.add(l.weight));
   const tileableStored = tileable.reduce((a, l) => a + l.storedBytes, 0);
   const totalFile = fileBytes + externalBytes;
   const perP = CANDIDATE_P.map((p) => {
     const tiled = tileable.filter((l) => l.params % p === 0);
     const tiledParams = tiled.reduce((a, l) => a + l.params, 0);
-    const tb = tiled.reduce((a, l) => a + tiledBytes(l.params, p), 0);
+    const tb = tiled.reduce((a, l) => a + tiledBytes(l.params, p, p, alphaBytesOf.get(l.weight)), 0);
     const saved = tiled.reduce((a, l) => a + l.storedBytes, 0) - tb;
     const estimatedFileBytes = totalFile - saved + (tiled.length ? FORMAT_OVERHEAD_BYTES : 0);
     return {

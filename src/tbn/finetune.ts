@@ -14,6 +14,7 @@ import type { OrtSession } from '../runtime/ort.js';
 import type { HostTensor } from '../util/host-tensor.js';
 import { Rng } from '../util/random.js';
 import { augmentBatch, DEFAULT_AUGMENT } from './augment.js';
+import { floatFeeds, floatTeacher, floatView } from './float-view.js';
 import { consumedWeight } from './layers.js';
 import { tiledWeight } from './parametrize.js';
 import type { LayerChoice } from './select.js';
@@ -69,7 +70,7 @@ interface Student {
   rest: string[];
 }
 
-function buildStudent(model: Model, choices: LayerChoice[], opts: FinetuneOptions): Student {
+function buildStudent(model: Model, choices: LayerChoice[], opts: FinetuneOptions, frozen: ReadonlySet<string>): Student {
   const program = compile(model);
   const latent = new Map<number, { w: E.Tensor; a?: E.Tensor }>();
   const tiledValues = new Set<string>();
@@ -85,7 +86,7 @@ function buildStudent(model: Model, choices: LayerChoice[], opts: FinetuneOption
   }
   const bnStats = new Set(model.graph.nodes.filter((n) => n.opType === 'BatchNormalization').flatMap((n) => n.inputs.slice(3, 5)));
   const rest = opts.trainRest
-    ? model.graph.initializers.filter((t) => t.name && t.dtype === 'float32' && !tiledValues.has(t.name) && !bnStats.has(t.name) && t.dims.length > 0).map((t) => t.name!)
+    ? model.graph.initializers.filter((t) => t.name && t.dtype === 'float32' && !tiledValues.has(t.name) && !bnStats.has(t.name) && !frozen.has(t.name) && t.dims.length > 0).map((t) => t.name!)
     : [];
   program.setTrainable(rest);
   return { program, latent, rest };
@@ -135,16 +136,21 @@ async function evalLoss(student: Student, teacher: OrtSession, batches: { feeds:
   return sum / batches.length;
 }
 
-export async function finetune(model: Model, choices: LayerChoice[], data: Dataset | undefined, teacher: OrtSession, options: Partial<FinetuneOptions> = {}, shapes?: Map<string, number[]>): Promise<FinetuneResult> {
+export async function finetune(model: Model, choices: LayerChoice[], data: Dataset | undefined, original: OrtSession, options: Partial<FinetuneOptions> = {}, shapes?: Map<string, number[]>): Promise<FinetuneResult> {
   const opts = { ...DEFAULT_FINETUNE, ...options };
   const rng = new Rng(opts.seed);
-  const student = buildStudent(model, choices, opts);
+  // The student computes in float32 (float-view.ts); the teacher is the original model.
+  const view = floatView(model, choices);
+  const student = buildStudent(view.model, choices, opts, view.frozen);
+  const teacher = floatTeacher(original, model);
   const count = data?.count ?? 512;
   const batch = Math.min(opts.batchSize, count);
   const perEpoch = Math.max(1, Math.floor(count / batch));
   const total = opts.steps ?? opts.epochs * perEpoch;
-  const sample = (idx: Uint32Array, seed: number) =>
-    data ? gather(data, idx) : { feeds: syntheticInputs(model, { batch: idx.length, seed, shapes }) };
+  const sample = (idx: Uint32Array, seed: number) => {
+    const b = data ? gather(data, idx) : { feeds: syntheticInputs(model, { batch: idx.length, seed, shapes }) };
+    return { ...b, feeds: floatFeeds(b.feeds) };
+  };
   const evalSet = Array.from({ length: Math.min(4, Math.ceil(count / batch)) }, (_, k) =>
     sample(Uint32Array.from({ length: Math.min(batch, count - k * batch) }, (_, i) => k * batch + i), 1_000_000 + k),
   );

@@ -2,6 +2,8 @@
 // inputs, outputs and attributes. The C++ custom-op library and the MCU exporter implement
 // exactly this; custom-ops/include/tbn_op_schema.h is checked against it by a unit test.
 
+import type { DType } from '../ir/dtype.js';
+
 export const TBN_DOMAIN = 'ai.tbn';
 export const TBN_OPSET_VERSION = 1;
 
@@ -10,6 +12,25 @@ export const MIN_FUNCTION_OPSET = 12;
 
 /** IR version written when a model gains functions (FunctionProto needs IR ≥ 8). */
 export const MIN_IR_WITH_FUNCTIONS = 8;
+
+/**
+ * Element types (the dtype contract). `bits` is uint8. Every other input, the scales included,
+ * and the output share one float type T — float, float16 or bfloat16: the type the original
+ * layer computes in (kept, so the model's inputs, outputs and value types do not change). The
+ * scales are stored in T so the decoded weight ±α is exact in T: a layer decodes to what its
+ * expanded form stores. Kernels compute in T's precision or better (the CPU and CUDA kernels
+ * accumulate in float32, as onnxruntime's CPU provider does for float16 Conv/Gemm/MatMul).
+ * A weight stored in another type behind a Cast (bfloat16 storage, float32 compute) is tiled
+ * in the type it is cast to; a quantized weight (DequantizeLinear, ConvInteger/MatMulInteger)
+ * in its dequantized float type.
+ */
+export const TILE_FLOAT_TYPES = ['float32', 'float16', 'bfloat16'] as const;
+export type TileFloatType = (typeof TILE_FLOAT_TYPES)[number];
+
+export function tileFloatType(dtype: DType): TileFloatType {
+  if ((TILE_FLOAT_TYPES as readonly string[]).includes(dtype)) return dtype as TileFloatType;
+  throw new Error(`ai.tbn ops compute in ${TILE_FLOAT_TYPES.join(', ')}, not ${dtype}`);
+}
 
 export type AttrKind = 'INT' | 'INTS' | 'FLOAT' | 'STRING';
 

@@ -2,18 +2,18 @@
 // compressed model runs in any onnxruntime (which inlines the body when no kernel for the op
 // is registered). onnxruntime resolves inlined nodes against the MODEL's default opset, so
 // bodies use only ops whose signature is the same from opset 12 on (no Unsqueeze, no
-// BitwiseAnd): bits are unpacked with integer Div and Mod.
+// BitwiseAnd): bits are unpacked with integer Div and Mod. The body is generic in the float
+// type T of the scales (format.ts): the weight is Where(bit, α, −α), of type T.
 
 import { attr, int64Tensor, node, tensor } from '../ir/build.js';
 import type { Attribute, FunctionDef, Node } from '../ir/types.js';
 import { MIN_FUNCTION_OPSET, OPS, TBN_DOMAIN, type AttrKind, type TbnOpName } from './format.js';
 
 const INT32 = 6;
-const FLOAT = 1;
+const BOOL = 9;
 
 const constT = (out: string, t: Parameters<typeof attr.tensor>[1]): Node => node('Constant', [], [out], [attr.tensor('value', t)]);
 const i64 = (out: string, values: number[]) => constT(out, int64Tensor(undefined, [values.length], values));
-const f32 = (out: string, v: number) => constT(out, tensor(undefined, 'float32', [], Float32Array.of(v)));
 
 /**
  * Nodes that decode (bits, scales) into the weight `out`, using the function attributes
@@ -34,21 +34,18 @@ export function decodeBody(bits: string, scales: string, out: string): Node[] {
     node('Div', ['bytes_col', 'pow2'], ['shifted']),
     constT('two_i', tensor(undefined, 'int32', [], Int32Array.of(2))),
     node('Mod', ['shifted', 'two_i'], ['bit']),
-    node('Cast', ['bit'], ['bit_f'], [attr.int('to', FLOAT)]),
+    node('Cast', ['bit'], ['bit_b'], [attr.int('to', BOOL)]),
     i64('minus1', [-1]),
-    node('Reshape', ['bit_f', 'minus1'], ['bits_flat']),
+    node('Reshape', ['bit_b', 'minus1'], ['bits_flat']),
     i64('zero', [0]),
-    node('Slice', ['bits_flat', 'zero', 'q'], ['tile01']),
-    // ±1 = 2·bit − 1
-    f32('two_f', 2),
-    f32('one_f', 1),
-    node('Mul', ['tile01', 'two_f'], ['tile02']),
-    node('Sub', ['tile02', 'one_f'], ['tile']),
-    // Regions: α[p or 1, 1] · t[1, q], broadcast to [p, q].
+    node('Slice', ['bits_flat', 'zero', 'q'], ['tile_b']),
+    // Regions: bit ? α : −α, with α [p or 1, 1] against the tile [1, q], broadcast to [p, q].
+    // Selecting ±α keeps the scales' own float type (float, float16, bfloat16): no Cast needed.
     i64('row', [1, -1]),
-    node('Reshape', ['tile', 'row'], ['tile_row']),
+    node('Reshape', ['tile_b', 'row'], ['tile_row']),
     node('Reshape', [scales, 'col'], ['scale_col']),
-    node('Mul', ['scale_col', 'tile_row'], ['regions']),
+    node('Neg', ['scale_col'], ['neg_scale_col']),
+    node('Where', ['tile_row', 'scale_col', 'neg_scale_col'], ['regions']),
     i64('one', [1]),
     node('Reshape', ['p', 'one'], ['p1']),
     node('Concat', ['p1', 'one'], ['p_by_1'], [attr.int('axis', 0)]),

@@ -1,10 +1,13 @@
 // Finds the weight layers TBN can compress: Gemm, MatMul and Conv (1-D, 2-D) nodes whose
 // weight is a constant — an initializer or a Constant node, possibly behind the Identity,
-// Cast or Transpose nodes that exporters put in between.
+// Cast or Transpose nodes that exporters put in between, or quantized: behind DequantizeLinear
+// (QDQ) or read by ConvInteger/MatMulInteger in onnxruntime's dynamic-quantization chain
+// (quantized.ts). Quantized layers tbn does not tile are listed too, with the reason.
 
-import { getAttr, initializerMap, nodeLabel, producerMap } from '../ir/graph.js';
+import { consumerMap, getAttr, initializerMap, nodeLabel, producerMap } from '../ir/graph.js';
 import { bfloat16ToFloat, dtypeFromCode, halfToFloat, type DType } from '../ir/dtype.js';
 import type { Graph, Model, Node, Tensor } from '../ir/types.js';
+import { dequantizeLinear, dequantizeTensor, integerChain, untiledQuantizedOp, type Dequantize, type IntegerChain, type Lookups } from './quantized.js';
 
 export type LayerOp = 'Gemm' | 'MatMul' | 'Conv';
 
@@ -17,13 +20,19 @@ export interface WeightSource {
   /** Index of the Constant node (kind 'constant'). */
   constantNode?: number;
   /** Nodes between the constant and the layer, nearest to the constant first. */
-  chain: { node: number; op: 'Identity' | 'Cast' | 'Transpose'; perm?: number[] }[];
+  chain: { node: number; op: 'Identity' | 'Cast' | 'Transpose' | 'DequantizeLinear'; perm?: number[] }[];
+  /**
+   * The stored values are quantized: this dequantizes them (applied first, to the stored
+   * layout). From a DequantizeLinear in `chain`, or implied by an integer op (`integer`).
+   */
+  dequantize?: Dequantize;
 }
 
 export interface WeightLayer {
   nodeIndex: number;
   node: Node;
   label: string;
+  /** The float op the layer computes (an integer op's float equivalent). */
   op: LayerOp;
   /** Which input of the node is the weight. */
   weightInput: number;
@@ -31,13 +40,17 @@ export interface WeightLayer {
   /** Shape of the weight as the layer consumes it (after any Transpose). */
   shape: number[];
   params: number;
-  /** Element type the layer computes with (after any Cast). */
+  /** Element type the layer computes with (after any Cast or dequantization). */
   dtype: DType;
   /** Size of the layer's output-feature axis in `shape`, and that axis. */
   outDim: number;
   outAxis: number;
   /** Size of the input-feature axis (the contracted one; for Conv, in/group · kernel). */
   inDim: number;
+  /** ConvInteger/MatMulInteger: the dynamic-quantization chain the tiled layer replaces. */
+  integer?: IntegerChain;
+  /** Why tbn cannot tile this layer (it is found so that reports can say so). */
+  unsupported?: string;
 }
 
 const PASS_THROUGH = new Set(['Identity', 'Cast', 'Transpose']);
@@ -46,25 +59,48 @@ function isDefaultDomain(n: Node): boolean {
   return !n.domain || n.domain === 'ai.onnx';
 }
 
+type Cache = Pick<Lookups, 'inits' | 'prod'>;
+
 /** Follows a value back through Identity/Cast/Transpose to a constant; undefined if it is not one. */
-export function constantSource(graph: Graph, value: string, cache?: { inits: Map<string, Tensor>; prod: Map<string, number> }): WeightSource | undefined {
-  const inits = cache?.inits ?? initializerMap(graph);
-  const prod = cache?.prod ?? producerMap(graph);
+export function constantSource(graph: Graph, value: string, cache?: Cache): WeightSource | undefined {
+  const r = traceConstant(graph, value, cache ?? { inits: initializerMap(graph), prod: producerMap(graph) });
+  return r && !r.unsupported ? r.source : undefined;
+}
+
+/**
+ * The constant behind `value` (through Identity/Cast/Transpose and one DequantizeLinear next to
+ * the constant), with the reason when it is a quantized constant tbn cannot dequantize.
+ */
+function traceConstant(graph: Graph, value: string, cache: Cache): { source: WeightSource; unsupported?: string } | undefined {
+  const { inits, prod } = cache;
   const chain: WeightSource['chain'] = [];
+  let dq: Node | undefined;
   let name = value;
+  const found = (t: Tensor, rest: Omit<WeightSource, 'tensor' | 'chain' | 'dequantize'>) => {
+    chain.reverse();
+    const source: WeightSource = { tensor: t, chain, ...rest };
+    if (!dq) return { source };
+    // Only a DequantizeLinear that reads the constant itself: its axis refers to the stored layout.
+    if (chain[0]?.op !== 'DequantizeLinear') return { source, unsupported: 'DequantizeLinear after a Transpose or Cast of the weight is not tiled' };
+    const d = dequantizeLinear(graph, dq, t, cache);
+    return typeof d === 'string' ? { source, unsupported: d } : { source: { ...source, dequantize: d } };
+  };
   for (let hops = 0; hops < 16; hops++) {
     const init = inits.get(name);
-    if (init && !graph.inputs.some((v) => v.name === name)) {
-      return { tensor: init, kind: 'initializer', name, chain: chain.reverse() };
-    }
+    if (init && !graph.inputs.some((v) => v.name === name)) return found(init, { kind: 'initializer', name });
     const p = prod.get(name);
     if (p === undefined) return undefined;
     const n = graph.nodes[p]!;
     if (!isDefaultDomain(n)) return undefined;
     if (n.opType === 'Constant') {
       const t = getAttr(n, 'value')?.t;
-      if (!t) return undefined;
-      return { tensor: t, kind: 'constant', name, constantNode: p, chain: chain.reverse() };
+      return t ? found(t, { kind: 'constant', name, constantNode: p }) : undefined;
+    }
+    if (n.opType === 'DequantizeLinear' && !dq) {
+      dq = n;
+      chain.push({ node: p, op: 'DequantizeLinear' });
+      name = n.inputs[0]!;
+      continue;
     }
     if (!PASS_THROUGH.has(n.opType) || n.inputs.length !== 1) return undefined;
     const perm = getAttr(n, 'perm')?.ints?.map(Number);
@@ -75,7 +111,7 @@ export function constantSource(graph: Graph, value: string, cache?: { inits: Map
 }
 
 function consumedType(graph: Graph, src: WeightSource): DType | undefined {
-  let dtype: DType | undefined = src.tensor.dtype;
+  let dtype: DType | undefined = src.dequantize?.dtype ?? src.tensor.dtype;
   for (const step of src.chain) {
     if (step.op === 'Cast') dtype = dtypeFromCode(Number(getAttr(graph.nodes[step.node]!, 'to')?.i ?? 0));
   }
@@ -95,61 +131,117 @@ function consumedShape(src: WeightSource): number[] {
 
 const FLOAT_WEIGHTS = new Set(['float32', 'float16', 'float64', 'bfloat16']);
 
+/** Output-feature axis and contracted size of a weight of `shape`, or why the layer is not tiled. */
+function geometry(op: LayerOp, node: Node, shape: number[], weightInput: number): { outAxis: number; inDim: number } | string | undefined {
+  const params = shape.reduce((a, b) => a * b, 1);
+  if (op === 'Conv') {
+    if (shape.length !== 3 && shape.length !== 4) return undefined; // 1-D and 2-D convolutions
+    return { outAxis: 0, inDim: params / shape[0]! };
+  }
+  if (shape.length !== 2) return undefined; // a 2-D weight; batched constant weights are left alone
+  if (op === 'Gemm') {
+    if (weightInput !== 1) return undefined;
+    const outAxis = Number(getAttr(node, 'transB')?.i ?? 0) ? 0 : 1;
+    return { outAxis, inDim: shape[1 - outAxis]! };
+  }
+  const outAxis = weightInput === 1 ? 1 : 0;
+  return { outAxis, inDim: shape[1 - outAxis]! };
+}
+
+function layerFrom(node: Node, nodeIndex: number, op: LayerOp, weightInput: number, source: WeightSource, dtype: DType, extra: Partial<WeightLayer> = {}): WeightLayer | undefined {
+  const shape = consumedShape(source);
+  const params = shape.reduce((a, b) => a * b, 1);
+  if (params === 0) return undefined;
+  const g = geometry(op, node, shape, weightInput);
+  if (!g) return undefined;
+  const unsupported = typeof g === 'string' ? g : extra.unsupported;
+  const { outAxis, inDim } = typeof g === 'string' ? { outAxis: 0, inDim: params / shape[0]! } : g;
+  return { nodeIndex, node, label: nodeLabel(node, nodeIndex), op, weightInput, source, shape, params, dtype, outDim: shape[outAxis]!, outAxis, inDim, ...extra, unsupported };
+}
+
+/** A ConvInteger/MatMulInteger node as the float layer it stands for. */
+function integerLayer(graph: Graph, node: Node, nodeIndex: number, look: Lookups): WeightLayer | undefined {
+  const op: LayerOp = node.opType === 'ConvInteger' ? 'Conv' : 'MatMul';
+  const traced = traceConstant(graph, node.inputs[1] ?? '', look)?.source;
+  if (!traced || traced.chain.length || (traced.tensor.dtype !== 'int8' && traced.tensor.dtype !== 'uint8')) return undefined;
+  const rank = traced.tensor.dims.length;
+  // Features: W's axis 0 for Conv (output rank = W's rank), W's last axis for MatMul.
+  const r = integerChain(graph, nodeIndex, look, op === 'Conv' ? rank - 1 : 1);
+  if (typeof r === 'string') return layerFrom(node, nodeIndex, op, 1, traced, 'float32', { unsupported: r });
+  const axis = op === 'Conv' ? 0 : rank - 1;
+  const len = traced.tensor.dims[axis] ?? 1;
+  const { perFeature, ...d } = r.dequantize;
+  const source: WeightSource = { ...traced, dequantize: { ...d, axis: perFeature || d.zeroPoint.length > 1 ? axis : 0 } };
+  const bad = [d.scale.length, d.zeroPoint.length].some((n) => n !== 1 && n !== len);
+  return layerFrom(node, nodeIndex, op, 1, source, r.chain.dtype, bad ? { unsupported: `${node.opType} weight zero point is not per tensor or per output feature` } : { integer: r.chain });
+}
+
+/** A quantized layer op tbn does not tile, so that reports name it. */
+function untiledLayer(graph: Graph, node: Node, nodeIndex: number, look: Lookups): WeightLayer | undefined {
+  const q = untiledQuantizedOp(node);
+  const source = q && constantSource(graph, node.inputs[q.weightInput] ?? '', look);
+  if (!q || !source) return undefined;
+  const op: LayerOp = node.opType === 'QLinearConv' ? 'Conv' : 'MatMul';
+  return layerFrom(node, nodeIndex, op, 1, source, source.tensor.dtype, { unsupported: q.reason });
+}
+
 export function findWeightLayers(model: Model): WeightLayer[] {
   const graph = model.graph;
-  const cache = { inits: initializerMap(graph), prod: producerMap(graph) };
+  const look: Lookups = { inits: initializerMap(graph), prod: producerMap(graph), cons: consumerMap(graph) };
   const layers: WeightLayer[] = [];
   graph.nodes.forEach((node, nodeIndex) => {
     if (!isDefaultDomain(node)) return;
     const op = node.opType;
-    if (op !== 'Gemm' && op !== 'MatMul' && op !== 'Conv') return;
-    const weightInput = op === 'MatMul' && !constantSource(graph, node.inputs[1] ?? '', cache) ? 0 : 1;
-    const source = constantSource(graph, node.inputs[weightInput] ?? '', cache);
-    if (!source || !FLOAT_WEIGHTS.has(source.tensor.dtype)) return;
-    const dtype = consumedType(graph, source);
-    if (!dtype) return;
-    const shape = consumedShape(source);
-    const params = shape.reduce((a, b) => a * b, 1);
-    if (params === 0) return;
-    let outAxis: number;
-    let inDim: number;
-    if (op === 'Conv') {
-      if (shape.length !== 3 && shape.length !== 4) return; // 1-D and 2-D convolutions
-      outAxis = 0;
-      inDim = params / shape[0]!;
-    } else if (op === 'Gemm') {
-      if (shape.length !== 2) return;
-      const transB = Number(getAttr(node, 'transB')?.i ?? 0);
-      if (weightInput !== 1) return;
-      outAxis = transB ? 0 : 1;
-      inDim = shape[1 - outAxis]!;
-    } else {
-      if (shape.length !== 2) return; // a 2-D weight; batched constant weights are left alone
-      outAxis = weightInput === 1 ? 1 : 0;
-      inDim = shape[1 - outAxis]!;
+    let layer: WeightLayer | undefined;
+    if (op === 'ConvInteger' || op === 'MatMulInteger') layer = integerLayer(graph, node, nodeIndex, look);
+    else if (op !== 'Gemm' && op !== 'MatMul' && op !== 'Conv') layer = untiledLayer(graph, node, nodeIndex, look);
+    else {
+      const weightInput = op === 'MatMul' && !traceConstant(graph, node.inputs[1] ?? '', look) ? 0 : 1;
+      const traced = traceConstant(graph, node.inputs[weightInput] ?? '', look);
+      const src = traced?.source;
+      // A quantized weight tbn cannot dequantize is found too, so that the reason is reported.
+      if (traced?.unsupported) layer = layerFrom(node, nodeIndex, op, weightInput, traced.source, 'float32', { unsupported: traced.unsupported });
+      else if (src && (FLOAT_WEIGHTS.has(src.tensor.dtype) || src.dequantize)) {
+        const dtype = consumedType(graph, src);
+        layer = dtype && layerFrom(node, nodeIndex, op, weightInput, src, dtype);
+      }
     }
-    layers.push({
-      nodeIndex,
-      node,
-      label: nodeLabel(node, nodeIndex),
-      op,
-      weightInput,
-      source,
-      shape,
-      params,
-      dtype,
-      outDim: shape[outAxis]!,
-      outAxis,
-      inDim,
-    });
+    if (layer) layers.push(layer);
   });
   return layers;
+}
+
+/** The activation a layer reads (an integer layer: the float input of its DynamicQuantizeLinear). */
+export function layerActivation(layer: WeightLayer): string {
+  return layer.integer?.input ?? layer.node.inputs[1 - layer.weightInput]!;
+}
+
+/**
+ * The layer as the float node it computes: the node itself, or for an integer layer the
+ * Conv/MatMul on its float activation, writing the rescaling Mul's output.
+ */
+export function floatLayerNode(layer: WeightLayer): Node {
+  const n = layer.node;
+  const i = layer.integer;
+  return i ? { ...n, opType: layer.op, inputs: [i.input, n.inputs[1]!], outputs: [i.output] } : n;
+}
+
+/** A constant value as float32 (a float16/bfloat16 tensor widened, a quantized one dequantized). */
+export function constantFloat(graph: Graph, name: string): { dims: number[]; data: Float32Array } | undefined {
+  const src = constantSource(graph, name);
+  if (!src || src.chain.some((c) => c.op === 'Transpose')) return undefined;
+  return { dims: src.tensor.dims, data: src.dequantize ? dequantizeTensor(src.tensor, src.dequantize) : toFloat32(src.tensor) };
+}
+
+/** The value a layer writes (an integer layer: the output of its rescaling Mul). */
+export function layerOutput(layer: WeightLayer): string {
+  return layer.integer?.output ?? layer.node.outputs[0]!;
 }
 
 /** The weight as the layer consumes it: float32, in the layout after any Transpose. */
 export function consumedWeight(layer: WeightLayer): Float32Array {
   const t = layer.source.tensor;
-  let data = toFloat32(t);
+  let data = layer.source.dequantize ? dequantizeTensor(t, layer.source.dequantize) : toFloat32(t);
   let shape = [...t.dims];
   for (const step of layer.source.chain) {
     if (step.op !== 'Transpose') continue;

@@ -9,7 +9,8 @@ import type { Model } from '../ir/types.js';
 import { createOrtSession } from '../runtime/ort.js';
 import { recalibrateBatchNorm, type BatchNormUpdate } from './batchnorm.js';
 import { DEFAULT_FINETUNE, finetune, type FinetuneOptions } from './finetune.js';
-import { consumedWeight } from './layers.js';
+import { asStoredType } from './float-view.js';
+import { consumedWeight, layerOutput } from './layers.js';
 import { permuteChannels, type PermutationReport } from './permute.js';
 import { rewriteModel, type OutputFormat, type TiledLayer } from './rewrite.js';
 import { selectLayers, type LayerChoice, type Selection, type SelectOptions } from './select.js';
@@ -70,7 +71,7 @@ function batchNormStats(model: Model): string[] {
 
 export function replaceInitializers(model: Model, values: Map<string, Float32Array>): Model {
   const initializers = model.graph.initializers.map((t) =>
-    t.name && values.has(t.name) ? { ...t, data: values.get(t.name)!, encoding: t.encoding === 'typed' ? ('raw' as const) : t.encoding } : t,
+    t.name && values.has(t.name) ? { ...t, data: asStoredType(values.get(t.name)!, t.dtype), encoding: t.encoding === 'typed' ? ('raw' as const) : t.encoding } : t,
   );
   return { ...model, graph: { ...model.graph, initializers } };
 }
@@ -132,8 +133,11 @@ export async function compressWith(ctx: MethodContext, select: SelectOptions, op
       await teacher.release();
     }
   }
+  const integer = tiled.filter((t) => t.layer.integer).map((t) => t.layer.node.name || t.layer.label);
+  if (integer.length && !opts.dryRun) ctx.warn(`${integer.join(', ')}: the integer op became the tiled float layer; the DynamicQuantizeLinear that only fed it is dropped (its input is no longer quantized)`);
   ctx.progress('shapes', 'probing output shapes');
-  const valueInfo = ctx.format === 'custom' && tiled.length ? await probeValueShapes(model, tiled.map((t) => t.layer.node.outputs[0]!), shapes) : [];
+  const outputs = new Map(tiled.map((t) => [layerOutput(t.layer), t.layer.dtype]));
+  const valueInfo = ctx.format === 'custom' && tiled.length ? await probeValueShapes(model, [...outputs.keys()], shapes, outputs) : [];
   let compressed = rewriteModel(working, tiled, { format: ctx.format, metadata: ctx.metadata?.(tiled), valueInfo });
   let batchNorm: BatchNormUpdate[] = [];
   if (recalibrate && bnSet) {

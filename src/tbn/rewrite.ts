@@ -1,15 +1,18 @@
 // Writes tiles into a model: each tiled layer's weight becomes a bit-packed tile and its
-// scales, and the layer becomes the fused ai.tbn op (custom format, with model-local ONNX
-// functions) or reads a decoded fp32 weight (expanded format). Everything not tiled is left
-// exactly as it was; constants that only fed tiled layers are dropped.
+// scales (in the layer's float type, format.ts), and the layer becomes the fused ai.tbn op
+// (custom format, with model-local ONNX functions) or reads a decoded weight of its float type
+// (expanded format). A quantized layer's dequantization goes with its weight; an integer op's
+// dynamic-quantization chain is replaced by the float layer. Everything not tiled is left
+// exactly as it was; constants and nodes that only fed tiled layers are dropped.
 
 import { UserError } from '../errors.js';
-import { attr, floatTensor, node as makeNode, tensor } from '../ir/build.js';
-import { consumerMap, defaultOpset } from '../ir/graph.js';
+import { attr, floatTensorOf, node as makeNode, tensor } from '../ir/build.js';
+import { consumerMap, defaultOpset, producerMap } from '../ir/graph.js';
 import type { Attribute, Graph, KeyValue, Model, Node, Tensor, ValueInfo } from '../ir/types.js';
 import { MIN_FUNCTION_OPSET, MIN_IR_WITH_FUNCTIONS, OPS, TBN_DOMAIN, TBN_OPSET_VERSION, type TbnOpName } from './format.js';
 import { tbnFunction } from './functions.js';
 import type { WeightLayer } from './layers.js';
+import { tileFloatType, type TileFloatType } from './format.js';
 import { decodeTile, type AlphaMode, type Tile, type TileLayout } from './tile.js';
 
 export type OutputFormat = 'custom' | 'expanded';
@@ -71,61 +74,83 @@ const tileAttrs = (t: TiledLayer): Attribute[] => [
   attr.int('tile_axis', t.layout.tileAxis),
 ];
 
+/** Where a layer reads its activation and writes its output, and the nodes it replaces. */
+function layerIo(layer: WeightLayer, n: Node): { input: string; output: string; replaced: number[]; feeders: number[] } {
+  const i = layer.integer;
+  return i ? { input: i.input, output: i.output, replaced: i.replaced, feeders: i.feeders } : { input: n.inputs[0]!, output: n.outputs[0]!, replaced: [], feeders: [] };
+}
+
 export function rewriteModel(model: Model, tiled: TiledLayer[], opts: RewriteOptions): Model {
   if (opts.format === 'custom') checkCustomFormat(model);
   const g = model.graph;
   const names = new Names(g);
+  const producers = producerMap(g);
   // Position i of the original node list becomes these nodes (a decode node goes before its consumer).
   const at = new Map<number, Node[]>();
   const initializers = [...g.initializers];
   const used = new Set<TbnOpName>();
-  let zeroScalar: string | undefined;
+  const zeroScalars = new Map<TileFloatType, string>();
   const candidates = new Set<Node>(); // may become dead: Constant nodes and chains of tiled weights
   const deadInits = new Set<string>();
+  const maybeDead = (value: string) => {
+    deadInits.add(value);
+    const p = producers.get(value);
+    if (p !== undefined) candidates.add(g.nodes[p]!);
+  };
 
   for (const t of tiled) {
     const { layer } = t;
     const n = g.nodes[layer.nodeIndex]!;
     const src = layer.source;
+    const dtype = tileFloatType(layer.dtype);
+    const io = layerIo(layer, n);
     layer.source.chain.forEach((c) => candidates.add(g.nodes[c.node]!));
     if (src.constantNode !== undefined) candidates.add(g.nodes[src.constantNode]!);
     if (src.kind === 'initializer') deadInits.add(src.name);
+    (src.dequantize?.params ?? []).forEach(maybeDead);
+    io.replaced.forEach((r) => at.set(r, []));
+    io.feeders.forEach((f) => candidates.add(g.nodes[f]!));
+    const inputs = (w: string) => n.inputs.map((v, i) => (i === layer.weightInput ? w : v));
     if (opts.format === 'expanded') {
       const w = names.fresh(`${src.name}_tbn`);
-      initializers.push(floatTensor(w, layer.shape, decodeTile(t.tile, t.layout)));
-      at.set(layer.nodeIndex, [{ ...n, inputs: n.inputs.map((v, i) => (i === layer.weightInput ? w : v)) }]);
+      initializers.push(floatTensorOf(w, dtype, layer.shape, decodeTile(t.tile, t.layout)));
+      const node = layer.integer ? { ...n, opType: layer.op, inputs: [io.input, w], outputs: [io.output] } : { ...n, inputs: inputs(w) };
+      at.set(layer.nodeIndex, [node]);
       continue;
     }
     const bits = names.fresh(`${src.name}_tbn_bits`);
     const scales = names.fresh(`${src.name}_tbn_scales`);
-    initializers.push(tensor(bits, 'uint8', [t.tile.bits.length], t.tile.bits), floatTensor(scales, [t.tile.alpha.length], t.tile.alpha));
+    initializers.push(tensor(bits, 'uint8', [t.tile.bits.length], t.tile.bits), floatTensorOf(scales, dtype, [t.tile.alpha.length], t.tile.alpha));
     const op = fusedOpFor(layer);
     used.add(op);
     if (op === 'TbnDecode') {
       const w = names.fresh(`${src.name}_tbn_decoded`);
       const decode = makeNode('TbnDecode', [bits, scales], [w], tileAttrs(t), { domain: TBN_DOMAIN, name: `${n.name || src.name}/TbnDecode` });
-      at.set(layer.nodeIndex, [decode, { ...n, inputs: n.inputs.map((v, i) => (i === layer.weightInput ? w : v)) }]);
+      at.set(layer.nodeIndex, [decode, { ...n, inputs: inputs(w) }]);
       continue;
     }
     // Optional inputs are always passed: onnx 1.12's checker cannot infer through a function
     // call with an omitted input. A zero bias adds exactly nothing.
-    let extra = n.inputs[2] ?? '';
+    let extra = layer.integer ? '' : (n.inputs[2] ?? '');
     if (!extra && op === 'TbnGemm') {
-      zeroScalar ??= names.fresh('tbn_zero');
-      extra = zeroScalar;
+      if (!zeroScalars.has(dtype)) zeroScalars.set(dtype, names.fresh(dtype === 'float32' ? 'tbn_zero' : `tbn_zero_${dtype}`));
+      extra = zeroScalars.get(dtype)!;
     } else if (!extra && op === 'TbnConv') {
       extra = names.fresh(`${src.name}_tbn_zero_bias`);
-      initializers.push(floatTensor(extra, [layer.outDim], new Float32Array(layer.outDim)));
+      initializers.push(floatTensorOf(extra, dtype, [layer.outDim], new Float32Array(layer.outDim)));
     }
     const allowed = new Set(OPS[op].attrs.map((a) => a.name));
     const passed = n.attributes.filter((a) => a.name && allowed.has(a.name));
-    const inputs = op === 'TbnMatMul' ? [n.inputs[0]!, bits, scales] : [n.inputs[0]!, bits, scales, extra];
-    at.set(layer.nodeIndex, [{ ...n, opType: op, domain: TBN_DOMAIN, inputs, attributes: [...tileAttrs(t), ...passed] }]);
+    const opInputs = op === 'TbnMatMul' ? [io.input, bits, scales] : [io.input, bits, scales, extra];
+    at.set(layer.nodeIndex, [{ ...n, opType: op, domain: TBN_DOMAIN, inputs: opInputs, outputs: [io.output], attributes: [...tileAttrs(t), ...passed] }]);
   }
   const nodes = g.nodes.flatMap((n, i) => at.get(i) ?? [n]);
-  if (zeroScalar) initializers.push(tensor(zeroScalar, 'float32', [], new Float32Array(1)));
+  for (const [dtype, name] of zeroScalars) initializers.push(floatTensorOf(name, dtype, [], new Float32Array(1)));
 
   const graph = dropDead({ ...g, nodes, initializers }, candidates, deadInits);
+  // value_info of values no node writes any more (an integer chain's intermediates) goes too.
+  const written = new Set(graph.nodes.flatMap((n) => n.outputs));
+  graph.valueInfo = graph.valueInfo.filter((v) => !v.name || written.has(v.name));
   const info = new Map((opts.valueInfo ?? []).map((v) => [v.name, v]));
   graph.valueInfo = [...graph.valueInfo.filter((v) => !info.has(v.name)), ...info.values()];
 

@@ -1,11 +1,13 @@
 // Which layers get tiled, at which p and along which axis. A layer is tiled when its weight
 // has at least λ parameters (or it is named in --layer-p), p divides its size, it matches the
-// include/exclude patterns, computes in float32 and does not share its weight with another
-// node. Every layer that is not tiled gets a reason.
+// include/exclude patterns, computes in float32, float16 or bfloat16 (its weight may be stored
+// quantized) and does not share its weight with another node. Every layer that is not tiled
+// gets a reason.
 
 import { UsageError } from '../errors.js';
 import { consumerMap } from '../ir/graph.js';
 import type { Model } from '../ir/types.js';
+import { TILE_FLOAT_TYPES } from './format.js';
 import { findWeightLayers, type WeightLayer } from './layers.js';
 import { DEFAULT_MIN_PARAMS } from './sizes.js';
 import type { TileLayout } from './tile.js';
@@ -115,10 +117,11 @@ export function selectLayers(model: Model, opts: SelectOptions = {}): Selection 
     const override = names.map((n) => layerP.get(n)).find((v) => v !== undefined);
     const lp = override ?? p;
     const skip = (reason: string) => skipped.push({ layer, reason });
-    if (include.length && !names.some((n) => include.some((re) => re.test(n)))) skip('not matched by --include');
+    if (layer.unsupported) skip(layer.unsupported);
+    else if (include.length && !names.some((n) => include.some((re) => re.test(n)))) skip('not matched by --include');
     else if (names.some((n) => exclude.some((re) => re.test(n)))) skip('matched by --exclude');
     else if (lp === KEEP_FP32) skip('kept fp32 (--layer-p)');
-    else if (layer.dtype !== 'float32') skip(`computes in ${layer.dtype}; tbn tiles float32 layers`);
+    else if (!(TILE_FLOAT_TYPES as readonly string[]).includes(layer.dtype)) skip(`computes in ${layer.dtype}; tbn tiles float32, float16 and bfloat16 layers`);
     else if (sharedWeight(layer, model, consumers)) skip('its weight also feeds other nodes');
     else if (override === undefined && layer.params < minParams) {
       if (opts.binarizeRest) chosen.push(makeChoice(layer, 1, opts.axis));

@@ -11,9 +11,9 @@ import { graph as makeGraph, valueInfo } from '../ir/build.js';
 import type { Model } from '../ir/types.js';
 import { encodeModelInline } from '../onnx/file.js';
 import { createOrtSession, type OrtSession } from '../runtime/ort.js';
-import type { HostTensor } from '../util/host-tensor.js';
+import { widenToFloat32, type HostTensor } from '../util/host-tensor.js';
 import { argmax, evalBatches, type EvalSet } from '../verify/compare.js';
-import { consumedWeight, findWeightLayers } from './layers.js';
+import { constantFloat, consumedWeight, findWeightLayers, floatLayerNode, layerActivation } from './layers.js';
 import { tiledWeight } from './parametrize.js';
 import { permuteChannels } from './permute.js';
 import { rewriteModel } from './rewrite.js';
@@ -82,7 +82,7 @@ async function referenceOutputs(teacher: OrtSession, set: EvalSet): Promise<Refe
   const ref: Reference = { feeds: [], outputs: [], labels: [] };
   for (const b of evalBatches(set)) {
     ref.feeds.push(b.feeds);
-    ref.outputs.push(await teacher.run(b.feeds));
+    ref.outputs.push(Object.fromEntries(Object.entries(await teacher.run(b.feeds)).map(([k, t]) => [k, widenToFloat32(t)])));
     ref.labels.push(b.labels);
   }
   return ref;
@@ -112,7 +112,7 @@ async function score(model: Model, ref: Reference): Promise<Omit<SensitivityEntr
     for (let b = 0; b < ref.feeds.length; b++) {
       const out = await session.run(ref.feeds[b]!);
       for (const [name, t] of Object.entries(ref.outputs[b]!)) {
-        const y = out[name]!.data as Float32Array;
+        const y = widenToFloat32(out[name]!).data as Float32Array;
         const r = t.data as Float32Array;
         if (t.dims.length === 2 && t.dims[1]! > 1) {
           classification = true;
@@ -167,10 +167,16 @@ async function reconstruct(model: Model, choice: LayerChoice, inputs: HostTensor
   const layer = choice.layer;
   const w0 = consumedWeight(layer);
   if (steps <= 0 || !inputs.length) return w0;
-  const node = layer.node;
-  const inits = model.graph.initializers.filter((t) => node.inputs.includes(t.name ?? '') && t.name !== node.inputs[layer.weightInput]);
+  // The layer alone, as the float node it computes; its other constants (a bias, maybe
+  // quantized or float16) as float32 initializers.
+  const node = floatLayerNode(layer);
   const weightName = node.inputs[layer.weightInput]!;
-  const x = node.inputs[1 - layer.weightInput]!;
+  const x = layerActivation(layer);
+  const inits = node.inputs
+    .filter((v) => v && v !== weightName && v !== x)
+    .map((v) => ({ v, c: constantFloat(model.graph, v) }))
+    .map(({ v, c }) => (c ? { name: v, dtype: 'float32' as const, dims: c.dims, data: c.data, encoding: 'raw' as const } : undefined))
+    .filter((t): t is NonNullable<typeof t> => !!t);
   const mini: Model = {
     ...model,
     functions: [],
@@ -244,7 +250,7 @@ export async function layerSensitivity(
 
 /** The layer's input activations on (at most 4 batches of) the reference data. */
 async function captureInputs(model: Model, choice: LayerChoice, ref: Reference): Promise<HostTensor[]> {
-  const x = choice.layer.node.inputs[1 - choice.layer.weightInput]!;
+  const x = layerActivation(choice.layer);
   const session = await createOrtSession(encodeModelInline(withOutputs(model, [x])), { threads: 0 });
   try {
     const out: HostTensor[] = [];

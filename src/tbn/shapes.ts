@@ -5,6 +5,7 @@
 // named dimension takes that name, one that moves otherwise stays unknown.
 
 import { valueInfo } from '../ir/build.js';
+import type { DType } from '../ir/dtype.js';
 import type { Dim, Model, ValueInfo } from '../ir/types.js';
 import { concreteDims, modelInputs, syntheticInputs } from '../data/synthetic.js';
 import { encodeModelInline } from '../onnx/file.js';
@@ -31,7 +32,9 @@ export async function concreteShapes(model: Model, shapes?: Map<string, number[]
   }
 }
 
-export async function probeValueShapes(model: Model, names: string[], shapes?: Map<string, number[]>): Promise<ValueInfo[]> {
+/** value_info for `names` (element types from `elemTypes`, float32 where not given). */
+export async function probeValueShapes(model: Model, names: string[], shapes?: Map<string, number[]>, elemTypes?: Map<string, DType>): Promise<ValueInfo[]> {
+  const elemType = (n: string) => elemTypes?.get(n) ?? 'float32';
   if (!names.length) return [];
   const specs = modelInputs(model);
   const probe = withOutputs(model, names);
@@ -63,7 +66,7 @@ export async function probeValueShapes(model: Model, names: string[], shapes?: M
     await session.release();
   } catch {
     // Shapes cannot be probed (no valid synthetic input): record the element type only.
-    return names.map((n) => valueInfo(n, 'float32'));
+    return names.map((n) => valueInfo(n, elemType(n)));
   }
   return names.map((n) => {
     const dims: Dim[] = base[n]!.map((v, i) => {
@@ -72,6 +75,6 @@ export async function probeValueShapes(model: Model, names: string[], shapes?: M
       const [param] = [...by];
       return by.size === 1 && param ? { param } : {};
     });
-    return { name: n, type: { kind: 'tensor', elemType: 'float32', shape: dims } };
+    return { name: n, type: { kind: 'tensor', elemType: elemType(n), shape: dims } };
   });
 }

@@ -1,5 +1,6 @@
 // Storage arithmetic of the compressed format (design.md §2): q = N/p tile bits packed into
-// ⌈q/8⌉ bytes, plus one float32 α per tile region (or one per layer).
+// ⌈q/8⌉ bytes, plus one α per tile region (or one per layer) in the layer's float type (4 bytes
+// for float32, 2 for float16/bfloat16: format.ts).
 
 export const CANDIDATE_P = [2, 4, 8, 16, 32] as const;
 
@@ -10,8 +11,8 @@ export function tileBits(params: number, p: number): number {
   return params / p;
 }
 
-export function tiledBytes(params: number, p: number, alphaCount = p): number {
-  return Math.ceil(params / p / 8) + 4 * alphaCount;
+export function tiledBytes(params: number, p: number, alphaCount = p, alphaBytes = 4): number {
+  return Math.ceil(params / p / 8) + alphaBytes * alphaCount;
 }
 
 export function bitsPerWeight(params: number, bytes: number): number {

@@ -1,7 +1,7 @@
 // A tensor in host memory as it travels between data files, onnxruntime and reports:
 // element type, shape and a typed array (int64 as BigInt64Array, bool as Uint8Array).
 
-import type { DType, NumericArray } from '../ir/dtype.js';
+import { bfloat16ToFloat, halfToFloat, type DType, type NumericArray } from '../ir/dtype.js';
 
 export interface HostTensor {
   dtype: DType;
@@ -26,4 +26,13 @@ export function toFloat64(t: HostTensor): Float64Array {
   const out = new Float64Array(t.data.length);
   for (let i = 0; i < out.length; i++) out[i] = Number(t.data[i]!);
   return out;
+}
+
+/** A float16/bfloat16/float64 tensor as float32 (float16/bfloat16 held as bit patterns); others as they are. */
+export function widenToFloat32(t: HostTensor): HostTensor {
+  if (t.dtype === 'float16' || t.dtype === 'bfloat16') {
+    return { dtype: 'float32', dims: t.dims, data: Float32Array.from(t.data as Uint16Array, t.dtype === 'float16' ? halfToFloat : bfloat16ToFloat) };
+  }
+  if (t.dtype === 'float64') return { dtype: 'float32', dims: t.dims, data: Float32Array.from(t.data as Float64Array) };
+  return t;
 }

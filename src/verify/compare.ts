@@ -6,7 +6,7 @@ import { batchOf, type Dataset } from '../data/dataset.js';
 import { syntheticInputs } from '../data/synthetic.js';
 import type { Model } from '../ir/types.js';
 import { createOrtSession, type OrtSession } from '../runtime/ort.js';
-import type { HostTensor } from '../util/host-tensor.js';
+import { widenToFloat32, type HostTensor } from '../util/host-tensor.js';
 
 export interface OutputAgreement {
   name: string;
@@ -128,8 +128,9 @@ export async function compareSessions(a: OrtSession, b: OrtSession, set: EvalSet
   for (const { feeds, labels, size } of evalBatches(set)) {
     const [ra, rb] = [await a.run(feeds), await b.run(feeds)];
     for (const name of a.outputNames) {
-      const x = ra[name]!;
-      const y = rb[name];
+      // float16/bfloat16 outputs are compared as the float32 values they hold.
+      const x = widenToFloat32(ra[name]!);
+      const y = rb[name] && widenToFloat32(rb[name]);
       if (!y || x.dtype !== 'float32') continue;
       if (!acc.has(name)) acc.set(name, new Accumulator());
       acc.get(name)!.add(x, y, labels && labels.dims[0] === x.dims[0] ? labels : undefined);

@@ -8,7 +8,11 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <initializer_list>
+#include <vector>
 
+#include "../float_types.h"
+#include "convert_kernel.cuh"
 #include "tbn_op_schema.h"
 #include "tbn_tile_math.h"
 
@@ -41,9 +45,13 @@ CudaMath math_from_env() {
   fail(std::string("TBN_CUDA_MATH=") + env + " is not fp32 or tf32x2");
 }
 
-// The tile inputs (device tensors): types and lengths checked by TileAttrs::tile.
-CudaTile cuda_tile(const TileAttrs &a, OrtKernelContext *ctx, size_t bits_index) {
-  const TensorView bits = input(ctx, bits_index), scales = input(ctx, bits_index + 1);
+// The tile inputs (device tensors): types and lengths checked by TileAttrs::tile. Scales of the
+// op's type T; float16/bfloat16 scales are converted on the device by the caller (FloatBoundary).
+CudaTile cuda_tile(const TileAttrs &a, OrtKernelContext *ctx, size_t bits_index, ONNXTensorElementDataType type) {
+  const TensorView bits = input(ctx, bits_index);
+  TensorView scales = input(ctx, bits_index + 1);
+  if (scales.type != type) fail(std::string("scales must be a ") + float_type_name(type) + " tensor, as the activations are");
+  scales.type = ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;  // lengths are checked the same; nothing is read here
   const tbn_tile t = a.tile(bits, scales);
   CudaTile c;
   c.bits = t.bits, c.bits_len = t.bits_len, c.scales = t.scales, c.scales_len = t.scales_len;
@@ -72,6 +80,51 @@ class Scratch {
   size_t size_ = 0;
 };
 
+CudaFloat cuda_float(ONNXTensorElementDataType t) {
+  return t == ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT16 ? CudaFloat::F16
+         : t == ONNX_TENSOR_ELEMENT_DATA_TYPE_BFLOAT16 ? CudaFloat::BF16
+                                                       : CudaFloat::F32;
+}
+
+// float16/bfloat16 ops: float copies of the inputs (activations, scales, bias/C) and a float
+// output in one stream-ordered scratch buffer, converted on the device before and after the
+// float kernels. For float ops it holds nothing and every pointer stays the tensor's own.
+class FloatBoundary {
+ public:
+  FloatBoundary(cudaStream_t stream, ONNXTensorElementDataType type, std::initializer_list<int64_t> lengths)
+      : stream_(stream), type_(cuda_float(type)) {
+    if (type_ == CudaFloat::F32) return;
+    size_t bytes = 0;
+    for (int64_t n : lengths) offsets_.push_back(bytes), bytes += float_scratch_bytes(n);
+    if (bytes && cudaMallocAsync(&ptr_, bytes, stream) != cudaSuccess)
+      (void)cudaGetLastError(), fail("cannot allocate " + std::to_string(bytes) + " bytes of float scratch", ORT_EP_FAIL);
+  }
+  ~FloatBoundary() {
+    if (ptr_) (void)cudaFreeAsync(ptr_, stream_);
+  }
+  FloatBoundary(const FloatBoundary &) = delete;
+  FloatBoundary &operator=(const FloatBoundary &) = delete;
+  bool active() const { return type_ != CudaFloat::F32; }
+  // Buffer i (float) holding input `src` of n values converted; `src` itself for float ops.
+  const float *in(size_t i, const void *src, int64_t n, const std::string &op) const {
+    if (!active() || !src) return static_cast<const float *>(src);
+    check_cuda(launch_tbn_to_float(stream_, src, type_, buf(i), n), op + " (float16/bfloat16 input)");
+    return buf(i);
+  }
+  // Buffer i as the float output of the kernels (`dst` itself for float ops).
+  float *out(size_t i, void *dst) const { return active() ? buf(i) : static_cast<float *>(dst); }
+  void store(size_t i, void *dst, int64_t n, const std::string &op) const {
+    if (active()) check_cuda(launch_tbn_from_float(stream_, buf(i), type_, dst, n), op + " (float16/bfloat16 output)");
+  }
+
+ private:
+  float *buf(size_t i) const { return reinterpret_cast<float *>(static_cast<unsigned char *>(ptr_) + offsets_[i]); }
+  cudaStream_t stream_;
+  CudaFloat type_;
+  std::vector<size_t> offsets_;
+  void *ptr_ = nullptr;
+};
+
 }  // namespace
 
 // ---- TbnDecode ----
@@ -79,12 +132,18 @@ class Scratch {
 TbnDecodeCuda::TbnDecodeCuda(const OrtKernelInfo *info) : attrs_(info, TBN_OP_DECODE) {}
 
 void TbnDecodeCuda::compute(OrtKernelContext *ctx) const {
+  const ONNXTensorElementDataType type = input(ctx, TBN_INPUT_SCALES_DECODE).type;
+  if (!is_op_float_type(type)) fail("scales must be a float, float16 or bfloat16 tensor");
   CudaDecode d;
-  d.tile = cuda_tile(attrs_, ctx, TBN_INPUT_BITS_DECODE);
+  d.tile = cuda_tile(attrs_, ctx, TBN_INPUT_BITS_DECODE, type);
   const TensorView w = output(ctx, 0, attrs_.shape);
+  const cudaStream_t stream = stream_of(ctx);
+  const FloatBoundary f(stream, type, {d.tile.scales_len, attrs_.numel});
+  d.tile.scales = f.in(0, d.tile.scales, d.tile.scales_len, attrs_.op);
   d.tile_axis = attrs_.tile_axis, d.m = attrs_.shape[0], d.kc = attrs_.numel / attrs_.shape[0];
-  d.w = static_cast<float *>(w.data);
-  check_cuda(launch_tbn_decode(stream_of(ctx), d), attrs_.op);
+  d.w = f.out(1, w.data);
+  check_cuda(launch_tbn_decode(stream, d), attrs_.op);
+  f.store(1, w.data, attrs_.numel, attrs_.op);
 }
 
 // ---- TbnGemm / TbnMatMul ----
@@ -94,7 +153,7 @@ TbnDenseCuda::TbnDenseCuda(const OrtKernelInfo *info, bool gemm) : d_(info, gemm
 void TbnDenseCuda::compute(OrtKernelContext *ctx) const {
   const DenseInputs in = dense_inputs(d_, ctx);
   CudaDense d;
-  d.tile = cuda_tile(d_.tile, ctx, TBN_INPUT_BITS);
+  d.tile = cuda_tile(d_.tile, ctx, TBN_INPUT_BITS, in.type);
   d.out = d_.out, d.in = d_.in;
   d.out_major = tbn_out_major(d_.w_out_first, d_.tile.tile_axis);
   d.rows = in.rows;
@@ -107,13 +166,18 @@ void TbnDenseCuda::compute(OrtKernelContext *ctx) const {
   }
   const TensorView y = output(ctx, 0, in.ydims);
   if (in.rows == 0) return;
-  d.x = static_cast<const float *>(in.a.data);
-  d.y = static_cast<float *>(y.data);
   const cudaStream_t stream = stream_of(ctx);
+  const int64_t c_len = in.c ? in.c_rows * in.c_cols : 0, y_len = in.rows * d_.out;
+  const FloatBoundary f(stream, in.type, {in.rows * in.k, c_len, d.tile.scales_len, y_len});
+  d.x = f.in(0, in.a.data, in.rows * in.k, d_.tile.op);
+  d.c = f.in(1, d.c, c_len, d_.tile.op);
+  d.tile.scales = f.in(2, d.tile.scales, d.tile.scales_len, d_.tile.op);
+  d.y = f.out(3, y.data);
   size_t bytes = 0;
   check_cuda(tbn_cuda_dense_workspace(d, &bytes), d_.tile.op);
   const Scratch ws(stream, bytes);
   check_cuda(launch_tbn_dense(stream, d, ws.data(), ws.size()), d_.tile.op);
+  f.store(3, y.data, y_len, d_.tile.op);
 }
 
 // ---- TbnConv ----
@@ -124,19 +188,23 @@ void TbnConvCuda::compute(OrtKernelContext *ctx) const {
   const ConvInputs in = conv_inputs(c_, ctx);
   CudaConv c;
   c.g = in.g;
-  c.tile = cuda_tile(c_.tile, ctx, TBN_INPUT_BITS);
+  c.tile = cuda_tile(c_.tile, ctx, TBN_INPUT_BITS, in.type);
   const TensorView y = output(ctx, 0, in.ydims);
   if (c.g.n == 0) return;
-  c.out_major = tbn_out_major(1, c_.tile.tile_axis);
-  c.x = static_cast<const float *>(in.x.data);
-  c.bias = in.bias;
-  c.y = static_cast<float *>(y.data);
-  c.math = math_;
   const cudaStream_t stream = stream_of(ctx);
+  const int64_t x_len = in.x.numel(), y_len = TensorView{in.type, in.ydims, nullptr}.numel();
+  const FloatBoundary f(stream, in.type, {x_len, in.bias ? c.g.oc : 0, c.tile.scales_len, y_len});
+  c.out_major = tbn_out_major(1, c_.tile.tile_axis);
+  c.x = f.in(0, in.x.data, x_len, c_.tile.op);
+  c.bias = f.in(1, in.bias, c.g.oc, c_.tile.op);
+  c.tile.scales = f.in(2, c.tile.scales, c.tile.scales_len, c_.tile.op);
+  c.y = f.out(3, y.data);
+  c.math = math_;
   size_t bytes = 0;
   check_cuda(tbn_cuda_conv_workspace(c, &bytes), c_.tile.op);
   const Scratch ws(stream, bytes);
   check_cuda(launch_tbn_conv(stream, c, ws.data(), ws.size()), c_.tile.op);
+  f.store(3, y.data, y_len, c_.tile.op);
 }
 
 }  // namespace tbn

@@ -60,7 +60,7 @@ export function printInspect(r: InspectReport, ui: Ui): void {
         const c = l.candidates.find((x) => x.p === p)!;
         return c.bytes === null ? '-' : formatBytes(c.bytes);
       }),
-      l.underThreshold ? `< λ` : '',
+      l.notTileable ? `not tileable: ${l.notTileable}` : l.underThreshold ? `< λ` : '',
     ]);
     ui.out(
       renderTable(

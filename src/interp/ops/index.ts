@@ -10,9 +10,10 @@ import { RESIZE_OPS } from './resize.js';
 import { SCATTER_OPS } from './scatter.js';
 import { MATH_OPS } from './math.js';
 import { NN_OPS } from './nn.js';
+import { QUANTIZE_OPS } from './quantize.js';
 import { SHAPE_OPS } from './shape.js';
 import { TENSOR_OPS } from './tensor.js';
 
-export const OPS: OpTable = { ...ELEMENTWISE_OPS, ...MATH_OPS, ...NN_OPS, ...SHAPE_OPS, ...TENSOR_OPS, ...INDEXING_OPS, ...RESIZE_OPS, ...EINSUM_OPS, ...LOSS_OPS, ...SCATTER_OPS };
+export const OPS: OpTable = { ...ELEMENTWISE_OPS, ...MATH_OPS, ...NN_OPS, ...SHAPE_OPS, ...TENSOR_OPS, ...INDEXING_OPS, ...RESIZE_OPS, ...EINSUM_OPS, ...LOSS_OPS, ...SCATTER_OPS, ...QUANTIZE_OPS };
 
 export const SUPPORTED_OPS: readonly string[] = Object.keys(OPS).sort();
