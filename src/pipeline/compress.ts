@@ -31,6 +31,10 @@ export interface CompressOptions {
   dryRun?: boolean;
   data?: string;
   labelKey?: string;
+  /** Preprocessing recipes for a folder/list of images or WAVs (--preprocess). */
+  preprocess?: string[];
+  /** Labels file for a folder, or 'none' (--labels). */
+  labels?: string;
   inputShape?: string[];
   p?: number;
   layerP?: Map<string, number>;
@@ -145,7 +149,9 @@ export async function compressModel(opts: CompressOptions): Promise<CompressRepo
   const loaded = loadModel(opts.model);
   const model = loaded.model;
   if (format === 'custom') wrapInput(opts.model, () => checkCustomFormat(model));
-  const data = opts.data ? loadData(opts.data, model, { labelKey: opts.labelKey }) : undefined;
+  const data = opts.data
+    ? await loadData(opts.data, model, { labelKey: opts.labelKey, preprocess: opts.preprocess, labels: opts.labels, shapes, onProgress: (message) => progress({ phase: 'load', message }) })
+    : undefined;
   // The original must run in onnxruntime: it is the teacher and the reference. Checked first,
   // so that nothing is written for a model onnxruntime cannot load.
   await (await createOrtSession(opts.model, { threads: 1 })).release();

@@ -7,7 +7,7 @@
 
 import * as E from '../engine/index.js';
 import { compile, type Program } from '../interp/index.js';
-import { subsetData, type Dataset } from '../data/dataset.js';
+import type { Dataset } from '../data/dataset.js';
 import { syntheticInputs } from '../data/synthetic.js';
 import type { Model } from '../ir/types.js';
 import type { OrtSession } from '../runtime/ort.js';
@@ -121,14 +121,18 @@ function distillLoss(student: Record<string, E.Tensor>, teacher: Record<string, 
   return total;
 }
 
-function gather(ds: Dataset, idx: Uint32Array): { feeds: Record<string, HostTensor>; labels?: number[] } {
-  const sub = subsetData(ds, idx);
-  return { feeds: sub.inputs, labels: sub.labels ? Array.from(sub.labels.data as BigInt64Array, Number) : undefined };
+type TrainBatch = { feeds: Record<string, HostTensor>; labels?: number[] };
+
+/** The samples at `idx`, read from disk now (the data set is never held whole). */
+async function gather(ds: Dataset, idx: Uint32Array): Promise<TrainBatch> {
+  const b = await ds.read(idx);
+  return { feeds: b.feeds, labels: b.labels ? Array.from(b.labels.data as BigInt64Array, Number) : undefined };
 }
 
-async function evalLoss(student: Student, teacher: OrtSession, batches: { feeds: Record<string, HostTensor>; labels?: number[] }[], opts: FinetuneOptions): Promise<number> {
+async function evalLoss(student: Student, teacher: OrtSession, batches: (() => Promise<TrainBatch>)[], opts: FinetuneOptions): Promise<number> {
   let sum = 0;
-  for (const b of batches) {
+  for (const next of batches) {
+    const b = await next();
     const t = await teacher.run(b.feeds);
     sum += E.noGrad(() => E.tidy(() => distillLoss(student.program.run(b.feeds).outputs, t, b.labels, opts).item()));
   }
@@ -143,9 +147,10 @@ export async function finetune(model: Model, choices: LayerChoice[], data: Datas
   const batch = Math.min(opts.batchSize, count);
   const perEpoch = Math.max(1, Math.floor(count / batch));
   const total = opts.steps ?? opts.epochs * perEpoch;
-  const sample = (idx: Uint32Array, seed: number) =>
+  const sample = async (idx: Uint32Array, seed: number): Promise<TrainBatch> =>
     data ? gather(data, idx) : { feeds: syntheticInputs(model, { batch: idx.length, seed, shapes }) };
-  const evalSet = Array.from({ length: Math.min(4, Math.ceil(count / batch)) }, (_, k) =>
+  // The loss before and after is measured on the first batches, read again each time.
+  const evalSet = Array.from({ length: Math.min(4, Math.ceil(count / batch)) }, (_, k) => () =>
     sample(Uint32Array.from({ length: Math.min(batch, count - k * batch) }, (_, i) => k * batch + i), 1_000_000 + k),
   );
   const lossBefore = await evalLoss(student, teacher, evalSet, opts);
@@ -157,7 +162,7 @@ export async function finetune(model: Model, choices: LayerChoice[], data: Datas
     if (opts.signal?.aborted) throw new Error('aborted');
     const epochStep = step % perEpoch;
     if (epochStep === 0 && step > 0) order = rng.permutation(count);
-    const raw = sample(order.subarray(epochStep * batch, epochStep * batch + batch), step);
+    const raw = await sample(order.subarray(epochStep * batch, epochStep * batch + batch), step);
     const aug = opts.augment ? augmentBatch(raw.feeds, rng, DEFAULT_AUGMENT) : { feeds: raw.feeds, labelsValid: true };
     const teacherOut = await teacher.run(aug.feeds);
     const loss = E.tidy(() => {

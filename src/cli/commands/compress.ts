@@ -4,10 +4,10 @@ import type { CommandModule } from 'yargs';
 import type { CompressReport, ProgressEvent } from '../../pipeline/compress.js';
 import { UsageError } from '../../errors.js';
 import { formatBytes } from '../../tbn/sizes.js';
-import { withJson, type CommonArgs, type Ctx } from '../options.js';
+import { DATA_FLAG_HELP, parseDuration, withJson, withMediaData, type CommonArgs, type Ctx, type MediaDataArgs } from '../options.js';
 import { renderTable, type Ui } from '../ui.js';
 
-export interface CompressArgs extends CommonArgs {
+export interface CompressArgs extends CommonArgs, MediaDataArgs {
   model: string;
   output?: string;
   force: boolean;
@@ -55,6 +55,8 @@ export async function runCompress(args: CompressArgs, ctx: Ctx): Promise<Compres
       dryRun: args.dryRun,
       data: args.data,
       labelKey: args.labelKey,
+      preprocess: args.preprocess,
+      labels: args.labels,
       inputShape: args.inputShape,
       p: args.p,
       layerP: parseLayerP(args.layerP),
@@ -197,12 +199,12 @@ export const compressCommand: CommandModule<object, CompressArgs> = {
   command: 'compress <model>',
   describe: 'Tile the weight layers of a model (fine-tuned by distillation) and write the compressed model',
   builder: (y) =>
-    withJson(y)
+    withMediaData(withJson(y))
       .positional('model', { type: 'string', demandOption: true, describe: 'ONNX model file' })
       .option('output', { alias: 'o', type: 'string', describe: 'Output file (default: <model>.tbn.onnx)' })
       .option('force', { type: 'boolean', default: false, describe: 'Replace an existing output file' })
       .option('dry-run', { type: 'boolean', default: false, describe: 'Print the plan and sizes, write nothing' })
-      .option('data', { type: 'string', describe: 'Calibration data: .npz (keys = input names, label), .npy, or a folder of .pb tensors' })
+      .option('data', { type: 'string', describe: `Calibration data: ${DATA_FLAG_HELP}` })
       .option('label-key', { type: 'string', default: 'label', describe: 'Key of the integer class labels in --data' })
       .option('input-shape', { type: 'string', array: true, describe: 'Shape for a dynamic input, name=d1,d2,… (repeatable)' })
       .option('p', { type: 'number', default: 4, describe: 'Tiling factor: each weight becomes one tile of N/p bits reused p times' })
