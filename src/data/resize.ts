@@ -5,7 +5,7 @@
 //     rounded to 8 bits as PIL does.
 //   linear — OpenCV's INTER_LINEAR (PaddleOCR, YOLO pipelines): two taps at (x + 0.5)·s − 0.5,
 //     edge pixels repeated, no antialiasing; one rounding at the end.
-//   nearest — PIL's NEAREST: source pixel ⌊(x + 0.5)·s⌋.
+//   nearest — PIL's NEAREST: source pixel ⌊(x + 0.5)·s⌋ (accumulated as PIL does).
 
 import type { Interp } from './recipe.js';
 
@@ -78,7 +78,10 @@ function linearTaps(inSize: number, outSize: number): Taps {
 function nearestTaps(inSize: number, outSize: number): Taps {
   const scale = inSize / outSize;
   const taps: Taps = { start: new Int32Array(outSize), count: new Int32Array(outSize).fill(1), weights: new Float64Array(outSize).fill(1), max: 1 };
-  for (let o = 0; o < outSize; o++) taps.start[o] = Math.min(Math.floor((o + 0.5) * scale), inSize - 1);
+  // PIL's ImagingScaleAffine steps the source position by repeated addition: so do we, to
+  // pick the same pixel where (o + 0.5)·s lands on an integer.
+  let at = scale * 0.5;
+  for (let o = 0; o < outSize; o++, at += scale) taps.start[o] = Math.min(Math.trunc(at), inSize - 1);
   return taps;
 }
 
