@@ -253,7 +253,7 @@ async function inflateToFile(file: string, start: number, m: Member): Promise<st
 }
 
 /** The arrays of an .npz file on disk, read by rows when asked (see the header comment). */
-export async function openNpz(file: string): Promise<Map<string, RowSource>> {
+export async function openNpz(file: string, inMemoryBytes = INFLATE_IN_MEMORY_BYTES): Promise<Map<string, RowSource>> {
   const fd = fs.openSync(file, 'r');
   try {
     const zip = fileBytes(fd, fs.fstatSync(fd).size);
@@ -264,7 +264,7 @@ export async function openNpz(file: string): Promise<Map<string, RowSource>> {
       if (m.method === 0) {
         checkCrc(fileCrc(fd, start, m.size), m, file);
         out.set(key, npyRows(zip, file, start, m.size, what));
-      } else if (m.size <= INFLATE_IN_MEMORY_BYTES) {
+      } else if (m.size <= inMemoryBytes) {
         out.set(key, memoryRows(parseNpy(extract(zip, m, file), what)));
       } else {
         const tmp = await inflateToFile(file, start, m);
