@@ -16,6 +16,7 @@ import { Rng } from '../util/random.js';
 import { augmentBatch, DEFAULT_AUGMENT } from './augment.js';
 import { consumedWeight } from './layers.js';
 import { tiledWeight } from './parametrize.js';
+import { TimeBudget, type ScheduleChoice } from './time-budget.js';
 import type { LayerChoice } from './select.js';
 import type { AlphaMode } from './tile.js';
 
@@ -35,7 +36,10 @@ export interface FinetuneOptions {
   alphaSource: 'weight' | 'separate';
   /** Also train every other float weight (biases, norms, untiled layers). */
   trainRest: boolean;
-  onStep?: (e: { step: number; total: number; epoch: number; loss: number; etaSeconds: number }) => void;
+  onStep?: (e: { step: number; total: number; epoch: number; epochs: number; loss: number; samplesPerSecond: number; etaSeconds: number }) => void;
+  /** Seconds the training loop may take: the schedule is cut to fit after timing the first steps. */
+  timeBudget?: number;
+  onSchedule?: (choice: ScheduleChoice) => void;
   signal?: AbortSignal;
 }
 
@@ -61,6 +65,8 @@ export interface FinetuneResult {
   seconds: number;
   lossBefore: number;
   lossAfter: number;
+  /** How the schedule was fitted to --time-budget. */
+  schedule?: ScheduleChoice;
 }
 
 interface Student {
@@ -146,16 +152,21 @@ export async function finetune(model: Model, choices: LayerChoice[], data: Datas
   const count = data?.count ?? 512;
   const batch = Math.min(opts.batchSize, count);
   const perEpoch = Math.max(1, Math.floor(count / batch));
-  const total = opts.steps ?? opts.epochs * perEpoch;
+  let total = opts.steps ?? opts.epochs * perEpoch;
   const sample = async (idx: Uint32Array, seed: number): Promise<TrainBatch> =>
     data ? gather(data, idx) : { feeds: syntheticInputs(model, { batch: idx.length, seed, shapes }) };
   // The loss before and after is measured on the first batches, read again each time.
   const evalSet = Array.from({ length: Math.min(4, Math.ceil(count / batch)) }, (_, k) => () =>
     sample(Uint32Array.from({ length: Math.min(batch, count - k * batch) }, (_, i) => k * batch + i), 1_000_000 + k),
   );
+  const evalStarted = performance.now();
   const lossBefore = await evalLoss(student, teacher, evalSet, opts);
+  const budget = opts.timeBudget === undefined ? undefined : new TimeBudget(opts.timeBudget, total, (performance.now() - evalStarted) / 1000);
+  let schedule: ScheduleChoice | undefined;
   const params = [...[...student.latent.values()].flatMap((l) => (l.a ? [l.w, l.a] : [l.w])), ...student.program.parameters().values()];
-  const optim = new E.Adam(params, { lr: E.cosineSchedule({ lr: opts.lr, totalSteps: total, warmupSteps: Math.max(1, Math.round(total * 0.03)), minLr: opts.lr * 0.01 }) });
+  const cosine = (steps: number) => E.cosineSchedule({ lr: opts.lr, totalSteps: steps, warmupSteps: Math.max(1, Math.round(steps * 0.03)), minLr: opts.lr * 0.01 });
+  let lr = cosine(total);
+  const optim = new E.Adam(params, { lr: (s) => lr(s) });
   const started = performance.now();
   let order = rng.permutation(count);
   for (let step = 0; step < total; step++) {
@@ -174,7 +185,14 @@ export async function finetune(model: Model, choices: LayerChoice[], data: Datas
     optim.step();
     optim.zeroGrad();
     const elapsed = (performance.now() - started) / 1000;
-    opts.onStep?.({ step: step + 1, total, epoch: Math.floor(step / perEpoch) + 1, loss, etaSeconds: (elapsed / (step + 1)) * (total - step - 1) });
+    const fitted = budget?.afterStep(step + 1, elapsed);
+    if (fitted) {
+      schedule = fitted;
+      total = fitted.steps;
+      lr = cosine(total);
+      opts.onSchedule?.(fitted);
+    }
+    opts.onStep?.({ step: step + 1, total, epoch: Math.floor(step / perEpoch) + 1, epochs: Math.ceil(total / perEpoch), loss, samplesPerSecond: ((step + 1) * batch) / elapsed, etaSeconds: (elapsed / (step + 1)) * (total - step - 1) });
     await new Promise((r) => setImmediate(r));
   }
   const seconds = (performance.now() - started) / 1000;
@@ -189,6 +207,6 @@ export async function finetune(model: Model, choices: LayerChoice[], data: Datas
     l.a?.dispose();
   }
   student.program.dispose();
-  return { latent, updated, steps: total, seconds, lossBefore, lossAfter };
+  return { latent, updated, steps: total, seconds, lossBefore, lossAfter, schedule };
 }
 

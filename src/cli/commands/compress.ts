@@ -3,6 +3,7 @@
 import type { CommandModule } from 'yargs';
 import type { CompressReport, ProgressEvent } from '../../pipeline/compress.js';
 import { UsageError } from '../../errors.js';
+import { describeSchedule } from '../../tbn/time-budget.js';
 import { formatBytes } from '../../tbn/sizes.js';
 import { DATA_FLAG_HELP, parseDuration, withJson, withMediaData, type CommonArgs, type Ctx, type MediaDataArgs } from '../options.js';
 import { renderTable, type Ui } from '../ui.js';
@@ -40,6 +41,7 @@ export interface CompressArgs extends CommonArgs, MediaDataArgs {
   targetBits?: number;
   holdout: number;
   searchEpochs?: number;
+  timeBudget?: string;
 }
 
 export async function runCompress(args: CompressArgs, ctx: Ctx): Promise<CompressReport> {
@@ -71,6 +73,7 @@ export async function runCompress(args: CompressArgs, ctx: Ctx): Promise<Compres
       bnRecalibrate: args.bnRecalib,
       finetune: args.finetune,
       binarizeRest: args.binarizeRest,
+      timeBudget: args.timeBudget === undefined ? undefined : parseDuration(args.timeBudget, '--time-budget'),
       budget: {
         maxDrop: args.maxDrop === undefined ? undefined : nonNegative(args.maxDrop, '--max-drop'),
         targetBits: args.targetBits === undefined ? undefined : positiveNumber(args.targetBits, '--target-bits'),
@@ -87,7 +90,7 @@ export async function runCompress(args: CompressArgs, ctx: Ctx): Promise<Compres
         augment: args.augment,
         alphaSource: args.alphaSource,
       },
-      onProgress: (e: ProgressEvent) => spinner.update(e.message),
+      onProgress: (e: ProgressEvent) => spinner.update(e.message, e.phase),
     });
   } catch (e) {
     spinner.fail();
@@ -145,6 +148,7 @@ export function printCompress(r: CompressReport, ui: Ui): void {
   if (r.batchNorm.length) ui.out(`BatchNorm statistics re-estimated for ${r.batchNorm.length} nodes`);
   if (r.finetune) {
     const f = r.finetune;
+    if (f.schedule) ui.out(`${describeSchedule(f.schedule)}; the whole run took ${r.seconds.toFixed(0)} s`);
     ui.out(`fine-tuned: ${f.steps} steps (${f.epochs.toFixed(1)} epochs) in ${f.seconds.toFixed(1)} s on the ${f.backend} backend; distillation loss ${f.lossBefore.toFixed(4)} → ${f.lossAfter.toFixed(4)}`);
   }
   if (r.budget) printBudget(r.budget, ui);
@@ -230,6 +234,7 @@ export const compressCommand: CommandModule<object, CompressArgs> = {
       .option('max-drop', { type: 'number', describe: 'Choose p per layer: the smallest model whose accuracy drop on held-out data is ≤ this many points' })
       .option('target-bits', { type: 'number', describe: 'Choose p per layer: the most accurate model at ≤ this many bits per weight (over the tileable layers)' })
       .option('holdout', { type: 'number', default: 0.2, describe: 'Fraction of --data held out to confirm --max-drop/--target-bits' })
+      .option('time-budget', { type: 'string', describe: 'Wall time for the whole run, e.g. 90s, 10m, 1.5h: the first fine-tuning steps are timed and the schedule (steps, cosine length) is cut to fit' })
       .option('search-epochs', { type: 'number', describe: 'Fine-tuning epochs per candidate while searching --max-drop (default: --epochs; fewer search faster but misjudge points that a full fine-tune would rescue)' })
       .option('seed', { type: 'number', default: 0, describe: 'Random seed (same seed and data → same output bytes)' }) as never,
   handler: async (args) => {
