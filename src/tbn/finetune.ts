@@ -169,11 +169,16 @@ export async function finetune(model: Model, choices: LayerChoice[], data: Datas
   const optim = new E.Adam(params, { lr: (s) => lr(s) });
   const started = performance.now();
   let order = rng.permutation(count);
+  const indicesOf = (step: number) => order.subarray((step % perEpoch) * batch, (step % perEpoch) * batch + batch);
+  // The next batch (same epoch: its order is drawn) is read while this step computes.
+  let next: Promise<TrainBatch> | undefined;
   for (let step = 0; step < total; step++) {
     if (opts.signal?.aborted) throw new Error('aborted');
     const epochStep = step % perEpoch;
     if (epochStep === 0 && step > 0) order = rng.permutation(count);
-    const raw = await sample(order.subarray(epochStep * batch, epochStep * batch + batch), step);
+    const raw = await (next ?? sample(indicesOf(step), step));
+    next = step + 1 < total && (step + 1) % perEpoch !== 0 ? sample(indicesOf(step + 1), step + 1) : undefined;
+    next?.catch(() => {}); // awaited next step; a read error surfaces there
     const aug = opts.augment ? augmentBatch(raw.feeds, rng, DEFAULT_AUGMENT) : { feeds: raw.feeds, labelsValid: true };
     const teacherOut = await teacher.run(aug.feeds);
     const loss = E.tidy(() => {
