@@ -4,7 +4,8 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
-import { beforeAll, describe, expect, it } from 'vitest';
+import os from 'node:os';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readArrays } from '../../src/data/dataset.js';
 import { dataPath, modelPath, ROOT } from '../helpers/fixtures.js';
 import { tmpDir } from '../helpers/tmp.js';
@@ -19,7 +20,8 @@ let npz: Map<string, import('../../src/util/host-tensor.js').HostTensor>;
 beforeAll(async () => {
   // 120 MNIST test digits as 8-bit PNGs in class folders.
   npz = (await readArrays(dataPath('mnist-test.npz'))).arrays;
-  images = tmpDir('tbn-folder-');
+  // Shared by the tests of this file (tmpDir's folders go after each test).
+  images = fs.mkdtempSync(path.join(os.tmpdir(), 'tbn-folder-'));
   const x = npz.get('input')!.data as Float32Array;
   const y = npz.get('label')!.data as BigInt64Array;
   await Promise.all(
@@ -31,6 +33,8 @@ beforeAll(async () => {
     }),
   );
 });
+
+afterAll(() => fs.rmSync(images, { recursive: true, force: true }));
 
 describe('a folder of images through the CLI', () => {
   it('compress --json: one JSON document on stdout, progress lines on stderr; verify reads the same folder', { timeout: 180_000 }, () => {
@@ -53,6 +57,18 @@ describe('a folder of images through the CLI', () => {
     expect(rep.data).toMatchObject({ samples: 120, labelled: true, synthetic: false });
     // The PNGs hold the npz's pixels rounded to 8 bits: fp32 accuracy is the npz's on those rows.
     expect(rep.outputs[0].accuracy.original).toBeGreaterThan(0.9);
+  });
+
+  it('the same seed gives the same output bytes from a folder (shuffled reads, augmentation)', { timeout: 180_000 }, async () => {
+    const { compressModel } = await import('../../src/pipeline/compress.js');
+    const dir = tmpDir();
+    const run = async (name: string) => {
+      const output = path.join(dir, name);
+      await compressModel({ model: modelPath('mnist-mlp.onnx'), output, data: images, preprocess: ['resize=28x28,mean=0.1307,std=0.3081'], seed: 7, evalSamples: 1, training: { steps: 6, batchSize: 16 } });
+      return fs.readFileSync(output);
+    };
+    const [a, b] = [await run('a.onnx'), await run('b.onnx')];
+    expect(a.equals(b)).toBe(true);
   });
 
   it('a bad recipe and a bad file are one line each, exit 2 and 1', () => {
