@@ -5,7 +5,7 @@
 // from the input's shape when the user gives none.
 
 import { UsageError, UserError } from '../errors.js';
-import { floatToHalf, type DType, type NumericArray } from '../ir/dtype.js';
+import { arrayTypeFor, floatToHalf, type DType, type NumericArray } from '../ir/dtype.js';
 import type { Model } from '../ir/types.js';
 import { numel, type HostTensor } from '../util/host-tensor.js';
 import { audioDims, audioSegments, checkAudioRecipe, melOptions, preprocessAudio, targetRate, type AudioSegment } from './audio.js';
@@ -154,28 +154,12 @@ function store(dst: NumericArray, at: number, values: Float64Array, dtype: DType
   }
 }
 
+const FEEDABLE: DType[] = ['float32', 'float64', 'float16', 'uint8', 'int8', 'int16', 'uint16', 'int32', 'int64'];
+
 function typedArray(dtype: DType, n: number): NumericArray {
-  switch (dtype) {
-    case 'float32':
-      return new Float32Array(n);
-    case 'float64':
-      return new Float64Array(n);
-    case 'float16':
-    case 'uint16':
-      return new Uint16Array(n);
-    case 'uint8':
-      return new Uint8Array(n);
-    case 'int8':
-      return new Int8Array(n);
-    case 'int16':
-      return new Int16Array(n);
-    case 'int32':
-      return new Int32Array(n);
-    case 'int64':
-      return new BigInt64Array(n);
-    default:
-      throw new UserError(`inputs of type ${dtype} cannot be made from images or WAV files`);
-  }
+  const t = FEEDABLE.includes(dtype) ? arrayTypeFor(dtype) : null;
+  if (!t) throw new UserError(`inputs of type ${dtype} cannot be made from images or WAV files`);
+  return new t.ctor(n);
 }
 
 export async function openMedia(file: string, isDir: boolean, model: Model, opts: LoadDataOptions): Promise<Dataset> {

@@ -148,6 +148,16 @@ describe('folders as data sets', () => {
     expect(Array.from(b.feeds.x!.data as Uint8Array)).toEqual(Array.from(arrays.get('rgb.png.rgb')!.data as Uint8Array));
   });
 
+  it('float16 inputs get half-precision values', async () => {
+    const dir = folder({ 'a.png': 'gray.png' });
+    const b = await readAll(await loadData(dir, inputsModel({ x: ['N', 1, 24, 32] }, 'float16')));
+    expect(b.feeds.x!.dtype).toBe('float16');
+    const { arrays } = await (await import('../../../src/data/dataset.js')).readArrays(media('reference.npz'));
+    const gray = arrays.get('rgb.png.gray')!.data as Uint8Array;
+    const { halfToFloat } = await import('../../../src/ir/dtype.js');
+    for (let i = 0; i < gray.length; i += 37) expect(halfToFloat((b.feeds.x!.data as Uint16Array)[i]!)).toBeCloseTo(gray[i]! / 255, 3);
+  });
+
   it('the same indices give the same bytes; a seeded shuffle gives the same order', async () => {
     const dir = folder({ 'c/1.png': 'rgb.png', 'c/2.jpg': 'photo.jpg', 'd/3.webp': 'photo.webp', 'd/4.png': 'palette.png', 'd/5.png': 'rgba.png' });
     const read = async () => {

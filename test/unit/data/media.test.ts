@@ -143,6 +143,34 @@ describe('WAV decoding', () => {
   });
 });
 
+describe('audio recipe steps', () => {
+  it('channels=mono is the mean of the channels; keep gives each; length pads with silence', () => {
+    const info = wavInfo(media('stereo24.wav'));
+    const want = ref.get('stereo24.wav.samples')!.data as Float32Array;
+    const mono = recipe('channels=mono,length=1200');
+    const [seg] = audioSegments(info, mono);
+    const m = preprocessAudio(seg!, mono);
+    expect(m.length).toBe(1200);
+    for (let i = 0; i < 256; i++) expect(m[i]).toBeCloseTo((want[i]! + want[256 + i]!) / 2, 6);
+    expect(Array.from(m.subarray(info.frames))).toEqual(new Array(1200 - info.frames).fill(0));
+    const keep = recipe('channels=keep,scale=2');
+    const k = preprocessAudio(audioSegments(info, keep)[0]!, keep);
+    expect(k.length).toBe(2 * info.frames);
+    expect(k[info.frames + 3]).toBeCloseTo(2 * want[256 + 3]!, 6);
+  });
+
+  it('crop=center and crop=windows cut the resampled signal', () => {
+    const info = wavInfo(media('tone16.wav'));
+    const r = recipe('length=1000,crop=windows,stride=1500');
+    expect(audioSegments(info, r).map((s) => s.start)).toEqual([0, 1500, 3000]);
+    const c = recipe('length=1000,crop=center');
+    expect(audioSegments(info, c)[0]!.start).toBe(1500);
+    const x = preprocessAudio(audioSegments(info, c)[0]!, c);
+    const [whole] = readWavFrames(info, 1500, 1000);
+    expect(maxDiff(x, whole!)).toBe(0);
+  });
+});
+
 describe('log-mel features against torch.stft with torchaudio / librosa mel filters', () => {
   for (const [key, text] of [
     ['tone16.wav.logmel_htk', 'features=logmel,n_mels=40,win=400,hop=160,n_fft=512,mel=htk'],
