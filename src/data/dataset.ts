@@ -11,6 +11,7 @@ import type { DType } from '../ir/dtype.js';
 import type { Model } from '../ir/types.js';
 import type { HostTensor } from '../util/host-tensor.js';
 import { arrayDataset, openArrays } from './arrays.js';
+import { mediaKind } from './files.js';
 import { readAllRows } from './rows.js';
 
 export interface Batch {
@@ -82,6 +83,7 @@ export async function readArrays(file: string): Promise<{ arrays: Map<string, Ho
 }
 
 const ARRAY_EXTENSIONS = ['.npz', '.npy', '.pb'];
+const LIST_EXTENSIONS = ['.txt', '.tsv', '.csv', '.lst', '.list'];
 
 /** Opens `file` (arrays, an ONNX test-data folder, or a folder/list of images or WAVs) for `model`. */
 export async function loadData(file: string, model: Model, opts: LoadDataOptions = {}): Promise<Dataset> {
@@ -98,6 +100,9 @@ export async function loadData(file: string, model: Model, opts: LoadDataOptions
     if (opts.preprocess?.length) throw new UserError(`${file}: --preprocess applies to folders or lists of images and WAV files, not to array data`);
     const { arrays: rows, positional } = await openArrays(file);
     return arrayDataset(file, rows, positional, model, opts.labelKey ?? 'label');
+  }
+  if (!st.isDirectory() && !LIST_EXTENSIONS.includes(ext) && !mediaKind(file)) {
+    throw new UserError(`${file}: unknown data format '${ext || '(no extension)'}'; use .npz, .npy, a folder of .pb tensors, a folder of images or WAV files, or a list of them (${LIST_EXTENSIONS.join(' ')})`);
   }
   const { openMedia } = await import('./media.js');
   return openMedia(file, st.isDirectory(), model, opts);

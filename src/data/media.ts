@@ -165,7 +165,7 @@ function typedArray(dtype: DType, n: number): NumericArray {
 export async function openMedia(file: string, isDir: boolean, model: Model, opts: LoadDataOptions): Promise<Dataset> {
   const specs = modelInputs(model);
   const { fed, fills } = assignRecipes(specs, parseRecipes(opts.preprocess));
-  const listing: Listing = isDir ? listFolder(file, opts.labels) : listFile(file, fed.length);
+  const listing: Listing = isDir ? listFolder(file, opts.labels) : mediaKind(file) ? { paths: [[file]], ignored: [] } : listFile(file, fed.length);
   if (isDir && fed.length > 1) throw new UsageError(`${file}: a folder feeds one input; the model takes ${fed.length} from files (${fed.map((f) => f.spec.name).join(', ')}): use a list file with one path column per input`);
   const notes: string[] = [];
   const feeds: Feed[] = fed.map((f, column) => {

@@ -5,6 +5,7 @@
 // rows are read with one positioned read.
 
 import fs from 'node:fs';
+import { UserError } from '../errors.js';
 import type { DType, NumericArray } from '../ir/dtype.js';
 import { numel, type HostTensor } from '../util/host-tensor.js';
 import { checkBool, typedFromBytes } from './npy.js';
@@ -60,7 +61,12 @@ export function fileRows(spec: FileRowsSpec): RowSource {
     dims: spec.dims,
     read(indices) {
       const bytes = new Uint8Array(indices.length * rowBytes);
-      const fd = fs.openSync(spec.file, 'r');
+      let fd: number;
+      try {
+        fd = fs.openSync(spec.file, 'r');
+      } catch (e) {
+        throw new UserError(`${spec.what}: cannot read the data file any more (${(e as NodeJS.ErrnoException).code ?? e})`);
+      }
       try {
         for (let i = 0; i < indices.length; ) {
           // One read for each run of consecutive rows.
@@ -71,7 +77,7 @@ export function fileRows(spec: FileRowsSpec): RowSource {
           let got = 0;
           while (got < want) {
             const n = fs.readSync(fd, bytes, i * rowBytes + got, want - got, at + got);
-            if (n === 0) throw new Error(`${spec.what}: the file ended early (was it changed while tbn read it?)`);
+            if (n === 0) throw new UserError(`${spec.what}: the file ended early (was it changed while tbn read it?)`);
             got += n;
           }
           i = j;
