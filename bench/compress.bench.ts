@@ -39,11 +39,11 @@ const CONFIGS: Record<string, Partial<CompressOptions>> = {
 
 const testSets = new Map<string, { ir: Model; test: Dataset }>();
 /** The fixture's IR and the test set, loaded once per fixture. */
-function testSet(file: string): { ir: Model; test: Dataset } {
+async function testSet(file: string): Promise<{ ir: Model; test: Dataset }> {
   let t = testSets.get(file);
   if (!t) {
     const { model: ir } = loadModel(file);
-    testSets.set(file, (t = { ir, test: loadData(fixture('data/mnist-test.npz'), ir) }));
+    testSets.set(file, (t = { ir, test: await loadData(fixture('data/mnist-test.npz'), ir) }));
   }
   return t;
 }
@@ -54,7 +54,7 @@ async function run(model: string, p: number, config: string, extra: Partial<Comp
   const started = performance.now();
   const report = await compressModel({ model: file, output: out, force: true, data: fixture('data/mnist-calib.npz'), p, minParams: 10_000, evalSamples: 1, ...extra });
   const seconds = (performance.now() - started) / 1000;
-  const { ir, test } = testSet(file);
+  const { ir, test } = await testSet(file);
   const a = await compareModels(file, out, { data: test, model: ir, samples: test.count, seed: 0 });
   const acc = a.outputs[0]!.accuracy!;
   return { model, p, config, bitsPerTiledWeight: report.sizes.bitsPerTiledWeight, accuracy: 100 * acc.compressed, fp32Accuracy: 100 * acc.original, seconds };

@@ -11,6 +11,7 @@ error. Seeded: the same torch build gives the same files. CI does not run this s
 """
 import os
 import struct
+import subprocess
 import sys
 import time
 
@@ -236,6 +237,7 @@ def main():
     print("transformer: random initialisation (seed 0)")
     export(enc, torch.zeros(1, 16, dtype=torch.int64), "transformer-encoder.onnx", 17, (["ids"], ["logits"]),
            {"ids": {0: "batch"}, "logits": {0: "batch"}})
+    subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "fixtures", "media.py")], check=True)
 
 
 if __name__ == "__main__":

@@ -62,49 +62,78 @@ function parseHeader(text: string, what: string): Header {
   return { descr, fortran: fortran === 'True', shape };
 }
 
-/** Parses one .npy file's bytes. `what` names it in errors (file, or file:key in an .npz). */
-export function parseNpy(bytes: Uint8Array, what: string): HostTensor {
-  if (bytes.length < 10 || MAGIC.some((b, i) => bytes[i] !== b)) fail(what, 'not a .npy array (bad magic)');
-  const major = bytes[6]!;
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+/** Where an .npy array's data lies and how to read it (the header alone, no data). */
+export interface NpyLayout {
+  dtype: DType;
+  /** Bytes per element. */
+  size: number;
+  shape: number[];
+  fortran: boolean;
+  bigEndian: boolean;
+  /** Offset of the first data byte. */
+  dataStart: number;
+}
+
+/**
+ * Reads an .npy header from its first bytes (`head`: at least the header) and checks that the
+ * data fills exactly `totalBytes` bytes. `what` names the array in errors (file or file:key).
+ */
+export function npyLayout(head: Uint8Array, totalBytes: number, what: string): NpyLayout {
+  if (head.length < 10 || MAGIC.some((b, i) => head[i] !== b)) fail(what, 'not a .npy array (bad magic)');
+  const major = head[6]!;
+  const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
   let headerLen: number;
   let start: number;
   if (major === 1) {
     headerLen = view.getUint16(8, true);
     start = 10;
   } else if (major === 2 || major === 3) {
-    if (bytes.length < 12) fail(what, 'truncated .npy header');
+    if (head.length < 12) fail(what, 'truncated .npy header');
     headerLen = view.getUint32(8, true);
     start = 12;
   } else {
     fail(what, `.npy format version ${major} is not supported`);
   }
-  if (start + headerLen > bytes.length) fail(what, 'truncated .npy header');
-  const header = parseHeader(new TextDecoder(major === 3 ? 'utf-8' : 'latin1').decode(bytes.subarray(start, start + headerLen)), what);
+  if (start + headerLen > head.length || start + headerLen > totalBytes) fail(what, 'truncated .npy header');
+  const header = parseHeader(new TextDecoder(major === 3 ? 'utf-8' : 'latin1').decode(head.subarray(start, start + headerLen)), what);
   const m = /^([<>|=])?([a-z])(\d+)$/.exec(header.descr);
   const kind = m ? DESCR[`${m[2]}${m[3]}`] : undefined;
   if (!m || !kind) fail(what, `numpy dtype '${header.descr}' is not supported (use float32, float64, float16, int8–64, uint8–64 or bool)`);
-  const bigEndian = m[1] === '>';
-  const count = numel(header.shape);
   const dataStart = start + headerLen;
-  const want = count * kind.size;
-  if (!Number.isSafeInteger(want) || bytes.length - dataStart !== want) {
-    fail(what, `shape (${header.shape.join(', ')}) ${header.descr} needs ${want} bytes of data, the file has ${bytes.length - dataStart}`);
+  const want = numel(header.shape) * kind.size;
+  if (!Number.isSafeInteger(want) || totalBytes - dataStart !== want) {
+    fail(what, `shape (${header.shape.join(', ')}) ${header.descr} needs ${want} bytes of data, the file has ${totalBytes - dataStart}`);
   }
-  const buf = new ArrayBuffer(want);
+  return { dtype: kind.dtype, size: kind.size, shape: header.shape, fortran: header.fortran, bigEndian: m[1] === '>', dataStart };
+}
+
+/** Typed array of `count` elements of `dtype` over a copy of `bytes` (byte-swapped when big-endian). */
+export function typedFromBytes(bytes: Uint8Array, dtype: DType, size: number, bigEndian: boolean): NumericArray {
+  const buf = new ArrayBuffer(bytes.length);
   const raw = new Uint8Array(buf);
-  raw.set(bytes.subarray(dataStart, dataStart + want));
-  if (bigEndian && kind.size > 1) {
-    for (let i = 0; i < want; i += kind.size) raw.subarray(i, i + kind.size).reverse();
+  raw.set(bytes);
+  if (bigEndian && size > 1) {
+    for (let i = 0; i < raw.length; i += size) raw.subarray(i, i + size).reverse();
   }
-  let data = new CTORS[kind.dtype]!(buf, 0, count);
-  if (kind.dtype === 'bool' && data.some((v) => v !== 0 && v !== 1)) fail(what, 'bool array holds values other than 0 and 1');
-  if (header.fortran && header.shape.length > 1) data = fortranToC(data, header.shape);
-  return { dtype: kind.dtype, dims: header.shape, data };
+  return new CTORS[dtype]!(buf, 0, bytes.length / size);
+}
+
+/** Throws unless a bool array holds only 0 and 1. */
+export function checkBool(data: NumericArray, what: string): void {
+  if (data.some((v) => v !== 0 && v !== 1)) fail(what, 'bool array holds values other than 0 and 1');
+}
+
+/** Parses one .npy file's bytes. `what` names it in errors (file, or file:key in an .npz). */
+export function parseNpy(bytes: Uint8Array, what: string): HostTensor {
+  const l = npyLayout(bytes, bytes.length, what);
+  let data = typedFromBytes(bytes.subarray(l.dataStart), l.dtype, l.size, l.bigEndian);
+  if (l.dtype === 'bool') checkBool(data, what);
+  if (l.fortran && l.shape.length > 1) data = fortranToC(data, l.shape);
+  return { dtype: l.dtype, dims: l.shape, data };
 }
 
 /** Reorders column-major data into row-major. */
-function fortranToC(src: NumericArray, shape: number[]): NumericArray {
+export function fortranToC(src: NumericArray, shape: number[]): NumericArray {
   const n = src.length;
   const dst = new (src.constructor as new (n: number) => NumericArray)(n);
   const rank = shape.length;

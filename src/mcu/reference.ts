@@ -2,7 +2,7 @@
 // them) or N seeded synthetic inputs, each run through onnxruntime at batch 1 on the very model
 // file that was exported (a compressed model runs through its ONNX function bodies).
 
-import { batchOf, loadData } from '../data/dataset.js';
+import { loadData, readRange } from '../data/dataset.js';
 import { concreteDims, modelInputs, syntheticInputs } from '../data/synthetic.js';
 import type { Model } from '../ir/types.js';
 import { createOrtSession } from '../runtime/ort.js';
@@ -11,6 +11,8 @@ import type { ReferenceSet } from './harness.js';
 
 export interface ReferenceOptions {
   data?: string;
+  preprocess?: string[];
+  labels?: string;
   samples: number;
   shapes?: Map<string, number[]>;
 }
@@ -22,11 +24,14 @@ export async function referenceSet(modelFile: string | Uint8Array, model: Model,
   let source: string;
   const notes: string[] = [];
   if (opts.data) {
-    const ds = loadData(opts.data, model);
+    const ds = await loadData(opts.data, model, { preprocess: opts.preprocess, labels: opts.labels });
     notes.push(...ds.notes);
     const n = Math.min(opts.samples, ds.count);
-    for (let s = 0; s < n; s++) feeds.push(batchOf(ds, s, s + 1).feeds);
-    if (ds.labels) labels = Array.from(ds.labels.data.subarray(0, n) as ArrayLike<number | bigint>, Number);
+    for (let s = 0; s < n; s++) {
+      const b = await readRange(ds, s, s + 1);
+      feeds.push(b.feeds);
+      if (b.labels) (labels ??= []).push(Number(b.labels.data[0]));
+    }
     source = `the first ${n} samples of ${opts.data}`;
   } else {
     const dims = new Map(specs.map((s) => [s.name, concreteDims(s, 1, opts.shapes)]));

@@ -150,7 +150,7 @@ export async function compressWithBudget(
       notes.push(`${final.attempt.bitsPerWeight.toFixed(3)} bits/weight missed the budget after the full fine-tune (drop ${final.attempt.measuredDrop.toFixed(2)}); stepping back`);
     }
   }
-  const dropMeasure = holdout.labels ? 'accuracy' : 'disagreement';
+  const dropMeasure = holdout.labelled ? 'accuracy' : 'disagreement';
   return {
     result: final.result,
     report: {

@@ -32,6 +32,10 @@ export interface CompressOptions {
   dryRun?: boolean;
   data?: string;
   labelKey?: string;
+  /** Preprocessing recipes for a folder/list of images or WAVs (--preprocess). */
+  preprocess?: string[];
+  /** Labels file for a folder, or 'none' (--labels). */
+  labels?: string;
   inputShape?: string[];
   p?: number;
   layerP?: Map<string, number>;
@@ -54,6 +58,8 @@ export interface CompressOptions {
   training?: Partial<FinetuneOptions>;
   /** Choose p per layer under an accuracy (--max-drop) or size (--target-bits) budget. */
   budget?: BudgetOptions;
+  /** Wall-clock seconds the whole run should take: fine-tuning's schedule is fitted to it. */
+  timeBudget?: number;
   /** Layers under λ become binary with one α. */
   binarizeRest?: boolean;
   onProgress?: (event: ProgressEvent) => void;
@@ -96,6 +102,8 @@ export interface CompressReport {
   batchNorm: BatchNormUpdate[];
   finetune: FinetuneSummary | null;
   budget: BudgetReport | null;
+  /** Wall-clock seconds of the whole run. */
+  seconds: number;
   warnings: string[];
 }
 
@@ -136,6 +144,7 @@ function metadata(tiled: TiledLayer[], alpha: AlphaMode) {
 }
 
 export async function compressModel(opts: CompressOptions): Promise<CompressReport> {
+  const started = performance.now();
   const progress = opts.onProgress ?? (() => {});
   const format = opts.format ?? 'custom';
   const alpha = opts.alpha ?? 'per-tile';
@@ -146,7 +155,9 @@ export async function compressModel(opts: CompressOptions): Promise<CompressRepo
   const loaded = loadModel(opts.model);
   const model = loaded.model;
   if (format === 'custom') wrapInput(opts.model, () => checkCustomFormat(model));
-  const data = opts.data ? loadData(opts.data, model, { labelKey: opts.labelKey }) : undefined;
+  const data = opts.data
+    ? await loadData(opts.data, model, { labelKey: opts.labelKey, preprocess: opts.preprocess, labels: opts.labels, shapes, onProgress: (message) => progress({ phase: 'load', message }) })
+    : undefined;
   // The original must run in onnxruntime: it is the teacher and the reference. Checked first,
   // so that nothing is written for a model onnxruntime cannot load.
   await (await createOrtSession(opts.model, { threads: 1 })).release();
@@ -166,15 +177,17 @@ export async function compressModel(opts: CompressOptions): Promise<CompressRepo
     progress: (phase, message) => progress({ phase, message }),
     warn: (w) => warnings.push(w),
     metadata: (tiled) => metadata(tiled, alpha),
+    deadline: opts.timeBudget === undefined ? undefined : started + 1000 * opts.timeBudget,
   };
   const budgeted = opts.budget && (opts.budget.maxDrop !== undefined || opts.budget.targetBits !== undefined);
   if (budgeted && opts.dryRun) throw new UsageError('--dry-run cannot be combined with --max-drop or --target-bits');
+  if (budgeted && opts.timeBudget !== undefined) throw new UsageError('--time-budget cannot be combined with --max-drop or --target-bits (the search runs several fine-tunes)');
   if (budgeted) {
     const { result, report } = await compressWithBudget(ctx, opts, opts.budget!, (message) => progress({ phase: 'budget', message }));
-    return { ...(await finishCompress(opts, ctx, loaded, result, output, warnings)), budget: report };
+    return { ...(await finishCompress(opts, ctx, loaded, result, output, warnings)), budget: report, seconds: (performance.now() - started) / 1000 };
   }
   const result = await compressWith(ctx, opts, { dryRun: opts.dryRun });
-  return finishCompress(opts, ctx, loaded, result, output, warnings);
+  return { ...(await finishCompress(opts, ctx, loaded, result, output, warnings)), seconds: (performance.now() - started) / 1000 };
 }
 
 /** Agreement, output file and report for a compressed model built by compressWith. */
@@ -244,6 +257,7 @@ async function finishCompress(
     batchNorm: result.batchNorm,
     finetune: result.finetune,
     budget: null,
+    seconds: 0,
     warnings,
   };
 }

@@ -30,6 +30,9 @@ export interface ExportOptions {
   out?: string;
   name?: string;
   data?: string;
+  /** Recipes and labels for a folder/list of images or WAVs. */
+  preprocess?: string[];
+  labels?: string;
   /** Reference samples in the harness (default 10). */
   samples?: number;
   inputShape?: string[];
@@ -123,7 +126,7 @@ export async function exportModel(opts: ExportOptions): Promise<ExportReport> {
   const prov = { tbnVersion: TBN_VERSION, model: path.basename(opts.model), sha256, command, target: 'mcu (C99; checked on the host and on a Cortex-M4, QEMU mps2-an386)' };
   const gen = generateC(graph, name, prov);
   progress('computing reference outputs with onnxruntime');
-  const ref = await wrap(() => referenceSet(opts.model, loaded.model, graph.outputs, { data: opts.data, samples, shapes }));
+  const ref = await wrap(() => referenceSet(opts.model, loaded.model, graph.outputs, { data: opts.data, preprocess: opts.preprocess, labels: opts.labels, samples, shapes }));
 
   const support: Record<string, string> = {
     ...testData(name, ref, gen.inputs, gen.outputs),

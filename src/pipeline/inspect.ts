@@ -15,7 +15,7 @@ import { CANDIDATE_P, DEFAULT_MIN_PARAMS, bitsPerWeight, tiledBytes } from '../t
 export interface InspectOptions {
   minParams?: number;
   /** Per-layer sensitivity on this data (tbn inspect --data … --sensitivity). */
-  sensitivity?: { data: string; labelKey?: string; inputShape?: string[]; maxP?: number; seed?: number; onLayer?: (done: number, total: number, node: string) => void };
+  sensitivity?: { data: string; labelKey?: string; preprocess?: string[]; labels?: string; inputShape?: string[]; maxP?: number; seed?: number; onLayer?: (done: number, total: number, node: string) => void };
 }
 
 export interface LayerCandidate {
@@ -117,7 +117,7 @@ export async function inspectWithSensitivity(file: string, opts: InspectOptions)
   const s = opts.sensitivity;
   if (!s) return report;
   const { model } = loadModel(file);
-  const data = loadData(s.data, model, { labelKey: s.labelKey });
+  const data = await loadData(s.data, model, { labelKey: s.labelKey, preprocess: s.preprocess, labels: s.labels });
   const table = await layerSensitivity(file, model, data, { minParams: report.minParams }, parseInputShapes(s.inputShape), {
     maxP: s.maxP ?? 32,
     powersOfTwo: true,

@@ -3,14 +3,14 @@
 // Data is streamed batch by batch; only running sums are kept.
 
 import { UsageError, UserError } from '../errors.js';
-import { loadData } from '../data/dataset.js';
+import { loadData, readRange } from '../data/dataset.js';
 import { parseInputShapes, syntheticInputs } from '../data/synthetic.js';
 import type { Model, ValueInfo } from '../ir/types.js';
 import { loadModel } from '../onnx/file.js';
 import { createOrtSession, type OrtSession } from '../runtime/ort.js';
 import { TBN_DOMAIN } from '../tbn/format.js';
 import { compareSessions, type OutputAgreement } from '../verify/compare.js';
-import { sliceBatch, type HostTensor } from '../util/host-tensor.js';
+import type { HostTensor } from '../util/host-tensor.js';
 
 export type RuntimeName = 'ort' | 'custom-ops';
 
@@ -19,6 +19,10 @@ export interface VerifyOptions {
   compressed: string;
   data?: string;
   labelKey?: string;
+  /** Preprocessing recipes for a folder/list of images or WAVs (--preprocess). */
+  preprocess?: string[];
+  /** Labels file for a folder, or 'none' (--labels). */
+  labels?: string;
   inputShape?: string[];
   runtime?: RuntimeName;
   batchSize?: number;
@@ -170,7 +174,7 @@ export async function verifyModels(opts: VerifyOptions): Promise<VerifyReport> {
   const b = loadModel(opts.compressed);
   checkComparable(a.model, b.model, opts.original, opts.compressed);
   const shapes = parseInputShapes(opts.inputShape);
-  const data = opts.data ? loadData(opts.data, a.model, { labelKey: opts.labelKey }) : undefined;
+  const data = opts.data ? await loadData(opts.data, a.model, { labelKey: opts.labelKey, preprocess: opts.preprocess, labels: opts.labels, shapes }) : undefined;
   const warnings = [...(data?.notes ?? [])];
   if (!data) warnings.push('no --data: synthetic inputs, so agreement and error are measured but accuracy is not');
   const batchSize = opts.batchSize ?? 64;
@@ -183,7 +187,7 @@ export async function verifyModels(opts: VerifyOptions): Promise<VerifyReport> {
     const set = { data, model: a.model, samples, seed: opts.seed ?? 0, shapes, batchSize };
     const agreement = await compareSessions(sa, sb, set, { onBatch: (d, t) => opts.onProgress?.(d, t, 'compare') });
     const feeds = data
-      ? Object.fromEntries(Object.entries(data.inputs).map(([k, v]) => [k, sliceBatch(v, 0, Math.min(batchSize, data.count))]))
+      ? (await readRange(data, 0, Math.min(batchSize, data.count))).feeds
       : syntheticInputs(a.model, { batch: batchSize, seed: 1, shapes });
     const runs = opts.latencyRuns ?? 10;
     opts.onProgress?.(0, 2, 'latency');
@@ -207,7 +211,7 @@ export async function verifyModels(opts: VerifyOptions): Promise<VerifyReport> {
         bitsPerWeight: params ? (8 * bBytes) / params : 0,
       },
       runtime,
-      data: { source: data?.source ?? null, samples: agreement.samples, synthetic: agreement.synthetic, labelled: !!data?.labels },
+      data: { source: data?.source ?? null, samples: agreement.samples, synthetic: agreement.synthetic, labelled: !!data?.labelled },
       outputs: agreement.outputs,
       latency: { batchSize: Object.values(feeds)[0]?.dims[0] ?? batchSize, runs, threads, originalMs, compressedMs, speedup: originalMs / compressedMs },
       thresholds,

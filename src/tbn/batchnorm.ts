@@ -32,7 +32,7 @@ export async function recalibrateBatchNorm(model: Model, set: EvalSet, onNode?: 
     let sq: Float64Array | undefined;
     let count = 0;
     try {
-      for (const batch of evalBatches({ ...set, model: current })) {
+      for await (const batch of evalBatches({ ...set, model: current })) {
         const t = (await session.run(batch.feeds))[x]!;
         const c = t.dims[1]!;
         const inner = t.dims.slice(2).reduce((a, b) => a * b, 1);

@@ -7,7 +7,7 @@
 
 import * as E from '../engine/index.js';
 import { compile, type Program } from '../interp/index.js';
-import { subsetData, type Dataset } from '../data/dataset.js';
+import type { Dataset } from '../data/dataset.js';
 import { syntheticInputs } from '../data/synthetic.js';
 import type { Model } from '../ir/types.js';
 import type { OrtSession } from '../runtime/ort.js';
@@ -17,6 +17,7 @@ import { augmentBatch, DEFAULT_AUGMENT } from './augment.js';
 import { floatFeeds, floatTeacher, floatView } from './float-view.js';
 import { consumedWeight } from './layers.js';
 import { tiledWeight } from './parametrize.js';
+import { TimeBudget, type ScheduleChoice } from './time-budget.js';
 import type { LayerChoice } from './select.js';
 import type { AlphaMode } from './tile.js';
 
@@ -36,7 +37,10 @@ export interface FinetuneOptions {
   alphaSource: 'weight' | 'separate';
   /** Also train every other float weight (biases, norms, untiled layers). */
   trainRest: boolean;
-  onStep?: (e: { step: number; total: number; epoch: number; loss: number; etaSeconds: number }) => void;
+  onStep?: (e: { step: number; total: number; epoch: number; epochs: number; loss: number; samplesPerSecond: number; etaSeconds: number }) => void;
+  /** Seconds the training loop may take: the schedule is cut to fit after timing the first steps. */
+  timeBudget?: number;
+  onSchedule?: (choice: ScheduleChoice) => void;
   signal?: AbortSignal;
 }
 
@@ -62,6 +66,8 @@ export interface FinetuneResult {
   seconds: number;
   lossBefore: number;
   lossAfter: number;
+  /** How the schedule was fitted to --time-budget. */
+  schedule?: ScheduleChoice;
 }
 
 interface Student {
@@ -122,14 +128,18 @@ function distillLoss(student: Record<string, E.Tensor>, teacher: Record<string, 
   return total;
 }
 
-function gather(ds: Dataset, idx: Uint32Array): { feeds: Record<string, HostTensor>; labels?: number[] } {
-  const sub = subsetData(ds, idx);
-  return { feeds: sub.inputs, labels: sub.labels ? Array.from(sub.labels.data as BigInt64Array, Number) : undefined };
+type TrainBatch = { feeds: Record<string, HostTensor>; labels?: number[] };
+
+/** The samples at `idx`, read from disk now (the data set is never held whole). */
+async function gather(ds: Dataset, idx: Uint32Array): Promise<TrainBatch> {
+  const b = await ds.read(idx);
+  return { feeds: b.feeds, labels: b.labels ? Array.from(b.labels.data as BigInt64Array, Number) : undefined };
 }
 
-async function evalLoss(student: Student, teacher: OrtSession, batches: { feeds: Record<string, HostTensor>; labels?: number[] }[], opts: FinetuneOptions): Promise<number> {
+async function evalLoss(student: Student, teacher: OrtSession, batches: (() => Promise<TrainBatch>)[], opts: FinetuneOptions): Promise<number> {
   let sum = 0;
-  for (const b of batches) {
+  for (const next of batches) {
+    const b = await next();
     const t = await teacher.run(b.feeds);
     sum += E.noGrad(() => E.tidy(() => distillLoss(student.program.run(b.feeds).outputs, t, b.labels, opts).item()));
   }
@@ -146,24 +156,35 @@ export async function finetune(model: Model, choices: LayerChoice[], data: Datas
   const count = data?.count ?? 512;
   const batch = Math.min(opts.batchSize, count);
   const perEpoch = Math.max(1, Math.floor(count / batch));
-  const total = opts.steps ?? opts.epochs * perEpoch;
-  const sample = (idx: Uint32Array, seed: number) => {
-    const b = data ? gather(data, idx) : { feeds: syntheticInputs(model, { batch: idx.length, seed, shapes }) };
+  let total = opts.steps ?? opts.epochs * perEpoch;
+  const sample = async (idx: Uint32Array, seed: number): Promise<TrainBatch> => {
+    const b = data ? await gather(data, idx) : { feeds: syntheticInputs(model, { batch: idx.length, seed, shapes }) };
     return { ...b, feeds: floatFeeds(b.feeds) };
   };
-  const evalSet = Array.from({ length: Math.min(4, Math.ceil(count / batch)) }, (_, k) =>
+  // The loss before and after is measured on the first batches, read again each time.
+  const evalSet = Array.from({ length: Math.min(4, Math.ceil(count / batch)) }, (_, k) => () =>
     sample(Uint32Array.from({ length: Math.min(batch, count - k * batch) }, (_, i) => k * batch + i), 1_000_000 + k),
   );
+  const evalStarted = performance.now();
   const lossBefore = await evalLoss(student, teacher, evalSet, opts);
+  const budget = opts.timeBudget === undefined ? undefined : new TimeBudget(opts.timeBudget, total, (performance.now() - evalStarted) / 1000);
+  let schedule: ScheduleChoice | undefined;
   const params = [...[...student.latent.values()].flatMap((l) => (l.a ? [l.w, l.a] : [l.w])), ...student.program.parameters().values()];
-  const optim = new E.Adam(params, { lr: E.cosineSchedule({ lr: opts.lr, totalSteps: total, warmupSteps: Math.max(1, Math.round(total * 0.03)), minLr: opts.lr * 0.01 }) });
+  const cosine = (steps: number) => E.cosineSchedule({ lr: opts.lr, totalSteps: steps, warmupSteps: Math.max(1, Math.round(steps * 0.03)), minLr: opts.lr * 0.01 });
+  let lr = cosine(total);
+  const optim = new E.Adam(params, { lr: (s) => lr(s) });
   const started = performance.now();
   let order = rng.permutation(count);
+  const indicesOf = (step: number) => order.subarray((step % perEpoch) * batch, (step % perEpoch) * batch + batch);
+  // The next batch (same epoch: its order is drawn) is read while this step computes.
+  let next: Promise<TrainBatch> | undefined;
   for (let step = 0; step < total; step++) {
     if (opts.signal?.aborted) throw new Error('aborted');
     const epochStep = step % perEpoch;
     if (epochStep === 0 && step > 0) order = rng.permutation(count);
-    const raw = sample(order.subarray(epochStep * batch, epochStep * batch + batch), step);
+    const raw = await (next ?? sample(indicesOf(step), step));
+    next = step + 1 < total && (step + 1) % perEpoch !== 0 ? sample(indicesOf(step + 1), step + 1) : undefined;
+    next?.catch(() => {}); // awaited next step; a read error surfaces there
     const aug = opts.augment ? augmentBatch(raw.feeds, rng, DEFAULT_AUGMENT) : { feeds: raw.feeds, labelsValid: true };
     const teacherOut = await teacher.run(aug.feeds);
     const loss = E.tidy(() => {
@@ -175,7 +196,14 @@ export async function finetune(model: Model, choices: LayerChoice[], data: Datas
     optim.step();
     optim.zeroGrad();
     const elapsed = (performance.now() - started) / 1000;
-    opts.onStep?.({ step: step + 1, total, epoch: Math.floor(step / perEpoch) + 1, loss, etaSeconds: (elapsed / (step + 1)) * (total - step - 1) });
+    const fitted = budget?.afterStep(step + 1, elapsed);
+    if (fitted) {
+      schedule = fitted;
+      total = fitted.steps;
+      lr = cosine(total);
+      opts.onSchedule?.(fitted);
+    }
+    opts.onStep?.({ step: step + 1, total, epoch: Math.floor(step / perEpoch) + 1, epochs: Math.ceil(total / perEpoch), loss, samplesPerSecond: ((step + 1) * batch) / elapsed, etaSeconds: (elapsed / (step + 1)) * (total - step - 1) });
     await new Promise((r) => setImmediate(r));
   }
   const seconds = (performance.now() - started) / 1000;
@@ -190,6 +218,6 @@ export async function finetune(model: Model, choices: LayerChoice[], data: Datas
     l.a?.dispose();
   }
   student.program.dispose();
-  return { latent, updated, steps: total, seconds, lossBefore, lossAfter };
+  return { latent, updated, steps: total, seconds, lossBefore, lossAfter, schedule };
 }
 

@@ -16,6 +16,7 @@ import { rewriteModel, type OutputFormat, type TiledLayer } from './rewrite.js';
 import { selectLayers, type LayerChoice, type Selection, type SelectOptions } from './select.js';
 import { concreteShapes, probeValueShapes } from './shapes.js';
 import { computeTile, type AlphaMode } from './tile.js';
+import { describeSchedule, formatDuration, type ScheduleChoice } from './time-budget.js';
 import type { KeyValue } from '../ir/types.js';
 
 export interface MethodContext {
@@ -34,9 +35,11 @@ export interface MethodContext {
   progress: (phase: MethodPhase, message: string) => void;
   warn: (message: string) => void;
   metadata?: (tiled: TiledLayer[]) => KeyValue[];
+  /** performance.now() by which the whole run should end (--time-budget): fine-tuning is fitted to it. */
+  deadline?: number;
 }
 
-export type MethodPhase = 'select' | 'permute' | 'tile' | 'batchnorm' | 'finetune' | 'shapes';
+export type MethodPhase = 'select' | 'permute' | 'tile' | 'batchnorm' | 'finetune' | 'budget' | 'shapes';
 
 export interface FinetuneSummary {
   steps: number;
@@ -45,6 +48,8 @@ export interface FinetuneSummary {
   lossBefore: number;
   lossAfter: number;
   backend: string;
+  /** How the schedule was fitted to --time-budget. */
+  schedule: ScheduleChoice | null;
 }
 
 export interface MethodResult {
@@ -60,9 +65,15 @@ export function tileChoices(choices: LayerChoice[], alpha: AlphaMode): TiledLaye
   return choices.map((c) => ({ layer: c.layer, layout: c.layout, alphaMode: alpha, tile: computeTile(consumedWeight(c.layer), c.layout, alpha) }));
 }
 
-function formatDuration(seconds: number): string {
-  const s = Math.round(seconds);
-  return s >= 60 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s` : `${s}s`;
+/**
+ * Seconds the fine-tuning loop gets under --time-budget: what is left until the deadline,
+ * less as much again as the phases before it took (BatchNorm re-estimation, rewriting and
+ * evaluation come after it too).
+ */
+function loopBudget(ctx: MethodContext, begun: number): number | undefined {
+  if (ctx.deadline === undefined) return undefined;
+  const now = performance.now();
+  return Math.max(0, (ctx.deadline - now - (now - begun)) / 1000);
 }
 
 function batchNormStats(model: Model): string[] {
@@ -83,6 +94,7 @@ function copyInitializers(target: Model, source: Model, names: string[]): Model 
 
 export async function compressWith(ctx: MethodContext, select: SelectOptions, opts: { dryRun?: boolean } = {}): Promise<MethodResult> {
   const { model, data, shapes, alpha } = ctx;
+  const begun = performance.now();
   ctx.progress('select', 'choosing layers');
   let selection = selectLayers(model, select);
   let working = model;
@@ -110,7 +122,7 @@ export async function compressWith(ctx: MethodContext, select: SelectOptions, op
       working = copyInitializers(working, first.model, batchNormStats(working));
     }
     const teacher = await createOrtSession(ctx.modelPath, { threads: 0, spinning: false });
-    const training = { alphaMode: alpha, seed: ctx.seed, ...ctx.training };
+    const training = { alphaMode: alpha, seed: ctx.seed, ...ctx.training, timeBudget: loopBudget(ctx, begun) };
     try {
       const started = Date.now();
       const r = await finetune(
@@ -118,7 +130,12 @@ export async function compressWith(ctx: MethodContext, select: SelectOptions, op
         selection.chosen,
         data,
         teacher,
-        { ...training, onStep: (e) => ctx.progress('finetune', `fine-tuning: step ${e.step}/${e.total}, epoch ${e.epoch}, loss ${e.loss.toFixed(4)}, ETA ${formatDuration(e.etaSeconds)}`) },
+        {
+          ...training,
+          onStep: (e) =>
+            ctx.progress('finetune', `fine-tuning: step ${e.step}/${e.total}, epoch ${e.epoch}/${e.epochs}, loss ${e.loss.toFixed(4)}, ${e.samplesPerSecond.toFixed(1)} samples/s, ETA ${formatDuration(e.etaSeconds)}`),
+          onSchedule: (c) => ctx.progress('budget', describeSchedule(c)),
+        },
         shapes,
       );
       working = replaceInitializers(working, r.updated);
@@ -128,7 +145,7 @@ export async function compressWith(ctx: MethodContext, select: SelectOptions, op
       });
       const count = data?.count ?? 512;
       const perEpoch = Math.max(1, Math.floor(count / Math.min(training.batchSize ?? DEFAULT_FINETUNE.batchSize, count)));
-      summary = { steps: r.steps, epochs: r.steps / perEpoch, seconds: (Date.now() - started) / 1000, lossBefore: r.lossBefore, lossAfter: r.lossAfter, backend: getBackend().name };
+      summary = { steps: r.steps, epochs: r.steps / perEpoch, seconds: (Date.now() - started) / 1000, lossBefore: r.lossBefore, lossAfter: r.lossAfter, backend: getBackend().name, schedule: r.schedule ?? null };
     } finally {
       await teacher.release();
     }

@@ -80,7 +80,7 @@ interface Reference {
 
 async function referenceOutputs(teacher: OrtSession, set: EvalSet): Promise<Reference> {
   const ref: Reference = { feeds: [], outputs: [], labels: [] };
-  for (const b of evalBatches(set)) {
+  for await (const b of evalBatches(set)) {
     ref.feeds.push(b.feeds);
     ref.outputs.push(Object.fromEntries(Object.entries(await teacher.run(b.feeds)).map(([k, t]) => [k, widenToFloat32(t)])));
     ref.labels.push(b.labels);

@@ -2,7 +2,7 @@
 // MSE, max abs error, cosine similarity, and for classification outputs ([N, C] logits)
 // top-1 agreement and accuracy against labels. Only running sums are kept, never all outputs.
 
-import { batchOf, type Dataset } from '../data/dataset.js';
+import { readRange, type Dataset } from '../data/dataset.js';
 import { syntheticInputs } from '../data/synthetic.js';
 import type { Model } from '../ir/types.js';
 import { createOrtSession, type OrtSession } from '../runtime/ort.js';
@@ -105,13 +105,13 @@ export interface CompareHooks {
 }
 
 /** Batches of feeds (and labels) from the data, or synthetic ones. */
-export function* evalBatches(set: EvalSet): Generator<{ feeds: Record<string, HostTensor>; labels?: HostTensor; size: number }> {
+export async function* evalBatches(set: EvalSet): AsyncGenerator<{ feeds: Record<string, HostTensor>; labels?: HostTensor; targets?: Record<string, HostTensor>; size: number }> {
   const batch = set.batchSize ?? 64;
   if (set.data) {
     const total = Math.min(set.samples, set.data.count);
     for (let s = 0; s < total; s += batch) {
       const e = Math.min(total, s + batch);
-      yield { ...batchOf(set.data, s, e), size: e - s };
+      yield { ...(await readRange(set.data, s, e)), size: e - s };
     }
     return;
   }
@@ -125,7 +125,7 @@ export async function compareSessions(a: OrtSession, b: OrtSession, set: EvalSet
   const acc = new Map<string, Accumulator>();
   let samples = 0;
   const total = set.data ? Math.min(set.samples, set.data.count) : set.samples;
-  for (const { feeds, labels, size } of evalBatches(set)) {
+  for await (const { feeds, labels, size } of evalBatches(set)) {
     const [ra, rb] = [await a.run(feeds), await b.run(feeds)];
     for (const name of a.outputNames) {
       // float16/bfloat16 outputs are compared as the float32 values they hold.

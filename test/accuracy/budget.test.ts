@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadData, type Dataset } from '../../src/data/dataset.js';
+import { loadData, readAll, type Dataset } from '../../src/data/dataset.js';
 import { encodeNpz } from '../../src/data/npz.js';
 import type { Model } from '../../src/ir/types.js';
 import { loadModel } from '../../src/onnx/file.js';
@@ -20,9 +20,9 @@ const EPOCHS = 30;
 const CALIB = dataPath('mnist-calib.npz');
 
 /** The model, and the split compress makes of CALIB: the held-out part and the rest. */
-function heldOut(name: string): { model: Model; calib: Dataset; holdout: Dataset } {
+async function heldOut(name: string): Promise<{ model: Model; calib: Dataset; holdout: Dataset }> {
   const { model } = loadModel(modelPath(name));
-  return { model, ...splitHoldout(loadData(CALIB, model), 0.2, 0) };
+  return { model, ...splitHoldout(await loadData(CALIB, model), 0.2, 0) };
 }
 
 /** Accuracy points lost on the held-out part. */
@@ -41,9 +41,10 @@ async function compress(name: string, opts: Omit<CompressOptions, 'model'>) {
 describe('tbn compress with a budget on mnist-mlp.onnx', () => {
   it('--max-drop 1.0: within 1 point on held-out data and smaller than the best uniform p within 1 point', { timeout: 20 * 60_000 }, async () => {
     const name = 'mnist-mlp.onnx';
-    const { model, calib, holdout } = heldOut(name);
+    const { model, calib, holdout } = await heldOut(name);
     const calibFile = path.join(tmpDir(), 'calib.npz');
-    fs.writeFileSync(calibFile, encodeNpz({ ...calib.inputs, label: calib.labels! }));
+    const all = await readAll(calib);
+    fs.writeFileSync(calibFile, encodeNpz({ ...all.feeds, label: all.labels! }));
     const budgeted = await compress(name, { data: CALIB, budget: { maxDrop: 1.0 } });
     const budgetDrop = await drop(name, model, budgeted.output, holdout);
     const uniform: { p: number; bytes: number; drop: number }[] = [];
@@ -65,7 +66,7 @@ describe('tbn compress with a budget on mnist-mlp.onnx', () => {
 describe('tbn compress with a budget on mnist-cnn.onnx (every layer tileable: λ = 0)', () => {
   it('--target-bits 0.2 lands within 2 % below its size, measured on the written model', { timeout: 10 * 60_000 }, async () => {
     const name = 'mnist-cnn.onnx';
-    const { model, holdout } = heldOut(name);
+    const { model, holdout } = await heldOut(name);
     const { output, report } = await compress(name, { data: CALIB, budget: { targetBits: 0.2 }, minParams: 0 });
     const bits = report.sizes.bitsPerTiledWeight!;
     console.log(`${name} --target-bits 0.2: ${JSON.stringify(report.budget!.chosen.ps)}, ${bits.toFixed(4)} bits per tiled weight, drop ${(await drop(name, model, output, holdout)).toFixed(2)}`);

@@ -17,7 +17,7 @@ describe.each(['mnist-mlp.onnx', 'mnist-cnn.onnx'])('%s at p = 4 with the defaul
     expect(report.layers.length).toBeGreaterThanOrEqual(2);
     expect(report.sizes.bitsPerTiledWeight!).toBeLessThanOrEqual(0.27);
     const { model } = loadModel(modelPath(name));
-    const test = loadData(dataPath('mnist-test.npz'), model);
+    const test = await loadData(dataPath('mnist-test.npz'), model);
     const a = await compareModels(modelPath(name), out, { data: test, model, samples: test.count, seed: 0 });
     const acc = a.outputs[0]!.accuracy!;
     console.log(`${name}: fp32 ${(100 * acc.original).toFixed(2)} %, p = 4 ${(100 * acc.compressed).toFixed(2)} %, ${report.finetune?.seconds.toFixed(0)} s fine-tuning on ${report.finetune?.backend}`);

@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadData } from '../../src/data/dataset.js';
+import { loadData, readRange } from '../../src/data/dataset.js';
 import { floatsAs, halfToFloat } from '../../src/ir/dtype.js';
 import { valueInfo } from '../../src/ir/build.js';
 import type { Model } from '../../src/ir/types.js';
@@ -31,11 +31,9 @@ const FIXTURES = ['dtypes-fp16.onnx', 'dtypes-bf16-weights.onnx', 'dtypes-qdq.on
 const SELECT = { p: 4, minParams: 4000 };
 
 /** 16 MNIST test images in the model's input type. */
-function images(model: Model): Record<string, HostTensor> {
-  const data = loadData(dataPath('mnist-test.npz'), model);
-  const x = data.inputs.input!;
-  const n = 16 * 28 * 28;
-  return { input: { dtype: x.dtype, dims: [16, 1, 28, 28], data: x.data.subarray(0, n) as HostTensor['data'] } };
+async function images(model: Model): Promise<Record<string, HostTensor>> {
+  const data = await loadData(dataPath('mnist-test.npz'), model);
+  return (await readRange(data, 0, 16)).feeds;
 }
 
 async function run(bytes: Uint8Array | string, feeds: Record<string, HostTensor>): Promise<Float32Array> {
@@ -85,7 +83,7 @@ describe('layers of float16, bfloat16 and quantized models', () => {
     const dq = layers.map((l) => l.node.inputs[1]!);
     const probe = { ...model, graph: { ...model.graph, outputs: [...model.graph.outputs, ...dq.map((n) => valueInfo(n, 'float32'))] } };
     const s = await createOrtSession(toBytes(probe), { threads: 1 });
-    const out = await s.run(images(model));
+    const out = await s.run(await images(model));
     await s.release();
     layers.forEach((l, i) => expect(Array.from(consumedWeight(l))).toEqual(Array.from(out[dq[i]!]!.data as Float32Array)));
   });
@@ -123,13 +121,13 @@ describe.each(FIXTURES)('%s compressed at p = 4', (name) => {
     expect(c.tiled).toHaveLength(3);
     const io = (m: Model) => JSON.stringify([m.graph.inputs, m.graph.outputs]);
     expect(io(c.model)).toBe(io(c.original));
-    const feeds = images(c.original);
+    const feeds = await images(c.original);
     expectNear(await run(c.bytes, feeds), await run(expanded().bytes, feeds), tol);
   });
 
   it.skipIf(skipNative)(`runs on the ai.tbn kernels with the expanded form's outputs${nativeReason}`, async () => {
     const c = custom();
-    const feeds = images(c.original);
+    const feeds = await images(c.original);
     const kernels = widenToFloat32((await runKernels(c.bytes, feeds, 'portable')).logits!).data as Float32Array;
     expectNear(kernels, await run(expanded().bytes, feeds), tol);
   });
@@ -147,7 +145,7 @@ describe.each(['dtypes-qdq.onnx', 'dtypes-dynamic.onnx', 'dtypes-fp16.onnx'])('c
     const { model: m } = loadModel(modelPath(name));
     const { model: pm, report } = permuteChannels(m, selectLayers(m, SELECT).chosen, await concreteShapes(m));
     expect(report.map((r) => r.permuted)).toEqual([true, true, true]);
-    const feeds = images(m);
+    const feeds = await images(m);
     expectNear(await run(toBytes(pm), feeds), await run(toBytes(m), feeds), name.includes('fp16') ? 2e-3 : 1e-5);
   });
 });
@@ -190,7 +188,7 @@ describe('per-layer sensitivity (the --max-drop / --target-bits search)', () => 
   it.each(['dtypes-fp16.onnx', 'dtypes-qdq.onnx', 'dtypes-dynamic.onnx'])('measures the layers of %s on float32 values', async (name) => {
     const file = modelPath(name);
     const { model } = loadModel(file);
-    const data = loadData(dataPath('mnist-calib.npz'), model);
+    const data = await loadData(dataPath('mnist-calib.npz'), model);
     const table = await layerSensitivity(file, model, data, { minParams: 4000 }, new Map(), { maxP: 4, powersOfTwo: true, localSteps: 2, samples: 64, alpha: 'per-tile', permute: false, seed: 0 });
     expect(table).toHaveLength(3);
     for (const layer of table) {
@@ -218,12 +216,14 @@ describe('export --target mcu', () => {
 });
 
 describe('float16 data', () => {
-  it('float32 calibration data is rounded to a float16 input, with a note', () => {
+  it('float32 calibration data is rounded to a float16 input, with a note', async () => {
     const { model } = loadModel(modelPath('dtypes-fp16.onnx'));
-    const d = loadData(dataPath('mnist-calib.npz'), model);
-    expect(d.inputs.input!.dtype).toBe('float16');
+    const d = await loadData(dataPath('mnist-calib.npz'), model);
+    const half = (await readRange(d, 0, 1)).feeds.input!;
+    expect(half.dtype).toBe('float16');
     expect(d.notes.join()).toMatch(/float32 rounded to float16/);
-    const raw = loadData(dataPath('mnist-calib.npz'), loadModel(modelPath('dtypes-bf16-weights.onnx')).model).inputs.input!.data as Float32Array;
-    expect(Array.from((d.inputs.input!.data as Uint16Array).subarray(0, 784))).toEqual(Array.from(floatsAs(raw.subarray(0, 784), 'float16') as Uint16Array));
+    const f32 = await loadData(dataPath('mnist-calib.npz'), loadModel(modelPath('dtypes-bf16-weights.onnx')).model);
+    const raw = (await readRange(f32, 0, 1)).feeds.input!.data as Float32Array;
+    expect(Array.from(half.data as Uint16Array)).toEqual(Array.from(floatsAs(raw, 'float16') as Uint16Array));
   });
 });

@@ -60,7 +60,7 @@ describe.skipIf(skipNative)(`the same seed on either backend${nativeReason}`, ()
     expect(flipped / bits).toBeLessThan(0.005);
     const { model } = loadModel(modelPath('mnist-mlp.onnx'));
     expect(fs.existsSync(jsFile)).toBe(true);
-    const test = loadData(dataPath('mnist-test.npz'), model);
+    const test = await loadData(dataPath('mnist-test.npz'), model);
     const r = await compareModels(jsFile, nativeFile, { data: test, model, samples: 1000, seed: 0 });
     expect(r.outputs[0]!.top1Agreement!).toBeGreaterThanOrEqual(0.99);
   });

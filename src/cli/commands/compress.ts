@@ -3,11 +3,12 @@
 import type { CommandModule } from 'yargs';
 import type { CompressReport, ProgressEvent } from '../../pipeline/compress.js';
 import { UsageError } from '../../errors.js';
+import { describeSchedule } from '../../tbn/time-budget.js';
 import { formatBytes } from '../../tbn/sizes.js';
-import { withJson, type CommonArgs, type Ctx } from '../options.js';
+import { DATA_FLAG_HELP, parseDuration, withJson, withMediaData, type CommonArgs, type Ctx, type MediaDataArgs } from '../options.js';
 import { renderTable, type Ui } from '../ui.js';
 
-export interface CompressArgs extends CommonArgs {
+export interface CompressArgs extends CommonArgs, MediaDataArgs {
   model: string;
   output?: string;
   force: boolean;
@@ -40,6 +41,7 @@ export interface CompressArgs extends CommonArgs {
   targetBits?: number;
   holdout: number;
   searchEpochs?: number;
+  timeBudget?: string;
 }
 
 export async function runCompress(args: CompressArgs, ctx: Ctx): Promise<CompressReport> {
@@ -55,6 +57,8 @@ export async function runCompress(args: CompressArgs, ctx: Ctx): Promise<Compres
       dryRun: args.dryRun,
       data: args.data,
       labelKey: args.labelKey,
+      preprocess: args.preprocess,
+      labels: args.labels,
       inputShape: args.inputShape,
       p: args.p,
       layerP: parseLayerP(args.layerP),
@@ -69,6 +73,7 @@ export async function runCompress(args: CompressArgs, ctx: Ctx): Promise<Compres
       bnRecalibrate: args.bnRecalib,
       finetune: args.finetune,
       binarizeRest: args.binarizeRest,
+      timeBudget: args.timeBudget === undefined ? undefined : parseDuration(args.timeBudget, '--time-budget'),
       budget: {
         maxDrop: args.maxDrop === undefined ? undefined : nonNegative(args.maxDrop, '--max-drop'),
         targetBits: args.targetBits === undefined ? undefined : positiveNumber(args.targetBits, '--target-bits'),
@@ -85,7 +90,7 @@ export async function runCompress(args: CompressArgs, ctx: Ctx): Promise<Compres
         augment: args.augment,
         alphaSource: args.alphaSource,
       },
-      onProgress: (e: ProgressEvent) => spinner.update(e.message),
+      onProgress: (e: ProgressEvent) => spinner.update(e.message, e.phase),
     });
   } catch (e) {
     spinner.fail();
@@ -143,6 +148,7 @@ export function printCompress(r: CompressReport, ui: Ui): void {
   if (r.batchNorm.length) ui.out(`BatchNorm statistics re-estimated for ${r.batchNorm.length} nodes`);
   if (r.finetune) {
     const f = r.finetune;
+    if (f.schedule) ui.out(`${describeSchedule(f.schedule)}; the whole run took ${r.seconds.toFixed(0)} s`);
     ui.out(`fine-tuned: ${f.steps} steps (${f.epochs.toFixed(1)} epochs) in ${f.seconds.toFixed(1)} s on the ${f.backend} backend; distillation loss ${f.lossBefore.toFixed(4)} → ${f.lossAfter.toFixed(4)}`);
   }
   if (r.budget) printBudget(r.budget, ui);
@@ -197,12 +203,12 @@ export const compressCommand: CommandModule<object, CompressArgs> = {
   command: 'compress <model>',
   describe: 'Tile the weight layers of a model (fine-tuned by distillation) and write the compressed model',
   builder: (y) =>
-    withJson(y)
+    withMediaData(withJson(y))
       .positional('model', { type: 'string', demandOption: true, describe: 'ONNX model file' })
       .option('output', { alias: 'o', type: 'string', describe: 'Output file (default: <model>.tbn.onnx)' })
       .option('force', { type: 'boolean', default: false, describe: 'Replace an existing output file' })
       .option('dry-run', { type: 'boolean', default: false, describe: 'Print the plan and sizes, write nothing' })
-      .option('data', { type: 'string', describe: 'Calibration data: .npz (keys = input names, label), .npy, or a folder of .pb tensors' })
+      .option('data', { type: 'string', describe: `Calibration data: ${DATA_FLAG_HELP}` })
       .option('label-key', { type: 'string', default: 'label', describe: 'Key of the integer class labels in --data' })
       .option('input-shape', { type: 'string', array: true, describe: 'Shape for a dynamic input, name=d1,d2,… (repeatable)' })
       .option('p', { type: 'number', default: 4, describe: 'Tiling factor: each weight becomes one tile of N/p bits reused p times' })
@@ -228,6 +234,7 @@ export const compressCommand: CommandModule<object, CompressArgs> = {
       .option('max-drop', { type: 'number', describe: 'Choose p per layer: the smallest model whose accuracy drop on held-out data is ≤ this many points' })
       .option('target-bits', { type: 'number', describe: 'Choose p per layer: the most accurate model at ≤ this many bits per weight (over the tileable layers)' })
       .option('holdout', { type: 'number', default: 0.2, describe: 'Fraction of --data held out to confirm --max-drop/--target-bits' })
+      .option('time-budget', { type: 'string', describe: 'Wall time for the whole run, e.g. 90s, 10m, 1.5h: the first fine-tuning steps are timed and the schedule (steps, cosine length) is cut to fit' })
       .option('search-epochs', { type: 'number', describe: 'Fine-tuning epochs per candidate while searching --max-drop (default: --epochs; fewer search faster but misjudge points that a full fine-tune would rescue)' })
       .option('seed', { type: 'number', default: 0, describe: 'Random seed (same seed and data → same output bytes)' }) as never,
   handler: async (args) => {

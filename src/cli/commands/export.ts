@@ -6,9 +6,9 @@ import type { CommandModule } from 'yargs';
 import type { ExportReport, ExportTarget } from '../../pipeline/export.js';
 import { formatBytes } from '../../tbn/sizes.js';
 import { renderTable, type Ui } from '../ui.js';
-import { withJson, type CommonArgs, type Ctx } from '../options.js';
+import { DATA_FLAG_HELP, withJson, withMediaData, type CommonArgs, type Ctx, type MediaDataArgs } from '../options.js';
 
-export interface ExportArgs extends CommonArgs {
+export interface ExportArgs extends CommonArgs, MediaDataArgs {
   model: string;
   target: ExportTarget;
   out?: string;
@@ -28,6 +28,7 @@ function commandLine(a: ExportArgs): string {
   if (a.out) parts.push('--out', a.out);
   if (a.name) parts.push('--name', a.name);
   if (a.data) parts.push('--data', a.data);
+  for (const p of a.preprocess ?? []) parts.push('--preprocess', `'${p}'`);
   if (a.samples !== 10) parts.push('--samples', String(a.samples));
   for (const s of a.inputShape ?? []) parts.push('--input-shape', s);
   return parts.join(' ');
@@ -44,6 +45,8 @@ export async function runExport(args: ExportArgs, ctx: Ctx): Promise<ExportRepor
       out: args.out,
       name: args.name,
       data: args.data,
+      preprocess: args.preprocess,
+      labels: args.labels,
       samples: args.samples,
       inputShape: args.inputShape,
       verify: args.verify,
@@ -108,12 +111,12 @@ export const exportCommand: CommandModule<object, ExportArgs> = {
   command: 'export <model>',
   describe: 'Export a (compressed) model as C99 for microcontrollers, with a test harness',
   builder: (y) =>
-    withJson(y)
+    withMediaData(withJson(y))
       .positional('model', { type: 'string', demandOption: true, describe: 'ONNX model (compressed with ai.tbn ops, or plain fp32)' })
       .option('target', { type: 'string', choices: ['mcu'] satisfies ExportTarget[], demandOption: true, describe: 'What to generate' })
       .option('out', { type: 'string', describe: 'Output folder (default <name>_c)' })
       .option('name', { type: 'string', describe: 'C name of the model: <name>_run(), <name>.h (default from the file name)' })
-      .option('data', { type: 'string', describe: 'Reference inputs (.npz/.npy/.pb folder): the first --samples rows' })
+      .option('data', { type: 'string', describe: `Reference inputs, the first --samples of: ${DATA_FLAG_HELP}` })
       .option('samples', { type: 'number', default: 10, describe: 'Reference samples in the test harness' })
       .option('input-shape', { type: 'string', array: true, describe: 'name=d1,d2,… for dynamic dimensions other than the batch' })
       .option('verify', { type: 'boolean', default: true, describe: 'Compile and run the harness with the host C compiler (--no-verify skips)' })

@@ -5,9 +5,9 @@ import type { InspectReport } from '../../pipeline/inspect.js';
 import { UsageError } from '../../errors.js';
 import { formatBytes } from '../../tbn/sizes.js';
 import { renderTable, type Ui } from '../ui.js';
-import { withJson, type CommonArgs, type Ctx } from '../options.js';
+import { DATA_FLAG_HELP, withJson, withMediaData, type CommonArgs, type Ctx, type MediaDataArgs } from '../options.js';
 
-export interface InspectArgs extends CommonArgs {
+export interface InspectArgs extends CommonArgs, MediaDataArgs {
   model: string;
   minParams: number;
   data?: string;
@@ -24,7 +24,7 @@ export async function runInspect(args: InspectArgs, ctx: Ctx): Promise<InspectRe
   try {
     report = await inspectWithSensitivity(args.model, {
       minParams: args.minParams,
-      sensitivity: args.sensitivity ? { data: args.data!, labelKey: args.labelKey, inputShape: args.inputShape, onLayer: (d, t, n) => spinner.update(`sensitivity: layer ${d + 1}/${t} ${n}`) } : undefined,
+      sensitivity: args.sensitivity ? { data: args.data!, labelKey: args.labelKey, preprocess: args.preprocess, labels: args.labels, inputShape: args.inputShape, onLayer: (d, t, n) => spinner.update(`sensitivity: layer ${d + 1}/${t} ${n}`) } : undefined,
     });
   } finally {
     spinner.stop();
@@ -110,10 +110,10 @@ export const inspectCommand: CommandModule<object, InspectArgs> = {
   command: 'inspect <model>',
   describe: 'List the layers TBN can compress and the sizes they would take',
   builder: (y) =>
-    withJson(y)
+    withMediaData(withJson(y))
       .positional('model', { type: 'string', demandOption: true, describe: 'ONNX model file' })
       .option('min-params', { type: 'number', default: 64000, describe: 'λ: layers with fewer parameters are not tiled' })
-      .option('data', { type: 'string', describe: 'Calibration data for --sensitivity (.npz, .npy or a .pb folder)' })
+      .option('data', { type: 'string', describe: `Calibration data for --sensitivity: ${DATA_FLAG_HELP}` })
       .option('sensitivity', { type: 'boolean', default: false, describe: 'Measure each layer at each p (and fp32) on --data' })
       .option('label-key', { type: 'string', default: 'label', describe: 'Key of the integer class labels in --data' })
       .option('input-shape', { type: 'string', array: true, describe: 'Shape for a dynamic input, name=d1,d2,…' }) as never,

@@ -5,10 +5,10 @@ import type { CommandModule } from 'yargs';
 import { ThresholdError } from '../../errors.js';
 import type { VerifyReport } from '../../pipeline/verify.js';
 import { formatBytes } from '../../tbn/sizes.js';
-import { withJson, type CommonArgs, type Ctx } from '../options.js';
+import { DATA_FLAG_HELP, withJson, withMediaData, type CommonArgs, type Ctx, type MediaDataArgs } from '../options.js';
 import { renderTable, type Ui } from '../ui.js';
 
-export interface VerifyArgs extends CommonArgs {
+export interface VerifyArgs extends CommonArgs, MediaDataArgs {
   original: string;
   compressed: string;
   data?: string;
@@ -35,6 +35,8 @@ export async function runVerify(args: VerifyArgs, ctx: Ctx): Promise<VerifyRepor
       compressed: args.compressed,
       data: args.data,
       labelKey: args.labelKey,
+      preprocess: args.preprocess,
+      labels: args.labels,
       inputShape: args.inputShape,
       runtime: args.runtime,
       batchSize: args.batchSize,
@@ -110,10 +112,10 @@ export const verifyCommand: CommandModule<object, VerifyArgs> = {
   command: 'verify <original> <compressed>',
   describe: 'Compare a compressed model with its original: agreement, accuracy, size, latency',
   builder: (y) =>
-    withJson(y)
+    withMediaData(withJson(y))
       .positional('original', { type: 'string', demandOption: true, describe: 'The original ONNX model' })
       .positional('compressed', { type: 'string', demandOption: true, describe: 'The compressed ONNX model' })
-      .option('data', { type: 'string', describe: 'Test data: .npz (keys = input names, label), .npy, or a folder of .pb tensors' })
+      .option('data', { type: 'string', describe: `Test data: ${DATA_FLAG_HELP}` })
       .option('label-key', { type: 'string', default: 'label', describe: 'Key of the integer class labels in --data' })
       .option('input-shape', { type: 'string', array: true, describe: 'Shape for a dynamic input, name=d1,d2,… (repeatable)' })
       .option('runtime', { choices: ['ort', 'custom-ops'] as const, default: 'ort' as const, describe: 'How the compressed model runs: ort = stock onnxruntime (its ONNX functions); custom-ops = with the ai.tbn kernel library' })

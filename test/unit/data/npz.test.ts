@@ -10,8 +10,8 @@ import { dataPath, modelPath } from '../../helpers/fixtures.js';
 import { tmpDir } from '../../helpers/tmp.js';
 
 describe('npz written by numpy', () => {
-  it('reads the MNIST calibration set', () => {
-    const { arrays } = readArrays(dataPath('mnist-calib.npz'));
+  it('reads the MNIST calibration set', async () => {
+    const { arrays } = await readArrays(dataPath('mnist-calib.npz'));
     const x = arrays.get('input')!;
     expect(x.dtype).toBe('float32');
     expect(x.dims).toEqual([2000, 1, 28, 28]);
@@ -25,14 +25,15 @@ describe('npz written by numpy', () => {
     expect(Math.max(...xs.subarray(0, 784))).toBeLessThanOrEqual(1);
   });
 
-  it('matches data to model inputs and labels', () => {
+  it('matches data to model inputs and labels', async () => {
     const { model } = loadModel(modelPath('mnist-cnn.onnx'));
-    const ds = loadData(dataPath('mnist-test.npz'), model);
+    const ds = await loadData(dataPath('mnist-test.npz'), model);
     expect(ds.count).toBe(2000);
-    expect(Object.keys(ds.inputs)).toEqual(['input']);
-    expect(ds.labels?.dims).toEqual([2000]);
-    const ids = loadData(dataPath('transformer-calib.npz'), loadModel(modelPath('transformer-encoder.onnx')).model);
-    expect(ids.inputs.ids!.dtype).toBe('int64');
+    expect(Object.keys(ds.shapes)).toEqual(['input']);
+    expect(ds.labelled).toBe(true);
+    expect((await ds.read([5, 1])).labels?.dims).toEqual([2]);
+    const ids = await loadData(dataPath('transformer-calib.npz'), loadModel(modelPath('transformer-encoder.onnx')).model);
+    expect(ids.shapes.ids!.dtype).toBe('int64');
   });
 });
 
@@ -85,20 +86,20 @@ describe('npz', () => {
     expect(() => parseNpz(corrupt, 'c.npz')).toThrow(/c\.npz: member 'a\.npy'/);
   });
 
-  it('names the key and the expected shape when data does not fit the model', () => {
+  it('names the key and the expected shape when data does not fit the model', async () => {
     const dir = tmpDir();
     const { model } = loadModel(modelPath('mnist-mlp.onnx'));
     const f = path.join(dir, 'd.npz');
     fs.writeFileSync(f, encodeNpz({ input: { dtype: 'float32', dims: [4, 784], data: new Float32Array(4 * 784) } }));
-    expect(() => loadData(f, model)).toThrow(/d\.npz:input: shape \(4, 784\), the model's input 'input' is \(batch, 1, 28, 28\)/);
+    await expect(loadData(f, model)).rejects.toThrow(/d\.npz:input: shape \(4, 784\), the model's input 'input' is \(batch, 1, 28, 28\)/);
     fs.writeFileSync(f, encodeNpz({ pixels: { dtype: 'float32', dims: [4, 1, 28, 28], data: new Float32Array(4 * 784) } }));
-    expect(() => loadData(f, model)).toThrow(/key 'pixels' is not an input or output of the model \(inputs: input; labels: 'label'\)/);
+    await expect(loadData(f, model)).rejects.toThrow(/key 'pixels' is not an input or output of the model \(inputs: input; labels: 'label'\)/);
   });
 
-  it('reads an ONNX test-data folder of .pb tensors', () => {
+  it('reads an ONNX test-data folder of .pb tensors', async () => {
     const dir = '/usr/share/libonnx-testdata/data/node/test_relu';
     if (!fs.existsSync(dir)) return;
-    const { arrays } = readArrays(path.join(dir, 'test_data_set_0'));
+    const { arrays } = await readArrays(path.join(dir, 'test_data_set_0'));
     expect([...arrays.values()][0]!.dims).toEqual([3, 4, 5]);
   });
 });

@@ -56,7 +56,7 @@ describe.each([...TORCH_MODELS, ...TS_MODELS])('%s', (file) => {
   // The models tbn builds itself (TS_MODELS) have no data set: synthetic inputs only.
   if (DATA[file]) it('matches onnxruntime on the fixture data', async () => {
     await setup();
-    const { arrays } = readArrays(dataPath(DATA[file]!));
+    const { arrays } = await readArrays(dataPath(DATA[file]!));
     const feeds = Object.fromEntries(program.inputs.map((i) => [i.name, sliceBatch(arrays.get(i.name)!, 0, 16)]));
     await compare(program, ort, feeds);
   });

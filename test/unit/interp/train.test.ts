@@ -3,7 +3,7 @@
 // calibration images; accuracy on the 2 000 held-out test images must recover (fp32: 97.5 %).
 
 import { describe, expect, it } from 'vitest';
-import { loadData } from '../../../src/data/dataset.js';
+import { loadData, readAll } from '../../../src/data/dataset.js';
 import * as E from '../../../src/engine/index.js';
 import type { Program } from '../../../src/interp/index.js';
 import { sliceBatch, type HostTensor } from '../../../src/util/host-tensor.js';
@@ -22,22 +22,22 @@ function accuracy(program: Program, x: HostTensor, labels: HostTensor): number {
 }
 
 describe('training the MLP head with the engine', () => {
-  it('recovers ≥ 95 % test accuracy after fc3 is re-initialised', () => {
+  it('recovers ≥ 95 % test accuracy after fc3 is re-initialised', async () => {
     const { model, program } = fixture('mnist-mlp.onnx');
-    const calib = loadData(dataPath('mnist-calib.npz'), model);
-    const test = loadData(dataPath('mnist-test.npz'), model);
+    const calib = await readAll(await loadData(dataPath('mnist-calib.npz'), model));
+    const test = await readAll(await loadData(dataPath('mnist-test.npz'), model));
     program.setTrainable(['fc3.weight', 'fc3.bias']);
     const params = program.parameters();
     // torch.nn.Linear's initialisation: U(−1/√fan_in, 1/√fan_in).
     const rng = new Rng(42);
     for (const p of params.values()) p.backend.write(p.buf, Float32Array.from({ length: p.size }, () => (rng.next() * 2 - 1) / 16));
-    expect(accuracy(program, test.inputs.input!, test.labels!)).toBeLessThan(0.5);
+    expect(accuracy(program, test.feeds.input!, test.labels!)).toBeLessThan(0.5);
 
     const batch = 100;
     const epochs = 4;
     const steps = (epochs * 2000) / batch;
     const opt = new E.Adam([...params.values()], { lr: E.cosineSchedule({ lr: 1e-2, totalSteps: steps, warmupSteps: 5 }) });
-    const x = calib.inputs.input!;
+    const x = calib.feeds.input!;
     const y = calib.labels!;
     for (let epoch = 0; epoch < epochs; epoch++) {
       const order = rng.permutation(2000);
@@ -55,7 +55,7 @@ describe('training the MLP head with the engine', () => {
       }
     }
     expect(opt.stepCount).toBe(steps);
-    expect(accuracy(program, test.inputs.input!, test.labels!)).toBeGreaterThanOrEqual(0.95);
+    expect(accuracy(program, test.feeds.input!, test.labels!)).toBeGreaterThanOrEqual(0.95);
     opt.dispose();
     program.dispose();
   });
