@@ -1,12 +1,13 @@
 // Finds the weight layers TBN can compress: Gemm, MatMul and Conv (1-D, 2-D) nodes whose
 // weight is a constant — an initializer or a Constant node, possibly behind the Identity,
-// Cast or Transpose nodes that exporters put in between.
+// Cast or Transpose nodes that exporters put in between — and embedding tables (a Gather
+// reading rows of a constant 2-D table: token and position embeddings).
 
 import { getAttr, initializerMap, nodeLabel, producerMap } from '../ir/graph.js';
 import { bfloat16ToFloat, dtypeFromCode, halfToFloat, type DType } from '../ir/dtype.js';
 import type { Graph, Model, Node, Tensor } from '../ir/types.js';
 
-export type LayerOp = 'Gemm' | 'MatMul' | 'Conv';
+export type LayerOp = 'Gemm' | 'MatMul' | 'Conv' | 'Gather';
 
 export interface WeightSource {
   /** The constant that holds the values: an initializer, or the output of a Constant node. */
@@ -102,6 +103,11 @@ export function findWeightLayers(model: Model): WeightLayer[] {
   graph.nodes.forEach((node, nodeIndex) => {
     if (!isDefaultDomain(node)) return;
     const op = node.opType;
+    if (op === 'Gather') {
+      const table = embeddingTable(graph, node, nodeIndex, cache);
+      if (table) layers.push(table);
+      return;
+    }
     if (op !== 'Gemm' && op !== 'MatMul' && op !== 'Conv') return;
     const weightInput = op === 'MatMul' && !constantSource(graph, node.inputs[1] ?? '', cache) ? 0 : 1;
     const source = constantSource(graph, node.inputs[weightInput] ?? '', cache);
@@ -144,6 +150,21 @@ export function findWeightLayers(model: Model): WeightLayer[] {
     });
   });
   return layers;
+}
+
+/**
+ * An embedding table: Gather(axis 0) of rows of a constant float [rows, dim] table. Its
+ * output features are the embedding dimensions (axis 1), so tile regions along the output
+ * give every row its own bits; its "input" axis is the rows (one per token or position).
+ */
+function embeddingTable(graph: Graph, node: Node, nodeIndex: number, cache: { inits: Map<string, Tensor>; prod: Map<string, number> }): WeightLayer | undefined {
+  if (Number(getAttr(node, 'axis')?.i ?? 0) !== 0) return undefined;
+  const source = constantSource(graph, node.inputs[0] ?? '', cache);
+  if (!source || !FLOAT_WEIGHTS.has(source.tensor.dtype) || constantSource(graph, node.inputs[1] ?? '', cache)) return undefined;
+  const dtype = consumedType(graph, source);
+  const shape = consumedShape(source);
+  if (!dtype || shape.length !== 2 || shape[0]! * shape[1]! === 0) return undefined;
+  return { nodeIndex, node, label: nodeLabel(node, nodeIndex), op: 'Gather', weightInput: 0, source, shape, params: shape[0]! * shape[1]!, dtype, outDim: shape[1]!, outAxis: 1, inDim: shape[0]! };
 }
 
 /** The weight as the layer consumes it: float32, in the layout after any Transpose. */

@@ -79,6 +79,8 @@ function chooseAxis(layer: WeightLayer, p: number, policy: AxisPolicy): 0 | 1 {
   if (policy === 'row-major') return 0;
   if (policy === 'output') return axisFor(layer, 'output');
   if (policy === 'input') return axisFor(layer, 'input');
+  // Embedding rows are tokens: regions along them would give p tokens one bit pattern.
+  if (layer.op === 'Gather' && layer.outDim % p === 0) return axisFor(layer, 'output');
   const outOk = layer.outDim % p === 0 && layer.outDim / p >= MIN_DISTINCT_ROWS;
   const inOk = layer.inDim % p === 0 && (layer.op !== 'Conv' || layer.shape.length === 2);
   if (outOk || !inOk) return axisFor(layer, layer.outDim % p === 0 || !inOk ? 'output' : 'input');
