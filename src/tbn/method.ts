@@ -88,7 +88,11 @@ export async function compressWith(ctx: MethodContext, select: SelectOptions, op
   let permutation: PermutationReport[] = [];
   if (ctx.permute && selection.chosen.some((c) => c.regionsAlongOutput)) {
     ctx.progress('permute', 'permuting channels');
-    const shapeMap = await concreteShapes(model, shapes).catch(() => undefined);
+    // Dynamic dimensions not given by --input-shape are taken from the data (one sample).
+    const fromData = data ? new Map(Object.entries(data.inputs).map(([k, t]) => [k, [1, ...t.dims.slice(1)]])) : undefined;
+    const shapeMap = await concreteShapes(model, shapes)
+      .catch(() => (fromData ? concreteShapes(model, new Map([...fromData, ...shapes])) : undefined))
+      .catch(() => undefined);
     if (!shapeMap) ctx.warn('channels not permuted: the model could not be run on synthetic inputs (give --input-shape)');
     else {
       ({ model: working, report: permutation } = permuteChannels(model, selection.chosen, shapeMap));

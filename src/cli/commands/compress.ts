@@ -17,6 +17,7 @@ export interface CompressArgs extends CommonArgs {
   inputShape?: string[];
   p: number;
   layerP?: string[];
+  layerAxis?: string[];
   minParams: number;
   include?: string[];
   exclude?: string[];
@@ -44,7 +45,7 @@ export interface CompressArgs extends CommonArgs {
 
 export async function runCompress(args: CompressArgs, ctx: Ctx): Promise<CompressReport> {
   const { compressModel } = await import('../../pipeline/compress.js');
-  const { parseLayerP } = await import('../../tbn/select.js');
+  const { parseLayerAxis, parseLayerP } = await import('../../tbn/select.js');
   const spinner = ctx.ui.progress('compressing');
   let report: CompressReport;
   try {
@@ -58,6 +59,7 @@ export async function runCompress(args: CompressArgs, ctx: Ctx): Promise<Compres
       inputShape: args.inputShape,
       p: args.p,
       layerP: parseLayerP(args.layerP),
+      layerAxis: parseLayerAxis(args.layerAxis),
       minParams: args.minParams,
       include: args.include,
       exclude: args.exclude,
@@ -207,6 +209,7 @@ export const compressCommand: CommandModule<object, CompressArgs> = {
       .option('input-shape', { type: 'string', array: true, describe: 'Shape for a dynamic input, name=d1,d2,… (repeatable)' })
       .option('p', { type: 'number', default: 4, describe: 'Tiling factor: each weight becomes one tile of N/p bits reused p times' })
       .option('layer-p', { type: 'string', array: true, describe: 'Per-layer p, name=p (node or weight name; p=1 keeps it fp32)' })
+      .option('layer-axis', { type: 'string', array: true, describe: 'Per-layer tile axis, name=auto|output|input|row-major (node or weight name, glob or /regex/)' })
       .option('min-params', { type: 'number', default: 64000, describe: 'λ: layers with fewer parameters are not tiled' })
       .option('include', { type: 'string', array: true, describe: 'Only tile layers whose node or weight name matches (glob or /regex/)' })
       .option('exclude', { type: 'string', array: true, describe: 'Never tile layers whose node or weight name matches (glob or /regex/)' })
