@@ -57,13 +57,14 @@ export class ChannelSpaces {
     private readonly model: Model,
     private readonly shapes: Map<string, number[]>,
     readonly producers: Producer[],
+    private readonly grown?: Map<string, number[]>,
   ) {
     producers.forEach((p, i) => this.index.set(p.value, i));
   }
 
   /** Runs a flow seeded by channel orders of some producers; the orders every producer ends with. */
   closure(seeds: Map<number, Int32Array>): Map<number, Int32Array> {
-    const flow = new Flow(this.model, this.shapes);
+    const flow = new Flow(this.model, this.shapes, this.grown);
     const result = flow.run([...seeds].map(([i, order]) => [this.producers[i]!.value, this.seedPerm(i, order)]));
     const out = new Map<number, Int32Array>();
     for (const [value, perm] of result.values) {
@@ -79,7 +80,7 @@ export class ChannelSpaces {
 
   /** The flow of a full assignment (used to rewrite the model). */
   flow(seeds: Map<number, Int32Array>) {
-    const flow = new Flow(this.model, this.shapes);
+    const flow = new Flow(this.model, this.shapes, this.grown);
     return flow.run([...seeds].map(([i, order]) => [this.producers[i]!.value, this.seedPerm(i, order)]));
   }
 

@@ -60,6 +60,8 @@ export class Flow {
   constructor(
     model: Model,
     private readonly shapes: Map<string, number[]>,
+    /** Shapes with the dynamic input dimensions grown: axes that differ follow the data. */
+    private readonly grown?: Map<string, number[]>,
   ) {
     this.g = model.graph;
     this.defaultOpset = model.opsetImports.find((o) => !o.domain || o.domain === 'ai.onnx')?.version ?? 13;
@@ -314,6 +316,11 @@ export class Flow {
     if (!onY) return;
     const onX = carryFlat(onY, sy, sx);
     if (!onX) this.fail(n, 'it merges the moving axes with others');
+    // The row-major correspondence holds at every input size only if no data axis takes part.
+    const gx = this.grown?.get(x);
+    const gy = this.grown?.get(y);
+    const dynamic = (p: AxisPerm, s: number[], other: number[], g: number[] | undefined) => !!g && spanOf(p, s, other).some((a) => g[a] !== s[a]);
+    if (dynamic(onX, sx, sy, gx) || dynamic(onY, sy, sx, gy)) this.fail(n, 'it merges the moving axes with a dynamic (batch or sequence) axis');
     this.assign(x, onX);
     this.assign(y, onY);
   }
@@ -538,24 +545,33 @@ function restrict(p: AxisPerm, m: Selection, _sw: number[], sp: number[]): AxisP
   return partAxes.length ? simplify({ axes: partAxes, sizes: partSizes, order }) : undefined;
 }
 
-/** A permutation over some axes of shape `from`, re-expressed on shape `to` with the same row-major order. */
-function carryFlat(p: AxisPerm, from: number[], to: number[]): AxisPerm | undefined {
-  const prefix = (s: number[]) => s.map((_, a) => s.slice(0, a).reduce((x, y) => x * y, 1)).concat([s.reduce((x, y) => x * y, 1)]);
-  const pf = prefix(from);
-  const pt = prefix(to);
-  // Widen the run of moving axes until both its ends fall on axis boundaries of `to`.
+const prefixProducts = (s: number[]) => s.map((_, a) => s.slice(0, a).reduce((x, y) => x * y, 1)).concat([s.reduce((x, y) => x * y, 1)]);
+
+/** The contiguous run of axes of `from` that carryFlat moves (the permutation's axes widened to boundaries of `to`). */
+function spanOf(p: AxisPerm, from: number[], to: number[]): number[] {
+  const pf = prefixProducts(from);
+  const pt = prefixProducts(to);
   let lo = p.axes[0]!;
   let hi = p.axes[p.axes.length - 1]! + 1;
   while (lo > 0 && !pt.includes(pf[lo]!)) lo--;
   while (hi < from.length && !pt.includes(pf[hi]!)) hi++;
+  return Array.from({ length: hi - lo }, (_, i) => lo + i);
+}
+
+/** A permutation over some axes of shape `from`, re-expressed on shape `to` with the same row-major order. */
+function carryFlat(p: AxisPerm, from: number[], to: number[]): AxisPerm | undefined {
+  const span = spanOf(p, from, to);
+  const pf = prefixProducts(from);
+  const pt = prefixProducts(to);
+  const lo = span[0]!;
+  const hi = span[span.length - 1]! + 1;
   if (!pt.includes(pf[lo]!) || !pt.includes(pf[hi]!)) return undefined;
   // The matching run of `to`, skipping size-1 axes at its start.
   let lo2 = pt.indexOf(pf[lo]!);
   while (lo2 < to.length && to[lo2] === 1 && pt[lo2 + 1] === pf[lo]) lo2++;
   const hi2 = pt.indexOf(pf[hi]!, lo2);
   if (hi2 <= lo2) return undefined;
-  const fromAxes = Array.from({ length: hi - lo }, (_, i) => lo + i);
-  const full = lift(p, fromAxes, fromAxes.map((a) => from[a]!));
+  const full = lift(p, span, span.map((a) => from[a]!));
   const toAxes = Array.from({ length: hi2 - lo2 }, (_, i) => lo2 + i);
   return simplify({ axes: toAxes, sizes: toAxes.map((a) => to[a]!), order: full.order });
 }

@@ -216,7 +216,12 @@ function objective(tiled: { pi: number; producer: Producer; choice: LayerChoice 
   return { obj: { sim }, norms };
 }
 
-export function permuteChannels(model: Model, choices: LayerChoice[], shapes: Map<string, number[]>): { model: Model; report: PermutationReport[] } {
+/**
+ * Permutes the output channels of the chosen layers (and everything tied to them). `grown`:
+ * shapes with the dynamic input dimensions grown (growableShapes), so that no permutation is
+ * carried through a reshape that mixes channels with a batch or sequence axis.
+ */
+export function permuteChannels(model: Model, choices: LayerChoice[], shapes: Map<string, number[]>, grown?: Map<string, number[]>): { model: Model; report: PermutationReport[] } {
   const layers = findWeightLayers(model);
   const producers: Producer[] = [];
   const byNode = new Map<number, number>();
@@ -226,7 +231,7 @@ export function permuteChannels(model: Model, choices: LayerChoice[], shapes: Ma
     byNode.set(l.nodeIndex, producers.length);
     producers.push(p);
   }
-  const spaces = new ChannelSpaces(model, shapes, producers);
+  const spaces = new ChannelSpaces(model, shapes, producers, grown);
   const along = choices.filter((c) => c.regionsAlongOutput && byNode.has(c.layer.nodeIndex));
   const tiled = along.map((c) => ({ pi: byNode.get(c.layer.nodeIndex)!, producer: producers[byNode.get(c.layer.nodeIndex)!]!, choice: c }));
   const covered = new Set<number>();

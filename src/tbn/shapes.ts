@@ -43,6 +43,16 @@ export async function concreteShapes(model: Model, shapes?: Map<string, number[]
   }
 }
 
+/**
+ * Shapes at the base input shape and with every dynamic input dimension grown by one: an axis
+ * whose size differs between the two follows the data (batch, sequence), not the weights.
+ */
+export async function growableShapes(model: Model, shapes?: Map<string, number[]>): Promise<{ base: Map<string, number[]>; grown: Map<string, number[]> }> {
+  const base = await concreteShapes(model, shapes);
+  const bigger = new Map(modelInputs(model).map((s) => [s.name, concreteDims(s, 1, shapes).map((d, i) => (s.dims[i]! > 0 ? d : d + 1))]));
+  return { base, grown: await concreteShapes(model, bigger) };
+}
+
 export async function probeValueShapes(model: Model, names: string[], shapes?: Map<string, number[]>): Promise<ValueInfo[]> {
   if (!names.length) return [];
   const specs = modelInputs(model);
