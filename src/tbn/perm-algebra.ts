@@ -2,7 +2,9 @@
 // permutation moves through a graph. An AxisPerm acts on the row-major positions over `axes`
 // (absolute, ascending) and leaves every other axis alone: the permuted tensor at position y
 // holds the original at position order[y] (the same along all other axes). Equivariance rules
-// (perm-rules.ts) combine them with lift / project / join; everything here is plain arrays.
+// (perm-flow.ts) combine them with lift / project / join; everything here is plain arrays.
+
+import { contiguousStrides } from '../engine/shape.js';
 
 export interface AxisPerm {
   axes: number[];
@@ -23,15 +25,7 @@ export function isIdentity(p: AxisPerm | undefined): boolean {
   return !p || p.order.every((v, i) => v === i);
 }
 
-function strides(sizes: readonly number[]): number[] {
-  const s = new Array<number>(sizes.length);
-  let acc = 1;
-  for (let i = sizes.length - 1; i >= 0; i--) {
-    s[i] = acc;
-    acc *= sizes[i]!;
-  }
-  return s;
-}
+const strides = contiguousStrides;
 
 /** The same permutation over a superset of axes (identity across the added ones). */
 export function lift(p: AxisPerm, axes: number[], sizes: number[]): AxisPerm {

@@ -372,28 +372,17 @@ export class Flow {
       if (!scalar && this.shape(n.inputs[1]!).length !== 1) return undefined;
       return [{ whole: x, part: n.outputs[0]!, axis, index: idx.map((i) => (i < 0 ? i + sx[axis]! : i)), drop: scalar }];
     }
-    if (op === 'Split') {
-      const axis = norm(Number(getAttr(n, 'axis')?.i ?? 0), sx.length);
+    // Split outputs and Concat inputs are consecutive runs of one axis of the whole.
+    const runs = (whole: string, parts: string[], axis: number) => {
       let offset = 0;
-      return n.outputs.map((o) => {
-        const len = this.shape(o)[axis]!;
-        const sel: Selection = { whole: x, part: o, axis, index: Array.from({ length: len }, (_, i) => offset + i) };
+      return parts.map((part): Selection => {
+        const len = this.shape(part)[axis]!;
         offset += len;
-        return sel;
+        return { whole, part, axis, index: Array.from({ length: len }, (_, i) => offset - len + i) };
       });
-    }
-    if (op === 'Concat') {
-      const y = n.outputs[0]!;
-      const sy = this.shape(y);
-      const axis = norm(Number(getAttr(n, 'axis')?.i), sy.length);
-      let offset = 0;
-      return n.inputs.map((v) => {
-        const len = this.shape(v)[axis]!;
-        const sel: Selection = { whole: y, part: v, axis, index: Array.from({ length: len }, (_, i) => offset + i) };
-        offset += len;
-        return sel;
-      });
-    }
+    };
+    if (op === 'Split') return runs(x, n.outputs, norm(Number(getAttr(n, 'axis')?.i ?? 0), sx.length));
+    if (op === 'Concat') return runs(n.outputs[0]!, n.inputs, norm(Number(getAttr(n, 'axis')?.i), this.shape(n.outputs[0]!).length));
     // Slice: one selection per sliced axis is enough when at most one of them moves.
     const starts = ints(n.inputs[1]);
     const ends = ints(n.inputs[2]);
