@@ -140,7 +140,9 @@ export function printCompress(r: CompressReport, ui: Ui): void {
   const permuted = r.permutation.filter((x) => x.permuted);
   if (r.permutation.length) {
     ui.out(`channel permutation: ${permuted.length} of ${r.permutation.length} channel spaces permuted`);
-    for (const x of r.permutation.filter((e) => !e.permuted)) ui.out(`  kept ${x.layers.join(', ')}: ${x.reason}`);
+    const layers = (x: (typeof r.permutation)[number]) => (x.layers.length > 3 ? `${x.layers.slice(0, 3).join(', ')} and ${x.layers.length - 3} more` : x.layers.join(', '));
+    for (const x of permuted) ui.out(`  permuted ${layers(x)}: ${x.structure}`);
+    for (const x of r.permutation.filter((e) => !e.permuted)) ui.out(`  kept ${layers(x)}: ${x.reason}`);
   }
   if (r.batchNorm.length) ui.out(`BatchNorm statistics re-estimated for ${r.batchNorm.length} nodes`);
   if (r.finetune) {
