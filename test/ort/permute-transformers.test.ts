@@ -26,7 +26,11 @@ const VARIANTS = [
   'text-qkv-nofold-opset14-dynamic.onnx',
 ] as const;
 
-const isText = (m: Model) => m.graph.inputs[0]!.name === 'ids';
+/** A text model whose sequence length is dynamic (probed at 8, checked at 11). */
+const isText = (m: Model) => {
+  const t = m.graph.inputs[0]!.type;
+  return m.graph.inputs[0]!.name === 'ids' && t?.kind === 'tensor' && t.shape?.[1]?.value === undefined;
+};
 
 async function run(m: Model, feeds: ReturnType<typeof syntheticInputs>) {
   const s = await createOrtSession(toBytes(m), { threads: 1 });
@@ -66,6 +70,18 @@ describe.each(VARIANTS)('permutation of transformer-variants/%s', (file) => {
     // Head dimensions move in pools (q with k), and whole heads move as blocks.
     expect(attention.structure).toMatch(/pools of \d+ channels, \d+ pools of \d+-channel blocks/);
     for (const r of report.filter((x) => x.permuted)) expect(r.similarityAfter!).toBeGreaterThan(r.similarityBefore!);
+  });
+});
+
+describe.each(['vit-mnist.onnx', 'text-transformer.onnx'])('permutation of the trained fixture %s', (file) => {
+  it('permutes every space at the defaults (λ = 4096) and keeps the fp32 function', async () => {
+    const { model: m } = loadModel(modelPath(file));
+    const sel = selectLayers(m, { p: 4, minParams: 4096 });
+    const { base, grown } = await growableShapes(m);
+    const { model: pm, report } = permuteChannels(m, sel.chosen, base, grown);
+    expect(report.length).toBeGreaterThanOrEqual(5);
+    expect(report.filter((r) => !r.permuted)).toEqual([]);
+    await expectSameFunction(m, pm);
   });
 });
 
