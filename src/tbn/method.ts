@@ -12,7 +12,7 @@ import { DEFAULT_FINETUNE, finetune, type FinetuneOptions } from './finetune.js'
 import { consumedWeight } from './layers.js';
 import { permuteChannels, type PermutationReport } from './permute.js';
 import { rewriteModel, type OutputFormat, type TiledLayer } from './rewrite.js';
-import { selectLayers, type AxisPolicy, type LayerChoice, type Selection, type SelectOptions } from './select.js';
+import { selectLayers, type LayerChoice, type Selection, type SelectOptions } from './select.js';
 import { growableShapes, probeValueShapes } from './shapes.js';
 import { computeTile, type AlphaMode } from './tile.js';
 import type { KeyValue } from '../ir/types.js';
@@ -80,38 +80,23 @@ function copyInitializers(target: Model, source: Model, names: string[]): Model 
   return replaceInitializers(target, from);
 }
 
-/**
- * The auto tile axis of attention projections: a layer whose output channels move only in
- * head-sized pools (q, k, v) cannot have its rows grouped freely, and on the ViT fixture
- * tiling it along its input axis kept 0.95 points more (README, Transformers).
- */
-function headProjections(report: PermutationReport[]): [string, AxisPolicy][] {
-  const pooled = report.filter((r) => r.structure && r.structure !== 'none' && !r.structure.endsWith('one pool'));
-  const escape = (x: string) => x.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
-  return [...new Set(pooled.flatMap((r) => r.layers))].map((name) => [`/^${escape(name)}$/`, 'input']);
-}
-
 export async function compressWith(ctx: MethodContext, select: SelectOptions, opts: { dryRun?: boolean } = {}): Promise<MethodResult> {
   const { model, data, shapes, alpha } = ctx;
   ctx.progress('select', 'choosing layers');
   let selection = selectLayers(model, select);
   let working = model;
   let permutation: PermutationReport[] = [];
-  const autoAxis = !select.axis || select.axis === 'auto';
-  if ((ctx.permute || autoAxis) && selection.chosen.some((c) => c.regionsAlongOutput)) {
-    ctx.progress('permute', ctx.permute ? 'permuting channels' : 'finding attention heads');
+  if (ctx.permute && selection.chosen.some((c) => c.regionsAlongOutput)) {
+    ctx.progress('permute', 'permuting channels');
     // Dynamic dimensions not given by --input-shape are taken from the data (one sample).
     const fromData = data ? new Map(Object.entries(data.inputs).map(([k, t]) => [k, [1, ...t.dims.slice(1)]])) : undefined;
     const probed = await growableShapes(model, shapes)
       .catch(() => (fromData ? growableShapes(model, new Map([...fromData, ...shapes])) : undefined))
       .catch(() => undefined);
-    if (!probed) {
-      if (ctx.permute) ctx.warn('channels not permuted: the model could not be run on synthetic inputs (give --input-shape)');
-    } else {
-      const analysed = permuteChannels(model, selection.chosen, probed.base, probed.grown);
-      if (ctx.permute) ({ model: working, report: permutation } = analysed);
-      const heads = autoAxis ? headProjections(analysed.report) : [];
-      selection = selectLayers(working, { ...select, layerAxis: [...(select.layerAxis ?? []), ...heads] });
+    if (!probed) ctx.warn('channels not permuted: the model could not be run on synthetic inputs (give --input-shape)');
+    else {
+      ({ model: working, report: permutation } = permuteChannels(model, selection.chosen, probed.base, probed.grown));
+      selection = selectLayers(working, select);
     }
   }
   ctx.progress('tile', `tiling ${selection.chosen.length} layers`);
