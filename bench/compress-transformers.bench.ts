@@ -34,8 +34,11 @@ function configs(epochs: number | undefined): Record<string, Partial<CompressOpt
     '− channel permutation': { permute: false, training: { ...e } },
     '− embedding tiling (tables fp32)': { exclude: ['/Gather$/'], training: { ...e } },
     '− norm/bias fine-tuning (tiles only)': { training: { ...e, trainRest: false } },
+    'token embedding at p = 2': { layerP: new Map([['tok.weight', 2]]), training: { ...e } },
     'attention projections along their input axis': { layerAxis: [['/attn\\//', 'input']], training: { ...e } },
+    'only q/k/v along their input axis': { layerAxis: [['/attn\\/(qkv|q|k|v)\\//', 'input']], training: { ...e } },
     'schedule 2× longer': { training: { epochs: 2 * (epochs ?? 60) } },
+    'λ = 1000 (patch projection tiled too)': { minParams: 1000, training: { ...e } },
   };
 }
 
@@ -84,6 +87,8 @@ export default async function bench(): Promise<BenchSection[]> {
   for (const m of models) {
     for (const [name, extra] of Object.entries(configs(epochs))) {
       if (process.env.TBN_BENCH_QUICK && name !== 'tbn default') continue;
+      // The ViT has no embedding table (its patch projection is a Conv).
+      if (m === 'vit-mnist' && /embedding/.test(name)) continue;
       rows.push(await run(m, name, extra, dir));
     }
   }
