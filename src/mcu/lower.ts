@@ -170,7 +170,7 @@ function readTiles(n: LNode, model: Model, kinds: Map<string, Kind>, producer: M
   const decode = model.graph.nodes[producer.get(n.inputs[slot]!)!]!;
   const [bits, scales] = decode.inputs as [string, string];
   const tileAttrs = decode.attributes.filter((a) => ['weight_shape', 'p', 'tile_axis'].includes(a.name ?? ''));
-  const refuse = `TbnDecode (node '${decode.name}': its weight feeds ${n.op} node '${n.name}', which cannot read tile bits; only MatMul, Gemm and Conv can)`;
+  const refuse = `TbnDecode (node '${decode.name}': its weight feeds ${n.op} node '${n.name}', which cannot read tile bits; only MatMul, Gemm, Conv and Gather can)`;
   if (n.inputs.filter((v) => kinds.get(v) === 'tile').length > 1) return refuse;
   const withTile = (op: string, rest: string[], extra: Attribute[] = []) => {
     n.op = op;
@@ -180,6 +180,7 @@ function readTiles(n: LNode, model: Model, kinds: Map<string, Kind>, producer: M
   };
   if (n.op === 'MatMul') withTile('TbnMatMul', [], slot === 0 ? [{ name: 'tbn_left', type: 'INT', i: 1 }] : []);
   else if ((n.op === 'Gemm' || n.op === 'Conv') && slot === 1) withTile(n.op === 'Gemm' ? 'TbnGemm' : 'TbnConv', n.inputs.slice(2));
+  else if (n.op === 'Gather' && slot === 0) withTile('TbnGather', []);
   else return refuse;
   return undefined;
 }
@@ -191,7 +192,7 @@ function checkTypes(g: LGraph, problems: string[]): void {
   for (const t of g.tensors.values()) {
     if (t.data || t.dtype === 'float32') continue;
     if (g.inputs.includes(t.name) && (t.dtype === 'int64' || t.dtype === 'int32')) {
-      const bad = g.nodes.filter((n) => n.inputs.some((v, i) => v === t.name && !(n.op === 'Gather' && i === 1)));
+      const bad = g.nodes.filter((n) => n.inputs.some((v, i) => v === t.name && !((n.op === 'Gather' && i === 1) || (n.op === 'TbnGather' && i === 0))));
       for (const n of bad) problems.push(`${n.op} (node '${n.name}': reads the ${t.dtype} input '${t.name}'; integer inputs may only be Gather indices)`);
       continue;
     }

@@ -39,6 +39,7 @@ export interface CompressOptions {
   inputShape?: string[];
   p?: number;
   layerP?: Map<string, number>;
+  layerAxis?: [string, AxisPolicy][];
   minParams?: number;
   include?: string[];
   exclude?: string[];

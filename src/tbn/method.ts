@@ -14,7 +14,7 @@ import { consumedWeight, layerOutput } from './layers.js';
 import { permuteChannels, type PermutationReport } from './permute.js';
 import { rewriteModel, type OutputFormat, type TiledLayer } from './rewrite.js';
 import { selectLayers, type LayerChoice, type Selection, type SelectOptions } from './select.js';
-import { concreteShapes, probeValueShapes } from './shapes.js';
+import { growableShapes, probeValueShapes } from './shapes.js';
 import { computeTile, type AlphaMode } from './tile.js';
 import { describeSchedule, formatDuration, type ScheduleChoice } from './time-budget.js';
 import type { KeyValue } from '../ir/types.js';
@@ -101,10 +101,14 @@ export async function compressWith(ctx: MethodContext, select: SelectOptions, op
   let permutation: PermutationReport[] = [];
   if (ctx.permute && selection.chosen.some((c) => c.regionsAlongOutput)) {
     ctx.progress('permute', 'permuting channels');
-    const shapeMap = await concreteShapes(model, shapes).catch(() => undefined);
-    if (!shapeMap) ctx.warn('channels not permuted: the model could not be run on synthetic inputs (give --input-shape)');
+    // Dynamic dimensions not given by --input-shape are taken from the data (one sample).
+    const fromData = data ? new Map(Object.entries(data.shapes).map(([k, t]) => [k, [1, ...t.dims]])) : undefined;
+    const probed = await growableShapes(model, shapes)
+      .catch(() => (fromData ? growableShapes(model, new Map([...fromData, ...shapes])) : undefined))
+      .catch(() => undefined);
+    if (!probed) ctx.warn('channels not permuted: the model could not be run on synthetic inputs (give --input-shape)');
     else {
-      ({ model: working, report: permutation } = permuteChannels(model, selection.chosen, shapeMap));
+      ({ model: working, report: permutation } = permuteChannels(model, selection.chosen, probed.base, probed.grown));
       selection = selectLayers(working, select);
     }
   }

@@ -18,6 +18,7 @@ export interface CompressArgs extends CommonArgs, MediaDataArgs {
   inputShape?: string[];
   p: number;
   layerP?: string[];
+  layerAxis?: string[];
   minParams: number;
   include?: string[];
   exclude?: string[];
@@ -46,7 +47,7 @@ export interface CompressArgs extends CommonArgs, MediaDataArgs {
 
 export async function runCompress(args: CompressArgs, ctx: Ctx): Promise<CompressReport> {
   const { compressModel } = await import('../../pipeline/compress.js');
-  const { parseLayerP } = await import('../../tbn/select.js');
+  const { parseLayerAxis, parseLayerP } = await import('../../tbn/select.js');
   const spinner = ctx.ui.progress('compressing');
   let report: CompressReport;
   try {
@@ -62,6 +63,7 @@ export async function runCompress(args: CompressArgs, ctx: Ctx): Promise<Compres
       inputShape: args.inputShape,
       p: args.p,
       layerP: parseLayerP(args.layerP),
+      layerAxis: parseLayerAxis(args.layerAxis),
       minParams: args.minParams,
       include: args.include,
       exclude: args.exclude,
@@ -143,7 +145,9 @@ export function printCompress(r: CompressReport, ui: Ui): void {
   const permuted = r.permutation.filter((x) => x.permuted);
   if (r.permutation.length) {
     ui.out(`channel permutation: ${permuted.length} of ${r.permutation.length} channel spaces permuted`);
-    for (const x of r.permutation.filter((e) => !e.permuted)) ui.out(`  kept ${x.layers.join(', ')}: ${x.reason}`);
+    const layers = (x: (typeof r.permutation)[number]) => (x.layers.length > 3 ? `${x.layers.slice(0, 3).join(', ')} and ${x.layers.length - 3} more` : x.layers.join(', '));
+    for (const x of permuted) ui.out(`  permuted ${layers(x)}: ${x.structure}`);
+    for (const x of r.permutation.filter((e) => !e.permuted)) ui.out(`  kept ${layers(x)}: ${x.reason}`);
   }
   if (r.batchNorm.length) ui.out(`BatchNorm statistics re-estimated for ${r.batchNorm.length} nodes`);
   if (r.finetune) {
@@ -213,6 +217,7 @@ export const compressCommand: CommandModule<object, CompressArgs> = {
       .option('input-shape', { type: 'string', array: true, describe: 'Shape for a dynamic input, name=d1,d2,… (repeatable)' })
       .option('p', { type: 'number', default: 4, describe: 'Tiling factor: each weight becomes one tile of N/p bits reused p times' })
       .option('layer-p', { type: 'string', array: true, describe: 'Per-layer p, name=p (node or weight name; p=1 keeps it fp32)' })
+      .option('layer-axis', { type: 'string', array: true, describe: 'Per-layer tile axis, name=auto|output|input|row-major (node or weight name, glob or /regex/)' })
       .option('min-params', { type: 'number', default: 64000, describe: 'λ: layers with fewer parameters are not tiled' })
       .option('include', { type: 'string', array: true, describe: 'Only tile layers whose node or weight name matches (glob or /regex/)' })
       .option('exclude', { type: 'string', array: true, describe: 'Never tile layers whose node or weight name matches (glob or /regex/)' })

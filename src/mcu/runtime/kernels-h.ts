@@ -180,6 +180,7 @@ void tbn_copy_flat(const float *x, float *y, int n);
  * (a bad input must not read outside the table). */
 void tbn_gather_i64(const float *data, const int64_t *idx, int n, float *y, int outer, int axis_len, int inner);
 void tbn_gather_i32(const float *data, const int32_t *idx, int n, float *y, int outer, int axis_len, int inner);
+void tbn_tiled_gather(const tbn_tile *t, int rows, int cols, int tile_axis, const int64_t *idx64, const int32_t *idx32, int n, float *y);
 
 #endif /* TBN_KERNELS_H */
 `;
