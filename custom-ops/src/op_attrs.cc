@@ -1,6 +1,9 @@
 // op_attrs.cc — see op_attrs.h.
 #include "op_attrs.h"
 
+#include <cmath>
+#include <limits>
+
 #include "tbn_op_schema.h"
 
 namespace tbn {
@@ -13,7 +16,61 @@ int spatial_of(const TileAttrs &a) {
   return static_cast<int>(a.shape.size()) - 2;
 }
 
+// A float attribute or NaN when absent.
+float optional_float(const OrtKernelInfo *info, const char *name) {
+  return attr_float(info, name, std::numeric_limits<float>::quiet_NaN());
+}
+
+// Input i as an epilogue vector: [channels] or a single value; nullptr when absent.
+const float *channel_vector(OrtKernelContext *ctx, size_t i, int64_t channels, const char *what, int64_t *len) {
+  bool present = false;
+  const TensorView v = input(ctx, i, &present);
+  *len = 0;
+  if (!present) return nullptr;
+  require_float(v, what);
+  const int64_t n = v.numel();
+  if (n != 1 && !(v.dims.size() == 1 && n == channels))
+    fail(std::string(what) + " " + dims_str(v.dims) + " must be [" + std::to_string(channels) + "] or one value");
+  *len = n;
+  return static_cast<const float *>(v.data);
+}
+
 }  // namespace
+
+EpilogueAttrs::EpilogueAttrs(const OrtKernelInfo *info, const std::string &op) {
+  const int64_t none = TBN_DEFAULT_ACTIVATION;
+  const int64_t code = attr_int(info, TBN_ATTR_ACTIVATION, &none);
+  if (code < 0 || code >= TBN_ACT_COUNT)
+    fail(op + ": activation = " + std::to_string(code) + " is not one of 0…" + std::to_string(TBN_ACT_COUNT - 1) + " (" +
+         TBN_ACTIVATIONS + ")");
+  act = static_cast<tbn_act>(code);
+  alpha = optional_float(info, TBN_ATTR_ACTIVATION_ALPHA);
+  beta = optional_float(info, TBN_ATTR_ACTIVATION_BETA);
+  if (act == TBN_ACT_LEAKY_RELU && std::isnan(alpha)) alpha = 0.01f;  // LeakyRelu's own default
+  if (act == TBN_ACT_CLIP && !(alpha <= beta))
+    fail(op + ": Clip needs activation_alpha (min) ≤ activation_beta (max)");
+  if (act == TBN_ACT_LEAKY_RELU && !std::isfinite(alpha)) fail(op + ": LeakyRelu needs a finite activation_alpha");
+}
+
+EpilogueInputs epilogue_inputs(const EpilogueAttrs &a, OrtKernelContext *ctx, size_t first, int64_t channels,
+                               const std::vector<int64_t> &ydims, bool host) {
+  EpilogueInputs r;
+  r.e.act = a.act, r.e.alpha = a.alpha, r.e.beta = a.beta;
+  r.e.scale = channel_vector(ctx, first, channels, "scale", &r.e.scale_len);
+  r.e.shift = channel_vector(ctx, first + 1, channels, "shift", &r.e.shift_len);
+  bool has_res = false;
+  const TensorView res = input(ctx, first + 2, &has_res);
+  if (has_res) {
+    require_float(res, "residual");
+    if (res.numel() != 1 && res.dims != ydims)
+      fail("residual " + dims_str(res.dims) + " must have Y's shape " + dims_str(ydims) + " or be one value");
+    r.residual = static_cast<const float *>(res.data), r.residual_len = res.numel();
+    if (res.numel() == 1 && host) r.e.add = *r.residual;
+    else r.e.residual = r.residual;
+  }
+  r.any = r.e.scale || r.e.shift || has_res || a.act != TBN_ACT_NONE;
+  return r;
+}
 
 DenseAttrs::DenseAttrs(const OrtKernelInfo *info, bool is_gemm)
     : gemm(is_gemm),
@@ -21,7 +78,9 @@ DenseAttrs::DenseAttrs(const OrtKernelInfo *info, bool is_gemm)
       alpha(is_gemm ? attr_float(info, TBN_ATTR_ALPHA, TBN_DEFAULT_ALPHA) : 1.0f),
       beta(is_gemm ? attr_float(info, TBN_ATTR_BETA, TBN_DEFAULT_BETA) : 1.0f),
       trans_a(flag_attr(info, is_gemm, TBN_ATTR_TRANS_A, TBN_DEFAULT_TRANS_A)),
-      trans_b(flag_attr(info, is_gemm, TBN_ATTR_TRANS_B, TBN_DEFAULT_TRANS_B)) {
+      trans_b(flag_attr(info, is_gemm, TBN_ATTR_TRANS_B, TBN_DEFAULT_TRANS_B)),
+      epi(info, tile.op),
+      epi_input(is_gemm ? TBN_INPUT_EPILOGUE_GEMM : TBN_INPUT_EPILOGUE_MATMUL) {
   if (tile.shape.size() != 2) fail("weight_shape " + dims_str(tile.shape) + " must be 2-D");
   w_out_first = gemm && trans_b ? 1 : 0;
   out = w_out_first ? tile.shape[0] : tile.shape[1];
@@ -64,7 +123,9 @@ DenseInputs dense_inputs(const DenseAttrs &d, OrtKernelContext *ctx) {
   return r;
 }
 
-ConvAttrs::ConvAttrs(const OrtKernelInfo *info) : tile(info, TBN_OP_CONV), spatial(spatial_of(tile)) {
+ConvAttrs::ConvAttrs(const OrtKernelInfo *info, bool nhwc)
+    : tile(info, nhwc ? TBN_OP_CONV_NHWC : TBN_OP_CONV), channels_last(nhwc), epi(info, tile.op), spatial(spatial_of(tile)) {
+  if (channels_last && spatial != 2) fail("weight_shape " + dims_str(tile.shape) + " must be 4-D (TbnConvNhwc is 2-D)");
   const int64_t default_group = TBN_DEFAULT_GROUP;
   const size_t s = static_cast<size_t>(spatial);
   group = attr_int(info, TBN_ATTR_GROUP, &default_group);
@@ -91,21 +152,28 @@ ConvInputs conv_inputs(const ConvAttrs &c, OrtKernelContext *ctx) {
   if (x.dims.size() != static_cast<size_t>(c.spatial + 2))
     fail("X " + dims_str(x.dims) + " must have rank " + std::to_string(c.spatial + 2));
   x.numel();  // rejects negative or overflowing dims
+  // The geometry is worked out on the channels-first view of X.
+  std::vector<int64_t> xdims = x.dims;
+  if (c.channels_last) xdims = {x.dims[0], x.dims[3], x.dims[1], x.dims[2]};
   bool has_b = false;
   const TensorView b = input(ctx, 3, &has_b);
   if (has_b && (b.type != ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT || b.dims.size() != 1 || b.dims[0] != c.tile.shape[0]))
     fail("B " + dims_str(b.dims) + " must be a float vector of " + std::to_string(c.tile.shape[0]) + " values");
   if (has_b) r.bias = static_cast<const float *>(b.data);
-  const tbn_status st = tbn_conv_geometry(c.spatial, x.dims.data(), c.tile.shape.data(), c.group,
+  const tbn_status st = tbn_conv_geometry(c.spatial, xdims.data(), c.tile.shape.data(), c.group,
                                           c.has_kernel ? c.kernel.data() : nullptr, c.has_strides ? c.strides.data() : nullptr,
                                           c.has_dilations ? c.dilations.data() : nullptr, c.has_pads ? c.pads.data() : nullptr,
                                           c.auto_pad, &r.g);
   if (st != TBN_OK)
     fail("X " + dims_str(x.dims) + " with weight_shape " + dims_str(c.tile.shape) + ", group " + std::to_string(c.group) +
          ": " + tbn_status_str(st));
-  r.ydims = {r.g.n, r.g.oc};
-  if (c.spatial == 2) r.ydims.push_back(r.g.out[0]);
-  r.ydims.push_back(r.g.out[1]);
+  r.g.channels_last = c.channels_last ? 1 : 0;
+  if (c.channels_last) r.ydims = {r.g.n, r.g.out[0], r.g.out[1], r.g.oc};
+  else {
+    r.ydims = {r.g.n, r.g.oc};
+    if (c.spatial == 2) r.ydims.push_back(r.g.out[0]);
+    r.ydims.push_back(r.g.out[1]);
+  }
   return r;
 }
 

@@ -9,6 +9,27 @@
 
 namespace tbn {
 
+// The fused epilogue of op version 2, y = act(scale·v + shift + residual): the activation and
+// its parameters, read and checked at creation (absent in a version-1 node: none).
+struct EpilogueAttrs {
+  EpilogueAttrs(const OrtKernelInfo *info, const std::string &op);
+  tbn_act act = TBN_ACT_NONE;
+  float alpha = 0, beta = 0;
+};
+
+// A run's epilogue inputs (scale, shift, residual from input `first` on, each optional): scale
+// and shift are [channels] or one value, residual has y's dims or is one value (added to all).
+// On the host a one-value residual is read into e.add; device tensors keep it as residual (len 1).
+struct EpilogueInputs {
+  tbn_epilogue e{};
+  const float *residual = nullptr;
+  int64_t residual_len = 0;
+  bool any = false;
+  const tbn_epilogue *get() const { return any ? &e : nullptr; }
+};
+EpilogueInputs epilogue_inputs(const EpilogueAttrs &a, OrtKernelContext *ctx, size_t first, int64_t channels,
+                               const std::vector<int64_t> &ydims, bool host = true);
+
 // TbnGemm (gemm = true) and TbnMatMul: y = alpha · A' · W' + beta · C with W from the tile.
 struct DenseAttrs {
   DenseAttrs(const OrtKernelInfo *info, bool gemm);
@@ -17,6 +38,8 @@ struct DenseAttrs {
   float alpha = 1, beta = 1;
   int64_t trans_a = 0, trans_b = 0, out = 0, in = 0;
   int w_out_first = 0;
+  EpilogueAttrs epi;
+  size_t epi_input = 0;  // index of the first epilogue input
 };
 
 // A run's A (and C): rows of A', its features, y's dims, and C's broadcast shape.
@@ -29,9 +52,12 @@ struct DenseInputs {
 };
 DenseInputs dense_inputs(const DenseAttrs &d, OrtKernelContext *ctx);
 
+// TbnConv and TbnConvNhwc (channels_last: X [N, H, W, C], Y [N, OH, OW, OC], 2-D only).
 struct ConvAttrs {
-  explicit ConvAttrs(const OrtKernelInfo *info);
+  ConvAttrs(const OrtKernelInfo *info, bool channels_last = false);
   TileAttrs tile;
+  bool channels_last = false;
+  EpilogueAttrs epi;
   int spatial = 0;
   int64_t group = 1;
   tbn_auto_pad auto_pad = TBN_PAD_NOTSET;

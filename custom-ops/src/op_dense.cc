@@ -1,6 +1,7 @@
 // op_dense.cc — TbnGemm and TbnMatMul. Gemm: A 2-D (transA), W 2-D (transB), optional C
 // broadcast to [M, N] (rank 0, [N], [1], [M,1], [1,N], [M,N]). MatMul: A of any rank ≥ 1
-// (leading dims are batch, the 2-D W broadcasts over them), y = A · W.
+// (leading dims are batch, the 2-D W broadcasts over them), y = A · W. Version 2: the fused
+// epilogue (scale, shift, residual, activation) along the output features.
 #include "ops.h"
 #include "tbn_op_schema.h"
 
@@ -17,6 +18,8 @@ void DenseKernel::compute(OrtKernelContext *ctx) const {
   args.alpha = d_.alpha;
   args.beta = d_.beta;
   if (in.c) args.c = in.c, args.c_rows = in.c_rows, args.c_cols = in.c_cols;
+  const EpilogueInputs epi = epilogue_inputs(d_.epi, ctx, d_.epi_input, d_.out, in.ydims);
+  args.epi = epi.get();
   const TensorView y = output(ctx, 0, in.ydims);
   if (rows == 0) return;
   args.y = static_cast<float *>(y.data);

@@ -22,9 +22,11 @@ struct OpDef : OrtCustomOp {
   size_t inputs;
   Kernel *(*make)(const OrtKernelInfo *);
   const char *ep;  // nullptr: the CPU EP
+  int since;       // first op version of the ai.tbn domain with this op
 
-  OpDef(const char *op_name, size_t input_count, Kernel *(*factory)(const OrtKernelInfo *), const char *ep_type = nullptr)
-      : OrtCustomOp(), name(op_name), inputs(input_count), make(factory), ep(ep_type) {
+  OpDef(const char *op_name, size_t input_count, Kernel *(*factory)(const OrtKernelInfo *), const char *ep_type = nullptr,
+        int since_version = TBN_OPSET_VERSION_MIN)
+      : OrtCustomOp(), name(op_name), inputs(input_count), make(factory), ep(ep_type), since(since_version) {
     version = TBN_ORT_API_VERSION;
     GetName = [](const OrtCustomOp *op) { return static_cast<const OpDef *>(op)->name; };
     GetExecutionProviderType = [](const OrtCustomOp *op) { return static_cast<const OpDef *>(op)->ep; };
@@ -34,15 +36,15 @@ struct OpDef : OrtCustomOp {
       const size_t bits = decode ? TBN_INPUT_BITS_DECODE : TBN_INPUT_BITS;
       return i == bits ? ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT8 : ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;
     };
-    // The 4th input (Gemm C, Conv B) is optional, as in the standard ops.
+    // Inputs after the tile (Gemm C, Conv B, and the version-2 epilogue) are optional.
     GetInputCharacteristic = [](const OrtCustomOp *, size_t i) {
-      return i == 3 ? INPUT_OUTPUT_OPTIONAL : INPUT_OUTPUT_REQUIRED;
+      return i >= 3 ? INPUT_OUTPUT_OPTIONAL : INPUT_OUTPUT_REQUIRED;
     };
     GetInputMemoryType = [](const OrtCustomOp *, size_t) { return OrtMemTypeDefault; };
     GetOutputTypeCount = [](const OrtCustomOp *) -> size_t { return 1; };
     GetOutputType = [](const OrtCustomOp *, size_t) { return ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT; };
     GetOutputCharacteristic = [](const OrtCustomOp *, size_t) { return INPUT_OUTPUT_REQUIRED; };
-    GetStartVersion = [](const OrtCustomOp *) { return TBN_OPSET_VERSION; };
+    GetStartVersion = [](const OrtCustomOp *op) { return static_cast<const OpDef *>(op)->since; };
     GetEndVersion = [](const OrtCustomOp *) { return TBN_OPSET_VERSION; };
     CreateKernelV2 = [](const OrtCustomOp *op, const OrtApi *, const OrtKernelInfo *info, void **kernel) {
       const OpDef *self = static_cast<const OpDef *>(op);
@@ -60,11 +62,13 @@ DecodeKernel *make_decode(const OrtKernelInfo *info) { return new DecodeKernel(i
 DenseKernel *make_gemm(const OrtKernelInfo *info) { return new DenseKernel(info, true); }
 DenseKernel *make_matmul(const OrtKernelInfo *info) { return new DenseKernel(info, false); }
 ConvKernel *make_conv(const OrtKernelInfo *info) { return new ConvKernel(info); }
+ConvKernel *make_conv_nhwc(const OrtKernelInfo *info) { return new ConvKernel(info, true); }
 
 const OpDef<DecodeKernel> kDecode(TBN_OP_DECODE, 2, make_decode);
-const OpDef<DenseKernel> kGemm(TBN_OP_GEMM, 4, make_gemm);
-const OpDef<DenseKernel> kMatMul(TBN_OP_MATMUL, 3, make_matmul);
-const OpDef<ConvKernel> kConv(TBN_OP_CONV, 4, make_conv);
+const OpDef<DenseKernel> kGemm(TBN_OP_GEMM, 7, make_gemm);
+const OpDef<DenseKernel> kMatMul(TBN_OP_MATMUL, 6, make_matmul);
+const OpDef<ConvKernel> kConv(TBN_OP_CONV, 7, make_conv);
+const OpDef<ConvKernel> kConvNhwc(TBN_OP_CONV_NHWC, 7, make_conv_nhwc, nullptr, 2);
 
 #if defined(TBN_WITH_CUDA)
 constexpr const char *kCudaEp = "CUDAExecutionProvider";
@@ -74,9 +78,9 @@ TbnDenseCuda *make_matmul_cuda(const OrtKernelInfo *info) { return new TbnDenseC
 TbnConvCuda *make_conv_cuda(const OrtKernelInfo *info) { return new TbnConvCuda(info); }
 
 const OpDef<TbnDecodeCuda> kDecodeCuda(TBN_OP_DECODE, 2, make_decode_cuda, kCudaEp);
-const OpDef<TbnDenseCuda> kGemmCuda(TBN_OP_GEMM, 4, make_gemm_cuda, kCudaEp);
-const OpDef<TbnDenseCuda> kMatMulCuda(TBN_OP_MATMUL, 3, make_matmul_cuda, kCudaEp);
-const OpDef<TbnConvCuda> kConvCuda(TBN_OP_CONV, 4, make_conv_cuda, kCudaEp);
+const OpDef<TbnDenseCuda> kGemmCuda(TBN_OP_GEMM, 7, make_gemm_cuda, kCudaEp);
+const OpDef<TbnDenseCuda> kMatMulCuda(TBN_OP_MATMUL, 6, make_matmul_cuda, kCudaEp);
+const OpDef<TbnConvCuda> kConvCuda(TBN_OP_CONV, 7, make_conv_cuda, kCudaEp);
 #endif
 
 // One domain for every session: it must outlive them all, so it lives as long as the library
@@ -96,7 +100,7 @@ OrtStatus *create_domain(const OrtApi *a, OrtCustomOpDomain **out) {
   if (!g_domain.domain) {
     OrtCustomOpDomain *domain = nullptr;
     if (OrtStatus *s = a->CreateCustomOpDomain(TBN_DOMAIN, &domain)) return s;
-    const OrtCustomOp *ops[] = {&kDecode, &kGemm, &kMatMul, &kConv,
+    const OrtCustomOp *ops[] = {&kDecode, &kGemm, &kMatMul, &kConv, &kConvNhwc,
 #if defined(TBN_WITH_CUDA)
                                 &kDecodeCuda, &kGemmCuda, &kMatMulCuda, &kConvCuda
 #endif

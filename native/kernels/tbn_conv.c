@@ -1,12 +1,23 @@
-/* tbn_conv.c — Conv (1-D as H = 1, 2-D; groups, strides, pads, dilations, bias) from the tile.
- * The input is copied once per image into a zero-padded buffer [C][Hp][Wp]. With stride 1 the
- * output at padded flat index f = oh·Wp + ow reads xpad[off[kk] + f] for every kernel tap kk,
- * contiguous in f: the microkernel multiplies straight out of xpad (no im2col; the Wp − OW
- * columns per row it also computes are dropped). Strided convs and IN_COMBINE gather a small
- * column block [kk][PB] per position block instead. Weight rows (tile rows in OUT_REUSE,
- * output channels otherwise) are expanded 8 at a time into a ±1 (or ±α) panel [kk][8]; in
- * OUT_REUSE each computed row j feeds every output channel oc ≡ j (mod out/p) of the group,
- * scaled by α[oc / (out/p)]. */
+/* tbn_conv.c — Conv (1-D as H = 1, 2-D; groups, strides, pads, dilations, bias, channels first or
+ * last, fused epilogue) from the tile.
+ *   Direct path (every layout but IN_COMBINE): output position f = oh·pitch + ow reads
+ *   src[off[kk] + f] for every kernel tap kk, contiguous in f, so the microkernel multiplies
+ *   straight out of src (no im2col; the pitch − OW columns per row it also computes are
+ *   dropped). src is the input itself when nothing needs padding (stride 1, no pads, channels
+ *   first: 1×1 convs are a product over positions), else a zero-padded copy split into
+ *   stride phases: phase (a, b) holds padded rows a, a + sh, … and columns b, b + sw, …, so a
+ *   strided tap is a unit-stride read in its phase (tap (kh, kw) at dilation d reads phase
+ *   (kh·d mod sh, kw·d mod sw) shifted by (kh·d div sh, kw·d div sw)).
+ *   IN_COMBINE gathers a column block [kk][PB] per position block, combining the p input
+ *   regions with their α first.
+ *   Channels last with a 1×1 kernel, stride 1 and no pads is the dense product itself.
+ * Weight rows (tile rows in OUT_REUSE, output channels otherwise) are expanded 8 at a time into
+ * a ±1 (or ±α) panel [kk][8]; in OUT_REUSE each computed row j feeds every output channel
+ * oc ≡ j (mod out/p) of the group, scaled by α[oc / (out/p)]. The store applies the epilogue
+ * (α, bias, scale, shift, residual, activation) to each block while it is in cache.
+ * Threads: whole images per task when the batch is large or the images small (one wake-up per
+ * run); otherwise every image is copied in one parallel step and all (image, group, row block,
+ * position block) units are shared out in a second. */
 #include <string.h>
 
 #include "tbn_internal.h"
@@ -14,19 +25,21 @@
 #define MAX_PB 64
 
 typedef struct conv_plan {
-  int64_t hp, wp, chan, xpad_len, k, kx, npos, nposblk, nrows, nchblk, ocg, cg;
+  int64_t sh, sw;     /* stride phases of the copy (1 without phases) */
+  int64_t hph, wph;   /* rows and columns of one phase plane */
+  int64_t chan;       /* floats per channel of src */
+  int64_t pitch;      /* row pitch of the position grid */
+  int64_t xpad_len;   /* floats per copied image, slack included */
+  int64_t k, kx, npos, nposblk, nrows, nchblk, ocg, cg;
   int64_t image_work; /* multiply-accumulates per image */
-  int direct, use_col;
-  /* Batch mode: whole images per task, each with its own padded buffer (small images, where
-   * splitting one image across threads costs more in wake-ups than it saves). */
-  int batch;
+  int copy, use_col, batch, dense;
   const tbn_micro *mk;
 } conv_plan;
 
 typedef struct conv_ws {
-  float *xpad, *wexp, *col, *tile;
+  float *xpad, *wexp, *col, *tile, *post;
   int64_t *off, *coloff, *pbase;
-  size_t task_wexp, task_col, task_tile, task_pbase;
+  size_t task_wexp, task_col, task_tile, task_pbase, ximages;
 } conv_ws;
 
 tbn_status tbn_auto_pad_parse(const char *s, tbn_auto_pad *out) {
@@ -88,9 +101,24 @@ tbn_status tbn_conv_geometry(int spatial, const int64_t *x_shape, const int64_t 
   return TBN_OK;
 }
 
+/* Channels last, 1×1, stride 1, no pads, one group: y [n·h·w][oc] = x [n·h·w][c] · Wᵀ. */
+static int is_dense(const tbn_conv_geom *g) {
+  return g->channels_last && g->group == 1 && g->k[0] == 1 && g->k[1] == 1 && g->stride[0] == 1 &&
+         g->stride[1] == 1 && g->pad0[0] == 0 && g->pad0[1] == 0 && g->pad1[0] == 0 && g->pad1[1] == 0;
+}
+
+static int no_padding(const tbn_conv_geom *g) {
+  return g->pad0[0] == 0 && g->pad0[1] == 0 && g->pad1[0] == 0 && g->pad1[1] == 0;
+}
+
+/* Tasks that run whole images alone: many images, or images too small to split. */
+static int batch_mode(const tbn_conv_geom *g, int64_t image_work, size_t tasks) {
+  return tasks > 1 && g->n > 1 && (g->n >= 4 * (int64_t)tasks || image_work < 16 * TBN_TASK_WORK * (int64_t)tasks);
+}
+
 static tbn_status conv_layout(const tbn_matrix *m, const tbn_conv_geom *g, size_t tasks, tbn_arena *a, conv_plan *p,
                               conv_ws *w) {
-  int64_t k, t, len;
+  int64_t k, t, len, hp, wp;
   memset(p, 0, sizeof *p);
   memset(w, 0, sizeof *w);
   p->mk = tbn_micro_get(m->isa);
@@ -100,32 +128,47 @@ static tbn_status conv_layout(const tbn_matrix *m, const tbn_conv_geom *g, size_
   if (!tbn_mul(p->cg, g->k[0], &k) || !tbn_mul(k, g->k[1], &k)) return TBN_ERR_OVERFLOW;
   if (m->out != g->oc || m->in != k) return TBN_ERR_SHAPE;
   p->k = k;
+  if (is_dense(g)) {
+    p->dense = 1;
+    return TBN_OK;
+  }
   p->kx = m->mode == TBN_MODE_IN_COMBINE ? m->ri : k;
-  p->direct = g->stride[0] == 1 && g->stride[1] == 1;
-  p->use_col = !p->direct || m->mode == TBN_MODE_IN_COMBINE;
-  p->hp = g->in[0] + g->pad0[0] + g->pad1[0];
-  p->wp = g->in[1] + g->pad0[1] + g->pad1[1];
-  if (!tbn_mul(p->hp, p->wp, &p->chan) || !tbn_mul(p->chan, g->c, &len)) return TBN_ERR_OVERFLOW;
-  if (!tbn_mul(g->k[1] - 1, g->dil[1], &t) || !tbn_add(len, t + 2 * MAX_PB, &p->xpad_len)) return TBN_ERR_OVERFLOW;
-  if (!tbn_mul(g->out[0], p->direct ? p->wp : g->out[1], &p->npos)) return TBN_ERR_OVERFLOW;
+  p->use_col = m->mode == TBN_MODE_IN_COMBINE;
+  p->copy = p->use_col || g->channels_last || g->stride[0] != 1 || g->stride[1] != 1 || !no_padding(g);
+  hp = g->in[0] + g->pad0[0] + g->pad1[0];
+  wp = g->in[1] + g->pad0[1] + g->pad1[1];
+  p->sh = p->use_col ? 1 : g->stride[0], p->sw = p->use_col ? 1 : g->stride[1];
+  p->hph = tbn_ceil_div(hp, p->sh), p->wph = tbn_ceil_div(wp, p->sw);
+  if (p->copy) {
+    if (!tbn_mul(p->hph * p->sh, p->wph * p->sw, &p->chan) || !tbn_mul(p->chan, g->c, &len)) return TBN_ERR_OVERFLOW;
+    if (!tbn_add(len, p->wph + 2 * MAX_PB, &p->xpad_len)) return TBN_ERR_OVERFLOW;
+    p->pitch = p->use_col ? g->out[1] : p->wph;
+  } else {
+    p->chan = g->in[0] * g->in[1];
+    p->pitch = g->in[1];
+  }
+  if (!tbn_mul(g->out[0], p->pitch, &p->npos)) return TBN_ERR_OVERFLOW;
   p->nposblk = tbn_ceil_div(p->npos, p->mk->conv_pb);
   p->nrows = m->mode == TBN_MODE_OUT_REUSE && p->ocg > m->ro ? m->ro : p->ocg;
   p->nchblk = tbn_ceil_div(p->nrows, TBN_EXP_ROWS);
-  if (!tbn_mul(g->group, p->nchblk, &t) || !tbn_mul(t, p->nposblk, &t)) return TBN_ERR_OVERFLOW;
+  if (!tbn_mul(g->group, p->nchblk, &t) || !tbn_mul(t, p->nposblk, &t) || !tbn_mul(t, g->n, &t)) return TBN_ERR_OVERFLOW;
   if (!tbn_mul(g->group * p->nrows, p->kx, &t) || !tbn_mul(t, p->npos, &p->image_work)) return TBN_ERR_OVERFLOW;
-  p->batch = tasks > 1 && g->n > 1 && p->image_work < 16 * TBN_TASK_WORK * (int64_t)tasks;
-  if (!tbn_mul(p->xpad_len, p->batch ? (int64_t)tasks : 1, &len)) return TBN_ERR_OVERFLOW;
+  p->batch = batch_mode(g, p->image_work, tasks);
+  w->ximages = !p->copy ? 0 : p->batch ? tasks : (size_t)g->n;
+  if (!tbn_mul(p->xpad_len, (int64_t)w->ximages, &len)) return TBN_ERR_OVERFLOW;
   w->xpad = (float *)tbn_take(a, (size_t)len * sizeof(float));
   w->off = (int64_t *)tbn_take(a, (size_t)k * sizeof(int64_t));
   w->task_wexp = (size_t)(p->kx * TBN_EXP_ROWS);
   w->task_tile = (size_t)(TBN_EXP_ROWS * p->mk->conv_pb);
-  w->task_col = p->use_col ? (size_t)(p->kx * p->mk->conv_pb) : 0;
-  w->task_pbase = p->direct ? 0 : (size_t)p->mk->conv_pb;
-  if (p->use_col) w->coloff = (int64_t *)tbn_take(a, (size_t)p->kx * sizeof(int64_t));
+  /* IN_COMBINE blocks, and the blocks at the end of an uncopied input that would read past it */
+  w->task_col = (size_t)(p->kx * p->mk->conv_pb);
+  w->task_pbase = p->use_col ? (size_t)p->mk->conv_pb : 0;
+  w->coloff = (int64_t *)tbn_take(a, (size_t)p->kx * sizeof(int64_t));
   w->wexp = (float *)tbn_take(a, w->task_wexp * tasks * sizeof(float));
   w->tile = (float *)tbn_take(a, w->task_tile * tasks * sizeof(float));
   w->col = (float *)tbn_take(a, w->task_col * tasks * sizeof(float));
   w->pbase = (int64_t *)tbn_take(a, w->task_pbase * tasks * sizeof(int64_t));
+  w->post = (float *)tbn_take(a, (size_t)(3 * g->oc) * sizeof(float));
   return TBN_OK;
 }
 
@@ -136,8 +179,14 @@ tbn_status tbn_conv_workspace(const tbn_matrix *m, const tbn_conv_geom *g, size_
   tbn_status s;
   if (!m || !g || !bytes) return TBN_ERR_ARG;
   s = conv_layout(m, g, tasks, &a, &p, &w);
-  if (s == TBN_OK) *bytes = a.used + 64;
-  return s;
+  if (s != TBN_OK) return s;
+  if (p.dense) {
+    int64_t rows;
+    if (!tbn_mul(g->n, g->in[0] * g->in[1], &rows)) return TBN_ERR_OVERFLOW;
+    return tbn_dense_workspace(m, rows, tasks, bytes);
+  }
+  *bytes = a.used + 64;
+  return TBN_OK;
 }
 
 typedef struct conv_ctx {
@@ -145,9 +194,11 @@ typedef struct conv_ctx {
   const tbn_conv_geom *g;
   conv_plan p;
   conv_ws w;
-  const float *x, *bias;
+  tbn_post post;
+  const float *x;
   float *y;
-  int64_t n; /* current image */
+  int64_t n0;        /* first image of the run's slice (batch tasks) */
+  float *xbase;      /* copied images: image i of the slice at xbase + i·xpad_len */
   size_t units, tasks;
 } conv_ctx;
 
@@ -156,31 +207,68 @@ static void range_of(size_t t, size_t tasks, size_t units, size_t *u0, size_t *u
   *u1 = (t + 1) * units / tasks;
 }
 
-static void pad_task(void *arg, size_t t) {
-  const conv_ctx *c = (const conv_ctx *)arg;
+/* Input value (row, col) of channel ch of image n (inside the unpadded input). */
+static const float *x_at(const conv_ctx *c, int64_t n, int64_t ch, int64_t row) {
   const tbn_conv_geom *g = c->g;
+  if (g->channels_last) return c->x + ((n * g->in[0] + row) * g->in[1]) * g->c + ch;
+  return c->x + ((n * g->c + ch) * g->in[0] + row) * g->in[1];
+}
+
+/* Copies channel ch of image n into dst: zero padding, split into sh × sw stride phases. */
+static void copy_channel(const conv_ctx *c, int64_t n, int64_t ch, float *dst) {
+  const tbn_conv_geom *g = c->g;
+  const conv_plan *p = &c->p;
   const int64_t h = g->in[0], wd = g->in[1], pl = g->pad0[1];
-  size_t c0, c1, ch;
-  range_of(t, c->tasks, (size_t)g->c, &c0, &c1);
-  for (ch = c0; ch < c1; ch++) {
-    const float *src = c->x + (c->n * g->c + (int64_t)ch) * h * wd;
-    float *dst = c->w.xpad + (int64_t)ch * c->p.chan;
-    int64_t hp;
-    for (hp = 0; hp < c->p.hp; hp++) {
-      const int64_t row = hp - g->pad0[0];
-      float *d = dst + hp * c->p.wp;
-      if (row < 0 || row >= h) {
-        memset(d, 0, (size_t)c->p.wp * sizeof(float));
-        continue;
+  const int64_t step = g->channels_last ? g->c : 1; /* input column stride */
+  int64_t ph, pw, i, j;
+  for (ph = 0; ph < p->sh; ph++)
+    for (pw = 0; pw < p->sw; pw++) {
+      float *plane = dst + (ph * p->sw + pw) * p->hph * p->wph;
+      for (i = 0; i < p->hph; i++) {
+        const int64_t row = ph + p->sh * i - g->pad0[0];
+        float *d = plane + i * p->wph;
+        const float *src;
+        if (row < 0 || row >= h) {
+          memset(d, 0, (size_t)p->wph * sizeof(float));
+          continue;
+        }
+        src = x_at(c, n, ch, row);
+        if (p->sw == 1 && step == 1) {
+          const int64_t right = p->wph - pl - wd;
+          memset(d, 0, (size_t)pl * sizeof(float));
+          memcpy(d + pl, src, (size_t)wd * sizeof(float));
+          if (right > 0) memset(d + pl + wd, 0, (size_t)right * sizeof(float));
+          continue;
+        }
+        for (j = 0; j < p->wph; j++) {
+          const int64_t col = pw + p->sw * j - pl;
+          d[j] = col >= 0 && col < wd ? src[col * step] : 0.0f;
+        }
       }
-      memset(d, 0, (size_t)pl * sizeof(float));
-      memcpy(d + pl, src + row * wd, (size_t)wd * sizeof(float));
-      memset(d + pl + wd, 0, (size_t)(c->p.wp - pl - wd) * sizeof(float));
     }
+}
+
+/* Copy step of image slot `slot` (image n): channels [c0, c1); the slack after them is zeroed. */
+static void copy_image(const conv_ctx *c, int64_t n, float *xpad, int64_t c0, int64_t c1, int zero_tail) {
+  int64_t ch;
+  for (ch = c0; ch < c1; ch++) copy_channel(c, n, ch, xpad + ch * c->p.chan);
+  if (zero_tail) {
+    const int64_t used = c->g->c * c->p.chan;
+    memset(xpad + used, 0, (size_t)(c->p.xpad_len - used) * sizeof(float));
   }
-  if (t == 0) {
-    const int64_t used = g->c * c->p.chan;
-    memset(c->w.xpad + used, 0, (size_t)(c->p.xpad_len - used) * sizeof(float));
+}
+
+/* Copy task over (image, channel range) pairs of every image (split mode). */
+static void copy_task(void *arg, size_t t) {
+  const conv_ctx *c = (const conv_ctx *)arg;
+  const int64_t per = c->g->c;
+  size_t u0, u1, u;
+  range_of(t, c->tasks, (size_t)(c->g->n * per), &u0, &u1);
+  for (u = u0; u < u1;) {
+    const int64_t n = (int64_t)u / per, ch = (int64_t)u % per;
+    const int64_t end = (int64_t)u1 - n * per < per ? (int64_t)u1 - n * per : per;
+    copy_image(c, n, c->w.xpad + n * c->p.xpad_len, ch, end, end == per);
+    u += (size_t)(end - ch);
   }
 }
 
@@ -202,178 +290,210 @@ static void expand(const conv_ctx *c, const int64_t *rows, int jn, float *wexp) 
   else tbn_expand_tile(c->m, rows, jn, c->p.kx, wexp);
 }
 
-/* Column block for positions [f0, f0+PB) of group gr: gathered taps, or combined regions. */
-static void build_col(const conv_ctx *c, int64_t gr, int64_t f0, float *col, int64_t *pbase) {
+/* IN_COMBINE column block for positions [f0, f0+PB) of group gr: taps gathered per position,
+ * the p input regions combined with their α. */
+static void build_col(const conv_ctx *c, const float *src, int64_t gr, int64_t f0, float *col, int64_t *pbase) {
   const tbn_conv_geom *g = c->g;
   const tbn_matrix *m = c->m;
   const int pb = c->p.mk->conv_pb;
-  const float *xg = c->w.xpad + gr * c->p.cg * c->p.chan;
+  const float *xg = src + gr * c->p.cg * c->p.chan;
   int64_t kk, r;
   int v;
-  if (!c->p.direct) {
-    for (v = 0; v < pb; v++) {
-      const int64_t f = f0 + v, oh = f / g->out[1], ow = f - oh * g->out[1];
-      pbase[v] = f < c->p.npos ? oh * g->stride[0] * c->p.wp + ow * g->stride[1] : 0;
-    }
+  for (v = 0; v < pb; v++) {
+    const int64_t f = f0 + v, oh = f / g->out[1], ow = f - oh * g->out[1];
+    pbase[v] = f < c->p.npos ? oh * g->stride[0] * c->p.wph + ow * g->stride[1] : 0;
   }
   for (kk = 0; kk < c->p.kx; kk++) {
     float *dst = col + kk * pb;
-    const int64_t regions = m->mode == TBN_MODE_IN_COMBINE ? m->p : 1;
-    for (r = 0; r < regions; r++) {
-      const float a = m->mode == TBN_MODE_IN_COMBINE ? m->alpha[r] : 1.0f;
+    for (r = 0; r < m->p; r++) {
+      const float a = m->alpha[r];
       const float *s = xg + c->w.off[kk + r * c->p.kx];
-      if (c->p.direct) {
-        s += f0;
-        if (r == 0) for (v = 0; v < pb; v++) dst[v] = a * s[v];
-        else for (v = 0; v < pb; v++) dst[v] += a * s[v];
-      } else {
-        if (r == 0) for (v = 0; v < pb; v++) dst[v] = a * s[pbase[v]];
-        else for (v = 0; v < pb; v++) dst[v] += a * s[pbase[v]];
-      }
+      if (r == 0) for (v = 0; v < pb; v++) dst[v] = a * s[pbase[v]];
+      else for (v = 0; v < pb; v++) dst[v] += a * s[pbase[v]];
     }
   }
 }
 
-/* Writes tile rows into y: each weight row feeds one channel, or (OUT_REUSE) every channel of
- * the group congruent to it modulo out/p, scaled by that channel's region scale. */
-static void store(const conv_ctx *c, int64_t gr, int64_t f0, const int64_t *rows, int jn, const float *tile) {
-  const tbn_matrix *m = c->m;
-  const tbn_conv_geom *g = c->g;
+/* An uncopied input's block that would read past the end of x: taps gathered with bounds. */
+static void bounded_col(const conv_ctx *c, const float *src, int64_t limit, int64_t f0, float *col) {
   const int pb = c->p.mk->conv_pb;
-  const int64_t c0 = gr * c->p.ocg, c1 = c0 + c->p.ocg, plane = g->out[0] * g->out[1];
-  int64_t seg_dst[MAX_PB], seg_src[MAX_PB], seg_len[MAX_PB];
-  int nseg = 0, v = 0, jj, sgi;
-  while (v < pb && f0 + v < c->p.npos) {
-    const int64_t f = f0 + v;
-    if (!c->p.direct) {
-      const int64_t len = c->p.npos - f < pb - v ? c->p.npos - f : pb - v;
-      seg_dst[nseg] = f, seg_src[nseg] = v, seg_len[nseg++] = len;
-      break;
-    } else {
-      const int64_t oh = f / c->p.wp, ow = f - oh * c->p.wp;
-      int64_t len = c->p.wp - ow;
-      if (len > pb - v) len = pb - v;
-      if (ow < g->out[1]) {
-        seg_dst[nseg] = oh * g->out[1] + ow, seg_src[nseg] = v;
-        seg_len[nseg++] = ow + len <= g->out[1] ? len : g->out[1] - ow;
-      }
-      v += (int)len;
-    }
+  int64_t kk;
+  int v;
+  for (kk = 0; kk < c->p.kx; kk++) {
+    const int64_t base = c->w.off[kk] + f0;
+    for (v = 0; v < pb; v++) col[kk * pb + v] = base + v < limit ? src[base + v] : 0.0f;
   }
+}
+
+/* Output channel oc of image n: positions of the block → y, through the epilogue. */
+static void store_channel(const conv_ctx *c, int64_t n, int64_t oc, const float *t, int64_t f0) {
+  const tbn_conv_geom *g = c->g;
+  const tbn_post *post = &c->post;
+  const int pb = c->p.mk->conv_pb;
+  const int64_t plane = g->out[0] * g->out[1], pitch = c->p.pitch;
+  const float s = post->mul[oc], b = post->add[oc];
+  float buf[MAX_PB];
+  int64_t v = 0;
+  while (v < pb && f0 + v < c->p.npos) {
+    const int64_t f = f0 + v, oh = f / pitch, ow = f - oh * pitch;
+    int64_t len = pitch - ow, i;
+    if (len > pb - v) len = pb - v;
+    if (ow < g->out[1]) {
+      const int64_t cnt = ow + len <= g->out[1] ? len : g->out[1] - ow, pos = oh * g->out[1] + ow;
+      const float *sv = t + v;
+      if (!g->channels_last) {
+        float *d = c->y + (n * g->oc + oc) * plane + pos;
+        const float *r = post->residual ? post->residual + (n * g->oc + oc) * plane + pos : 0;
+        if (r) for (i = 0; i < cnt; i++) d[i] = s * sv[i] + b + r[i];
+        else for (i = 0; i < cnt; i++) d[i] = s * sv[i] + b;
+        if (post->act) post->act(d, cnt, post->e);
+      } else {
+        const int64_t base = (n * plane + pos) * g->oc + oc;
+        for (i = 0; i < cnt; i++) buf[i] = s * sv[i] + b;
+        if (post->residual)
+          for (i = 0; i < cnt; i++) buf[i] += post->residual[base + i * g->oc];
+        if (post->act) post->act(buf, cnt, post->e);
+        for (i = 0; i < cnt; i++) c->y[base + i * g->oc] = buf[i];
+      }
+    }
+    v += len;
+  }
+}
+
+/* Each weight row feeds one channel, or (OUT_REUSE) every channel of the group congruent to it
+ * modulo out/p, scaled by that channel's region scale (folded into post.mul). */
+static void store(const conv_ctx *c, int64_t n, int64_t gr, int64_t f0, const int64_t *rows, int jn, const float *tile) {
+  const tbn_matrix *m = c->m;
+  const int pb = c->p.mk->conv_pb;
+  const int64_t c0 = gr * c->p.ocg, c1 = c0 + c->p.ocg;
+  int jj;
   for (jj = 0; jj < jn; jj++) {
-    const float *t = tile + jj * pb;
     int64_t oc = rows[jj], step = 1, last = rows[jj] + 1;
     if (m->mode == TBN_MODE_OUT_REUSE) oc = tbn_conv_first_channel(c0, m->ro, rows[jj]), step = m->ro, last = c1;
-    for (; oc < last; oc += step) {
-      const float s = m->mode == TBN_MODE_OUT_REUSE ? m->alpha[tbn_reuse_region(oc, m->ro)] : 1.0f;
-      const float b = c->bias ? c->bias[oc] : 0.0f;
-      float *y = c->y + (c->n * g->oc + oc) * plane;
-      for (sgi = 0; sgi < nseg; sgi++) {
-        float *d = y + seg_dst[sgi];
-        const float *sv = t + seg_src[sgi];
-        int64_t i;
-        for (i = 0; i < seg_len[sgi]; i++) d[i] = s * sv[i] + b;
-      }
-    }
+    for (; oc < last; oc += step) store_channel(c, n, oc, tile + jj * pb, f0);
   }
 }
 
-static void conv_task(void *arg, size_t t) {
-  const conv_ctx *c = (const conv_ctx *)arg;
+/* Units [u0, u1) of the images whose source (copy or input) starts at src(i) for image i. */
+static void run_units(const conv_ctx *c, size_t t, size_t u0, size_t u1) {
   const tbn_micro *mk = c->p.mk;
   const int pb = mk->conv_pb;
   float *wexp = c->w.wexp + t * c->w.task_wexp, *tile = c->w.tile + t * c->w.task_tile;
-  float *col = c->w.col ? c->w.col + t * c->w.task_col : 0;
+  float *col = c->w.col + t * c->w.task_col;
   int64_t *pbase = c->w.pbase ? c->w.pbase + t * c->w.task_pbase : 0;
   int64_t rows[TBN_EXP_ROWS], have_w = -1, have_col = -1;
-  const int64_t per_group = c->p.nchblk * c->p.nposblk;
-  size_t u0, u1, u;
-  range_of(t, c->tasks, c->units, &u0, &u1);
+  const int64_t per_group = c->p.nchblk * c->p.nposblk, per_image = c->g->group * per_group;
+  const int64_t xtotal = c->g->n * c->g->c * c->p.chan;
+  size_t u;
   for (u = u0; u < u1; u++) {
-    const int64_t gr = (int64_t)u / per_group, rem = (int64_t)u % per_group;
+    const int64_t img = (int64_t)u / per_image, rest = (int64_t)u % per_image;
+    const int64_t gr = rest / per_group, rem = rest % per_group, n = c->n0 + img;
     const int64_t cb = c->p.use_col ? rem % c->p.nchblk : rem / c->p.nposblk;
     const int64_t pk = c->p.use_col ? rem / c->p.nchblk : rem % c->p.nposblk;
-    const int64_t f0 = pk * pb, wkey = gr * c->p.nchblk + cb, ckey = gr * c->p.nposblk + pk;
-    const int jn = block_rows(c, gr, cb, rows);
+    const int64_t f0 = pk * pb, wkey = gr * c->p.nchblk + cb, ckey = u - (size_t)(rem % c->p.nchblk);
+    const float *img_src = c->p.copy ? c->xbase + img * c->p.xpad_len : c->x + n * c->g->c * c->p.chan;
     const float *src;
-    const int64_t *off;
+    const int64_t *off = c->w.off;
+    const int jn = block_rows(c, gr, cb, rows);
     int jj;
     if (wkey != have_w) expand(c, rows, jn, wexp), have_w = wkey;
     if (c->p.use_col) {
-      if (ckey != have_col) build_col(c, gr, f0, col, pbase), have_col = ckey;
+      if ((int64_t)ckey != have_col) build_col(c, img_src, gr, f0, col, pbase), have_col = (int64_t)ckey;
       src = col, off = c->w.coloff;
     } else {
-      src = c->w.xpad + gr * c->p.cg * c->p.chan + f0, off = c->w.off;
+      src = img_src + gr * c->p.cg * c->p.chan + f0;
+      /* An uncopied input is read in place: the last blocks of the last image must not read past it. */
+      if (!c->p.copy && (src - c->x) + off[c->p.kx - 1] + pb > xtotal) {
+        const int64_t g0 = (img_src - c->x) + gr * c->p.cg * c->p.chan;
+        bounded_col(c, c->x + g0, xtotal - g0, f0, col);
+        src = col, off = c->w.coloff;
+      }
     }
     for (jj = 0; jj < jn; jj += mk->conv_jb) {
       const int jb = jn - jj < mk->conv_jb ? jn - jj : mk->conv_jb;
       if (mk->conv_short && c->p.npos - f0 < pb) mk->conv_short(wexp + jj, c->p.kx, src, off, jb, tile + jj * pb, c->p.npos - f0);
       else mk->conv(wexp + jj, c->p.kx, src, off, jb, tile + jj * pb);
     }
-    store(c, gr, f0, rows, jn, tile);
+    store(c, n, gr, f0, rows, jn, tile);
   }
 }
 
-/* Batch mode: task t runs images [n0, n1) alone, on its own slice of every buffer. */
+/* Split mode: units of every image shared out. */
+static void unit_task(void *arg, size_t t) {
+  const conv_ctx *c = (const conv_ctx *)arg;
+  size_t u0, u1;
+  range_of(t, c->tasks, c->units, &u0, &u1);
+  run_units(c, t, u0, u1);
+}
+
+/* Batch mode: task t runs images [n0, n1) alone, its copy buffer holding one image at a time. */
 static void batch_task(void *arg, size_t t) {
   const conv_ctx *all = (const conv_ctx *)arg;
   conv_ctx c = *all;
+  const size_t per_image = all->units / (size_t)all->g->n;
   size_t n0, n1, n;
   range_of(t, all->tasks, (size_t)all->g->n, &n0, &n1);
-  c.tasks = 1;
-  c.w.xpad += t * (size_t)c.p.xpad_len;
-  c.w.wexp += t * c.w.task_wexp;
-  c.w.tile += t * c.w.task_tile;
-  if (c.w.col) c.w.col += t * c.w.task_col;
-  if (c.w.pbase) c.w.pbase += t * c.w.task_pbase;
+  c.xbase = c.w.xpad + (c.p.copy ? t * (size_t)c.p.xpad_len : 0);
   for (n = n0; n < n1; n++) {
-    c.n = (int64_t)n;
-    pad_task(&c, 0);
-    conv_task(&c, 0);
+    c.n0 = (int64_t)n;
+    if (c.p.copy) copy_image(&c, (int64_t)n, c.xbase, 0, c.g->c, 1);
+    run_units(&c, t, 0, per_image);
   }
 }
 
-tbn_status tbn_conv_run(const tbn_matrix *m, const tbn_conv_geom *g, const float *x, const float *bias, float *y,
-                        void *ws, size_t ws_bytes, const tbn_parallel *par) {
+static tbn_status dense_conv(const tbn_matrix *m, const tbn_conv_geom *g, const float *x, const float *bias,
+                             const tbn_epilogue *epi, float *y, void *ws, size_t ws_bytes, const tbn_parallel *par) {
+  tbn_dense_args a;
+  memset(&a, 0, sizeof a);
+  a.x = x, a.rows = g->n * g->in[0] * g->in[1], a.y = y, a.alpha = 1.0f, a.beta = 1.0f, a.epi = epi;
+  if (bias) a.c = bias, a.c_rows = 1, a.c_cols = g->oc;
+  return tbn_dense_run(m, &a, ws, ws_bytes, par);
+}
+
+tbn_status tbn_conv_run(const tbn_matrix *m, const tbn_conv_geom *g, const float *x, const float *bias,
+                        const tbn_epilogue *epi, float *y, void *ws, size_t ws_bytes, const tbn_parallel *par) {
   conv_ctx c;
   size_t need;
   tbn_arena a;
-  int64_t kk, units;
+  int64_t kk, work;
   tbn_status s;
   if (!m || !g) return TBN_ERR_ARG;
   memset(&c, 0, sizeof c);
   c.tasks = tbn_tasks(par);
   s = tbn_conv_workspace(m, g, c.tasks, &need);
+  if (s == TBN_OK) s = tbn_epilogue_check(epi, g->oc);
   if (s != TBN_OK) return s;
   if (g->n == 0) return TBN_OK;
   if (!x || !y || !ws || ws_bytes < need) return !ws || ws_bytes < need ? TBN_ERR_WORKSPACE : TBN_ERR_ARG;
   a.base = (unsigned char *)ws + ((64u - ((uintptr_t)ws & 63u)) & 63u), a.used = 0;
   conv_layout(m, g, c.tasks, &a, &c.p, &c.w);
-  c.m = m, c.g = g, c.x = x, c.bias = bias, c.y = y;
+  if (c.p.dense) return dense_conv(m, g, x, bias, epi, y, ws, ws_bytes, par);
+  c.m = m, c.g = g, c.x = x, c.y = y;
+  if (m->mode == TBN_MODE_OUT_REUSE) tbn_post_init(&c.post, epi, c.p.mk, g->oc, m->alpha, m->ro, 1.0f, bias, c.w.post);
+  else tbn_post_init(&c.post, epi, c.p.mk, g->oc, 0, 1, 1.0f, bias, c.w.post);
   for (kk = 0; kk < c.p.k; kk++) {
     /* tap kk = (channel in group, kernel row, kernel column), row-major like W */
     const int64_t ch = kk / (g->k[0] * g->k[1]), rest = kk % (g->k[0] * g->k[1]);
-    const int64_t kh = rest / g->k[1], kw = rest % g->k[1];
-    c.w.off[kk] = ch * c.p.chan + kh * g->dil[0] * c.p.wp + kw * g->dil[1];
+    const int64_t dh = (rest / g->k[1]) * g->dil[0], dw = (rest % g->k[1]) * g->dil[1];
+    if (c.p.use_col) c.w.off[kk] = ch * c.p.chan + dh * c.p.wph + dw;
+    else c.w.off[kk] = ch * c.p.chan + ((dh % c.p.sh) * c.p.sw + dw % c.p.sw) * c.p.hph * c.p.wph +
+                       (dh / c.p.sh) * c.p.wph + dw / c.p.sw;
   }
-  if (c.w.coloff)
-    for (kk = 0; kk < c.p.kx; kk++) c.w.coloff[kk] = kk * c.p.mk->conv_pb;
-  units = g->group * c.p.nchblk * c.p.nposblk;
+  for (kk = 0; kk < c.p.kx; kk++) c.w.coloff[kk] = kk * c.p.mk->conv_pb;
+  c.units = (size_t)(g->n * g->group * c.p.nchblk * c.p.nposblk);
+  if (!tbn_mul(g->n, c.p.image_work, &work)) work = INT64_MAX;
   if (c.p.batch) {
-    c.units = (size_t)units;
-    int64_t work;
-    if (!tbn_mul(g->n, c.p.image_work, &work)) work = INT64_MAX;
     c.tasks = tbn_tasks_for(par, (size_t)g->n, work);
     tbn_for(par, c.tasks, batch_task, &c);
     return TBN_OK;
   }
-  for (c.n = 0; c.n < g->n; c.n++) {
+  if (c.p.copy) {
     /* a copied float costs about as much as 8 multiply-accumulates (memory-bound) */
-    c.tasks = tbn_tasks_for(par, (size_t)g->c, 8 * g->c * c.p.chan);
-    tbn_for(par, c.tasks, pad_task, &c);
-    c.units = (size_t)units;
-    c.tasks = tbn_tasks_for(par, c.units, c.p.image_work);
-    tbn_for(par, c.tasks, conv_task, &c);
+    c.tasks = tbn_tasks_for(par, (size_t)(g->n * g->c), 8 * g->n * g->c * c.p.chan);
+    tbn_for(par, c.tasks, copy_task, &c);
+    c.xbase = c.w.xpad;
   }
+  c.tasks = tbn_tasks_for(par, c.units, work);
+  tbn_for(par, c.tasks, unit_task, &c);
   return TBN_OK;
 }

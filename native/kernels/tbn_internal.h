@@ -8,9 +8,12 @@
 #define TBN_INTERNAL_H
 
 #include "tbn_kernels.h"
+#include "tbn_act_math.h"
 #include "tbn_tile_math.h"
 
 /* tbn_tile_math.h numbers the strategies for code that cannot see tbn_kernels.h (CUDA). */
+typedef char tbn_act_values_match_[(TBN_ACT_MATH_GELU_TANH == (int)TBN_ACT_GELU_TANH &&
+                                    TBN_ACT_MATH_CLIP == (int)TBN_ACT_CLIP && TBN_ACT_MATH_SILU == (int)TBN_ACT_SILU) ? 1 : -1];
 typedef char tbn_mode_values_match_[(TBN_TILE_OUT_REUSE == (int)TBN_MODE_OUT_REUSE &&
                                      TBN_TILE_IN_COMBINE == (int)TBN_MODE_IN_COMBINE &&
                                      TBN_TILE_GENERAL == (int)TBN_MODE_GENERAL) ? 1 : -1];
@@ -103,7 +106,25 @@ typedef struct tbn_micro {
   void (*vlut)(const tbn_matrix *m, int64_t j0, int64_t jn, const float *tables, int64_t tab, int nb, float *y,
                int64_t ldy);
   int panel_nb, gemv_nb, conv_jb, conv_pb;
+  /* The activation of an epilogue, in place on n contiguous values. */
+  void (*act)(float *y, int64_t n, const tbn_epilogue *e);
 } tbn_micro;
+
+void tbn_act_portable(float *y, int64_t n, const tbn_epilogue *e);
+
+/* A run's epilogue with the layer's own per-channel factors folded in: the store step computes
+ * act(mul[c]·v + add[c] (+ cmul[c]·beta·C for Gemm) + residual), one multiply-add per value. */
+typedef struct tbn_post {
+  float *mul, *add, *cmul; /* [channels] each, in the run's workspace */
+  const float *residual;
+  const tbn_epilogue *e;
+  void (*act)(float *y, int64_t n, const tbn_epilogue *e); /* NULL: no activation */
+} tbn_post;
+
+/* Fills p (mem: 3·channels floats): gain(c) = gain_all · gain[c / gain_period] (gain may be
+ * NULL: α folded into the weights or absent), bias may be NULL. */
+void tbn_post_init(tbn_post *p, const tbn_epilogue *e, const tbn_micro *mk, int64_t channels, const float *gain,
+                   int64_t gain_period, float gain_all, const float *bias, float *mem);
 
 /* The microkernels of a path; NULL when it is not compiled in. */
 const tbn_micro *tbn_micro_get(tbn_isa isa);

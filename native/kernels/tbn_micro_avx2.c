@@ -122,4 +122,104 @@ static void conv_avx2(const float *w, int64_t kn, const float *src, const int64_
   }
 }
 
-const tbn_micro tbn_micro_avx2 = {panel_avx2, gemv_avx2, conv_avx2, 0, 0, 0, 0, A_NB, 4, A_JB, A_PB};
+/* ---- epilogue activations, 8 values at a time (same approximations as the AVX-512 path) ---- */
+static inline __m256 exp8(__m256 x) {
+  __m256 n, r, p;
+  __m256i k;
+  x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.3f)), _mm256_set1_ps(88.3f));
+  n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
+  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+  p = _mm256_set1_ps(1.9875691500e-4f);
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+  p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+  /* 2^n in two halves so n = −126 … 128 stay normal numbers */
+  k = _mm256_cvtps_epi32(n);
+  {
+    const __m256i k1 = _mm256_srai_epi32(k, 1), k2 = _mm256_sub_epi32(k, k1);
+    const __m256 s1 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(k1, _mm256_set1_epi32(127)), 23));
+    const __m256 s2 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(k2, _mm256_set1_epi32(127)), 23));
+    return _mm256_mul_ps(_mm256_mul_ps(p, s1), s2);
+  }
+}
+
+static inline __m256 sigmoid8(__m256 v) {
+  const __m256 one = _mm256_set1_ps(1.0f);
+  return _mm256_div_ps(one, _mm256_add_ps(one, exp8(_mm256_sub_ps(_mm256_setzero_ps(), v))));
+}
+
+static inline __m256 erf8(__m256 x) {
+  const __m256 sign = _mm256_castsi256_ps(_mm256_set1_epi32((int)0x80000000u));
+  const __m256 ax = _mm256_andnot_ps(sign, x);
+  const __m256 t = _mm256_div_ps(_mm256_set1_ps(1.0f), _mm256_fmadd_ps(ax, _mm256_set1_ps(0.3275911f), _mm256_set1_ps(1.0f)));
+  __m256 p = _mm256_set1_ps(1.061405429f), y;
+  p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(-1.453152027f));
+  p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(1.421413741f));
+  p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(-0.284496736f));
+  p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(0.254829592f));
+  p = _mm256_mul_ps(p, t);
+  y = _mm256_fnmadd_ps(p, exp8(_mm256_sub_ps(_mm256_setzero_ps(), _mm256_mul_ps(ax, ax))), _mm256_set1_ps(1.0f));
+  return _mm256_or_ps(y, _mm256_and_ps(x, sign));
+}
+
+static inline __m256 tanh8(__m256 z) {
+  const __m256 one = _mm256_set1_ps(1.0f);
+  const __m256 e = exp8(_mm256_add_ps(z, z));
+  return _mm256_sub_ps(one, _mm256_div_ps(_mm256_set1_ps(2.0f), _mm256_add_ps(e, one)));
+}
+
+static inline __attribute__((always_inline)) __m256 act8(__m256 v, const int act, __m256 a, __m256 b) {
+  const __m256 zero = _mm256_setzero_ps(), half = _mm256_set1_ps(0.5f);
+  switch (act) {
+    case TBN_ACT_RELU: return _mm256_max_ps(v, zero);
+    case TBN_ACT_LEAKY_RELU: return _mm256_blendv_ps(v, _mm256_mul_ps(v, a), _mm256_cmp_ps(v, zero, _CMP_LT_OQ));
+    case TBN_ACT_CLIP: return _mm256_min_ps(_mm256_max_ps(v, a), b);
+    case TBN_ACT_HARD_SWISH: {
+      const __m256 h = _mm256_fmadd_ps(v, _mm256_set1_ps(1.0f / 6.0f), half);
+      return _mm256_mul_ps(v, _mm256_min_ps(_mm256_max_ps(h, zero), _mm256_set1_ps(1.0f)));
+    }
+    case TBN_ACT_SIGMOID: return sigmoid8(v);
+    case TBN_ACT_SILU: return _mm256_mul_ps(v, sigmoid8(v));
+    case TBN_ACT_GELU:
+      return _mm256_mul_ps(_mm256_mul_ps(half, v), _mm256_add_ps(_mm256_set1_ps(1.0f), erf8(_mm256_mul_ps(v, _mm256_set1_ps(0.70710678118654752f)))));
+    case TBN_ACT_GELU_TANH: {
+      const __m256 v3 = _mm256_mul_ps(_mm256_mul_ps(v, v), v);
+      const __m256 z = _mm256_mul_ps(_mm256_set1_ps(0.79788456080286536f), _mm256_fmadd_ps(v3, _mm256_set1_ps(0.044715f), v));
+      return _mm256_mul_ps(_mm256_mul_ps(half, v), _mm256_add_ps(_mm256_set1_ps(1.0f), tanh8(z)));
+    }
+    default: return v;
+  }
+}
+
+static inline __attribute__((always_inline)) void act_loop(float *y, int64_t n, const int act, float fa, float fb) {
+  const __m256 a = _mm256_set1_ps(fa), b = _mm256_set1_ps(fb);
+  int64_t i;
+  for (i = 0; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, act8(_mm256_loadu_ps(y + i), act, a, b));
+  if (i < n) {
+    float t[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    int64_t j;
+    for (j = 0; j < n - i; j++) t[j] = y[i + j];
+    _mm256_storeu_ps(t, act8(_mm256_loadu_ps(t), act, a, b));
+    for (j = 0; j < n - i; j++) y[i + j] = t[j];
+  }
+}
+
+static void act_avx2(float *y, int64_t n, const tbn_epilogue *e) {
+  switch (e->act) {
+    case TBN_ACT_RELU: act_loop(y, n, TBN_ACT_RELU, e->alpha, e->beta); break;
+    case TBN_ACT_LEAKY_RELU: act_loop(y, n, TBN_ACT_LEAKY_RELU, e->alpha, e->beta); break;
+    case TBN_ACT_CLIP: act_loop(y, n, TBN_ACT_CLIP, e->alpha, e->beta); break;
+    case TBN_ACT_HARD_SWISH: act_loop(y, n, TBN_ACT_HARD_SWISH, e->alpha, e->beta); break;
+    case TBN_ACT_SIGMOID: act_loop(y, n, TBN_ACT_SIGMOID, e->alpha, e->beta); break;
+    case TBN_ACT_SILU: act_loop(y, n, TBN_ACT_SILU, e->alpha, e->beta); break;
+    case TBN_ACT_GELU: act_loop(y, n, TBN_ACT_GELU, e->alpha, e->beta); break;
+    case TBN_ACT_GELU_TANH: act_loop(y, n, TBN_ACT_GELU_TANH, e->alpha, e->beta); break;
+    default: break;
+  }
+}
+
+const tbn_micro tbn_micro_avx2 = {panel_avx2, gemv_avx2, conv_avx2, 0, 0, 0, 0, A_NB, 4, A_JB, A_PB, act_avx2};

@@ -203,5 +203,97 @@ static void vlut_avx512(const tbn_matrix *m, int64_t j0, int64_t jn, const float
   }
 }
 
+/* ---- epilogue activations, 16 values at a time ----
+ * exp: Cephes' expf polynomial after range reduction by ln 2 (≈1 ulp), scaled with vscalefps;
+ * erf: Abramowitz–Stegun 7.1.26 (|error| ≤ 1.5e-7); tanh(z) = 1 − 2/(e^{2z} + 1). */
+static inline __m512 exp16(__m512 x) {
+  __m512 n, r, p;
+  x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-87.3f)), _mm512_set1_ps(88.3f));
+  n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
+  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
+  p = _mm512_set1_ps(1.9875691500e-4f);
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+  p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
+  return _mm512_scalef_ps(p, n);
+}
+
+static inline __m512 sigmoid16(__m512 v) {
+  const __m512 one = _mm512_set1_ps(1.0f);
+  return _mm512_div_ps(one, _mm512_add_ps(one, exp16(_mm512_sub_ps(_mm512_setzero_ps(), v))));
+}
+
+static inline __m512 erf16(__m512 x) {
+  const __m512 ax = _mm512_abs_ps(x);
+  const __m512 t = _mm512_div_ps(_mm512_set1_ps(1.0f), _mm512_fmadd_ps(ax, _mm512_set1_ps(0.3275911f), _mm512_set1_ps(1.0f)));
+  __m512 p = _mm512_set1_ps(1.061405429f), y;
+  p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(-1.453152027f));
+  p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(1.421413741f));
+  p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(-0.284496736f));
+  p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(0.254829592f));
+  p = _mm512_mul_ps(p, t);
+  y = _mm512_fnmadd_ps(p, exp16(_mm512_sub_ps(_mm512_setzero_ps(), _mm512_mul_ps(ax, ax))), _mm512_set1_ps(1.0f));
+  /* copy x's sign onto y (y ≥ 0) */
+  return _mm512_castsi512_ps(_mm512_or_si512(_mm512_castps_si512(y),
+                                             _mm512_and_si512(_mm512_castps_si512(x), _mm512_set1_epi32((int)0x80000000u))));
+}
+
+static inline __m512 tanh16(__m512 z) {
+  const __m512 one = _mm512_set1_ps(1.0f);
+  const __m512 e = exp16(_mm512_add_ps(z, z));
+  return _mm512_sub_ps(one, _mm512_div_ps(_mm512_set1_ps(2.0f), _mm512_add_ps(e, one)));
+}
+
+static inline __attribute__((always_inline)) __m512 act16(__m512 v, const int act, __m512 a, __m512 b) {
+  const __m512 zero = _mm512_setzero_ps(), half = _mm512_set1_ps(0.5f);
+  switch (act) {
+    case TBN_ACT_RELU: return _mm512_max_ps(v, zero);
+    case TBN_ACT_LEAKY_RELU: return _mm512_mask_mul_ps(v, _mm512_cmp_ps_mask(v, zero, _CMP_LT_OQ), v, a);
+    case TBN_ACT_CLIP: return _mm512_min_ps(_mm512_max_ps(v, a), b);
+    case TBN_ACT_HARD_SWISH: {
+      const __m512 h = _mm512_fmadd_ps(v, _mm512_set1_ps(1.0f / 6.0f), half);
+      return _mm512_mul_ps(v, _mm512_min_ps(_mm512_max_ps(h, zero), _mm512_set1_ps(1.0f)));
+    }
+    case TBN_ACT_SIGMOID: return sigmoid16(v);
+    case TBN_ACT_SILU: return _mm512_mul_ps(v, sigmoid16(v));
+    case TBN_ACT_GELU:
+      return _mm512_mul_ps(_mm512_mul_ps(half, v), _mm512_add_ps(_mm512_set1_ps(1.0f), erf16(_mm512_mul_ps(v, _mm512_set1_ps(0.70710678118654752f)))));
+    case TBN_ACT_GELU_TANH: {
+      const __m512 v3 = _mm512_mul_ps(_mm512_mul_ps(v, v), v);
+      const __m512 z = _mm512_mul_ps(_mm512_set1_ps(0.79788456080286536f), _mm512_fmadd_ps(v3, _mm512_set1_ps(0.044715f), v));
+      return _mm512_mul_ps(_mm512_mul_ps(half, v), _mm512_add_ps(_mm512_set1_ps(1.0f), tanh16(z)));
+    }
+    default: return v;
+  }
+}
+
+static inline __attribute__((always_inline)) void act_loop(float *y, int64_t n, const int act, float fa, float fb) {
+  const __m512 a = _mm512_set1_ps(fa), b = _mm512_set1_ps(fb);
+  int64_t i;
+  for (i = 0; i + 16 <= n; i += 16) _mm512_storeu_ps(y + i, act16(_mm512_loadu_ps(y + i), act, a, b));
+  if (i < n) {
+    const __mmask16 m = low_mask(n - i);
+    _mm512_mask_storeu_ps(y + i, m, act16(_mm512_maskz_loadu_ps(m, y + i), act, a, b));
+  }
+}
+
+static void act_avx512(float *y, int64_t n, const tbn_epilogue *e) {
+  switch (e->act) {
+    case TBN_ACT_RELU: act_loop(y, n, TBN_ACT_RELU, e->alpha, e->beta); break;
+    case TBN_ACT_LEAKY_RELU: act_loop(y, n, TBN_ACT_LEAKY_RELU, e->alpha, e->beta); break;
+    case TBN_ACT_CLIP: act_loop(y, n, TBN_ACT_CLIP, e->alpha, e->beta); break;
+    case TBN_ACT_HARD_SWISH: act_loop(y, n, TBN_ACT_HARD_SWISH, e->alpha, e->beta); break;
+    case TBN_ACT_SIGMOID: act_loop(y, n, TBN_ACT_SIGMOID, e->alpha, e->beta); break;
+    case TBN_ACT_SILU: act_loop(y, n, TBN_ACT_SILU, e->alpha, e->beta); break;
+    case TBN_ACT_GELU: act_loop(y, n, TBN_ACT_GELU, e->alpha, e->beta); break;
+    case TBN_ACT_GELU_TANH: act_loop(y, n, TBN_ACT_GELU_TANH, e->alpha, e->beta); break;
+    default: break;
+  }
+}
+
 /* No FMA panel or bit-row kernel: the table-lookup kernels cover every batch size. */
-const tbn_micro tbn_micro_avx512 = {0, 0, conv_avx512, conv_short_avx512, lut_avx512, vlut_tables_avx512, vlut_avx512, 0, 0, X_JB, X_PB};
+const tbn_micro tbn_micro_avx512 = {0, 0, conv_avx512, conv_short_avx512, lut_avx512, vlut_tables_avx512, vlut_avx512, 0, 0, X_JB, X_PB, act_avx512};

@@ -9,6 +9,7 @@ import type { Model } from '../ir/types.js';
 import { createOrtSession } from '../runtime/ort.js';
 import { recalibrateBatchNorm, type BatchNormUpdate } from './batchnorm.js';
 import { DEFAULT_FINETUNE, finetune, type FinetuneOptions } from './finetune.js';
+import { fuseEpilogues, type FuseReport } from './fuse-epilogue.js';
 import { consumedWeight } from './layers.js';
 import { permuteChannels, type PermutationReport } from './permute.js';
 import { rewriteModel, type OutputFormat, type TiledLayer } from './rewrite.js';
@@ -29,13 +30,15 @@ export interface MethodContext {
   permute: boolean;
   bnRecalibrate: boolean;
   finetune: boolean;
+  /** Fold BatchNorm/activation/Add into the fused ops' epilogues (custom format; default on). */
+  fuse?: boolean;
   training: Partial<FinetuneOptions>;
   progress: (phase: MethodPhase, message: string) => void;
   warn: (message: string) => void;
   metadata?: (tiled: TiledLayer[]) => KeyValue[];
 }
 
-export type MethodPhase = 'select' | 'permute' | 'tile' | 'batchnorm' | 'finetune' | 'shapes';
+export type MethodPhase = 'select' | 'permute' | 'tile' | 'batchnorm' | 'finetune' | 'shapes' | 'fuse';
 
 export interface FinetuneSummary {
   steps: number;
@@ -53,6 +56,8 @@ export interface MethodResult {
   permutation: PermutationReport[];
   batchNorm: BatchNormUpdate[];
   finetune: FinetuneSummary | null;
+  /** What was folded into each fused op's epilogue. */
+  fused: FuseReport[];
 }
 
 export function tileChoices(choices: LayerChoice[], alpha: AlphaMode): TiledLayer[] {
@@ -140,5 +145,11 @@ export async function compressWith(ctx: MethodContext, select: SelectOptions, op
     ctx.progress('batchnorm', 're-estimating BatchNorm statistics');
     ({ model: compressed, updates: batchNorm } = await recalibrateBatchNorm(compressed, bnSet));
   }
-  return { compressed, tiled, selection, permutation, batchNorm, finetune: summary };
+  // Last: the folded BatchNorms must carry their re-estimated statistics.
+  let fused: FuseReport[] = [];
+  if (ctx.format === 'custom' && ctx.fuse !== false && tiled.length && !opts.dryRun) {
+    ctx.progress('fuse', 'folding BatchNorm, activations and residual adds into the tiled layers');
+    ({ model: compressed, report: fused } = await fuseEpilogues(compressed, { shapes }));
+  }
+  return { compressed, tiled, selection, permutation, batchNorm, finetune: summary, fused };
 }

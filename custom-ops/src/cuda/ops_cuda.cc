@@ -72,6 +72,17 @@ class Scratch {
   size_t size_ = 0;
 };
 
+// The epilogue inputs (device tensors; a one-value residual stays on the device too).
+CudaEpilogue cuda_epilogue(const EpilogueAttrs &a, OrtKernelContext *ctx, size_t first, int64_t channels,
+                           const std::vector<int64_t> &ydims) {
+  const EpilogueInputs in = epilogue_inputs(a, ctx, first, channels, ydims, false);
+  CudaEpilogue e;
+  e.scale = in.e.scale, e.scale_len = in.e.scale_len, e.shift = in.e.shift, e.shift_len = in.e.shift_len;
+  e.residual = in.residual, e.residual_len = in.residual_len;
+  e.act = static_cast<int>(a.act), e.alpha = a.alpha, e.beta = a.beta;
+  return e;
+}
+
 }  // namespace
 
 // ---- TbnDecode ----
@@ -105,6 +116,7 @@ void TbnDenseCuda::compute(OrtKernelContext *ctx) const {
     d.c = in.c;
     d.c_row_stride = in.c_rows == 1 ? 0 : in.c_cols, d.c_col_stride = in.c_cols == 1 ? 0 : 1;
   }
+  d.epi = cuda_epilogue(d_.epi, ctx, d_.epi_input, d_.out, in.ydims);
   const TensorView y = output(ctx, 0, in.ydims);
   if (in.rows == 0) return;
   d.x = static_cast<const float *>(in.a.data);
@@ -125,6 +137,7 @@ void TbnConvCuda::compute(OrtKernelContext *ctx) const {
   CudaConv c;
   c.g = in.g;
   c.tile = cuda_tile(c_.tile, ctx, TBN_INPUT_BITS);
+  c.epi = cuda_epilogue(c_.epi, ctx, TBN_INPUT_EPILOGUE_CONV, c.g.oc, in.ydims);
   const TensorView y = output(ctx, 0, in.ydims);
   if (c.g.n == 0) return;
   c.out_major = tbn_out_major(1, c_.tile.tile_axis);
