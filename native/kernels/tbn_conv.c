@@ -325,38 +325,66 @@ static void bounded_col(const conv_ctx *c, const float *src, int64_t limit, int6
   }
 }
 
-/* Output channel oc of image n: positions of the block → y, through the epilogue. */
-static void store_channel(const conv_ctx *c, int64_t n, int64_t oc, const float *t, int64_t f0) {
+/* The output positions a block of PB grid positions holds: runs of consecutive outputs. */
+typedef struct segments {
+  int n;
+  int64_t src[MAX_PB], dst[MAX_PB], len[MAX_PB];
+  int64_t count; /* grid positions computed (PB, fewer in the last block) */
+} segments;
+
+static void block_segments(const conv_ctx *c, int64_t f0, segments *sg) {
   const tbn_conv_geom *g = c->g;
-  const tbn_post *post = &c->post;
   const int pb = c->p.mk->conv_pb;
-  const int64_t plane = g->out[0] * g->out[1], pitch = c->p.pitch;
-  const float s = post->mul[oc], b = post->add[oc];
-  float buf[MAX_PB];
+  const int64_t pitch = c->p.pitch;
   int64_t v = 0;
-  while (v < pb && f0 + v < c->p.npos) {
+  sg->n = 0;
+  sg->count = c->p.npos - f0 < pb ? c->p.npos - f0 : pb;
+  while (v < sg->count) {
     const int64_t f = f0 + v, oh = f / pitch, ow = f - oh * pitch;
-    int64_t len = pitch - ow, i;
-    if (len > pb - v) len = pb - v;
+    int64_t len = pitch - ow;
+    if (len > sg->count - v) len = sg->count - v;
     if (ow < g->out[1]) {
-      const int64_t cnt = ow + len <= g->out[1] ? len : g->out[1] - ow, pos = oh * g->out[1] + ow;
-      const float *sv = t + v;
-      if (!g->channels_last) {
-        float *d = c->y + (n * g->oc + oc) * plane + pos;
-        const float *r = post->residual ? post->residual + (n * g->oc + oc) * plane + pos : 0;
-        if (r) for (i = 0; i < cnt; i++) d[i] = s * sv[i] + b + r[i];
-        else for (i = 0; i < cnt; i++) d[i] = s * sv[i] + b;
-        if (post->act) post->act(d, cnt, post->e);
-      } else {
-        const int64_t base = (n * plane + pos) * g->oc + oc;
-        for (i = 0; i < cnt; i++) buf[i] = s * sv[i] + b;
-        if (post->residual)
-          for (i = 0; i < cnt; i++) buf[i] += post->residual[base + i * g->oc];
-        if (post->act) post->act(buf, cnt, post->e);
-        for (i = 0; i < cnt; i++) c->y[base + i * g->oc] = buf[i];
-      }
+      sg->src[sg->n] = v, sg->dst[sg->n] = oh * g->out[1] + ow;
+      sg->len[sg->n++] = ow + len <= g->out[1] ? len : g->out[1] - ow;
     }
     v += len;
+  }
+}
+
+/* Output channel oc of image n from its computed row t: the epilogue over the whole block at once
+ * (vectorised), then the valid positions copied out. */
+static void store_channel(const conv_ctx *c, int64_t n, int64_t oc, const float *t, const segments *sg, float *buf) {
+  const tbn_conv_geom *g = c->g;
+  const tbn_post *post = &c->post;
+  const int64_t plane = g->out[0] * g->out[1];
+  const float *res = post->residual;
+  int k;
+  int64_t i;
+  c->p.mk->affine_act(t, sg->count, post->mul[oc], post->add[oc], res ? 0 : post->e, buf);
+  if (!g->channels_last) {
+    float *y = c->y + (n * g->oc + oc) * plane;
+    if (res) res += (n * g->oc + oc) * plane;
+    for (k = 0; k < sg->n; k++) {
+      float *d = y + sg->dst[k];
+      const float *v = buf + sg->src[k];
+      if (res) {
+        const float *r = res + sg->dst[k];
+        for (i = 0; i < sg->len[k]; i++) d[i] = v[i] + r[i];
+        if (post->act) post->act(d, sg->len[k], post->e);
+      } else {
+        for (i = 0; i < sg->len[k]; i++) d[i] = v[i];
+      }
+    }
+    return;
+  }
+  for (k = 0; k < sg->n; k++) {
+    const int64_t base = (n * plane + sg->dst[k]) * g->oc + oc;
+    float *v = buf + sg->src[k];
+    if (res) {
+      for (i = 0; i < sg->len[k]; i++) v[i] += res[base + i * g->oc];
+      if (post->act) post->act(v, sg->len[k], post->e);
+    }
+    for (i = 0; i < sg->len[k]; i++) c->y[base + i * g->oc] = v[i];
   }
 }
 
@@ -366,11 +394,14 @@ static void store(const conv_ctx *c, int64_t n, int64_t gr, int64_t f0, const in
   const tbn_matrix *m = c->m;
   const int pb = c->p.mk->conv_pb;
   const int64_t c0 = gr * c->p.ocg, c1 = c0 + c->p.ocg;
+  float buf[MAX_PB];
+  segments sg;
   int jj;
+  block_segments(c, f0, &sg);
   for (jj = 0; jj < jn; jj++) {
     int64_t oc = rows[jj], step = 1, last = rows[jj] + 1;
     if (m->mode == TBN_MODE_OUT_REUSE) oc = tbn_conv_first_channel(c0, m->ro, rows[jj]), step = m->ro, last = c1;
-    for (; oc < last; oc += step) store_channel(c, n, oc, tile + jj * pb, f0);
+    for (; oc < last; oc += step) store_channel(c, n, oc, tile + jj * pb, &sg, buf);
   }
 }
 

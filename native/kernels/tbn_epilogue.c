@@ -24,6 +24,12 @@ void tbn_activate(const tbn_epilogue *e, float *y, int64_t n) {
 
 void tbn_act_portable(float *y, int64_t n, const tbn_epilogue *e) { tbn_activate(e, y, n); }
 
+void tbn_affine_act_portable(const float *t, int64_t n, float s, float b, const tbn_epilogue *e, float *out) {
+  int64_t i;
+  for (i = 0; i < n; i++) out[i] = s * t[i] + b;
+  tbn_activate(e, out, n);
+}
+
 /* mul[c] = s[c]·gain(c), add[c] = s[c]·bias[c] + t[c] + e->add, cmul[c] = s[c] (for Gemm's C). */
 void tbn_post_init(tbn_post *p, const tbn_epilogue *e, const tbn_micro *mk, int64_t channels, const float *gain,
                    int64_t gain_period, float gain_all, const float *bias, float *mem) {

@@ -108,9 +108,12 @@ typedef struct tbn_micro {
   int panel_nb, gemv_nb, conv_jb, conv_pb;
   /* The activation of an epilogue, in place on n contiguous values. */
   void (*act)(float *y, int64_t n, const tbn_epilogue *e);
+  /* out[i] = act(s·t[i] + b) for i < n; e NULL (or no activation): s·t[i] + b. */
+  void (*affine_act)(const float *t, int64_t n, float s, float b, const tbn_epilogue *e, float *out);
 } tbn_micro;
 
 void tbn_act_portable(float *y, int64_t n, const tbn_epilogue *e);
+void tbn_affine_act_portable(const float *t, int64_t n, float s, float b, const tbn_epilogue *e, float *out);
 
 /* A run's epilogue with the layer's own per-channel factors folded in: the store step computes
  * act(mul[c]·v + add[c] (+ cmul[c]·beta·C for Gemm) + residual), one multiply-add per value. */

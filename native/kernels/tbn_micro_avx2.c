@@ -222,4 +222,34 @@ static void act_avx2(float *y, int64_t n, const tbn_epilogue *e) {
   }
 }
 
-const tbn_micro tbn_micro_avx2 = {panel_avx2, gemv_avx2, conv_avx2, 0, 0, 0, 0, A_NB, 4, A_JB, A_PB, act_avx2};
+static inline __attribute__((always_inline)) void affine_loop(const float *t, int64_t n, float fs, float fb, float *out,
+                                                              const int act, float fa, float fbeta) {
+  const __m256 sv = _mm256_set1_ps(fs), bv = _mm256_set1_ps(fb), a = _mm256_set1_ps(fa), b = _mm256_set1_ps(fbeta);
+  int64_t i;
+  for (i = 0; i + 8 <= n; i += 8) _mm256_storeu_ps(out + i, act8(_mm256_fmadd_ps(sv, _mm256_loadu_ps(t + i), bv), act, a, b));
+  if (i < n) {
+    float tmp[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    int64_t j;
+    for (j = 0; j < n - i; j++) tmp[j] = t[i + j];
+    _mm256_storeu_ps(tmp, act8(_mm256_fmadd_ps(sv, _mm256_loadu_ps(tmp), bv), act, a, b));
+    for (j = 0; j < n - i; j++) out[i + j] = tmp[j];
+  }
+}
+
+static void affine_act_avx2(const float *t, int64_t n, float s, float b, const tbn_epilogue *e, float *out) {
+  const int act = e ? (int)e->act : TBN_ACT_NONE;
+  const float a = e ? e->alpha : 0.0f, beta = e ? e->beta : 0.0f;
+  switch (act) {
+    case TBN_ACT_RELU: affine_loop(t, n, s, b, out, TBN_ACT_RELU, a, beta); break;
+    case TBN_ACT_LEAKY_RELU: affine_loop(t, n, s, b, out, TBN_ACT_LEAKY_RELU, a, beta); break;
+    case TBN_ACT_CLIP: affine_loop(t, n, s, b, out, TBN_ACT_CLIP, a, beta); break;
+    case TBN_ACT_HARD_SWISH: affine_loop(t, n, s, b, out, TBN_ACT_HARD_SWISH, a, beta); break;
+    case TBN_ACT_SIGMOID: affine_loop(t, n, s, b, out, TBN_ACT_SIGMOID, a, beta); break;
+    case TBN_ACT_SILU: affine_loop(t, n, s, b, out, TBN_ACT_SILU, a, beta); break;
+    case TBN_ACT_GELU: affine_loop(t, n, s, b, out, TBN_ACT_GELU, a, beta); break;
+    case TBN_ACT_GELU_TANH: affine_loop(t, n, s, b, out, TBN_ACT_GELU_TANH, a, beta); break;
+    default: affine_loop(t, n, s, b, out, TBN_ACT_NONE, a, beta); break;
+  }
+}
+
+const tbn_micro tbn_micro_avx2 = {panel_avx2, gemv_avx2, conv_avx2, 0, 0, 0, 0, A_NB, 4, A_JB, A_PB, act_avx2, affine_act_avx2};

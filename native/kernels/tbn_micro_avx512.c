@@ -295,5 +295,32 @@ static void act_avx512(float *y, int64_t n, const tbn_epilogue *e) {
   }
 }
 
+static inline __attribute__((always_inline)) void affine_loop(const float *t, int64_t n, float fs, float fb, float *out,
+                                                              const int act, float fa, float fbeta) {
+  const __m512 sv = _mm512_set1_ps(fs), bv = _mm512_set1_ps(fb), a = _mm512_set1_ps(fa), b = _mm512_set1_ps(fbeta);
+  int64_t i;
+  for (i = 0; i + 16 <= n; i += 16) _mm512_storeu_ps(out + i, act16(_mm512_fmadd_ps(sv, _mm512_loadu_ps(t + i), bv), act, a, b));
+  if (i < n) {
+    const __mmask16 m = low_mask(n - i);
+    _mm512_mask_storeu_ps(out + i, m, act16(_mm512_fmadd_ps(sv, _mm512_maskz_loadu_ps(m, t + i), bv), act, a, b));
+  }
+}
+
+static void affine_act_avx512(const float *t, int64_t n, float s, float b, const tbn_epilogue *e, float *out) {
+  const int act = e ? (int)e->act : TBN_ACT_NONE;
+  const float a = e ? e->alpha : 0.0f, beta = e ? e->beta : 0.0f;
+  switch (act) {
+    case TBN_ACT_RELU: affine_loop(t, n, s, b, out, TBN_ACT_RELU, a, beta); break;
+    case TBN_ACT_LEAKY_RELU: affine_loop(t, n, s, b, out, TBN_ACT_LEAKY_RELU, a, beta); break;
+    case TBN_ACT_CLIP: affine_loop(t, n, s, b, out, TBN_ACT_CLIP, a, beta); break;
+    case TBN_ACT_HARD_SWISH: affine_loop(t, n, s, b, out, TBN_ACT_HARD_SWISH, a, beta); break;
+    case TBN_ACT_SIGMOID: affine_loop(t, n, s, b, out, TBN_ACT_SIGMOID, a, beta); break;
+    case TBN_ACT_SILU: affine_loop(t, n, s, b, out, TBN_ACT_SILU, a, beta); break;
+    case TBN_ACT_GELU: affine_loop(t, n, s, b, out, TBN_ACT_GELU, a, beta); break;
+    case TBN_ACT_GELU_TANH: affine_loop(t, n, s, b, out, TBN_ACT_GELU_TANH, a, beta); break;
+    default: affine_loop(t, n, s, b, out, TBN_ACT_NONE, a, beta); break;
+  }
+}
+
 /* No FMA panel or bit-row kernel: the table-lookup kernels cover every batch size. */
-const tbn_micro tbn_micro_avx512 = {0, 0, conv_avx512, conv_short_avx512, lut_avx512, vlut_tables_avx512, vlut_avx512, 0, 0, X_JB, X_PB, act_avx512};
+const tbn_micro tbn_micro_avx512 = {0, 0, conv_avx512, conv_short_avx512, lut_avx512, vlut_tables_avx512, vlut_avx512, 0, 0, X_JB, X_PB, act_avx512, affine_act_avx512};

@@ -37,7 +37,7 @@ describe.skipIf(skipNative)(`ai.tbn kernels with the fused epilogue${nativeReaso
 
   it('a version-1 file (ai.tbn 1, no epilogue) runs as before', async () => {
     const base = compressInMemory(modelPath('mnist-cnn.onnx'), 'custom', { p: 4 });
-    const opset = base.model.opsetImports.find((o) => !o.domain)!.version;
+    const opset = Number(base.model.opsetImports.find((o) => !o.domain)!.version);
     const v1: Model = {
       ...base.model,
       opsetImports: base.model.opsetImports.map((o) => (o.domain === TBN_DOMAIN ? { ...o, version: 1 } : o)),
