@@ -13,6 +13,7 @@ import type { Attribute, Model, Node } from '../ir/types.js';
 import { TBN_DOMAIN } from '../tbn/format.js';
 import { emitterFor } from './emitters/index.js';
 import { type LGraph, type LNode, type LTensor } from './graph.js';
+import { expandChannelsLast } from './nhwc.js';
 import { probeValues } from './probe.js';
 
 type Kind = 'static' | 'runtime' | 'tile';
@@ -57,7 +58,8 @@ export interface LowerOptions {
   shapes?: Map<string, number[]>;
 }
 
-export async function lowerModel(model: Model, opts: LowerOptions = {}): Promise<LGraph> {
+export async function lowerModel(source: Model, opts: LowerOptions = {}): Promise<LGraph> {
+  const model = expandChannelsLast(source);
   const g = model.graph;
   const kinds = classify(model);
   const producer = new Map<string, number>();

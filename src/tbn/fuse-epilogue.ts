@@ -15,7 +15,7 @@ import { floatTensor, valueInfo as makeValueInfo } from '../ir/build.js';
 import { defaultOpset, getAttr, initializerMap } from '../ir/graph.js';
 import type { Attribute, Dim, Graph, Model, Node, Tensor, ValueInfo } from '../ir/types.js';
 import { isElementwise, matchActivation, type MatchedActivation } from './activation-match.js';
-import { ACTIVATIONS, EPILOGUE_INPUTS, OPS, TBN_DOMAIN, baseInputCount, type EpilogueInput, type TbnOpName } from './format.js';
+import { ACTIVATIONS, EPILOGUE_INPUTS, OPS, TBN_DOMAIN, baseInputCount, type TbnOpName } from './format.js';
 import { tbnFunction, type EpilogueUse } from './functions.js';
 import { probeValueShapes } from './shapes.js';
 
@@ -295,68 +295,30 @@ export async function fuseEpilogues(model: Model, opts: FuseOptions = {}): Promi
   return { model: rebuild(model, view, epis), report };
 }
 
-/** The graph with the fused nodes' epilogue inputs and attributes, dead constants dropped, and
- * the ai.tbn functions regenerated for what the nodes of each op now use. */
+/** The graph with the fused nodes' epilogues written (inputs, attributes), dead constants and
+ * stale value_info dropped, then normalised (normalizeEpilogues). */
 function rebuild(model: Model, v: View, epis: Map<Node, Epi>): Model {
   const g = model.graph;
   const names = new Names(g);
   const initializers = [...g.initializers];
-  const identity: Partial<Record<'one' | 'zero', string>> = {};
-  const constName = (kind: 'one' | 'zero') => {
-    if (!identity[kind]) {
-      identity[kind] = names.fresh(`tbn_epilogue_${kind}`);
-      initializers.push(floatTensor(identity[kind], [], Float32Array.of(kind === 'one' ? 1 : 0)));
-    }
-    return identity[kind];
-  };
-  let nodes = v.nodes.filter((n): n is Node => !!n);
-  const uses = new Map<TbnOpName, EpilogueUse>();
-  const epiInputs = new Map<Node, Partial<Record<EpilogueInput, string>>>();
-  for (const n of nodes) {
-    if (n.domain !== TBN_DOMAIN || !FUSED_OPS.has(n.opType)) continue;
-    const op = n.opType as TbnOpName;
-    const use = uses.get(op) ?? { inputs: new Set(), activations: new Set() };
-    uses.set(op, use);
-    const e = epis.get(n);
-    const given: Partial<Record<EpilogueInput, string>> = {};
-    const base = baseInputCount(op);
-    EPILOGUE_INPUTS.forEach((k, j) => n.inputs[base + j] && (given[k] = n.inputs[base + j]));
-    if (e?.scale) given.scale = addInit(`${n.name || n.outputs[0]}_tbn_scale`, e.scale);
-    if (e?.shift) given.shift = addInit(`${n.name || n.outputs[0]}_tbn_shift`, e.shift);
-    if (e?.residual) given.residual = e.residual;
-    for (const k of EPILOGUE_INPUTS) if (given[k]) use.inputs.add(k);
-    use.activations.add(e?.act?.code ?? attrInt(n, 'activation', 0));
-    epiInputs.set(n, given);
-  }
-  function addInit(base: string, values: Float64Array): string {
+  const addInit = (base: string, values: Float64Array) => {
     const name = names.fresh(base);
     initializers.push(floatTensor(name, [values.length], Float32Array.from(values)));
     return name;
-  }
-  nodes = nodes.map((n) => {
-    const given = epiInputs.get(n);
-    if (!given) return n;
-    const op = n.opType as TbnOpName;
-    const use = uses.get(op)!;
-    const base = baseInputCount(op);
-    const count = Math.max(base, ...EPILOGUE_INPUTS.filter((k) => use.inputs.has(k)).map((k) => OPS[op].inputs.indexOf(k) + 1));
-    const inputs = n.inputs.slice(0, base);
-    for (let j = base; j < count; j++) {
-      const k = EPILOGUE_INPUTS[j - base]!;
-      inputs.push(given[k] ?? constName(k === 'scale' ? 'one' : 'zero'));
-    }
-    const act = epis.get(n)?.act;
-    const attrs = n.attributes.filter((a) => !['activation', 'activation_alpha', 'activation_beta'].includes(a.name ?? ''));
-    const code = act?.code ?? attrInt(n, 'activation', 0);
-    const kinds = [...use.activations];
-    const old = (name: string) => getAttr(n, name)?.f;
-    const extra: Attribute[] = [];
-    if (code !== 0 || kinds.length > 1) extra.push({ name: 'activation', type: 'INT', i: code });
-    const needAlpha = kinds.some((k) => ACTIVATIONS[k] === 'LeakyRelu' || ACTIVATIONS[k] === 'Clip');
-    const needBeta = kinds.some((k) => ACTIVATIONS[k] === 'Clip');
-    if (needAlpha) extra.push({ name: 'activation_alpha', type: 'FLOAT', f: act?.alpha ?? old('activation_alpha') ?? 0 });
-    if (needBeta) extra.push({ name: 'activation_beta', type: 'FLOAT', f: act?.beta ?? old('activation_beta') ?? 0 });
-    return { ...n, inputs, attributes: [...attrs, ...extra] };
+  };
+  let nodes = v.nodes.filter((n): n is Node => !!n).map((n) => {
+    const e = epis.get(n);
+    if (!e) return n;
+    const base = baseInputCount(n.opType as TbnOpName);
+    const label = n.name || n.outputs[0]!;
+    const epi = [e.scale ? addInit(`${label}_tbn_scale`, e.scale) : '', e.shift ? addInit(`${label}_tbn_shift`, e.shift) : '', e.residual ?? ''];
+    while (epi.length && !epi[epi.length - 1]) epi.pop();
+    const attrs = n.attributes.filter((a) => !EPILOGUE_ATTR_NAMES.includes(a.name ?? ''));
+    const act = e.act ?? { code: 0, alpha: 0, beta: 0 };
+    const extra: Attribute[] = act.code ? [{ name: 'activation', type: 'INT', i: act.code }] : [];
+    if (ACTIVATIONS[act.code] === 'LeakyRelu' || ACTIVATIONS[act.code] === 'Clip') extra.push({ name: 'activation_alpha', type: 'FLOAT', f: act.alpha });
+    if (ACTIVATIONS[act.code] === 'Clip') extra.push({ name: 'activation_beta', type: 'FLOAT', f: act.beta });
+    return { ...n, inputs: [...n.inputs.slice(0, base), ...epi], attributes: [...attrs, ...extra] };
   });
   // Constants (initializers, Constant nodes) that only absorbed nodes read go with them.
   const kept0 = new Set(v.nodes.filter(Boolean));
@@ -375,8 +337,57 @@ function rebuild(model: Model, v: View, epis: Map<Node, Epi>): Model {
     if (outputs.has(z) || valueInfo.some((x) => x.name === z)) continue;
     valueInfo.push(d ? { name: z, type: { kind: 'tensor', elemType: 'float32', shape: d } } : makeValueInfo(z, 'float32'));
   }
+  return normalizeEpilogues({ ...model, graph: { ...g, nodes, initializers: kept, valueInfo } });
+}
+
+const EPILOGUE_ATTR_NAMES = ['activation', 'activation_alpha', 'activation_beta'];
+
+/**
+ * Makes every fused ai.tbn node fit its op's model-local function, and writes those functions:
+ * per op, the function computes the epilogue pieces some node of that op uses; nodes without a
+ * piece pass its identity (a scalar 1 or 0), nodes of an op with several activations all name
+ * theirs (0 for none), with activation_alpha/beta where the function reads them.
+ */
+export function normalizeEpilogues(model: Model): Model {
+  const g = model.graph;
+  const names = new Names(g);
+  const initializers = [...g.initializers];
+  const identity: Partial<Record<'one' | 'zero', string>> = {};
+  const constName = (kind: 'one' | 'zero') => {
+    if (!identity[kind]) {
+      identity[kind] = names.fresh(`tbn_epilogue_${kind}`);
+      initializers.push(floatTensor(identity[kind], [], Float32Array.of(kind === 'one' ? 1 : 0)));
+    }
+    return identity[kind];
+  };
+  const uses = new Map<TbnOpName, EpilogueUse>();
+  const fused = (n: Node) => n.domain === TBN_DOMAIN && FUSED_OPS.has(n.opType);
+  for (const n of g.nodes.filter(fused)) {
+    const op = n.opType as TbnOpName;
+    const use = uses.get(op) ?? { inputs: new Set(), activations: new Set() };
+    uses.set(op, use);
+    EPILOGUE_INPUTS.forEach((k, j) => n.inputs[baseInputCount(op) + j] && use.inputs.add(k));
+    use.activations.add(attrInt(n, 'activation', 0));
+  }
+  const nodes = g.nodes.map((n) => {
+    if (!fused(n)) return n;
+    const op = n.opType as TbnOpName;
+    const use = uses.get(op)!;
+    const base = baseInputCount(op);
+    const count = Math.max(base, ...EPILOGUE_INPUTS.filter((k) => use.inputs.has(k)).map((k) => OPS[op].inputs.indexOf(k) + 1));
+    const inputs = n.inputs.slice(0, base);
+    for (let j = base; j < count; j++) inputs.push(n.inputs[j] || constName(EPILOGUE_INPUTS[j - base] === 'scale' ? 'one' : 'zero'));
+    const kinds = [...use.activations];
+    const code = attrInt(n, 'activation', 0);
+    const f = (name: string) => getAttr(n, name)?.f ?? 0;
+    const attrs = n.attributes.filter((a) => !EPILOGUE_ATTR_NAMES.includes(a.name ?? ''));
+    if (code !== 0 || kinds.length > 1) attrs.push({ name: 'activation', type: 'INT', i: code });
+    if (kinds.some((k) => ACTIVATIONS[k] === 'LeakyRelu' || ACTIVATIONS[k] === 'Clip')) attrs.push({ name: 'activation_alpha', type: 'FLOAT', f: getAttr(n, 'activation_alpha')?.f ?? (ACTIVATIONS[code] === 'LeakyRelu' ? 0.01 : 0) });
+    if (kinds.some((k) => ACTIVATIONS[k] === 'Clip')) attrs.push({ name: 'activation_beta', type: 'FLOAT', f: f('activation_beta') });
+    return { ...n, inputs, attributes: attrs };
+  });
   const opset = defaultOpset(model) ?? 12;
   const tbnOps = new Set(nodes.filter((n) => n.domain === TBN_DOMAIN).map((n) => n.opType as TbnOpName));
-  const functions = [...model.functions.filter((f) => f.domain !== TBN_DOMAIN), ...[...tbnOps].sort().map((op) => tbnFunction(op, opset, uses.get(op)))];
-  return { ...model, graph: { ...g, nodes, initializers: kept, valueInfo }, functions };
+  const functions = [...model.functions.filter((fn) => fn.domain !== TBN_DOMAIN), ...[...tbnOps].sort().map((op) => tbnFunction(op, opset, uses.get(op)))];
+  return { ...model, graph: { ...g, nodes, initializers }, functions };
 }
