@@ -144,6 +144,18 @@ ConvAttrs::ConvAttrs(const OrtKernelInfo *info, bool nhwc)
         fail("kernel_shape " + dims_str(kernel) + " does not match weight_shape " + dims_str(tile.shape));
 }
 
+bool ConvAttrs::dense_product() const {
+  const auto all = [](const std::vector<int64_t> &v, int64_t x) {
+    for (int64_t e : v)
+      if (e != x) return false;
+    return true;
+  };
+  const bool k1 = tile.shape.size() == 4 && tile.shape[2] == 1 && tile.shape[3] == 1;
+  const bool no_pads = auto_pad == TBN_PAD_VALID || (auto_pad == TBN_PAD_NOTSET && all(pads, 0)) ||
+                       auto_pad == TBN_PAD_SAME_UPPER || auto_pad == TBN_PAD_SAME_LOWER;  // 1×1 stride 1: no padding
+  return channels_last && group == 1 && k1 && all(strides, 1) && no_pads;
+}
+
 ConvInputs conv_inputs(const ConvAttrs &c, OrtKernelContext *ctx) {
   ConvInputs r;
   r.x = input(ctx, 0);

@@ -8,7 +8,8 @@ namespace tbn {
 
 ConvKernel::ConvKernel(const OrtKernelInfo *info, bool channels_last)
     : c_(info, channels_last),
-      weight_(info, c_.tile, c_.tile.shape[0], c_.tile.numel / c_.tile.shape[0], 1, TBN_INPUT_BITS) {}
+      weight_(info, c_.tile, c_.tile.shape[0], c_.tile.numel / c_.tile.shape[0], 1, TBN_INPUT_BITS,
+              c_.dense_product() ? TBN_USE_DENSE : TBN_USE_CONV) {}
 
 void ConvKernel::compute(OrtKernelContext *ctx) const {
   const ConvInputs in = conv_inputs(c_, ctx);

@@ -8,7 +8,7 @@
 namespace tbn {
 
 DenseKernel::DenseKernel(const OrtKernelInfo *info, bool gemm)
-    : d_(info, gemm), weight_(info, d_.tile, d_.out, d_.in, d_.w_out_first, TBN_INPUT_BITS) {}
+    : d_(info, gemm), weight_(info, d_.tile, d_.out, d_.in, d_.w_out_first, TBN_INPUT_BITS, TBN_USE_DENSE) {}
 
 void DenseKernel::compute(OrtKernelContext *ctx) const {
   const DenseInputs in = dense_inputs(d_, ctx);

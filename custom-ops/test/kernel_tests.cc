@@ -162,9 +162,9 @@ void dense_case(Rng &r, int c) {
     if (!tbn_isa_available(isa)) continue;
     size_t pb = 0, wb = 0;
     tbn_matrix m;
-    expect_status(tbn_matrix_bytes(&tv, out, in, out_first, &pb), TBN_OK, "dense plan size");
+    expect_status(tbn_matrix_bytes(&tv, out, in, out_first, isa, TBN_USE_DENSE, &pb), TBN_OK, "dense plan size");
     std::vector<unsigned char> plan(pb), ws;
-    expect_status(tbn_matrix_init(&m, &tv, out, in, out_first, isa, plan.data(), pb), TBN_OK, "dense plan");
+    expect_status(tbn_matrix_init(&m, &tv, out, in, out_first, isa, TBN_USE_DENSE, plan.data(), pb), TBN_OK, "dense plan");
     const tbn_parallel par{Reverse::run, nullptr, 3};
     expect_status(tbn_dense_workspace(&m, rows, 3, &wb), TBN_OK, "dense workspace");
     ws.resize(wb);
@@ -226,9 +226,13 @@ void conv_case(Rng &r, int c) {
     if (!tbn_isa_available(isa)) continue;
     size_t pb = 0, wb = 0;
     tbn_matrix m;
-    expect_status(tbn_matrix_bytes(&tv, g.oc, k, 1, &pb), TBN_OK, "conv plan size");
+    // channels last, 1×1, stride 1, no pads, one group: the dense product, which needs a dense plan
+    const bool dense = g.channels_last && group == 1 && kh == 1 && kw == 1 && g.stride[0] == 1 && g.stride[1] == 1 &&
+                       g.pad0[0] == 0 && g.pad0[1] == 0 && g.pad1[0] == 0 && g.pad1[1] == 0;
+    const tbn_use use = dense ? TBN_USE_DENSE : TBN_USE_CONV;
+    expect_status(tbn_matrix_bytes(&tv, g.oc, k, 1, isa, use, &pb), TBN_OK, "conv plan size");
     std::vector<unsigned char> plan(pb), ws;
-    expect_status(tbn_matrix_init(&m, &tv, g.oc, k, 1, isa, plan.data(), pb), TBN_OK, "conv plan");
+    expect_status(tbn_matrix_init(&m, &tv, g.oc, k, 1, isa, use, plan.data(), pb), TBN_OK, "conv plan");
     const tbn_parallel par{Reverse::run, nullptr, 3};
     expect_status(tbn_conv_workspace(&m, &g, 3, &wb), TBN_OK, "conv workspace");
     ws.resize(wb);
@@ -266,8 +270,8 @@ void malformed() {
   expect_status(tbn_tile_validate(&t, nullptr, nullptr), TBN_ERR_OVERFLOW, "overflowing shape");
   t.shape = shape, t.rank = 2;
   size_t bytes = 0;
-  expect_status(tbn_matrix_bytes(&t, 5, 5, 1, &bytes), TBN_ERR_SHAPE, "out·in ≠ N");
-  expect_status(tbn_matrix_bytes(&t, 4, 6, 1, &bytes), TBN_ERR_SHAPE, "shape[0] ≠ out");
+  expect_status(tbn_matrix_bytes(&t, 5, 5, 1, TBN_ISA_PORTABLE, TBN_USE_DENSE, &bytes), TBN_ERR_SHAPE, "out·in ≠ N");
+  expect_status(tbn_matrix_bytes(&t, 4, 6, 1, TBN_ISA_PORTABLE, TBN_USE_DENSE, &bytes), TBN_ERR_SHAPE, "shape[0] ≠ out");
   tbn_conv_geom g;
   const int64_t x1[3] = {1, 4, 5}, w1[3] = {2, 3, 3}, w2[3] = {2, 2, 9}, one[1] = {1}, zero[1] = {0};
   expect_status(tbn_conv_geometry(1, x1, w1, 1, nullptr, nullptr, nullptr, nullptr, TBN_PAD_NOTSET, &g), TBN_ERR_SHAPE,

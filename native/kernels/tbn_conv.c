@@ -132,6 +132,7 @@ static tbn_status conv_layout(const tbn_matrix *m, const tbn_conv_geom *g, size_
     p->dense = 1;
     return TBN_OK;
   }
+  if (m->mode != TBN_MODE_GENERAL && !m->panel) return TBN_ERR_ARG; /* a plan made for the dense kernels */
   p->kx = m->mode == TBN_MODE_IN_COMBINE ? m->ri : k;
   p->use_col = m->mode == TBN_MODE_IN_COMBINE;
   p->copy = p->use_col || g->channels_last || g->stride[0] != 1 || g->stride[1] != 1 || !no_padding(g);
@@ -351,8 +352,9 @@ static void block_segments(const conv_ctx *c, int64_t f0, segments *sg) {
   }
 }
 
-/* Output channel oc of image n from its computed row t: the epilogue over the whole block at once
- * (vectorised), then the valid positions copied out. */
+/* Output channel oc of image n from its computed row t: channels first, the epilogue computed
+ * straight into y's rows; channels last, over the whole block at once (vectorised), then the valid
+ * positions scattered. */
 static void store_channel(const conv_ctx *c, int64_t n, int64_t oc, const float *t, const segments *sg, float *buf) {
   const tbn_conv_geom *g = c->g;
   const tbn_post *post = &c->post;
@@ -360,23 +362,13 @@ static void store_channel(const conv_ctx *c, int64_t n, int64_t oc, const float 
   const float *res = post->residual;
   int k;
   int64_t i;
-  c->p.mk->affine_act(t, sg->count, post->mul[oc], post->add[oc], res ? 0 : post->e, buf);
   if (!g->channels_last) {
-    float *y = c->y + (n * g->oc + oc) * plane;
-    if (res) res += (n * g->oc + oc) * plane;
-    for (k = 0; k < sg->n; k++) {
-      float *d = y + sg->dst[k];
-      const float *v = buf + sg->src[k];
-      if (res) {
-        const float *r = res + sg->dst[k];
-        for (i = 0; i < sg->len[k]; i++) d[i] = v[i] + r[i];
-        if (post->act) post->act(d, sg->len[k], post->e);
-      } else {
-        for (i = 0; i < sg->len[k]; i++) d[i] = v[i];
-      }
-    }
+    const int64_t base = (n * g->oc + oc) * plane;
+    c->p.mk->store_segments(t, post->mul[oc], post->add[oc], res ? res + base : 0, post->act ? post->e : 0, sg->src,
+                            sg->dst, sg->len, sg->n, c->y + base);
     return;
   }
+  c->p.mk->affine_act(t, sg->count, post->mul[oc], post->add[oc], res ? 0 : post->e, buf);
   for (k = 0; k < sg->n; k++) {
     const int64_t base = (n * plane + sg->dst[k]) * g->oc + oc;
     float *v = buf + sg->src[k];

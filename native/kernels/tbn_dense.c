@@ -35,6 +35,8 @@ static tbn_status dense_layout(const tbn_matrix *m, int64_t rows, size_t tasks, 
   memset(w, 0, sizeof *w);
   if (!mk) return TBN_ERR_UNSUPPORTED;
   if (rows < 0 || tasks < 1 || tasks > 4096) return TBN_ERR_ARG;
+  /* the layouts this path's kernels read (a plan made for a convolution lacks them) */
+  if (m->mode != TBN_MODE_GENERAL && (m->use != TBN_USE_DENSE || (mk->lut ? !m->groups : !m->panel || !m->rows))) return TBN_ERR_ARG;
   w->post = (float *)tbn_take(a, (size_t)(3 * m->out) * sizeof(float));
   if (m->mode != TBN_MODE_GENERAL) {
     if (!tbn_mul(rows, m->ri, &n1)) return TBN_ERR_OVERFLOW;
@@ -195,7 +197,7 @@ static void lut_task(void *arg, size_t t) {
     const int64_t j0 = s * c->lslice, j1 = j0 + c->lslice < m->ro ? j0 + c->lslice : m->ro;
     const int64_t b0 = k * TBN_LUT_BATCH, b1 = b0 + TBN_LUT_BATCH < c->a->rows ? b0 + TBN_LUT_BATCH : c->a->rows;
     int64_t b, j;
-    c->mk->lut(m->rows, m->row_words, j0, j1, c->w.lxt + k * m->row_words * 16 * TBN_LUT_BATCH, table, acc);
+    c->mk->lut(m, j0, j1, c->w.lxt + k * m->row_words * 16 * TBN_LUT_BATCH, table, acc);
     for (b = b0; b < b1; b++) {
       float *y = c->a->y + b * m->out;
       for (j = j0; j < j1; j++) y[j] = acc[(j - j0) * TBN_LUT_BATCH + (b - b0)];

@@ -47,3 +47,15 @@ void tbn_post_init(tbn_post *p, const tbn_epilogue *e, const tbn_micro *mk, int6
     p->cmul[c] = s;
   }
 }
+
+void tbn_store_segments_portable(const float *t, float s, float b, const float *r, const tbn_epilogue *e,
+                                 const int64_t *src, const int64_t *dst, const int64_t *len, int n, float *y) {
+  int k;
+  int64_t i;
+  for (k = 0; k < n; k++) {
+    float *d = y + dst[k];
+    const float *v = t + src[k];
+    for (i = 0; i < len[k]; i++) d[i] = s * v[i] + b + (r ? r[dst[k] + i] : 0.0f);
+    tbn_activate(e, d, len[k]);
+  }
+}

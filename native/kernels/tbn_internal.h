@@ -92,12 +92,12 @@ typedef struct tbn_micro {
   void (*conv)(const float *w, int64_t kn, const float *src, const int64_t *off, int jb, float *out);
   /* Optional: the same for only the first npos (< conv_pb) positions; the rest of out is not written. */
   void (*conv_short)(const float *w, int64_t kn, const float *src, const int64_t *off, int jb, float *out, int64_t npos);
-  /* Optional (NULL: not on this path). Table-lookup product for TBN_LUT_BATCH batch rows at once:
+  /* Optional (NULL: not on this path). Table-lookup product for TBN_LUT_BATCH batch rows at once
+   * (tile rows read from m->groups):
    * out[(j - j0)*32 + b] = Σ_i T(j, i) · xt[i*32 + b] for tile rows j in [j0, j1), b < 32, where xt
    * is x transposed, [16·row_words][32], zero-padded. Every 4 inputs' signs pick one of 16 signed
    * sums built once per 64 inputs (table: TBN_LUT_TABLE floats of scratch). */
-  void (*lut)(const uint16_t *rows, int64_t row_words, int64_t j0, int64_t j1, const float *xt, float *table,
-              float *out);
+  void (*lut)(const tbn_matrix *m, int64_t j0, int64_t j1, const float *xt, float *table, float *out);
   /* Optional, for a few batch rows. tables[b*tab + 16*c + e] = Σ_{k<4} (bit k of e ? +1 : −1) ·
    * x[b][4c+k] for c < 2·row_bytes (x past ri reads as 0); then y[b*ldy + j] for j in [j0, j0+jn)
    * (j0 a multiple of 16, jn ≤ 64): the 4-bit groups of 16 rows index the 16-entry table of each
@@ -110,7 +110,14 @@ typedef struct tbn_micro {
   void (*act)(float *y, int64_t n, const tbn_epilogue *e);
   /* out[i] = act(s·t[i] + b) for i < n; e NULL (or no activation): s·t[i] + b. */
   void (*affine_act)(const float *t, int64_t n, float s, float b, const tbn_epilogue *e, float *out);
+  /* The conv store: y[dst[k] + i] = act(s·t[src[k] + i] + b + r[dst[k] + i]) for i < len[k], k < n
+   * (r NULL: no residual; e NULL: no activation). */
+  void (*store_segments)(const float *t, float s, float b, const float *r, const tbn_epilogue *e, const int64_t *src,
+                         const int64_t *dst, const int64_t *len, int n, float *y);
 } tbn_micro;
+
+void tbn_store_segments_portable(const float *t, float s, float b, const float *r, const tbn_epilogue *e,
+                                 const int64_t *src, const int64_t *dst, const int64_t *len, int n, float *y);
 
 void tbn_act_portable(float *y, int64_t n, const tbn_epilogue *e);
 void tbn_affine_act_portable(const float *t, int64_t n, float s, float b, const tbn_epilogue *e, float *out);

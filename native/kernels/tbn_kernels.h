@@ -82,6 +82,9 @@ typedef enum tbn_mode {
   TBN_MODE_GENERAL = 2
 } tbn_mode;
 
+/* What a plan is for: it keeps only the bit layouts that use's kernels read on its path. */
+typedef enum tbn_use { TBN_USE_DENSE = 0, TBN_USE_CONV = 1 } tbn_use;
+
 typedef struct tbn_matrix {
   int64_t out, in;  /* W as [out][in] */
   int64_t p, q;
@@ -89,20 +92,24 @@ typedef struct tbn_matrix {
   tbn_mode mode;
   int64_t ro, ri;   /* the product computed: ro rows of ri inputs */
   tbn_isa isa;
+  tbn_use use;
   float *alpha;     /* p scales (a single scale is repeated p times) */
-  uint8_t *bits;    /* the tile as given, ceil(q/8) bytes */
-  uint32_t *panel;  /* [ceil(ro/32)][ri]: bit b of word = tile row 32*panel+b at input i */
-  uint16_t *rows;   /* [ro][row_words]: bit b of word w = tile row j at input 16*w+b */
-  uint8_t *groups;  /* [ceil(ro/16)][row_bytes][16]: byte r = tile row 16*g+r at inputs 8*k..8*k+7 */
+  /* Each NULL where the plan's path does not read it: */
+  uint8_t *bits;    /* the tile as given, ceil(q/8) bytes (GENERAL) */
+  uint32_t *panel;  /* [ceil(ro/32)][ri]: bit b of word = tile row 32*panel+b at input i (conv; dense off AVX-512) */
+  uint16_t *rows;   /* [ro][row_words]: bit b of word w = tile row j at input 16*w+b (dense off AVX-512) */
+  uint8_t *groups;  /* [ceil(ro/16)][row_bytes][16]: byte r = tile row 16*g+r at inputs 8*k..8*k+7 (dense, AVX-512) */
   int64_t row_words, row_bytes;
 } tbn_matrix;
 
-/* Bytes of plan memory for a weight of `t` used as W[out][in]; w_out_first says whether
- * shape[0] is the output axis (Gemm transB=1, Conv) or the input axis (MatMul, Gemm transB=0). */
-tbn_status tbn_matrix_bytes(const tbn_tile *t, int64_t out, int64_t in, int w_out_first, size_t *bytes);
+/* Bytes of plan memory for a weight of `t` used as W[out][in] by `use`'s kernels on path `isa`;
+ * w_out_first says whether shape[0] is the output axis (Gemm transB=1, Conv) or the input axis
+ * (MatMul, Gemm transB=0). A plan holds about one copy of the tile (q/8 bytes) in its layout. */
+tbn_status tbn_matrix_bytes(const tbn_tile *t, int64_t out, int64_t in, int w_out_first, tbn_isa isa, tbn_use use,
+                            size_t *bytes);
 /* Validates, copies and repacks the tile into `mem` (64-byte aligned, `bytes` from above). */
 tbn_status tbn_matrix_init(tbn_matrix *m, const tbn_tile *t, int64_t out, int64_t in, int w_out_first,
-                           tbn_isa isa, void *mem, size_t bytes);
+                           tbn_isa isa, tbn_use use, void *mem, size_t bytes);
 
 /* ---- fused epilogue (ai.tbn op version 2) ----
  * Applied to a layer's output v while its block is still in cache, before it is stored:

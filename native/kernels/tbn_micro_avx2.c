@@ -252,4 +252,46 @@ static void affine_act_avx2(const float *t, int64_t n, float s, float b, const t
   }
 }
 
-const tbn_micro tbn_micro_avx2 = {panel_avx2, gemv_avx2, conv_avx2, 0, 0, 0, 0, A_NB, 4, A_JB, A_PB, act_avx2, affine_act_avx2};
+static inline __attribute__((always_inline)) void segments_loop(const float *t, float fs, float fb, const float *r,
+                                                                const int64_t *src, const int64_t *dst, const int64_t *len,
+                                                                int n, float *y, const int act, float fa, float fbeta) {
+  const __m256 sv = _mm256_set1_ps(fs), bv = _mm256_set1_ps(fb), a = _mm256_set1_ps(fa), b = _mm256_set1_ps(fbeta);
+  int k;
+  for (k = 0; k < n; k++) {
+    const float *v = t + src[k];
+    float *d = y + dst[k];
+    const float *rr = r ? r + dst[k] : 0;
+    int64_t i;
+    for (i = 0; i + 8 <= len[k]; i += 8) {
+      __m256 x = _mm256_fmadd_ps(sv, _mm256_loadu_ps(v + i), bv);
+      if (rr) x = _mm256_add_ps(x, _mm256_loadu_ps(rr + i));
+      _mm256_storeu_ps(d + i, act8(x, act, a, b));
+    }
+    if (i < len[k]) {
+      float tmp[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+      int64_t j;
+      for (j = 0; j < len[k] - i; j++) tmp[j] = v[i + j] * fs + fb + (rr ? rr[i + j] : 0.0f);
+      _mm256_storeu_ps(tmp, act8(_mm256_loadu_ps(tmp), act, a, b));
+      for (j = 0; j < len[k] - i; j++) d[i + j] = tmp[j];
+    }
+  }
+}
+
+static void store_segments_avx2(const float *t, float s, float b, const float *r, const tbn_epilogue *e,
+                               const int64_t *src, const int64_t *dst, const int64_t *len, int n, float *y) {
+  const int act = e ? (int)e->act : TBN_ACT_NONE;
+  const float a = e ? e->alpha : 0.0f, beta = e ? e->beta : 0.0f;
+  switch (act) {
+    case TBN_ACT_RELU: segments_loop(t, s, b, r, src, dst, len, n, y, TBN_ACT_RELU, a, beta); break;
+    case TBN_ACT_LEAKY_RELU: segments_loop(t, s, b, r, src, dst, len, n, y, TBN_ACT_LEAKY_RELU, a, beta); break;
+    case TBN_ACT_CLIP: segments_loop(t, s, b, r, src, dst, len, n, y, TBN_ACT_CLIP, a, beta); break;
+    case TBN_ACT_HARD_SWISH: segments_loop(t, s, b, r, src, dst, len, n, y, TBN_ACT_HARD_SWISH, a, beta); break;
+    case TBN_ACT_SIGMOID: segments_loop(t, s, b, r, src, dst, len, n, y, TBN_ACT_SIGMOID, a, beta); break;
+    case TBN_ACT_SILU: segments_loop(t, s, b, r, src, dst, len, n, y, TBN_ACT_SILU, a, beta); break;
+    case TBN_ACT_GELU: segments_loop(t, s, b, r, src, dst, len, n, y, TBN_ACT_GELU, a, beta); break;
+    case TBN_ACT_GELU_TANH: segments_loop(t, s, b, r, src, dst, len, n, y, TBN_ACT_GELU_TANH, a, beta); break;
+    default: segments_loop(t, s, b, r, src, dst, len, n, y, TBN_ACT_NONE, a, beta); break;
+  }
+}
+
+const tbn_micro tbn_micro_avx2 = {panel_avx2, gemv_avx2, conv_avx2, 0, 0, 0, 0, A_NB, 4, A_JB, A_PB, act_avx2, affine_act_avx2, store_segments_avx2};

@@ -84,23 +84,29 @@ static void lut_build(const float *xt, float *t) {
     for (h = 0; h < 2; h++) _mm512_storeu_ps(t + m * TBN_LUT_BATCH + 16 * h, e[m][h]);
 }
 
+/* Bits 16w … 16w+15 of tile row j (m->groups: byte k of row j at groups[(j/16)·row_bytes·16 + 16k + j%16]). */
+static inline uint16_t group_word(const uint8_t *row, int64_t row_bytes, int64_t w) {
+  const unsigned lo = row[(2 * w) * 16], hi = 2 * w + 1 < row_bytes ? row[(2 * w + 1) * 16] : 0u;
+  return (uint16_t)(lo | (hi << 8));
+}
+
 /* Eight tile rows over one block of ≤ 4 words (64 inputs): each 4-bit group of a row's word
  * selects a table entry, two vector adds per 4 inputs × 32 batch rows. Rows past j1 repeat. */
-static inline __attribute__((always_inline)) void lut_rows(const uint16_t *rows, int64_t row_words, int64_t j,
-                                                           int64_t j1, int64_t w0, int nw, const float *table,
-                                                           float *out, int first) {
+static inline __attribute__((always_inline)) void lut_rows(const tbn_matrix *m, int64_t j, int64_t j1, int64_t w0,
+                                                           int nw, const float *table, float *out, int first) {
   __m512 acc[8][2];
-  const uint16_t *rw[8];
+  const uint8_t *rw[8];
   int r, w, c;
   for (r = 0; r < 8; r++) {
-    rw[r] = rows + (j + r < j1 ? j + r : j) * row_words + w0;
+    const int64_t jr = j + r < j1 ? j + r : j;
+    rw[r] = m->groups + (jr >> 4) * m->row_bytes * 16 + (jr & 15);
     const int fresh = first || j + r >= j1;
     acc[r][0] = fresh ? _mm512_setzero_ps() : _mm512_loadu_ps(out + r * TBN_LUT_BATCH);
     acc[r][1] = fresh ? _mm512_setzero_ps() : _mm512_loadu_ps(out + r * TBN_LUT_BATCH + 16);
   }
   for (w = 0; w < nw; w++) {
     unsigned bits[8];
-    for (r = 0; r < 8; r++) bits[r] = rw[r][w];
+    for (r = 0; r < 8; r++) bits[r] = group_word(rw[r], m->row_bytes, w0 + w);
     for (c = 0; c < 4; c++) {
       const float *tc = table + (w * 4 + c) * 16 * TBN_LUT_BATCH;
       for (r = 0; r < 8; r++) {
@@ -118,14 +124,13 @@ static inline __attribute__((always_inline)) void lut_rows(const uint16_t *rows,
 
 /* The product for tile rows [j0, j1) and 32 batch rows, 64 inputs at a time: build the 16
  * tables of that block (32 KB, stays in L1), then sweep the rows, accumulating in out. */
-static void lut_avx512(const uint16_t *rows, int64_t row_words, int64_t j0, int64_t j1, const float *xt,
-                       float *table, float *out) {
+static void lut_avx512(const tbn_matrix *m, int64_t j0, int64_t j1, const float *xt, float *table, float *out) {
   int64_t w0, j;
-  for (w0 = 0; w0 < row_words; w0 += 4) {
-    const int nw = row_words - w0 < 4 ? (int)(row_words - w0) : 4;
+  for (w0 = 0; w0 < m->row_words; w0 += 4) {
+    const int nw = m->row_words - w0 < 4 ? (int)(m->row_words - w0) : 4;
     int g;
     for (g = 0; g < 4 * nw; g++) lut_build(xt + (w0 * 16 + g * 4) * TBN_LUT_BATCH, table + g * 16 * TBN_LUT_BATCH);
-    for (j = j0; j < j1; j += 8) lut_rows(rows, row_words, j, j1, w0, nw, table, out + (j - j0) * TBN_LUT_BATCH, w0 == 0);
+    for (j = j0; j < j1; j += 8) lut_rows(m, j, j1, w0, nw, table, out + (j - j0) * TBN_LUT_BATCH, w0 == 0);
   }
 }
 
@@ -322,5 +327,41 @@ static void affine_act_avx512(const float *t, int64_t n, float s, float b, const
   }
 }
 
+static inline __attribute__((always_inline)) void segments_loop(const float *t, float fs, float fb, const float *r,
+                                                                const int64_t *src, const int64_t *dst, const int64_t *len,
+                                                                int n, float *y, const int act, float fa, float fbeta) {
+  const __m512 sv = _mm512_set1_ps(fs), bv = _mm512_set1_ps(fb), a = _mm512_set1_ps(fa), b = _mm512_set1_ps(fbeta);
+  int k;
+  for (k = 0; k < n; k++) {
+    const float *v = t + src[k];
+    float *d = y + dst[k];
+    const float *rr = r ? r + dst[k] : 0;
+    int64_t i;
+    for (i = 0; i < len[k]; i += 16) {
+      const __mmask16 m = low_mask(len[k] - i);
+      __m512 x = _mm512_fmadd_ps(sv, _mm512_maskz_loadu_ps(m, v + i), bv);
+      if (rr) x = _mm512_add_ps(x, _mm512_maskz_loadu_ps(m, rr + i));
+      _mm512_mask_storeu_ps(d + i, m, act16(x, act, a, b));
+    }
+  }
+}
+
+static void store_segments_avx512(const float *t, float s, float b, const float *r, const tbn_epilogue *e,
+                               const int64_t *src, const int64_t *dst, const int64_t *len, int n, float *y) {
+  const int act = e ? (int)e->act : TBN_ACT_NONE;
+  const float a = e ? e->alpha : 0.0f, beta = e ? e->beta : 0.0f;
+  switch (act) {
+    case TBN_ACT_RELU: segments_loop(t, s, b, r, src, dst, len, n, y, TBN_ACT_RELU, a, beta); break;
+    case TBN_ACT_LEAKY_RELU: segments_loop(t, s, b, r, src, dst, len, n, y, TBN_ACT_LEAKY_RELU, a, beta); break;
+    case TBN_ACT_CLIP: segments_loop(t, s, b, r, src, dst, len, n, y, TBN_ACT_CLIP, a, beta); break;
+    case TBN_ACT_HARD_SWISH: segments_loop(t, s, b, r, src, dst, len, n, y, TBN_ACT_HARD_SWISH, a, beta); break;
+    case TBN_ACT_SIGMOID: segments_loop(t, s, b, r, src, dst, len, n, y, TBN_ACT_SIGMOID, a, beta); break;
+    case TBN_ACT_SILU: segments_loop(t, s, b, r, src, dst, len, n, y, TBN_ACT_SILU, a, beta); break;
+    case TBN_ACT_GELU: segments_loop(t, s, b, r, src, dst, len, n, y, TBN_ACT_GELU, a, beta); break;
+    case TBN_ACT_GELU_TANH: segments_loop(t, s, b, r, src, dst, len, n, y, TBN_ACT_GELU_TANH, a, beta); break;
+    default: segments_loop(t, s, b, r, src, dst, len, n, y, TBN_ACT_NONE, a, beta); break;
+  }
+}
+
 /* No FMA panel or bit-row kernel: the table-lookup kernels cover every batch size. */
-const tbn_micro tbn_micro_avx512 = {0, 0, conv_avx512, conv_short_avx512, lut_avx512, vlut_tables_avx512, vlut_avx512, 0, 0, X_JB, X_PB, act_avx512, affine_act_avx512};
+const tbn_micro tbn_micro_avx512 = {0, 0, conv_avx512, conv_short_avx512, lut_avx512, vlut_tables_avx512, vlut_avx512, 0, 0, X_JB, X_PB, act_avx512, affine_act_avx512, store_segments_avx512};
