@@ -16,7 +16,7 @@ import type { Model } from '../src/ir/types.js';
 import { loadModel } from '../src/onnx/file.js';
 import { encodeModel } from '../src/onnx/proto.js';
 import { writeModel } from '../src/onnx/write.js';
-import { createCustomOpSession, customOpsStatus } from '../src/runtime/custom-ops.js';
+import { customOpsStatus } from '../src/runtime/custom-ops.js';
 import { fuseEpilogues } from '../src/tbn/fuse-epilogue.js';
 import { tileChoices } from '../src/tbn/method.js';
 import { rewriteModel } from '../src/tbn/rewrite.js';
@@ -24,6 +24,7 @@ import { selectLayers } from '../src/tbn/select.js';
 import type { HostTensor } from '../src/util/host-tensor.js';
 import { Rng } from '../src/util/random.js';
 import type { BenchSection } from './run.js';
+import { measure, nativeTimer, type Timer } from './timers.js';
 import { transformerBlock } from './transformer-block.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -80,27 +81,6 @@ function feedsFor(m: Model, batch: number, rng: Rng): Record<string, HostTensor>
   );
 }
 
-type Timer = { time(): Promise<number>; release(): Promise<void> };
-
-async function nativeTimer(m: Uint8Array, feeds: Record<string, HostTensor>, threads: number): Promise<Timer> {
-  const s = await createCustomOpSession(m, { threads });
-  const first = Math.min(...s.benchmark(feeds, 3));
-  const n = Math.max(5, Math.min(1000, Math.round(0.25 / Math.max(1e-6, first))));
-  return { time: async () => median(s.benchmark(feeds, n)), release: () => s.release() };
-}
-
-function median(xs: ArrayLike<number>): number {
-  const s = Array.from(xs).sort((a, b) => a - b);
-  return s[s.length >> 1]!;
-}
-
-async function measure(timers: Timer[], rounds = 3): Promise<number[]> {
-  const best = timers.map(() => Infinity);
-  for (let r = 0; r < rounds; r++) for (const [i, t] of timers.entries()) best[i] = Math.min(best[i]!, await t.time());
-  for (const t of timers) await t.release();
-  return best;
-}
-
 /** RSS a fresh process gains from one session of `bytes` (written to a temp file) run once. */
 function sessionRss(bytes: Uint8Array, m: Model): number {
   const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tbn-bench-mem-')), 'model.onnx');
@@ -141,8 +121,8 @@ export default async function (): Promise<BenchSection[]> {
       const feeds = feedsFor(m, batch, rng);
       for (const threads of [1, 2]) {
         const timers: Timer[] = [];
-        for (const [, b] of variants) timers.push(await nativeTimer(b, feeds, threads));
-        const times = await measure(timers);
+        for (const [, b] of variants) timers.push(await nativeTimer(b, feeds, threads, 1000));
+        const times = await measure(timers, 3);
         const base = times[0]!;
         rows.push([spec.label, batch, threads, ms(base), ...times.slice(1).flatMap((t) => [ms(t), ratio(base, t)])]);
         data.push({ model: spec.label, batch, threads, tiledLayers: p4.tiledLayers, foldedNodes: p4.fused, seconds: Object.fromEntries(variants.map(([v], i) => [v, times[i]])), speedup: Object.fromEntries(variants.slice(1).map(([v], i) => [v, base / times[i + 1]!])) });

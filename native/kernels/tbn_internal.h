@@ -119,6 +119,21 @@ typedef struct tbn_micro {
 void tbn_store_segments_portable(const float *t, float s, float b, const float *r, const tbn_epilogue *e,
                                  const int64_t *src, const int64_t *dst, const int64_t *len, int n, float *y);
 
+/* BODY(A) with A the constant tbn_act equal to act (none for an unknown value): lets a SIMD path
+ * instantiate one loop per activation with the activation's code inlined. */
+#define TBN_ACT_SWITCH(act, BODY)                          \
+  switch (act) {                                           \
+    case TBN_ACT_RELU: BODY(TBN_ACT_RELU); break;          \
+    case TBN_ACT_LEAKY_RELU: BODY(TBN_ACT_LEAKY_RELU); break; \
+    case TBN_ACT_CLIP: BODY(TBN_ACT_CLIP); break;          \
+    case TBN_ACT_HARD_SWISH: BODY(TBN_ACT_HARD_SWISH); break; \
+    case TBN_ACT_SIGMOID: BODY(TBN_ACT_SIGMOID); break;    \
+    case TBN_ACT_SILU: BODY(TBN_ACT_SILU); break;          \
+    case TBN_ACT_GELU: BODY(TBN_ACT_GELU); break;          \
+    case TBN_ACT_GELU_TANH: BODY(TBN_ACT_GELU_TANH); break; \
+    default: BODY(TBN_ACT_NONE); break;                    \
+  }
+
 void tbn_act_portable(float *y, int64_t n, const tbn_epilogue *e);
 void tbn_affine_act_portable(const float *t, int64_t n, float s, float b, const tbn_epilogue *e, float *out);
 

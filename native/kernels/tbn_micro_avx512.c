@@ -287,17 +287,9 @@ static inline __attribute__((always_inline)) void act_loop(float *y, int64_t n, 
 }
 
 static void act_avx512(float *y, int64_t n, const tbn_epilogue *e) {
-  switch (e->act) {
-    case TBN_ACT_RELU: act_loop(y, n, TBN_ACT_RELU, e->alpha, e->beta); break;
-    case TBN_ACT_LEAKY_RELU: act_loop(y, n, TBN_ACT_LEAKY_RELU, e->alpha, e->beta); break;
-    case TBN_ACT_CLIP: act_loop(y, n, TBN_ACT_CLIP, e->alpha, e->beta); break;
-    case TBN_ACT_HARD_SWISH: act_loop(y, n, TBN_ACT_HARD_SWISH, e->alpha, e->beta); break;
-    case TBN_ACT_SIGMOID: act_loop(y, n, TBN_ACT_SIGMOID, e->alpha, e->beta); break;
-    case TBN_ACT_SILU: act_loop(y, n, TBN_ACT_SILU, e->alpha, e->beta); break;
-    case TBN_ACT_GELU: act_loop(y, n, TBN_ACT_GELU, e->alpha, e->beta); break;
-    case TBN_ACT_GELU_TANH: act_loop(y, n, TBN_ACT_GELU_TANH, e->alpha, e->beta); break;
-    default: break;
-  }
+#define ACT_LOOP(A) act_loop(y, n, A, e->alpha, e->beta)
+  TBN_ACT_SWITCH(e->act, ACT_LOOP)
+#undef ACT_LOOP
 }
 
 static inline __attribute__((always_inline)) void affine_loop(const float *t, int64_t n, float fs, float fb, float *out,
@@ -314,17 +306,9 @@ static inline __attribute__((always_inline)) void affine_loop(const float *t, in
 static void affine_act_avx512(const float *t, int64_t n, float s, float b, const tbn_epilogue *e, float *out) {
   const int act = e ? (int)e->act : TBN_ACT_NONE;
   const float a = e ? e->alpha : 0.0f, beta = e ? e->beta : 0.0f;
-  switch (act) {
-    case TBN_ACT_RELU: affine_loop(t, n, s, b, out, TBN_ACT_RELU, a, beta); break;
-    case TBN_ACT_LEAKY_RELU: affine_loop(t, n, s, b, out, TBN_ACT_LEAKY_RELU, a, beta); break;
-    case TBN_ACT_CLIP: affine_loop(t, n, s, b, out, TBN_ACT_CLIP, a, beta); break;
-    case TBN_ACT_HARD_SWISH: affine_loop(t, n, s, b, out, TBN_ACT_HARD_SWISH, a, beta); break;
-    case TBN_ACT_SIGMOID: affine_loop(t, n, s, b, out, TBN_ACT_SIGMOID, a, beta); break;
-    case TBN_ACT_SILU: affine_loop(t, n, s, b, out, TBN_ACT_SILU, a, beta); break;
-    case TBN_ACT_GELU: affine_loop(t, n, s, b, out, TBN_ACT_GELU, a, beta); break;
-    case TBN_ACT_GELU_TANH: affine_loop(t, n, s, b, out, TBN_ACT_GELU_TANH, a, beta); break;
-    default: affine_loop(t, n, s, b, out, TBN_ACT_NONE, a, beta); break;
-  }
+#define AFFINE_LOOP(A) affine_loop(t, n, s, b, out, A, a, beta)
+  TBN_ACT_SWITCH(act, AFFINE_LOOP)
+#undef AFFINE_LOOP
 }
 
 static inline __attribute__((always_inline)) void segments_loop(const float *t, float fs, float fb, const float *r,
@@ -350,17 +334,9 @@ static void store_segments_avx512(const float *t, float s, float b, const float 
                                const int64_t *src, const int64_t *dst, const int64_t *len, int n, float *y) {
   const int act = e ? (int)e->act : TBN_ACT_NONE;
   const float a = e ? e->alpha : 0.0f, beta = e ? e->beta : 0.0f;
-  switch (act) {
-    case TBN_ACT_RELU: segments_loop(t, s, b, r, src, dst, len, n, y, TBN_ACT_RELU, a, beta); break;
-    case TBN_ACT_LEAKY_RELU: segments_loop(t, s, b, r, src, dst, len, n, y, TBN_ACT_LEAKY_RELU, a, beta); break;
-    case TBN_ACT_CLIP: segments_loop(t, s, b, r, src, dst, len, n, y, TBN_ACT_CLIP, a, beta); break;
-    case TBN_ACT_HARD_SWISH: segments_loop(t, s, b, r, src, dst, len, n, y, TBN_ACT_HARD_SWISH, a, beta); break;
-    case TBN_ACT_SIGMOID: segments_loop(t, s, b, r, src, dst, len, n, y, TBN_ACT_SIGMOID, a, beta); break;
-    case TBN_ACT_SILU: segments_loop(t, s, b, r, src, dst, len, n, y, TBN_ACT_SILU, a, beta); break;
-    case TBN_ACT_GELU: segments_loop(t, s, b, r, src, dst, len, n, y, TBN_ACT_GELU, a, beta); break;
-    case TBN_ACT_GELU_TANH: segments_loop(t, s, b, r, src, dst, len, n, y, TBN_ACT_GELU_TANH, a, beta); break;
-    default: segments_loop(t, s, b, r, src, dst, len, n, y, TBN_ACT_NONE, a, beta); break;
-  }
+#define SEGMENTS_LOOP(A) segments_loop(t, s, b, r, src, dst, len, n, y, A, a, beta)
+  TBN_ACT_SWITCH(act, SEGMENTS_LOOP)
+#undef SEGMENTS_LOOP
 }
 
 /* No FMA panel or bit-row kernel: the table-lookup kernels cover every batch size. */
