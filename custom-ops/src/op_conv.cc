@@ -22,7 +22,7 @@ void ConvKernel::compute(OrtKernelContext *ctx) const {
   const tbn_parallel par = parallel_for(ctx);
   size_t bytes = 0;
   check(tbn_conv_workspace(m, &g, par.max_tasks, &bytes), c_.tile.op);
-  const WorkspacePool::Lease ws = pool_.acquire(bytes);
+  const WorkspacePool::Lease ws = shared_workspaces().acquire(bytes);
   check(tbn_conv_run(m, &g, static_cast<const float *>(in.x.data), in.bias, epi.get(),
                      static_cast<float *>(y.data), ws.data(), ws.size(), &par),
         c_.tile.op);

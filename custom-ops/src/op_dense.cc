@@ -31,7 +31,7 @@ void DenseKernel::compute(OrtKernelContext *ctx) const {
   check(tbn_dense_workspace(m, rows, par.max_tasks, &bytes), d_.tile.op);
   // transA: A is [k][rows]; the kernels take x as [rows][k], transposed after their workspace.
   const size_t at_bytes = d_.trans_a ? static_cast<size_t>(rows * k) * sizeof(float) : 0;
-  const WorkspacePool::Lease ws = pool_.acquire(bytes + at_bytes + 64);
+  const WorkspacePool::Lease ws = shared_workspaces().acquire(bytes + at_bytes + 64);
   if (d_.trans_a) {
     float *at = reinterpret_cast<float *>(static_cast<unsigned char *>(ws.data()) + ((bytes + 63) & ~size_t(63)));
     check(tbn_transpose(args.x, k, rows, at), d_.tile.op + " transA");

@@ -29,7 +29,6 @@ class DenseKernel {
  private:
   DenseAttrs d_;  // before weight_, which keeps a reference to d_.tile
   TiledWeight weight_;
-  mutable WorkspacePool pool_;
 };
 
 class ConvKernel {
@@ -40,7 +39,6 @@ class ConvKernel {
  private:
   ConvAttrs c_;  // before weight_, which keeps a reference to c_.tile
   TiledWeight weight_;
-  mutable WorkspacePool pool_;
 };
 
 }  // namespace tbn

@@ -143,6 +143,11 @@ WorkspacePool::Lease WorkspacePool::acquire(size_t bytes) {
   return Lease(this, std::unique_ptr<Workspace>(new Workspace(bytes)));
 }
 
+WorkspacePool &shared_workspaces() {
+  static WorkspacePool *pool = new WorkspacePool();  // never destroyed: leases may end during static teardown
+  return *pool;
+}
+
 WorkspacePool::Lease::~Lease() {
   if (!ws_) return;
   std::lock_guard<std::mutex> lock(pool_->mutex_);
