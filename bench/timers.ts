@@ -5,7 +5,9 @@
 import { createCustomOpSession } from '../src/runtime/custom-ops.js';
 import type { HostTensor } from '../src/util/host-tensor.js';
 
-export type Timer = { time(): Promise<number>; release(): Promise<void> };
+/** time(): median wall seconds of a batch of runs; cpu: the least process CPU seconds per run seen
+ * (with one onnxruntime thread that is the run's own work, whatever else the machine runs). */
+export type Timer = { time(): Promise<number>; release(): Promise<void>; cpu: number };
 
 export function median(xs: ArrayLike<number>): number {
   const s = Array.from(xs).sort((a, b) => a - b);
@@ -16,7 +18,18 @@ export async function nativeTimer(m: Uint8Array, feeds: Record<string, HostTenso
   const s = await createCustomOpSession(m, { threads });
   const first = Math.min(...s.benchmark(feeds, 3));
   const n = Math.max(5, Math.min(maxRuns, Math.round(0.2 / Math.max(1e-6, first))));
-  return { time: async () => median(s.benchmark(feeds, n)), release: () => s.release() };
+  const timer: Timer = {
+    cpu: Infinity,
+    async time() {
+      const c0 = process.cpuUsage();
+      const wall = s.benchmark(feeds, n);
+      const c = process.cpuUsage(c0);
+      timer.cpu = Math.min(timer.cpu, (c.user + c.system) / 1e6 / n);
+      return median(wall);
+    },
+    release: () => s.release(),
+  };
+  return timer;
 }
 
 export async function measure(timers: Timer[], rounds = 2): Promise<number[]> {
