@@ -36,6 +36,7 @@ interface Epi {
 }
 
 const FUSED_OPS = new Set(['TbnGemm', 'TbnMatMul', 'TbnConv', 'TbnConvNhwc']);
+const NUMERIC = new Set(['float32', 'float64', 'int32', 'int64', 'int8', 'uint8', 'int16', 'uint16']);
 const isStd = (n: Node) => !n.domain || n.domain === 'ai.onnx';
 const attrInt = (n: Node, name: string, def: number) => Number(getAttr(n, name)?.i ?? def);
 
@@ -61,15 +62,17 @@ class View {
   }
   /** A constant's values (initializer or Constant node, through Identity) as float64. */
   constant(name: string): { dims: number[]; values: Float64Array } | undefined {
+    const numeric = (t: Tensor) =>
+      NUMERIC.has(t.dtype) ? { dims: t.dims, values: Float64Array.from(t.data as ArrayLike<number | bigint>, Number) } : undefined;
     const t = this.inits.get(name);
-    if (t) return t.dtype === 'float32' || t.dtype === 'float64' ? { dims: t.dims, values: Float64Array.from(t.data as Float32Array) } : undefined;
+    if (t) return numeric(t);
     const p = this.producer(name);
     const n = p === undefined ? undefined : this.nodes[p]!;
     if (!n || !isStd(n)) return undefined;
     if (n.opType === 'Identity') return this.constant(n.inputs[0]!);
     if (n.opType !== 'Constant') return undefined;
     const a = n.attributes[0];
-    if (a?.name === 'value' && a.t && (a.t.dtype === 'float32' || a.t.dtype === 'float64')) return { dims: a.t.dims, values: Float64Array.from(a.t.data as Float32Array) };
+    if (a?.name === 'value' && a.t) return numeric(a.t);
     if (a?.name === 'value_float' && a.f !== undefined) return { dims: [], values: Float64Array.of(a.f) };
     return undefined;
   }
