@@ -144,8 +144,9 @@ WorkspacePool::Lease WorkspacePool::acquire(size_t bytes) {
 }
 
 WorkspacePool &shared_workspaces() {
-  static WorkspacePool *pool = new WorkspacePool();  // never destroyed: leases may end during static teardown
-  return *pool;
+  // Destroyed when onnxruntime unloads the library, after its sessions (no lease outlives a run).
+  static WorkspacePool pool;
+  return pool;
 }
 
 WorkspacePool::Lease::~Lease() {

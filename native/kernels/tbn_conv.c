@@ -243,16 +243,19 @@ static void copy_channel(const conv_ctx *c, int64_t n, int64_t ch, float *dst) {
         }
         {
           /* phase columns j whose input column pw + sw·j − pl lies inside the row: [j0, j1) */
-          const int64_t j0 = pl > pw ? (pl - pw + p->sw - 1) / p->sw : 0;
-          int64_t j1 = (wd - 1 + pl - pw) / p->sw + 1;
-          const float *s0 = src + (pw + p->sw * j0 - pl) * step;
+          const int64_t last = wd - 1 + pl - pw; /* sw·j ≤ last */
+          int64_t j0 = pl > pw ? (pl - pw + p->sw - 1) / p->sw : 0, j1 = last < 0 ? 0 : last / p->sw + 1;
           if (j1 > p->wph) j1 = p->wph;
+          if (j0 > p->wph) j0 = p->wph;
           if (j1 < j0) j1 = j0;
           for (j = 0; j < j0; j++) d[j] = 0.0f;
-          if (p->sw == 2 && step == 1)
-            for (j = j0; j < j1; j++) d[j] = s0[2 * (j - j0)];
-          else
-            for (j = j0; j < j1; j++) d[j] = s0[(j - j0) * p->sw * step];
+          if (j1 > j0) {
+            const float *s0 = src + (pw + p->sw * j0 - pl) * step;
+            if (p->sw == 2 && step == 1)
+              for (j = j0; j < j1; j++) d[j] = s0[2 * (j - j0)];
+            else
+              for (j = j0; j < j1; j++) d[j] = s0[(j - j0) * p->sw * step];
+          }
           for (j = j1; j < p->wph; j++) d[j] = 0.0f;
         }
       }
