@@ -37,9 +37,9 @@ typedef struct conv_plan {
 } conv_plan;
 
 typedef struct conv_ws {
-  float *xpad, *wexp, *col, *tile, *post;
+  float *xpad, *wexp, *col, *tile, *post, *rowbuf;
   int64_t *off, *coloff, *pbase;
-  size_t task_wexp, task_col, task_tile, task_pbase, ximages;
+  size_t task_wexp, task_col, task_tile, task_pbase, task_rowbuf, ximages;
 } conv_ws;
 
 tbn_status tbn_auto_pad_parse(const char *s, tbn_auto_pad *out) {
@@ -170,6 +170,12 @@ static tbn_status conv_layout(const tbn_matrix *m, const tbn_conv_geom *g, size_
   w->col = (float *)tbn_take(a, w->task_col * tasks * sizeof(float));
   w->pbase = (int64_t *)tbn_take(a, w->task_pbase * tasks * sizeof(int64_t));
   w->post = (float *)tbn_take(a, (size_t)(3 * g->oc) * sizeof(float));
+  /* copy scratch: a padded row, and (channels last) the task's rows transposed */
+  if (p->copy) {
+    if (!tbn_mul(g->channels_last ? g->c : 0, g->in[1], &t) || !tbn_add(t, p->sw * p->wph + 16, &t)) return TBN_ERR_OVERFLOW;
+    w->task_rowbuf = (size_t)t;
+    w->rowbuf = (float *)tbn_take(a, w->task_rowbuf * tasks * sizeof(float));
+  }
   return TBN_OK;
 }
 
@@ -208,67 +214,64 @@ static void range_of(size_t t, size_t tasks, size_t units, size_t *u0, size_t *u
   *u1 = (t + 1) * units / tasks;
 }
 
-/* Input value (row, col) of channel ch of image n (inside the unpadded input). */
-static const float *x_at(const conv_ctx *c, int64_t n, int64_t ch, int64_t row) {
-  const tbn_conv_geom *g = c->g;
-  if (g->channels_last) return c->x + ((n * g->in[0] + row) * g->in[1]) * g->c + ch;
-  return c->x + ((n * g->c + ch) * g->in[0] + row) * g->in[1];
+/* One padded input row of channel ch split into its sw column phases (row i of each phase plane
+ * of phase row ph); src: the unpadded row (wd values), pr: scratch of sw·wph + 16 floats. */
+static void copy_row(const conv_ctx *c, const float *src, float *ch_base, int64_t ph, int64_t i, float *pr) {
+  const conv_plan *p = &c->p;
+  const int64_t wd = c->g->in[1], pl = c->g->pad0[1], plane = p->hph * p->wph;
+  float *d0 = ch_base + ph * p->sw * plane + i * p->wph;
+  int64_t pw, j, right;
+  if (p->sw == 1) {
+    right = p->wph - pl - wd;
+    memset(d0, 0, (size_t)pl * sizeof(float));
+    memcpy(d0 + pl, src, (size_t)wd * sizeof(float));
+    if (right > 0) memset(d0 + pl + wd, 0, (size_t)right * sizeof(float));
+    return;
+  }
+  /* the padded row (sw·wph columns), then its phases */
+  right = p->sw * p->wph - pl - wd;
+  memset(pr, 0, (size_t)pl * sizeof(float));
+  memcpy(pr + pl, src, (size_t)wd * sizeof(float));
+  if (right > 0) memset(pr + pl + wd, 0, (size_t)right * sizeof(float));
+  if (p->sw == 2) {
+    p->mk->deinterleave2(pr, p->wph, d0, d0 + plane);
+    return;
+  }
+  for (pw = 0; pw < p->sw; pw++) {
+    float *d = d0 + pw * plane;
+    for (j = 0; j < p->wph; j++) d[j] = pr[pw + p->sw * j];
+  }
 }
 
-/* Copies channel ch of image n into dst: zero padding, split into sh × sw stride phases. */
-static void copy_channel(const conv_ctx *c, int64_t n, int64_t ch, float *dst) {
+/* Copies channels [c0, c1) of image n into xpad: zero padding, split into sh × sw stride
+ * phases, one input row at a time (channels last: the rows of the channel range transposed
+ * first, so every read is contiguous). The slack after the channels is zeroed with the last. */
+static void copy_image(const conv_ctx *c, int64_t n, float *xpad, int64_t c0, int64_t c1, int zero_tail, float *scratch) {
   const tbn_conv_geom *g = c->g;
   const conv_plan *p = &c->p;
-  const int64_t h = g->in[0], wd = g->in[1], pl = g->pad0[1];
-  const int64_t step = g->channels_last ? g->c : 1; /* input column stride */
-  int64_t ph, pw, i, j;
-  for (ph = 0; ph < p->sh; ph++)
-    for (pw = 0; pw < p->sw; pw++) {
-      float *plane = dst + (ph * p->sw + pw) * p->hph * p->wph;
-      for (i = 0; i < p->hph; i++) {
-        const int64_t row = ph + p->sh * i - g->pad0[0];
-        float *d = plane + i * p->wph;
-        const float *src;
-        if (row < 0 || row >= h) {
-          memset(d, 0, (size_t)p->wph * sizeof(float));
-          continue;
-        }
-        src = x_at(c, n, ch, row);
-        if (p->sw == 1 && step == 1) {
-          const int64_t right = p->wph - pl - wd;
-          memset(d, 0, (size_t)pl * sizeof(float));
-          memcpy(d + pl, src, (size_t)wd * sizeof(float));
-          if (right > 0) memset(d + pl + wd, 0, (size_t)right * sizeof(float));
-          continue;
-        }
-        {
-          /* phase columns j whose input column pw + sw·j − pl lies inside the row: [j0, j1) */
-          const int64_t last = wd - 1 + pl - pw; /* sw·j ≤ last */
-          int64_t j0 = pl > pw ? (pl - pw + p->sw - 1) / p->sw : 0, j1 = last < 0 ? 0 : last / p->sw + 1;
-          if (j1 > p->wph) j1 = p->wph;
-          if (j0 > p->wph) j0 = p->wph;
-          if (j1 < j0) j1 = j0;
-          for (j = 0; j < j0; j++) d[j] = 0.0f;
-          if (j1 > j0) {
-            const float *s0 = src + (pw + p->sw * j0 - pl) * step;
-            if (p->sw == 2 && step == 1)
-              for (j = j0; j < j1; j++) d[j] = s0[2 * (j - j0)];
-            else
-              for (j = j0; j < j1; j++) d[j] = s0[(j - j0) * p->sw * step];
-          }
-          for (j = j1; j < p->wph; j++) d[j] = 0.0f;
-        }
-      }
+  const int64_t wd = g->in[1], plane = p->hph * p->wph;
+  float *pr = scratch, *tb = scratch + p->sw * p->wph + 16;
+  int64_t hp, ch, pw, w;
+  for (hp = 0; hp < p->sh * p->hph; hp++) {
+    const int64_t row = hp - g->pad0[0], ph = hp % p->sh, i = hp / p->sh;
+    if (row < 0 || row >= g->in[0]) {
+      for (ch = c0; ch < c1; ch++)
+        for (pw = 0; pw < p->sw; pw++) memset(xpad + ch * p->chan + (ph * p->sw + pw) * plane + i * p->wph, 0, (size_t)p->wph * sizeof(float));
+      continue;
     }
-}
-
-/* Copy step of image slot `slot` (image n): channels [c0, c1); the slack after them is zeroed. */
-static void copy_image(const conv_ctx *c, int64_t n, float *xpad, int64_t c0, int64_t c1, int zero_tail) {
-  int64_t ch;
-  for (ch = c0; ch < c1; ch++) copy_channel(c, n, ch, xpad + ch * c->p.chan);
+    if (g->channels_last) {
+      const float *xr = c->x + ((n * g->in[0] + row) * wd) * g->c;
+      for (w = 0; w < wd; w++)
+        for (ch = c0; ch < c1; ch++) tb[(ch - c0) * wd + w] = xr[w * g->c + ch];
+    }
+    for (ch = c0; ch < c1; ch++) {
+      const float *src = g->channels_last ? tb + (ch - c0) * wd : c->x + ((n * g->c + ch) * g->in[0] + row) * wd;
+      copy_row(c, src, xpad + ch * p->chan, ph, i, pr);
+    }
+  }
   if (zero_tail) {
-    const int64_t used = c->g->c * c->p.chan;
-    memset(xpad + used, 0, (size_t)(c->p.xpad_len - used) * sizeof(float));
+    const int64_t used = g->c * p->chan;
+    memset(xpad + used, 0, (size_t)(p->xpad_len - used) * sizeof(float));
   }
 }
 
@@ -281,7 +284,7 @@ static void copy_task(void *arg, size_t t) {
   for (u = u0; u < u1;) {
     const int64_t n = (int64_t)u / per, ch = (int64_t)u % per;
     const int64_t end = (int64_t)u1 - n * per < per ? (int64_t)u1 - n * per : per;
-    copy_image(c, n, c->w.xpad + n * c->p.xpad_len, ch, end, end == per);
+    copy_image(c, n, c->w.xpad + n * c->p.xpad_len, ch, end, end == per, c->w.rowbuf + t * c->w.task_rowbuf);
     u += (size_t)(end - ch);
   }
 }
@@ -358,29 +361,25 @@ static void block_segments(const conv_ctx *c, int64_t f0, segments *sg) {
     int64_t len = pitch - ow;
     if (len > sg->count - v) len = sg->count - v;
     if (ow < g->out[1]) {
-      sg->src[sg->n] = v, sg->dst[sg->n] = oh * g->out[1] + ow;
-      sg->len[sg->n++] = ow + len <= g->out[1] ? len : g->out[1] - ow;
+      const int64_t dst = oh * g->out[1] + ow, n = ow + len <= g->out[1] ? len : g->out[1] - ow;
+      const int k = sg->n - 1;
+      /* rows without dropped columns between them (pitch = OW) continue the previous run */
+      if (k >= 0 && sg->src[k] + sg->len[k] == v && sg->dst[k] + sg->len[k] == dst) sg->len[k] += n;
+      else sg->src[sg->n] = v, sg->dst[sg->n] = dst, sg->len[sg->n++] = n;
     }
     v += len;
   }
 }
 
-/* Output channel oc of image n from its computed row t: channels first, the epilogue computed
- * straight into y's rows; channels last, over the whole block at once (vectorised), then the valid
- * positions scattered. */
-static void store_channel(const conv_ctx *c, int64_t n, int64_t oc, const float *t, const segments *sg, float *buf) {
+/* Channels last: output channel oc of image n from its computed row t, the epilogue over the
+ * whole block at once (vectorised), then the valid positions scattered with stride OC. */
+static void store_channel_last(const conv_ctx *c, int64_t n, int64_t oc, const float *t, const segments *sg, float *buf) {
   const tbn_conv_geom *g = c->g;
   const tbn_post *post = &c->post;
   const int64_t plane = g->out[0] * g->out[1];
   const float *res = post->residual;
   int k;
   int64_t i;
-  if (!g->channels_last) {
-    const int64_t base = (n * g->oc + oc) * plane;
-    c->p.mk->store_segments(t, post->mul[oc], post->add[oc], res ? res + base : 0, post->act ? post->e : 0, sg->src,
-                            sg->dst, sg->len, sg->n, c->y + base);
-    return;
-  }
   c->p.mk->affine_act(t, sg->count, post->mul[oc], post->add[oc], res ? 0 : post->e, buf);
   for (k = 0; k < sg->n; k++) {
     const int64_t base = (n * plane + sg->dst[k]) * g->oc + oc;
@@ -394,19 +393,34 @@ static void store_channel(const conv_ctx *c, int64_t n, int64_t oc, const float 
 }
 
 /* Each weight row feeds one channel, or (OUT_REUSE) every channel of the group congruent to it
- * modulo out/p, scaled by that channel's region scale (folded into post.mul). */
+ * modulo out/p, scaled by that channel's region scale (folded into post.mul). Channels first,
+ * all the channels of a row are stored by one call, straight into y's rows. */
 static void store(const conv_ctx *c, int64_t n, int64_t gr, int64_t f0, const int64_t *rows, int jn, const float *tile) {
   const tbn_matrix *m = c->m;
+  const tbn_conv_geom *g = c->g;
+  const tbn_post *post = &c->post;
   const int pb = c->p.mk->conv_pb;
-  const int64_t c0 = gr * c->p.ocg, c1 = c0 + c->p.ocg;
-  float buf[MAX_PB];
+  const int64_t c0 = gr * c->p.ocg, c1 = c0 + c->p.ocg, plane = g->out[0] * g->out[1];
+  float buf[MAX_PB], s[TBN_MAX_STORE], b[TBN_MAX_STORE];
+  float *y[TBN_MAX_STORE];
+  const float *r[TBN_MAX_STORE];
   segments sg;
-  int jj;
+  int jj, k;
   block_segments(c, f0, &sg);
   for (jj = 0; jj < jn; jj++) {
     int64_t oc = rows[jj], step = 1, last = rows[jj] + 1;
     if (m->mode == TBN_MODE_OUT_REUSE) oc = tbn_conv_first_channel(c0, m->ro, rows[jj]), step = m->ro, last = c1;
-    for (; oc < last; oc += step) store_channel(c, n, oc, tile + jj * pb, &sg, buf);
+    if (g->channels_last) {
+      for (; oc < last; oc += step) store_channel_last(c, n, oc, tile + jj * pb, &sg, buf);
+      continue;
+    }
+    while (oc < last) {
+      for (k = 0; k < TBN_MAX_STORE && oc < last; k++, oc += step) {
+        const int64_t base = (n * g->oc + oc) * plane;
+        s[k] = post->mul[oc], b[k] = post->add[oc], y[k] = c->y + base, r[k] = post->residual ? post->residual + base : 0;
+      }
+      c->p.mk->store_segments(tile + jj * pb, k, s, b, y, r, post->act ? post->e : 0, sg.src, sg.dst, sg.len, sg.n);
+    }
   }
 }
 
@@ -472,7 +486,7 @@ static void batch_task(void *arg, size_t t) {
   c.xbase = c.w.xpad + (c.p.copy ? t * (size_t)c.p.xpad_len : 0);
   for (n = n0; n < n1; n++) {
     c.n0 = (int64_t)n;
-    if (c.p.copy) copy_image(&c, (int64_t)n, c.xbase, 0, c.g->c, 1);
+    if (c.p.copy) copy_image(&c, (int64_t)n, c.xbase, 0, c.g->c, 1, c.w.rowbuf + t * c.w.task_rowbuf);
     run_units(&c, t, 0, per_image);
   }
 }

@@ -48,14 +48,21 @@ void tbn_post_init(tbn_post *p, const tbn_epilogue *e, const tbn_micro *mk, int6
   }
 }
 
-void tbn_store_segments_portable(const float *t, float s, float b, const float *r, const tbn_epilogue *e,
-                                 const int64_t *src, const int64_t *dst, const int64_t *len, int n, float *y) {
-  int k;
+void tbn_deinterleave2_portable(const float *src, int64_t n, float *even, float *odd) {
+  int64_t j;
+  for (j = 0; j < n; j++) even[j] = src[2 * j], odd[j] = src[2 * j + 1];
+}
+
+void tbn_store_segments_portable(const float *t, int nch, const float *s, const float *b, float *const *y,
+                                 const float *const *r, const tbn_epilogue *e, const int64_t *src, const int64_t *dst,
+                                 const int64_t *len, int nseg) {
+  int c, k;
   int64_t i;
-  for (k = 0; k < n; k++) {
-    float *d = y + dst[k];
-    const float *v = t + src[k];
-    for (i = 0; i < len[k]; i++) d[i] = s * v[i] + b + (r ? r[dst[k] + i] : 0.0f);
-    tbn_activate(e, d, len[k]);
-  }
+  for (c = 0; c < nch; c++)
+    for (k = 0; k < nseg; k++) {
+      float *d = y[c] + dst[k];
+      const float *v = t + src[k];
+      for (i = 0; i < len[k]; i++) d[i] = s[c] * v[i] + b[c] + (r[c] ? r[c][dst[k] + i] : 0.0f);
+      tbn_activate(e, d, len[k]);
+    }
 }

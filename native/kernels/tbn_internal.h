@@ -110,14 +110,21 @@ typedef struct tbn_micro {
   void (*act)(float *y, int64_t n, const tbn_epilogue *e);
   /* out[i] = act(s·t[i] + b) for i < n; e NULL (or no activation): s·t[i] + b. */
   void (*affine_act)(const float *t, int64_t n, float s, float b, const tbn_epilogue *e, float *out);
-  /* The conv store: y[dst[k] + i] = act(s·t[src[k] + i] + b + r[dst[k] + i]) for i < len[k], k < n
-   * (r NULL: no residual; e NULL: no activation). */
-  void (*store_segments)(const float *t, float s, float b, const float *r, const tbn_epilogue *e, const int64_t *src,
-                         const int64_t *dst, const int64_t *len, int n, float *y);
+  /* The conv store of one computed row t into nch channels (≤ TBN_MAX_STORE): for each channel c,
+   * y[c][dst[k] + i] = act(s[c]·t[src[k] + i] + b[c] + r[c][dst[k] + i]) for i < len[k], k < nseg
+   * (r[c] NULL: no residual; e NULL: no activation). */
+  void (*store_segments)(const float *t, int nch, const float *s, const float *b, float *const *y, const float *const *r,
+                         const tbn_epilogue *e, const int64_t *src, const int64_t *dst, const int64_t *len, int nseg);
+  /* even[j] = src[2j], odd[j] = src[2j + 1] for j < n (the column phases of a stride-2 conv). */
+  void (*deinterleave2)(const float *src, int64_t n, float *even, float *odd);
 } tbn_micro;
 
-void tbn_store_segments_portable(const float *t, float s, float b, const float *r, const tbn_epilogue *e,
-                                 const int64_t *src, const int64_t *dst, const int64_t *len, int n, float *y);
+void tbn_deinterleave2_portable(const float *src, int64_t n, float *even, float *odd);
+
+#define TBN_MAX_STORE 16
+void tbn_store_segments_portable(const float *t, int nch, const float *s, const float *b, float *const *y,
+                                 const float *const *r, const tbn_epilogue *e, const int64_t *src, const int64_t *dst,
+                                 const int64_t *len, int nseg);
 
 /* BODY(A) with A the constant tbn_act equal to act (none for an unknown value): lets a SIMD path
  * instantiate one loop per activation with the activation's code inlined. */

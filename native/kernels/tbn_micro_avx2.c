@@ -236,38 +236,55 @@ static void affine_act_avx2(const float *t, int64_t n, float s, float b, const t
 #undef AFFINE_LOOP
 }
 
-static inline __attribute__((always_inline)) void segments_loop(const float *t, float fs, float fb, const float *r,
-                                                                const int64_t *src, const int64_t *dst, const int64_t *len,
-                                                                int n, float *y, const int act, float fa, float fbeta) {
-  const __m256 sv = _mm256_set1_ps(fs), bv = _mm256_set1_ps(fb), a = _mm256_set1_ps(fa), b = _mm256_set1_ps(fbeta);
-  int k;
-  for (k = 0; k < n; k++) {
-    const float *v = t + src[k];
-    float *d = y + dst[k];
-    const float *rr = r ? r + dst[k] : 0;
-    int64_t i;
-    for (i = 0; i + 8 <= len[k]; i += 8) {
-      __m256 x = _mm256_fmadd_ps(sv, _mm256_loadu_ps(v + i), bv);
-      if (rr) x = _mm256_add_ps(x, _mm256_loadu_ps(rr + i));
-      _mm256_storeu_ps(d + i, act8(x, act, a, b));
-    }
-    if (i < len[k]) {
-      float tmp[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-      int64_t j;
-      for (j = 0; j < len[k] - i; j++) tmp[j] = v[i + j] * fs + fb + (rr ? rr[i + j] : 0.0f);
-      _mm256_storeu_ps(tmp, act8(_mm256_loadu_ps(tmp), act, a, b));
-      for (j = 0; j < len[k] - i; j++) d[i + j] = tmp[j];
+static inline __attribute__((always_inline)) void segments_loop(const float *t, int nch, const float *s, const float *bias,
+                                                                float *const *y, const float *const *r, const int64_t *src,
+                                                                const int64_t *dst, const int64_t *len, int nseg, const int act,
+                                                                float fa, float fbeta) {
+  const __m256 a = _mm256_set1_ps(fa), b = _mm256_set1_ps(fbeta);
+  int c, k;
+  for (c = 0; c < nch; c++) {
+    const __m256 sv = _mm256_set1_ps(s[c]), bv = _mm256_set1_ps(bias[c]);
+    for (k = 0; k < nseg; k++) {
+      const float *v = t + src[k];
+      float *d = y[c] + dst[k];
+      const float *rr = r[c] ? r[c] + dst[k] : 0;
+      int64_t i;
+      for (i = 0; i + 8 <= len[k]; i += 8) {
+        __m256 x = _mm256_fmadd_ps(sv, _mm256_loadu_ps(v + i), bv);
+        if (rr) x = _mm256_add_ps(x, _mm256_loadu_ps(rr + i));
+        _mm256_storeu_ps(d + i, act8(x, act, a, b));
+      }
+      if (i < len[k]) {
+        float tmp[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+        int64_t j;
+        for (j = 0; j < len[k] - i; j++) tmp[j] = v[i + j] * s[c] + bias[c] + (rr ? rr[i + j] : 0.0f);
+        _mm256_storeu_ps(tmp, act8(_mm256_loadu_ps(tmp), act, a, b));
+        for (j = 0; j < len[k] - i; j++) d[i + j] = tmp[j];
+      }
     }
   }
 }
 
-static void store_segments_avx2(const float *t, float s, float b, const float *r, const tbn_epilogue *e,
-                               const int64_t *src, const int64_t *dst, const int64_t *len, int n, float *y) {
+static void store_segments_avx2(const float *t, int nch, const float *s, const float *bias, float *const *y,
+                               const float *const *r, const tbn_epilogue *e, const int64_t *src, const int64_t *dst,
+                               const int64_t *len, int nseg) {
   const int act = e ? (int)e->act : TBN_ACT_NONE;
   const float a = e ? e->alpha : 0.0f, beta = e ? e->beta : 0.0f;
-#define SEGMENTS_LOOP(A) segments_loop(t, s, b, r, src, dst, len, n, y, A, a, beta)
+#define SEGMENTS_LOOP(A) segments_loop(t, nch, s, bias, y, r, src, dst, len, nseg, A, a, beta)
   TBN_ACT_SWITCH(act, SEGMENTS_LOOP)
 #undef SEGMENTS_LOOP
 }
 
-const tbn_micro tbn_micro_avx2 = {panel_avx2, gemv_avx2, conv_avx2, 0, 0, 0, 0, A_NB, 4, A_JB, A_PB, act_avx2, affine_act_avx2, store_segments_avx2};
+static void deinterleave2_avx2(const float *src, int64_t n, float *even, float *odd) {
+  int64_t j;
+  for (j = 0; j + 8 <= n; j += 8) {
+    const __m256 a = _mm256_loadu_ps(src + 2 * j), b = _mm256_loadu_ps(src + 2 * j + 8);
+    /* per 128-bit lane: a0 a2 b0 b2 | a4 a6 b4 b6; the 64-bit permute puts the halves in order */
+    const __m256 e = _mm256_shuffle_ps(a, b, 0x88), o = _mm256_shuffle_ps(a, b, 0xdd);
+    _mm256_storeu_ps(even + j, _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(e), 0xd8)));
+    _mm256_storeu_ps(odd + j, _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(o), 0xd8)));
+  }
+  for (; j < n; j++) even[j] = src[2 * j], odd[j] = src[2 * j + 1];
+}
+
+const tbn_micro tbn_micro_avx2 = {panel_avx2, gemv_avx2, conv_avx2, 0, 0, 0, 0, A_NB, 4, A_JB, A_PB, act_avx2, affine_act_avx2, store_segments_avx2, deinterleave2_avx2};

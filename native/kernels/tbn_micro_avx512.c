@@ -311,33 +311,50 @@ static void affine_act_avx512(const float *t, int64_t n, float s, float b, const
 #undef AFFINE_LOOP
 }
 
-static inline __attribute__((always_inline)) void segments_loop(const float *t, float fs, float fb, const float *r,
-                                                                const int64_t *src, const int64_t *dst, const int64_t *len,
-                                                                int n, float *y, const int act, float fa, float fbeta) {
-  const __m512 sv = _mm512_set1_ps(fs), bv = _mm512_set1_ps(fb), a = _mm512_set1_ps(fa), b = _mm512_set1_ps(fbeta);
-  int k;
-  for (k = 0; k < n; k++) {
-    const float *v = t + src[k];
-    float *d = y + dst[k];
-    const float *rr = r ? r + dst[k] : 0;
-    int64_t i;
-    for (i = 0; i < len[k]; i += 16) {
-      const __mmask16 m = low_mask(len[k] - i);
-      __m512 x = _mm512_fmadd_ps(sv, _mm512_maskz_loadu_ps(m, v + i), bv);
-      if (rr) x = _mm512_add_ps(x, _mm512_maskz_loadu_ps(m, rr + i));
-      _mm512_mask_storeu_ps(d + i, m, act16(x, act, a, b));
+static inline __attribute__((always_inline)) void segments_loop(const float *t, int nch, const float *s, const float *bias,
+                                                                float *const *y, const float *const *r, const int64_t *src,
+                                                                const int64_t *dst, const int64_t *len, int nseg, const int act,
+                                                                float fa, float fbeta) {
+  const __m512 a = _mm512_set1_ps(fa), b = _mm512_set1_ps(fbeta);
+  int c, k;
+  for (c = 0; c < nch; c++) {
+    const __m512 sv = _mm512_set1_ps(s[c]), bv = _mm512_set1_ps(bias[c]);
+    for (k = 0; k < nseg; k++) {
+      const float *v = t + src[k];
+      float *d = y[c] + dst[k];
+      const float *rr = r[c] ? r[c] + dst[k] : 0;
+      int64_t i;
+      for (i = 0; i < len[k]; i += 16) {
+        const __mmask16 m = low_mask(len[k] - i);
+        __m512 x = _mm512_fmadd_ps(sv, _mm512_maskz_loadu_ps(m, v + i), bv);
+        if (rr) x = _mm512_add_ps(x, _mm512_maskz_loadu_ps(m, rr + i));
+        _mm512_mask_storeu_ps(d + i, m, act16(x, act, a, b));
+      }
     }
   }
 }
 
-static void store_segments_avx512(const float *t, float s, float b, const float *r, const tbn_epilogue *e,
-                               const int64_t *src, const int64_t *dst, const int64_t *len, int n, float *y) {
+static void store_segments_avx512(const float *t, int nch, const float *s, const float *bias, float *const *y,
+                               const float *const *r, const tbn_epilogue *e, const int64_t *src, const int64_t *dst,
+                               const int64_t *len, int nseg) {
   const int act = e ? (int)e->act : TBN_ACT_NONE;
   const float a = e ? e->alpha : 0.0f, beta = e ? e->beta : 0.0f;
-#define SEGMENTS_LOOP(A) segments_loop(t, s, b, r, src, dst, len, n, y, A, a, beta)
+#define SEGMENTS_LOOP(A) segments_loop(t, nch, s, bias, y, r, src, dst, len, nseg, A, a, beta)
   TBN_ACT_SWITCH(act, SEGMENTS_LOOP)
 #undef SEGMENTS_LOOP
 }
 
+static void deinterleave2_avx512(const float *src, int64_t n, float *even, float *odd) {
+  const __m512i ie = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+  const __m512i io = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
+  int64_t j;
+  for (j = 0; j + 16 <= n; j += 16) {
+    const __m512 a = _mm512_loadu_ps(src + 2 * j), b = _mm512_loadu_ps(src + 2 * j + 16);
+    _mm512_storeu_ps(even + j, _mm512_permutex2var_ps(a, ie, b));
+    _mm512_storeu_ps(odd + j, _mm512_permutex2var_ps(a, io, b));
+  }
+  for (; j < n; j++) even[j] = src[2 * j], odd[j] = src[2 * j + 1];
+}
+
 /* No FMA panel or bit-row kernel: the table-lookup kernels cover every batch size. */
-const tbn_micro tbn_micro_avx512 = {0, 0, conv_avx512, conv_short_avx512, lut_avx512, vlut_tables_avx512, vlut_avx512, 0, 0, X_JB, X_PB, act_avx512, affine_act_avx512, store_segments_avx512};
+const tbn_micro tbn_micro_avx512 = {0, 0, conv_avx512, conv_short_avx512, lut_avx512, vlut_tables_avx512, vlut_avx512, 0, 0, X_JB, X_PB, act_avx512, affine_act_avx512, store_segments_avx512, deinterleave2_avx512};
