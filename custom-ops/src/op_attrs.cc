@@ -153,7 +153,8 @@ bool ConvAttrs::dense_product() const {
   const bool k1 = tile.shape.size() == 4 && tile.shape[2] == 1 && tile.shape[3] == 1;
   const bool no_pads = auto_pad == TBN_PAD_VALID || (auto_pad == TBN_PAD_NOTSET && all(pads, 0)) ||
                        auto_pad == TBN_PAD_SAME_UPPER || auto_pad == TBN_PAD_SAME_LOWER;  // 1×1 stride 1: no padding
-  return channels_last && group == 1 && k1 && all(strides, 1) && no_pads;
+  // The table-lookup product wins from about 128 input channels; below, the conv kernels do.
+  return channels_last && group == 1 && k1 && all(strides, 1) && no_pads && tile.shape[1] >= 128;
 }
 
 ConvInputs conv_inputs(const ConvAttrs &c, OrtKernelContext *ctx) {

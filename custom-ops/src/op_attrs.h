@@ -63,7 +63,7 @@ struct ConvAttrs {
   tbn_auto_pad auto_pad = TBN_PAD_NOTSET;
   std::vector<int64_t> kernel, strides, dilations, pads;
   bool has_kernel = false, has_strides = false, has_dilations = false, has_pads = false;
-  // Channels last, 1×1, stride 1, no pads, one group: the kernels run it as the dense product.
+  // Channels last, 1×1, stride 1, no pads, one group, ≥ 128 input channels: run as the dense product.
   bool dense_product() const;
 };
 

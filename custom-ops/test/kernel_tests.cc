@@ -226,9 +226,9 @@ void conv_case(Rng &r, int c) {
     if (!tbn_isa_available(isa)) continue;
     size_t pb = 0, wb = 0;
     tbn_matrix m;
-    // channels last, 1×1, stride 1, no pads, one group: the dense product, which needs a dense plan
+    // channels last, 1×1, stride 1, no pads, one group: the dense product with a dense plan, or the conv path
     const bool dense = g.channels_last && group == 1 && kh == 1 && kw == 1 && g.stride[0] == 1 && g.stride[1] == 1 &&
-                       g.pad0[0] == 0 && g.pad0[1] == 0 && g.pad1[0] == 0 && g.pad1[1] == 0;
+                       g.pad0[0] == 0 && g.pad0[1] == 0 && g.pad1[0] == 0 && g.pad1[1] == 0 && (r.next() & 1);
     const tbn_use use = dense ? TBN_USE_DENSE : TBN_USE_CONV;
     expect_status(tbn_matrix_bytes(&tv, g.oc, k, 1, isa, use, &pb), TBN_OK, "conv plan size");
     std::vector<unsigned char> plan(pb), ws;

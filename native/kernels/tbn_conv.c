@@ -101,7 +101,8 @@ tbn_status tbn_conv_geometry(int spatial, const int64_t *x_shape, const int64_t 
   return TBN_OK;
 }
 
-/* Channels last, 1×1, stride 1, no pads, one group: y [n·h·w][oc] = x [n·h·w][c] · Wᵀ. */
+/* Channels last, 1×1, stride 1, no pads, one group: y [n·h·w][oc] = x [n·h·w][c] · Wᵀ (run as that
+ * product when the plan was made for the dense kernels: the caller's choice, by the channels). */
 static int is_dense(const tbn_conv_geom *g) {
   return g->channels_last && g->group == 1 && g->k[0] == 1 && g->k[1] == 1 && g->stride[0] == 1 &&
          g->stride[1] == 1 && g->pad0[0] == 0 && g->pad0[1] == 0 && g->pad1[0] == 0 && g->pad1[1] == 0;
@@ -128,7 +129,7 @@ static tbn_status conv_layout(const tbn_matrix *m, const tbn_conv_geom *g, size_
   if (!tbn_mul(p->cg, g->k[0], &k) || !tbn_mul(k, g->k[1], &k)) return TBN_ERR_OVERFLOW;
   if (m->out != g->oc || m->in != k) return TBN_ERR_SHAPE;
   p->k = k;
-  if (is_dense(g)) {
+  if (is_dense(g) && m->use == TBN_USE_DENSE) {
     p->dense = 1;
     return TBN_OK;
   }
@@ -251,7 +252,7 @@ static void copy_image(const conv_ctx *c, int64_t n, float *xpad, int64_t c0, in
   const conv_plan *p = &c->p;
   const int64_t wd = g->in[1], plane = p->hph * p->wph;
   float *pr = scratch, *tb = scratch + p->sw * p->wph + 16;
-  int64_t hp, ch, pw, w;
+  int64_t hp, ch, pw;
   for (hp = 0; hp < p->sh * p->hph; hp++) {
     const int64_t row = hp - g->pad0[0], ph = hp % p->sh, i = hp / p->sh;
     if (row < 0 || row >= g->in[0]) {
@@ -259,11 +260,7 @@ static void copy_image(const conv_ctx *c, int64_t n, float *xpad, int64_t c0, in
         for (pw = 0; pw < p->sw; pw++) memset(xpad + ch * p->chan + (ph * p->sw + pw) * plane + i * p->wph, 0, (size_t)p->wph * sizeof(float));
       continue;
     }
-    if (g->channels_last) {
-      const float *xr = c->x + ((n * g->in[0] + row) * wd) * g->c;
-      for (w = 0; w < wd; w++)
-        for (ch = c0; ch < c1; ch++) tb[(ch - c0) * wd + w] = xr[w * g->c + ch];
-    }
+    if (g->channels_last) p->mk->transpose(c->x + ((n * g->in[0] + row) * wd) * g->c + c0, wd, c1 - c0, g->c, tb, wd);
     for (ch = c0; ch < c1; ch++) {
       const float *src = g->channels_last ? tb + (ch - c0) * wd : c->x + ((n * g->c + ch) * g->in[0] + row) * wd;
       copy_row(c, src, xpad + ch * p->chan, ph, i, pr);
@@ -392,6 +389,48 @@ static void store_channel_last(const conv_ctx *c, int64_t n, int64_t oc, const f
   }
 }
 
+/* Channels last, when each copy r of the block's rows is a run of consecutive channels (always
+ * but for some grouped layouts): per copy, the epilogue on the [rows][positions] block, then
+ * 8×8 transposes into y's [position][channel] rows (the residual comes in the same way).
+ * Returns 0, writing nothing, when the channels are not consecutive. */
+static int store_block_last(const conv_ctx *c, int64_t n, int64_t gr, const int64_t *rows, int jn, const float *tile,
+                            const segments *sg) {
+  const tbn_matrix *m = c->m;
+  const tbn_conv_geom *g = c->g;
+  const tbn_post *post = &c->post;
+  const tbn_micro *mk = c->p.mk;
+  const int pb = mk->conv_pb;
+  const int64_t c0 = gr * c->p.ocg, c1 = c0 + c->p.ocg, plane = g->out[0] * g->out[1];
+  const int reuse = m->mode == TBN_MODE_OUT_REUSE;
+  const int64_t step = reuse ? m->ro : c1; /* between the copies of a row */
+  const int64_t first = reuse ? tbn_conv_first_channel(c0, m->ro, rows[0]) : rows[0];
+  float buf[TBN_EXP_ROWS * MAX_PB], rbuf[TBN_EXP_ROWS * MAX_PB];
+  int64_t oc0;
+  int jj, k;
+  for (jj = 1; jj < jn; jj++)
+    if ((reuse ? tbn_conv_first_channel(c0, m->ro, rows[jj]) : rows[jj]) != first + jj) return 0;
+  for (oc0 = first; oc0 < c1; oc0 += step)
+    if (oc0 + jn > c1) return 0; /* a copy some rows have and others not */
+  for (oc0 = first; oc0 < c1; oc0 += step) {
+    for (jj = 0; jj < jn; jj++)
+      mk->affine_act(tile + jj * pb, sg->count, post->mul[oc0 + jj], post->add[oc0 + jj], post->residual ? 0 : post->e, buf + jj * pb);
+    if (post->residual) {
+      for (k = 0; k < sg->n; k++)
+        mk->transpose(post->residual + (n * plane + sg->dst[k]) * g->oc + oc0, sg->len[k], jn, g->oc, rbuf + sg->src[k], pb);
+      for (k = 0; k < sg->n; k++)
+        for (jj = 0; jj < jn; jj++) {
+          float *v = buf + jj * pb + sg->src[k];
+          const float *rv = rbuf + jj * pb + sg->src[k];
+          int64_t i;
+          for (i = 0; i < sg->len[k]; i++) v[i] += rv[i];
+          if (post->act) post->act(v, sg->len[k], post->e);
+        }
+    }
+    for (k = 0; k < sg->n; k++) mk->transpose(buf + sg->src[k], jn, sg->len[k], pb, c->y + (n * plane + sg->dst[k]) * g->oc + oc0, g->oc);
+  }
+  return 1;
+}
+
 /* Each weight row feeds one channel, or (OUT_REUSE) every channel of the group congruent to it
  * modulo out/p, scaled by that channel's region scale (folded into post.mul). Channels first,
  * all the channels of a row are stored by one call, straight into y's rows. */
@@ -405,13 +444,14 @@ static void store(const conv_ctx *c, int64_t n, int64_t gr, int64_t f0, const in
   float *y[TBN_MAX_STORE];
   const float *r[TBN_MAX_STORE];
   segments sg;
-  int jj, k;
+  int jj, k, contiguous = 0;
   block_segments(c, f0, &sg);
+  if (g->channels_last) contiguous = store_block_last(c, n, gr, rows, jn, tile, &sg);
   for (jj = 0; jj < jn; jj++) {
     int64_t oc = rows[jj], step = 1, last = rows[jj] + 1;
     if (m->mode == TBN_MODE_OUT_REUSE) oc = tbn_conv_first_channel(c0, m->ro, rows[jj]), step = m->ro, last = c1;
     if (g->channels_last) {
-      for (; oc < last; oc += step) store_channel_last(c, n, oc, tile + jj * pb, &sg, buf);
+      if (!contiguous) for (; oc < last; oc += step) store_channel_last(c, n, oc, tile + jj * pb, &sg, buf);
       continue;
     }
     while (oc < last) {

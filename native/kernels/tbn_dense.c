@@ -113,29 +113,26 @@ static float c_at(const tbn_dense_args *a, int64_t b, int64_t o) {
 }
 
 /* Turns raw products for batch rows [b0, b1) × tile rows [j0, j0+jn) into outputs: output o
- * of row b is act(mul[o]·raw + cmul[o]·beta·c(b, o) + add[o] + residual[b][o]). */
+ * of row b is act(mul[o]·raw + add[o] + cmul[o]·beta·c(b, o) + residual[b][o]) (a C of one row is
+ * folded into add beforehand). */
 static void epilogue(const dense_ctx *c, int64_t b0, int64_t b1, int64_t j0, int64_t jn) {
   const tbn_matrix *m = c->m;
   const tbn_dense_args *a = c->a;
   const tbn_post *p = &c->post;
-  const int with_c = a->c && a->beta != 0.0f;
+  const int with_c = a->c && a->beta != 0.0f && a->c_rows != 1;
   const int64_t copies = m->mode == TBN_MODE_OUT_REUSE ? m->p : 1;
   int64_t b, r, j;
-  for (b = b0; b < b1; b++) {
-    float *y = a->y + b * m->out;
-    const float *res = p->residual ? p->residual + b * m->out : 0;
-    for (r = copies - 1; r >= 0; r--) {
-      const int64_t o0 = r * m->ro;
-      float *dst = y + o0;
-      /* region 0 (dst == y) comes last: the raw column is read before it is overwritten */
-      for (j = j0; j < j0 + jn; j++) dst[j] = p->mul[o0 + j] * y[j] + p->add[o0 + j];
-      if (with_c)
-        for (j = j0; j < j0 + jn; j++) dst[j] += p->cmul[o0 + j] * a->beta * c_at(a, b, o0 + j);
-      if (res)
-        for (j = j0; j < j0 + jn; j++) dst[j] += res[o0 + j];
-      if (p->act) p->act(dst + j0, jn, p->e);
+  if (b1 <= b0) return;
+  /* region 0 (the raw columns) is written last, in place */
+  c->mk->post_block(a->y + b0 * m->out + j0, m->out, b1 - b0, jn, copies, m->ro, p->mul + j0, p->add + j0,
+                    p->residual ? p->residual + b0 * m->out + j0 : 0, p->act && !with_c ? p->e : 0);
+  if (!with_c) return;
+  for (b = b0; b < b1; b++)
+    for (r = 0; r < copies; r++) {
+      float *dst = a->y + b * m->out + r * m->ro + j0;
+      for (j = 0; j < jn; j++) dst[j] += p->cmul[r * m->ro + j0 + j] * a->beta * c_at(a, b, r * m->ro + j0 + j);
+      if (p->act) p->act(dst, jn, p->e);
     }
-  }
 }
 
 static void fast_task(void *arg, size_t t) {
@@ -259,7 +256,7 @@ static void general_task(void *arg, size_t t) {
       float *y = a->y + b * m->out + o0;
       for (jj = 0; jj < jn; jj++) {
         float r = p->mul[o0 + jj] * tile[jj * pb + v] + p->add[o0 + jj];
-        if (a->c && a->beta != 0.0f) r += p->cmul[o0 + jj] * a->beta * c_at(a, b, o0 + jj);
+        if (a->c && a->beta != 0.0f && a->c_rows != 1) r += p->cmul[o0 + jj] * a->beta * c_at(a, b, o0 + jj);
         if (p->residual) r += p->residual[b * m->out + o0 + jj];
         y[jj] = r;
       }
@@ -295,6 +292,11 @@ tbn_status tbn_dense_run(const tbn_matrix *m, const tbn_dense_args *a, void *ws,
   c.m = m, c.a = a, c.mk = tbn_micro_get(m->isa);
   if (m->mode == TBN_MODE_OUT_REUSE) tbn_post_init(&c.post, a->epi, c.mk, m->out, m->alpha, m->ro, a->alpha, 0, c.w.post);
   else tbn_post_init(&c.post, a->epi, c.mk, m->out, 0, 1, a->alpha, 0, c.w.post);
+  if (a->c && a->beta != 0.0f && a->c_rows == 1) {
+    /* a C of one row (a bias) is part of each output's additive term */
+    int64_t o;
+    for (o = 0; o < m->out; o++) c.post.add[o] += c.post.cmul[o] * a->beta * a->c[a->c_cols == 1 ? 0 : o];
+  }
   if (m->mode == TBN_MODE_GENERAL) {
     int64_t i, b;
     for (i = 0; i < m->in; i++) {

@@ -66,3 +66,21 @@ void tbn_store_segments_portable(const float *t, int nch, const float *s, const 
       tbn_activate(e, d, len[k]);
     }
 }
+
+void tbn_post_block_portable(float *y, int64_t ld, int64_t nb, int64_t n, int64_t copies, int64_t stride,
+                             const float *mul, const float *add, const float *res, const tbn_epilogue *e) {
+  int64_t b, r, i;
+  for (b = 0; b < nb; b++)
+    for (r = copies - 1; r >= 0; r--) {
+      float *dst = y + b * ld + r * stride;
+      const float *raw = y + b * ld, *rr = res ? res + b * ld + r * stride : 0;
+      for (i = 0; i < n; i++) dst[i] = mul[r * stride + i] * raw[i] + add[r * stride + i] + (rr ? rr[i] : 0.0f);
+      tbn_activate(e, dst, n);
+    }
+}
+
+void tbn_transpose_portable(const float *src, int64_t rows, int64_t cols, int64_t lds, float *dst, int64_t ldd) {
+  int64_t i, j;
+  for (i = 0; i < rows; i++)
+    for (j = 0; j < cols; j++) dst[j * ldd + i] = src[i * lds + j];
+}

@@ -115,11 +115,21 @@ typedef struct tbn_micro {
    * (r[c] NULL: no residual; e NULL: no activation). */
   void (*store_segments)(const float *t, int nch, const float *s, const float *b, float *const *y, const float *const *r,
                          const tbn_epilogue *e, const int64_t *src, const int64_t *dst, const int64_t *len, int nseg);
+  /* The dense store of a block of nb rows (row b at y + b·ld): copy r of its n raw values (last copy
+   * first, copy 0 in place) y[b·ld + r·stride + i] = act(mul[r·stride + i]·y[b·ld + i] + add[r·stride + i]
+   * + res[b·ld + r·stride + i]) for i < n (res NULL: none; e NULL: no activation). */
+  void (*post_block)(float *y, int64_t ld, int64_t nb, int64_t n, int64_t copies, int64_t stride, const float *mul,
+                     const float *add, const float *res, const tbn_epilogue *e);
+  /* dst[j·ldd + i] = src[i·lds + j] for i < rows, j < cols (channels-last copies and stores). */
+  void (*transpose)(const float *src, int64_t rows, int64_t cols, int64_t lds, float *dst, int64_t ldd);
   /* even[j] = src[2j], odd[j] = src[2j + 1] for j < n (the column phases of a stride-2 conv). */
   void (*deinterleave2)(const float *src, int64_t n, float *even, float *odd);
 } tbn_micro;
 
 void tbn_deinterleave2_portable(const float *src, int64_t n, float *even, float *odd);
+void tbn_transpose_portable(const float *src, int64_t rows, int64_t cols, int64_t lds, float *dst, int64_t ldd);
+void tbn_post_block_portable(float *y, int64_t ld, int64_t nb, int64_t n, int64_t copies, int64_t stride,
+                             const float *mul, const float *add, const float *res, const tbn_epilogue *e);
 
 #define TBN_MAX_STORE 16
 void tbn_store_segments_portable(const float *t, int nch, const float *s, const float *b, float *const *y,

@@ -287,4 +287,65 @@ static void deinterleave2_avx2(const float *src, int64_t n, float *even, float *
   for (; j < n; j++) even[j] = src[2 * j], odd[j] = src[2 * j + 1];
 }
 
-const tbn_micro tbn_micro_avx2 = {panel_avx2, gemv_avx2, conv_avx2, 0, 0, 0, 0, A_NB, 4, A_JB, A_PB, act_avx2, affine_act_avx2, store_segments_avx2, deinterleave2_avx2};
+static inline __attribute__((always_inline)) void post_loop(const float *raw, int64_t n, const float *mul, const float *add,
+                                                            const float *res, float *dst, const int act, float fa, float fbeta) {
+  const __m256 a = _mm256_set1_ps(fa), b = _mm256_set1_ps(fbeta);
+  int64_t i;
+  for (i = 0; i + 8 <= n; i += 8) {
+    __m256 x = _mm256_fmadd_ps(_mm256_loadu_ps(mul + i), _mm256_loadu_ps(raw + i), _mm256_loadu_ps(add + i));
+    if (res) x = _mm256_add_ps(x, _mm256_loadu_ps(res + i));
+    _mm256_storeu_ps(dst + i, act8(x, act, a, b));
+  }
+  if (i < n) {
+    float tmp[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    int64_t j;
+    for (j = 0; j < n - i; j++) tmp[j] = mul[i + j] * raw[i + j] + add[i + j] + (res ? res[i + j] : 0.0f);
+    _mm256_storeu_ps(tmp, act8(_mm256_loadu_ps(tmp), act, a, b));
+    for (j = 0; j < n - i; j++) dst[i + j] = tmp[j];
+  }
+}
+
+static inline __attribute__((always_inline)) void post_rows(float *y, int64_t ld, int64_t nb, int64_t n, int64_t copies,
+                                                            int64_t stride, const float *mul, const float *add,
+                                                            const float *res, const int act, float fa, float fbeta) {
+  int64_t bb, r;
+  for (bb = 0; bb < nb; bb++)
+    for (r = copies - 1; r >= 0; r--)
+      post_loop(y + bb * ld, n, mul + r * stride, add + r * stride, res ? res + bb * ld + r * stride : 0,
+                y + bb * ld + r * stride, act, fa, fbeta);
+}
+
+static void post_block_avx2(float *y, int64_t ld, int64_t nb, int64_t n, int64_t copies, int64_t stride,
+                            const float *mul, const float *add, const float *res, const tbn_epilogue *e) {
+  const int act = e ? (int)e->act : TBN_ACT_NONE;
+  const float a = e ? e->alpha : 0.0f, beta = e ? e->beta : 0.0f;
+#define POST_ROWS(A) post_rows(y, ld, nb, n, copies, stride, mul, add, res, A, a, beta)
+  TBN_ACT_SWITCH(act, POST_ROWS)
+#undef POST_ROWS
+}
+
+/* 8×8 blocks through registers (unpack, shuffle, 128-bit permute); the edges element by element. */
+static void transpose_8x8(const float *src, int64_t lds, float *dst, int64_t ldd) {
+  __m256 r[8], t[8];
+  int k;
+  for (k = 0; k < 8; k++) r[k] = _mm256_loadu_ps(src + k * lds);
+  for (k = 0; k < 8; k += 2) t[k] = _mm256_unpacklo_ps(r[k], r[k + 1]), t[k + 1] = _mm256_unpackhi_ps(r[k], r[k + 1]);
+  r[0] = _mm256_shuffle_ps(t[0], t[2], 0x44), r[1] = _mm256_shuffle_ps(t[0], t[2], 0xee);
+  r[2] = _mm256_shuffle_ps(t[1], t[3], 0x44), r[3] = _mm256_shuffle_ps(t[1], t[3], 0xee);
+  r[4] = _mm256_shuffle_ps(t[4], t[6], 0x44), r[5] = _mm256_shuffle_ps(t[4], t[6], 0xee);
+  r[6] = _mm256_shuffle_ps(t[5], t[7], 0x44), r[7] = _mm256_shuffle_ps(t[5], t[7], 0xee);
+  for (k = 0; k < 4; k++) {
+    _mm256_storeu_ps(dst + k * ldd, _mm256_permute2f128_ps(r[k], r[k + 4], 0x20));
+    _mm256_storeu_ps(dst + (k + 4) * ldd, _mm256_permute2f128_ps(r[k], r[k + 4], 0x31));
+  }
+}
+
+static void transpose_avx2(const float *src, int64_t rows, int64_t cols, int64_t lds, float *dst, int64_t ldd) {
+  int64_t i, j, i1 = rows & ~(int64_t)7, j1 = cols & ~(int64_t)7;
+  for (i = 0; i < i1; i += 8)
+    for (j = 0; j < j1; j += 8) transpose_8x8(src + i * lds + j, lds, dst + j * ldd + i, ldd);
+  for (i = 0; i < rows; i++)
+    for (j = i < i1 ? j1 : 0; j < cols; j++) dst[j * ldd + i] = src[i * lds + j];
+}
+
+const tbn_micro tbn_micro_avx2 = {panel_avx2, gemv_avx2, conv_avx2, 0, 0, 0, 0, A_NB, 4, A_JB, A_PB, act_avx2, affine_act_avx2, store_segments_avx2, post_block_avx2, transpose_avx2, deinterleave2_avx2};

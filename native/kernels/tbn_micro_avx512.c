@@ -356,5 +356,60 @@ static void deinterleave2_avx512(const float *src, int64_t n, float *even, float
   for (; j < n; j++) even[j] = src[2 * j], odd[j] = src[2 * j + 1];
 }
 
+static inline __attribute__((always_inline)) void post_loop(const float *raw, int64_t n, const float *mul, const float *add,
+                                                            const float *res, float *dst, const int act, float fa, float fbeta) {
+  const __m512 a = _mm512_set1_ps(fa), b = _mm512_set1_ps(fbeta);
+  int64_t i;
+  for (i = 0; i < n; i += 16) {
+    const __mmask16 m = low_mask(n - i);
+    __m512 x = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, mul + i), _mm512_maskz_loadu_ps(m, raw + i), _mm512_maskz_loadu_ps(m, add + i));
+    if (res) x = _mm512_add_ps(x, _mm512_maskz_loadu_ps(m, res + i));
+    _mm512_mask_storeu_ps(dst + i, m, act16(x, act, a, b));
+  }
+}
+
+static inline __attribute__((always_inline)) void post_rows(float *y, int64_t ld, int64_t nb, int64_t n, int64_t copies,
+                                                            int64_t stride, const float *mul, const float *add,
+                                                            const float *res, const int act, float fa, float fbeta) {
+  int64_t bb, r;
+  for (bb = 0; bb < nb; bb++)
+    for (r = copies - 1; r >= 0; r--)
+      post_loop(y + bb * ld, n, mul + r * stride, add + r * stride, res ? res + bb * ld + r * stride : 0,
+                y + bb * ld + r * stride, act, fa, fbeta);
+}
+
+static void post_block_avx512(float *y, int64_t ld, int64_t nb, int64_t n, int64_t copies, int64_t stride,
+                            const float *mul, const float *add, const float *res, const tbn_epilogue *e) {
+  const int act = e ? (int)e->act : TBN_ACT_NONE;
+  const float a = e ? e->alpha : 0.0f, beta = e ? e->beta : 0.0f;
+#define POST_ROWS(A) post_rows(y, ld, nb, n, copies, stride, mul, add, res, A, a, beta)
+  TBN_ACT_SWITCH(act, POST_ROWS)
+#undef POST_ROWS
+}
+
+/* 8×8 blocks through registers (unpack, shuffle, 128-bit permute); the edges element by element. */
+static void transpose_8x8(const float *src, int64_t lds, float *dst, int64_t ldd) {
+  __m256 r[8], t[8];
+  int k;
+  for (k = 0; k < 8; k++) r[k] = _mm256_loadu_ps(src + k * lds);
+  for (k = 0; k < 8; k += 2) t[k] = _mm256_unpacklo_ps(r[k], r[k + 1]), t[k + 1] = _mm256_unpackhi_ps(r[k], r[k + 1]);
+  r[0] = _mm256_shuffle_ps(t[0], t[2], 0x44), r[1] = _mm256_shuffle_ps(t[0], t[2], 0xee);
+  r[2] = _mm256_shuffle_ps(t[1], t[3], 0x44), r[3] = _mm256_shuffle_ps(t[1], t[3], 0xee);
+  r[4] = _mm256_shuffle_ps(t[4], t[6], 0x44), r[5] = _mm256_shuffle_ps(t[4], t[6], 0xee);
+  r[6] = _mm256_shuffle_ps(t[5], t[7], 0x44), r[7] = _mm256_shuffle_ps(t[5], t[7], 0xee);
+  for (k = 0; k < 4; k++) {
+    _mm256_storeu_ps(dst + k * ldd, _mm256_permute2f128_ps(r[k], r[k + 4], 0x20));
+    _mm256_storeu_ps(dst + (k + 4) * ldd, _mm256_permute2f128_ps(r[k], r[k + 4], 0x31));
+  }
+}
+
+static void transpose_avx512(const float *src, int64_t rows, int64_t cols, int64_t lds, float *dst, int64_t ldd) {
+  int64_t i, j, i1 = rows & ~(int64_t)7, j1 = cols & ~(int64_t)7;
+  for (i = 0; i < i1; i += 8)
+    for (j = 0; j < j1; j += 8) transpose_8x8(src + i * lds + j, lds, dst + j * ldd + i, ldd);
+  for (i = 0; i < rows; i++)
+    for (j = i < i1 ? j1 : 0; j < cols; j++) dst[j * ldd + i] = src[i * lds + j];
+}
+
 /* No FMA panel or bit-row kernel: the table-lookup kernels cover every batch size. */
-const tbn_micro tbn_micro_avx512 = {0, 0, conv_avx512, conv_short_avx512, lut_avx512, vlut_tables_avx512, vlut_avx512, 0, 0, X_JB, X_PB, act_avx512, affine_act_avx512, store_segments_avx512, deinterleave2_avx512};
+const tbn_micro tbn_micro_avx512 = {0, 0, conv_avx512, conv_short_avx512, lut_avx512, vlut_tables_avx512, vlut_avx512, 0, 0, X_JB, X_PB, act_avx512, affine_act_avx512, store_segments_avx512, post_block_avx512, transpose_avx512, deinterleave2_avx512};
