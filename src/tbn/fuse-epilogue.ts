@@ -106,6 +106,13 @@ function channelsOf(n: Node): number {
   return shape[0]!;
 }
 
+/** Y's rank where the op fixes it: Conv (that of weight_shape), Gemm (2). */
+function outputRank(n: Node): number | undefined {
+  if (n.opType === 'TbnGemm') return 2;
+  if (n.opType === 'TbnConv' || n.opType === 'TbnConvNhwc') return getAttr(n, 'weight_shape')?.ints?.length;
+  return undefined;
+}
+
 /** A fused op's float type T: that of its scales (format.ts: every input but the bits is T). */
 function elemTypeOf(n: Node, inits: Map<string, Tensor>): EpilogueFloat {
   const t = inits.get(n.inputs[2] ?? '')?.dtype;
@@ -140,7 +147,8 @@ function absorbNext(v: View, n: Node, e: Epi, typedActivations: boolean): Node |
   if (v.outputs.has(y)) return undefined;
   const readers = v.consumers(y);
   const channels = channelsOf(n);
-  const rank = v.rank(y);
+  // Unprobed shapes (a bfloat16 model stock onnxruntime cannot run): Conv and Gemm fix Y's rank.
+  const rank = v.rank(y) ?? outputRank(n);
   const axis = n.opType === 'TbnConv' ? 1 : (rank ?? 0) - 1;
   const take = (idx: number[], out: string, label: string): Node => {
     for (const i of idx) v.nodes[i] = null;

@@ -3,12 +3,15 @@
 // its exporters' spellings, the Transpose pair of channels-last graphs — and nothing it must not
 // (a value read twice or a graph output, an affine step after the activation); the folded
 // model's ONNX functions (stock onnxruntime) give the unfolded model's outputs; onnx.checker
-// (full_check) accepts it; a model with nothing to fold is returned unchanged.
+// (full_check) accepts it; a model with nothing to fold is returned unchanged. In float16 models
+// the same nodes fold (the activations' rounded constants recognised), the epilogue is written
+// in float16, and the functions give the unfolded model's outputs within float16 rounding.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { syntheticInputs } from '../../src/data/synthetic.js';
+import { halfToFloat } from '../../src/ir/dtype.js';
 import type { Model } from '../../src/ir/types.js';
 import { createOrtSession } from '../../src/runtime/ort.js';
 import { fuseEpilogues } from '../../src/tbn/fuse-epilogue.js';
@@ -17,6 +20,7 @@ import { compressInMemory, toBytes } from '../helpers/compress.js';
 import { EPILOGUE_CASES } from '../helpers/epilogue-models.js';
 import { TORCH_MODELS, modelPath } from '../helpers/fixtures.js';
 import { hasPythonOnnx } from '../helpers/models.js';
+import { narrowModel } from '../helpers/narrow.js';
 import { tmpDir } from '../helpers/tmp.js';
 
 async function outputs(bytes: Uint8Array, feeds: ReturnType<typeof syntheticInputs>) {
@@ -28,14 +32,18 @@ async function outputs(bytes: Uint8Array, feeds: ReturnType<typeof syntheticInpu
   }
 }
 
-async function expectSameFunction(a: Uint8Array, b: Uint8Array, original: Model) {
+/** Outputs as float32 (float16 ones widened). */
+const values = (t: { dtype: string; data: unknown }) => (t.dtype === 'float16' ? Float32Array.from(t.data as Uint16Array, halfToFloat) : (t.data as Float32Array));
+
+async function expectSameFunction(a: Uint8Array, b: Uint8Array, original: Model, tol = 1e-5) {
   const feeds = syntheticInputs(original, { batch: 3, seed: 7 });
   const [x, y] = [await outputs(a, feeds), await outputs(b, feeds)];
   for (const k of Object.keys(y)) {
-    const ref = y[k]!.data as Float32Array;
+    const ref = values(y[k]!);
     const scale = Math.max(...Array.from(ref, Math.abs));
     expect(x[k]!.dims).toEqual(y[k]!.dims);
-    expect(x[k]!.data as Float32Array).toBeAllclose(ref, { atol: 1e-5 * scale, rtol: 1e-5 });
+    expect(x[k]!.dtype).toBe(y[k]!.dtype);
+    expect(values(x[k]!)).toBeAllclose(ref, { atol: tol * scale, rtol: tol });
   }
 }
 
@@ -58,6 +66,21 @@ describe.each(EPILOGUE_CASES)('fold: $name', (c) => {
     expect(layers.map((n) => byName.get(n.name!) ?? '')).toEqual(c.fused);
     expect(model.opsetImports).toContainEqual({ domain: TBN_DOMAIN, version: TBN_OPSET_VERSION });
     await expectSameFunction(toBytes(model), base.bytes, m);
+    if (withChecker && (model.opsetImports[0]?.version ?? 0) <= 17) expect(checker(model)).toBe('ok');
+  });
+});
+
+describe.each(EPILOGUE_CASES)('fold in float16: $name', (c) => {
+  it('absorbs the same nodes, writes the epilogue in float16; the functions give the unfolded outputs within float16 rounding', async () => {
+    const m = narrowModel(c.model(), 'float16');
+    const base = compressInMemory(m, 'custom', { p: 2, minParams: 0 });
+    const { model, report } = await fuseEpilogues(base.model);
+    const layers = m.graph.nodes.filter((n) => ['Conv', 'Gemm', 'MatMul'].includes(n.opType));
+    const byName = new Map(report.map((r) => [r.node, r.fused.join(',')]));
+    expect(layers.map((n) => byName.get(n.name!) ?? '')).toEqual(c.fused);
+    const epilogueInputs = new Set(model.graph.nodes.filter((n) => n.domain === TBN_DOMAIN).flatMap((n) => n.inputs.slice(n.opType === 'TbnMatMul' ? 3 : 4)));
+    for (const t of model.graph.initializers.filter((i) => epilogueInputs.has(i.name!))) expect(t.dtype, t.name).toBe('float16');
+    await expectSameFunction(toBytes(model), base.bytes, m, 4e-3);
     if (withChecker && (model.opsetImports[0]?.version ?? 0) <= 17) expect(checker(model)).toBe('ok');
   });
 });
