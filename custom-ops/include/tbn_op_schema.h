@@ -30,7 +30,8 @@
 #define TBN_CONV_OUTPUTS "Y"
 #define TBN_CONV_NHWC_OUTPUTS "Y"
 
-/* Input positions shared by every op: the tile bits (uint8) and the scales (float). */
+/* Input positions shared by every op: the tile bits (uint8) and the scales (the op's float type
+ * T, like every other input and the output: float, float16 or bfloat16). */
 #define TBN_INPUT_BITS_DECODE 0
 #define TBN_INPUT_SCALES_DECODE 1
 #define TBN_INPUT_BITS 1

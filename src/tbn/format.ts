@@ -59,7 +59,8 @@ export type TbnOpName = 'TbnDecode' | 'TbnGemm' | 'TbnMatMul' | 'TbnConv' | 'Tbn
  *   Y = act(scale ⊙ op(…) + shift + residual)
  * scale and shift run along the output channels (Conv: axis 1, TbnConvNhwc and Gemm/MatMul:
  * the last axis), [channels] or one value; residual has Y's shape (or is one value). All three
- * are optional inputs after the op's own; `activation` picks the function (ACTIVATIONS).
+ * are optional inputs after the op's own, of the op's float type T like its other inputs;
+ * `activation` picks the function (ACTIVATIONS).
  */
 export const EPILOGUE_INPUTS = ['scale', 'shift', 'residual'] as const;
 export type EpilogueInput = (typeof EPILOGUE_INPUTS)[number];
