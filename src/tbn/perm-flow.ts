@@ -1,10 +1,11 @@
 // Pushes a concrete permutation of some values' positions through a graph and proves the
 // graph's function unchanged: every node either carries the permutation from its inputs to
 // its outputs (equivariance, per-op rules below), or it cannot, and the flow fails with a
-// reason. Constants on the way (weights, biases, norm affines, embedding tables) are edited;
-// non-constant partners (residual adds, the keys of a query, the values of a head) are
-// pulled in and pushed back to their producers. The fixed point is the smallest set of
-// permutations that extends the seed and keeps the model's function.
+// reason. Constants on the way (weights, biases, norm affines, embedding tables, per-axis
+// quantization scales and zero points) are edited; non-constant partners (residual adds, the
+// keys of a query, the values of a head) are pulled in and pushed back to their producers.
+// The fixed point is the smallest set of permutations that extends the seed and keeps the
+// model's function.
 
 import { consumerMap, getAttr, initializerMap, producerMap } from '../ir/graph.js';
 import type { Graph, Model, Node, Tensor } from '../ir/types.js';

@@ -1,10 +1,12 @@
 // Channel permutation through quantized layers, in forms the dtypes fixtures do not hold (they
 // are checked in test/exporters/dtypes.test.ts): int4 QDQ weights per axis (packed codes move
 // nibble by nibble), a per-channel activation QuantizeLinear whose scale and zero point move
-// with the channels, and MatMulInteger with per-column weight zero points and scales. The
-// permuted model must compute what the original does in onnxruntime; the constants that move
-// are exactly the ones tied to the permuted channels.
+// with the channels, MatMulInteger with per-column and ConvInteger with per-channel weight zero
+// points and scales. The permuted model must compute what the original does in onnxruntime
+// (ConvInteger per channel: in tbn's interpreter, as onnxruntime refuses it); the constants that
+// move are exactly the ones tied to the permuted channels.
 import { describe, expect, it } from 'vitest';
+import { compile } from '../../src/interp/index.js';
 import { attr, floatTensor, graph, model, node, tensor, valueInfo } from '../../src/ir/build.js';
 import type { Model, Node, Tensor } from '../../src/ir/types.js';
 import { createOrtSession } from '../../src/runtime/ort.js';
@@ -105,6 +107,30 @@ function dynamicMlp(): Model {
   return model(graph({ name: 'dynamic-mlp', nodes, initializers, inputs: [valueInfo('x', 'float32', ['N', IN])], outputs: [valueInfo('y', 'float32', ['N', OUT])] }), { opset: 13 });
 }
 
+/** Two ConvInteger layers of the dynamic form with per-channel (or per-tensor) weight zero points, per-channel scales ([M, 1, 1]). */
+function dynamicCnn(zeroPoints: 'per-channel' | 'per-tensor'): Model {
+  const rng = new Rng(6);
+  const nodes: Node[] = [];
+  const layer = (k: number, x: string, y: string, cin: number, cout: number): Tensor[] => {
+    nodes.push(
+      node('DynamicQuantizeLinear', [x], [`x${k}_q`, `x${k}_scale`, `x${k}_zp`], [], { name: `dql${k}` }),
+      node('ConvInteger', [`x${k}_q`, `w${k}_q`, `x${k}_zp`, `w${k}_zp`], [`c${k}`], [attr.ints('pads', [1, 1, 1, 1])], { name: `conv${k}` }),
+      node('Cast', [`c${k}`], [`c${k}_f`], [attr.int('to', 1)]),
+      node('Mul', [`x${k}_scale`, `w${k}_scale`], [`s${k}`]),
+      node('Mul', [`c${k}_f`, `s${k}`], [y]),
+    );
+    return [
+      tensor(`w${k}_q`, 'uint8', [cout, cin, 3, 3], Uint8Array.from({ length: cout * cin * 9 }, () => rng.int(256))),
+      tensor(`w${k}_zp`, 'uint8', zeroPoints === 'per-channel' ? [cout] : [], Uint8Array.from({ length: zeroPoints === 'per-channel' ? cout : 1 }, () => 100 + rng.int(56))),
+      floatTensor(`w${k}_scale`, [cout, 1, 1], positive(rng, cout)),
+    ];
+  };
+  const initializers = [...layer(1, 'x', 'h0', 2, 8), ...layer(2, 'h', 'y', 8, 4)];
+  nodes.splice(5, 0, node('Relu', ['h0'], ['h']));
+  const g = graph({ name: 'dynamic-cnn', nodes, initializers, inputs: [valueInfo('x', 'float32', ['N', 2, 5, 5])], outputs: [valueInfo('y', 'float32', ['N', 4, 5, 5])] });
+  return model(g, { opset: 13 });
+}
+
 describe('channel permutation through quantized layers', () => {
   it('int4 QDQ weights and a per-channel activation quantizer: codes, scales and zero points move with the channels', async () => {
     const r = await permuteAndCompare(qdqMlp('constant'));
@@ -117,6 +143,28 @@ describe('channel permutation through quantized layers', () => {
     const r = await permuteAndCompare(dynamicMlp());
     expect(r.permuted).toEqual([true, false]);
     expect(r.edited).toEqual(['b1', 'w1_q', 'w1_scale', 'w1_zp', 'w2_q']);
+  });
+
+  it('ConvInteger: per-channel weight zero points and scales move with the output channels', async () => {
+    const m = dynamicCnn('per-channel');
+    // onnxruntime's ConvInteger takes per-tensor zero points only: shapes come from the per-tensor twin.
+    const shapes = await concreteShapes(dynamicCnn('per-tensor'));
+    const { model: pm, report } = permuteChannels(m, selectLayers(m, { p: 4, minParams: 0, axis: 'output' }).chosen, shapes);
+    expect(report.map((r) => r.permuted)).toEqual([true, false]);
+    const edited = pm.graph.initializers.filter((t, i) => t.data !== m.graph.initializers[i]!.data).map((t) => t.name!);
+    expect(edited.sort()).toEqual(['w1_q', 'w1_scale', 'w1_zp', 'w2_q']);
+    const rng = new Rng(12);
+    const x: HostTensor = { dtype: 'float32', dims: [3, 2, 5, 5], data: Float32Array.from({ length: 150 }, () => rng.normal()) };
+    // tbn's interpreter computes per-channel zero points.
+    const interpret = (mm: Model) => {
+      const program = compile(mm);
+      try {
+        return program.runHost({ x }).y!.data as Float32Array;
+      } finally {
+        program.dispose();
+      }
+    };
+    expect(interpret(pm)).toBeAllclose(interpret(m), { atol: 1e-6, rtol: 1e-6 });
   });
 
   it('refuses a per-channel quantizer whose scale is a graph input, naming it', async () => {
