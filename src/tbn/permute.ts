@@ -5,11 +5,11 @@
 // similarity; then swaps inside every pool and of whole heads while they help) — and permute
 // every tensor the permutation reaches, so the fp32 model computes exactly what it did before.
 
+import { dtypeBits } from '../ir/dtype.js';
 import { getAttr } from '../ir/graph.js';
 import type { Model, Node, Tensor } from '../ir/types.js';
 import { ChannelSpaces, producerOf, STRIDE, type BaseAnalysis, type Pool, type Producer } from './channel-space.js';
 import { consumedWeight, findWeightLayers } from './layers.js';
-import { dtypeBits } from '../ir/dtype.js';
 import { applyPerm, lift, type AxisPerm } from './perm-algebra.js';
 import { FlowFailure } from './perm-flow.js';
 import type { LayerChoice } from './select.js';
@@ -294,10 +294,10 @@ export function applyEdits(model: Model, edits: Map<string, AxisPerm>): Model {
 }
 
 /** A tensor with its positions permuted, whatever its element type holds (packed 2- and 4-bit codes, complex pairs). */
-export function permuteTensor(t: Tensor, p: AxisPerm): Tensor {
-  const bits = dtypeBits(t.dtype);
+function permuteTensor(t: Tensor, p: AxisPerm): Tensor {
+  const bits = dtypeBits(t.dtype); // 0 for strings: one byte array per element
   let data: Tensor['data'];
-  if (bits < 8) data = permutePacked(t.data as Uint8Array, t.dims, bits, p);
+  if (bits > 0 && bits < 8) data = permutePacked(t.data as Uint8Array, t.dims, bits, p);
   else if (t.dtype === 'complex64' || t.dtype === 'complex128') data = applyPerm(t.data as Float32Array, [...t.dims, 2], p);
   else data = applyPerm(t.data as Float32Array, t.dims, p);
   return { ...t, data, encoding: t.encoding === 'typed' ? 'raw' : t.encoding };
