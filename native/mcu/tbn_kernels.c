@@ -406,11 +406,27 @@ void tbn_tiled_conv2d_general(const tbn_tiled_conv_params *p, const float *x, fl
 
 /* ---- elementwise ---------------------------------------------------------------------------- */
 
-void tbn_relu(const float *x, float *y, int n)
-{
-    int i;
-    for (i = 0; i < n; ++i) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
-}
+/* y = f(x), one function per op (so a model links only the libm functions it calls); in place. */
+#define TBN_UNARY(name, expr)                   \
+    void name(const float *x, float *y, int n)  \
+    {                                           \
+        int i;                                  \
+        for (i = 0; i < n; ++i) {               \
+            const float v = x[i];               \
+            y[i] = (expr);                      \
+        }                                       \
+    }
+
+TBN_UNARY(tbn_relu, v > 0.0f ? v : 0.0f)
+TBN_UNARY(tbn_sigmoid, 1.0f / (1.0f + expf(-v)))
+TBN_UNARY(tbn_tanh, tanhf(v))
+TBN_UNARY(tbn_erf, erff(v))
+TBN_UNARY(tbn_gelu, tbn_act_value(TBN_ACT_MATH_GELU, v, 0.0f, 0.0f))
+TBN_UNARY(tbn_exp, expf(v))
+TBN_UNARY(tbn_sqrt, sqrtf(v))
+TBN_UNARY(tbn_neg, -v)
+TBN_UNARY(tbn_abs, v < 0.0f ? -v : v)
+TBN_UNARY(tbn_reciprocal, 1.0f / v)
 
 void tbn_leaky_relu(const float *x, float *y, int n, float alpha)
 {
@@ -422,60 +438,6 @@ void tbn_clip(const float *x, float *y, int n, float lo, float hi)
 {
     int i;
     for (i = 0; i < n; ++i) y[i] = x[i] < lo ? lo : (x[i] > hi ? hi : x[i]);
-}
-
-void tbn_sigmoid(const float *x, float *y, int n)
-{
-    int i;
-    for (i = 0; i < n; ++i) y[i] = 1.0f / (1.0f + expf(-x[i]));
-}
-
-void tbn_tanh(const float *x, float *y, int n)
-{
-    int i;
-    for (i = 0; i < n; ++i) y[i] = tanhf(x[i]);
-}
-
-void tbn_erf(const float *x, float *y, int n)
-{
-    int i;
-    for (i = 0; i < n; ++i) y[i] = erff(x[i]);
-}
-
-void tbn_gelu(const float *x, float *y, int n)
-{
-    int i;
-    for (i = 0; i < n; ++i) y[i] = tbn_act_value(TBN_ACT_MATH_GELU, x[i], 0.0f, 0.0f);
-}
-
-void tbn_exp(const float *x, float *y, int n)
-{
-    int i;
-    for (i = 0; i < n; ++i) y[i] = expf(x[i]);
-}
-
-void tbn_sqrt(const float *x, float *y, int n)
-{
-    int i;
-    for (i = 0; i < n; ++i) y[i] = sqrtf(x[i]);
-}
-
-void tbn_neg(const float *x, float *y, int n)
-{
-    int i;
-    for (i = 0; i < n; ++i) y[i] = -x[i];
-}
-
-void tbn_abs(const float *x, float *y, int n)
-{
-    int i;
-    for (i = 0; i < n; ++i) y[i] = x[i] < 0.0f ? -x[i] : x[i];
-}
-
-void tbn_reciprocal(const float *x, float *y, int n)
-{
-    int i;
-    for (i = 0; i < n; ++i) y[i] = 1.0f / x[i];
 }
 
 void tbn_binary(tbn_binop op, const tbn_broadcast *bc, const float *a, const float *b, float *y)
