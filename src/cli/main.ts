@@ -6,6 +6,7 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { INTERNAL_ERROR_EXIT, UserError } from '../errors.js';
 import { hook as hookSignals } from '../util/atomic.js';
+import { packageVersion } from '../util/package.js';
 import { compressCommand } from './commands/compress.js';
 import { exportCommand } from './commands/export.js';
 import { inspectCommand } from './commands/inspect.js';
@@ -13,7 +14,7 @@ import { verifyCommand } from './commands/verify.js';
 import type { CommonArgs, Ctx } from './options.js';
 import { createUi, type UiOptions } from './ui.js';
 
-export const VERSION = '0.1.0';
+export const VERSION = packageVersion();
 
 let uiOverrides: UiOptions = {};
 let exitCode = 0;

@@ -23,8 +23,9 @@ import { compressWithBudget, type BudgetOptions, type BudgetReport } from './bud
 import { createOrtSession } from '../runtime/ort.js';
 import { loadData, type Dataset } from '../data/dataset.js';
 import { parseInputShapes, syntheticInputs } from '../data/synthetic.js';
+import { packageVersion } from '../util/package.js';
 
-export const TBN_VERSION = '0.1.0';
+export const TBN_VERSION = packageVersion();
 
 export interface CompressOptions {
   model: string;
