@@ -14,6 +14,7 @@ import { readTensor } from '../onnx/read.js';
 import { sliceBatch, type HostTensor } from '../util/host-tensor.js';
 import { parseNpy } from './npy.js';
 import { parseNpz } from './npz.js';
+import { takeTextLabels } from './text-labels.js';
 import { modelInputs, modelOutputs, type InputSpec } from './synthetic.js';
 
 export interface Dataset {
@@ -26,6 +27,8 @@ export interface Dataset {
   labels?: HostTensor;
   /** Expected values of model outputs (keys named like an output), e.g. regression targets. */
   targets: Record<string, HostTensor>;
+  /** Text labels [count] for sequence outputs (text-labels.ts), when the data has them. */
+  texts?: string[];
   notes: string[];
 }
 
@@ -165,6 +168,7 @@ export function loadData(file: string, model: Model, opts: LoadDataOptions = {})
     labels = coerce(label, 'int64', `${file}:${labelKey}`).t;
     arrays.delete(labelKey);
   }
+  const texts = takeTextLabels(arrays, file, [...specs, ...modelOutputs(model)].map((s) => s.name));
   const targets: Record<string, HostTensor> = {};
   for (const out of modelOutputs(model)) {
     const t = arrays.get(out.name);
@@ -209,14 +213,16 @@ export function loadData(file: string, model: Model, opts: LoadDataOptions = {})
   for (const [name, t] of Object.entries(targets)) {
     if (t.dims[0] !== count) throw new UserError(`${file}:${name}: ${t.dims[0]} rows for ${count} samples`);
   }
-  return { source: file, count, inputs, labels, targets, notes };
+  if (texts && texts.length !== count) throw new UserError(`${file}:text: ${texts.length} text labels for ${count} samples`);
+  return { source: file, count, inputs, labels, targets, texts, notes };
 }
 
 /** Samples [start, end) of every input (and the labels), sharing memory. */
-export function batchOf(ds: Dataset, start: number, end: number): { feeds: Record<string, HostTensor>; labels?: HostTensor } {
+export function batchOf(ds: Dataset, start: number, end: number): { feeds: Record<string, HostTensor>; labels?: HostTensor; targets: Record<string, HostTensor>; texts?: string[] } {
   const feeds: Record<string, HostTensor> = {};
   for (const [k, v] of Object.entries(ds.inputs)) feeds[k] = sliceBatch(v, start, end);
-  return { feeds, labels: ds.labels && sliceBatch(ds.labels, start, end) };
+  const targets = Object.fromEntries(Object.entries(ds.targets).map(([k, v]) => [k, sliceBatch(v, start, end)]));
+  return { feeds, labels: ds.labels && sliceBatch(ds.labels, start, end), targets, texts: ds.texts?.slice(start, end) };
 }
 
 /** The samples at `indices` (copied), e.g. a calibration/holdout split. */
@@ -228,5 +234,5 @@ export function subsetData(ds: Dataset, indices: ArrayLike<number>, source = ds.
     return { dtype: t.dtype, dims: [indices.length, ...t.dims.slice(1)], data };
   };
   const map = (r: Record<string, HostTensor>) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, take(v)]));
-  return { source, count: indices.length, inputs: map(ds.inputs), labels: ds.labels && take(ds.labels), targets: map(ds.targets), notes: ds.notes };
+  return { source, count: indices.length, inputs: map(ds.inputs), labels: ds.labels && take(ds.labels), targets: map(ds.targets), texts: ds.texts && Array.from(indices, (i) => ds.texts![i]!), notes: ds.notes };
 }

@@ -11,6 +11,7 @@ import { createOrtSession, type OrtSession } from '../runtime/ort.js';
 import { TBN_DOMAIN } from '../tbn/format.js';
 import { compareSessions, type OutputAgreement } from '../verify/compare.js';
 import { sliceBatch, type HostTensor } from '../util/host-tensor.js';
+import { checkTaskThresholds, validateTaskOptions, type TaskThresholdFlag } from '../verify/task-thresholds.js';
 
 export type RuntimeName = 'ort' | 'custom-ops';
 
@@ -30,11 +31,20 @@ export interface VerifyOptions {
   maxDrop?: number;
   minAgreement?: number;
   maxMse?: number;
+  /** Task thresholds (task-thresholds.ts): CTC character error rate, embedding cosine, map IoU. */
+  maxCer?: number;
+  minCosine?: number;
+  minIou?: number;
+  /** `--task` values, `--blank`, `--charset FILE`, `--threshold` (binary maps). */
+  task?: string[];
+  blank?: number;
+  charset?: string;
+  threshold?: number;
   onProgress?: (done: number, total: number, phase: 'compare' | 'latency') => void;
 }
 
 export interface ThresholdResult {
-  flag: '--max-drop' | '--min-agreement' | '--max-mse';
+  flag: '--max-drop' | '--min-agreement' | '--max-mse' | TaskThresholdFlag;
   output: string;
   limit: number;
   value: number;
@@ -146,7 +156,7 @@ function checkThresholds(opts: VerifyOptions, outputs: OutputAgreement[]): Thres
       results.push({ flag: '--max-mse', output: o.name, limit: opts.maxMse, value: o.mse, passed: o.mse <= opts.maxMse });
     }
   }
-  return results;
+  return [...results, ...checkTaskThresholds(opts, outputs)];
 }
 
 function validateOptions(opts: VerifyOptions): void {
@@ -161,6 +171,7 @@ function validateOptions(opts: VerifyOptions): void {
   }
   if (opts.maxDrop !== undefined && !(opts.maxDrop >= 0)) throw new UsageError('--max-drop must be ≥ 0 (accuracy points)');
   if (opts.maxMse !== undefined && !(opts.maxMse >= 0)) throw new UsageError('--max-mse must be ≥ 0');
+  validateTaskOptions(opts);
 }
 
 export async function verifyModels(opts: VerifyOptions): Promise<VerifyReport> {
@@ -180,7 +191,7 @@ export async function verifyModels(opts: VerifyOptions): Promise<VerifyReport> {
   const sa = await createOrtSession(opts.original, { threads });
   const sb = await factory(opts.compressed, { threads });
   try {
-    const set = { data, model: a.model, samples, seed: opts.seed ?? 0, shapes, batchSize };
+    const set = { data, model: a.model, samples, seed: opts.seed ?? 0, shapes, batchSize, tasks: { task: opts.task, blank: opts.blank }, charset: opts.charset, threshold: opts.threshold };
     const agreement = await compareSessions(sa, sb, set, { onBatch: (d, t) => opts.onProgress?.(d, t, 'compare') });
     const feeds = data
       ? Object.fromEntries(Object.entries(data.inputs).map(([k, v]) => [k, sliceBatch(v, 0, Math.min(batchSize, data.count))]))
@@ -191,6 +202,7 @@ export async function verifyModels(opts: VerifyOptions): Promise<VerifyReport> {
     opts.onProgress?.(1, 2, 'latency');
     const compressedMs = await medianLatency(sb, feeds, runs);
     const thresholds = checkThresholds(opts, agreement.outputs);
+    warnings.push(...agreement.notes);
     const tiled = tbnLayers(b.model);
     const tiledParams = tiled.reduce((s, l) => s + l.params, 0);
     const params = a.model.graph.initializers.reduce((s, t) => s + t.dims.reduce((x, y) => x * y, 1), 0);

@@ -1,9 +1,10 @@
 // Fine-tuning the tiles by distillation (design.md §1): the student is the engine program of
 // the (permuted) fp32 model with each tiled weight produced by the TBN parametrisation from
 // latent weights; the teacher is the original model in onnxruntime, which labels every
-// (augmented) batch. Loss: KL with temperature on classification outputs, MSE (scaled by the
-// teacher's variance) on the others, plus cross-entropy when the data has labels. Adam with a
-// cosine schedule. Emits progress events; prints nothing; yields to the event loop each step.
+// (augmented) batch. The loss follows what each output is (tasks.ts, distill-loss.ts), plus
+// cross-entropy when the data has labels and, where it helps, intermediate-feature matching
+// (features.ts). Adam with a cosine schedule. Emits progress events; prints nothing; yields to
+// the event loop each step.
 
 import * as E from '../engine/index.js';
 import { compile, type Program } from '../interp/index.js';
@@ -18,8 +19,11 @@ import { consumedWeight } from './layers.js';
 import { tiledWeight } from './parametrize.js';
 import type { LayerChoice } from './select.js';
 import type { AlphaMode } from './tile.js';
+import { distillLoss, lossLabel, studentCaptures, type LossKind } from './distill-loss.js';
+import { featureLoss, featureTeacher, planFeatures, type FeatureMode, type FeaturePlan } from './features.js';
+import { probeTasks, type OutputTask } from './tasks.js';
 
-export type LossKind = 'auto' | 'kl' | 'mse';
+export type { LossKind } from './distill-loss.js';
 
 export interface FinetuneOptions {
   epochs: number;
@@ -30,6 +34,15 @@ export interface FinetuneOptions {
   seed: number;
   loss: LossKind;
   temperature: number;
+  /** `--task` values (kind, or output=kind); the rest is detected (tasks.ts). */
+  task?: string[];
+  /** CTC blank index (detected when unset). */
+  blank?: number;
+  /** Intermediate-feature distillation (features.ts). */
+  features: FeatureMode;
+  /** The fp32 model the student's value names refer to (the permuted original, before any
+   *  BatchNorm re-estimation): the teacher of intermediate features. */
+  reference?: Model;
   augment: boolean;
   alphaMode: AlphaMode;
   alphaSource: 'weight' | 'separate';
@@ -46,6 +59,7 @@ export const DEFAULT_FINETUNE: FinetuneOptions = {
   seed: 0,
   loss: 'auto',
   temperature: 2,
+  features: 'auto',
   augment: true,
   alphaMode: 'per-tile',
   alphaSource: 'weight',
@@ -61,6 +75,10 @@ export interface FinetuneResult {
   seconds: number;
   lossBefore: number;
   lossAfter: number;
+  /** What each output was taken to be, and the loss it got. */
+  tasks: { task: OutputTask; loss: string }[];
+  /** Intermediate features matched (empty when off) and why. */
+  features: { values: string[]; note: string };
 }
 
 interface Student {
@@ -91,34 +109,20 @@ function buildStudent(model: Model, choices: LayerChoice[], opts: FinetuneOption
   return { program, latent, rest };
 }
 
-function isClassification(t: HostTensor): boolean {
-  return t.dims.length === 2 && t.dims[1]! > 1;
+interface Objective {
+  tasks: OutputTask[];
+  features?: FeaturePlan;
+  /** Labels the teacher for a batch: outputs (and intermediate values when features are on). */
+  teacher: OrtSession;
 }
 
-/** The distillation loss of one batch (a scalar tensor to backpropagate). */
-function distillLoss(student: Record<string, E.Tensor>, teacher: Record<string, HostTensor>, labels: number[] | undefined, opts: FinetuneOptions): E.Tensor {
-  let total: E.Tensor | undefined;
-  const add = (l: E.Tensor) => (total = total ? E.add(total, l) : l);
-  for (const [name, t] of Object.entries(teacher)) {
-    const s = student[name];
-    if (!s || t.dtype !== 'float32') continue;
-    const target = E.tensor(t.data as Float32Array, t.dims);
-    const kl = opts.loss === 'kl' || (opts.loss === 'auto' && isClassification(t));
-    if (kl) {
-      add(E.klDistillLoss(s, target, opts.temperature, -1));
-      if (labels && isClassification(t)) add(E.crossEntropyLoss(s, labels, 1));
-    } else {
-      const d = t.data as Float32Array;
-      let m = 0;
-      let v = 0;
-      for (const x of d) m += x;
-      m /= d.length;
-      for (const x of d) v += (x - m) ** 2;
-      add(E.affine(E.mseLoss(s, target), 1 / Math.max(v / d.length, 1e-12), 0));
-    }
-  }
-  if (!total) throw new Error('the model has no float outputs to distil');
-  return total;
+/** The loss of one batch (a scalar tensor to backpropagate). */
+function batchLoss(student: Student, obj: Objective, feeds: Record<string, HostTensor>, teacher: Record<string, HostTensor>, labels: number[] | undefined, opts: FinetuneOptions): E.Tensor {
+  const capture = [...studentCaptures(obj.tasks, opts), ...(obj.features?.values ?? [])];
+  const run = student.program.run(feeds, { capture });
+  const loss = distillLoss(obj.tasks, run, teacher, labels, opts);
+  const feat = obj.features && featureLoss(run.values, teacher, obj.features);
+  return feat ? E.add(loss, feat) : loss;
 }
 
 function gather(ds: Dataset, idx: Uint32Array): { feeds: Record<string, HostTensor>; labels?: number[] } {
@@ -126,13 +130,22 @@ function gather(ds: Dataset, idx: Uint32Array): { feeds: Record<string, HostTens
   return { feeds: sub.inputs, labels: sub.labels ? Array.from(sub.labels.data as BigInt64Array, Number) : undefined };
 }
 
-async function evalLoss(student: Student, teacher: OrtSession, batches: { feeds: Record<string, HostTensor>; labels?: number[] }[], opts: FinetuneOptions): Promise<number> {
+async function evalLoss(student: Student, obj: Objective, batches: { feeds: Record<string, HostTensor>; labels?: number[] }[], opts: FinetuneOptions): Promise<number> {
   let sum = 0;
   for (const b of batches) {
-    const t = await teacher.run(b.feeds);
-    sum += E.noGrad(() => E.tidy(() => distillLoss(student.program.run(b.feeds).outputs, t, b.labels, opts).item()));
+    const t = await obj.teacher.run(b.feeds);
+    sum += E.noGrad(() => E.tidy(() => batchLoss(student, obj, b.feeds, t, b.labels, opts).item()));
   }
   return sum / batches.length;
+}
+
+/** Decides the output tasks on the first batch and sets up feature matching. */
+async function objective(model: Model, choices: LayerChoice[], data: Dataset | undefined, teacher: OrtSession, first: { feeds: Record<string, HostTensor>; labels?: number[] }, opts: FinetuneOptions) {
+  const tasks = await probeTasks(model, teacher, { ...first, targets: data ? Object.keys(data.targets) : [], texts: !!data?.texts }, opts);
+  const { plan, note } = planFeatures(model, choices.map((c) => c.layer.nodeIndex), tasks, opts.features);
+  const features = plan && opts.reference ? plan : undefined;
+  const obj: Objective = { tasks, features, teacher: features ? await featureTeacher(opts.reference!, features) : teacher };
+  return { obj, note: plan && !opts.reference ? 'intermediate features: off (no fp32 reference model given)' : note };
 }
 
 export async function finetune(model: Model, choices: LayerChoice[], data: Dataset | undefined, teacher: OrtSession, options: Partial<FinetuneOptions> = {}, shapes?: Map<string, number[]>): Promise<FinetuneResult> {
@@ -148,7 +161,8 @@ export async function finetune(model: Model, choices: LayerChoice[], data: Datas
   const evalSet = Array.from({ length: Math.min(4, Math.ceil(count / batch)) }, (_, k) =>
     sample(Uint32Array.from({ length: Math.min(batch, count - k * batch) }, (_, i) => k * batch + i), 1_000_000 + k),
   );
-  const lossBefore = await evalLoss(student, teacher, evalSet, opts);
+  const { obj, note } = await objective(model, choices, data, teacher, evalSet[0]!, opts);
+  const lossBefore = await evalLoss(student, obj, evalSet, opts);
   const params = [...[...student.latent.values()].flatMap((l) => (l.a ? [l.w, l.a] : [l.w])), ...student.program.parameters().values()];
   const optim = new E.Adam(params, { lr: E.cosineSchedule({ lr: opts.lr, totalSteps: total, warmupSteps: Math.max(1, Math.round(total * 0.03)), minLr: opts.lr * 0.01 }) });
   const started = performance.now();
@@ -159,9 +173,9 @@ export async function finetune(model: Model, choices: LayerChoice[], data: Datas
     if (epochStep === 0 && step > 0) order = rng.permutation(count);
     const raw = sample(order.subarray(epochStep * batch, epochStep * batch + batch), step);
     const aug = opts.augment ? augmentBatch(raw.feeds, rng, DEFAULT_AUGMENT) : { feeds: raw.feeds, labelsValid: true };
-    const teacherOut = await teacher.run(aug.feeds);
+    const teacherOut = await obj.teacher.run(aug.feeds);
     const loss = E.tidy(() => {
-      const l = distillLoss(student.program.run(aug.feeds).outputs, teacherOut, aug.labelsValid ? raw.labels : undefined, opts);
+      const l = batchLoss(student, obj, aug.feeds, teacherOut, aug.labelsValid ? raw.labels : undefined, opts);
       const v = l.item();
       E.backward(l);
       return v;
@@ -173,7 +187,8 @@ export async function finetune(model: Model, choices: LayerChoice[], data: Datas
     await new Promise((r) => setImmediate(r));
   }
   const seconds = (performance.now() - started) / 1000;
-  const lossAfter = await evalLoss(student, teacher, evalSet, opts);
+  const lossAfter = await evalLoss(student, obj, evalSet, opts);
+  if (obj.teacher !== teacher) await obj.teacher.release();
   const latent = new Map<number, { w: Float32Array; a?: Float32Array }>();
   for (const [k, l] of student.latent) latent.set(k, { w: l.w.toArray() as Float32Array, a: l.a?.toArray() as Float32Array | undefined });
   const updated = new Map<string, Float32Array>();
@@ -184,6 +199,7 @@ export async function finetune(model: Model, choices: LayerChoice[], data: Datas
     l.a?.dispose();
   }
   student.program.dispose();
-  return { latent, updated, steps: total, seconds, lossBefore, lossAfter };
+  const tasks = obj.tasks.map((task) => ({ task, loss: lossLabel(task, opts) }));
+  return { latent, updated, steps: total, seconds, lossBefore, lossAfter, tasks, features: { values: obj.features?.values ?? [], note } };
 }
 
