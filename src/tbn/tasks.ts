@@ -112,22 +112,19 @@ function isL2Division(node: Node, model: Model, producers: Map<string, number>):
   if (node.opType === 'LpNormalization') return intAttr(node, 'p', 2) === 2;
   if (node.opType !== 'Div') return false;
   const seen = new Set<string>();
-  const walk = (value: string, depth: number): boolean => {
-    if (depth > 6 || seen.has(value)) return false;
+  // The divisor is ReduceL2(x), or Sqrt of a sum of squares, through eps additions and clamps.
+  const walk = (value: string, depth: number, underSqrt: boolean): boolean => {
+    if (depth > 8 || seen.has(value)) return false;
     seen.add(value);
     const i = producers.get(value);
     if (i === undefined) return false;
     const n = model.graph.nodes[i]!;
     if (n.opType === 'ReduceL2') return true;
-    if (n.opType === 'Sqrt') {
-      const inner = producers.get(n.inputs[0]!);
-      const r = inner === undefined ? undefined : model.graph.nodes[inner]!;
-      if (r && (r.opType === 'ReduceSumSquare' || r.opType === 'ReduceSum')) return true;
-      return r ? ['Add', 'Clip', 'Max'].includes(r.opType) && r.inputs.some((x) => walk(x, depth + 1)) : false;
-    }
-    return ['Add', 'Clip', 'Max', 'Expand', 'Unsqueeze', 'Reshape', 'Identity', 'Cast'].includes(n.opType) && n.inputs.some((x) => walk(x, depth + 1));
+    if (underSqrt && (n.opType === 'ReduceSumSquare' || n.opType === 'ReduceSum')) return true;
+    if (n.opType === 'Sqrt') return walk(n.inputs[0]!, depth + 1, true);
+    return ['Add', 'Clip', 'Max', 'Expand', 'Unsqueeze', 'Reshape', 'Identity', 'Cast'].includes(n.opType) && n.inputs.some((x) => walk(x, depth + 1, underSqrt));
   };
-  return walk(node.inputs[1] ?? '', 0);
+  return walk(node.inputs[1] ?? '', 0, false);
 }
 
 function graphFacts(model: Model, output: string, rank: number): GraphFacts {
