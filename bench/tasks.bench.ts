@@ -6,7 +6,8 @@
 // `production.py --samples` (the committed calibration sets are small, for the tests); without
 // python3 + torch + espeak-ng, the committed ones. The regression forecaster (tcn-1d) is also
 // run with --loss kl (the old classifier treatment) for comparison.
-// TBN_BENCH_TASKS=crnn,kws limits the cases; TBN_BENCH_FEATURES=1 adds --features on/off runs.
+// TBN_BENCH_TASKS=crnn,kws limits the cases; TBN_BENCH_FEATURES=1 runs each with --features on
+// and off instead (and adds mnist-cnn); TBN_BENCH_EPOCHS=N shortens the fine-tune.
 // `npm run bench -- tasks`.
 
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -39,6 +40,9 @@ const CASES: Case[] = [
   { name: 'tcn', model: 'tcn-1d.onnx', calib: 'tcn-calib-192.npz', test: 'tcn-test-64.npz', args: [] },
   { name: 'tcn --loss kl', model: 'tcn-1d.onnx', calib: 'tcn-calib-192.npz', test: 'tcn-test-64.npz', args: ['--loss', 'kl'] },
 ];
+
+/** Also run with TBN_BENCH_FEATURES=1: a classifier, to see whether feature matching helps there. */
+const FEATURE_CASES: Case[] = [{ name: 'mnist-cnn', model: 'mnist-cnn.onnx', calib: 'mnist-calib.npz', test: 'mnist-test.npz', args: [] }];
 
 interface Timed {
   stdout: string;
@@ -108,15 +112,17 @@ export default async function tasksBench(): Promise<BenchSection[]> {
   splitTcn(dir);
   const dataFile = (name: string) => [generated && path.join(generated, name), path.join(dir, name)].find((f) => f && fs.existsSync(f)) ?? fixture('data', name);
   const featureRuns = process.env.TBN_BENCH_FEATURES === '1' ? ['on', 'off'] : [undefined];
+  const epochs = process.env.TBN_BENCH_EPOCHS ? ['--epochs', process.env.TBN_BENCH_EPOCHS] : [];
+  const cases = [...CASES.filter((c) => !featureRuns[0] || c.name !== 'tcn --loss kl'), ...(featureRuns[0] ? FEATURE_CASES : [])];
   const rows: (string | number)[][] = [];
   const data: unknown[] = [];
   try {
-    for (const c of CASES.filter((x) => !only || only.some((o) => x.name.startsWith(o)))) {
+    for (const c of cases.filter((x) => !only || only.some((o) => x.name.startsWith(o)))) {
       const calib = dataFile(c.calib);
       for (const features of featureRuns) {
         const out = path.join(dir, `${c.name.replace(/\W+/g, '-')}-${features ?? 'auto'}.onnx`);
         const extra = features ? ['--features', features] : [];
-        const compress = timed(['compress', fixture('models', c.model), '--data', calib, '-p', '4', ...c.args, ...extra, '-o', out, '--json', '--quiet']);
+        const compress = timed(['compress', fixture('models', c.model), '--data', calib, '-p', '4', ...c.args, ...epochs, ...extra, '-o', out, '--json', '--quiet']);
         const report = JSON.parse(compress.stdout);
         const verify = JSON.parse(timed(['verify', fixture('models', c.model), out, '--data', c.test.startsWith('tcn') ? dataFile(c.test) : fixture('data', c.test), '--latency-runs', '3', '--json']).stdout);
         for (const o of verify.outputs as Output[]) {
@@ -140,7 +146,7 @@ export default async function tasksBench(): Promise<BenchSection[]> {
   }
   return [
     {
-      title: 'Output-aware distillation: tbn compress -p 4 (default fine-tune) and tbn verify with the task metric',
+      title: `Output-aware distillation: tbn compress -p 4 (${epochs.length ? `${epochs[1]} epochs` : 'default fine-tune'}${featureRuns[0] ? ', --features on/off' : ''}) and tbn verify with the task metric`,
       columns: ['case', 'output', 'task', 'metric', 'fp32 vs truth', 'tbn vs truth', 'tbn vs fp32', 'file', 'tiled weights', 'steps', 'compress s', 'peak MiB'],
       rows,
       notes: [

@@ -236,6 +236,7 @@ def main():
     print("transformer: random initialisation (seed 0)")
     export(enc, torch.zeros(1, 16, dtype=torch.int64), "transformer-encoder.onnx", 17, (["ids"], ["logits"]),
            {"ids": {0: "batch"}, "logits": {0: "batch"}})
+    import runpy; runpy.run_path(os.path.join(ROOT, "scripts", "fixtures", "production.py"), run_name="__main__")  # noqa: E702
 
 
 if __name__ == "__main__":
