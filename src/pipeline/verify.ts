@@ -11,11 +11,11 @@ import { createOrtSession, type OrtSession } from '../runtime/ort.js';
 import { TBN_DOMAIN } from '../tbn/format.js';
 import { compareSessions, type OutputAgreement } from '../verify/compare.js';
 import { sliceBatch, type HostTensor } from '../util/host-tensor.js';
-import { checkTaskThresholds, validateTaskOptions, type TaskThresholdFlag } from '../verify/task-thresholds.js';
+import { checkTaskThresholds, validateTaskOptions, type TaskThresholdFlag, type TaskThresholdOptions } from '../verify/task-thresholds.js';
 
 export type RuntimeName = 'ort' | 'custom-ops';
 
-export interface VerifyOptions {
+export interface VerifyOptions extends TaskThresholdOptions {
   original: string;
   compressed: string;
   data?: string;
@@ -31,15 +31,6 @@ export interface VerifyOptions {
   maxDrop?: number;
   minAgreement?: number;
   maxMse?: number;
-  /** Task thresholds (task-thresholds.ts): CTC character error rate, embedding cosine, map IoU. */
-  maxCer?: number;
-  minCosine?: number;
-  minIou?: number;
-  /** `--task` values, `--blank`, `--charset FILE`, `--threshold` (binary maps). */
-  task?: string[];
-  blank?: number;
-  charset?: string;
-  threshold?: number;
   onProgress?: (done: number, total: number, phase: 'compare' | 'latency') => void;
 }
 

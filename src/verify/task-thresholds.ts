@@ -8,12 +8,17 @@ import type { OutputAgreement } from './compare.js';
 
 export type TaskThresholdFlag = '--max-cer' | '--min-cosine' | '--min-iou';
 
+/** The task options of `tbn verify` (shared by the command's arguments and the pipeline). */
 export interface TaskThresholdOptions {
+  /** Thresholds: CTC character error rate, embedding mean cosine, map IoU. */
   maxCer?: number;
   minCosine?: number;
   minIou?: number;
-  threshold?: number;
+  /** `--task` values, `--blank`, `--charset FILE`, `--threshold` (binary maps). */
+  task?: string[];
   blank?: number;
+  charset?: string;
+  threshold?: number;
 }
 
 interface Check {
@@ -57,4 +62,9 @@ export function checkTaskThresholds(o: TaskThresholdOptions, outputs: OutputAgre
     }
   }
   return results;
+}
+
+export function pickTaskOptions(o: TaskThresholdOptions): TaskThresholdOptions {
+  const { maxCer, minCosine, minIou, task, blank, charset, threshold } = o;
+  return { maxCer, minCosine, minIou, task, blank, charset, threshold };
 }

@@ -4,12 +4,13 @@
 import type { CommandModule } from 'yargs';
 import { ThresholdError } from '../../errors.js';
 import type { VerifyReport } from '../../pipeline/verify.js';
+import { pickTaskOptions, type TaskThresholdOptions } from '../../verify/task-thresholds.js';
 import { formatBytes } from '../../tbn/sizes.js';
 import { withJson, type CommonArgs, type Ctx } from '../options.js';
 import { renderTable, type Ui } from '../ui.js';
 import { agreementText, truthText } from '../task-metrics.js';
 
-export interface VerifyArgs extends CommonArgs {
+export interface VerifyArgs extends CommonArgs, TaskThresholdOptions {
   original: string;
   compressed: string;
   data?: string;
@@ -23,13 +24,6 @@ export interface VerifyArgs extends CommonArgs {
   maxDrop?: number;
   minAgreement?: number;
   maxMse?: number;
-  maxCer?: number;
-  minCosine?: number;
-  minIou?: number;
-  task?: string[];
-  blank?: number;
-  charset?: string;
-  threshold?: number;
 }
 
 export async function runVerify(args: VerifyArgs, ctx: Ctx): Promise<VerifyReport> {
@@ -52,13 +46,7 @@ export async function runVerify(args: VerifyArgs, ctx: Ctx): Promise<VerifyRepor
       maxDrop: args.maxDrop,
       minAgreement: args.minAgreement,
       maxMse: args.maxMse,
-      maxCer: args.maxCer,
-      minCosine: args.minCosine,
-      minIou: args.minIou,
-      task: args.task,
-      blank: args.blank,
-      charset: args.charset,
-      threshold: args.threshold,
+      ...pickTaskOptions(args),
       onProgress: (done, total, phase) => {
         if (phase === 'latency') return spinner.update('measuring latency');
         const eta = done ? ((Date.now() - started) / done) * (total - done) / 1000 : 0;
