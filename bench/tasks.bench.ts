@@ -34,8 +34,8 @@ interface Case {
 }
 
 const CASES: Case[] = [
-  { name: 'crnn', model: 'crnn-ctc.onnx', calib: 'crnn-calib.npz', test: 'crnn-test.npz', args: ['--min-params', '4000', '--format', 'expanded'] },
-  { name: 'kws', model: 'kws-embed.onnx', calib: 'kws-calib.npz', test: 'kws-test.npz', args: ['--min-params', '4000'] },
+  { name: 'crnn', model: 'crnn-ctc.onnx', calib: 'crnn-calib.npz', test: 'crnn-test.npz', args: ['--min-params', '13000', '--format', 'expanded'] },
+  { name: 'kws', model: 'kws-embed.onnx', calib: 'kws-calib.npz', test: 'kws-test.npz', args: ['--min-params', '5000'] },
   { name: 'seg', model: 'seg-unet.onnx', calib: 'seg-calib.npz', test: 'seg-test.npz', args: ['--min-params', '4000'] },
   { name: 'tcn', model: 'tcn-1d.onnx', calib: 'tcn-calib-192.npz', test: 'tcn-test-64.npz', args: [] },
   { name: 'tcn --loss kl', model: 'tcn-1d.onnx', calib: 'tcn-calib-192.npz', test: 'tcn-test-64.npz', args: ['--loss', 'kl'] },

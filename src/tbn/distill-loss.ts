@@ -142,3 +142,18 @@ export function distillLoss(tasks: readonly OutputTask[], student: StudentOutput
   if (!total) throw new Error('the model has no float outputs to distil');
   return total;
 }
+
+/** Output kinds whose distillation gained from input augmentation on the fixtures (README). */
+const AUGMENT_KINDS: ReadonlySet<OutputTask['kind']> = new Set(['classification', 'regression']);
+
+/**
+ * `--augment` unset: shifts/rotations/noise/mixup only when every output is a class or a
+ * regression value. Text lines (CTC), embeddings and dense maps came out worse with them
+ * (a rotated or mixed text line is no line the model will see; README has the numbers).
+ */
+export function resolveAugment(flag: boolean | 'auto', tasks: readonly OutputTask[]): { on: boolean; note: string } {
+  if (flag !== 'auto') return { on: flag, note: `input augmentation: ${flag ? 'on' : 'off'} (--${flag ? '' : 'no-'}augment)` };
+  const other = tasks.filter((t) => !AUGMENT_KINDS.has(t.kind));
+  if (!other.length) return { on: true, note: 'input augmentation: on (auto: classification/regression outputs)' };
+  return { on: false, note: `input augmentation: off (auto: ${other.map((t) => `${t.output} is ${t.kind}`).join(', ')}; use --augment to force it)` };
+}

@@ -19,7 +19,7 @@ import { consumedWeight } from './layers.js';
 import { tiledWeight } from './parametrize.js';
 import type { LayerChoice } from './select.js';
 import type { AlphaMode } from './tile.js';
-import { distillLoss, lossLabel, studentCaptures, type LossKind } from './distill-loss.js';
+import { distillLoss, lossLabel, resolveAugment, studentCaptures, type LossKind } from './distill-loss.js';
 import { featureLoss, featureTeacher, planFeatures, type FeatureMode, type FeaturePlan } from './features.js';
 import { probeTasks, type OutputTask } from './tasks.js';
 
@@ -43,7 +43,8 @@ export interface FinetuneOptions {
   /** The fp32 model the student's value names refer to (the permuted original, before any
    *  BatchNorm re-estimation): the teacher of intermediate features. */
   reference?: Model;
-  augment: boolean;
+  /** Input augmentation; 'auto' decides by the output tasks (distill-loss.ts). */
+  augment: boolean | 'auto';
   alphaMode: AlphaMode;
   alphaSource: 'weight' | 'separate';
   /** Also train every other float weight (biases, norms, untiled layers). */
@@ -60,7 +61,7 @@ export const DEFAULT_FINETUNE: FinetuneOptions = {
   loss: 'auto',
   temperature: 2,
   features: 'auto',
-  augment: true,
+  augment: 'auto',
   alphaMode: 'per-tile',
   alphaSource: 'weight',
   trainRest: true,
@@ -79,6 +80,7 @@ export interface FinetuneResult {
   tasks: { task: OutputTask; loss: string }[];
   /** Intermediate features matched (empty when off) and why. */
   features: { values: string[]; note: string };
+  augment: { on: boolean; note: string };
 }
 
 interface Student {
@@ -163,6 +165,7 @@ export async function finetune(model: Model, choices: LayerChoice[], data: Datas
   );
   const { obj, note } = await objective(model, choices, data, teacher, evalSet[0]!, opts);
   const lossBefore = await evalLoss(student, obj, evalSet, opts);
+  const augment = resolveAugment(opts.augment, obj.tasks);
   const params = [...[...student.latent.values()].flatMap((l) => (l.a ? [l.w, l.a] : [l.w])), ...student.program.parameters().values()];
   const optim = new E.Adam(params, { lr: E.cosineSchedule({ lr: opts.lr, totalSteps: total, warmupSteps: Math.max(1, Math.round(total * 0.03)), minLr: opts.lr * 0.01 }) });
   const started = performance.now();
@@ -172,7 +175,7 @@ export async function finetune(model: Model, choices: LayerChoice[], data: Datas
     const epochStep = step % perEpoch;
     if (epochStep === 0 && step > 0) order = rng.permutation(count);
     const raw = sample(order.subarray(epochStep * batch, epochStep * batch + batch), step);
-    const aug = opts.augment ? augmentBatch(raw.feeds, rng, DEFAULT_AUGMENT) : { feeds: raw.feeds, labelsValid: true };
+    const aug = augment.on ? augmentBatch(raw.feeds, rng, DEFAULT_AUGMENT) : { feeds: raw.feeds, labelsValid: true };
     const teacherOut = await obj.teacher.run(aug.feeds);
     const loss = E.tidy(() => {
       const l = batchLoss(student, obj, aug.feeds, teacherOut, aug.labelsValid ? raw.labels : undefined, opts);
@@ -200,6 +203,6 @@ export async function finetune(model: Model, choices: LayerChoice[], data: Datas
   }
   student.program.dispose();
   const tasks = obj.tasks.map((task) => ({ task, loss: lossLabel(task, opts) }));
-  return { latent, updated, steps: total, seconds, lossBefore, lossAfter, tasks, features: { values: obj.features?.values ?? [], note } };
+  return { latent, updated, steps: total, seconds, lossBefore, lossAfter, tasks, features: { values: obj.features?.values ?? [], note }, augment };
 }
 

@@ -47,6 +47,7 @@ export interface FinetuneSummary {
   /** What each output was taken to be and the loss it got; intermediate features matched. */
   tasks: FinetuneResult['tasks'];
   features: FinetuneResult['features'];
+  augment: FinetuneResult['augment'];
 }
 
 export interface MethodResult {
@@ -131,7 +132,7 @@ export async function compressWith(ctx: MethodContext, select: SelectOptions, op
       });
       const count = data?.count ?? 512;
       const perEpoch = Math.max(1, Math.floor(count / Math.min(training.batchSize ?? DEFAULT_FINETUNE.batchSize, count)));
-      summary = { steps: r.steps, epochs: r.steps / perEpoch, seconds: (Date.now() - started) / 1000, lossBefore: r.lossBefore, lossAfter: r.lossAfter, backend: getBackend().name, tasks: r.tasks, features: r.features };
+      summary = { steps: r.steps, epochs: r.steps / perEpoch, seconds: (Date.now() - started) / 1000, lossBefore: r.lossBefore, lossAfter: r.lossAfter, backend: getBackend().name, tasks: r.tasks, features: r.features, augment: r.augment };
     } finally {
       await teacher.release();
     }

@@ -37,7 +37,7 @@ export interface CompressArgs extends CommonArgs {
   blank?: number;
   features: 'auto' | 'on' | 'off';
   temperature: number;
-  augment: boolean;
+  augment?: boolean;
   alphaSource: 'weight' | 'separate';
   binarizeRest: boolean;
   maxDrop?: number;
@@ -89,7 +89,7 @@ export async function runCompress(args: CompressArgs, ctx: Ctx): Promise<Compres
         blank: args.blank === undefined ? undefined : nonNegativeInteger(args.blank, '--blank'),
         features: args.features,
         temperature: positiveNumber(args.temperature, '--temperature'),
-        augment: args.augment,
+        augment: args.augment ?? 'auto',
         alphaSource: args.alphaSource,
       },
       onProgress: (e: ProgressEvent) => spinner.update(e.message),
@@ -157,7 +157,7 @@ export function printCompress(r: CompressReport, ui: Ui): void {
     const f = r.finetune;
     ui.out(`fine-tuned: ${f.steps} steps (${f.epochs.toFixed(1)} epochs) in ${f.seconds.toFixed(1)} s on the ${f.backend} backend; distillation loss ${f.lossBefore.toFixed(4)} → ${f.lossAfter.toFixed(4)}`);
     for (const t of f.tasks) ui.out(`  ${t.task.output}: ${t.task.kind}, loss ${t.loss} — ${t.task.reason}`);
-    ui.out(`  ${f.features.note}`);
+    ui.out(`  ${f.features.note}; ${f.augment.note}`);
   }
   if (r.budget) printBudget(r.budget, ui);
   if (r.skipped.length) {
@@ -238,7 +238,7 @@ export const compressCommand: CommandModule<object, CompressArgs> = {
       .option('blank', { type: 'number', describe: 'CTC blank index (default: the model metadata, or detected; 0 otherwise)' })
       .option('features', { choices: ['auto', 'on', 'off'] as const, default: 'auto' as const, describe: 'Also match the teacher at the end of each tiled block (auto: for CTC and embedding outputs)' })
       .option('temperature', { type: 'number', default: 2, describe: 'Distillation temperature for the KL loss' })
-      .option('augment', { type: 'boolean', default: true, describe: 'Shift/rotate/noise/mixup the inputs; the teacher labels them (--no-augment to skip)' })
+      .option('augment', { type: 'boolean', describe: 'Shift/rotate/noise/mixup the inputs; the teacher labels them (default: on for classification and regression outputs, off for CTC, embedding and dense ones; --augment / --no-augment force it)' })
       .option('alpha-source', { choices: ['weight', 'separate'] as const, default: 'weight' as const, describe: 'α from the latent weights, or from a separate full-precision tensor' })
       .option('binarize-rest', { type: 'boolean', default: false, describe: 'Layers under λ become binary (1 bit per weight, one α) instead of staying fp32' })
       .option('max-drop', { type: 'number', describe: 'Choose p per layer: the smallest model whose accuracy drop on held-out data is ≤ this many points' })
