@@ -7,6 +7,7 @@
 // the event loop each step.
 
 import * as E from '../engine/index.js';
+import { UserError } from '../errors.js';
 import { compile, type Program } from '../interp/index.js';
 import { subsetData, type Dataset } from '../data/dataset.js';
 import { syntheticInputs } from '../data/synthetic.js';
@@ -183,6 +184,9 @@ export async function finetune(model: Model, choices: LayerChoice[], data: Datas
       E.backward(l);
       return v;
     });
+    if (!Number.isFinite(loss)) {
+      throw new UserError(`fine-tuning diverged: the loss is ${loss} at step ${step + 1} (try a lower --lr; now ${opts.lr}); nothing was written`);
+    }
     optim.step();
     optim.zeroGrad();
     const elapsed = (performance.now() - started) / 1000;
