@@ -47,4 +47,15 @@ describe('tcn-1d forecaster', () => {
     console.log(`tcn-1d test MSE after 60 steps: default ${auto.mse.toFixed(4)}, --loss kl ${kl.mse.toFixed(4)}`);
     expect(auto.mse).toBeLessThan(0.75 * kl.mse); // measured: 0.115 against 0.202 (fp32 0.0078, untuned tiles 0.306)
   });
+
+  it('inspect --sensitivity scores it by scaled MSE, with no top-1 disagreement', async () => {
+    const r = await tbn('inspect', modelPath('tcn-1d.onnx'), '--data', dataPath('tcn-calib.npz'), '--sensitivity', '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const entries = JSON.parse(r.stdout).sensitivity.flatMap((l: { entries: { p: number; disagreement: number | null; loss: number }[] }) => l.entries.filter((e) => e.p > 0));
+    expect(entries.length).toBeGreaterThan(4);
+    for (const e of entries) {
+      expect(e.disagreement).toBeNull();
+      expect(e.loss).toBeGreaterThan(0);
+    }
+  });
 });
