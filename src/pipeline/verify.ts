@@ -9,6 +9,7 @@ import type { Model, ValueInfo } from '../ir/types.js';
 import { loadModel } from '../onnx/file.js';
 import { createOrtSession, type OrtSession } from '../runtime/ort.js';
 import { TBN_DOMAIN } from '../tbn/format.js';
+import { parseTaskFlags } from '../tbn/tasks.js';
 import { compareSessions, type OutputAgreement } from '../verify/compare.js';
 import { sliceBatch, type HostTensor } from '../util/host-tensor.js';
 import { checkTaskThresholds, validateTaskOptions, type TaskThresholdFlag, type TaskThresholdOptions } from '../verify/task-thresholds.js';
@@ -171,6 +172,7 @@ export async function verifyModels(opts: VerifyOptions): Promise<VerifyReport> {
   const a = loadModel(opts.original);
   const b = loadModel(opts.compressed);
   checkComparable(a.model, b.model, opts.original, opts.compressed);
+  parseTaskFlags(opts.task, a.model.graph.outputs.map((o) => o.name!));
   const shapes = parseInputShapes(opts.inputShape);
   const data = opts.data ? loadData(opts.data, a.model, { labelKey: opts.labelKey }) : undefined;
   const warnings = [...(data?.notes ?? [])];
