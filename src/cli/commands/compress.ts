@@ -236,7 +236,7 @@ export const compressCommand: CommandModule<object, CompressArgs> = {
       .option('loss', { choices: ['auto', 'kl', 'mse', 'cosine'] as const, default: 'auto' as const, describe: "Distillation loss: auto = by each output's task (KL for classes and CTC frames, cosine for embeddings, per-pixel for maps, scaled MSE for regression); kl/mse/cosine force one loss on every output" })
       .option('task', { type: 'string', array: true, describe: 'What an output is: KIND or OUTPUT=KIND, KIND one of classification, ctc, embedding, dense, regression (default: detected from the graph and data)' })
       .option('blank', { type: 'number', describe: 'CTC blank index (default: the model metadata, or detected; 0 otherwise)' })
-      .option('features', { choices: ['auto', 'on', 'off'] as const, default: 'auto' as const, describe: 'Also match the teacher at the end of each tiled block (auto: for CTC and embedding outputs)' })
+      .option('features', { choices: ['auto', 'on', 'off'] as const, default: 'auto' as const, describe: "Also match the teacher's activations at the end of each tiled layer's block (auto: for regression outputs, where it measured better)" })
       .option('temperature', { type: 'number', default: 2, describe: 'Distillation temperature for the KL loss' })
       .option('augment', { type: 'boolean', describe: 'Shift/rotate/noise/mixup the inputs; the teacher labels them (default: on for classification and regression outputs, off for CTC, embedding and dense ones; --augment / --no-augment force it)' })
       .option('alpha-source', { choices: ['weight', 'separate'] as const, default: 'weight' as const, describe: 'α from the latent weights, or from a separate full-precision tensor' })
