@@ -268,6 +268,6 @@ export async function openMedia(file: string, isDir: boolean, model: Model, opts
     ...feeds.map((f) => [f.spec.name, { dtype: f.spec.dtype, dims: f.dims }]),
     ...fills.map((f) => [f.spec.name, { dtype: f.spec.dtype, dims: f.spec.dims.slice(1) }]),
   ]);
-  return { source: file, count, shapes, labelled: !!labels, classes, targetNames: [], notes, read };
+  return { source: file, count, shapes, labelled: !!labels, classes, targetNames: [], hasTexts: false, notes, read };
 }
 
