@@ -71,6 +71,24 @@ describe('tbn verify task metrics and thresholds', () => {
     expect(t.dense.threshold).toBe(0.3);
   });
 
+  it('from the sample folders with their recipes: text labels from labels.txt, classes from subfolders, as from the .npz', async () => {
+    const json = async (name: string, data: string, ...extra: string[]) => {
+      const r = await verify(name, data, '--json', ...extra);
+      expect(r.code, r.stderr).toBe(0);
+      return JSON.parse(r.stdout).outputs;
+    };
+    const crnnRecipe = 'resize=fit-height-pad:32x100,pad-norm=0,channels=bgr,scale=1/255,mean=0.5,std=0.5,layout=nchw';
+    const [fromFolder] = await json('crnn-ctc.onnx', 'crnn/test', '--preprocess', crnnRecipe);
+    const [fromNpz] = await json('crnn-ctc.onnx', 'crnn-test.npz');
+    expect(fromFolder.task.kind).toBe('ctc');
+    expect(fromFolder.sequence.truth.samples).toBe(24);
+    // The .npz holds the same recipe's output in float16.
+    expect(fromFolder.sequence.truth.cerOriginal).toBeCloseTo(fromNpz.sequence.truth.cerOriginal, 2);
+    expect(fromFolder.sequence.truth.cerCompressed).toBeCloseTo(fromNpz.sequence.truth.cerCompressed, 1);
+    const [, logits] = await json('kws-embed.onnx', 'kws/test', '--preprocess', 'rate=8000,channels=mono,length=8000');
+    expect(logits.accuracy.original).toBe(1);
+  });
+
   it('a threshold no output can meet is a usage error (exit 2), as is a bad value', async () => {
     const none = await verify('seg-unet.onnx', 'seg-test.npz', '--max-cer', '0.1');
     expect(none.code).toBe(2);
