@@ -10,7 +10,7 @@
 import type { Model } from '../ir/types.js';
 import type { AxisPerm } from './perm-algebra.js';
 import { Flow, FlowFailure } from './perm-flow.js';
-import type { WeightLayer } from './layers.js';
+import { layerOutput, type WeightLayer } from './layers.js';
 
 /** A layer's output channels as a value axis. */
 export interface Producer {
@@ -39,8 +39,9 @@ export interface BaseAnalysis {
   structure: string;
 }
 
+/** A layer's channels as the value it writes (an integer layer: its rescaling Mul's output). */
 export function producerOf(layer: WeightLayer, shapes: Map<string, number[]>): Producer | undefined {
-  const value = layer.node.outputs[0]!;
+  const value = layerOutput(layer);
   const rank = shapes.get(value)?.length;
   if (rank === undefined) return undefined;
   let axis: number;

@@ -10,6 +10,7 @@ import { createOrtSession } from '../runtime/ort.js';
 import { recalibrateBatchNorm, type BatchNormUpdate } from './batchnorm.js';
 import { DEFAULT_FINETUNE, finetune, type FinetuneOptions, type FinetuneResult } from './finetune.js';
 import { asStoredType } from './float-view.js';
+import { fuseEpilogues, type FuseReport } from './fuse-epilogue.js';
 import { consumedWeight, layerOutput } from './layers.js';
 import { permuteChannels, type PermutationReport } from './permute.js';
 import { rewriteModel, type OutputFormat, type TiledLayer } from './rewrite.js';
@@ -31,6 +32,8 @@ export interface MethodContext {
   permute: boolean;
   bnRecalibrate: boolean;
   finetune: boolean;
+  /** Fold BatchNorm/activation/Add into the fused ops' epilogues (custom format; default on). */
+  fuse?: boolean;
   training: Partial<FinetuneOptions>;
   progress: (phase: MethodPhase, message: string) => void;
   warn: (message: string) => void;
@@ -39,7 +42,7 @@ export interface MethodContext {
   deadline?: number;
 }
 
-export type MethodPhase = 'select' | 'permute' | 'tile' | 'batchnorm' | 'finetune' | 'budget' | 'shapes';
+export type MethodPhase = 'select' | 'permute' | 'tile' | 'batchnorm' | 'finetune' | 'budget' | 'shapes' | 'fuse';
 
 export interface FinetuneSummary {
   steps: number;
@@ -63,6 +66,8 @@ export interface MethodResult {
   permutation: PermutationReport[];
   batchNorm: BatchNormUpdate[];
   finetune: FinetuneSummary | null;
+  /** What was folded into each fused op's epilogue. */
+  fused: FuseReport[];
 }
 
 export function tileChoices(choices: LayerChoice[], alpha: AlphaMode): TiledLayer[] {
@@ -171,5 +176,11 @@ export async function compressWith(ctx: MethodContext, select: SelectOptions, op
     ctx.progress('batchnorm', 're-estimating BatchNorm statistics');
     ({ model: compressed, updates: batchNorm } = await recalibrateBatchNorm(compressed, bnSet));
   }
-  return { compressed, tiled, selection, permutation, batchNorm, finetune: summary };
+  // Last: the folded BatchNorms must carry their re-estimated statistics.
+  let fused: FuseReport[] = [];
+  if (ctx.format === 'custom' && ctx.fuse !== false && tiled.length && !opts.dryRun) {
+    ctx.progress('fuse', 'folding BatchNorm, activations and residual adds into the tiled layers');
+    ({ model: compressed, report: fused } = await fuseEpilogues(compressed, { shapes }));
+  }
+  return { compressed, tiled, selection, permutation, batchNorm, finetune: summary, fused };
 }

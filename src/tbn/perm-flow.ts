@@ -1,14 +1,15 @@
 // Pushes a concrete permutation of some values' positions through a graph and proves the
 // graph's function unchanged: every node either carries the permutation from its inputs to
 // its outputs (equivariance, per-op rules below), or it cannot, and the flow fails with a
-// reason. Constants on the way (weights, biases, norm affines, embedding tables) are edited;
-// non-constant partners (residual adds, the keys of a query, the values of a head) are
-// pulled in and pushed back to their producers. The fixed point is the smallest set of
-// permutations that extends the seed and keeps the model's function.
+// reason. Constants on the way (weights, biases, norm affines, embedding tables, per-axis
+// quantization scales and zero points) are edited; non-constant partners (residual adds, the
+// keys of a query, the values of a head) are pulled in and pushed back to their producers.
+// The fixed point is the smallest set of permutations that extends the seed and keeps the
+// model's function.
 
 import { consumerMap, getAttr, initializerMap, producerMap } from '../ir/graph.js';
 import type { Graph, Model, Node, Tensor } from '../ir/types.js';
-import { join, project, relabel, samePerm, simplify, PermConflict, type AxisPerm } from './perm-algebra.js';
+import { join, numelOf, project, relabel, samePerm, simplify, PermConflict, type AxisPerm } from './perm-algebra.js';
 import { carryFlat, embed, norm, restrict, spanOf, toConsumedAxes, toStoredAxes, type Selection } from './perm-maps.js';
 import { constantSource, type WeightSource } from './layers.js';
 
@@ -41,6 +42,7 @@ const ELEMENTWISE = new Set([
 ]);
 const REDUCE = new Set(['ReduceMean', 'ReduceSum', 'ReduceMax', 'ReduceMin', 'ReduceProd', 'ReduceL1', 'ReduceL2', 'ReduceSumSquare', 'ReduceLogSum', 'ReduceLogSumExp']);
 const POOLS = new Set(['MaxPool', 'AveragePool', 'GlobalAveragePool', 'GlobalMaxPool', 'LpPool', 'GlobalLpPool']);
+const QDQ = new Set(['QuantizeLinear', 'DequantizeLinear']);
 /** Outputs that depend on the input's shape only. */
 const SHAPE_ONLY = new Set(['Shape', 'Size']);
 
@@ -201,6 +203,12 @@ export class Flow {
       const within = this.opset() >= 13 ? [a] : s.map((_, i) => i).filter((i) => i >= a);
       return { sizes: s, parts: this.broadcast([n.inputs[0]!], [y], s.length, s), fibres: [s.map((_, i) => i).filter((i) => !within.includes(i))] };
     }
+    if (QDQ.has(op)) return this.quantizeLinear(n);
+    if (op === 'DynamicQuantizeLinear') {
+      // Its scale and zero point come from the whole tensor's min and max: scalars no permutation changes.
+      const s = this.shape(y);
+      return { sizes: s, parts: this.broadcast([n.inputs[0]!], [y], s.length, s) };
+    }
     if (REDUCE.has(op)) return this.reduce(n);
     if (op === 'LayerNormalization') {
       const s = this.shape(n.inputs[0]!);
@@ -222,7 +230,7 @@ export class Flow {
       const map = (r: number) => Array.from({ length: r }, (_, i) => (i <= 1 ? i : -2));
       return { sizes: s.slice(0, 2), parts: [{ value: n.inputs[0]!, map: map(s.length) }, { value: y, map: map(this.shape(y).length) }] };
     }
-    if (op === 'MatMul') return this.matmul(n);
+    if (op === 'MatMul' || op === 'MatMulInteger') return this.matmul(n);
     if (op === 'Gemm') {
       const ta = Number(getAttr(n, 'transA')?.i ?? 0);
       const tb = Number(getAttr(n, 'transB')?.i ?? 0);
@@ -235,7 +243,7 @@ export class Flow {
       ];
       return { sizes: [m!, nn!, k], parts };
     }
-    if (op === 'Conv') return this.conv(n);
+    if (op === 'Conv' || op === 'ConvInteger') return this.conv(n);
     return undefined;
   }
 
@@ -267,14 +275,34 @@ export class Flow {
     const r = y.length;
     const K = r; // the contracted axis gets its own frame axis
     const batch = (s: number[]) => s.slice(0, -2).map((d, i) => (d === y[i + r - s.length] && d !== 1 ? i + r - s.length : -1));
-    return {
-      sizes: [...y, sa[sa.length - 1]!],
-      parts: [
-        { value: a, map: [...batch(sa), r - 2, K] },
-        { value: b, map: [...batch(sb), K, r - 1] },
-        { value: n.outputs[0]!, map: y.map((_, i) => i) },
-      ],
-    };
+    const partA: Part = { value: a, map: [...batch(sa), r - 2, K] };
+    const partB: Part = { value: b, map: [...batch(sb), K, r - 1] };
+    const parts = [partA, partB, { value: n.outputs[0]!, map: y.map((_, i) => i) }];
+    if (n.opType === 'MatMulInteger') parts.push(...this.zeroPoint(n, 2, partA, K), ...this.zeroPoint(n, 3, partB, K));
+    return { sizes: [...y, sa[sa.length - 1]!], parts };
+  }
+
+  /**
+   * A zero point of MatMulInteger's operand A (input 2) or B (input 3): one value, or one per
+   * row of A ([M] or [..., M, 1]) or per column of B ([N] or [..., 1, N]) — the operand's
+   * shape with the contracted axis 1 — so it moves with the operand's rows or columns.
+   */
+  private zeroPoint(n: Node, input: number, operand: Part, K: number): Part[] {
+    const v = n.inputs[input];
+    if (!v) return [];
+    const stored = this.shape(v);
+    if (numelOf(stored) === 1) return [];
+    const d = stored.length > 1 ? stored : input === 2 ? [stored[0]!, 1] : [1, stored[0]!];
+    const so = this.shape(operand.value);
+    const offset = operand.map.length - d.length;
+    const map = d.map((size, i) => {
+      const at = i + offset;
+      if (size === 1) return -1;
+      if (at < 0 || operand.map[at] === K || size !== so[at]) this.fail(n, `its zero point '${v}' of shape [${stored}] is not per tensor, per row or per column`);
+      return operand.map[at]!;
+    });
+    // A 1-D zero point is the padded shape's row (A) or column (B) axis.
+    return [{ value: v, map: stored.length > 1 ? map : [map[input === 2 ? 0 : 1]!] }];
   }
 
   private conv(n: Node): Frame {
@@ -283,20 +311,49 @@ export class Flow {
     const y = this.shape(n.outputs[0]!);
     const group = Number(getAttr(n, 'group')?.i ?? 1);
     const fixed = (r: number, lead: number[]) => [...lead, ...Array.from({ length: r - lead.length }, () => -2)];
-    const bias = n.inputs[2] ? [{ value: n.inputs[2], map: [1] }] : [];
+    const integer = n.opType === 'ConvInteger';
+    if (integer && n.inputs[2] && numelOf(this.shape(n.inputs[2])) !== 1) this.fail(n, 'its input zero point is not per tensor');
+    // Conv's bias, ConvInteger's weight zero point: one value per output channel, or one for all.
+    const perChannel = n.inputs[integer ? 3 : 2];
+    const perChannelShape = perChannel ? this.shape(perChannel) : [1];
+    if (numelOf(perChannelShape) !== 1 && (perChannelShape.length !== 1 || perChannelShape[0] !== y[1])) this.fail(n, `'${perChannel}' is not per tensor or per output channel`);
+    const perOut = (axis: number): Part[] => (numelOf(perChannelShape) !== 1 ? [{ value: perChannel!, map: [axis] }] : []);
     if (group === 1) {
       return {
         sizes: [y[0]!, y[1]!, x[1]!],
-        parts: [{ value: n.inputs[0]!, map: fixed(x.length, [0, 2]) }, { value: n.inputs[1]!, map: fixed(w.length, [1, 2]) }, ...bias, { value: n.outputs[0]!, map: fixed(y.length, [0, 1]) }],
+        parts: [{ value: n.inputs[0]!, map: fixed(x.length, [0, 2]) }, { value: n.inputs[1]!, map: fixed(w.length, [1, 2]) }, ...perOut(1), { value: n.outputs[0]!, map: fixed(y.length, [0, 1]) }],
       };
     }
     if (group === x[1] && group === y[1] && w[1] === 1) {
       return {
         sizes: [y[0]!, y[1]!],
-        parts: [{ value: n.inputs[0]!, map: fixed(x.length, [0, 1]) }, { value: n.inputs[1]!, map: fixed(w.length, [1, -1]) }, ...bias, { value: n.outputs[0]!, map: fixed(y.length, [0, 1]) }],
+        parts: [{ value: n.inputs[0]!, map: fixed(x.length, [0, 1]) }, { value: n.inputs[1]!, map: fixed(w.length, [1, -1]) }, ...perOut(1), { value: n.outputs[0]!, map: fixed(y.length, [0, 1]) }],
       };
     }
-    return { sizes: [y[0]!], parts: [{ value: n.inputs[0]!, map: fixed(x.length, [0]) }, { value: n.inputs[1]!, map: fixed(w.length, []) }, { value: n.outputs[0]!, map: fixed(y.length, [0]) }] };
+    return {
+      sizes: [y[0]!],
+      parts: [{ value: n.inputs[0]!, map: fixed(x.length, [0]) }, { value: n.inputs[1]!, map: fixed(w.length, []) }, ...perOut(-2), { value: n.outputs[0]!, map: fixed(y.length, [0]) }],
+    };
+  }
+
+  /**
+   * QuantizeLinear/DequantizeLinear compute elementwise. A per-axis scale and zero point (1-D,
+   * one value per index of `axis`) take part along that axis: a quantized weight's channels
+   * carry them, and a per-channel activation quantizer moves with its channels.
+   */
+  private quantizeLinear(n: Node): Frame {
+    const s = this.shape(n.outputs[0]!);
+    if (Number(getAttr(n, 'block_size')?.i ?? 0) !== 0) this.fail(n, 'blocked quantization shares one scale among a run of positions');
+    const parts = this.broadcast([n.inputs[0]!], [n.outputs[0]!], s.length, s);
+    const axis = norm(Number(getAttr(n, 'axis')?.i ?? 1), s.length);
+    for (const v of n.inputs.slice(1)) {
+      if (!v) continue;
+      const d = this.shape(v);
+      if (numelOf(d) === 1) continue;
+      if (d.length !== 1 || d[0] !== s[axis]) this.fail(n, `its scale or zero point '${v}' of shape [${d}] is not per tensor or along axis ${axis}`);
+      parts.push({ value: v, map: [axis] });
+    }
+    return { sizes: s, parts };
   }
 
   /**

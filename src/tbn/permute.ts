@@ -5,11 +5,12 @@
 // similarity; then swaps inside every pool and of whole heads while they help) — and permute
 // every tensor the permutation reaches, so the fp32 model computes exactly what it did before.
 
+import { dtypeBits } from '../ir/dtype.js';
 import { getAttr } from '../ir/graph.js';
 import type { Model, Node, Tensor } from '../ir/types.js';
 import { ChannelSpaces, producerOf, STRIDE, type BaseAnalysis, type Pool, type Producer } from './channel-space.js';
 import { consumedWeight, findWeightLayers } from './layers.js';
-import { applyPerm, type AxisPerm } from './perm-algebra.js';
+import { applyPerm, lift, type AxisPerm } from './perm-algebra.js';
 import { FlowFailure } from './perm-flow.js';
 import type { LayerChoice } from './select.js';
 
@@ -281,14 +282,37 @@ export function permuteChannels(model: Model, choices: LayerChoice[], shapes: Ma
 
 /** The model with every edit applied (initializers and Constant nodes). */
 export function applyEdits(model: Model, edits: Map<string, AxisPerm>): Model {
-  const permute = (t: Tensor, p: AxisPerm): Tensor => ({ ...t, data: applyPerm(t.data as Float32Array, t.dims, p), encoding: t.encoding === 'typed' ? 'raw' : t.encoding });
-  const initializers = model.graph.initializers.map((t) => (t.name && edits.has(t.name) ? permute(t, edits.get(t.name)!) : t));
+  const initializers = model.graph.initializers.map((t) => (t.name && edits.has(t.name) ? permuteTensor(t, edits.get(t.name)!) : t));
   const nodes = model.graph.nodes.map((n): Node => {
     if (n.opType !== 'Constant' || !edits.has(n.outputs[0]!)) return n;
     const t = getAttr(n, 'value')?.t;
     if (!t) throw new FlowFailure(`Constant '${n.outputs[0]}' holds no tensor`);
     const p = edits.get(n.outputs[0]!)!;
-    return { ...n, attributes: n.attributes.map((a) => (a.name === 'value' ? { ...a, t: permute(t, p) } : a)) };
+    return { ...n, attributes: n.attributes.map((a) => (a.name === 'value' ? { ...a, t: permuteTensor(t, p) } : a)) };
   });
   return { ...model, graph: { ...model.graph, initializers, nodes } };
+}
+
+/** A tensor with its positions permuted, whatever its element type holds (packed 2- and 4-bit codes, complex pairs). */
+function permuteTensor(t: Tensor, p: AxisPerm): Tensor {
+  const bits = dtypeBits(t.dtype); // 0 for strings: one byte array per element
+  let data: Tensor['data'];
+  if (bits > 0 && bits < 8) data = permutePacked(t.data as Uint8Array, t.dims, bits, p);
+  else if (t.dtype === 'complex64' || t.dtype === 'complex128') data = applyPerm(t.data as Float32Array, [...t.dims, 2], p);
+  else data = applyPerm(t.data as Float32Array, t.dims, p);
+  return { ...t, data, encoding: t.encoding === 'typed' ? 'raw' : t.encoding };
+}
+
+/** Sub-byte codes packed low bits first, `bits` each, moved element by element. */
+function permutePacked(bytes: Uint8Array, dims: number[], bits: number, p: AxisPerm): Uint8Array {
+  const full = lift(p, dims.map((_, i) => i), dims);
+  const per = 8 / bits;
+  const mask = (1 << bits) - 1;
+  const out = new Uint8Array(bytes.length);
+  for (let y = 0; y < full.order.length; y++) {
+    const x = full.order[y]!;
+    const code = (bytes[Math.floor(x / per)]! >> ((x % per) * bits)) & mask;
+    out[Math.floor(y / per)]! |= code << ((y % per) * bits);
+  }
+  return out;
 }

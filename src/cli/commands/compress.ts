@@ -30,6 +30,7 @@ export interface CompressArgs extends CommonArgs, MediaDataArgs {
   permute: boolean;
   bnRecalib: boolean;
   finetune: boolean;
+  fuse: boolean;
   epochs: number;
   steps?: number;
   lr: number;
@@ -78,6 +79,7 @@ export async function runCompress(args: CompressArgs, ctx: Ctx): Promise<Compres
       permute: args.permute,
       bnRecalibrate: args.bnRecalib,
       finetune: args.finetune,
+      fuse: args.fuse,
       binarizeRest: args.binarizeRest,
       timeBudget: args.timeBudget === undefined ? undefined : parseDuration(args.timeBudget, '--time-budget'),
       budget: {
@@ -154,6 +156,7 @@ export function printCompress(r: CompressReport, ui: Ui): void {
       ),
     );
   }
+  if (r.fused.length) ui.out(`fused into the tiled layers: ${r.fused.map((f) => `${f.node} (${f.fused.join(', ')})`).join('; ')}`);
   const permuted = r.permutation.filter((x) => x.permuted);
   if (r.permutation.length) {
     ui.out(`channel permutation: ${permuted.length} of ${r.permutation.length} channel spaces permuted`);
@@ -240,6 +243,7 @@ export const compressCommand: CommandModule<object, CompressArgs> = {
       .option('permute', { type: 'boolean', default: true, describe: 'Reorder output channels so rows sharing a tile row are alike (--no-permute to skip)' })
       .option('bn-recalib', { type: 'boolean', default: true, describe: 'Re-estimate BatchNorm statistics on --data after tiling (--no-bn-recalib to skip)' })
       .option('finetune', { type: 'boolean', default: true, describe: 'Fine-tune the tiles by distillation (--no-finetune: tiles from the trained weights only)' })
+      .option('fuse', { type: 'boolean', default: true, describe: 'Fold the BatchNorm, activation and residual Add after a tiled layer into its fused op (--no-fuse to keep them as nodes)' })
       .option('epochs', { type: 'number', default: 60, describe: 'Fine-tuning passes over --data' })
       .option('steps', { type: 'number', describe: 'Fine-tuning steps (overrides --epochs)' })
       .option('lr', { type: 'number', default: 1e-3, describe: 'Peak learning rate (Adam, cosine schedule with warm-up)' })
