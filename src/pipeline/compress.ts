@@ -21,6 +21,7 @@ import type { FuseReport } from '../tbn/fuse-epilogue.js';
 import { compareModels, type Agreement } from '../verify/compare.js';
 import { compressWithBudget, type BudgetOptions, type BudgetReport } from './budget.js';
 import { createOrtSession } from '../runtime/ort.js';
+import { parseTaskFlags } from '../tbn/tasks.js';
 import { loadData, type Dataset } from '../data/dataset.js';
 import { parseInputShapes, syntheticInputs } from '../data/synthetic.js';
 import { packageVersion } from '../util/package.js';
@@ -162,6 +163,7 @@ export async function compressModel(opts: CompressOptions): Promise<CompressRepo
   const loaded = loadModel(opts.model);
   const model = loaded.model;
   if (format === 'custom') wrapInput(opts.model, () => checkCustomFormat(model));
+  parseTaskFlags(opts.training?.task, model.graph.outputs.map((o) => o.name!));
   const data = opts.data
     ? await loadData(opts.data, model, { labelKey: opts.labelKey, preprocess: opts.preprocess, labels: opts.labels, shapes, onProgress: (message) => progress({ phase: 'load', message }) })
     : undefined;
@@ -231,6 +233,7 @@ async function finishCompress(
   if (!opts.dryRun && tiled.length && measurable) {
     progress({ phase: 'evaluate', message: 'measuring agreement with the original' });
     agreement = await compareModels(opts.model, encodeModelInline(compressed), evalSet(ctx.data, ctx.model, opts, ctx.shapes));
+    warnings.push(...agreement.notes);
   }
   let outputBytes: number | null = null;
   if (!opts.dryRun) {
@@ -287,7 +290,7 @@ function totalParams(model: Model): number {
 }
 
 function evalSet(data: Dataset | undefined, model: Model, opts: CompressOptions, shapes: Map<string, number[]>) {
-  return { data, model, samples: opts.evalSamples ?? 500, seed: opts.seed ?? 0, shapes };
+  return { data, model, samples: opts.evalSamples ?? 500, seed: opts.seed ?? 0, shapes, tasks: { task: opts.training?.task, blank: opts.training?.blank } };
 }
 
 function wrapInput(file: string, fn: () => void): void {

@@ -9,12 +9,14 @@ import type { Model, ValueInfo } from '../ir/types.js';
 import { loadModel } from '../onnx/file.js';
 import { createOrtSession, type OrtSession } from '../runtime/ort.js';
 import { TBN_DOMAIN } from '../tbn/format.js';
+import { parseTaskFlags } from '../tbn/tasks.js';
 import { compareSessions, type OutputAgreement } from '../verify/compare.js';
 import type { HostTensor } from '../util/host-tensor.js';
+import { checkTaskThresholds, validateTaskOptions, type TaskThresholdFlag, type TaskThresholdOptions } from '../verify/task-thresholds.js';
 
 export type RuntimeName = 'ort' | 'custom-ops';
 
-export interface VerifyOptions {
+export interface VerifyOptions extends TaskThresholdOptions {
   original: string;
   compressed: string;
   data?: string;
@@ -38,7 +40,7 @@ export interface VerifyOptions {
 }
 
 export interface ThresholdResult {
-  flag: '--max-drop' | '--min-agreement' | '--max-mse';
+  flag: '--max-drop' | '--min-agreement' | '--max-mse' | TaskThresholdFlag;
   output: string;
   limit: number;
   value: number;
@@ -150,7 +152,7 @@ function checkThresholds(opts: VerifyOptions, outputs: OutputAgreement[]): Thres
       results.push({ flag: '--max-mse', output: o.name, limit: opts.maxMse, value: o.mse, passed: o.mse <= opts.maxMse });
     }
   }
-  return results;
+  return [...results, ...checkTaskThresholds(opts, outputs)];
 }
 
 function validateOptions(opts: VerifyOptions): void {
@@ -165,6 +167,7 @@ function validateOptions(opts: VerifyOptions): void {
   }
   if (opts.maxDrop !== undefined && !(opts.maxDrop >= 0)) throw new UsageError('--max-drop must be ≥ 0 (accuracy points)');
   if (opts.maxMse !== undefined && !(opts.maxMse >= 0)) throw new UsageError('--max-mse must be ≥ 0');
+  validateTaskOptions(opts);
 }
 
 export async function verifyModels(opts: VerifyOptions): Promise<VerifyReport> {
@@ -173,6 +176,7 @@ export async function verifyModels(opts: VerifyOptions): Promise<VerifyReport> {
   const a = loadModel(opts.original);
   const b = loadModel(opts.compressed);
   checkComparable(a.model, b.model, opts.original, opts.compressed);
+  parseTaskFlags(opts.task, a.model.graph.outputs.map((o) => o.name!));
   const shapes = parseInputShapes(opts.inputShape);
   const data = opts.data ? await loadData(opts.data, a.model, { labelKey: opts.labelKey, preprocess: opts.preprocess, labels: opts.labels, shapes }) : undefined;
   const warnings = [...(data?.notes ?? [])];
@@ -184,7 +188,7 @@ export async function verifyModels(opts: VerifyOptions): Promise<VerifyReport> {
   const sa = await createOrtSession(opts.original, { threads });
   const sb = await factory(opts.compressed, { threads });
   try {
-    const set = { data, model: a.model, samples, seed: opts.seed ?? 0, shapes, batchSize };
+    const set = { data, model: a.model, samples, seed: opts.seed ?? 0, shapes, batchSize, tasks: { task: opts.task, blank: opts.blank }, charset: opts.charset, threshold: opts.threshold };
     const agreement = await compareSessions(sa, sb, set, { onBatch: (d, t) => opts.onProgress?.(d, t, 'compare') });
     const feeds = data
       ? (await readRange(data, 0, Math.min(batchSize, data.count))).feeds
@@ -195,6 +199,7 @@ export async function verifyModels(opts: VerifyOptions): Promise<VerifyReport> {
     opts.onProgress?.(1, 2, 'latency');
     const compressedMs = await medianLatency(sb, feeds, runs);
     const thresholds = checkThresholds(opts, agreement.outputs);
+    warnings.push(...agreement.notes);
     const tiled = tbnLayers(b.model);
     const tiledParams = tiled.reduce((s, l) => s + l.params, 0);
     const params = a.model.graph.initializers.reduce((s, t) => s + t.dims.reduce((x, y) => x * y, 1), 0);

@@ -7,6 +7,7 @@ import { describeSchedule } from '../../tbn/time-budget.js';
 import { formatBytes } from '../../tbn/sizes.js';
 import { DATA_FLAG_HELP, parseDuration, withJson, withMediaData, type CommonArgs, type Ctx, type MediaDataArgs } from '../options.js';
 import { renderTable, type Ui } from '../ui.js';
+import { agreementText, truthText } from '../task-metrics.js';
 
 export interface CompressArgs extends CommonArgs, MediaDataArgs {
   model: string;
@@ -34,9 +35,12 @@ export interface CompressArgs extends CommonArgs, MediaDataArgs {
   steps?: number;
   lr: number;
   batchSize: number;
-  loss: 'auto' | 'kl' | 'mse';
+  loss: 'auto' | 'kl' | 'mse' | 'cosine';
+  task?: string[];
+  blank?: number;
+  features: 'auto' | 'on' | 'off';
   temperature: number;
-  augment: boolean;
+  augment?: boolean;
   alphaSource: 'weight' | 'separate';
   binarizeRest: boolean;
   maxDrop?: number;
@@ -90,8 +94,11 @@ export async function runCompress(args: CompressArgs, ctx: Ctx): Promise<Compres
         lr: positiveNumber(args.lr, '--lr'),
         batchSize: positive(args.batchSize, '--batch-size'),
         loss: args.loss,
+        task: args.task,
+        blank: args.blank === undefined ? undefined : nonNegativeInteger(args.blank, '--blank'),
+        features: args.features,
         temperature: positiveNumber(args.temperature, '--temperature'),
-        augment: args.augment,
+        augment: args.augment ?? 'auto',
         alphaSource: args.alphaSource,
       },
       onProgress: (e: ProgressEvent) => spinner.update(e.message, e.phase),
@@ -108,6 +115,11 @@ export async function runCompress(args: CompressArgs, ctx: Ctx): Promise<Compres
 
 function positive(v: number, flag: string): number {
   if (!Number.isInteger(v) || v < 1) throw new UsageError(`${flag} must be a positive integer`);
+  return v;
+}
+
+function nonNegativeInteger(v: number, flag: string): number {
+  if (!Number.isInteger(v) || v < 0) throw new UsageError(`${flag} must be an integer ≥ 0`);
   return v;
 }
 
@@ -157,6 +169,8 @@ export function printCompress(r: CompressReport, ui: Ui): void {
     const f = r.finetune;
     if (f.schedule) ui.out(`${describeSchedule(f.schedule)}; the whole run took ${r.seconds.toFixed(0)} s`);
     ui.out(`fine-tuned: ${f.steps} steps (${f.epochs.toFixed(1)} epochs) in ${f.seconds.toFixed(1)} s on the ${f.backend} backend; distillation loss ${f.lossBefore.toFixed(4)} → ${f.lossAfter.toFixed(4)}`);
+    for (const t of f.tasks) ui.out(`  ${t.task.output}: ${t.task.kind}, loss ${t.loss} — ${t.task.reason}`);
+    ui.out(`  ${f.features.note}; ${f.augment.note}`);
   }
   if (r.budget) printBudget(r.budget, ui);
   if (r.skipped.length) {
@@ -177,10 +191,9 @@ export function printCompress(r: CompressReport, ui: Ui): void {
   if (r.agreement) {
     const a = r.agreement;
     for (const o of a.outputs) {
-      const parts = [`MSE ${o.mse.toExponential(3)}`, `cosine ${o.cosine.toFixed(4)}`];
-      if (o.top1Agreement !== null) parts.unshift(`top-1 agreement ${(100 * o.top1Agreement).toFixed(1)}%`);
-      if (o.accuracy) parts.push(`accuracy ${(100 * o.accuracy.original).toFixed(1)}% → ${(100 * o.accuracy.compressed).toFixed(1)}%`);
-      ui.out(`${o.name} on ${a.samples} ${a.synthetic ? 'synthetic ' : ''}samples: ${parts.join(', ')}`);
+      const truth = truthText(o);
+      const parts = [agreementText(o), ...(truth === '-' ? [] : [`against the data: ${truth}`]), `MSE ${o.mse.toExponential(3)}`, `cosine ${o.cosine.toFixed(4)}`];
+      ui.out(`${o.name} (${o.task.kind}) on ${a.samples} ${a.synthetic ? 'synthetic ' : ''}samples: ${parts.join(', ')}`);
     }
   }
   ui.out(r.output ? `wrote ${r.output} (${r.format} format)` : 'dry run: nothing written');
@@ -235,9 +248,12 @@ export const compressCommand: CommandModule<object, CompressArgs> = {
       .option('steps', { type: 'number', describe: 'Fine-tuning steps (overrides --epochs)' })
       .option('lr', { type: 'number', default: 1e-3, describe: 'Peak learning rate (Adam, cosine schedule with warm-up)' })
       .option('batch-size', { type: 'number', default: 64, describe: 'Fine-tuning batch size' })
-      .option('loss', { choices: ['auto', 'kl', 'mse'] as const, default: 'auto' as const, describe: 'Distillation loss: auto = KL on [N, C] outputs, MSE on others' })
+      .option('loss', { choices: ['auto', 'kl', 'mse', 'cosine'] as const, default: 'auto' as const, describe: "Distillation loss: auto = by each output's task (KL for classes and CTC frames, cosine for embeddings, per-pixel for maps, scaled MSE for regression); kl/mse/cosine force one loss on every output" })
+      .option('task', { type: 'string', array: true, describe: 'What an output is: KIND or OUTPUT=KIND, KIND one of classification, ctc, embedding, dense, regression (default: detected from the graph and data)' })
+      .option('blank', { type: 'number', describe: 'CTC blank index (default: the model metadata, or detected; 0 otherwise)' })
+      .option('features', { choices: ['auto', 'on', 'off'] as const, default: 'auto' as const, describe: "Also match the teacher's activations at the end of each tiled layer's block (auto: for regression outputs, where it measured better)" })
       .option('temperature', { type: 'number', default: 2, describe: 'Distillation temperature for the KL loss' })
-      .option('augment', { type: 'boolean', default: true, describe: 'Shift/rotate/noise/mixup the inputs; the teacher labels them (--no-augment to skip)' })
+      .option('augment', { type: 'boolean', describe: 'Shift/rotate/noise/mixup the inputs; the teacher labels them (default: on for classification and regression outputs, off for CTC, embedding and dense ones; --augment / --no-augment force it)' })
       .option('alpha-source', { choices: ['weight', 'separate'] as const, default: 'weight' as const, describe: 'α from the latent weights, or from a separate full-precision tensor' })
       .option('binarize-rest', { type: 'boolean', default: false, describe: 'Layers under λ become binary (1 bit per weight, one α) instead of staying fp32' })
       .option('max-drop', { type: 'number', describe: 'Choose p per layer: the smallest model whose accuracy drop on held-out data is ≤ this many points' })

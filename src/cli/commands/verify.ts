@@ -4,11 +4,13 @@
 import type { CommandModule } from 'yargs';
 import { ThresholdError } from '../../errors.js';
 import type { VerifyReport } from '../../pipeline/verify.js';
+import { pickTaskOptions, type TaskThresholdOptions } from '../../verify/task-thresholds.js';
 import { formatBytes } from '../../tbn/sizes.js';
 import { DATA_FLAG_HELP, withJson, withMediaData, type CommonArgs, type Ctx, type MediaDataArgs } from '../options.js';
 import { renderTable, type Ui } from '../ui.js';
+import { agreementText, truthText } from '../task-metrics.js';
 
-export interface VerifyArgs extends CommonArgs, MediaDataArgs {
+export interface VerifyArgs extends CommonArgs, MediaDataArgs, TaskThresholdOptions {
   original: string;
   compressed: string;
   data?: string;
@@ -46,6 +48,7 @@ export async function runVerify(args: VerifyArgs, ctx: Ctx): Promise<VerifyRepor
       maxDrop: args.maxDrop,
       minAgreement: args.minAgreement,
       maxMse: args.maxMse,
+      ...pickTaskOptions(args),
       onProgress: (done, total, phase) => {
         if (phase === 'latency') return spinner.update('measuring latency');
         const eta = done ? ((Date.now() - started) / done) * (total - done) / 1000 : 0;
@@ -70,10 +73,12 @@ export async function runVerify(args: VerifyArgs, ctx: Ctx): Promise<VerifyRepor
 function describe(t: VerifyReport['thresholds'][number]): string {
   if (t.flag === '--max-drop') return `accuracy dropped ${t.value.toFixed(2)} points`;
   if (t.flag === '--min-agreement') return `top-1 agreement is ${t.value.toFixed(4)}`;
+  if (t.flag === '--max-cer') return `character error rate is ${t.value.toFixed(4)}`;
+  if (t.flag === '--min-cosine') return `mean cosine is ${t.value.toFixed(4)}`;
+  if (t.flag === '--min-iou') return `IoU is ${t.value.toFixed(4)}`;
   return `MSE is ${t.value.toExponential(3)}`;
 }
 
-const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
 const ratio = (x: number, more: string, less: string) => (x >= 1 ? `${x.toFixed(2)}× ${more}` : `${(1 / x).toFixed(2)}× ${less}`);
 
 export function printVerify(r: VerifyReport, ui: Ui): void {
@@ -81,19 +86,12 @@ export function printVerify(r: VerifyReport, ui: Ui): void {
   ui.out(`${r.data.samples} ${r.data.synthetic ? 'synthetic samples' : `samples from ${r.data.source}`}, runtime ${r.runtime}`);
   ui.out(
     renderTable(
-      ['output', 'top-1 agreement', 'accuracy original', 'accuracy compressed', 'MSE', 'max abs error', 'cosine'],
-      r.outputs.map((o) => [
-        o.name,
-        o.top1Agreement === null ? '-' : pct(o.top1Agreement),
-        o.accuracy ? pct(o.accuracy.original) : '-',
-        o.accuracy ? pct(o.accuracy.compressed) : '-',
-        o.mse.toExponential(3),
-        o.maxAbsError.toExponential(3),
-        o.cosine.toFixed(5),
-      ]),
-      ['l', 'r', 'r', 'r', 'r', 'r', 'r'],
+      ['output', 'task', 'compressed vs original', 'vs truth (original → compressed)', 'MSE', 'max abs error', 'cosine'],
+      r.outputs.map((o) => [o.name, o.task.kind, agreementText(o), truthText(o), o.mse.toExponential(3), o.maxAbsError.toExponential(3), o.cosine.toFixed(5)]),
+      ['l', 'l', 'l', 'l', 'r', 'r', 'r'],
     ),
   );
+  for (const o of r.outputs) ui.out(`${o.name}: ${o.task.kind} — ${o.task.reason}`);
   const c = r.compressed;
   ui.out(
     `size: ${formatBytes(r.original.bytes)} → ${formatBytes(c.bytes)} (${ratio(r.original.bytes / c.bytes, 'smaller', 'larger')}); ` +
@@ -125,7 +123,14 @@ export const verifyCommand: CommandModule<object, VerifyArgs> = {
       .option('latency-runs', { type: 'number', default: 10, describe: 'Timed runs per model (after 3 warm-up runs)' })
       .option('max-drop', { type: 'number', describe: 'Fail (exit 3) if accuracy drops by more than this many points' })
       .option('min-agreement', { type: 'number', describe: 'Fail (exit 3) if top-1 agreement is below this fraction' })
-      .option('max-mse', { type: 'number', describe: 'Fail (exit 3) if the MSE between the outputs is above this' }) as never,
+      .option('max-mse', { type: 'number', describe: 'Fail (exit 3) if the MSE between the outputs is above this' })
+      .option('max-cer', { type: 'number', describe: "Fail (exit 3) if a CTC output's character error rate against the original's decode is above this fraction" })
+      .option('min-cosine', { type: 'number', describe: "Fail (exit 3) if an embedding output's mean cosine to the original is below this" })
+      .option('min-iou', { type: 'number', describe: "Fail (exit 3) if a dense output's IoU with the original's map is below this" })
+      .option('task', { type: 'string', array: true, describe: 'What an output is: KIND or OUTPUT=KIND, KIND one of classification, ctc, embedding, dense, regression (default: detected)' })
+      .option('blank', { type: 'number', describe: 'CTC blank index (default: the model metadata, or detected; 0 otherwise)' })
+      .option('charset', { type: 'string', describe: 'CTC tokens, one per line (PaddleOCR dictionary format), to compare the decode with text labels' })
+      .option('threshold', { type: 'number', describe: 'Probability threshold of binary maps for IoU (default 0.5)' }) as never,
   handler: async (args) => {
     const { runHandler } = await import('../main.js');
     await runHandler(args, runVerify);
