@@ -6,7 +6,8 @@
 // losses (distill-loss.ts) and the verify metrics (verify/metrics.ts) follow the decision.
 
 import { UsageError } from '../errors.js';
-import { consumerMap, getAttr, producerMap } from '../ir/graph.js';
+import { getAttr } from '../ir/attrs.js';
+import { consumerMap, producerMap } from '../ir/graph.js';
 import type { Model, Node } from '../ir/types.js';
 import { sliceBatch, type HostTensor } from '../util/host-tensor.js';
 
