@@ -174,13 +174,6 @@ struct ImplicitCols {
 
 thread_local std::vector<float> t_row;
 
-// The column packers are plain copies: built for AVX-512 and AVX2 as well, picked at load time
-// (GCC/Clang function multiversioning on x86-64 Linux), their loops move 16 or 8 floats at a time.
-#if defined(__x86_64__) && defined(__linux__) && defined(__GNUC__) && !defined(__SANITIZE_ADDRESS__)
-#define TBN_COPY_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define TBN_COPY_CLONES
-#endif
 
 /** dst[q·stride] = row[q·NR … q·NR + NR) for each panel q (a fixed size, so the copies inline). */
 template <int NR>
@@ -189,10 +182,53 @@ void spread_panels(const float *row, int64_t panels, float *dst, int64_t stride)
 }
 
 /** out[0 … len) = row p of the im2col matrix, columns j0 … j0 + len. */
-TBN_COPY_CLONES void fill_cols_row(const ImplicitCols &ic, int64_t p, int64_t j0, int64_t len, float *out) {
+/** A stride-1 2-D (or 1-D) convolution whose output has its input's size ("same" padding). */
+bool same_size_plane(const Geo &g) {
+  return g.D == 1 && g.KD == 1 && g.OD == 1 && g.sh == 1 && g.sw == 1 && g.OH == g.H && g.OW == g.W;
+}
+
+/**
+ * fill_cols_row for same_size_plane: the row of tap (kh, kw) is the channel plane shifted by
+ * delta = (kh·dh − ph)·W + kw·dw − pw, so each image's part is one block copy; then the output
+ * rows that read above or below the plane, and the columns that wrapped around a row edge, are
+ * zeroed.
+ */
+inline __attribute__((always_inline)) void fill_shifted_plane(const float *plane0, int64_t image_stride, const Geo &g, int64_t kh, int64_t kw, int64_t j0,
+                        int64_t len, float *__restrict out) {
+  const int64_t off = kw * g.dw - g.pw, dh = kh * g.dh - g.ph, delta = dh * g.W + off;
+  int64_t lo, hi;
+  valid_range(off, 1, g.W, g.OW, lo, hi);
+  const int64_t row_lo = dh < 0 ? -dh : 0, row_hi = g.H - dh < g.OH ? (g.H - dh > 0 ? g.H - dh : 0) : g.OH;
+  for (int64_t j = j0, end = j0 + len; j < end;) {
+    const int64_t img = j / g.osp, s_a = j % g.osp, s_b = end - j < g.osp - s_a ? s_a + (end - j) : g.osp;
+    float *o = out + (j - j0) - s_a;  // o[s] is spatial position s of this image
+    const float *x = plane0 + img * image_stride;
+    // The block copy, kept inside the plane: positions before or after it are zeroed below.
+    int64_t c_a = s_a > row_lo * g.OW ? s_a : row_lo * g.OW, c_b = s_b < row_hi * g.OW ? s_b : row_hi * g.OW;
+    if (c_a < -delta) c_a = -delta;
+    if (c_b > g.osp - delta) c_b = g.osp - delta;
+    if (c_b < c_a) c_b = c_a;
+    for (int64_t s = s_a; s < c_a && s < s_b; s++) o[s] = 0.f;
+    for (int64_t s = c_a; s < c_b; s++) o[s] = x[s + delta];
+    for (int64_t s = c_b > s_a ? c_b : s_a; s < s_b; s++) o[s] = 0.f;
+    if (lo > 0 || hi < g.OW) {
+      for (int64_t r = s_a / g.OW; r * g.OW < s_b; r++) {
+        const int64_t r0 = r * g.OW;
+        for (int64_t q = 0; q < lo; q++)
+          if (r0 + q >= s_a && r0 + q < s_b) o[r0 + q] = 0.f;
+        for (int64_t q = hi; q < g.OW; q++)
+          if (r0 + q >= s_a && r0 + q < s_b) o[r0 + q] = 0.f;
+      }
+    }
+    j += s_b - s_a;
+  }
+}
+
+TBN_WIDE void fill_cols_row(const ImplicitCols &ic, int64_t p, int64_t j0, int64_t len, float *out) {
   const Geo &g = *ic.g;
   const int64_t c = p / g.kvol, t = p % g.kvol;
   const int64_t kd = t / (g.KH * g.KW), kh = t / g.KW % g.KH, kw = t % g.KW;
+  if (same_size_plane(g)) return fill_shifted_plane(ic.x + c * g.isp, ic.image_stride, g, kh, kw, j0, len, out);
   const int64_t off = kw * g.dw - g.pw;
   int64_t lo, hi;
   valid_range(off, g.sw, g.W, g.OW, lo, hi);
@@ -225,9 +261,81 @@ TBN_COPY_CLONES void fill_cols_row(const ImplicitCols &ic, int64_t p, int64_t j0
   }
 }
 
+/** The shifted-plane view of one kernel tap over a same_size_plane input (fill_shifted_plane). */
+struct ShiftedTap {
+  int64_t plane;         // offset of the tap's channel plane in an image
+  int64_t delta;         // source = spatial position + delta
+  int64_t row_lo, row_hi;  // output rows whose source row is inside the plane
+  int64_t lo, hi;          // output columns whose source column is inside the row
+};
+
+thread_local std::vector<ShiftedTap> t_taps;
+
+ShiftedTap shifted_tap(const Geo &g, int64_t p) {
+  const int64_t c = p / g.kvol, t = p % g.kvol, kh = t / g.KW, kw = t % g.KW;
+  const int64_t off = kw * g.dw - g.pw, dh = kh * g.dh - g.ph;
+  ShiftedTap s{c * g.isp, dh * g.W + off, dh < 0 ? -dh : 0, g.H - dh < g.OH ? (g.H - dh > 0 ? g.H - dh : 0) : g.OH, 0, 0};
+  valid_range(off, 1, g.W, g.OW, s.lo, s.hi);
+  return s;
+}
+
+/**
+ * pack_implicit_cols for same_size_plane geometry, one panel at a time so that its kc × NR
+ * floats are written in order: each row of a panel is NR consecutive positions of one image,
+ * copied as a block from the shifted plane, then the positions whose source fell outside a row
+ * (a column that wrapped around) are zeroed. Panels that cross an image or the plane's top or
+ * bottom edge take the per-element route.
+ */
+template <int NR>
+TBN_WIDE void pack_shifted_panels(const ImplicitCols &ic, int64_t p0, int64_t kc, int64_t j0, int64_t nc, float *dst) {
+  const Geo &g = *ic.g;
+  std::vector<ShiftedTap> &taps = t_taps;
+  taps.resize(static_cast<size_t>(kc));
+  for (int64_t r = 0; r < kc; r++) taps[static_cast<size_t>(r)] = shifted_tap(g, p0 + r);
+  for (int64_t j = 0; j < nc; j += NR, dst += kc * NR) {
+    const int64_t cols = nc - j < NR ? nc - j : NR;
+    const int64_t first = j0 + j, img = first / g.osp, s0 = first % g.osp;
+    const bool one_image = s0 + NR <= g.osp && cols == NR;
+    const float *x = ic.x + img * ic.image_stride;
+    const int64_t oh_a = s0 / g.OW, oh_b = (s0 + NR - 1) / g.OW;
+    for (int64_t r = 0; r < kc; r++) {
+      const ShiftedTap &t = taps[static_cast<size_t>(r)];
+      float *d = dst + r * NR;
+      const int64_t src0 = s0 + t.delta;
+      if (one_image && oh_a >= t.row_lo && oh_b < t.row_hi && src0 >= 0 && src0 + NR <= g.osp) {
+        std::memcpy(d, x + t.plane + src0, sizeof(float) * NR);
+        if (t.lo > 0 || t.hi < g.OW) {
+          for (int64_t row = oh_a; row <= oh_b; row++) {
+            const int64_t base = row * g.OW - s0;
+            for (int64_t q = 0; q < t.lo; q++)
+              if (base + q >= 0 && base + q < NR) d[base + q] = 0.f;
+            for (int64_t q = t.hi; q < g.OW; q++)
+              if (base + q >= 0 && base + q < NR) d[base + q] = 0.f;
+          }
+        }
+        continue;
+      }
+      for (int64_t i = 0; i < NR; i++) {
+        if (i >= cols) {
+          d[i] = 0.f;
+          continue;
+        }
+        const int64_t col = first + i, s = col % g.osp, oh = s / g.OW, ow = s % g.OW;
+        const bool in = oh >= t.row_lo && oh < t.row_hi && ow >= t.lo && ow < t.hi;
+        d[i] = in ? ic.x[(col / g.osp) * ic.image_stride + t.plane + s + t.delta] : 0.f;
+      }
+    }
+  }
+}
+
 /** PanelFn of B = the im2col matrix (B(p, j) = row p, column j): the forward product. */
 void pack_implicit_cols(const void *ctx, int64_t p0, int64_t kc, int64_t j0, int64_t nc, int nr, float *dst) {
   const ImplicitCols &ic = *static_cast<const ImplicitCols *>(ctx);
+  if (same_size_plane(*ic.g) && (nr == 32 || nr == 16)) {
+    if (nr == 32) pack_shifted_panels<32>(ic, p0, kc, j0, nc, dst);
+    else pack_shifted_panels<16>(ic, p0, kc, j0, nc, dst);
+    return;
+  }
   const int64_t panels = (nc + nr - 1) / nr;
   float *row = scratch(t_row, panels * nr);
   for (int64_t j = nc; j < panels * nr; j++) row[j] = 0.f;
@@ -314,13 +422,17 @@ bool backward_data_as_conv(const float *pdy, const float *pw, float *pdx, const 
   T.direct = L.direct;
   // flipped[gr][ci][o][kvol − 1 − tap] = w[gr·og + o][ci][tap]
   float *flipped = scratch(t_flipped, c.out_c * L.K);
-  for (int64_t gr = 0; gr < c.group; gr++)
-    for (int64_t o = 0; o < L.og; o++)
-      for (int64_t ci = 0; ci < L.cg; ci++) {
+  const int64_t rows = c.group * L.cg;  // (group, input channel): one row of the flipped weights each
+  parallel_for(rows, grain_for(rows, 4), [&](int64_t b, int64_t e) {
+    for (int64_t row = b; row < e; row++) {
+      const int64_t gr = row / L.cg, ci = row % L.cg;
+      float *dst = flipped + row * T.K + g.kvol - 1;
+      for (int64_t o = 0; o < L.og; o++, dst += g.kvol) {
         const float *src = pw + ((gr * L.og + o) * L.cg + ci) * g.kvol;
-        float *dst = flipped + (gr * L.cg + ci) * T.K + o * g.kvol + g.kvol - 1;
         for (int64_t k = 0; k < g.kvol; k++) dst[-k] = src[k];
       }
+    }
+  });
   forward_core(pdy, flipped, pdx, c.batch, c.out_c, c.in_c, c.group, T);
   return true;
 }

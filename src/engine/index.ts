@@ -20,7 +20,7 @@ export { conv, convTranspose, type ConvOptions, type ConvTransposeOptions } from
 export { maxPool, avgPool, globalAvgPool, globalMaxPool, poolOutSize, type PoolOptions } from './ops/pool.js';
 export { sum, mean, max, min, prod, argMax, argMin } from './ops/reduce.js';
 export { softmax, logSoftmax } from './ops/softmax.js';
-export { layerNorm, batchNorm, batchNormTrain } from './ops/norm.js';
+export { layerNorm, batchNorm, batchNormTrain, channelAffine } from './ops/norm.js';
 export { reshape, transpose, slice, concat, split, pad, gather, scatterAdd, squeeze, unsqueeze, flatten, tile } from './ops/shape-ops.js';
 export { mseLoss, klDistillLoss, crossEntropyLoss } from './losses.js';
 export { Adam, AdamW, cosineSchedule, oneCycleSchedule, type AdamOptions, type Schedule } from './optim.js';
