@@ -4,7 +4,8 @@
 // op from latent weights, the other float weights trainable), then times fine-tuning steps —
 // forward, KL distillation (T = 2, over the last axis) against fixed teacher outputs, backward,
 // Adam — on the native backend (or TBN_BACKEND=js) with the given thread count. Prints one
-// JSON line: {"ms": [...], "median_ms", "forward_ms", "peak_rss_mb", "rss_mb": [after each step]}.
+// JSON line: {"ms": [wall per step], "median_ms", "cpu_median_ms" (process CPU time per step, all
+// threads), "forward_ms", "peak_rss_mb", "rss_mb": [after each step]}.
 //
 //   npx tsx bench/engine_step.ts --model /tmp/resnet18.onnx --batch 8 --threads 1 --steps 3
 
@@ -42,12 +43,15 @@ const feeds = syntheticInputs(model, { batch: Number(values.batch), seed: 1 });
 const out = student.program.outputNames[0]!;
 const teacher = E.keep(E.noGrad(() => E.tidy(() => student.program.run(feeds).outputs[out]!)));
 
-function step(): number {
+/** [wall ms, process CPU ms (all threads)] of one step. */
+function step(): [number, number] {
   const t = performance.now();
+  const c = process.cpuUsage();
   E.tidy(() => E.backward(E.klDistillLoss(student.program.run(feeds).outputs[out]!, teacher, 2, -1)));
   optim.step();
   optim.zeroGrad();
-  return performance.now() - t;
+  const u = process.cpuUsage(c);
+  return [performance.now() - t, (u.user + u.system) / 1000];
 }
 
 function forward(): number {
@@ -58,9 +62,12 @@ function forward(): number {
 
 for (let i = 0; i < Number(values.warmup); i++) step();
 const ms: number[] = [];
+const cpu: number[] = [];
 const rss: number[] = [];
 for (let i = 0; i < Number(values.steps); i++) {
-  ms.push(step());
+  const [wall, c] = step();
+  ms.push(wall);
+  cpu.push(c);
   rss.push(process.memoryUsage.rss() / 2 ** 20);
 }
 const forwardMs = forward();
@@ -72,6 +79,7 @@ process.stdout.write(
     tiled: chosen.length,
     ms,
     median_ms: median(ms),
+    cpu_median_ms: median(cpu),
     forward_ms: forwardMs,
     peak_rss_mb: process.resourceUsage().maxRSS / 1024,
     rss_mb: rss,

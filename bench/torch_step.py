@@ -5,7 +5,8 @@ for bench/engine.bench.ts: the fixture CNN or transformer (the model classes of
 scripts/make_fixtures.py) or the production-size graphs of bench/torch_models.py (resnet18,
 ctc). Eval mode (BatchNorm on running statistics, as tbn's interpreter runs the exported
 model). The KL runs over the last axis (per frame for the CTC recognizer). Prints one JSON line:
-{"model", "batch", "threads", "ms": [per-step times], "median_ms", "peak_rss_mb"}.
+{"model", "batch", "threads", "ms": [per-step wall times], "median_ms", "cpu_median_ms" (process CPU
+time per step, all threads), "peak_rss_mb"}.
 
     /usr/bin/python3 bench/torch_step.py --model cnn --batch 32 --threads 1
 """
@@ -76,13 +77,14 @@ def main():
 
     for _ in range(args.warmup):
         step()
-    times = []
+    times, cpu = [], []
     for _ in range(args.steps):
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         step()
         times.append((time.perf_counter() - t) * 1000)
+        cpu.append((time.process_time() - c) * 1000)
     print(json.dumps({"model": args.model, "batch": args.batch, "threads": torch.get_num_threads(),
-                      "ms": times, "median_ms": statistics.median(times),
+                      "ms": times, "median_ms": statistics.median(times), "cpu_median_ms": statistics.median(cpu),
                       "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 
 
