@@ -133,10 +133,16 @@ thread_local std::vector<float> t_cols;
 thread_local std::vector<float> t_mat;
 thread_local std::vector<float> t_partial;  // the calling thread's filter-gradient lanes (kept warm)
 
-/** Images per GEMM: enough that the product is ≥ ~256 columns wide (small feature maps). */
+/**
+ * Images per GEMM: enough that the product is ≥ ~256 columns wide (small feature maps), evened
+ * out over the chunks that makes (8 images at 6 per GEMM become 4 + 4, not 6 + 2).
+ */
 int64_t images_per_gemm(int64_t batch, int64_t osp) {
+  if (batch < 1) return 1;
   int64_t n = (256 + osp - 1) / osp;
-  return n < 1 ? 1 : n > batch ? (batch < 1 ? 1 : batch) : n;
+  if (n > batch) n = batch;
+  const int64_t chunks = (batch + n - 1) / n;
+  return (batch + chunks - 1) / chunks;
 }
 
 /**

@@ -10,7 +10,7 @@ export { JsBackend } from './backends/js.js';
 export { NativeBackend } from './backends/native.js';
 export { createBackend, nativeBackend } from './backends/native-select.js';
 export type { DType, HostArray } from './dtype.js';
-export { Tensor, empty, full, zeros, ones, scalar, tensor, parameter, numel } from './tensor.js';
+export { Tensor, empty, full, zeros, ones, scalar, tensor, parameter, numel, type Tiling } from './tensor.js';
 export { tidy, keep } from './scope.js';
 export { backward, noGrad, isGradEnabled, releaseGraph, type BackwardOptions } from './autograd.js';
 export * from './ops/elementwise.js';

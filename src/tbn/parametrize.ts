@@ -89,6 +89,7 @@ function tiledOnBackend(w: E.Tensor, a: E.Tensor | undefined, layout: TileLayout
   const alpha = E.empty([mode === 'per-layer' ? 1 : layout.p], 'float32', be);
   const signs = E.empty([q], 'float32', be);
   be.tileForward!(w.buf, a ? a.buf : null, y.buf, alpha.buf, signs.buf, p);
+  describeTiling(y, alpha, signs, layout);
   record(y, 'tbnTile', a ? [w, a] : [w], [a ?? w, alpha, signs], (gy, [sa, sal, ss]) => {
     const dW = E.empty(layout.shape, 'float32', be);
     const dA = a ? E.empty(layout.shape, 'float32', be) : undefined;
@@ -98,6 +99,23 @@ function tiledOnBackend(w: E.Tensor, a: E.Tensor | undefined, layout: TileLayout
   alpha.dispose();
   signs.dispose();
   return y;
+}
+
+/**
+ * Tells ops that y = B̂ is p blocks of rows α[r]·T (E.Tiling), when its regions run along axis 0
+ * in whole rows, so that a convolution can take p× fewer multiply-adds. The tensors are copies
+ * of alpha and signs owned by y.
+ */
+function describeTiling(y: E.Tensor, alpha: E.Tensor, signs: E.Tensor, layout: TileLayout): void {
+  const rows = layout.shape[0]! / layout.p;
+  if (layout.tileAxis !== 0 || !Number.isInteger(rows) || layout.shape.length < 2) return;
+  y.tiling = E.noGrad(() =>
+    E.tidy(() => ({
+      p: layout.p,
+      alpha: E.keep(alpha.size === layout.p ? E.identity(alpha) : E.mul(alpha, E.ones([layout.p]))),
+      signs: E.keep(E.reshape(signs, [rows, ...layout.shape.slice(1)])),
+    })),
+  );
 }
 
 /**
@@ -115,6 +133,7 @@ export function tiledWeightOnHost(w: E.Tensor, a: E.Tensor | undefined, layout: 
   const av = a ? (a.toArray() as Float32Array) : wv;
   const { out, saved } = forward(wv, av, layout, mode);
   const y = E.tensor(out, layout.shape);
+  E.tidy(() => describeTiling(y, E.tensor(saved.alpha, [saved.alpha.length]), E.tensor(Float32Array.from(saved.signs), [saved.signs.length]), layout));
   return record(y, 'tbnTile', a ? [w, a] : [w], [], (gy, _s, needs) => {
     const { dW, dA } = backward(gy.toArray() as Float32Array, saved, layout, mode);
     if (!a) {
