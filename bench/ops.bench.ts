@@ -9,13 +9,14 @@ import { attr, floatTensor, graph, model, node, tensor, valueInfo } from '../src
 import type { Model } from '../src/ir/types.js';
 import { encodeModel } from '../src/onnx/proto.js';
 import { writeModel } from '../src/onnx/write.js';
-import { createCustomOpSession, customOpsStatus } from '../src/runtime/custom-ops.js';
+import { customOpsStatus } from '../src/runtime/custom-ops.js';
 import { createOrtSession } from '../src/runtime/ort.js';
 import { TBN_DOMAIN, TBN_OPSET_VERSION } from '../src/tbn/format.js';
 import { tbnFunction } from '../src/tbn/functions.js';
 import type { HostTensor } from '../src/util/host-tensor.js';
 import { Rng } from '../src/util/random.js';
 import type { BenchSection } from './run.js';
+import { measure, median, nativeTimer, type Timer } from './timers.js';
 
 interface Layer {
   name: string;
@@ -69,21 +70,12 @@ function tbnModel(l: Layer, p: number, rng: Rng): Model {
   return { ...model(g, { opset: 17, extraOpsets: [{ domain: TBN_DOMAIN, version: TBN_OPSET_VERSION }] }), functions: [tbnFunction(op, 17)] };
 }
 
-type Timer = { time(): Promise<number>; release(): Promise<void> };
-
-/** A native-loop timer (the custom-op host): median seconds of runs filling ~0.2 s. */
-async function nativeTimer(m: Uint8Array, feeds: Record<string, HostTensor>, threads: number): Promise<Timer> {
-  const s = await createCustomOpSession(m, { threads });
-  const first = Math.min(...s.benchmark(feeds, 3));
-  const n = Math.max(5, Math.min(2000, Math.round(0.2 / Math.max(1e-6, first))));
-  return { time: async () => median(s.benchmark(feeds, n)), release: () => s.release() };
-}
-
 /** The same through onnxruntime-node (a JavaScript call per run). */
 async function nodeTimer(m: Uint8Array, feeds: Record<string, HostTensor>, threads: number): Promise<Timer> {
   const s = await createOrtSession(m, { threads });
   for (let i = 0; i < 3; i++) await s.run(feeds);
   return {
+    cpu: Infinity,
     async time() {
       const times: number[] = [];
       const start = performance.now();
@@ -96,19 +88,6 @@ async function nodeTimer(m: Uint8Array, feeds: Record<string, HostTensor>, threa
     },
     release: () => s.release(),
   };
-}
-
-/** Rounds over all timers in turn; each keeps its best median (others share these cores). */
-async function measure(timers: Timer[], rounds = 2): Promise<number[]> {
-  const best = timers.map(() => Infinity);
-  for (let r = 0; r < rounds; r++) for (const [i, t] of timers.entries()) best[i] = Math.min(best[i]!, await t.time());
-  for (const t of timers) await t.release();
-  return best;
-}
-
-function median(xs: ArrayLike<number>): number {
-  const s = Array.from(xs).sort((a, b) => a - b);
-  return s[s.length >> 1]!;
 }
 
 const us = (s: number) => Number((s * 1e6).toFixed(s < 1e-4 ? 1 : 0));

@@ -10,6 +10,7 @@ Writes fixtures/models/*.onnx and fixtures/data/*.npz, and prints each model's a
 error. Seeded: the same torch build gives the same files. CI does not run this script.
 """
 import os
+import runpy
 import struct
 import subprocess
 import sys
@@ -238,6 +239,8 @@ def main():
     export(enc, torch.zeros(1, 16, dtype=torch.int64), "transformer-encoder.onnx", 17, (["ids"], ["logits"]),
            {"ids": {0: "batch"}, "logits": {0: "batch"}})
     subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "fixtures", "media.py")], check=True)
+
+    runpy.run_path(os.path.join(ROOT, "scripts", "fixtures", "convnets.py"), run_name="__main__")
 
 
 if __name__ == "__main__":

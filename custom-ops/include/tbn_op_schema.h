@@ -1,33 +1,45 @@
 /* tbn_op_schema.h — the ai.tbn op contract as the C/C++ side sees it (C99-compatible).
  * Mirrors src/tbn/format.ts (the source of truth); test/native-ops/schema.test.ts parses
  * this file and fails when a name, an input order, an attribute or a default differs.
- * Lists are comma-separated, in order. */
+ * Lists are comma-separated, in order. Version 2 appends the fused epilogue to TbnGemm,
+ * TbnMatMul and TbnConv (optional inputs scale, shift, residual; attributes activation,
+ * activation_alpha, activation_beta) and adds TbnConvNhwc (TbnConv on channels-last tensors). */
 #ifndef TBN_OP_SCHEMA_H
 #define TBN_OP_SCHEMA_H
 
 #define TBN_DOMAIN "ai.tbn"
-#define TBN_OPSET_VERSION 1
+#define TBN_OPSET_VERSION 2
+/* Oldest op version the library reads (files written before the fused epilogue). */
+#define TBN_OPSET_VERSION_MIN 1
 
 #define TBN_OP_DECODE "TbnDecode"
 #define TBN_OP_GEMM "TbnGemm"
 #define TBN_OP_MATMUL "TbnMatMul"
 #define TBN_OP_CONV "TbnConv"
+#define TBN_OP_CONV_NHWC "TbnConvNhwc"
 
 #define TBN_DECODE_INPUTS "bits,scales"
-#define TBN_GEMM_INPUTS "A,bits,scales,C"
-#define TBN_MATMUL_INPUTS "A,bits,scales"
-#define TBN_CONV_INPUTS "X,bits,scales,B"
+#define TBN_GEMM_INPUTS "A,bits,scales,C,scale,shift,residual"
+#define TBN_MATMUL_INPUTS "A,bits,scales,scale,shift,residual"
+#define TBN_CONV_INPUTS "X,bits,scales,B,scale,shift,residual"
+#define TBN_CONV_NHWC_INPUTS "X,bits,scales,B,scale,shift,residual"
 
 #define TBN_DECODE_OUTPUTS "W"
 #define TBN_GEMM_OUTPUTS "Y"
 #define TBN_MATMUL_OUTPUTS "Y"
 #define TBN_CONV_OUTPUTS "Y"
+#define TBN_CONV_NHWC_OUTPUTS "Y"
 
-/* Input positions shared by every op: the tile bits (uint8) and the scales (float). */
+/* Input positions shared by every op: the tile bits (uint8) and the scales (the op's float type
+ * T, like every other input and the output: float, float16 or bfloat16). */
 #define TBN_INPUT_BITS_DECODE 0
 #define TBN_INPUT_SCALES_DECODE 1
 #define TBN_INPUT_BITS 1
 #define TBN_INPUT_SCALES 2
+/* The first epilogue input (scale; then shift, residual) of each fused op (version 2). */
+#define TBN_INPUT_EPILOGUE_GEMM 4
+#define TBN_INPUT_EPILOGUE_MATMUL 3
+#define TBN_INPUT_EPILOGUE_CONV 4
 
 #define TBN_ATTR_WEIGHT_SHAPE "weight_shape"
 #define TBN_ATTR_P "p"
@@ -42,15 +54,26 @@
 #define TBN_ATTR_KERNEL_SHAPE "kernel_shape"
 #define TBN_ATTR_PADS "pads"
 #define TBN_ATTR_STRIDES "strides"
+#define TBN_ATTR_ACTIVATION "activation"
+#define TBN_ATTR_ACTIVATION_ALPHA "activation_alpha"
+#define TBN_ATTR_ACTIVATION_BETA "activation_beta"
 
 /* name:KIND[=default] per op; an attribute without a default is always written by tbn. */
 #define TBN_DECODE_ATTRS "weight_shape:INTS,p:INT,tile_axis:INT=0"
-#define TBN_GEMM_ATTRS \
-  "weight_shape:INTS,p:INT,tile_axis:INT=0,alpha:FLOAT=1,beta:FLOAT=1,transA:INT=0,transB:INT=0"
-#define TBN_MATMUL_ATTRS "weight_shape:INTS,p:INT,tile_axis:INT=0"
+#define TBN_GEMM_ATTRS                                                                                 \
+  "weight_shape:INTS,p:INT,tile_axis:INT=0,alpha:FLOAT=1,beta:FLOAT=1,transA:INT=0,transB:INT=0," \
+  "activation:INT=0,activation_alpha:FLOAT,activation_beta:FLOAT"
+#define TBN_MATMUL_ATTRS "weight_shape:INTS,p:INT,tile_axis:INT=0,activation:INT=0,activation_alpha:FLOAT,activation_beta:FLOAT"
 #define TBN_CONV_ATTRS                                                                                   \
   "weight_shape:INTS,p:INT,tile_axis:INT=0,auto_pad:STRING=NOTSET,dilations:INTS,group:INT=1,kernel_shape:INTS," \
-  "pads:INTS,strides:INTS"
+  "pads:INTS,strides:INTS,activation:INT=0,activation_alpha:FLOAT,activation_beta:FLOAT"
+#define TBN_CONV_NHWC_ATTRS                                                                              \
+  "weight_shape:INTS,p:INT,tile_axis:INT=0,auto_pad:STRING=NOTSET,dilations:INTS,group:INT=1,kernel_shape:INTS," \
+  "pads:INTS,strides:INTS,activation:INT=0,activation_alpha:FLOAT,activation_beta:FLOAT"
+
+/* activation codes (tbn_act in tbn_kernels.h); LeakyRelu reads activation_alpha, Clip reads
+ * activation_alpha (min) and activation_beta (max). */
+#define TBN_ACTIVATIONS "none,Relu,LeakyRelu,Clip,HardSwish,Sigmoid,SiLU,Gelu,GeluTanh"
 
 #define TBN_DEFAULT_TILE_AXIS 0
 #define TBN_DEFAULT_ALPHA 1.0f
@@ -59,5 +82,6 @@
 #define TBN_DEFAULT_TRANS_B 0
 #define TBN_DEFAULT_AUTO_PAD "NOTSET"
 #define TBN_DEFAULT_GROUP 1
+#define TBN_DEFAULT_ACTIVATION 0
 
 #endif

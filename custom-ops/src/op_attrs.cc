@@ -1,6 +1,9 @@
 // op_attrs.cc — see op_attrs.h.
 #include "op_attrs.h"
 
+#include <cmath>
+#include <limits>
+
 #include "float_types.h"
 #include "tbn_op_schema.h"
 
@@ -20,7 +23,102 @@ ONNXTensorElementDataType require_op_float(const TensorView &t, const char *what
   return t.type;
 }
 
+// An input that must have the op's float type T (that of the activations).
+void require_type(const TensorView &t, ONNXTensorElementDataType type, const char *what) {
+  if (t.type != type) fail(std::string(what) + " must be a " + float_type_name(type) + " tensor, as the activations are");
+}
+
+// A float attribute or NaN when absent.
+float optional_float(const OrtKernelInfo *info, const char *name) {
+  return attr_float(info, name, std::numeric_limits<float>::quiet_NaN());
+}
+
+// Input i as an epilogue vector: [channels] or a single value (its data, in type T); nullptr
+// when absent.
+const void *channel_vector(OrtKernelContext *ctx, size_t i, int64_t channels, ONNXTensorElementDataType type,
+                           const char *what, int64_t *len) {
+  bool present = false;
+  const TensorView v = input(ctx, i, &present);
+  *len = 0;
+  if (!present) return nullptr;
+  require_type(v, type, what);
+  const int64_t n = v.numel();
+  if (n != 1 && !(v.dims.size() == 1 && n == channels))
+    fail(std::string(what) + " " + dims_str(v.dims) + " must be [" + std::to_string(channels) + "] or one value");
+  *len = n;
+  return v.data;
+}
+
 }  // namespace
+
+EpilogueAttrs::EpilogueAttrs(const OrtKernelInfo *info, const std::string &op) {
+  const int64_t none = TBN_DEFAULT_ACTIVATION;
+  const int64_t code = attr_int(info, TBN_ATTR_ACTIVATION, &none);
+  if (code < 0 || code >= TBN_ACT_COUNT)
+    fail(op + ": activation = " + std::to_string(code) + " is not one of 0…" + std::to_string(TBN_ACT_COUNT - 1) + " (" +
+         TBN_ACTIVATIONS + ")");
+  act = static_cast<tbn_act>(code);
+  alpha = optional_float(info, TBN_ATTR_ACTIVATION_ALPHA);
+  beta = optional_float(info, TBN_ATTR_ACTIVATION_BETA);
+  if (act == TBN_ACT_LEAKY_RELU && std::isnan(alpha)) alpha = 0.01f;  // LeakyRelu's own default
+  if (act == TBN_ACT_CLIP && !(alpha <= beta))
+    fail(op + ": Clip needs activation_alpha (min) ≤ activation_beta (max)");
+  if (act == TBN_ACT_LEAKY_RELU && !std::isfinite(alpha)) fail(op + ": LeakyRelu needs a finite activation_alpha");
+}
+
+EpilogueInputs epilogue_inputs(const EpilogueAttrs &a, OrtKernelContext *ctx, size_t first, int64_t channels,
+                               const std::vector<int64_t> &ydims, ONNXTensorElementDataType type, bool host) {
+  EpilogueInputs r;
+  r.type = type;
+  r.e.act = a.act, r.e.alpha = a.alpha, r.e.beta = a.beta;
+  r.scale = channel_vector(ctx, first, channels, type, "scale", &r.e.scale_len);
+  r.shift = channel_vector(ctx, first + 1, channels, type, "shift", &r.e.shift_len);
+  bool has_res = false;
+  const TensorView res = input(ctx, first + 2, &has_res);
+  if (has_res) {
+    require_type(res, type, "residual");
+    if (res.numel() != 1 && res.dims != ydims)
+      fail("residual " + dims_str(res.dims) + " must have Y's shape " + dims_str(ydims) + " or be one value");
+    r.residual = res.data, r.residual_len = res.numel();
+    if (res.numel() == 1 && host) to_float(res.data, type, &r.e.add, 1), r.residual = nullptr, r.residual_len = 0;
+  }
+  r.any = r.scale || r.shift || has_res || a.act != TBN_ACT_NONE;
+  if (!r.narrow()) {
+    r.e.scale = static_cast<const float *>(r.scale), r.e.shift = static_cast<const float *>(r.shift);
+    r.e.residual = static_cast<const float *>(r.residual);
+  }
+  return r;
+}
+
+bool EpilogueInputs::narrow() const { return type != ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT; }
+
+size_t EpilogueInputs::widen_bytes() const {
+  if (!narrow()) return 0;
+  return float_scratch_bytes(scale ? e.scale_len : 0) + float_scratch_bytes(shift ? e.shift_len : 0) +
+         float_scratch_bytes(residual_len);
+}
+
+void EpilogueInputs::widen(void *scratch) {
+  if (!narrow()) return;
+  float *f = static_cast<float *>(scratch);
+  const auto take = [&](const void *src, int64_t n) -> const float * {
+    if (!src) return nullptr;
+    float *dst = f;
+    to_float(src, type, dst, n);
+    f += float_scratch_bytes(n) / sizeof(float);
+    return dst;
+  };
+  e.scale = take(scale, e.scale_len);
+  e.shift = take(shift, e.shift_len);
+  e.residual = take(residual, residual_len);
+  widened = true;
+}
+
+const tbn_epilogue *EpilogueInputs::get() const {
+  if (!any) return nullptr;
+  if (narrow() && !widened) fail("internal: a " + std::string(float_type_name(type)) + " epilogue was not widened to float");
+  return &e;
+}
 
 DenseAttrs::DenseAttrs(const OrtKernelInfo *info, bool is_gemm)
     : gemm(is_gemm),
@@ -28,7 +126,9 @@ DenseAttrs::DenseAttrs(const OrtKernelInfo *info, bool is_gemm)
       alpha(is_gemm ? attr_float(info, TBN_ATTR_ALPHA, TBN_DEFAULT_ALPHA) : 1.0f),
       beta(is_gemm ? attr_float(info, TBN_ATTR_BETA, TBN_DEFAULT_BETA) : 1.0f),
       trans_a(flag_attr(info, is_gemm, TBN_ATTR_TRANS_A, TBN_DEFAULT_TRANS_A)),
-      trans_b(flag_attr(info, is_gemm, TBN_ATTR_TRANS_B, TBN_DEFAULT_TRANS_B)) {
+      trans_b(flag_attr(info, is_gemm, TBN_ATTR_TRANS_B, TBN_DEFAULT_TRANS_B)),
+      epi(info, tile.op),
+      epi_input(is_gemm ? TBN_INPUT_EPILOGUE_GEMM : TBN_INPUT_EPILOGUE_MATMUL) {
   if (tile.shape.size() != 2) fail("weight_shape " + dims_str(tile.shape) + " must be 2-D");
   w_out_first = gemm && trans_b ? 1 : 0;
   out = w_out_first ? tile.shape[0] : tile.shape[1];
@@ -71,7 +171,9 @@ DenseInputs dense_inputs(const DenseAttrs &d, OrtKernelContext *ctx) {
   return r;
 }
 
-ConvAttrs::ConvAttrs(const OrtKernelInfo *info) : tile(info, TBN_OP_CONV), spatial(spatial_of(tile)) {
+ConvAttrs::ConvAttrs(const OrtKernelInfo *info, bool nhwc)
+    : tile(info, nhwc ? TBN_OP_CONV_NHWC : TBN_OP_CONV), channels_last(nhwc), epi(info, tile.op), spatial(spatial_of(tile)) {
+  if (channels_last && spatial != 2) fail("weight_shape " + dims_str(tile.shape) + " must be 4-D (TbnConvNhwc is 2-D)");
   const int64_t default_group = TBN_DEFAULT_GROUP;
   const size_t s = static_cast<size_t>(spatial);
   group = attr_int(info, TBN_ATTR_GROUP, &default_group);
@@ -90,6 +192,19 @@ ConvAttrs::ConvAttrs(const OrtKernelInfo *info) : tile(info, TBN_OP_CONV), spati
         fail("kernel_shape " + dims_str(kernel) + " does not match weight_shape " + dims_str(tile.shape));
 }
 
+bool ConvAttrs::dense_product() const {
+  const auto all = [](const std::vector<int64_t> &v, int64_t x) {
+    for (int64_t e : v)
+      if (e != x) return false;
+    return true;
+  };
+  const bool k1 = tile.shape.size() == 4 && tile.shape[2] == 1 && tile.shape[3] == 1;
+  const bool no_pads = auto_pad == TBN_PAD_VALID || (auto_pad == TBN_PAD_NOTSET && all(pads, 0)) ||
+                       auto_pad == TBN_PAD_SAME_UPPER || auto_pad == TBN_PAD_SAME_LOWER;  // 1×1 stride 1: no padding
+  // The table-lookup product wins from about 128 input channels; below, the conv kernels do.
+  return channels_last && group == 1 && k1 && all(strides, 1) && no_pads && tile.shape[1] >= 128;
+}
+
 ConvInputs conv_inputs(const ConvAttrs &c, OrtKernelContext *ctx) {
   ConvInputs r;
   r.x = input(ctx, 0);
@@ -98,21 +213,28 @@ ConvInputs conv_inputs(const ConvAttrs &c, OrtKernelContext *ctx) {
   if (x.dims.size() != static_cast<size_t>(c.spatial + 2))
     fail("X " + dims_str(x.dims) + " must have rank " + std::to_string(c.spatial + 2));
   x.numel();  // rejects negative or overflowing dims
+  // The geometry is worked out on the channels-first view of X.
+  std::vector<int64_t> xdims = x.dims;
+  if (c.channels_last) xdims = {x.dims[0], x.dims[3], x.dims[1], x.dims[2]};
   bool has_b = false;
   const TensorView b = input(ctx, 3, &has_b);
   if (has_b && (b.type != r.type || b.dims.size() != 1 || b.dims[0] != c.tile.shape[0]))
     fail("B " + dims_str(b.dims) + " must be a " + float_type_name(r.type) + " vector of " + std::to_string(c.tile.shape[0]) + " values");
   if (has_b) r.bias = static_cast<const float *>(b.data);
-  const tbn_status st = tbn_conv_geometry(c.spatial, x.dims.data(), c.tile.shape.data(), c.group,
+  const tbn_status st = tbn_conv_geometry(c.spatial, xdims.data(), c.tile.shape.data(), c.group,
                                           c.has_kernel ? c.kernel.data() : nullptr, c.has_strides ? c.strides.data() : nullptr,
                                           c.has_dilations ? c.dilations.data() : nullptr, c.has_pads ? c.pads.data() : nullptr,
                                           c.auto_pad, &r.g);
   if (st != TBN_OK)
     fail("X " + dims_str(x.dims) + " with weight_shape " + dims_str(c.tile.shape) + ", group " + std::to_string(c.group) +
          ": " + tbn_status_str(st));
-  r.ydims = {r.g.n, r.g.oc};
-  if (c.spatial == 2) r.ydims.push_back(r.g.out[0]);
-  r.ydims.push_back(r.g.out[1]);
+  r.g.channels_last = c.channels_last ? 1 : 0;
+  if (c.channels_last) r.ydims = {r.g.n, r.g.out[0], r.g.out[1], r.g.oc};
+  else {
+    r.ydims = {r.g.n, r.g.oc};
+    if (c.spatial == 2) r.ydims.push_back(r.g.out[0]);
+    r.ydims.push_back(r.g.out[1]);
+  }
   return r;
 }
 

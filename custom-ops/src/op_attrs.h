@@ -9,6 +9,35 @@
 
 namespace tbn {
 
+// The fused epilogue of op version 2, y = act(scale·v + shift + residual): the activation and
+// its parameters, read and checked at creation (absent in a version-1 node: none).
+struct EpilogueAttrs {
+  EpilogueAttrs(const OrtKernelInfo *info, const std::string &op);
+  tbn_act act = TBN_ACT_NONE;
+  float alpha = 0, beta = 0;
+};
+
+// A run's epilogue inputs (scale, shift, residual from input `first` on, each optional; each of
+// the op's float type T): scale and shift are [channels] or one value, residual has y's dims or
+// is one value (added to all). On the host a one-value residual is read into e.add; device
+// tensors keep it as residual (len 1). `scale`, `shift` and `residual` are the tensors' data in
+// T; e points at them for float ops, and at float copies once widen() has run for float16 and
+// bfloat16 ops (the host kernels call it with widen_bytes() of scratch: the residual is
+// activation-sized, the rest per channel).
+struct EpilogueInputs {
+  tbn_epilogue e{};
+  ONNXTensorElementDataType type = ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;
+  const void *scale = nullptr, *shift = nullptr, *residual = nullptr;
+  int64_t residual_len = 0;
+  bool any = false, widened = false;
+  bool narrow() const;
+  size_t widen_bytes() const;
+  void widen(void *scratch);
+  const tbn_epilogue *get() const;
+};
+EpilogueInputs epilogue_inputs(const EpilogueAttrs &a, OrtKernelContext *ctx, size_t first, int64_t channels,
+                               const std::vector<int64_t> &ydims, ONNXTensorElementDataType type, bool host = true);
+
 // TbnGemm (gemm = true) and TbnMatMul: y = alpha · A' · W' + beta · C with W from the tile.
 struct DenseAttrs {
   DenseAttrs(const OrtKernelInfo *info, bool gemm);
@@ -17,6 +46,8 @@ struct DenseAttrs {
   float alpha = 1, beta = 1;
   int64_t trans_a = 0, trans_b = 0, out = 0, in = 0;
   int w_out_first = 0;
+  EpilogueAttrs epi;
+  size_t epi_input = 0;  // index of the first epilogue input
 };
 
 // A run's A (and C): rows of A', its features, y's dims, and C's broadcast shape. A, C, the
@@ -32,14 +63,19 @@ struct DenseInputs {
 };
 DenseInputs dense_inputs(const DenseAttrs &d, OrtKernelContext *ctx);
 
+// TbnConv and TbnConvNhwc (channels_last: X [N, H, W, C], Y [N, OH, OW, OC], 2-D only).
 struct ConvAttrs {
-  explicit ConvAttrs(const OrtKernelInfo *info);
+  ConvAttrs(const OrtKernelInfo *info, bool channels_last = false);
   TileAttrs tile;
+  bool channels_last = false;
+  EpilogueAttrs epi;
   int spatial = 0;
   int64_t group = 1;
   tbn_auto_pad auto_pad = TBN_PAD_NOTSET;
   std::vector<int64_t> kernel, strides, dilations, pads;
   bool has_kernel = false, has_strides = false, has_dilations = false, has_pads = false;
+  // Channels last, 1×1, stride 1, no pads, one group, ≥ 128 input channels: run as the dense product.
+  bool dense_product() const;
 };
 
 // A run's X and B against the attributes: the geometry and y's dims. X, B, the scales and Y

@@ -1,20 +1,24 @@
-// op_conv.cc — TbnConv: ONNX Conv (1-D or 2-D, NCHW) whose weight is the tile. Attribute
-// lengths and ranges are checked at creation; the geometry against X at each run.
-// float16/bfloat16: X and B are converted to float into the run's workspace, the float kernel
-// runs into float scratch and Y is rounded back (float_types.h); scratch is sized by the
-// activations, never by W.
+// op_conv.cc — TbnConv: ONNX Conv (1-D or 2-D, NCHW) whose weight is the tile, and TbnConvNhwc,
+// the same on channels-last tensors (2-D). Attribute lengths and ranges are checked at
+// creation; the geometry against X at each run. Version 2: the fused epilogue per channel.
+// float16/bfloat16: X, B and the epilogue inputs are converted to float into the run's
+// workspace, the float kernel runs into float scratch and Y is rounded back (float_types.h);
+// scratch is sized by the activations, never by W.
 #include "float_types.h"
 #include "ops.h"
 #include "tbn_op_schema.h"
 
 namespace tbn {
 
-ConvKernel::ConvKernel(const OrtKernelInfo *info)
-    : c_(info), weight_(info, c_.tile, c_.tile.shape[0], c_.tile.numel / c_.tile.shape[0], 1, TBN_INPUT_BITS) {}
+ConvKernel::ConvKernel(const OrtKernelInfo *info, bool channels_last)
+    : c_(info, channels_last),
+      weight_(info, c_.tile, c_.tile.shape[0], c_.tile.numel / c_.tile.shape[0], 1, TBN_INPUT_BITS,
+              c_.dense_product() ? TBN_USE_DENSE : TBN_USE_CONV) {}
 
 void ConvKernel::compute(OrtKernelContext *ctx) const {
   const ConvInputs in = conv_inputs(c_, ctx);
   const tbn_conv_geom &g = in.g;
+  EpilogueInputs epi = epilogue_inputs(c_.epi, ctx, TBN_INPUT_EPILOGUE_CONV, g.oc, in.ydims, in.type);
   const TensorView y = output(ctx, 0, in.ydims);
   if (g.n == 0) return;
   std::unique_ptr<MatrixPlan> local;
@@ -25,8 +29,10 @@ void ConvKernel::compute(OrtKernelContext *ctx) const {
   const bool narrow = in.type != ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;
   const int64_t x_len = in.x.numel(), y_len = TensorView{in.type, in.ydims, nullptr}.numel();
   const size_t ws_bytes = (bytes + 63) & ~size_t(63);
-  const size_t narrow_bytes = narrow ? float_scratch_bytes(x_len) + float_scratch_bytes(g.oc) + float_scratch_bytes(y_len) : 0;
-  const WorkspacePool::Lease ws = pool_.acquire(ws_bytes + narrow_bytes);
+  const size_t narrow_bytes = narrow ? float_scratch_bytes(x_len) + float_scratch_bytes(g.oc) +
+                                           float_scratch_bytes(y_len) + epi.widen_bytes()
+                                     : 0;
+  const WorkspacePool::Lease ws = shared_workspaces().acquire(ws_bytes + narrow_bytes);
   const float *x = static_cast<const float *>(in.x.data), *bias = in.bias;
   float *out = static_cast<float *>(y.data);
   if (narrow) {
@@ -35,9 +41,10 @@ void ConvKernel::compute(OrtKernelContext *ctx) const {
     out = bf + float_scratch_bytes(g.oc) / sizeof(float);
     to_float(in.x.data, in.type, xf, x_len);
     if (bias) to_float(bias, in.type, bf, g.oc), bias = bf;
+    epi.widen(out + float_scratch_bytes(y_len) / sizeof(float));
     x = xf;
   }
-  check(tbn_conv_run(m, &g, x, bias, out, ws.data(), bytes, &par), c_.tile.op);
+  check(tbn_conv_run(m, &g, x, bias, epi.get(), out, ws.data(), bytes, &par), c_.tile.op);
   if (narrow) from_float(out, in.type, y.data, y_len);
 }
 

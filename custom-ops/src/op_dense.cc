@@ -1,8 +1,10 @@
 // op_dense.cc — TbnGemm and TbnMatMul. Gemm: A 2-D (transA), W 2-D (transB), optional C
 // broadcast to [M, N] (rank 0, [N], [1], [M,1], [1,N], [M,N]). MatMul: A of any rank ≥ 1
-// (leading dims are batch, the 2-D W broadcasts over them), y = A · W. float16/bfloat16: A and
-// C are converted to float into the run's workspace, the float kernel runs into float scratch
-// and Y is rounded back (float_types.h); scratch is sized by the activations, never by W.
+// (leading dims are batch, the 2-D W broadcasts over them), y = A · W. Version 2: the fused
+// epilogue (scale, shift, residual, activation) along the output features.
+// float16/bfloat16: A, C and the epilogue inputs are converted to float into the run's
+// workspace, the float kernel runs into float scratch and Y is rounded back (float_types.h);
+// scratch is sized by the activations, never by W.
 #include "float_types.h"
 #include "ops.h"
 #include "tbn_op_schema.h"
@@ -10,7 +12,7 @@
 namespace tbn {
 
 DenseKernel::DenseKernel(const OrtKernelInfo *info, bool gemm)
-    : d_(info, gemm), weight_(info, d_.tile, d_.out, d_.in, d_.w_out_first, TBN_INPUT_BITS) {}
+    : d_(info, gemm), weight_(info, d_.tile, d_.out, d_.in, d_.w_out_first, TBN_INPUT_BITS, TBN_USE_DENSE) {}
 
 void DenseKernel::compute(OrtKernelContext *ctx) const {
   const DenseInputs in = dense_inputs(d_, ctx);
@@ -21,6 +23,7 @@ void DenseKernel::compute(OrtKernelContext *ctx) const {
   args.alpha = d_.alpha;
   args.beta = d_.beta;
   if (in.c) args.c = in.c, args.c_rows = in.c_rows, args.c_cols = in.c_cols;
+  EpilogueInputs epi = epilogue_inputs(d_.epi, ctx, d_.epi_input, d_.out, in.ydims, in.type);
   const TensorView y = output(ctx, 0, in.ydims);
   if (rows == 0) return;
   args.y = static_cast<float *>(y.data);
@@ -30,12 +33,15 @@ void DenseKernel::compute(OrtKernelContext *ctx) const {
   const tbn_parallel par = parallel_for(ctx);
   size_t bytes = 0;
   check(tbn_dense_workspace(m, rows, par.max_tasks, &bytes), d_.tile.op);
-  // Scratch after the kernel's workspace: transA's copy of A, then float copies of A, C and Y.
+  // Scratch after the kernel's workspace: transA's copy of A, then float copies of A, C, Y and
+  // the epilogue inputs.
   const int64_t c_len = in.c ? in.c_rows * in.c_cols : 0;
   const size_t ws_bytes = (bytes + 63) & ~size_t(63);
   const size_t at_bytes = d_.trans_a ? float_scratch_bytes(rows * k) : 0;
-  const size_t narrow_bytes = narrow ? float_scratch_bytes(rows * k) + float_scratch_bytes(c_len) + float_scratch_bytes(rows * d_.out) : 0;
-  const WorkspacePool::Lease ws = pool_.acquire(ws_bytes + at_bytes + narrow_bytes + 64);
+  const size_t narrow_bytes = narrow ? float_scratch_bytes(rows * k) + float_scratch_bytes(c_len) +
+                                           float_scratch_bytes(rows * d_.out) + epi.widen_bytes()
+                                     : 0;
+  const WorkspacePool::Lease ws = shared_workspaces().acquire(ws_bytes + at_bytes + narrow_bytes + 64);
   unsigned char *scratch = static_cast<unsigned char *>(ws.data()) + ws_bytes;
   if (narrow) {
     float *xf = reinterpret_cast<float *>(scratch + at_bytes);
@@ -43,8 +49,10 @@ void DenseKernel::compute(OrtKernelContext *ctx) const {
     float *yf = cf + float_scratch_bytes(c_len) / sizeof(float);
     to_float(in.a.data, in.type, xf, rows * k);
     if (in.c) to_float(in.c, in.type, cf, c_len), args.c = cf;
+    epi.widen(yf + float_scratch_bytes(rows * d_.out) / sizeof(float));
     args.x = xf, args.y = yf;
   }
+  args.epi = epi.get();
   // transA: A is [k][rows]; the kernels take x as [rows][k], transposed after their workspace.
   if (d_.trans_a) {
     float *at = reinterpret_cast<float *>(scratch);

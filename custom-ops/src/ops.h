@@ -29,18 +29,16 @@ class DenseKernel {
  private:
   DenseAttrs d_;  // before weight_, which keeps a reference to d_.tile
   TiledWeight weight_;
-  mutable WorkspacePool pool_;
 };
 
 class ConvKernel {
  public:
-  explicit ConvKernel(const OrtKernelInfo *info);
+  explicit ConvKernel(const OrtKernelInfo *info, bool channels_last = false);
   void compute(OrtKernelContext *ctx) const;
 
  private:
   ConvAttrs c_;  // before weight_, which keeps a reference to c_.tile
   TiledWeight weight_;
-  mutable WorkspacePool pool_;
 };
 
 }  // namespace tbn

@@ -143,6 +143,12 @@ WorkspacePool::Lease WorkspacePool::acquire(size_t bytes) {
   return Lease(this, std::unique_ptr<Workspace>(new Workspace(bytes)));
 }
 
+WorkspacePool &shared_workspaces() {
+  // Destroyed when onnxruntime unloads the library, after its sessions (no lease outlives a run).
+  static WorkspacePool pool;
+  return pool;
+}
+
 WorkspacePool::Lease::~Lease() {
   if (!ws_) return;
   std::lock_guard<std::mutex> lock(pool_->mutex_);

@@ -89,7 +89,9 @@ class Workspace {
 };
 
 // Per-run scratch that outlives the run: buffers go back to the pool and are reused, so steady
-// state runs allocate nothing. Thread-safe (onnxruntime may run one kernel concurrently).
+// state runs allocate nothing. Thread-safe (onnxruntime may run kernels concurrently). One pool
+// serves every kernel (shared_workspaces()), so a session keeps about its largest run's scratch
+// once, not one buffer per node.
 class WorkspacePool {
  public:
   class Lease {
@@ -110,6 +112,8 @@ class WorkspacePool {
   std::mutex mutex_;
   std::vector<std::unique_ptr<Workspace>> free_;
 };
+
+WorkspacePool &shared_workspaces();
 
 // The kernel path: TBN_KERNEL (portable | avx2 | avx512) when set, else the best this CPU has.
 tbn_isa choose_isa();

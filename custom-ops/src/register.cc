@@ -31,10 +31,11 @@ struct OpDef : OrtCustomOp {
   Kernel *(*make)(const OrtKernelInfo *);
   ONNXTensorElementDataType type;  // T
   const char *ep;                  // nullptr: the CPU EP
+  int since;                       // first op version of the ai.tbn domain with this op
 
   OpDef(const char *op_name, size_t input_count, Kernel *(*factory)(const OrtKernelInfo *), ONNXTensorElementDataType t,
-        const char *ep_type = nullptr)
-      : OrtCustomOp(), name(op_name), inputs(input_count), make(factory), type(t), ep(ep_type) {
+        const char *ep_type = nullptr, int since_version = TBN_OPSET_VERSION_MIN)
+      : OrtCustomOp(), name(op_name), inputs(input_count), make(factory), type(t), ep(ep_type), since(since_version) {
     version = TBN_ORT_API_VERSION;
     GetName = [](const OrtCustomOp *op) { return static_cast<const OpDef *>(op)->name; };
     GetExecutionProviderType = [](const OrtCustomOp *op) { return static_cast<const OpDef *>(op)->ep; };
@@ -44,15 +45,15 @@ struct OpDef : OrtCustomOp {
       const size_t bits = self->inputs == 2 ? TBN_INPUT_BITS_DECODE : TBN_INPUT_BITS;
       return i == bits ? ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT8 : self->type;
     };
-    // The 4th input (Gemm C, Conv B) is optional, as in the standard ops.
+    // Inputs after the tile (Gemm C, Conv B, and the version-2 epilogue) are optional.
     GetInputCharacteristic = [](const OrtCustomOp *, size_t i) {
-      return i == 3 ? INPUT_OUTPUT_OPTIONAL : INPUT_OUTPUT_REQUIRED;
+      return i >= 3 ? INPUT_OUTPUT_OPTIONAL : INPUT_OUTPUT_REQUIRED;
     };
     GetInputMemoryType = [](const OrtCustomOp *, size_t) { return OrtMemTypeDefault; };
     GetOutputTypeCount = [](const OrtCustomOp *) -> size_t { return 1; };
     GetOutputType = [](const OrtCustomOp *op, size_t) { return static_cast<const OpDef *>(op)->type; };
     GetOutputCharacteristic = [](const OrtCustomOp *, size_t) { return INPUT_OUTPUT_REQUIRED; };
-    GetStartVersion = [](const OrtCustomOp *) { return TBN_OPSET_VERSION; };
+    GetStartVersion = [](const OrtCustomOp *op) { return static_cast<const OpDef *>(op)->since; };
     GetEndVersion = [](const OrtCustomOp *) { return TBN_OPSET_VERSION; };
     CreateKernelV2 = [](const OrtCustomOp *op, const OrtApi *, const OrtKernelInfo *info, void **kernel) {
       const OpDef *self = static_cast<const OpDef *>(op);
@@ -70,24 +71,30 @@ DecodeKernel *make_decode(const OrtKernelInfo *info) { return new DecodeKernel(i
 DenseKernel *make_gemm(const OrtKernelInfo *info) { return new DenseKernel(info, true); }
 DenseKernel *make_matmul(const OrtKernelInfo *info) { return new DenseKernel(info, false); }
 ConvKernel *make_conv(const OrtKernelInfo *info) { return new ConvKernel(info); }
+ConvKernel *make_conv_nhwc(const OrtKernelInfo *info) { return new ConvKernel(info, true); }
 
-// The four ops for one float type T on one EP.
+// The ops for one float type T on one EP. Every op but TbnConvNhwc (since version 2) serves
+// versions 1 and 2; version 1 nodes simply have no epilogue inputs or attributes.
 template <typename Decode, typename Dense, typename Conv>
 struct OpSet {
   OpDef<Decode> decode;
   OpDef<Dense> gemm, matmul;
-  OpDef<Conv> conv;
+  OpDef<Conv> conv, conv_nhwc;
   OpSet(Decode *(*d)(const OrtKernelInfo *), Dense *(*g)(const OrtKernelInfo *), Dense *(*m)(const OrtKernelInfo *),
-        Conv *(*c)(const OrtKernelInfo *), ONNXTensorElementDataType t, const char *ep = nullptr)
-      : decode(TBN_OP_DECODE, 2, d, t, ep), gemm(TBN_OP_GEMM, 4, g, t, ep), matmul(TBN_OP_MATMUL, 3, m, t, ep),
-        conv(TBN_OP_CONV, 4, c, t, ep) {}
-  void collect(std::vector<const OrtCustomOp *> *out) const { out->insert(out->end(), {&decode, &gemm, &matmul, &conv}); }
+        Conv *(*c)(const OrtKernelInfo *), Conv *(*c_nhwc)(const OrtKernelInfo *), ONNXTensorElementDataType t,
+        const char *ep = nullptr)
+      : decode(TBN_OP_DECODE, 2, d, t, ep), gemm(TBN_OP_GEMM, 7, g, t, ep), matmul(TBN_OP_MATMUL, 6, m, t, ep),
+        conv(TBN_OP_CONV, 7, c, t, ep), conv_nhwc(TBN_OP_CONV_NHWC, 7, c_nhwc, t, ep, 2) {}
+  void collect(std::vector<const OrtCustomOp *> *out) const {
+    out->insert(out->end(), {&decode, &gemm, &matmul, &conv});
+    if (conv_nhwc.make) out->push_back(&conv_nhwc);
+  }
 };
 
 using CpuOps = OpSet<DecodeKernel, DenseKernel, ConvKernel>;
-const CpuOps kCpuOps[] = {{make_decode, make_gemm, make_matmul, make_conv, kFloat},
-                          {make_decode, make_gemm, make_matmul, make_conv, kHalf},
-                          {make_decode, make_gemm, make_matmul, make_conv, kBfloat16}};
+const CpuOps kCpuOps[] = {{make_decode, make_gemm, make_matmul, make_conv, make_conv_nhwc, kFloat},
+                          {make_decode, make_gemm, make_matmul, make_conv, make_conv_nhwc, kHalf},
+                          {make_decode, make_gemm, make_matmul, make_conv, make_conv_nhwc, kBfloat16}};
 
 #if defined(TBN_WITH_CUDA)
 constexpr const char *kCudaEp = "CUDAExecutionProvider";
@@ -96,10 +103,11 @@ TbnDenseCuda *make_gemm_cuda(const OrtKernelInfo *info) { return new TbnDenseCud
 TbnDenseCuda *make_matmul_cuda(const OrtKernelInfo *info) { return new TbnDenseCuda(info, false); }
 TbnConvCuda *make_conv_cuda(const OrtKernelInfo *info) { return new TbnConvCuda(info); }
 
+// No channels-last CUDA kernel: TbnConvNhwc runs on the CPU EP (onnxruntime copies its tensors).
 using CudaOps = OpSet<TbnDecodeCuda, TbnDenseCuda, TbnConvCuda>;
-const CudaOps kCudaOps[] = {{make_decode_cuda, make_gemm_cuda, make_matmul_cuda, make_conv_cuda, kFloat, kCudaEp},
-                            {make_decode_cuda, make_gemm_cuda, make_matmul_cuda, make_conv_cuda, kHalf, kCudaEp},
-                            {make_decode_cuda, make_gemm_cuda, make_matmul_cuda, make_conv_cuda, kBfloat16, kCudaEp}};
+const CudaOps kCudaOps[] = {{make_decode_cuda, make_gemm_cuda, make_matmul_cuda, make_conv_cuda, nullptr, kFloat, kCudaEp},
+                            {make_decode_cuda, make_gemm_cuda, make_matmul_cuda, make_conv_cuda, nullptr, kHalf, kCudaEp},
+                            {make_decode_cuda, make_gemm_cuda, make_matmul_cuda, make_conv_cuda, nullptr, kBfloat16, kCudaEp}};
 #endif
 
 // One domain for every session: it must outlive them all, so it lives as long as the library

@@ -53,28 +53,29 @@ tbn_tile TileAttrs::tile(const TensorView &bits, const TensorView &scales, std::
   return t;
 }
 
-MatrixPlan::MatrixPlan(const tbn_tile &t, int64_t out, int64_t in, int w_out_first, tbn_isa isa,
+MatrixPlan::MatrixPlan(const tbn_tile &t, int64_t out, int64_t in, int w_out_first, tbn_isa isa, tbn_use use,
                        const std::string &op) {
   size_t bytes = 0;
-  check(tbn_matrix_bytes(&t, out, in, w_out_first, &bytes), op + " tile plan");
+  check(tbn_matrix_bytes(&t, out, in, w_out_first, isa, use, &bytes), op + " tile plan");
   mem_.reset(new Workspace(bytes));
-  check(tbn_matrix_init(&m_, &t, out, in, w_out_first, isa, mem_->data(), mem_->size()), op + " tile plan");
+  check(tbn_matrix_init(&m_, &t, out, in, w_out_first, isa, use, mem_->data(), mem_->size()), op + " tile plan");
 }
 
 TiledWeight::TiledWeight(const OrtKernelInfo *info, const TileAttrs &attrs, int64_t out, int64_t in,
-                         int w_out_first, size_t bits_index)
-    : attrs_(attrs), out_(out), in_(in), w_out_first_(w_out_first), bits_index_(bits_index), isa_(choose_isa()) {
+                         int w_out_first, size_t bits_index, tbn_use use)
+    : attrs_(attrs), out_(out), in_(in), w_out_first_(w_out_first), bits_index_(bits_index), isa_(choose_isa()),
+      use_(use) {
   TensorView bits, scales;
   std::vector<float> converted;
   if (constant_input(info, bits_index, &bits) && constant_input(info, bits_index + 1, &scales))
-    constant_.reset(new MatrixPlan(attrs.tile(bits, scales, &converted), out, in, w_out_first, isa_, attrs.op));
+    constant_.reset(new MatrixPlan(attrs.tile(bits, scales, &converted), out, in, w_out_first, isa_, use_, attrs.op));
 }
 
 const tbn_matrix *TiledWeight::get(OrtKernelContext *ctx, std::unique_ptr<MatrixPlan> *local) const {
   if (constant_) return constant_->get();
   const TensorView bits = input(ctx, bits_index_), scales = input(ctx, bits_index_ + 1);
   std::vector<float> converted;
-  local->reset(new MatrixPlan(attrs_.tile(bits, scales, &converted), out_, in_, w_out_first_, isa_, attrs_.op));
+  local->reset(new MatrixPlan(attrs_.tile(bits, scales, &converted), out_, in_, w_out_first_, isa_, use_, attrs_.op));
   return (*local)->get();
 }
 

@@ -26,7 +26,7 @@ struct TileAttrs {
 
 class MatrixPlan {
  public:
-  MatrixPlan(const tbn_tile &t, int64_t out, int64_t in, int w_out_first, tbn_isa isa, const std::string &op);
+  MatrixPlan(const tbn_tile &t, int64_t out, int64_t in, int w_out_first, tbn_isa isa, tbn_use use, const std::string &op);
   const tbn_matrix *get() const { return &m_; }
 
  private:
@@ -35,10 +35,11 @@ class MatrixPlan {
 };
 
 // W as a matrix [out][in] for a fused op; bits and scales are inputs bits_index, bits_index + 1.
+// The plan keeps only the bit layout `use`'s kernels read (about q/8 bytes beside the tile).
 class TiledWeight {
  public:
   TiledWeight(const OrtKernelInfo *info, const TileAttrs &attrs, int64_t out, int64_t in, int w_out_first,
-              size_t bits_index);
+              size_t bits_index, tbn_use use);
   // The plan for this run: the one built at creation, or a fresh one kept alive in *local.
   const tbn_matrix *get(OrtKernelContext *ctx, std::unique_ptr<MatrixPlan> *local) const;
 
@@ -48,6 +49,7 @@ class TiledWeight {
   int w_out_first_;
   size_t bits_index_;
   tbn_isa isa_;
+  tbn_use use_;
   std::unique_ptr<MatrixPlan> constant_;
 };
 

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -28,7 +29,18 @@ std::string take(OrtStatus *s) {
   return m.empty() ? "error" : m;
 }
 
-// One random float input of the declared shape (dynamic → 2).
+// A value in [−1, 1] as float16 or bfloat16 bits (mantissa truncated, tiny values flushed to
+// zero): random inputs only.
+uint16_t narrow_bits(float v, ONNXTensorElementDataType type) {
+  uint32_t u;
+  std::memcpy(&u, &v, 4);
+  if (type == ONNX_TENSOR_ELEMENT_DATA_TYPE_BFLOAT16) return static_cast<uint16_t>(u >> 16);
+  const int e = static_cast<int>((u >> 23) & 0xff) - 127 + 15;
+  const uint32_t sign = (u >> 16) & 0x8000;
+  return static_cast<uint16_t>(e <= 0 ? sign : sign | (static_cast<uint32_t>(e) << 10) | ((u >> 13) & 0x3ff));
+}
+
+// One random float, float16 or bfloat16 input of the declared shape (dynamic → 2).
 std::string make_input(OrtSession *s, size_t i, Rng &r, std::vector<std::vector<float>> *data,
                        std::vector<OrtValue *> *values) {
   OrtTypeInfo *ti = nullptr;
@@ -47,18 +59,26 @@ std::string make_input(OrtSession *s, size_t i, Rng &r, std::vector<std::vector<
   }
   g->ReleaseTypeInfo(ti);
   if (!err.empty()) return err;
-  if (type != ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT) return "input is not float";
+  const bool narrow = type == ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT16 || type == ONNX_TENSOR_ELEMENT_DATA_TYPE_BFLOAT16;
+  if (type != ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT && !narrow) return "input is not float, float16 or bfloat16";
   size_t count = 1;
   for (int64_t &d : dims) count *= static_cast<size_t>(d = d < 0 ? 2 : d);
   if (count > (64u << 20)) return "input too large for the fuzz pass";
-  data->emplace_back(count);
-  for (float &v : data->back()) v = r.uniform();
+  data->emplace_back(narrow ? (count + 1) / 2 : count);
+  if (narrow) {
+    for (size_t k = 0; k < count; k++) {
+      const uint16_t h = narrow_bits(r.uniform(), type);
+      std::memcpy(reinterpret_cast<unsigned char *>(data->back().data()) + 2 * k, &h, 2);
+    }
+  } else {
+    for (float &v : data->back()) v = r.uniform();
+  }
   OrtMemoryInfo *mi = nullptr;
   err = take(g->CreateCpuMemoryInfo(OrtArenaAllocator, OrtMemTypeDefault, &mi));
   if (!err.empty()) return err;
   OrtValue *v = nullptr;
-  err = take(g->CreateTensorWithDataAsOrtValue(mi, data->back().data(), count * sizeof(float), dims.data(), dims.size(),
-                                               ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT, &v));
+  err = take(g->CreateTensorWithDataAsOrtValue(mi, data->back().data(), count * (narrow ? 2 : sizeof(float)), dims.data(),
+                                               dims.size(), type, &v));
   g->ReleaseMemoryInfo(mi);
   if (err.empty()) values->push_back(v);
   return err;

@@ -2,7 +2,8 @@
 // definition (stream index → region scale × bit sign), written independently of the kernels.
 // Random shapes cover odd sizes, p dividing or not the output/input, both tile axes, a single
 // scale, Gemm alpha/beta/C broadcasts, conv groups (incl. depthwise), strides, dilations, pads
-// and auto_pad; every case runs on every kernel path this CPU has, with tasks run in reverse
+// and auto_pad, channels first and last, and the fused epilogue (scale, shift, residual, every
+// activation); every case runs on every kernel path this CPU has, with tasks run in reverse
 // order to show they are independent. Malformed sizes must give a status, not a crash.
 #include <cmath>
 #include <cstdio>
@@ -49,6 +50,58 @@ double ref_w(const Tile &t, int64_t idx) {
   const int64_t j = k % t.q, region = k / t.q;
   const double a = t.scales.size() == 1 ? t.scales[0] : t.scales[static_cast<size_t>(region)];
   return ((t.bits[static_cast<size_t>(j >> 3)] >> (j & 7)) & 1) ? a : -a;
+}
+
+// A random epilogue for `channels` output channels and `count` outputs (or none), and its
+// reference in double.
+struct Epilogue {
+  std::vector<float> scale, shift, residual;
+  tbn_epilogue e{};
+  bool on = false;
+  double apply(double v, int64_t ch, int64_t i) const {
+    if (!on) return v;
+    v = v * (e.scale_len ? scale[e.scale_len == 1 ? 0 : ch] : 1.0) + (e.shift_len ? shift[e.shift_len == 1 ? 0 : ch] : 0.0) + e.add;
+    if (e.residual) v += residual[static_cast<size_t>(i)];
+    const double a = e.alpha, b = e.beta;
+    switch (e.act) {
+      case TBN_ACT_RELU: return v < 0 ? 0 : v;
+      case TBN_ACT_LEAKY_RELU: return v < 0 ? a * v : v;
+      case TBN_ACT_CLIP: return v < a ? a : (v > b ? b : v);
+      case TBN_ACT_HARD_SWISH: return v * std::fmin(std::fmax(v / 6 + 0.5, 0.0), 1.0);
+      case TBN_ACT_SIGMOID: return 1 / (1 + std::exp(-v));
+      case TBN_ACT_SILU: return v / (1 + std::exp(-v));
+      case TBN_ACT_GELU: return 0.5 * v * (1 + std::erf(v / std::sqrt(2.0)));
+      case TBN_ACT_GELU_TANH: return 0.5 * v * (1 + std::tanh(std::sqrt(2 / M_PI) * (v + 0.044715 * v * v * v)));
+      default: return v;
+    }
+  }
+  const tbn_epilogue *get() const { return on ? &e : nullptr; }
+};
+
+Epilogue random_epilogue(Rng &r, int64_t channels, int64_t count) {
+  Epilogue ep;
+  ep.on = r.next() % 4 != 0;
+  if (!ep.on) return ep;
+  if (r.next() & 1) {
+    ep.scale.resize(r.next() % 4 == 0 ? 1 : static_cast<size_t>(channels));
+    for (auto &v : ep.scale) v = 0.5f + r.uniform();
+  }
+  if (r.next() & 1) {
+    ep.shift.resize(r.next() % 4 == 0 ? 1 : static_cast<size_t>(channels));
+    for (auto &v : ep.shift) v = r.uniform();
+  }
+  if (r.next() & 1) {
+    ep.residual.resize(static_cast<size_t>(count));
+    for (auto &v : ep.residual) v = 3 * r.uniform();
+  }
+  ep.e.scale = ep.scale.empty() ? nullptr : ep.scale.data(), ep.e.scale_len = static_cast<int64_t>(ep.scale.size());
+  ep.e.shift = ep.shift.empty() ? nullptr : ep.shift.data(), ep.e.shift_len = static_cast<int64_t>(ep.shift.size());
+  ep.e.add = r.next() % 3 == 0 ? r.uniform() : 0.0f;
+  ep.e.residual = ep.residual.empty() ? nullptr : ep.residual.data();
+  ep.e.act = static_cast<tbn_act>(r.next() % TBN_ACT_COUNT);
+  ep.e.alpha = ep.e.act == TBN_ACT_CLIP ? -0.5f : 0.1f;
+  ep.e.beta = 0.75f;
+  return ep;
 }
 
 struct Reverse {  // a "thread pool" that runs tasks last to first
@@ -100,14 +153,18 @@ void dense_case(Rng &r, int c) {
       if (a.c) y += a.beta * a.c[(a.c_rows == 1 ? 0 : b) * a.c_cols + (a.c_cols == 1 ? 0 : o)];
       want[b * out + o] = y;
     }
+  const Epilogue ep = random_epilogue(r, out, rows * out);
+  for (int64_t b = 0; b < rows; b++)
+    for (int64_t o = 0; o < out; o++) want[b * out + o] = ep.apply(want[b * out + o], o, b * out + o);
+  a.epi = ep.get();
   const tbn_tile tv = t.view();
   for (tbn_isa isa : {TBN_ISA_PORTABLE, TBN_ISA_AVX2, TBN_ISA_AVX512}) {
     if (!tbn_isa_available(isa)) continue;
     size_t pb = 0, wb = 0;
     tbn_matrix m;
-    expect_status(tbn_matrix_bytes(&tv, out, in, out_first, &pb), TBN_OK, "dense plan size");
+    expect_status(tbn_matrix_bytes(&tv, out, in, out_first, isa, TBN_USE_DENSE, &pb), TBN_OK, "dense plan size");
     std::vector<unsigned char> plan(pb), ws;
-    expect_status(tbn_matrix_init(&m, &tv, out, in, out_first, isa, plan.data(), pb), TBN_OK, "dense plan");
+    expect_status(tbn_matrix_init(&m, &tv, out, in, out_first, isa, TBN_USE_DENSE, plan.data(), pb), TBN_OK, "dense plan");
     const tbn_parallel par{Reverse::run, nullptr, 3};
     expect_status(tbn_dense_workspace(&m, rows, 3, &wb), TBN_OK, "dense workspace");
     ws.resize(wb);
@@ -128,7 +185,12 @@ void conv_case(Rng &r, int c) {
   }
   const tbn_auto_pad ap = static_cast<tbn_auto_pad>(r.next() % 4);
   tbn_conv_geom g;
-  if (tbn_conv_geometry(spatial, xs, ws_, group, nullptr, st, dl, pads, ap, &g) != TBN_OK) return;  // no output
+  if (r.next() % 3 == 0) {  // a product over positions: 1×1, stride 1, no pads (the no-copy and dense paths)
+    for (int s = 0; s < spatial; s++) ws_[2 + s] = 1, st[s] = 1, pads[s] = pads[spatial + s] = 0;
+  }
+  if (tbn_conv_geometry(spatial, xs, ws_, group, nullptr, st, dl, pads, r.next() % 3 ? ap : TBN_PAD_NOTSET, &g) != TBN_OK)
+    return;  // no output
+  g.channels_last = static_cast<int>(r.next() & 1);
   const Tile t = random_tile(r, std::vector<int64_t>(ws_, ws_ + 2 + spatial));
   std::vector<float> x(static_cast<size_t>(n * xs[1] * g.in[0] * g.in[1])), bias;
   for (auto &v : x) v = r.uniform();
@@ -147,23 +209,35 @@ void conv_case(Rng &r, int c) {
                 const int64_t ih = oh * g.stride[0] - g.pad0[0] + i * g.dil[0], iw = ow * g.stride[1] - g.pad0[1] + j * g.dil[1];
                 if (ih < 0 || ih >= g.in[0] || iw < 0 || iw >= g.in[1]) continue;
                 const int64_t ch = (oc / ocg) * cg + ci;
-                s += x[((b * xs[1] + ch) * g.in[0] + ih) * g.in[1] + iw] * ref_w(t, oc * k + (ci * kh + i) * kw + j);
+                const int64_t xi = g.channels_last ? ((b * g.in[0] + ih) * g.in[1] + iw) * xs[1] + ch
+                                                   : ((b * xs[1] + ch) * g.in[0] + ih) * g.in[1] + iw;
+                s += x[xi] * ref_w(t, oc * k + (ci * kh + i) * kw + j);
               }
-          want[(b * g.oc + oc) * plane + oh * g.out[1] + ow] = s;
+          const int64_t pos = oh * g.out[1] + ow;
+          want[g.channels_last ? (b * plane + pos) * g.oc + oc : (b * g.oc + oc) * plane + pos] = s;
         }
+  const Epilogue ep = random_epilogue(r, g.oc, static_cast<int64_t>(want.size()));
+  for (size_t i = 0; i < want.size(); i++) {
+    const int64_t pos = static_cast<int64_t>(i) % (g.channels_last ? g.oc : plane * g.oc);
+    want[i] = ep.apply(want[i], g.channels_last ? pos : pos / plane, static_cast<int64_t>(i));
+  }
   const tbn_tile tv = t.view();
   for (tbn_isa isa : {TBN_ISA_PORTABLE, TBN_ISA_AVX2, TBN_ISA_AVX512}) {
     if (!tbn_isa_available(isa)) continue;
     size_t pb = 0, wb = 0;
     tbn_matrix m;
-    expect_status(tbn_matrix_bytes(&tv, g.oc, k, 1, &pb), TBN_OK, "conv plan size");
+    // channels last, 1×1, stride 1, no pads, one group: the dense product with a dense plan, or the conv path
+    const bool dense = g.channels_last && group == 1 && kh == 1 && kw == 1 && g.stride[0] == 1 && g.stride[1] == 1 &&
+                       g.pad0[0] == 0 && g.pad0[1] == 0 && g.pad1[0] == 0 && g.pad1[1] == 0 && (r.next() & 1);
+    const tbn_use use = dense ? TBN_USE_DENSE : TBN_USE_CONV;
+    expect_status(tbn_matrix_bytes(&tv, g.oc, k, 1, isa, use, &pb), TBN_OK, "conv plan size");
     std::vector<unsigned char> plan(pb), ws;
-    expect_status(tbn_matrix_init(&m, &tv, g.oc, k, 1, isa, plan.data(), pb), TBN_OK, "conv plan");
+    expect_status(tbn_matrix_init(&m, &tv, g.oc, k, 1, isa, use, plan.data(), pb), TBN_OK, "conv plan");
     const tbn_parallel par{Reverse::run, nullptr, 3};
     expect_status(tbn_conv_workspace(&m, &g, 3, &wb), TBN_OK, "conv workspace");
     ws.resize(wb);
     std::vector<float> y(want.size(), NAN);
-    expect_status(tbn_conv_run(&m, &g, x.data(), bias.empty() ? nullptr : bias.data(), y.data(), ws.data(), wb, &par),
+    expect_status(tbn_conv_run(&m, &g, x.data(), bias.empty() ? nullptr : bias.data(), ep.get(), y.data(), ws.data(), wb, &par),
                   TBN_OK, "conv run");
     expect_close(y, want, "conv", c, isa);
   }
@@ -196,8 +270,8 @@ void malformed() {
   expect_status(tbn_tile_validate(&t, nullptr, nullptr), TBN_ERR_OVERFLOW, "overflowing shape");
   t.shape = shape, t.rank = 2;
   size_t bytes = 0;
-  expect_status(tbn_matrix_bytes(&t, 5, 5, 1, &bytes), TBN_ERR_SHAPE, "out·in ≠ N");
-  expect_status(tbn_matrix_bytes(&t, 4, 6, 1, &bytes), TBN_ERR_SHAPE, "shape[0] ≠ out");
+  expect_status(tbn_matrix_bytes(&t, 5, 5, 1, TBN_ISA_PORTABLE, TBN_USE_DENSE, &bytes), TBN_ERR_SHAPE, "out·in ≠ N");
+  expect_status(tbn_matrix_bytes(&t, 4, 6, 1, TBN_ISA_PORTABLE, TBN_USE_DENSE, &bytes), TBN_ERR_SHAPE, "shape[0] ≠ out");
   tbn_conv_geom g;
   const int64_t x1[3] = {1, 4, 5}, w1[3] = {2, 3, 3}, w2[3] = {2, 2, 9}, one[1] = {1}, zero[1] = {0};
   expect_status(tbn_conv_geometry(1, x1, w1, 1, nullptr, nullptr, nullptr, nullptr, TBN_PAD_NOTSET, &g), TBN_ERR_SHAPE,

@@ -1,12 +1,23 @@
-/* tbn_conv.c — Conv (1-D as H = 1, 2-D; groups, strides, pads, dilations, bias) from the tile.
- * The input is copied once per image into a zero-padded buffer [C][Hp][Wp]. With stride 1 the
- * output at padded flat index f = oh·Wp + ow reads xpad[off[kk] + f] for every kernel tap kk,
- * contiguous in f: the microkernel multiplies straight out of xpad (no im2col; the Wp − OW
- * columns per row it also computes are dropped). Strided convs and IN_COMBINE gather a small
- * column block [kk][PB] per position block instead. Weight rows (tile rows in OUT_REUSE,
- * output channels otherwise) are expanded 8 at a time into a ±1 (or ±α) panel [kk][8]; in
- * OUT_REUSE each computed row j feeds every output channel oc ≡ j (mod out/p) of the group,
- * scaled by α[oc / (out/p)]. */
+/* tbn_conv.c — Conv (1-D as H = 1, 2-D; groups, strides, pads, dilations, bias, channels first or
+ * last, fused epilogue) from the tile.
+ *   Direct path (every layout but IN_COMBINE): output position f = oh·pitch + ow reads
+ *   src[off[kk] + f] for every kernel tap kk, contiguous in f, so the microkernel multiplies
+ *   straight out of src (no im2col; the pitch − OW columns per row it also computes are
+ *   dropped). src is the input itself when nothing needs padding (stride 1, no pads, channels
+ *   first: 1×1 convs are a product over positions), else a zero-padded copy split into
+ *   stride phases: phase (a, b) holds padded rows a, a + sh, … and columns b, b + sw, …, so a
+ *   strided tap is a unit-stride read in its phase (tap (kh, kw) at dilation d reads phase
+ *   (kh·d mod sh, kw·d mod sw) shifted by (kh·d div sh, kw·d div sw)).
+ *   IN_COMBINE gathers a column block [kk][PB] per position block, combining the p input
+ *   regions with their α first.
+ *   Channels last with a 1×1 kernel, stride 1 and no pads is the dense product itself.
+ * Weight rows (tile rows in OUT_REUSE, output channels otherwise) are expanded 8 at a time into
+ * a ±1 (or ±α) panel [kk][8]; in OUT_REUSE each computed row j feeds every output channel
+ * oc ≡ j (mod out/p) of the group, scaled by α[oc / (out/p)]. The store applies the epilogue
+ * (α, bias, scale, shift, residual, activation) to each block while it is in cache.
+ * Threads: whole images per task when the batch is large or the images small (one wake-up per
+ * run); otherwise every image is copied in one parallel step and all (image, group, row block,
+ * position block) units are shared out in a second. */
 #include <string.h>
 
 #include "tbn_internal.h"
@@ -14,19 +25,21 @@
 #define MAX_PB 64
 
 typedef struct conv_plan {
-  int64_t hp, wp, chan, xpad_len, k, kx, npos, nposblk, nrows, nchblk, ocg, cg;
+  int64_t sh, sw;     /* stride phases of the copy (1 without phases) */
+  int64_t hph, wph;   /* rows and columns of one phase plane */
+  int64_t chan;       /* floats per channel of src */
+  int64_t pitch;      /* row pitch of the position grid */
+  int64_t xpad_len;   /* floats per copied image, slack included */
+  int64_t k, kx, npos, nposblk, nrows, nchblk, ocg, cg;
   int64_t image_work; /* multiply-accumulates per image */
-  int direct, use_col;
-  /* Batch mode: whole images per task, each with its own padded buffer (small images, where
-   * splitting one image across threads costs more in wake-ups than it saves). */
-  int batch;
+  int copy, use_col, batch, dense;
   const tbn_micro *mk;
 } conv_plan;
 
 typedef struct conv_ws {
-  float *xpad, *wexp, *col, *tile;
+  float *xpad, *wexp, *col, *tile, *post, *rowbuf;
   int64_t *off, *coloff, *pbase;
-  size_t task_wexp, task_col, task_tile, task_pbase;
+  size_t task_wexp, task_col, task_tile, task_pbase, task_rowbuf, ximages;
 } conv_ws;
 
 tbn_status tbn_auto_pad_parse(const char *s, tbn_auto_pad *out) {
@@ -88,9 +101,25 @@ tbn_status tbn_conv_geometry(int spatial, const int64_t *x_shape, const int64_t 
   return TBN_OK;
 }
 
+/* Channels last, 1×1, stride 1, no pads, one group: y [n·h·w][oc] = x [n·h·w][c] · Wᵀ (run as that
+ * product when the plan was made for the dense kernels: the caller's choice, by the channels). */
+static int is_dense(const tbn_conv_geom *g) {
+  return g->channels_last && g->group == 1 && g->k[0] == 1 && g->k[1] == 1 && g->stride[0] == 1 &&
+         g->stride[1] == 1 && g->pad0[0] == 0 && g->pad0[1] == 0 && g->pad1[0] == 0 && g->pad1[1] == 0;
+}
+
+static int no_padding(const tbn_conv_geom *g) {
+  return g->pad0[0] == 0 && g->pad0[1] == 0 && g->pad1[0] == 0 && g->pad1[1] == 0;
+}
+
+/* Tasks that run whole images alone: many images, or images too small to split. */
+static int batch_mode(const tbn_conv_geom *g, int64_t image_work, size_t tasks) {
+  return tasks > 1 && g->n > 1 && (g->n >= 4 * (int64_t)tasks || image_work < 16 * TBN_TASK_WORK * (int64_t)tasks);
+}
+
 static tbn_status conv_layout(const tbn_matrix *m, const tbn_conv_geom *g, size_t tasks, tbn_arena *a, conv_plan *p,
                               conv_ws *w) {
-  int64_t k, t, len;
+  int64_t k, t, len, hp, wp;
   memset(p, 0, sizeof *p);
   memset(w, 0, sizeof *w);
   p->mk = tbn_micro_get(m->isa);
@@ -100,32 +129,54 @@ static tbn_status conv_layout(const tbn_matrix *m, const tbn_conv_geom *g, size_
   if (!tbn_mul(p->cg, g->k[0], &k) || !tbn_mul(k, g->k[1], &k)) return TBN_ERR_OVERFLOW;
   if (m->out != g->oc || m->in != k) return TBN_ERR_SHAPE;
   p->k = k;
+  if (is_dense(g) && m->use == TBN_USE_DENSE) {
+    p->dense = 1;
+    return TBN_OK;
+  }
+  if (m->mode != TBN_MODE_GENERAL && !m->panel) return TBN_ERR_ARG; /* a plan made for the dense kernels */
   p->kx = m->mode == TBN_MODE_IN_COMBINE ? m->ri : k;
-  p->direct = g->stride[0] == 1 && g->stride[1] == 1;
-  p->use_col = !p->direct || m->mode == TBN_MODE_IN_COMBINE;
-  p->hp = g->in[0] + g->pad0[0] + g->pad1[0];
-  p->wp = g->in[1] + g->pad0[1] + g->pad1[1];
-  if (!tbn_mul(p->hp, p->wp, &p->chan) || !tbn_mul(p->chan, g->c, &len)) return TBN_ERR_OVERFLOW;
-  if (!tbn_mul(g->k[1] - 1, g->dil[1], &t) || !tbn_add(len, t + 2 * MAX_PB, &p->xpad_len)) return TBN_ERR_OVERFLOW;
-  if (!tbn_mul(g->out[0], p->direct ? p->wp : g->out[1], &p->npos)) return TBN_ERR_OVERFLOW;
+  p->use_col = m->mode == TBN_MODE_IN_COMBINE;
+  p->copy = p->use_col || g->channels_last || g->stride[0] != 1 || g->stride[1] != 1 || !no_padding(g);
+  hp = g->in[0] + g->pad0[0] + g->pad1[0];
+  wp = g->in[1] + g->pad0[1] + g->pad1[1];
+  p->sh = p->use_col ? 1 : g->stride[0], p->sw = p->use_col ? 1 : g->stride[1];
+  p->hph = tbn_ceil_div(hp, p->sh), p->wph = tbn_ceil_div(wp, p->sw);
+  if (p->copy) {
+    if (!tbn_mul(p->hph * p->sh, p->wph * p->sw, &p->chan) || !tbn_mul(p->chan, g->c, &len)) return TBN_ERR_OVERFLOW;
+    if (!tbn_add(len, p->wph + 2 * MAX_PB, &p->xpad_len)) return TBN_ERR_OVERFLOW;
+    p->pitch = p->use_col ? g->out[1] : p->wph;
+  } else {
+    p->chan = g->in[0] * g->in[1];
+    p->pitch = g->in[1];
+  }
+  if (!tbn_mul(g->out[0], p->pitch, &p->npos)) return TBN_ERR_OVERFLOW;
   p->nposblk = tbn_ceil_div(p->npos, p->mk->conv_pb);
   p->nrows = m->mode == TBN_MODE_OUT_REUSE && p->ocg > m->ro ? m->ro : p->ocg;
   p->nchblk = tbn_ceil_div(p->nrows, TBN_EXP_ROWS);
-  if (!tbn_mul(g->group, p->nchblk, &t) || !tbn_mul(t, p->nposblk, &t)) return TBN_ERR_OVERFLOW;
+  if (!tbn_mul(g->group, p->nchblk, &t) || !tbn_mul(t, p->nposblk, &t) || !tbn_mul(t, g->n, &t)) return TBN_ERR_OVERFLOW;
   if (!tbn_mul(g->group * p->nrows, p->kx, &t) || !tbn_mul(t, p->npos, &p->image_work)) return TBN_ERR_OVERFLOW;
-  p->batch = tasks > 1 && g->n > 1 && p->image_work < 16 * TBN_TASK_WORK * (int64_t)tasks;
-  if (!tbn_mul(p->xpad_len, p->batch ? (int64_t)tasks : 1, &len)) return TBN_ERR_OVERFLOW;
+  p->batch = batch_mode(g, p->image_work, tasks);
+  w->ximages = !p->copy ? 0 : p->batch ? tasks : (size_t)g->n;
+  if (!tbn_mul(p->xpad_len, (int64_t)w->ximages, &len)) return TBN_ERR_OVERFLOW;
   w->xpad = (float *)tbn_take(a, (size_t)len * sizeof(float));
   w->off = (int64_t *)tbn_take(a, (size_t)k * sizeof(int64_t));
   w->task_wexp = (size_t)(p->kx * TBN_EXP_ROWS);
   w->task_tile = (size_t)(TBN_EXP_ROWS * p->mk->conv_pb);
-  w->task_col = p->use_col ? (size_t)(p->kx * p->mk->conv_pb) : 0;
-  w->task_pbase = p->direct ? 0 : (size_t)p->mk->conv_pb;
-  if (p->use_col) w->coloff = (int64_t *)tbn_take(a, (size_t)p->kx * sizeof(int64_t));
+  /* IN_COMBINE blocks, and the blocks at the end of an uncopied input that would read past it */
+  w->task_col = (size_t)(p->kx * p->mk->conv_pb);
+  w->task_pbase = p->use_col ? (size_t)p->mk->conv_pb : 0;
+  w->coloff = (int64_t *)tbn_take(a, (size_t)p->kx * sizeof(int64_t));
   w->wexp = (float *)tbn_take(a, w->task_wexp * tasks * sizeof(float));
   w->tile = (float *)tbn_take(a, w->task_tile * tasks * sizeof(float));
   w->col = (float *)tbn_take(a, w->task_col * tasks * sizeof(float));
   w->pbase = (int64_t *)tbn_take(a, w->task_pbase * tasks * sizeof(int64_t));
+  w->post = (float *)tbn_take(a, (size_t)(3 * g->oc) * sizeof(float));
+  /* copy scratch: a padded row, and (channels last) the task's rows transposed */
+  if (p->copy) {
+    if (!tbn_mul(g->channels_last ? g->c : 0, g->in[1], &t) || !tbn_add(t, p->sw * p->wph + 16, &t)) return TBN_ERR_OVERFLOW;
+    w->task_rowbuf = (size_t)t;
+    w->rowbuf = (float *)tbn_take(a, w->task_rowbuf * tasks * sizeof(float));
+  }
   return TBN_OK;
 }
 
@@ -136,8 +187,14 @@ tbn_status tbn_conv_workspace(const tbn_matrix *m, const tbn_conv_geom *g, size_
   tbn_status s;
   if (!m || !g || !bytes) return TBN_ERR_ARG;
   s = conv_layout(m, g, tasks, &a, &p, &w);
-  if (s == TBN_OK) *bytes = a.used + 64;
-  return s;
+  if (s != TBN_OK) return s;
+  if (p.dense) {
+    int64_t rows;
+    if (!tbn_mul(g->n, g->in[0] * g->in[1], &rows)) return TBN_ERR_OVERFLOW;
+    return tbn_dense_workspace(m, rows, tasks, bytes);
+  }
+  *bytes = a.used + 64;
+  return TBN_OK;
 }
 
 typedef struct conv_ctx {
@@ -145,9 +202,11 @@ typedef struct conv_ctx {
   const tbn_conv_geom *g;
   conv_plan p;
   conv_ws w;
-  const float *x, *bias;
+  tbn_post post;
+  const float *x;
   float *y;
-  int64_t n; /* current image */
+  int64_t n0;        /* first image of the run's slice (batch tasks) */
+  float *xbase;      /* copied images: image i of the slice at xbase + i·xpad_len */
   size_t units, tasks;
 } conv_ctx;
 
@@ -156,31 +215,74 @@ static void range_of(size_t t, size_t tasks, size_t units, size_t *u0, size_t *u
   *u1 = (t + 1) * units / tasks;
 }
 
-static void pad_task(void *arg, size_t t) {
-  const conv_ctx *c = (const conv_ctx *)arg;
+/* One padded input row of channel ch split into its sw column phases (row i of each phase plane
+ * of phase row ph); src: the unpadded row (wd values), pr: scratch of sw·wph + 16 floats. */
+static void copy_row(const conv_ctx *c, const float *src, float *ch_base, int64_t ph, int64_t i, float *pr) {
+  const conv_plan *p = &c->p;
+  const int64_t wd = c->g->in[1], pl = c->g->pad0[1], plane = p->hph * p->wph;
+  float *d0 = ch_base + ph * p->sw * plane + i * p->wph;
+  int64_t pw, j, right;
+  if (p->sw == 1) {
+    right = p->wph - pl - wd;
+    memset(d0, 0, (size_t)pl * sizeof(float));
+    memcpy(d0 + pl, src, (size_t)wd * sizeof(float));
+    if (right > 0) memset(d0 + pl + wd, 0, (size_t)right * sizeof(float));
+    return;
+  }
+  /* the padded row (sw·wph columns), then its phases */
+  right = p->sw * p->wph - pl - wd;
+  memset(pr, 0, (size_t)pl * sizeof(float));
+  memcpy(pr + pl, src, (size_t)wd * sizeof(float));
+  if (right > 0) memset(pr + pl + wd, 0, (size_t)right * sizeof(float));
+  if (p->sw == 2) {
+    p->mk->deinterleave2(pr, p->wph, d0, d0 + plane);
+    return;
+  }
+  for (pw = 0; pw < p->sw; pw++) {
+    float *d = d0 + pw * plane;
+    for (j = 0; j < p->wph; j++) d[j] = pr[pw + p->sw * j];
+  }
+}
+
+/* Copies channels [c0, c1) of image n into xpad: zero padding, split into sh × sw stride
+ * phases, one input row at a time (channels last: the rows of the channel range transposed
+ * first, so every read is contiguous). The slack after the channels is zeroed with the last. */
+static void copy_image(const conv_ctx *c, int64_t n, float *xpad, int64_t c0, int64_t c1, int zero_tail, float *scratch) {
   const tbn_conv_geom *g = c->g;
-  const int64_t h = g->in[0], wd = g->in[1], pl = g->pad0[1];
-  size_t c0, c1, ch;
-  range_of(t, c->tasks, (size_t)g->c, &c0, &c1);
-  for (ch = c0; ch < c1; ch++) {
-    const float *src = c->x + (c->n * g->c + (int64_t)ch) * h * wd;
-    float *dst = c->w.xpad + (int64_t)ch * c->p.chan;
-    int64_t hp;
-    for (hp = 0; hp < c->p.hp; hp++) {
-      const int64_t row = hp - g->pad0[0];
-      float *d = dst + hp * c->p.wp;
-      if (row < 0 || row >= h) {
-        memset(d, 0, (size_t)c->p.wp * sizeof(float));
-        continue;
-      }
-      memset(d, 0, (size_t)pl * sizeof(float));
-      memcpy(d + pl, src + row * wd, (size_t)wd * sizeof(float));
-      memset(d + pl + wd, 0, (size_t)(c->p.wp - pl - wd) * sizeof(float));
+  const conv_plan *p = &c->p;
+  const int64_t wd = g->in[1], plane = p->hph * p->wph;
+  float *pr = scratch, *tb = scratch + p->sw * p->wph + 16;
+  int64_t hp, ch, pw;
+  for (hp = 0; hp < p->sh * p->hph; hp++) {
+    const int64_t row = hp - g->pad0[0], ph = hp % p->sh, i = hp / p->sh;
+    if (row < 0 || row >= g->in[0]) {
+      for (ch = c0; ch < c1; ch++)
+        for (pw = 0; pw < p->sw; pw++) memset(xpad + ch * p->chan + (ph * p->sw + pw) * plane + i * p->wph, 0, (size_t)p->wph * sizeof(float));
+      continue;
+    }
+    if (g->channels_last) p->mk->transpose(c->x + ((n * g->in[0] + row) * wd) * g->c + c0, wd, c1 - c0, g->c, tb, wd);
+    for (ch = c0; ch < c1; ch++) {
+      const float *src = g->channels_last ? tb + (ch - c0) * wd : c->x + ((n * g->c + ch) * g->in[0] + row) * wd;
+      copy_row(c, src, xpad + ch * p->chan, ph, i, pr);
     }
   }
-  if (t == 0) {
-    const int64_t used = g->c * c->p.chan;
-    memset(c->w.xpad + used, 0, (size_t)(c->p.xpad_len - used) * sizeof(float));
+  if (zero_tail) {
+    const int64_t used = g->c * p->chan;
+    memset(xpad + used, 0, (size_t)(p->xpad_len - used) * sizeof(float));
+  }
+}
+
+/* Copy task over (image, channel range) pairs of every image (split mode). */
+static void copy_task(void *arg, size_t t) {
+  const conv_ctx *c = (const conv_ctx *)arg;
+  const int64_t per = c->g->c;
+  size_t u0, u1, u;
+  range_of(t, c->tasks, (size_t)(c->g->n * per), &u0, &u1);
+  for (u = u0; u < u1;) {
+    const int64_t n = (int64_t)u / per, ch = (int64_t)u % per;
+    const int64_t end = (int64_t)u1 - n * per < per ? (int64_t)u1 - n * per : per;
+    copy_image(c, n, c->w.xpad + n * c->p.xpad_len, ch, end, end == per, c->w.rowbuf + t * c->w.task_rowbuf);
+    u += (size_t)(end - ch);
   }
 }
 
@@ -202,178 +304,286 @@ static void expand(const conv_ctx *c, const int64_t *rows, int jn, float *wexp) 
   else tbn_expand_tile(c->m, rows, jn, c->p.kx, wexp);
 }
 
-/* Column block for positions [f0, f0+PB) of group gr: gathered taps, or combined regions. */
-static void build_col(const conv_ctx *c, int64_t gr, int64_t f0, float *col, int64_t *pbase) {
+/* IN_COMBINE column block for positions [f0, f0+PB) of group gr: taps gathered per position,
+ * the p input regions combined with their α. */
+static void build_col(const conv_ctx *c, const float *src, int64_t gr, int64_t f0, float *col, int64_t *pbase) {
   const tbn_conv_geom *g = c->g;
   const tbn_matrix *m = c->m;
   const int pb = c->p.mk->conv_pb;
-  const float *xg = c->w.xpad + gr * c->p.cg * c->p.chan;
+  const float *xg = src + gr * c->p.cg * c->p.chan;
   int64_t kk, r;
   int v;
-  if (!c->p.direct) {
-    for (v = 0; v < pb; v++) {
-      const int64_t f = f0 + v, oh = f / g->out[1], ow = f - oh * g->out[1];
-      pbase[v] = f < c->p.npos ? oh * g->stride[0] * c->p.wp + ow * g->stride[1] : 0;
-    }
+  for (v = 0; v < pb; v++) {
+    const int64_t f = f0 + v, oh = f / g->out[1], ow = f - oh * g->out[1];
+    pbase[v] = f < c->p.npos ? oh * g->stride[0] * c->p.wph + ow * g->stride[1] : 0;
   }
   for (kk = 0; kk < c->p.kx; kk++) {
     float *dst = col + kk * pb;
-    const int64_t regions = m->mode == TBN_MODE_IN_COMBINE ? m->p : 1;
-    for (r = 0; r < regions; r++) {
-      const float a = m->mode == TBN_MODE_IN_COMBINE ? m->alpha[r] : 1.0f;
+    for (r = 0; r < m->p; r++) {
+      const float a = m->alpha[r];
       const float *s = xg + c->w.off[kk + r * c->p.kx];
-      if (c->p.direct) {
-        s += f0;
-        if (r == 0) for (v = 0; v < pb; v++) dst[v] = a * s[v];
-        else for (v = 0; v < pb; v++) dst[v] += a * s[v];
-      } else {
-        if (r == 0) for (v = 0; v < pb; v++) dst[v] = a * s[pbase[v]];
-        else for (v = 0; v < pb; v++) dst[v] += a * s[pbase[v]];
-      }
+      if (r == 0) for (v = 0; v < pb; v++) dst[v] = a * s[pbase[v]];
+      else for (v = 0; v < pb; v++) dst[v] += a * s[pbase[v]];
     }
   }
 }
 
-/* Writes tile rows into y: each weight row feeds one channel, or (OUT_REUSE) every channel of
- * the group congruent to it modulo out/p, scaled by that channel's region scale. */
-static void store(const conv_ctx *c, int64_t gr, int64_t f0, const int64_t *rows, int jn, const float *tile) {
-  const tbn_matrix *m = c->m;
+/* An uncopied input's block that would read past the end of x: taps gathered with bounds. */
+static void bounded_col(const conv_ctx *c, const float *src, int64_t limit, int64_t f0, float *col) {
+  const int pb = c->p.mk->conv_pb;
+  int64_t kk;
+  int v;
+  for (kk = 0; kk < c->p.kx; kk++) {
+    const int64_t base = c->w.off[kk] + f0;
+    for (v = 0; v < pb; v++) col[kk * pb + v] = base + v < limit ? src[base + v] : 0.0f;
+  }
+}
+
+/* The output positions a block of PB grid positions holds: runs of consecutive outputs. */
+typedef struct segments {
+  int n;
+  int64_t src[MAX_PB], dst[MAX_PB], len[MAX_PB];
+  int64_t count; /* grid positions computed (PB, fewer in the last block) */
+} segments;
+
+static void block_segments(const conv_ctx *c, int64_t f0, segments *sg) {
   const tbn_conv_geom *g = c->g;
   const int pb = c->p.mk->conv_pb;
-  const int64_t c0 = gr * c->p.ocg, c1 = c0 + c->p.ocg, plane = g->out[0] * g->out[1];
-  int64_t seg_dst[MAX_PB], seg_src[MAX_PB], seg_len[MAX_PB];
-  int nseg = 0, v = 0, jj, sgi;
-  while (v < pb && f0 + v < c->p.npos) {
-    const int64_t f = f0 + v;
-    if (!c->p.direct) {
-      const int64_t len = c->p.npos - f < pb - v ? c->p.npos - f : pb - v;
-      seg_dst[nseg] = f, seg_src[nseg] = v, seg_len[nseg++] = len;
-      break;
-    } else {
-      const int64_t oh = f / c->p.wp, ow = f - oh * c->p.wp;
-      int64_t len = c->p.wp - ow;
-      if (len > pb - v) len = pb - v;
-      if (ow < g->out[1]) {
-        seg_dst[nseg] = oh * g->out[1] + ow, seg_src[nseg] = v;
-        seg_len[nseg++] = ow + len <= g->out[1] ? len : g->out[1] - ow;
-      }
-      v += (int)len;
+  const int64_t pitch = c->p.pitch;
+  int64_t v = 0;
+  sg->n = 0;
+  sg->count = c->p.npos - f0 < pb ? c->p.npos - f0 : pb;
+  while (v < sg->count) {
+    const int64_t f = f0 + v, oh = f / pitch, ow = f - oh * pitch;
+    int64_t len = pitch - ow;
+    if (len > sg->count - v) len = sg->count - v;
+    if (ow < g->out[1]) {
+      const int64_t dst = oh * g->out[1] + ow, n = ow + len <= g->out[1] ? len : g->out[1] - ow;
+      const int k = sg->n - 1;
+      /* rows without dropped columns between them (pitch = OW) continue the previous run */
+      if (k >= 0 && sg->src[k] + sg->len[k] == v && sg->dst[k] + sg->len[k] == dst) sg->len[k] += n;
+      else sg->src[sg->n] = v, sg->dst[sg->n] = dst, sg->len[sg->n++] = n;
     }
+    v += len;
   }
+}
+
+/* Channels last: output channel oc of image n from its computed row t, the epilogue over the
+ * whole block at once (vectorised), then the valid positions scattered with stride OC. */
+static void store_channel_last(const conv_ctx *c, int64_t n, int64_t oc, const float *t, const segments *sg, float *buf) {
+  const tbn_conv_geom *g = c->g;
+  const tbn_post *post = &c->post;
+  const int64_t plane = g->out[0] * g->out[1];
+  const float *res = post->residual;
+  int k;
+  int64_t i;
+  c->p.mk->affine_act(t, sg->count, post->mul[oc], post->add[oc], res ? 0 : post->e, buf);
+  for (k = 0; k < sg->n; k++) {
+    const int64_t base = (n * plane + sg->dst[k]) * g->oc + oc;
+    float *v = buf + sg->src[k];
+    if (res) {
+      for (i = 0; i < sg->len[k]; i++) v[i] += res[base + i * g->oc];
+      if (post->act) post->act(v, sg->len[k], post->e);
+    }
+    for (i = 0; i < sg->len[k]; i++) c->y[base + i * g->oc] = v[i];
+  }
+}
+
+/* Channels last, when each copy r of the block's rows is a run of consecutive channels (always
+ * but for some grouped layouts): per copy, the epilogue on the [rows][positions] block, then
+ * 8×8 transposes into y's [position][channel] rows (the residual comes in the same way).
+ * Returns 0, writing nothing, when the channels are not consecutive. */
+static int store_block_last(const conv_ctx *c, int64_t n, int64_t gr, const int64_t *rows, int jn, const float *tile,
+                            const segments *sg) {
+  const tbn_matrix *m = c->m;
+  const tbn_conv_geom *g = c->g;
+  const tbn_post *post = &c->post;
+  const tbn_micro *mk = c->p.mk;
+  const int pb = mk->conv_pb;
+  const int64_t c0 = gr * c->p.ocg, c1 = c0 + c->p.ocg, plane = g->out[0] * g->out[1];
+  const int reuse = m->mode == TBN_MODE_OUT_REUSE;
+  const int64_t step = reuse ? m->ro : c1; /* between the copies of a row */
+  const int64_t first = reuse ? tbn_conv_first_channel(c0, m->ro, rows[0]) : rows[0];
+  float buf[TBN_EXP_ROWS * MAX_PB], rbuf[TBN_EXP_ROWS * MAX_PB];
+  int64_t oc0;
+  int jj, k;
+  for (jj = 1; jj < jn; jj++)
+    if ((reuse ? tbn_conv_first_channel(c0, m->ro, rows[jj]) : rows[jj]) != first + jj) return 0;
+  for (oc0 = first; oc0 < c1; oc0 += step)
+    if (oc0 + jn > c1) return 0; /* a copy some rows have and others not */
+  for (oc0 = first; oc0 < c1; oc0 += step) {
+    for (jj = 0; jj < jn; jj++)
+      mk->affine_act(tile + jj * pb, sg->count, post->mul[oc0 + jj], post->add[oc0 + jj], post->residual ? 0 : post->e, buf + jj * pb);
+    if (post->residual) {
+      for (k = 0; k < sg->n; k++)
+        mk->transpose(post->residual + (n * plane + sg->dst[k]) * g->oc + oc0, sg->len[k], jn, g->oc, rbuf + sg->src[k], pb);
+      for (k = 0; k < sg->n; k++)
+        for (jj = 0; jj < jn; jj++) {
+          float *v = buf + jj * pb + sg->src[k];
+          const float *rv = rbuf + jj * pb + sg->src[k];
+          int64_t i;
+          for (i = 0; i < sg->len[k]; i++) v[i] += rv[i];
+          if (post->act) post->act(v, sg->len[k], post->e);
+        }
+    }
+    for (k = 0; k < sg->n; k++) mk->transpose(buf + sg->src[k], jn, sg->len[k], pb, c->y + (n * plane + sg->dst[k]) * g->oc + oc0, g->oc);
+  }
+  return 1;
+}
+
+/* Each weight row feeds one channel, or (OUT_REUSE) every channel of the group congruent to it
+ * modulo out/p, scaled by that channel's region scale (folded into post.mul). Channels first,
+ * all the channels of a row are stored by one call, straight into y's rows. */
+static void store(const conv_ctx *c, int64_t n, int64_t gr, int64_t f0, const int64_t *rows, int jn, const float *tile) {
+  const tbn_matrix *m = c->m;
+  const tbn_conv_geom *g = c->g;
+  const tbn_post *post = &c->post;
+  const int pb = c->p.mk->conv_pb;
+  const int64_t c0 = gr * c->p.ocg, c1 = c0 + c->p.ocg, plane = g->out[0] * g->out[1];
+  float buf[MAX_PB], s[TBN_MAX_STORE], b[TBN_MAX_STORE];
+  float *y[TBN_MAX_STORE];
+  const float *r[TBN_MAX_STORE];
+  segments sg;
+  int jj, k, contiguous = 0;
+  block_segments(c, f0, &sg);
+  if (g->channels_last) contiguous = store_block_last(c, n, gr, rows, jn, tile, &sg);
   for (jj = 0; jj < jn; jj++) {
-    const float *t = tile + jj * pb;
     int64_t oc = rows[jj], step = 1, last = rows[jj] + 1;
     if (m->mode == TBN_MODE_OUT_REUSE) oc = tbn_conv_first_channel(c0, m->ro, rows[jj]), step = m->ro, last = c1;
-    for (; oc < last; oc += step) {
-      const float s = m->mode == TBN_MODE_OUT_REUSE ? m->alpha[tbn_reuse_region(oc, m->ro)] : 1.0f;
-      const float b = c->bias ? c->bias[oc] : 0.0f;
-      float *y = c->y + (c->n * g->oc + oc) * plane;
-      for (sgi = 0; sgi < nseg; sgi++) {
-        float *d = y + seg_dst[sgi];
-        const float *sv = t + seg_src[sgi];
-        int64_t i;
-        for (i = 0; i < seg_len[sgi]; i++) d[i] = s * sv[i] + b;
+    if (g->channels_last) {
+      if (!contiguous) for (; oc < last; oc += step) store_channel_last(c, n, oc, tile + jj * pb, &sg, buf);
+      continue;
+    }
+    while (oc < last) {
+      for (k = 0; k < TBN_MAX_STORE && oc < last; k++, oc += step) {
+        const int64_t base = (n * g->oc + oc) * plane;
+        s[k] = post->mul[oc], b[k] = post->add[oc], y[k] = c->y + base, r[k] = post->residual ? post->residual + base : 0;
       }
+      c->p.mk->store_segments(tile + jj * pb, k, s, b, y, r, post->act ? post->e : 0, sg.src, sg.dst, sg.len, sg.n);
     }
   }
 }
 
-static void conv_task(void *arg, size_t t) {
-  const conv_ctx *c = (const conv_ctx *)arg;
+/* Units [u0, u1) of the images whose source (copy or input) starts at src(i) for image i. */
+static void run_units(const conv_ctx *c, size_t t, size_t u0, size_t u1) {
   const tbn_micro *mk = c->p.mk;
   const int pb = mk->conv_pb;
   float *wexp = c->w.wexp + t * c->w.task_wexp, *tile = c->w.tile + t * c->w.task_tile;
-  float *col = c->w.col ? c->w.col + t * c->w.task_col : 0;
+  float *col = c->w.col + t * c->w.task_col;
   int64_t *pbase = c->w.pbase ? c->w.pbase + t * c->w.task_pbase : 0;
   int64_t rows[TBN_EXP_ROWS], have_w = -1, have_col = -1;
-  const int64_t per_group = c->p.nchblk * c->p.nposblk;
-  size_t u0, u1, u;
-  range_of(t, c->tasks, c->units, &u0, &u1);
+  const int64_t per_group = c->p.nchblk * c->p.nposblk, per_image = c->g->group * per_group;
+  const int64_t xtotal = c->g->n * c->g->c * c->p.chan;
+  size_t u;
   for (u = u0; u < u1; u++) {
-    const int64_t gr = (int64_t)u / per_group, rem = (int64_t)u % per_group;
+    const int64_t img = (int64_t)u / per_image, rest = (int64_t)u % per_image;
+    const int64_t gr = rest / per_group, rem = rest % per_group, n = c->n0 + img;
     const int64_t cb = c->p.use_col ? rem % c->p.nchblk : rem / c->p.nposblk;
     const int64_t pk = c->p.use_col ? rem / c->p.nchblk : rem % c->p.nposblk;
-    const int64_t f0 = pk * pb, wkey = gr * c->p.nchblk + cb, ckey = gr * c->p.nposblk + pk;
-    const int jn = block_rows(c, gr, cb, rows);
+    const int64_t f0 = pk * pb, wkey = gr * c->p.nchblk + cb, ckey = u - (size_t)(rem % c->p.nchblk);
+    const float *img_src = c->p.copy ? c->xbase + img * c->p.xpad_len : c->x + n * c->g->c * c->p.chan;
     const float *src;
-    const int64_t *off;
+    const int64_t *off = c->w.off;
+    const int jn = block_rows(c, gr, cb, rows);
     int jj;
     if (wkey != have_w) expand(c, rows, jn, wexp), have_w = wkey;
     if (c->p.use_col) {
-      if (ckey != have_col) build_col(c, gr, f0, col, pbase), have_col = ckey;
+      if ((int64_t)ckey != have_col) build_col(c, img_src, gr, f0, col, pbase), have_col = (int64_t)ckey;
       src = col, off = c->w.coloff;
     } else {
-      src = c->w.xpad + gr * c->p.cg * c->p.chan + f0, off = c->w.off;
+      src = img_src + gr * c->p.cg * c->p.chan + f0;
+      /* An uncopied input is read in place: the last blocks of the last image must not read past it. */
+      if (!c->p.copy && (src - c->x) + off[c->p.kx - 1] + pb > xtotal) {
+        const int64_t g0 = (img_src - c->x) + gr * c->p.cg * c->p.chan;
+        bounded_col(c, c->x + g0, xtotal - g0, f0, col);
+        src = col, off = c->w.coloff;
+      }
     }
     for (jj = 0; jj < jn; jj += mk->conv_jb) {
       const int jb = jn - jj < mk->conv_jb ? jn - jj : mk->conv_jb;
       if (mk->conv_short && c->p.npos - f0 < pb) mk->conv_short(wexp + jj, c->p.kx, src, off, jb, tile + jj * pb, c->p.npos - f0);
       else mk->conv(wexp + jj, c->p.kx, src, off, jb, tile + jj * pb);
     }
-    store(c, gr, f0, rows, jn, tile);
+    store(c, n, gr, f0, rows, jn, tile);
   }
 }
 
-/* Batch mode: task t runs images [n0, n1) alone, on its own slice of every buffer. */
+/* Split mode: units of every image shared out. */
+static void unit_task(void *arg, size_t t) {
+  const conv_ctx *c = (const conv_ctx *)arg;
+  size_t u0, u1;
+  range_of(t, c->tasks, c->units, &u0, &u1);
+  run_units(c, t, u0, u1);
+}
+
+/* Batch mode: task t runs images [n0, n1) alone, its copy buffer holding one image at a time. */
 static void batch_task(void *arg, size_t t) {
   const conv_ctx *all = (const conv_ctx *)arg;
   conv_ctx c = *all;
+  const size_t per_image = all->units / (size_t)all->g->n;
   size_t n0, n1, n;
   range_of(t, all->tasks, (size_t)all->g->n, &n0, &n1);
-  c.tasks = 1;
-  c.w.xpad += t * (size_t)c.p.xpad_len;
-  c.w.wexp += t * c.w.task_wexp;
-  c.w.tile += t * c.w.task_tile;
-  if (c.w.col) c.w.col += t * c.w.task_col;
-  if (c.w.pbase) c.w.pbase += t * c.w.task_pbase;
+  c.xbase = c.w.xpad + (c.p.copy ? t * (size_t)c.p.xpad_len : 0);
   for (n = n0; n < n1; n++) {
-    c.n = (int64_t)n;
-    pad_task(&c, 0);
-    conv_task(&c, 0);
+    c.n0 = (int64_t)n;
+    if (c.p.copy) copy_image(&c, (int64_t)n, c.xbase, 0, c.g->c, 1, c.w.rowbuf + t * c.w.task_rowbuf);
+    run_units(&c, t, 0, per_image);
   }
 }
 
-tbn_status tbn_conv_run(const tbn_matrix *m, const tbn_conv_geom *g, const float *x, const float *bias, float *y,
-                        void *ws, size_t ws_bytes, const tbn_parallel *par) {
+static tbn_status dense_conv(const tbn_matrix *m, const tbn_conv_geom *g, const float *x, const float *bias,
+                             const tbn_epilogue *epi, float *y, void *ws, size_t ws_bytes, const tbn_parallel *par) {
+  tbn_dense_args a;
+  memset(&a, 0, sizeof a);
+  a.x = x, a.rows = g->n * g->in[0] * g->in[1], a.y = y, a.alpha = 1.0f, a.beta = 1.0f, a.epi = epi;
+  if (bias) a.c = bias, a.c_rows = 1, a.c_cols = g->oc;
+  return tbn_dense_run(m, &a, ws, ws_bytes, par);
+}
+
+tbn_status tbn_conv_run(const tbn_matrix *m, const tbn_conv_geom *g, const float *x, const float *bias,
+                        const tbn_epilogue *epi, float *y, void *ws, size_t ws_bytes, const tbn_parallel *par) {
   conv_ctx c;
   size_t need;
   tbn_arena a;
-  int64_t kk, units;
+  int64_t kk, work;
   tbn_status s;
   if (!m || !g) return TBN_ERR_ARG;
   memset(&c, 0, sizeof c);
   c.tasks = tbn_tasks(par);
   s = tbn_conv_workspace(m, g, c.tasks, &need);
+  if (s == TBN_OK) s = tbn_epilogue_check(epi, g->oc);
   if (s != TBN_OK) return s;
   if (g->n == 0) return TBN_OK;
   if (!x || !y || !ws || ws_bytes < need) return !ws || ws_bytes < need ? TBN_ERR_WORKSPACE : TBN_ERR_ARG;
   a.base = (unsigned char *)ws + ((64u - ((uintptr_t)ws & 63u)) & 63u), a.used = 0;
   conv_layout(m, g, c.tasks, &a, &c.p, &c.w);
-  c.m = m, c.g = g, c.x = x, c.bias = bias, c.y = y;
+  if (c.p.dense) return dense_conv(m, g, x, bias, epi, y, ws, ws_bytes, par);
+  c.m = m, c.g = g, c.x = x, c.y = y;
+  if (m->mode == TBN_MODE_OUT_REUSE) tbn_post_init(&c.post, epi, c.p.mk, g->oc, m->alpha, m->ro, 1.0f, bias, c.w.post);
+  else tbn_post_init(&c.post, epi, c.p.mk, g->oc, 0, 1, 1.0f, bias, c.w.post);
   for (kk = 0; kk < c.p.k; kk++) {
     /* tap kk = (channel in group, kernel row, kernel column), row-major like W */
     const int64_t ch = kk / (g->k[0] * g->k[1]), rest = kk % (g->k[0] * g->k[1]);
-    const int64_t kh = rest / g->k[1], kw = rest % g->k[1];
-    c.w.off[kk] = ch * c.p.chan + kh * g->dil[0] * c.p.wp + kw * g->dil[1];
+    const int64_t dh = (rest / g->k[1]) * g->dil[0], dw = (rest % g->k[1]) * g->dil[1];
+    if (c.p.use_col) c.w.off[kk] = ch * c.p.chan + dh * c.p.wph + dw;
+    else c.w.off[kk] = ch * c.p.chan + ((dh % c.p.sh) * c.p.sw + dw % c.p.sw) * c.p.hph * c.p.wph +
+                       (dh / c.p.sh) * c.p.wph + dw / c.p.sw;
   }
-  if (c.w.coloff)
-    for (kk = 0; kk < c.p.kx; kk++) c.w.coloff[kk] = kk * c.p.mk->conv_pb;
-  units = g->group * c.p.nchblk * c.p.nposblk;
+  for (kk = 0; kk < c.p.kx; kk++) c.w.coloff[kk] = kk * c.p.mk->conv_pb;
+  c.units = (size_t)(g->n * g->group * c.p.nchblk * c.p.nposblk);
+  if (!tbn_mul(g->n, c.p.image_work, &work)) work = INT64_MAX;
   if (c.p.batch) {
-    c.units = (size_t)units;
-    int64_t work;
-    if (!tbn_mul(g->n, c.p.image_work, &work)) work = INT64_MAX;
     c.tasks = tbn_tasks_for(par, (size_t)g->n, work);
     tbn_for(par, c.tasks, batch_task, &c);
     return TBN_OK;
   }
-  for (c.n = 0; c.n < g->n; c.n++) {
+  if (c.p.copy) {
     /* a copied float costs about as much as 8 multiply-accumulates (memory-bound) */
-    c.tasks = tbn_tasks_for(par, (size_t)g->c, 8 * g->c * c.p.chan);
-    tbn_for(par, c.tasks, pad_task, &c);
-    c.units = (size_t)units;
-    c.tasks = tbn_tasks_for(par, c.units, c.p.image_work);
-    tbn_for(par, c.tasks, conv_task, &c);
+    c.tasks = tbn_tasks_for(par, (size_t)(g->n * g->c), 8 * g->n * g->c * c.p.chan);
+    tbn_for(par, c.tasks, copy_task, &c);
+    c.xbase = c.w.xpad;
   }
+  c.tasks = tbn_tasks_for(par, c.units, work);
+  tbn_for(par, c.tasks, unit_task, &c);
   return TBN_OK;
 }

@@ -1,4 +1,4 @@
-/* tbn_dense.c — Gemm/MatMul: y = alpha · x · Wᵀ + beta · c with W given by its tile.
+/* tbn_dense.c — Gemm/MatMul: y = epi(alpha · x · Wᵀ + beta · c) with W given by its tile.
  *   OUT_REUSE:  raw = x · Tᵀ for the out/p tile rows, written into y's first out/p columns, then
  *               y[:, r·ro + j] = alpha·α_r·raw[:, j] (+ beta·c) for every region r (highest r
  *               first, so the raw column is read before region 0 overwrites it).
@@ -7,7 +7,9 @@
  * The product x·Tᵀ of the fast modes: on AVX-512 table lookups (in-register permutes of 4-input
  * signed sums below LUT_MIN_ROWS batch rows, vector tables on x transposed in blocks of 32 from
  * there); elsewhere the bit-row FMA kernel for few batch rows and the row-panel one for more.
- * Work is split into (tile-row block × batch block) units; each unit writes disjoint outputs. */
+ * Work is split into (tile-row block × batch block) units; each unit writes disjoint outputs.
+ * The epilogue (scale, shift, residual, activation; α and alpha folded into one factor per
+ * output) is applied by the unit that computed a block, right after its product. */
 #include <string.h>
 
 #include "tbn_internal.h"
@@ -21,6 +23,7 @@ typedef struct dense_ws {
   float *lxt, *ltable, *lacc;    /* LUT: xᵀ blocks [nblk][16·row_words][32], per task table and [LUT_SLICE][32] */
   float *vtab;                   /* VLUT: [rows][32·row_bytes] tables of 4-input signed sums */
   float *xt, *wexp, *tile;       /* general: xᵀ [in][bp], per task [in][8] and [8][pb] */
+  float *post;                   /* 3·out per-output epilogue factors */
   int64_t *off;
   int64_t bp;
   size_t task_wexp, task_tile;   /* floats per task */
@@ -32,6 +35,9 @@ static tbn_status dense_layout(const tbn_matrix *m, int64_t rows, size_t tasks, 
   memset(w, 0, sizeof *w);
   if (!mk) return TBN_ERR_UNSUPPORTED;
   if (rows < 0 || tasks < 1 || tasks > 4096) return TBN_ERR_ARG;
+  /* the layouts this path's kernels read (a plan made for a convolution lacks them) */
+  if (m->mode != TBN_MODE_GENERAL && (m->use != TBN_USE_DENSE || (mk->lut ? !m->groups : !m->panel || !m->rows))) return TBN_ERR_ARG;
+  w->post = (float *)tbn_take(a, (size_t)(3 * m->out) * sizeof(float));
   if (m->mode != TBN_MODE_GENERAL) {
     if (!tbn_mul(rows, m->ri, &n1)) return TBN_ERR_OVERFLOW;
     if (m->mode == TBN_MODE_IN_COMBINE) w->xc = (float *)tbn_take(a, (size_t)n1 * sizeof(float));
@@ -73,6 +79,7 @@ typedef struct dense_ctx {
   const tbn_dense_args *a;
   dense_ws w;
   const float *xs; /* what multiplies the tile: x or the combined xc, [rows][ri] */
+  tbn_post post;
   int64_t npanels, nbb, nbatch, nrowblk, nposblk, lslice, lblk;
   size_t units, tasks;
 } dense_ctx;
@@ -105,25 +112,27 @@ static float c_at(const tbn_dense_args *a, int64_t b, int64_t o) {
   return a->c[(a->c_rows == 1 ? 0 : b) * a->c_cols + (a->c_cols == 1 ? 0 : o)];
 }
 
-/* Turns raw products for batch rows [b0, b1) × tile rows [j0, j0+jn) into outputs. */
+/* Turns raw products for batch rows [b0, b1) × tile rows [j0, j0+jn) into outputs: output o
+ * of row b is act(mul[o]·raw + add[o] + cmul[o]·beta·c(b, o) + residual[b][o]) (a C of one row is
+ * folded into add beforehand). */
 static void epilogue(const dense_ctx *c, int64_t b0, int64_t b1, int64_t j0, int64_t jn) {
   const tbn_matrix *m = c->m;
   const tbn_dense_args *a = c->a;
-  const int with_c = a->c && a->beta != 0.0f;
+  const tbn_post *p = &c->post;
+  const int with_c = a->c && a->beta != 0.0f && a->c_rows != 1;
   const int64_t copies = m->mode == TBN_MODE_OUT_REUSE ? m->p : 1;
   int64_t b, r, j;
-  for (b = b0; b < b1; b++) {
-    float *y = a->y + b * m->out;
-    for (r = copies - 1; r >= 0; r--) {
-      const float s = a->alpha * (m->mode == TBN_MODE_OUT_REUSE ? m->alpha[r] : 1.0f);
-      float *dst = y + r * m->ro;
-      if (!with_c) {
-        for (j = j0; j < j0 + jn; j++) dst[j] = s * y[j];
-      } else {
-        for (j = j0; j < j0 + jn; j++) dst[j] = s * y[j] + a->beta * c_at(a, b, r * m->ro + j);
-      }
+  if (b1 <= b0) return;
+  /* region 0 (the raw columns) is written last, in place */
+  c->mk->post_block(a->y + b0 * m->out + j0, m->out, b1 - b0, jn, copies, m->ro, p->mul + j0, p->add + j0,
+                    p->residual ? p->residual + b0 * m->out + j0 : 0, p->act && !with_c ? p->e : 0);
+  if (!with_c) return;
+  for (b = b0; b < b1; b++)
+    for (r = 0; r < copies; r++) {
+      float *dst = a->y + b * m->out + r * m->ro + j0;
+      for (j = 0; j < jn; j++) dst[j] += p->cmul[r * m->ro + j0 + j] * a->beta * c_at(a, b, r * m->ro + j0 + j);
+      if (p->act) p->act(dst, jn, p->e);
     }
-  }
 }
 
 static void fast_task(void *arg, size_t t) {
@@ -185,7 +194,7 @@ static void lut_task(void *arg, size_t t) {
     const int64_t j0 = s * c->lslice, j1 = j0 + c->lslice < m->ro ? j0 + c->lslice : m->ro;
     const int64_t b0 = k * TBN_LUT_BATCH, b1 = b0 + TBN_LUT_BATCH < c->a->rows ? b0 + TBN_LUT_BATCH : c->a->rows;
     int64_t b, j;
-    c->mk->lut(m->rows, m->row_words, j0, j1, c->w.lxt + k * m->row_words * 16 * TBN_LUT_BATCH, table, acc);
+    c->mk->lut(m, j0, j1, c->w.lxt + k * m->row_words * 16 * TBN_LUT_BATCH, table, acc);
     for (b = b0; b < b1; b++) {
       float *y = c->a->y + b * m->out;
       for (j = j0; j < j1; j++) y[j] = acc[(j - j0) * TBN_LUT_BATCH + (b - b0)];
@@ -243,11 +252,15 @@ static void general_task(void *arg, size_t t) {
     }
     for (v = 0; v < pb && v0 + v < a->rows; v++) {
       const int64_t b = v0 + v;
+      const tbn_post *p = &c->post;
+      float *y = a->y + b * m->out + o0;
       for (jj = 0; jj < jn; jj++) {
-        float r = a->alpha * tile[jj * pb + v];
-        if (a->c && a->beta != 0.0f) r += a->beta * c_at(a, b, o0 + jj);
-        a->y[b * m->out + o0 + jj] = r;
+        float r = p->mul[o0 + jj] * tile[jj * pb + v] + p->add[o0 + jj];
+        if (a->c && a->beta != 0.0f && a->c_rows != 1) r += p->cmul[o0 + jj] * a->beta * c_at(a, b, o0 + jj);
+        if (p->residual) r += p->residual[b * m->out + o0 + jj];
+        y[jj] = r;
       }
+      if (p->act) p->act(y, jn, p->e);
     }
   }
 }
@@ -267,6 +280,8 @@ tbn_status tbn_dense_run(const tbn_matrix *m, const tbn_dense_args *a, void *ws,
   if (!a->x || !a->y) return TBN_ERR_ARG;
   if (a->c && !((a->c_rows == 1 || a->c_rows == a->rows) && (a->c_cols == 1 || a->c_cols == m->out)))
     return TBN_ERR_SHAPE;
+  s = tbn_epilogue_check(a->epi, m->out);
+  if (s != TBN_OK) return s;
   memset(&c, 0, sizeof c);
   c.tasks = tbn_tasks(par);
   s = tbn_dense_workspace(m, a->rows, c.tasks, &need);
@@ -275,6 +290,13 @@ tbn_status tbn_dense_run(const tbn_matrix *m, const tbn_dense_args *a, void *ws,
   ar.base = (unsigned char *)ws + ((64u - ((uintptr_t)ws & 63u)) & 63u), ar.used = 0;
   dense_layout(m, a->rows, c.tasks, &ar, &c.w);
   c.m = m, c.a = a, c.mk = tbn_micro_get(m->isa);
+  if (m->mode == TBN_MODE_OUT_REUSE) tbn_post_init(&c.post, a->epi, c.mk, m->out, m->alpha, m->ro, a->alpha, 0, c.w.post);
+  else tbn_post_init(&c.post, a->epi, c.mk, m->out, 0, 1, a->alpha, 0, c.w.post);
+  if (a->c && a->beta != 0.0f && a->c_rows == 1) {
+    /* a C of one row (a bias) is part of each output's additive term */
+    int64_t o;
+    for (o = 0; o < m->out; o++) c.post.add[o] += c.post.cmul[o] * a->beta * a->c[a->c_cols == 1 ? 0 : o];
+  }
   if (m->mode == TBN_MODE_GENERAL) {
     int64_t i, b;
     for (i = 0; i < m->in; i++) {

@@ -8,9 +8,12 @@
 #define TBN_INTERNAL_H
 
 #include "tbn_kernels.h"
+#include "tbn_act_math.h"
 #include "tbn_tile_math.h"
 
 /* tbn_tile_math.h numbers the strategies for code that cannot see tbn_kernels.h (CUDA). */
+typedef char tbn_act_values_match_[(TBN_ACT_MATH_GELU_TANH == (int)TBN_ACT_GELU_TANH &&
+                                    TBN_ACT_MATH_CLIP == (int)TBN_ACT_CLIP && TBN_ACT_MATH_SILU == (int)TBN_ACT_SILU) ? 1 : -1];
 typedef char tbn_mode_values_match_[(TBN_TILE_OUT_REUSE == (int)TBN_MODE_OUT_REUSE &&
                                      TBN_TILE_IN_COMBINE == (int)TBN_MODE_IN_COMBINE &&
                                      TBN_TILE_GENERAL == (int)TBN_MODE_GENERAL) ? 1 : -1];
@@ -89,12 +92,12 @@ typedef struct tbn_micro {
   void (*conv)(const float *w, int64_t kn, const float *src, const int64_t *off, int jb, float *out);
   /* Optional: the same for only the first npos (< conv_pb) positions; the rest of out is not written. */
   void (*conv_short)(const float *w, int64_t kn, const float *src, const int64_t *off, int jb, float *out, int64_t npos);
-  /* Optional (NULL: not on this path). Table-lookup product for TBN_LUT_BATCH batch rows at once:
+  /* Optional (NULL: not on this path). Table-lookup product for TBN_LUT_BATCH batch rows at once
+   * (tile rows read from m->groups):
    * out[(j - j0)*32 + b] = Σ_i T(j, i) · xt[i*32 + b] for tile rows j in [j0, j1), b < 32, where xt
    * is x transposed, [16·row_words][32], zero-padded. Every 4 inputs' signs pick one of 16 signed
    * sums built once per 64 inputs (table: TBN_LUT_TABLE floats of scratch). */
-  void (*lut)(const uint16_t *rows, int64_t row_words, int64_t j0, int64_t j1, const float *xt, float *table,
-              float *out);
+  void (*lut)(const tbn_matrix *m, int64_t j0, int64_t j1, const float *xt, float *table, float *out);
   /* Optional, for a few batch rows. tables[b*tab + 16*c + e] = Σ_{k<4} (bit k of e ? +1 : −1) ·
    * x[b][4c+k] for c < 2·row_bytes (x past ri reads as 0); then y[b*ldy + j] for j in [j0, j0+jn)
    * (j0 a multiple of 16, jn ≤ 64): the 4-bit groups of 16 rows index the 16-entry table of each
@@ -103,7 +106,67 @@ typedef struct tbn_micro {
   void (*vlut)(const tbn_matrix *m, int64_t j0, int64_t jn, const float *tables, int64_t tab, int nb, float *y,
                int64_t ldy);
   int panel_nb, gemv_nb, conv_jb, conv_pb;
+  /* The activation of an epilogue, in place on n contiguous values. */
+  void (*act)(float *y, int64_t n, const tbn_epilogue *e);
+  /* out[i] = act(s·t[i] + b) for i < n; e NULL (or no activation): s·t[i] + b. */
+  void (*affine_act)(const float *t, int64_t n, float s, float b, const tbn_epilogue *e, float *out);
+  /* The conv store of one computed row t into nch channels (≤ TBN_MAX_STORE): for each channel c,
+   * y[c][dst[k] + i] = act(s[c]·t[src[k] + i] + b[c] + r[c][dst[k] + i]) for i < len[k], k < nseg
+   * (r[c] NULL: no residual; e NULL: no activation). */
+  void (*store_segments)(const float *t, int nch, const float *s, const float *b, float *const *y, const float *const *r,
+                         const tbn_epilogue *e, const int64_t *src, const int64_t *dst, const int64_t *len, int nseg);
+  /* The dense store of a block of nb rows (row b at y + b·ld): copy r of its n raw values (last copy
+   * first, copy 0 in place) y[b·ld + r·stride + i] = act(mul[r·stride + i]·y[b·ld + i] + add[r·stride + i]
+   * + res[b·ld + r·stride + i]) for i < n (res NULL: none; e NULL: no activation). */
+  void (*post_block)(float *y, int64_t ld, int64_t nb, int64_t n, int64_t copies, int64_t stride, const float *mul,
+                     const float *add, const float *res, const tbn_epilogue *e);
+  /* dst[j·ldd + i] = src[i·lds + j] for i < rows, j < cols (channels-last copies and stores). */
+  void (*transpose)(const float *src, int64_t rows, int64_t cols, int64_t lds, float *dst, int64_t ldd);
+  /* even[j] = src[2j], odd[j] = src[2j + 1] for j < n (the column phases of a stride-2 conv). */
+  void (*deinterleave2)(const float *src, int64_t n, float *even, float *odd);
 } tbn_micro;
+
+void tbn_deinterleave2_portable(const float *src, int64_t n, float *even, float *odd);
+void tbn_transpose_portable(const float *src, int64_t rows, int64_t cols, int64_t lds, float *dst, int64_t ldd);
+void tbn_post_block_portable(float *y, int64_t ld, int64_t nb, int64_t n, int64_t copies, int64_t stride,
+                             const float *mul, const float *add, const float *res, const tbn_epilogue *e);
+
+#define TBN_MAX_STORE 16
+void tbn_store_segments_portable(const float *t, int nch, const float *s, const float *b, float *const *y,
+                                 const float *const *r, const tbn_epilogue *e, const int64_t *src, const int64_t *dst,
+                                 const int64_t *len, int nseg);
+
+/* BODY(A) with A the constant tbn_act equal to act (none for an unknown value): lets a SIMD path
+ * instantiate one loop per activation with the activation's code inlined. */
+#define TBN_ACT_SWITCH(act, BODY)                          \
+  switch (act) {                                           \
+    case TBN_ACT_RELU: BODY(TBN_ACT_RELU); break;          \
+    case TBN_ACT_LEAKY_RELU: BODY(TBN_ACT_LEAKY_RELU); break; \
+    case TBN_ACT_CLIP: BODY(TBN_ACT_CLIP); break;          \
+    case TBN_ACT_HARD_SWISH: BODY(TBN_ACT_HARD_SWISH); break; \
+    case TBN_ACT_SIGMOID: BODY(TBN_ACT_SIGMOID); break;    \
+    case TBN_ACT_SILU: BODY(TBN_ACT_SILU); break;          \
+    case TBN_ACT_GELU: BODY(TBN_ACT_GELU); break;          \
+    case TBN_ACT_GELU_TANH: BODY(TBN_ACT_GELU_TANH); break; \
+    default: BODY(TBN_ACT_NONE); break;                    \
+  }
+
+void tbn_act_portable(float *y, int64_t n, const tbn_epilogue *e);
+void tbn_affine_act_portable(const float *t, int64_t n, float s, float b, const tbn_epilogue *e, float *out);
+
+/* A run's epilogue with the layer's own per-channel factors folded in: the store step computes
+ * act(mul[c]·v + add[c] (+ cmul[c]·beta·C for Gemm) + residual), one multiply-add per value. */
+typedef struct tbn_post {
+  float *mul, *add, *cmul; /* [channels] each, in the run's workspace */
+  const float *residual;
+  const tbn_epilogue *e;
+  void (*act)(float *y, int64_t n, const tbn_epilogue *e); /* NULL: no activation */
+} tbn_post;
+
+/* Fills p (mem: 3·channels floats): gain(c) = gain_all · gain[c / gain_period] (gain may be
+ * NULL: α folded into the weights or absent), bias may be NULL. */
+void tbn_post_init(tbn_post *p, const tbn_epilogue *e, const tbn_micro *mk, int64_t channels, const float *gain,
+                   int64_t gain_period, float gain_all, const float *bias, float *mem);
 
 /* The microkernels of a path; NULL when it is not compiled in. */
 const tbn_micro *tbn_micro_get(tbn_isa isa);

@@ -82,6 +82,9 @@ typedef enum tbn_mode {
   TBN_MODE_GENERAL = 2
 } tbn_mode;
 
+/* What a plan is for: it keeps only the bit layouts that use's kernels read on its path. */
+typedef enum tbn_use { TBN_USE_DENSE = 0, TBN_USE_CONV = 1 } tbn_use;
+
 typedef struct tbn_matrix {
   int64_t out, in;  /* W as [out][in] */
   int64_t p, q;
@@ -89,22 +92,61 @@ typedef struct tbn_matrix {
   tbn_mode mode;
   int64_t ro, ri;   /* the product computed: ro rows of ri inputs */
   tbn_isa isa;
+  tbn_use use;
   float *alpha;     /* p scales (a single scale is repeated p times) */
-  uint8_t *bits;    /* the tile as given, ceil(q/8) bytes */
-  uint32_t *panel;  /* [ceil(ro/32)][ri]: bit b of word = tile row 32*panel+b at input i */
-  uint16_t *rows;   /* [ro][row_words]: bit b of word w = tile row j at input 16*w+b */
-  uint8_t *groups;  /* [ceil(ro/16)][row_bytes][16]: byte r = tile row 16*g+r at inputs 8*k..8*k+7 */
+  /* Each NULL where the plan's path does not read it: */
+  uint8_t *bits;    /* the tile as given, ceil(q/8) bytes (GENERAL) */
+  uint32_t *panel;  /* [ceil(ro/32)][ri]: bit b of word = tile row 32*panel+b at input i (conv; dense off AVX-512) */
+  uint16_t *rows;   /* [ro][row_words]: bit b of word w = tile row j at input 16*w+b (dense off AVX-512) */
+  uint8_t *groups;  /* [ceil(ro/16)][row_bytes][16]: byte r = tile row 16*g+r at inputs 8*k..8*k+7 (dense, AVX-512) */
   int64_t row_words, row_bytes;
 } tbn_matrix;
 
-/* Bytes of plan memory for a weight of `t` used as W[out][in]; w_out_first says whether
- * shape[0] is the output axis (Gemm transB=1, Conv) or the input axis (MatMul, Gemm transB=0). */
-tbn_status tbn_matrix_bytes(const tbn_tile *t, int64_t out, int64_t in, int w_out_first, size_t *bytes);
+/* Bytes of plan memory for a weight of `t` used as W[out][in] by `use`'s kernels on path `isa`;
+ * w_out_first says whether shape[0] is the output axis (Gemm transB=1, Conv) or the input axis
+ * (MatMul, Gemm transB=0). A plan holds about one copy of the tile (q/8 bytes) in its layout. */
+tbn_status tbn_matrix_bytes(const tbn_tile *t, int64_t out, int64_t in, int w_out_first, tbn_isa isa, tbn_use use,
+                            size_t *bytes);
 /* Validates, copies and repacks the tile into `mem` (64-byte aligned, `bytes` from above). */
 tbn_status tbn_matrix_init(tbn_matrix *m, const tbn_tile *t, int64_t out, int64_t in, int w_out_first,
-                           tbn_isa isa, void *mem, size_t bytes);
+                           tbn_isa isa, tbn_use use, void *mem, size_t bytes);
 
-/* ---- Gemm / MatMul: y[rows][out] = alpha · x[rows][in] · Wᵀ + beta · c ---- */
+/* ---- fused epilogue (ai.tbn op version 2) ----
+ * Applied to a layer's output v while its block is still in cache, before it is stored:
+ *   y = act(s[c] · v + t[c] + add + residual)
+ * c is the output channel (Conv: axis 1; Gemm/MatMul: the last axis); s[c] = scale[c] (or
+ * scale[0] when scale_len is 1, or 1 without scale), likewise t from shift. residual is NULL or
+ * laid out exactly like y. Every field zero is the identity. */
+typedef enum tbn_act {
+  TBN_ACT_NONE = 0,
+  TBN_ACT_RELU = 1,
+  TBN_ACT_LEAKY_RELU = 2, /* v < 0 ? alpha·v : v */
+  TBN_ACT_CLIP = 3,       /* min(max(v, alpha), beta) (Relu6: 0, 6) */
+  TBN_ACT_HARD_SWISH = 4, /* v · min(max(v/6 + 1/2, 0), 1) */
+  TBN_ACT_SIGMOID = 5,
+  TBN_ACT_SILU = 6,       /* v · sigmoid(v) */
+  TBN_ACT_GELU = 7,       /* v/2 · (1 + erf(v/√2)) */
+  TBN_ACT_GELU_TANH = 8,  /* v/2 · (1 + tanh(√(2/π)·(v + 0.044715·v³))) */
+  TBN_ACT_COUNT = 9
+} tbn_act;
+
+typedef struct tbn_epilogue {
+  const float *scale;
+  int64_t scale_len; /* 0 (no scale), 1 or the output channels */
+  const float *shift;
+  int64_t shift_len;
+  float add;
+  const float *residual;
+  tbn_act act;
+  float alpha, beta;
+} tbn_epilogue;
+
+/* Checks lengths and the activation against `channels` output channels (e may be NULL). */
+tbn_status tbn_epilogue_check(const tbn_epilogue *e, int64_t channels);
+/* The activation alone, in place on n values (the portable path; for references and tests). */
+void tbn_activate(const tbn_epilogue *e, float *y, int64_t n);
+
+/* ---- Gemm / MatMul: y[rows][out] = epi(alpha · x[rows][in] · Wᵀ + beta · c) ---- */
 typedef struct tbn_dense_args {
   const float *x;   /* [rows][in], contiguous */
   int64_t rows;
@@ -112,6 +154,7 @@ typedef struct tbn_dense_args {
   float alpha, beta;
   const float *c;   /* NULL, or [c_rows][c_cols] broadcast: c_rows ∈ {1, rows}, c_cols ∈ {1, out} */
   int64_t c_rows, c_cols;
+  const tbn_epilogue *epi; /* NULL: none; residual is [rows][out] */
 } tbn_dense_args;
 
 tbn_status tbn_dense_workspace(const tbn_matrix *m, int64_t rows, size_t tasks, size_t *bytes);
@@ -128,6 +171,8 @@ typedef struct tbn_conv_geom {
   int64_t n, c, oc, group;
   /* index 0 = H, 1 = W; a 1-D conv has H = kh = stride = dilation = 1 and no H padding */
   int64_t in[2], k[2], stride[2], dil[2], pad0[2], pad1[2], out[2];
+  /* 0: x [n][c][h][w] and y [n][oc][oh][ow]; 1: channels last, x [n][h][w][c], y [n][oh][ow][oc] */
+  int channels_last;
 } tbn_conv_geom;
 
 tbn_status tbn_auto_pad_parse(const char *s, tbn_auto_pad *out);
@@ -138,9 +183,11 @@ tbn_status tbn_conv_geometry(int spatial, const int64_t *x_shape, const int64_t 
                              const int64_t *kernel, const int64_t *strides, const int64_t *dilations,
                              const int64_t *pads, tbn_auto_pad auto_pad, tbn_conv_geom *g);
 tbn_status tbn_conv_workspace(const tbn_matrix *m, const tbn_conv_geom *g, size_t tasks, size_t *bytes);
-/* y [n][oc][out0][out1] = conv(x, W) + bias (bias: NULL or oc values). */
-tbn_status tbn_conv_run(const tbn_matrix *m, const tbn_conv_geom *g, const float *x, const float *bias, float *y,
-                        void *ws, size_t ws_bytes, const tbn_parallel *par);
+/* y [n][oc][out0][out1] = epi(conv(x, W) + bias) (bias: NULL or oc values; epi: NULL or an
+ * epilogue whose residual has y's layout). Set g->channels_last after tbn_conv_geometry (given
+ * the NCHW view of x's shape) for channels-last tensors. */
+tbn_status tbn_conv_run(const tbn_matrix *m, const tbn_conv_geom *g, const float *x, const float *bias,
+                        const tbn_epilogue *epi, float *y, void *ws, size_t ws_bytes, const tbn_parallel *par);
 
 #ifdef __cplusplus
 }

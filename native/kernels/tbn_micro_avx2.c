@@ -5,6 +5,7 @@
 #include <immintrin.h>
 
 #include "tbn_internal.h"
+#include "tbn_transpose_x86.h"
 
 #define A_NB 6
 #define A_JB 4
@@ -122,4 +123,207 @@ static void conv_avx2(const float *w, int64_t kn, const float *src, const int64_
   }
 }
 
-const tbn_micro tbn_micro_avx2 = {panel_avx2, gemv_avx2, conv_avx2, 0, 0, 0, 0, A_NB, 4, A_JB, A_PB};
+/* ---- epilogue activations, 8 values at a time (same approximations as the AVX-512 path) ---- */
+static inline __m256 exp8(__m256 x) {
+  __m256 n, r, p;
+  __m256i k;
+  x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.3f)), _mm256_set1_ps(88.3f));
+  n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
+  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+  p = _mm256_set1_ps(1.9875691500e-4f);
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+  p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+  /* 2^n in two halves so n = −126 … 128 stay normal numbers */
+  k = _mm256_cvtps_epi32(n);
+  {
+    const __m256i k1 = _mm256_srai_epi32(k, 1), k2 = _mm256_sub_epi32(k, k1);
+    const __m256 s1 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(k1, _mm256_set1_epi32(127)), 23));
+    const __m256 s2 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(k2, _mm256_set1_epi32(127)), 23));
+    return _mm256_mul_ps(_mm256_mul_ps(p, s1), s2);
+  }
+}
+
+static inline __m256 sigmoid8(__m256 v) {
+  const __m256 one = _mm256_set1_ps(1.0f);
+  return _mm256_div_ps(one, _mm256_add_ps(one, exp8(_mm256_sub_ps(_mm256_setzero_ps(), v))));
+}
+
+static inline __m256 erf8(__m256 x) {
+  const __m256 sign = _mm256_castsi256_ps(_mm256_set1_epi32((int)0x80000000u));
+  const __m256 ax = _mm256_andnot_ps(sign, x);
+  const __m256 t = _mm256_div_ps(_mm256_set1_ps(1.0f), _mm256_fmadd_ps(ax, _mm256_set1_ps(0.3275911f), _mm256_set1_ps(1.0f)));
+  __m256 p = _mm256_set1_ps(1.061405429f), y;
+  p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(-1.453152027f));
+  p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(1.421413741f));
+  p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(-0.284496736f));
+  p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(0.254829592f));
+  p = _mm256_mul_ps(p, t);
+  y = _mm256_fnmadd_ps(p, exp8(_mm256_sub_ps(_mm256_setzero_ps(), _mm256_mul_ps(ax, ax))), _mm256_set1_ps(1.0f));
+  return _mm256_or_ps(y, _mm256_and_ps(x, sign));
+}
+
+static inline __m256 tanh8(__m256 z) {
+  const __m256 one = _mm256_set1_ps(1.0f);
+  const __m256 e = exp8(_mm256_add_ps(z, z));
+  return _mm256_sub_ps(one, _mm256_div_ps(_mm256_set1_ps(2.0f), _mm256_add_ps(e, one)));
+}
+
+static inline __attribute__((always_inline)) __m256 act8(__m256 v, const int act, __m256 a, __m256 b) {
+  const __m256 zero = _mm256_setzero_ps(), half = _mm256_set1_ps(0.5f);
+  switch (act) {
+    case TBN_ACT_RELU: return _mm256_max_ps(v, zero);
+    case TBN_ACT_LEAKY_RELU: return _mm256_blendv_ps(v, _mm256_mul_ps(v, a), _mm256_cmp_ps(v, zero, _CMP_LT_OQ));
+    case TBN_ACT_CLIP: return _mm256_min_ps(_mm256_max_ps(v, a), b);
+    case TBN_ACT_HARD_SWISH: {
+      const __m256 h = _mm256_fmadd_ps(v, _mm256_set1_ps(1.0f / 6.0f), half);
+      return _mm256_mul_ps(v, _mm256_min_ps(_mm256_max_ps(h, zero), _mm256_set1_ps(1.0f)));
+    }
+    case TBN_ACT_SIGMOID: return sigmoid8(v);
+    case TBN_ACT_SILU: return _mm256_mul_ps(v, sigmoid8(v));
+    case TBN_ACT_GELU:
+      return _mm256_mul_ps(_mm256_mul_ps(half, v), _mm256_add_ps(_mm256_set1_ps(1.0f), erf8(_mm256_mul_ps(v, _mm256_set1_ps(0.70710678118654752f)))));
+    case TBN_ACT_GELU_TANH: {
+      const __m256 v3 = _mm256_mul_ps(_mm256_mul_ps(v, v), v);
+      const __m256 z = _mm256_mul_ps(_mm256_set1_ps(0.79788456080286536f), _mm256_fmadd_ps(v3, _mm256_set1_ps(0.044715f), v));
+      return _mm256_mul_ps(_mm256_mul_ps(half, v), _mm256_add_ps(_mm256_set1_ps(1.0f), tanh8(z)));
+    }
+    default: return v;
+  }
+}
+
+static inline __attribute__((always_inline)) void act_loop(float *y, int64_t n, const int act, float fa, float fb) {
+  const __m256 a = _mm256_set1_ps(fa), b = _mm256_set1_ps(fb);
+  int64_t i;
+  for (i = 0; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, act8(_mm256_loadu_ps(y + i), act, a, b));
+  if (i < n) {
+    float t[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    int64_t j;
+    for (j = 0; j < n - i; j++) t[j] = y[i + j];
+    _mm256_storeu_ps(t, act8(_mm256_loadu_ps(t), act, a, b));
+    for (j = 0; j < n - i; j++) y[i + j] = t[j];
+  }
+}
+
+static void act_avx2(float *y, int64_t n, const tbn_epilogue *e) {
+#define ACT_LOOP(A) act_loop(y, n, A, e->alpha, e->beta)
+  TBN_ACT_SWITCH(e->act, ACT_LOOP)
+#undef ACT_LOOP
+}
+
+static inline __attribute__((always_inline)) void affine_loop(const float *t, int64_t n, float fs, float fb, float *out,
+                                                              const int act, float fa, float fbeta) {
+  const __m256 sv = _mm256_set1_ps(fs), bv = _mm256_set1_ps(fb), a = _mm256_set1_ps(fa), b = _mm256_set1_ps(fbeta);
+  int64_t i;
+  for (i = 0; i + 8 <= n; i += 8) _mm256_storeu_ps(out + i, act8(_mm256_fmadd_ps(sv, _mm256_loadu_ps(t + i), bv), act, a, b));
+  if (i < n) {
+    float tmp[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    int64_t j;
+    for (j = 0; j < n - i; j++) tmp[j] = t[i + j];
+    _mm256_storeu_ps(tmp, act8(_mm256_fmadd_ps(sv, _mm256_loadu_ps(tmp), bv), act, a, b));
+    for (j = 0; j < n - i; j++) out[i + j] = tmp[j];
+  }
+}
+
+static void affine_act_avx2(const float *t, int64_t n, float s, float b, const tbn_epilogue *e, float *out) {
+  const int act = e ? (int)e->act : TBN_ACT_NONE;
+  const float a = e ? e->alpha : 0.0f, beta = e ? e->beta : 0.0f;
+#define AFFINE_LOOP(A) affine_loop(t, n, s, b, out, A, a, beta)
+  TBN_ACT_SWITCH(act, AFFINE_LOOP)
+#undef AFFINE_LOOP
+}
+
+static inline __attribute__((always_inline)) void segments_loop(const float *t, int nch, const float *s, const float *bias,
+                                                                float *const *y, const float *const *r, const int64_t *src,
+                                                                const int64_t *dst, const int64_t *len, int nseg, const int act,
+                                                                float fa, float fbeta) {
+  const __m256 a = _mm256_set1_ps(fa), b = _mm256_set1_ps(fbeta);
+  int c, k;
+  for (c = 0; c < nch; c++) {
+    const __m256 sv = _mm256_set1_ps(s[c]), bv = _mm256_set1_ps(bias[c]);
+    for (k = 0; k < nseg; k++) {
+      const float *v = t + src[k];
+      float *d = y[c] + dst[k];
+      const float *rr = r[c] ? r[c] + dst[k] : 0;
+      int64_t i;
+      for (i = 0; i + 8 <= len[k]; i += 8) {
+        __m256 x = _mm256_fmadd_ps(sv, _mm256_loadu_ps(v + i), bv);
+        if (rr) x = _mm256_add_ps(x, _mm256_loadu_ps(rr + i));
+        _mm256_storeu_ps(d + i, act8(x, act, a, b));
+      }
+      if (i < len[k]) {
+        float tmp[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+        int64_t j;
+        for (j = 0; j < len[k] - i; j++) tmp[j] = v[i + j] * s[c] + bias[c] + (rr ? rr[i + j] : 0.0f);
+        _mm256_storeu_ps(tmp, act8(_mm256_loadu_ps(tmp), act, a, b));
+        for (j = 0; j < len[k] - i; j++) d[i + j] = tmp[j];
+      }
+    }
+  }
+}
+
+static void store_segments_avx2(const float *t, int nch, const float *s, const float *bias, float *const *y,
+                               const float *const *r, const tbn_epilogue *e, const int64_t *src, const int64_t *dst,
+                               const int64_t *len, int nseg) {
+  const int act = e ? (int)e->act : TBN_ACT_NONE;
+  const float a = e ? e->alpha : 0.0f, beta = e ? e->beta : 0.0f;
+#define SEGMENTS_LOOP(A) segments_loop(t, nch, s, bias, y, r, src, dst, len, nseg, A, a, beta)
+  TBN_ACT_SWITCH(act, SEGMENTS_LOOP)
+#undef SEGMENTS_LOOP
+}
+
+static void deinterleave2_avx2(const float *src, int64_t n, float *even, float *odd) {
+  int64_t j;
+  for (j = 0; j + 8 <= n; j += 8) {
+    const __m256 a = _mm256_loadu_ps(src + 2 * j), b = _mm256_loadu_ps(src + 2 * j + 8);
+    /* per 128-bit lane: a0 a2 b0 b2 | a4 a6 b4 b6; the 64-bit permute puts the halves in order */
+    const __m256 e = _mm256_shuffle_ps(a, b, 0x88), o = _mm256_shuffle_ps(a, b, 0xdd);
+    _mm256_storeu_ps(even + j, _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(e), 0xd8)));
+    _mm256_storeu_ps(odd + j, _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(o), 0xd8)));
+  }
+  for (; j < n; j++) even[j] = src[2 * j], odd[j] = src[2 * j + 1];
+}
+
+static inline __attribute__((always_inline)) void post_loop(const float *raw, int64_t n, const float *mul, const float *add,
+                                                            const float *res, float *dst, const int act, float fa, float fbeta) {
+  const __m256 a = _mm256_set1_ps(fa), b = _mm256_set1_ps(fbeta);
+  int64_t i;
+  for (i = 0; i + 8 <= n; i += 8) {
+    __m256 x = _mm256_fmadd_ps(_mm256_loadu_ps(mul + i), _mm256_loadu_ps(raw + i), _mm256_loadu_ps(add + i));
+    if (res) x = _mm256_add_ps(x, _mm256_loadu_ps(res + i));
+    _mm256_storeu_ps(dst + i, act8(x, act, a, b));
+  }
+  if (i < n) {
+    float tmp[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    int64_t j;
+    for (j = 0; j < n - i; j++) tmp[j] = mul[i + j] * raw[i + j] + add[i + j] + (res ? res[i + j] : 0.0f);
+    _mm256_storeu_ps(tmp, act8(_mm256_loadu_ps(tmp), act, a, b));
+    for (j = 0; j < n - i; j++) dst[i + j] = tmp[j];
+  }
+}
+
+static inline __attribute__((always_inline)) void post_rows(float *y, int64_t ld, int64_t nb, int64_t n, int64_t copies,
+                                                            int64_t stride, const float *mul, const float *add,
+                                                            const float *res, const int act, float fa, float fbeta) {
+  int64_t bb, r;
+  for (bb = 0; bb < nb; bb++)
+    for (r = copies - 1; r >= 0; r--)
+      post_loop(y + bb * ld, n, mul + r * stride, add + r * stride, res ? res + bb * ld + r * stride : 0,
+                y + bb * ld + r * stride, act, fa, fbeta);
+}
+
+static void post_block_avx2(float *y, int64_t ld, int64_t nb, int64_t n, int64_t copies, int64_t stride,
+                            const float *mul, const float *add, const float *res, const tbn_epilogue *e) {
+  const int act = e ? (int)e->act : TBN_ACT_NONE;
+  const float a = e ? e->alpha : 0.0f, beta = e ? e->beta : 0.0f;
+#define POST_ROWS(A) post_rows(y, ld, nb, n, copies, stride, mul, add, res, A, a, beta)
+  TBN_ACT_SWITCH(act, POST_ROWS)
+#undef POST_ROWS
+}
+
+
+const tbn_micro tbn_micro_avx2 = {panel_avx2, gemv_avx2, conv_avx2, 0, 0, 0, 0, A_NB, 4, A_JB, A_PB, act_avx2, affine_act_avx2, store_segments_avx2, post_block_avx2, tbn_transpose_x86, deinterleave2_avx2};

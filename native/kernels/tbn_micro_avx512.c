@@ -9,6 +9,7 @@
 #include <immintrin.h>
 
 #include "tbn_internal.h"
+#include "tbn_transpose_x86.h"
 
 #define X_JB 8
 #define X_PB 48
@@ -84,23 +85,29 @@ static void lut_build(const float *xt, float *t) {
     for (h = 0; h < 2; h++) _mm512_storeu_ps(t + m * TBN_LUT_BATCH + 16 * h, e[m][h]);
 }
 
+/* Bits 16w … 16w+15 of tile row j (m->groups: byte k of row j at groups[(j/16)·row_bytes·16 + 16k + j%16]). */
+static inline uint16_t group_word(const uint8_t *row, int64_t row_bytes, int64_t w) {
+  const unsigned lo = row[(2 * w) * 16], hi = 2 * w + 1 < row_bytes ? row[(2 * w + 1) * 16] : 0u;
+  return (uint16_t)(lo | (hi << 8));
+}
+
 /* Eight tile rows over one block of ≤ 4 words (64 inputs): each 4-bit group of a row's word
  * selects a table entry, two vector adds per 4 inputs × 32 batch rows. Rows past j1 repeat. */
-static inline __attribute__((always_inline)) void lut_rows(const uint16_t *rows, int64_t row_words, int64_t j,
-                                                           int64_t j1, int64_t w0, int nw, const float *table,
-                                                           float *out, int first) {
+static inline __attribute__((always_inline)) void lut_rows(const tbn_matrix *m, int64_t j, int64_t j1, int64_t w0,
+                                                           int nw, const float *table, float *out, int first) {
   __m512 acc[8][2];
-  const uint16_t *rw[8];
+  const uint8_t *rw[8];
   int r, w, c;
   for (r = 0; r < 8; r++) {
-    rw[r] = rows + (j + r < j1 ? j + r : j) * row_words + w0;
+    const int64_t jr = j + r < j1 ? j + r : j;
+    rw[r] = m->groups + (jr >> 4) * m->row_bytes * 16 + (jr & 15);
     const int fresh = first || j + r >= j1;
     acc[r][0] = fresh ? _mm512_setzero_ps() : _mm512_loadu_ps(out + r * TBN_LUT_BATCH);
     acc[r][1] = fresh ? _mm512_setzero_ps() : _mm512_loadu_ps(out + r * TBN_LUT_BATCH + 16);
   }
   for (w = 0; w < nw; w++) {
     unsigned bits[8];
-    for (r = 0; r < 8; r++) bits[r] = rw[r][w];
+    for (r = 0; r < 8; r++) bits[r] = group_word(rw[r], m->row_bytes, w0 + w);
     for (c = 0; c < 4; c++) {
       const float *tc = table + (w * 4 + c) * 16 * TBN_LUT_BATCH;
       for (r = 0; r < 8; r++) {
@@ -118,14 +125,13 @@ static inline __attribute__((always_inline)) void lut_rows(const uint16_t *rows,
 
 /* The product for tile rows [j0, j1) and 32 batch rows, 64 inputs at a time: build the 16
  * tables of that block (32 KB, stays in L1), then sweep the rows, accumulating in out. */
-static void lut_avx512(const uint16_t *rows, int64_t row_words, int64_t j0, int64_t j1, const float *xt,
-                       float *table, float *out) {
+static void lut_avx512(const tbn_matrix *m, int64_t j0, int64_t j1, const float *xt, float *table, float *out) {
   int64_t w0, j;
-  for (w0 = 0; w0 < row_words; w0 += 4) {
-    const int nw = row_words - w0 < 4 ? (int)(row_words - w0) : 4;
+  for (w0 = 0; w0 < m->row_words; w0 += 4) {
+    const int nw = m->row_words - w0 < 4 ? (int)(m->row_words - w0) : 4;
     int g;
     for (g = 0; g < 4 * nw; g++) lut_build(xt + (w0 * 16 + g * 4) * TBN_LUT_BATCH, table + g * 16 * TBN_LUT_BATCH);
-    for (j = j0; j < j1; j += 8) lut_rows(rows, row_words, j, j1, w0, nw, table, out + (j - j0) * TBN_LUT_BATCH, w0 == 0);
+    for (j = j0; j < j1; j += 8) lut_rows(m, j, j1, w0, nw, table, out + (j - j0) * TBN_LUT_BATCH, w0 == 0);
   }
 }
 
@@ -203,5 +209,185 @@ static void vlut_avx512(const tbn_matrix *m, int64_t j0, int64_t jn, const float
   }
 }
 
+/* ---- epilogue activations, 16 values at a time ----
+ * exp: Cephes' expf polynomial after range reduction by ln 2 (≈1 ulp), scaled with vscalefps;
+ * erf: Abramowitz–Stegun 7.1.26 (|error| ≤ 1.5e-7); tanh(z) = 1 − 2/(e^{2z} + 1). */
+static inline __m512 exp16(__m512 x) {
+  __m512 n, r, p;
+  x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-87.3f)), _mm512_set1_ps(88.3f));
+  n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
+  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
+  p = _mm512_set1_ps(1.9875691500e-4f);
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+  p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
+  return _mm512_scalef_ps(p, n);
+}
+
+static inline __m512 sigmoid16(__m512 v) {
+  const __m512 one = _mm512_set1_ps(1.0f);
+  return _mm512_div_ps(one, _mm512_add_ps(one, exp16(_mm512_sub_ps(_mm512_setzero_ps(), v))));
+}
+
+static inline __m512 erf16(__m512 x) {
+  const __m512 ax = _mm512_abs_ps(x);
+  const __m512 t = _mm512_div_ps(_mm512_set1_ps(1.0f), _mm512_fmadd_ps(ax, _mm512_set1_ps(0.3275911f), _mm512_set1_ps(1.0f)));
+  __m512 p = _mm512_set1_ps(1.061405429f), y;
+  p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(-1.453152027f));
+  p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(1.421413741f));
+  p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(-0.284496736f));
+  p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(0.254829592f));
+  p = _mm512_mul_ps(p, t);
+  y = _mm512_fnmadd_ps(p, exp16(_mm512_sub_ps(_mm512_setzero_ps(), _mm512_mul_ps(ax, ax))), _mm512_set1_ps(1.0f));
+  /* copy x's sign onto y (y ≥ 0) */
+  return _mm512_castsi512_ps(_mm512_or_si512(_mm512_castps_si512(y),
+                                             _mm512_and_si512(_mm512_castps_si512(x), _mm512_set1_epi32((int)0x80000000u))));
+}
+
+static inline __m512 tanh16(__m512 z) {
+  const __m512 one = _mm512_set1_ps(1.0f);
+  const __m512 e = exp16(_mm512_add_ps(z, z));
+  return _mm512_sub_ps(one, _mm512_div_ps(_mm512_set1_ps(2.0f), _mm512_add_ps(e, one)));
+}
+
+static inline __attribute__((always_inline)) __m512 act16(__m512 v, const int act, __m512 a, __m512 b) {
+  const __m512 zero = _mm512_setzero_ps(), half = _mm512_set1_ps(0.5f);
+  switch (act) {
+    case TBN_ACT_RELU: return _mm512_max_ps(v, zero);
+    case TBN_ACT_LEAKY_RELU: return _mm512_mask_mul_ps(v, _mm512_cmp_ps_mask(v, zero, _CMP_LT_OQ), v, a);
+    case TBN_ACT_CLIP: return _mm512_min_ps(_mm512_max_ps(v, a), b);
+    case TBN_ACT_HARD_SWISH: {
+      const __m512 h = _mm512_fmadd_ps(v, _mm512_set1_ps(1.0f / 6.0f), half);
+      return _mm512_mul_ps(v, _mm512_min_ps(_mm512_max_ps(h, zero), _mm512_set1_ps(1.0f)));
+    }
+    case TBN_ACT_SIGMOID: return sigmoid16(v);
+    case TBN_ACT_SILU: return _mm512_mul_ps(v, sigmoid16(v));
+    case TBN_ACT_GELU:
+      return _mm512_mul_ps(_mm512_mul_ps(half, v), _mm512_add_ps(_mm512_set1_ps(1.0f), erf16(_mm512_mul_ps(v, _mm512_set1_ps(0.70710678118654752f)))));
+    case TBN_ACT_GELU_TANH: {
+      const __m512 v3 = _mm512_mul_ps(_mm512_mul_ps(v, v), v);
+      const __m512 z = _mm512_mul_ps(_mm512_set1_ps(0.79788456080286536f), _mm512_fmadd_ps(v3, _mm512_set1_ps(0.044715f), v));
+      return _mm512_mul_ps(_mm512_mul_ps(half, v), _mm512_add_ps(_mm512_set1_ps(1.0f), tanh16(z)));
+    }
+    default: return v;
+  }
+}
+
+static inline __attribute__((always_inline)) void act_loop(float *y, int64_t n, const int act, float fa, float fb) {
+  const __m512 a = _mm512_set1_ps(fa), b = _mm512_set1_ps(fb);
+  int64_t i;
+  for (i = 0; i + 16 <= n; i += 16) _mm512_storeu_ps(y + i, act16(_mm512_loadu_ps(y + i), act, a, b));
+  if (i < n) {
+    const __mmask16 m = low_mask(n - i);
+    _mm512_mask_storeu_ps(y + i, m, act16(_mm512_maskz_loadu_ps(m, y + i), act, a, b));
+  }
+}
+
+static void act_avx512(float *y, int64_t n, const tbn_epilogue *e) {
+#define ACT_LOOP(A) act_loop(y, n, A, e->alpha, e->beta)
+  TBN_ACT_SWITCH(e->act, ACT_LOOP)
+#undef ACT_LOOP
+}
+
+static inline __attribute__((always_inline)) void affine_loop(const float *t, int64_t n, float fs, float fb, float *out,
+                                                              const int act, float fa, float fbeta) {
+  const __m512 sv = _mm512_set1_ps(fs), bv = _mm512_set1_ps(fb), a = _mm512_set1_ps(fa), b = _mm512_set1_ps(fbeta);
+  int64_t i;
+  for (i = 0; i + 16 <= n; i += 16) _mm512_storeu_ps(out + i, act16(_mm512_fmadd_ps(sv, _mm512_loadu_ps(t + i), bv), act, a, b));
+  if (i < n) {
+    const __mmask16 m = low_mask(n - i);
+    _mm512_mask_storeu_ps(out + i, m, act16(_mm512_fmadd_ps(sv, _mm512_maskz_loadu_ps(m, t + i), bv), act, a, b));
+  }
+}
+
+static void affine_act_avx512(const float *t, int64_t n, float s, float b, const tbn_epilogue *e, float *out) {
+  const int act = e ? (int)e->act : TBN_ACT_NONE;
+  const float a = e ? e->alpha : 0.0f, beta = e ? e->beta : 0.0f;
+#define AFFINE_LOOP(A) affine_loop(t, n, s, b, out, A, a, beta)
+  TBN_ACT_SWITCH(act, AFFINE_LOOP)
+#undef AFFINE_LOOP
+}
+
+static inline __attribute__((always_inline)) void segments_loop(const float *t, int nch, const float *s, const float *bias,
+                                                                float *const *y, const float *const *r, const int64_t *src,
+                                                                const int64_t *dst, const int64_t *len, int nseg, const int act,
+                                                                float fa, float fbeta) {
+  const __m512 a = _mm512_set1_ps(fa), b = _mm512_set1_ps(fbeta);
+  int c, k;
+  for (c = 0; c < nch; c++) {
+    const __m512 sv = _mm512_set1_ps(s[c]), bv = _mm512_set1_ps(bias[c]);
+    for (k = 0; k < nseg; k++) {
+      const float *v = t + src[k];
+      float *d = y[c] + dst[k];
+      const float *rr = r[c] ? r[c] + dst[k] : 0;
+      int64_t i;
+      for (i = 0; i < len[k]; i += 16) {
+        const __mmask16 m = low_mask(len[k] - i);
+        __m512 x = _mm512_fmadd_ps(sv, _mm512_maskz_loadu_ps(m, v + i), bv);
+        if (rr) x = _mm512_add_ps(x, _mm512_maskz_loadu_ps(m, rr + i));
+        _mm512_mask_storeu_ps(d + i, m, act16(x, act, a, b));
+      }
+    }
+  }
+}
+
+static void store_segments_avx512(const float *t, int nch, const float *s, const float *bias, float *const *y,
+                               const float *const *r, const tbn_epilogue *e, const int64_t *src, const int64_t *dst,
+                               const int64_t *len, int nseg) {
+  const int act = e ? (int)e->act : TBN_ACT_NONE;
+  const float a = e ? e->alpha : 0.0f, beta = e ? e->beta : 0.0f;
+#define SEGMENTS_LOOP(A) segments_loop(t, nch, s, bias, y, r, src, dst, len, nseg, A, a, beta)
+  TBN_ACT_SWITCH(act, SEGMENTS_LOOP)
+#undef SEGMENTS_LOOP
+}
+
+static void deinterleave2_avx512(const float *src, int64_t n, float *even, float *odd) {
+  const __m512i ie = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+  const __m512i io = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
+  int64_t j;
+  for (j = 0; j + 16 <= n; j += 16) {
+    const __m512 a = _mm512_loadu_ps(src + 2 * j), b = _mm512_loadu_ps(src + 2 * j + 16);
+    _mm512_storeu_ps(even + j, _mm512_permutex2var_ps(a, ie, b));
+    _mm512_storeu_ps(odd + j, _mm512_permutex2var_ps(a, io, b));
+  }
+  for (; j < n; j++) even[j] = src[2 * j], odd[j] = src[2 * j + 1];
+}
+
+static inline __attribute__((always_inline)) void post_loop(const float *raw, int64_t n, const float *mul, const float *add,
+                                                            const float *res, float *dst, const int act, float fa, float fbeta) {
+  const __m512 a = _mm512_set1_ps(fa), b = _mm512_set1_ps(fbeta);
+  int64_t i;
+  for (i = 0; i < n; i += 16) {
+    const __mmask16 m = low_mask(n - i);
+    __m512 x = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, mul + i), _mm512_maskz_loadu_ps(m, raw + i), _mm512_maskz_loadu_ps(m, add + i));
+    if (res) x = _mm512_add_ps(x, _mm512_maskz_loadu_ps(m, res + i));
+    _mm512_mask_storeu_ps(dst + i, m, act16(x, act, a, b));
+  }
+}
+
+static inline __attribute__((always_inline)) void post_rows(float *y, int64_t ld, int64_t nb, int64_t n, int64_t copies,
+                                                            int64_t stride, const float *mul, const float *add,
+                                                            const float *res, const int act, float fa, float fbeta) {
+  int64_t bb, r;
+  for (bb = 0; bb < nb; bb++)
+    for (r = copies - 1; r >= 0; r--)
+      post_loop(y + bb * ld, n, mul + r * stride, add + r * stride, res ? res + bb * ld + r * stride : 0,
+                y + bb * ld + r * stride, act, fa, fbeta);
+}
+
+static void post_block_avx512(float *y, int64_t ld, int64_t nb, int64_t n, int64_t copies, int64_t stride,
+                            const float *mul, const float *add, const float *res, const tbn_epilogue *e) {
+  const int act = e ? (int)e->act : TBN_ACT_NONE;
+  const float a = e ? e->alpha : 0.0f, beta = e ? e->beta : 0.0f;
+#define POST_ROWS(A) post_rows(y, ld, nb, n, copies, stride, mul, add, res, A, a, beta)
+  TBN_ACT_SWITCH(act, POST_ROWS)
+#undef POST_ROWS
+}
+
+
 /* No FMA panel or bit-row kernel: the table-lookup kernels cover every batch size. */
-const tbn_micro tbn_micro_avx512 = {0, 0, conv_avx512, conv_short_avx512, lut_avx512, vlut_tables_avx512, vlut_avx512, 0, 0, X_JB, X_PB};
+const tbn_micro tbn_micro_avx512 = {0, 0, conv_avx512, conv_short_avx512, lut_avx512, vlut_tables_avx512, vlut_avx512, 0, 0, X_JB, X_PB, act_avx512, affine_act_avx512, store_segments_avx512, post_block_avx512, tbn_transpose_x86, deinterleave2_avx512};

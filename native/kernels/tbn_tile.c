@@ -103,52 +103,52 @@ static tbn_status plan_layout(const tbn_tile *t, int64_t out, int64_t in, int w_
   return TBN_OK;
 }
 
-static void plan_carve(const tbn_tile *t, const layout_ *l, tbn_arena *a, tbn_matrix *m) {
+/* The layouts use's kernels read on path isa (see tbn_matrix); the others stay NULL. */
+static void plan_carve(const tbn_tile *t, const layout_ *l, tbn_isa isa, tbn_use use, tbn_arena *a, tbn_matrix *m) {
+  const int fast = l->mode != TBN_MODE_GENERAL, lut = isa == TBN_ISA_AVX512 && use == TBN_USE_DENSE;
   m->alpha = (float *)tbn_take(a, (size_t)t->p * sizeof(float));
-  m->bits = (uint8_t *)tbn_take(a, (size_t)t->bits_len);
-  if (l->mode == TBN_MODE_GENERAL) {
-    m->panel = 0, m->rows = 0, m->groups = 0;
-    return;
-  }
-  m->panel = (uint32_t *)tbn_take(a, (size_t)(l->panels * l->ri) * sizeof(uint32_t));
-  m->rows = (uint16_t *)tbn_take(a, (size_t)(l->ro * l->row_words) * sizeof(uint16_t));
-  m->groups = (uint8_t *)tbn_take(a, (size_t)(tbn_ceil_div(l->ro, 16) * l->row_bytes * 16));
+  m->bits = fast ? 0 : (uint8_t *)tbn_take(a, (size_t)t->bits_len);
+  m->panel = fast && !lut ? (uint32_t *)tbn_take(a, (size_t)(l->panels * l->ri) * sizeof(uint32_t)) : 0;
+  m->rows = fast && use == TBN_USE_DENSE && !lut ? (uint16_t *)tbn_take(a, (size_t)(l->ro * l->row_words) * sizeof(uint16_t)) : 0;
+  m->groups = fast && lut ? (uint8_t *)tbn_take(a, (size_t)(tbn_ceil_div(l->ro, 16) * l->row_bytes * 16)) : 0;
 }
 
-tbn_status tbn_matrix_bytes(const tbn_tile *t, int64_t out, int64_t in, int w_out_first, size_t *bytes) {
+tbn_status tbn_matrix_bytes(const tbn_tile *t, int64_t out, int64_t in, int w_out_first, tbn_isa isa, tbn_use use,
+                            size_t *bytes) {
   layout_ l;
   tbn_matrix m;
   tbn_arena a = {0, 0};
   tbn_status s;
-  if (!bytes) return TBN_ERR_ARG;
+  if (!bytes || (use != TBN_USE_DENSE && use != TBN_USE_CONV)) return TBN_ERR_ARG;
   s = plan_layout(t, out, in, w_out_first, &l);
   if (s != TBN_OK) return s;
-  plan_carve(t, &l, &a, &m);
+  plan_carve(t, &l, isa, use, &a, &m);
   *bytes = a.used + 64;
   return TBN_OK;
 }
 
-static void repack(tbn_matrix *m) {
+/* Repacks the tile bits `bits` into the plan's layouts. */
+static void repack(tbn_matrix *m, const uint8_t *bits) {
   int64_t j, i;
-  memset(m->panel, 0, (size_t)(tbn_ceil_div(m->ro, 32) * m->ri) * sizeof(uint32_t));
-  memset(m->rows, 0, (size_t)(m->ro * m->row_words) * sizeof(uint16_t));
-  memset(m->groups, 0, (size_t)(tbn_ceil_div(m->ro, 16) * m->row_bytes * 16));
+  if (m->panel) memset(m->panel, 0, (size_t)(tbn_ceil_div(m->ro, 32) * m->ri) * sizeof(uint32_t));
+  if (m->rows) memset(m->rows, 0, (size_t)(m->ro * m->row_words) * sizeof(uint16_t));
+  if (m->groups) memset(m->groups, 0, (size_t)(tbn_ceil_div(m->ro, 16) * m->row_bytes * 16));
   for (j = 0; j < m->ro; j++) {
-    uint32_t *pw = m->panel + (j >> 5) * m->ri;
-    uint16_t *rw = m->rows + j * m->row_words;
-    uint8_t *gw = m->groups + (j >> 4) * m->row_bytes * 16 + (j & 15);
+    uint32_t *pw = m->panel ? m->panel + (j >> 5) * m->ri : 0;
+    uint16_t *rw = m->rows ? m->rows + j * m->row_words : 0;
+    uint8_t *gw = m->groups ? m->groups + (j >> 4) * m->row_bytes * 16 + (j & 15) : 0;
     const uint32_t pbit = (uint32_t)1u << (j & 31);
     for (i = 0; i < m->ri; i++) {
-      if (!tbn_tile_bit(m->bits, tbn_tile_bit_index((int)m->mode, m->ri, m->out, j, i))) continue;
-      pw[i] |= pbit;
-      rw[i >> 4] |= (uint16_t)(1u << (i & 15));
-      gw[(i >> 3) * 16] |= (uint8_t)(1u << (i & 7));
+      if (!tbn_tile_bit(bits, tbn_tile_bit_index((int)m->mode, m->ri, m->out, j, i))) continue;
+      if (pw) pw[i] |= pbit;
+      if (rw) rw[i >> 4] |= (uint16_t)(1u << (i & 15));
+      if (gw) gw[(i >> 3) * 16] |= (uint8_t)(1u << (i & 7));
     }
   }
 }
 
 tbn_status tbn_matrix_init(tbn_matrix *m, const tbn_tile *t, int64_t out, int64_t in, int w_out_first, tbn_isa isa,
-                           void *mem, size_t bytes) {
+                           tbn_use use, void *mem, size_t bytes) {
   layout_ l;
   tbn_arena a;
   size_t need;
@@ -156,7 +156,7 @@ tbn_status tbn_matrix_init(tbn_matrix *m, const tbn_tile *t, int64_t out, int64_
   tbn_status s;
   if (!m || !mem) return TBN_ERR_ARG;
   if (!tbn_isa_available(isa)) return TBN_ERR_UNSUPPORTED;
-  s = tbn_matrix_bytes(t, out, in, w_out_first, &need);
+  s = tbn_matrix_bytes(t, out, in, w_out_first, isa, use, &need);
   if (s != TBN_OK) return s;
   if (bytes < need) return TBN_ERR_WORKSPACE;
   s = plan_layout(t, out, in, w_out_first, &l);
@@ -164,13 +164,13 @@ tbn_status tbn_matrix_init(tbn_matrix *m, const tbn_tile *t, int64_t out, int64_
   /* Align the arena base to 64 bytes inside the caller's block (need includes the slack). */
   a.base = (unsigned char *)mem + ((64u - ((uintptr_t)mem & 63u)) & 63u);
   a.used = 0;
-  plan_carve(t, &l, &a, m);
+  plan_carve(t, &l, isa, use, &a, m);
   m->out = out, m->in = in, m->p = t->p, m->q = l.q;
   m->out_major = l.out_major, m->mode = l.mode;
-  m->ro = l.ro, m->ri = l.ri, m->row_words = l.row_words, m->row_bytes = l.row_bytes, m->isa = isa;
+  m->ro = l.ro, m->ri = l.ri, m->row_words = l.row_words, m->row_bytes = l.row_bytes, m->isa = isa, m->use = use;
   for (r = 0; r < t->p; r++) m->alpha[r] = scale_of(t, r);
-  memcpy(m->bits, t->bits, (size_t)t->bits_len);
-  if (m->mode != TBN_MODE_GENERAL) repack(m);
+  if (m->bits) memcpy(m->bits, t->bits, (size_t)t->bits_len);
+  if (m->mode != TBN_MODE_GENERAL) repack(m, t->bits);
   return TBN_OK;
 }
 

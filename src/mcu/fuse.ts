@@ -1,4 +1,5 @@
-// Fusion on the lowered graph, where it saves RAM or passes over memory:
+// Fusion on the lowered graph, where it saves RAM or passes over memory (on top of the epilogue a
+// version-2 ai.tbn op carries: scale, shift, residual and activation, read into the same Post):
 //   Conv / TbnConv  + BatchNormalization (a per-channel affine: scale·v + shift, computed here)
 //                   + Relu + MaxPool (pooled on the fly: the full-resolution output never exists)
 //   MatMul / TbnMatMul + Add of a constant bias along the last axis + Relu
@@ -7,7 +8,7 @@
 // value is not a graph output. Max pooling commutes with the monotone affine·ReLU only in the
 // order conv → (BN) → (ReLU) → pool; a BatchNorm after the pool is never folded across it.
 
-import { constFloats, consumers, isConst, numel, tensorOf, type LGraph, type LNode, type Post } from './graph.js';
+import { attrFloat, attrInt, constFloats, consumers, isConst, numel, tensorOf, type LGraph, type LNode, type Post } from './graph.js';
 import { checkBatchNorm } from './emitters/normalize.js';
 import { batchNormAffine } from './emitters/normalize.js';
 
@@ -15,22 +16,54 @@ const CONV = new Set(['Conv', 'TbnConv']);
 const MATMUL = new Set(['MatMul', 'TbnMatMul']);
 const GEMM = new Set(['Gemm', 'TbnGemm']);
 
+/** A fused op's own epilogue (ai.tbn version 2: scale, shift, residual inputs and activation
+ * attributes) as a Post: act(scale·(v + bias) + shift + residual) = act(scale·v + shift' + residual). */
+function epiloguePost(n: LNode, g: LGraph, channels: number, bias: Float32Array | undefined): Post {
+  const first = n.op === 'TbnMatMul' ? 3 : 4;
+  const [scaleName, shiftName, residual] = [n.inputs[first], n.inputs[first + 1], n.inputs[first + 2]];
+  const perChannel = (name: string | undefined) => {
+    if (!name) return undefined;
+    const v = constFloats(g, name);
+    return v.length === channels ? v : new Float32Array(channels).fill(v[0]!);
+  };
+  const scale = perChannel(scaleName);
+  let shift = perChannel(shiftName);
+  if (bias && (scale || shift)) {
+    shift = Float32Array.from(bias, (b, c) => (scale ? scale[c]! : 1) * b + (shift ? shift[c]! : 0));
+  } else if (bias) shift = bias;
+  // A one-value residual is a constant added everywhere (the fold's identity): part of the shift.
+  const oneValue = residual && isConst(g, residual) && numel(tensorOf(g, residual).shape) === 1;
+  if (oneValue) shift = Float32Array.from(shift ?? new Float32Array(channels), (t) => t + constFloats(g, residual)[0]!);
+  return {
+    scale,
+    shift,
+    act: attrInt(n, 'activation', 0),
+    actAlpha: attrFloat(n, 'activation_alpha', 0.01),
+    actBeta: attrFloat(n, 'activation_beta', 0),
+    residual: residual && !oneValue ? residual : undefined,
+  };
+}
+
 function initialPost(n: LNode, g: LGraph): Post {
   if (n.post) return n.post;
+  const y = tensorOf(g, n.outputs[0]!).shape;
   if (CONV.has(n.op)) {
     const bias = n.inputs[n.op === 'TbnConv' ? 3 : 2];
-    return { shift: bias ? constFloats(g, bias) : undefined, act: 'none' };
+    const b = bias ? constFloats(g, bias) : undefined;
+    return n.op === 'TbnConv' ? epiloguePost(n, g, y[1]!, b) : { shift: b, act: 0 };
   }
-  return { act: 'none' };
+  if (n.op === 'TbnGemm' || n.op === 'TbnMatMul') return epiloguePost(n, g, y[y.length - 1]!, undefined);
+  return { act: 0 };
 }
 
 /** Folds `next` into `n` when the pair is one of the patterns above; returns whether it did. */
 function absorb(n: LNode, next: LNode, g: LGraph): boolean {
   const post = initialPost(n, g);
   const y = n.outputs[0]!;
-  if (next.op === 'Relu' && (CONV.has(n.op) || MATMUL.has(n.op) || GEMM.has(n.op)) && post.act === 'none') {
-    n.post = { ...post, act: 'relu' };
-  } else if (next.op === 'BatchNormalization' && CONV.has(n.op) && post.act === 'none' && !n.pool && next.inputs[0] === y) {
+  const plain = post.act === 0 && !post.residual;
+  if (next.op === 'Relu' && (CONV.has(n.op) || MATMUL.has(n.op) || GEMM.has(n.op)) && post.act === 0) {
+    n.post = { ...post, act: 1 };
+  } else if (next.op === 'BatchNormalization' && CONV.has(n.op) && plain && !n.pool && next.inputs[0] === y) {
     if (checkBatchNorm(next, g)) return false;
     const bn = batchNormAffine(next, g);
     // bn(scale·v + shift) = (s·scale)·v + (s·shift + t), in float64 then float32
@@ -40,11 +73,11 @@ function absorb(n: LNode, next: LNode, g: LGraph): boolean {
       scale[c] = bn.scale[c]! * (post.scale?.[c] ?? 1);
       shift[c] = bn.scale[c]! * (post.shift?.[c] ?? 0) + bn.shift[c]!;
     }
-    n.post = { scale, shift, act: 'none' };
+    n.post = { scale, shift, act: 0 };
   } else if (next.op === 'MaxPool' && CONV.has(n.op) && !n.pool && !next.outputs[1]) {
     n.post = post;
     n.pool = { node: next, inShape: tensorOf(g, y).shape };
-  } else if (next.op === 'Add' && MATMUL.has(n.op) && post.act === 'none' && !post.shift) {
+  } else if (next.op === 'Add' && MATMUL.has(n.op) && plain && !post.shift && !post.scale) {
     const other = next.inputs[0] === y ? next.inputs[1]! : next.inputs[0]!;
     const ys = tensorOf(g, y).shape;
     const cols = ys[ys.length - 1]!;
@@ -78,7 +111,8 @@ export function fuseGraph(g: LGraph): LGraph {
       }
     }
   }
-  // Conv nodes always carry their post (bias as shift) so emitters see one representation.
-  for (const n of nodes) if (CONV.has(n.op)) n.post = initialPost(n, g);
+  // Conv and tiled nodes always carry their post (bias as shift, their own epilogue) so emitters
+  // see one representation.
+  for (const n of nodes) if (CONV.has(n.op) || n.op === 'TbnGemm' || n.op === 'TbnMatMul') n.post = initialPost(n, g);
   return { ...g, nodes };
 }

@@ -14,11 +14,16 @@ export interface LTensor {
   data?: NumericArray;
 }
 
-/** A per-channel affine and activation applied to a layer's raw output: act(scale·v + shift). */
+/** What a layer's raw output goes through: act(scale·v + shift + residual), per output channel. */
 export interface Post {
   scale?: Float32Array;
   shift?: Float32Array;
-  act: 'none' | 'relu';
+  /** An ai.tbn epilogue activation code (format.ts ACTIVATIONS): 0 none, 1 Relu, … */
+  act: number;
+  actAlpha?: number;
+  actBeta?: number;
+  /** A tensor of the output's shape added before the activation (a folded residual Add). */
+  residual?: string;
 }
 
 export interface LNode {

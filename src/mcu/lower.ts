@@ -13,6 +13,7 @@ import type { Attribute, Model, Node } from '../ir/types.js';
 import { TBN_DOMAIN } from '../tbn/format.js';
 import { emitterFor } from './emitters/index.js';
 import { type LGraph, type LNode, type LTensor } from './graph.js';
+import { expandChannelsLast } from './nhwc.js';
 import { probeValues } from './probe.js';
 
 type Kind = 'static' | 'runtime' | 'tile';
@@ -69,10 +70,11 @@ function narrowCompute(model: Model): string | undefined {
   return g.initializers.map((t) => (t.name && scales.has(t.name) ? narrow(t.dtype) : undefined)).find(Boolean);
 }
 
-export async function lowerModel(model: Model, opts: LowerOptions = {}): Promise<LGraph> {
-  const g = model.graph;
-  const narrow = narrowCompute(model);
+export async function lowerModel(source: Model, opts: LowerOptions = {}): Promise<LGraph> {
+  const narrow = narrowCompute(source);
   if (narrow) throw new ExportRefused(`the model computes in ${narrow}; the C export computes in float32 (export a float32 model: compress the float32 original, or convert this one to float32 first)`);
+  const model = expandChannelsLast(source);
+  const g = model.graph;
   const kinds = classify(model);
   const producer = new Map<string, number>();
   g.nodes.forEach((n, i) => n.outputs.forEach((o) => o && producer.set(o, i)));
@@ -170,7 +172,7 @@ function readTiles(n: LNode, model: Model, kinds: Map<string, Kind>, producer: M
   const decode = model.graph.nodes[producer.get(n.inputs[slot]!)!]!;
   const [bits, scales] = decode.inputs as [string, string];
   const tileAttrs = decode.attributes.filter((a) => ['weight_shape', 'p', 'tile_axis'].includes(a.name ?? ''));
-  const refuse = `TbnDecode (node '${decode.name}': its weight feeds ${n.op} node '${n.name}', which cannot read tile bits; only MatMul, Gemm and Conv can)`;
+  const refuse = `TbnDecode (node '${decode.name}': its weight feeds ${n.op} node '${n.name}', which cannot read tile bits; only MatMul, Gemm, Conv and Gather can)`;
   if (n.inputs.filter((v) => kinds.get(v) === 'tile').length > 1) return refuse;
   const withTile = (op: string, rest: string[], extra: Attribute[] = []) => {
     n.op = op;
@@ -180,6 +182,7 @@ function readTiles(n: LNode, model: Model, kinds: Map<string, Kind>, producer: M
   };
   if (n.op === 'MatMul') withTile('TbnMatMul', [], slot === 0 ? [{ name: 'tbn_left', type: 'INT', i: 1 }] : []);
   else if ((n.op === 'Gemm' || n.op === 'Conv') && slot === 1) withTile(n.op === 'Gemm' ? 'TbnGemm' : 'TbnConv', n.inputs.slice(2));
+  else if (n.op === 'Gather' && slot === 0) withTile('TbnGather', []);
   else return refuse;
   return undefined;
 }
@@ -191,7 +194,7 @@ function checkTypes(g: LGraph, problems: string[]): void {
   for (const t of g.tensors.values()) {
     if (t.data || t.dtype === 'float32') continue;
     if (g.inputs.includes(t.name) && (t.dtype === 'int64' || t.dtype === 'int32')) {
-      const bad = g.nodes.filter((n) => n.inputs.some((v, i) => v === t.name && !(n.op === 'Gather' && i === 1)));
+      const bad = g.nodes.filter((n) => n.inputs.some((v, i) => v === t.name && !((n.op === 'Gather' && i === 1) || (n.op === 'TbnGather' && i === 0))));
       for (const n of bad) problems.push(`${n.op} (node '${n.name}': reads the ${t.dtype} input '${t.name}'; integer inputs may only be Gather indices)`);
       continue;
     }

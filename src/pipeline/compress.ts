@@ -17,6 +17,7 @@ import { bitsPerWeight } from '../tbn/sizes.js';
 import type { AlphaMode } from '../tbn/tile.js';
 import type { FinetuneOptions } from '../tbn/finetune.js';
 import { compressWith, type FinetuneSummary, type MethodContext, type MethodResult } from '../tbn/method.js';
+import type { FuseReport } from '../tbn/fuse-epilogue.js';
 import { compareModels, type Agreement } from '../verify/compare.js';
 import { compressWithBudget, type BudgetOptions, type BudgetReport } from './budget.js';
 import { createOrtSession } from '../runtime/ort.js';
@@ -39,6 +40,7 @@ export interface CompressOptions {
   inputShape?: string[];
   p?: number;
   layerP?: Map<string, number>;
+  layerAxis?: [string, AxisPolicy][];
   minParams?: number;
   include?: string[];
   exclude?: string[];
@@ -54,6 +56,8 @@ export interface CompressOptions {
   bnRecalibrate?: boolean;
   /** Fine-tune the tiles by distillation (default on). */
   finetune?: boolean;
+  /** Fold what follows a tiled layer into its fused op's epilogue (custom format; default on). */
+  fuse?: boolean;
   /** Fine-tuning settings (epochs, steps, lr, batch size, loss, temperature, augmentation, α source). */
   training?: Partial<FinetuneOptions>;
   /** Choose p per layer under an accuracy (--max-drop) or size (--target-bits) budget. */
@@ -65,7 +69,7 @@ export interface CompressOptions {
   onProgress?: (event: ProgressEvent) => void;
 }
 
-export type ProgressEvent = { phase: 'load' | 'select' | 'permute' | 'tile' | 'batchnorm' | 'finetune' | 'shapes' | 'write' | 'evaluate' | 'budget'; message: string };
+export type ProgressEvent = { phase: 'load' | 'select' | 'permute' | 'tile' | 'batchnorm' | 'finetune' | 'shapes' | 'fuse' | 'write' | 'evaluate' | 'budget'; message: string };
 
 export interface CompressLayerReport {
   node: string;
@@ -101,6 +105,8 @@ export interface CompressReport {
   permutation: PermutationReport[];
   batchNorm: BatchNormUpdate[];
   finetune: FinetuneSummary | null;
+  /** Nodes folded into each fused op's epilogue (BatchNormalization, activations, residual Add). */
+  fused: FuseReport[];
   budget: BudgetReport | null;
   /** Wall-clock seconds of the whole run. */
   seconds: number;
@@ -173,6 +179,7 @@ export async function compressModel(opts: CompressOptions): Promise<CompressRepo
     permute: opts.permute !== false,
     bnRecalibrate: opts.bnRecalibrate !== false,
     finetune: opts.finetune !== false,
+    fuse: opts.fuse !== false,
     training: opts.training ?? {},
     progress: (phase, message) => progress({ phase, message }),
     warn: (w) => warnings.push(w),
@@ -256,6 +263,7 @@ async function finishCompress(
     permutation: result.permutation,
     batchNorm: result.batchNorm,
     finetune: result.finetune,
+    fused: result.fused,
     budget: null,
     seconds: 0,
     warnings,

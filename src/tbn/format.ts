@@ -5,7 +5,9 @@
 import type { DType } from '../ir/dtype.js';
 
 export const TBN_DOMAIN = 'ai.tbn';
-export const TBN_OPSET_VERSION = 1;
+/** Version written. 2 added the fused epilogue and TbnConvNhwc; 1 files are still read. */
+export const TBN_OPSET_VERSION = 2;
+export const TBN_OPSET_VERSION_MIN = 1;
 
 /** Lowest default-domain opset whose ops the ONNX function bodies can be written in. */
 export const MIN_FUNCTION_OPSET = 12;
@@ -50,7 +52,38 @@ export interface OpSpec {
   standard?: 'Gemm' | 'MatMul' | 'Conv';
 }
 
-export type TbnOpName = 'TbnDecode' | 'TbnGemm' | 'TbnMatMul' | 'TbnConv';
+export type TbnOpName = 'TbnDecode' | 'TbnGemm' | 'TbnMatMul' | 'TbnConv' | 'TbnConvNhwc';
+
+/**
+ * The fused epilogue (version 2) of TbnGemm, TbnMatMul and TbnConv(Nhwc):
+ *   Y = act(scale ⊙ op(…) + shift + residual)
+ * scale and shift run along the output channels (Conv: axis 1, TbnConvNhwc and Gemm/MatMul:
+ * the last axis), [channels] or one value; residual has Y's shape (or is one value). All three
+ * are optional inputs after the op's own, of the op's float type T like its other inputs;
+ * `activation` picks the function (ACTIVATIONS).
+ */
+export const EPILOGUE_INPUTS = ['scale', 'shift', 'residual'] as const;
+export type EpilogueInput = (typeof EPILOGUE_INPUTS)[number];
+
+/** Codes of the `activation` attribute. LeakyRelu reads activation_alpha (default 0.01); Clip
+ * reads activation_alpha (min) and activation_beta (max), both always written. */
+export const ACTIVATIONS = ['none', 'Relu', 'LeakyRelu', 'Clip', 'HardSwish', 'Sigmoid', 'SiLU', 'Gelu', 'GeluTanh'] as const;
+export type ActivationName = (typeof ACTIVATIONS)[number];
+
+export const EPILOGUE_ATTRS: OpAttr[] = [
+  { name: 'activation', kind: 'INT', default: 0 },
+  { name: 'activation_alpha', kind: 'FLOAT' },
+  { name: 'activation_beta', kind: 'FLOAT' },
+];
+
+const CONV_ATTRS: OpAttr[] = [
+  { name: 'auto_pad', kind: 'STRING', default: 'NOTSET' },
+  { name: 'dilations', kind: 'INTS' },
+  { name: 'group', kind: 'INT', default: 1 },
+  { name: 'kernel_shape', kind: 'INTS' },
+  { name: 'pads', kind: 'INTS' },
+  { name: 'strides', kind: 'INTS' },
+];
 
 /** Attributes every op carries: how the tile becomes a weight. */
 export const TILE_ATTRS: OpAttr[] = [
@@ -68,7 +101,7 @@ export const OPS: Record<TbnOpName, OpSpec> = {
   },
   TbnGemm: {
     name: 'TbnGemm',
-    inputs: ['A', 'bits', 'scales', 'C'],
+    inputs: ['A', 'bits', 'scales', 'C', ...EPILOGUE_INPUTS],
     outputs: ['Y'],
     standard: 'Gemm',
     attrs: [
@@ -77,31 +110,39 @@ export const OPS: Record<TbnOpName, OpSpec> = {
       { name: 'beta', kind: 'FLOAT', default: 1 },
       { name: 'transA', kind: 'INT', default: 0 },
       { name: 'transB', kind: 'INT', default: 0 },
+      ...EPILOGUE_ATTRS,
     ],
   },
   TbnMatMul: {
     name: 'TbnMatMul',
-    inputs: ['A', 'bits', 'scales'],
+    inputs: ['A', 'bits', 'scales', ...EPILOGUE_INPUTS],
     outputs: ['Y'],
     standard: 'MatMul',
-    attrs: TILE_ATTRS,
+    attrs: [...TILE_ATTRS, ...EPILOGUE_ATTRS],
   },
   TbnConv: {
     name: 'TbnConv',
-    inputs: ['X', 'bits', 'scales', 'B'],
+    inputs: ['X', 'bits', 'scales', 'B', ...EPILOGUE_INPUTS],
     outputs: ['Y'],
     standard: 'Conv',
-    attrs: [
-      ...TILE_ATTRS,
-      { name: 'auto_pad', kind: 'STRING', default: 'NOTSET' },
-      { name: 'dilations', kind: 'INTS' },
-      { name: 'group', kind: 'INT', default: 1 },
-      { name: 'kernel_shape', kind: 'INTS' },
-      { name: 'pads', kind: 'INTS' },
-      { name: 'strides', kind: 'INTS' },
-    ],
+    attrs: [...TILE_ATTRS, ...CONV_ATTRS, ...EPILOGUE_ATTRS],
+  },
+  /** TbnConv on channels-last tensors (X [N, H, W, C], Y [N, OH, OW, OC]; 2-D): what a
+   * Transpose → Conv → Transpose of a channels-last graph (tf2onnx) becomes. Since version 2. */
+  TbnConvNhwc: {
+    name: 'TbnConvNhwc',
+    inputs: ['X', 'bits', 'scales', 'B', ...EPILOGUE_INPUTS],
+    outputs: ['Y'],
+    standard: 'Conv',
+    attrs: [...TILE_ATTRS, ...CONV_ATTRS, ...EPILOGUE_ATTRS],
   },
 };
+
+/** Inputs of a fused op before its epilogue (A/X, bits, scales and Gemm's C or Conv's B). */
+export function baseInputCount(name: TbnOpName): number {
+  const i = OPS[name].inputs.indexOf('scale');
+  return i < 0 ? OPS[name].inputs.length : i;
+}
 
 /** metadata_props keys tbn writes. */
 export const META = {

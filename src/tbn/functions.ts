@@ -7,7 +7,10 @@
 
 import { attr, int64Tensor, node, tensor } from '../ir/build.js';
 import type { Attribute, FunctionDef, Node } from '../ir/types.js';
-import { MIN_FUNCTION_OPSET, OPS, TBN_DOMAIN, type AttrKind, type TbnOpName } from './format.js';
+import { epilogueNodes, type EpilogueUse } from './epilogue-body.js';
+import { baseInputCount, EPILOGUE_ATTRS, EPILOGUE_INPUTS, MIN_FUNCTION_OPSET, OPS, TBN_DOMAIN, type AttrKind, type TbnOpName } from './format.js';
+
+export type { EpilogueUse } from './epilogue-body.js';
 
 const INT32 = 6;
 const BOOL = 9;
@@ -69,31 +72,50 @@ export function decodeBody(bits: string, scales: string, out: string): Node[] {
 }
 
 const REF_TYPES: Record<AttrKind, Attribute['type']> = { INT: 'INT', INTS: 'INTS', FLOAT: 'FLOAT', STRING: 'STRING' };
+const NON_STANDARD = new Set(['weight_shape', 'p', 'tile_axis', ...EPILOGUE_ATTRS.map((a) => a.name)]);
 
-function standardNode(name: TbnOpName): Node[] {
+/** The standard op on the decoded weight W: `out` = Gemm/MatMul/Conv(input, W[, C/B]). */
+function standardNode(name: TbnOpName, input: string, out: string): Node[] {
   const spec = OPS[name];
   if (!spec.standard) return [];
-  const refs = spec.attrs
-    .filter((a) => !['weight_shape', 'p', 'tile_axis'].includes(a.name))
-    .map((a) => attr.ref(a.name, REF_TYPES[a.kind], a.name));
-  const [x, , , extra] = spec.inputs;
-  const inputs = extra ? [x!, 'W', extra] : [x!, 'W'];
-  return [node(spec.standard, inputs, [spec.outputs[0]!], refs)];
+  const refs = spec.attrs.filter((a) => !NON_STANDARD.has(a.name)).map((a) => attr.ref(a.name, REF_TYPES[a.kind], a.name));
+  const extra = baseInputCount(name) > 3 ? [spec.inputs[3]!] : [];
+  return [node(spec.standard, [input, 'W', ...extra], [out], refs)];
 }
 
-/** The function for one ai.tbn op, written for the model's default-domain opset. */
-export function tbnFunction(name: TbnOpName, opset: number): FunctionDef {
+/**
+ * The function for one ai.tbn op, written for the model's default-domain opset. `use`: the
+ * epilogue pieces the model's nodes of this op need (none: the version-1 body); the function
+ * declares the inputs up to the last piece used.
+ */
+export function tbnFunction(name: TbnOpName, opset: number, use?: EpilogueUse): FunctionDef {
   if (opset < MIN_FUNCTION_OPSET) throw new Error(`function bodies need opset ≥ ${MIN_FUNCTION_OPSET}`);
   const spec = OPS[name];
+  const base = baseInputCount(name);
+  const lastUsed = Math.max(-1, ...EPILOGUE_INPUTS.filter((i) => use?.inputs.has(i)).map((i) => spec.inputs.indexOf(i)));
+  const inputs = spec.inputs.slice(0, Math.max(base, lastUsed + 1));
+  const nhwc = name === 'TbnConvNhwc';
+  const fused = !!use && (use.inputs.size > 0 || [...use.activations].some((a) => a !== 0));
+  const y = spec.outputs[0]!;
+  const raw = fused || nhwc ? 'raw' : y;
+  const nodes: Node[] = [...decodeBody('bits', 'scales', 'W')];
+  if (nhwc) {
+    nodes.push(node('Transpose', ['X'], ['X_nchw'], [attr.ints('perm', [0, 3, 1, 2])]), ...standardNode(name, 'X_nchw', 'raw_nchw'));
+    nodes.push(node('Transpose', ['raw_nchw'], [fused ? 'raw' : y], [attr.ints('perm', [0, 2, 3, 1])]));
+  } else {
+    nodes.push(...standardNode(name, spec.inputs[0]!, raw));
+  }
+  if (fused) nodes.push(...epilogueNodes('raw', y, use!, spec.standard === 'Conv' && !nhwc, opset));
+  const epilogue = fused ? ' and its fused epilogue (scale, shift, residual, activation)' : '';
   return {
     name,
     domain: TBN_DOMAIN,
-    inputs: [...spec.inputs],
+    inputs,
     outputs: [...spec.outputs],
     attributes: spec.attrs.map((a) => a.name),
     attributeProtos: [],
-    nodes: [...decodeBody('bits', 'scales', 'W'), ...standardNode(name)],
-    docString: `tbn ${name}: decodes a Tiled Bit Network weight (one bit-packed tile, p scales) with standard ops${spec.standard ? ` and applies ${spec.standard}` : ''}. Registered kernels in the ai.tbn custom-op library compute the same without building the weight.`,
+    nodes,
+    docString: `tbn ${name}: decodes a Tiled Bit Network weight (one bit-packed tile, p scales) with standard ops${spec.standard ? ` and applies ${spec.standard}${epilogue}` : ''}. Registered kernels in the ai.tbn custom-op library compute the same without building the weight.`,
     opsetImports: [{ domain: '', version: opset }],
     valueInfo: [],
   };

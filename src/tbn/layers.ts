@@ -2,14 +2,15 @@
 // weight is a constant — an initializer or a Constant node, possibly behind the Identity,
 // Cast or Transpose nodes that exporters put in between, or quantized: behind DequantizeLinear
 // (QDQ) or read by ConvInteger/MatMulInteger in onnxruntime's dynamic-quantization chain
-// (quantized.ts). Quantized layers tbn does not tile are listed too, with the reason.
+// (quantized.ts) — and embedding tables (a Gather reading rows of a constant 2-D table: token
+// and position embeddings). Quantized layers tbn does not tile are listed too, with the reason.
 
 import { consumerMap, getAttr, initializerMap, nodeLabel, producerMap } from '../ir/graph.js';
 import { bfloat16ToFloat, dtypeFromCode, halfToFloat, type DType } from '../ir/dtype.js';
 import type { Graph, Model, Node, Tensor } from '../ir/types.js';
 import { dequantizeLinear, dequantizeTensor, integerChain, untiledQuantizedOp, type Dequantize, type IntegerChain, type Lookups } from './quantized.js';
 
-export type LayerOp = 'Gemm' | 'MatMul' | 'Conv';
+export type LayerOp = 'Gemm' | 'MatMul' | 'Conv' | 'Gather';
 
 export interface WeightSource {
   /** The constant that holds the values: an initializer, or the output of a Constant node. */
@@ -193,7 +194,8 @@ export function findWeightLayers(model: Model): WeightLayer[] {
     if (!isDefaultDomain(node)) return;
     const op = node.opType;
     let layer: WeightLayer | undefined;
-    if (op === 'ConvInteger' || op === 'MatMulInteger') layer = integerLayer(graph, node, nodeIndex, look);
+    if (op === 'Gather') layer = embeddingTable(graph, node, nodeIndex, look);
+    else if (op === 'ConvInteger' || op === 'MatMulInteger') layer = integerLayer(graph, node, nodeIndex, look);
     else if (op !== 'Gemm' && op !== 'MatMul' && op !== 'Conv') layer = untiledLayer(graph, node, nodeIndex, look);
     else {
       const weightInput = op === 'MatMul' && !traceConstant(graph, node.inputs[1] ?? '', look) ? 0 : 1;
@@ -236,6 +238,21 @@ export function constantFloat(graph: Graph, name: string): { dims: number[]; dat
 /** The value a layer writes (an integer layer: the output of its rescaling Mul). */
 export function layerOutput(layer: WeightLayer): string {
   return layer.integer?.output ?? layer.node.outputs[0]!;
+}
+
+/**
+ * An embedding table: Gather(axis 0) of rows of a constant float [rows, dim] table. Its
+ * output features are the embedding dimensions (axis 1), so tile regions along the output
+ * give every row its own bits; its "input" axis is the rows (one per token or position).
+ */
+function embeddingTable(graph: Graph, node: Node, nodeIndex: number, cache: Cache): WeightLayer | undefined {
+  if (Number(getAttr(node, 'axis')?.i ?? 0) !== 0) return undefined;
+  const source = constantSource(graph, node.inputs[0] ?? '', cache);
+  if (!source || !FLOAT_WEIGHTS.has(source.tensor.dtype) || constantSource(graph, node.inputs[1] ?? '', cache)) return undefined;
+  const dtype = consumedType(graph, source);
+  const shape = consumedShape(source);
+  if (!dtype || shape.length !== 2 || shape[0]! * shape[1]! === 0) return undefined;
+  return { nodeIndex, node, label: nodeLabel(node, nodeIndex), op: 'Gather', weightInput: 0, source, shape, params: shape[0]! * shape[1]!, dtype, outDim: shape[1]!, outAxis: 1, inDim: shape[0]! };
 }
 
 /** The weight as the layer consumes it: float32, in the layout after any Transpose. */

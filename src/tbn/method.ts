@@ -10,11 +10,12 @@ import { createOrtSession } from '../runtime/ort.js';
 import { recalibrateBatchNorm, type BatchNormUpdate } from './batchnorm.js';
 import { DEFAULT_FINETUNE, finetune, type FinetuneOptions } from './finetune.js';
 import { asStoredType } from './float-view.js';
+import { fuseEpilogues, type FuseReport } from './fuse-epilogue.js';
 import { consumedWeight, layerOutput } from './layers.js';
 import { permuteChannels, type PermutationReport } from './permute.js';
 import { rewriteModel, type OutputFormat, type TiledLayer } from './rewrite.js';
 import { selectLayers, type LayerChoice, type Selection, type SelectOptions } from './select.js';
-import { concreteShapes, probeValueShapes } from './shapes.js';
+import { growableShapes, probeValueShapes } from './shapes.js';
 import { computeTile, type AlphaMode } from './tile.js';
 import { describeSchedule, formatDuration, type ScheduleChoice } from './time-budget.js';
 import type { KeyValue } from '../ir/types.js';
@@ -31,6 +32,8 @@ export interface MethodContext {
   permute: boolean;
   bnRecalibrate: boolean;
   finetune: boolean;
+  /** Fold BatchNorm/activation/Add into the fused ops' epilogues (custom format; default on). */
+  fuse?: boolean;
   training: Partial<FinetuneOptions>;
   progress: (phase: MethodPhase, message: string) => void;
   warn: (message: string) => void;
@@ -39,7 +42,7 @@ export interface MethodContext {
   deadline?: number;
 }
 
-export type MethodPhase = 'select' | 'permute' | 'tile' | 'batchnorm' | 'finetune' | 'budget' | 'shapes';
+export type MethodPhase = 'select' | 'permute' | 'tile' | 'batchnorm' | 'finetune' | 'budget' | 'shapes' | 'fuse';
 
 export interface FinetuneSummary {
   steps: number;
@@ -59,6 +62,8 @@ export interface MethodResult {
   permutation: PermutationReport[];
   batchNorm: BatchNormUpdate[];
   finetune: FinetuneSummary | null;
+  /** What was folded into each fused op's epilogue. */
+  fused: FuseReport[];
 }
 
 export function tileChoices(choices: LayerChoice[], alpha: AlphaMode): TiledLayer[] {
@@ -101,10 +106,14 @@ export async function compressWith(ctx: MethodContext, select: SelectOptions, op
   let permutation: PermutationReport[] = [];
   if (ctx.permute && selection.chosen.some((c) => c.regionsAlongOutput)) {
     ctx.progress('permute', 'permuting channels');
-    const shapeMap = await concreteShapes(model, shapes).catch(() => undefined);
-    if (!shapeMap) ctx.warn('channels not permuted: the model could not be run on synthetic inputs (give --input-shape)');
+    // Dynamic dimensions not given by --input-shape are taken from the data (one sample).
+    const fromData = data ? new Map(Object.entries(data.shapes).map(([k, t]) => [k, [1, ...t.dims]])) : undefined;
+    const probed = await growableShapes(model, shapes)
+      .catch(() => (fromData ? growableShapes(model, new Map([...fromData, ...shapes])) : undefined))
+      .catch(() => undefined);
+    if (!probed) ctx.warn('channels not permuted: the model could not be run on synthetic inputs (give --input-shape)');
     else {
-      ({ model: working, report: permutation } = permuteChannels(model, selection.chosen, shapeMap));
+      ({ model: working, report: permutation } = permuteChannels(model, selection.chosen, probed.base, probed.grown));
       selection = selectLayers(working, select);
     }
   }
@@ -161,5 +170,11 @@ export async function compressWith(ctx: MethodContext, select: SelectOptions, op
     ctx.progress('batchnorm', 're-estimating BatchNorm statistics');
     ({ model: compressed, updates: batchNorm } = await recalibrateBatchNorm(compressed, bnSet));
   }
-  return { compressed, tiled, selection, permutation, batchNorm, finetune: summary };
+  // Last: the folded BatchNorms must carry their re-estimated statistics.
+  let fused: FuseReport[] = [];
+  if (ctx.format === 'custom' && ctx.fuse !== false && tiled.length && !opts.dryRun) {
+    ctx.progress('fuse', 'folding BatchNorm, activations and residual adds into the tiled layers');
+    ({ model: compressed, report: fused } = await fuseEpilogues(compressed, { shapes }));
+  }
+  return { compressed, tiled, selection, permutation, batchNorm, finetune: summary, fused };
 }

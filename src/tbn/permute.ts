@@ -1,12 +1,17 @@
 // Channel permutation before tiling (design.md §1, "beyond the paper"). With regions along
 // the output channels, output rows j, j + O/p, …, j + (p−1)·O/p share one tile row. We
-// reorder each layer's output channels so that the rows sharing a tile row are alike — a
-// greedy grouping on cosine similarity — and permute every tensor of the channel space the
-// same way, so the fp32 model computes exactly what it did before.
+// reorder output channels so that the rows sharing a tile row are alike — within the
+// permutations channel-space.ts proves harmless (whole pools: a greedy grouping on cosine
+// similarity; then swaps inside every pool and of whole heads while they help) — and permute
+// every tensor the permutation reaches, so the fp32 model computes exactly what it did before.
 
-import type { Model, Tensor } from '../ir/types.js';
-import { channelSpace, type ChannelSpace, type PermuteEdit } from './channel-space.js';
+import { dtypeBits } from '../ir/dtype.js';
+import { getAttr } from '../ir/graph.js';
+import type { Model, Node, Tensor } from '../ir/types.js';
+import { ChannelSpaces, producerOf, STRIDE, type BaseAnalysis, type Pool, type Producer } from './channel-space.js';
 import { consumedWeight, findWeightLayers } from './layers.js';
+import { applyPerm, lift, type AxisPerm } from './perm-algebra.js';
+import { FlowFailure } from './perm-flow.js';
 import type { LayerChoice } from './select.js';
 
 export interface PermutationReport {
@@ -15,6 +20,8 @@ export interface PermutationReport {
   p: number | null;
   permuted: boolean;
   reason?: string;
+  /** How the channels may move (one pool, pools of head dimensions, heads as blocks). */
+  structure?: string;
   /** Mean cosine similarity of rows that share a tile row, before and after. */
   similarityBefore?: number;
   similarityAfter?: number;
@@ -92,7 +99,7 @@ export function groupChannels(sim: Float64Array, channels: number, p: number, no
   return order;
 }
 
-function meanTileRowSimilarity(sim: Float64Array, channels: number, p: number, order: ArrayLike<number>, layers: number): number {
+export function meanTileRowSimilarity(sim: Float64Array, channels: number, p: number, order: ArrayLike<number>, layers: number): number {
   const groups = channels / p;
   let total = 0;
   let pairs = 0;
@@ -107,73 +114,205 @@ function meanTileRowSimilarity(sim: Float64Array, channels: number, p: number, o
   return pairs ? total / pairs : 1;
 }
 
-/** Permutes `t` along `axis` in blocks: new block c ← old block order[c]. */
-export function permuteTensor(t: Tensor, edit: PermuteEdit, order: Uint32Array): Tensor {
-  const dims = t.dims;
-  const outer = dims.slice(0, edit.axis).reduce((a, b) => a * b, 1);
-  const inner = dims.slice(edit.axis + 1).reduce((a, b) => a * b, 1);
-  const axisLen = dims[edit.axis]!;
-  const span = edit.block * inner;
-  if (axisLen !== order.length * edit.block) throw new Error(`cannot permute ${t.name}: axis ${edit.axis} has ${axisLen}, not ${order.length}×${edit.block}`);
-  const src = t.data as Float32Array;
-  const out = new (src.constructor as new (n: number) => Float32Array)(src.length);
-  for (let o = 0; o < outer; o++) {
-    const base = o * axisLen * inner;
-    for (let c = 0; c < order.length; c++) {
-      out.set(src.subarray(base + order[c]! * span, base + (order[c]! + 1) * span), base + c * span);
-    }
-  }
-  return { ...t, data: out, encoding: t.encoding === 'typed' ? 'raw' : t.encoding };
+
+interface Objective {
+  /** Per tiled producer: similarity of its channels and its tile-row period (channels / p). */
+  sim: Map<number, { s: Float64Array; n: number; groups: number; p: number; layers: number }>;
 }
 
-export function permuteChannels(model: Model, choices: LayerChoice[], shapes: Map<string, number[]>): { model: Model; report: PermutationReport[] } {
-  const byNode = new Map(choices.map((c) => [c.layer.nodeIndex, c]));
-  const layers = new Map(findWeightLayers(model).map((l) => [l.nodeIndex, l]));
-  const done = new Set<number>();
-  const report: PermutationReport[] = [];
-  const replaced = new Map<string, Tensor>();
-  const inits = new Map(model.graph.initializers.map((t) => [t.name, t]));
-  for (const choice of choices) {
-    if (!choice.regionsAlongOutput || done.has(choice.layer.nodeIndex)) continue;
-    const space: ChannelSpace = channelSpace({ model, shapes }, choice.layer.nodeIndex);
-    space.producers.forEach((p) => done.add(p));
-    const names = space.producers.map((p) => model.graph.nodes[p]!.name || `#${p}`);
-    const tiled = space.producers.map((p) => byNode.get(p)).filter((c): c is LayerChoice => !!c && c.regionsAlongOutput);
-    const ps = new Set(tiled.map((c) => c.layout.p));
-    const entry: PermutationReport = { layers: names, channels: space.channels, p: ps.size === 1 ? [...ps][0]! : null, permuted: false };
-    report.push(entry);
-    if (space.pinned) {
-      entry.reason = space.pinned;
-      continue;
-    }
-    if (ps.size !== 1) {
-      entry.reason = `layers tiled at different p (${[...ps].join(', ')})`;
-      continue;
-    }
-    const p = entry.p!;
-    const features = tiled.map((c) => outputRows(consumedWeight(layers.get(c.layer.nodeIndex)!), c.layer.shape, c.layer.outAxis));
-    const sim = similarity(features, space.channels);
-    const norms = new Float64Array(space.channels);
-    for (const c of tiled) {
-      const w = consumedWeight(c.layer);
-      const k = w.length / space.channels;
-      for (let r = 0; r < space.channels; r++) {
-        for (let i = 0; i < k; i++) {
-          const v = c.layer.outAxis === 0 ? w[r * k + i]! : w[i * space.channels + r]!;
-          norms[r]! += v * v;
-        }
-      }
-    }
-    const identity = Uint32Array.from({ length: space.channels }, (_, i) => i);
-    const order = groupChannels(sim, space.channels, p, norms);
-    entry.similarityBefore = meanTileRowSimilarity(sim, space.channels, p, identity, tiled.length);
-    entry.similarityAfter = meanTileRowSimilarity(sim, space.channels, p, order, tiled.length);
-    for (const e of space.edits) {
-      const t = replaced.get(e.initializer) ?? inits.get(e.initializer)!;
-      replaced.set(e.initializer, permuteTensor(t, e, order));
-    }
-    entry.permuted = true;
+function groupScore(obj: Objective, pi: number, order: Int32Array, g: number): number {
+  const o = obj.sim.get(pi)!;
+  let total = 0;
+  for (let a = 0; a < o.p; a++) {
+    for (let b = a + 1; b < o.p; b++) total += o.s[order[g + a * o.groups]! * o.n + order[g + b * o.groups]!]!;
   }
-  const initializers = model.graph.initializers.map((t) => (t.name && replaced.get(t.name)) || t);
-  return { model: { ...model, graph: { ...model.graph, initializers } }, report };
+  return total;
+}
+
+/** Objective change of swapping units i and j of a pool (applied when it helps). */
+function trySwap(obj: Objective, orders: Map<number, Int32Array>, pool: Pool, i: number, j: number): boolean {
+  const touched = new Map<number, Set<number>>();
+  for (let k = 0; k < pool.units[i]!.length; k++) {
+    for (const gch of [pool.units[i]![k]!, pool.units[j]![k]!]) {
+      const pi = Math.floor(gch / STRIDE);
+      const o = obj.sim.get(pi);
+      if (!o) continue;
+      const set = touched.get(pi) ?? new Set<number>();
+      set.add((gch % STRIDE) % o.groups);
+      touched.set(pi, set);
+    }
+  }
+  if (!touched.size) return false;
+  const score = () => [...touched].reduce((acc, [pi, gs]) => acc + [...gs].reduce((a, g) => a + groupScore(obj, pi, orders.get(pi)!, g), 0), 0);
+  const before = score();
+  swapUnits(orders, pool, i, j);
+  if (score() > before + 1e-9) return true;
+  swapUnits(orders, pool, i, j);
+  return false;
+}
+
+function swapUnits(orders: Map<number, Int32Array>, pool: Pool, i: number, j: number): void {
+  pool.units[i]!.forEach((a, k) => {
+    const b = pool.units[j]![k]!;
+    const o = orders.get(Math.floor(a / STRIDE))!;
+    const x = a % STRIDE;
+    const y = b % STRIDE;
+    [o[x], o[y]] = [o[y]!, o[x]!];
+  });
+}
+
+function meanSimilarity(obj: Objective, orders: Map<number, Int32Array>, producers: number[]): number | undefined {
+  let total = 0;
+  let pairs = 0;
+  for (const pi of producers) {
+    const o = obj.sim.get(pi);
+    if (!o) continue;
+    const order = orders.get(pi) ?? Int32Array.from({ length: o.n }, (_, i) => i);
+    for (let g = 0; g < o.groups; g++) total += groupScore(obj, pi, order, g) / o.layers;
+    pairs += (o.groups * o.p * (o.p - 1)) / 2;
+  }
+  return pairs ? total / pairs : undefined;
+}
+
+/** A greedy start for a pool holding every channel of a tiled base: whole tile rows at once. */
+function greedyStart(obj: Objective, orders: Map<number, Int32Array>, pool: Pool, norms: Map<number, Float64Array>): void {
+  const o = obj.sim.get(pool.base);
+  const m = pool.units.length;
+  if (!o || pool.block !== 1 || m !== o.n) return;
+  const unitSim = new Float64Array(m * m);
+  const unitNorm = new Float64Array(m);
+  for (let i = 0; i < m; i++) {
+    for (let k = 0; k < pool.units[i]!.length; k++) {
+      const gi = pool.units[i]![k]!;
+      const pi = Math.floor(gi / STRIDE);
+      const op = obj.sim.get(pi);
+      if (!op) continue;
+      unitNorm[i]! += norms.get(pi)![gi % STRIDE]!;
+      for (let j = 0; j < m; j++) unitSim[i * m + j]! += op.s[(gi % STRIDE) * op.n + (pool.units[j]![k]! % STRIDE)]!;
+    }
+  }
+  const order = groupChannels(unitSim, m, o.p, unitNorm);
+  const snapshot = new Map([...orders].map(([k, v]) => [k, Int32Array.from(v)]));
+  for (let slot = 0; slot < m; slot++) {
+    pool.units[slot]!.forEach((g, k) => {
+      const from = pool.units[order[slot]!]![k]!;
+      orders.get(Math.floor(g / STRIDE))![g % STRIDE] = snapshot.get(Math.floor(from / STRIDE))![from % STRIDE]!;
+    });
+  }
+}
+
+function objective(tiled: { pi: number; producer: Producer; choice: LayerChoice }[]): { obj: Objective; norms: Map<number, Float64Array> } {
+  const sim: Objective['sim'] = new Map();
+  const norms = new Map<number, Float64Array>();
+  for (const { pi, producer, choice } of tiled) {
+    const w = consumedWeight(choice.layer);
+    const rows = outputRows(w, choice.layer.shape, choice.layer.outAxis);
+    const n = producer.channels;
+    sim.set(pi, { s: similarity([rows], n), n, groups: n / choice.layout.p, p: choice.layout.p, layers: 1 });
+    const nrm = new Float64Array(n);
+    const k = w.length / n;
+    for (let r = 0; r < n; r++) for (let i = 0; i < k; i++) nrm[r]! += (choice.layer.outAxis === 0 ? w[r * k + i]! : w[i * n + r]!) ** 2;
+    norms.set(pi, nrm);
+  }
+  return { obj: { sim }, norms };
+}
+
+/**
+ * Permutes the output channels of the chosen layers (and everything tied to them). `grown`:
+ * shapes with the dynamic input dimensions grown (growableShapes), so that no permutation is
+ * carried through a reshape that mixes channels with a batch or sequence axis.
+ */
+export function permuteChannels(model: Model, choices: LayerChoice[], shapes: Map<string, number[]>, grown?: Map<string, number[]>): { model: Model; report: PermutationReport[] } {
+  const layers = findWeightLayers(model);
+  const producers: Producer[] = [];
+  const byNode = new Map<number, number>();
+  for (const l of layers) {
+    const p = producerOf(l, shapes);
+    if (!p) continue;
+    byNode.set(l.nodeIndex, producers.length);
+    producers.push(p);
+  }
+  const spaces = new ChannelSpaces(model, shapes, producers, grown);
+  const along = choices.filter((c) => c.regionsAlongOutput && byNode.has(c.layer.nodeIndex));
+  const tiled = along.map((c) => ({ pi: byNode.get(c.layer.nodeIndex)!, producer: producers[byNode.get(c.layer.nodeIndex)!]!, choice: c }));
+  const covered = new Set<number>();
+  const analyses: BaseAnalysis[] = [];
+  for (const t of tiled) {
+    if (covered.has(t.pi * STRIDE)) continue;
+    analyses.push(spaces.analyse(t.pi, covered));
+  }
+  const { obj, norms } = objective(tiled);
+  const orders = new Map<number, Int32Array>(producers.map((p, i) => [i, Int32Array.from({ length: p.channels }, (_, c) => c)]));
+  const before = new Map([...orders].map(([k, v]) => [k, Int32Array.from(v)]));
+  const pools = analyses.flatMap((a) => a.pools);
+  for (const pool of pools) greedyStart(obj, orders, pool, norms);
+  for (let pass = 0; pass < 4; pass++) {
+    let improved = false;
+    for (const pool of pools) {
+      for (let i = 0; i < pool.units.length; i++) for (let j = i + 1; j < pool.units.length; j++) improved = trySwap(obj, orders, pool, i, j) || improved;
+    }
+    if (!improved) break;
+  }
+  const moved = new Map([...orders].filter(([, o]) => o.some((v, i) => v !== i)));
+  let failure: string | undefined;
+  let permuted = model;
+  if (moved.size) {
+    try {
+      permuted = applyEdits(model, spaces.flow(moved).edits);
+    } catch (e) {
+      if (!(e instanceof FlowFailure)) throw e;
+      failure = `the chosen permutation did not check (${e.message})`;
+    }
+  }
+  const report = analyses.map((a): PermutationReport => {
+    const members = [...new Set([a.base, ...a.pools.flatMap((p) => p.units.flat().map((g) => Math.floor(g / STRIDE)))])];
+    const names = members.map((pi) => producers[pi]!.layer.node.name || producers[pi]!.layer.label);
+    const ps = new Set(members.map((pi) => obj.sim.get(pi)?.p).filter((x): x is number => x !== undefined));
+    const entry: PermutationReport = { layers: names, channels: producers[a.base]!.channels, p: ps.size === 1 ? [...ps][0]! : null, permuted: false, structure: a.structure };
+    if (a.pinned) return { ...entry, reason: a.pinned };
+    if (failure) return { ...entry, reason: failure };
+    entry.permuted = members.some((pi) => moved.has(pi));
+    if (!entry.permuted) entry.reason = 'the tiles fit best as the channels are';
+    entry.similarityBefore = meanSimilarity(obj, before, members);
+    entry.similarityAfter = meanSimilarity(obj, failure ? before : orders, members);
+    return entry;
+  });
+  return { model: failure ? model : permuted, report };
+}
+
+/** The model with every edit applied (initializers and Constant nodes). */
+export function applyEdits(model: Model, edits: Map<string, AxisPerm>): Model {
+  const initializers = model.graph.initializers.map((t) => (t.name && edits.has(t.name) ? permuteTensor(t, edits.get(t.name)!) : t));
+  const nodes = model.graph.nodes.map((n): Node => {
+    if (n.opType !== 'Constant' || !edits.has(n.outputs[0]!)) return n;
+    const t = getAttr(n, 'value')?.t;
+    if (!t) throw new FlowFailure(`Constant '${n.outputs[0]}' holds no tensor`);
+    const p = edits.get(n.outputs[0]!)!;
+    return { ...n, attributes: n.attributes.map((a) => (a.name === 'value' ? { ...a, t: permuteTensor(t, p) } : a)) };
+  });
+  return { ...model, graph: { ...model.graph, initializers, nodes } };
+}
+
+/** A tensor with its positions permuted, whatever its element type holds (packed 2- and 4-bit codes, complex pairs). */
+function permuteTensor(t: Tensor, p: AxisPerm): Tensor {
+  const bits = dtypeBits(t.dtype); // 0 for strings: one byte array per element
+  let data: Tensor['data'];
+  if (bits > 0 && bits < 8) data = permutePacked(t.data as Uint8Array, t.dims, bits, p);
+  else if (t.dtype === 'complex64' || t.dtype === 'complex128') data = applyPerm(t.data as Float32Array, [...t.dims, 2], p);
+  else data = applyPerm(t.data as Float32Array, t.dims, p);
+  return { ...t, data, encoding: t.encoding === 'typed' ? 'raw' : t.encoding };
+}
+
+/** Sub-byte codes packed low bits first, `bits` each, moved element by element. */
+function permutePacked(bytes: Uint8Array, dims: number[], bits: number, p: AxisPerm): Uint8Array {
+  const full = lift(p, dims.map((_, i) => i), dims);
+  const per = 8 / bits;
+  const mask = (1 << bits) - 1;
+  const out = new Uint8Array(bytes.length);
+  for (let y = 0; y < full.order.length; y++) {
+    const x = full.order[y]!;
+    const code = (bytes[Math.floor(x / per)]! >> ((x % per) * bits)) & mask;
+    out[Math.floor(y / per)]! |= code << ((y % per) * bits);
+  }
+  return out;
 }

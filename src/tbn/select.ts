@@ -27,6 +27,8 @@ export interface SelectOptions {
   include?: string[];
   exclude?: string[];
   axis?: AxisPolicy;
+  /** Per-layer axis policy (node or weight name, glob or /regex/ → policy); wins over `axis`. */
+  layerAxis?: [string, AxisPolicy][];
 }
 
 export interface LayerChoice {
@@ -58,6 +60,15 @@ export function namePattern(spec: string): RegExp {
   return new RegExp(`^${re}$`);
 }
 
+export function parseLayerAxis(specs: readonly string[] | undefined): [string, AxisPolicy][] {
+  return (specs ?? []).map((s) => {
+    const eq = s.lastIndexOf('=');
+    const policy = s.slice(eq + 1) as AxisPolicy;
+    if (eq <= 0 || !['auto', 'output', 'input', 'row-major'].includes(policy)) throw new UsageError(`--layer-axis '${s}': expected name=auto|output|input|row-major`);
+    return [s.slice(0, eq), policy];
+  });
+}
+
 export function parseLayerP(specs: readonly string[] | undefined): Map<string, number> {
   const m = new Map<string, number>();
   for (const s of specs ?? []) {
@@ -81,6 +92,8 @@ function chooseAxis(layer: WeightLayer, p: number, policy: AxisPolicy): 0 | 1 {
   if (policy === 'row-major') return 0;
   if (policy === 'output') return axisFor(layer, 'output');
   if (policy === 'input') return axisFor(layer, 'input');
+  // Embedding rows are tokens: regions along them would give p tokens one bit pattern.
+  if (layer.op === 'Gather' && layer.outDim % p === 0) return axisFor(layer, 'output');
   const outOk = layer.outDim % p === 0 && layer.outDim / p >= MIN_DISTINCT_ROWS;
   const inOk = layer.inDim % p === 0 && (layer.op !== 'Conv' || layer.shape.length === 2);
   if (outOk || !inOk) return axisFor(layer, layer.outDim % p === 0 || !inOk ? 'output' : 'input');
@@ -104,6 +117,8 @@ export function selectLayers(model: Model, opts: SelectOptions = {}): Selection 
   const include = (opts.include ?? []).map(namePattern);
   const exclude = (opts.exclude ?? []).map(namePattern);
   const layerP = opts.layerP ?? new Map();
+  const layerAxis = (opts.layerAxis ?? []).map(([pat, policy]) => [namePattern(pat), policy] as const);
+  const axisOf = (names: string[]) => layerAxis.find(([re]) => names.some((n) => re.test(n)))?.[1] ?? opts.axis;
   const layers = findWeightLayers(model);
   const known = new Set(layers.flatMap(layerNames));
   for (const name of layerP.keys()) {
@@ -124,10 +139,10 @@ export function selectLayers(model: Model, opts: SelectOptions = {}): Selection 
     else if (!(TILE_FLOAT_TYPES as readonly string[]).includes(layer.dtype)) skip(`computes in ${layer.dtype}; tbn tiles float32, float16 and bfloat16 layers`);
     else if (sharedWeight(layer, model, consumers)) skip('its weight also feeds other nodes');
     else if (override === undefined && layer.params < minParams) {
-      if (opts.binarizeRest) chosen.push(makeChoice(layer, 1, opts.axis));
+      if (opts.binarizeRest) chosen.push(makeChoice(layer, 1, axisOf(names)));
       else skip(`${layer.params} parameters < λ = ${minParams}`);
     } else if (layer.params % lp !== 0) skip(`p = ${lp} does not divide ${layer.params}`);
-    else chosen.push(makeChoice(layer, lp, opts.axis));
+    else chosen.push(makeChoice(layer, lp, axisOf(names)));
   }
   return { chosen, skipped };
 }

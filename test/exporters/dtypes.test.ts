@@ -3,7 +3,9 @@
 // layers are found and tiled; the compressed form runs through its ONNX functions and through
 // the ai.tbn kernels with the same outputs as its expanded (decoded-weight) form — within
 // float16 rounding for float16 models — keeps the model's input and output types, passes
-// onnx.checker, and `tbn compress` (with a short fine-tune) → `tbn verify` works end to end.
+// onnx.checker, and `tbn compress` (with a short fine-tune) → `tbn verify` works end to end; a
+// float16 model with its Relus folded into the tiled layers runs on the kernels through
+// `tbn verify --runtime custom-ops` with its expanded form's outputs within float16 rounding.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -181,6 +183,30 @@ describe('tbn compress with a short fine-tune, then tbn verify', () => {
       expect(v.code, v.stderr).toBe(0);
       expect(JSON.parse(v.stdout).outputs[0].top1Agreement).toBeGreaterThan(0.15); // chance: 0.1
     }
+  });
+});
+
+describe.skipIf(skipNative)(`float16 with folded epilogues${nativeReason}`, () => {
+  it('tbn verify --runtime custom-ops: the folded custom form matches its expanded form within float16 rounding', async () => {
+    const dir = tmpDir();
+    const [custom, expanded] = [path.join(dir, 'custom.onnx'), path.join(dir, 'expanded.onnx')];
+    const args = [modelPath('dtypes-fp16.onnx'), '-p', '4', '--min-params', '4000', '--no-finetune', '--json'];
+    const c = await tbn('compress', ...args, '-o', custom);
+    expect(c.code, c.stderr).toBe(0);
+    expect(JSON.parse(c.stdout).fused.map((f: { fused: string[] }) => f.fused.join(','))).toEqual(['Relu', 'Relu', 'Relu']);
+    const e = await tbn('compress', ...args, '--format', 'expanded', '-o', expanded);
+    expect(e.code, e.stderr).toBe(0);
+    const folded = loadModel(custom).model;
+    expect(folded.graph.nodes.filter((n) => n.domain === 'ai.tbn').map((n) => Number(n.attributes.find((a) => a.name === 'activation')?.i ?? 0))).toEqual([1, 1, 1]);
+    expect(folded.graph.nodes.some((n) => n.opType === 'Relu' && !n.domain)).toBe(true); // the first conv's (untiled) and nothing else
+    expect(folded.graph.nodes.filter((n) => n.opType === 'Relu')).toHaveLength(1);
+    const v = await tbn('verify', expanded, custom, '--data', dataPath('mnist-test.npz'), '--samples', '64', '--latency-runs', '1', '--runtime', 'custom-ops', '--json');
+    expect(v.code, v.stderr).toBe(0);
+    const out = JSON.parse(v.stdout).outputs[0];
+    const logits = await run(expanded, await images(loadModel(expanded).model));
+    const scale = Math.max(...Array.from(logits, Math.abs));
+    expect(out.maxAbsError).toBeLessThanOrEqual(4e-3 * scale);
+    expect(out.top1Agreement).toBeGreaterThanOrEqual(63 / 64);
   });
 });
 

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import * as E from '../../src/engine/index.js';
 import { compile } from '../../src/interp/index.js';
 import { attr, floatTensor, graph, model, node, tensor, valueInfo } from '../../src/ir/build.js';
-import { bfloat16ToFloat, floatsAs, halfToFloat, type DType } from '../../src/ir/dtype.js';
+import { floatsAs, type DType } from '../../src/ir/dtype.js';
 import type { Model, Tensor } from '../../src/ir/types.js';
 import { loadModel } from '../../src/onnx/file.js';
 import { inspectModel } from '../../src/pipeline/inspect.js';
@@ -20,6 +20,7 @@ import { Rng } from '../../src/util/random.js';
 import { compressInMemory, toBytes } from '../helpers/compress.js';
 import { modelPath } from '../helpers/fixtures.js';
 import { coverageModel } from '../helpers/models.js';
+import { exactFloat32, narrowModel } from '../helpers/narrow.js';
 import { tmpDir } from '../helpers/tmp.js';
 import { nativeReason, runKernels, skipNative } from '../native-ops/helpers.js';
 import fs from 'node:fs';
@@ -225,13 +226,6 @@ describe.skipIf(!backendData && process.env.CI !== 'true')('ONNX backend cases o
   });
 });
 
-/** The float32 model with every float initializer, input and output in `dtype`. */
-function narrow(m: Model, dtype: 'float16' | 'bfloat16'): Model {
-  const t = (v: ReturnType<typeof valueInfo>) => (v.type?.kind === 'tensor' ? { ...v, type: { ...v.type, elemType: dtype } } : v);
-  const inits = m.graph.initializers.map((x) => (x.dtype === 'float32' ? { ...x, dtype, data: floatsAs(x.data as Float32Array, dtype) } : x));
-  return { ...m, graph: { ...m.graph, initializers: inits, inputs: m.graph.inputs.map(t), outputs: m.graph.outputs.map(t) } };
-}
-
 describe('ai.tbn ops in float16 and bfloat16 (every op: TbnConv, TbnGemm, TbnMatMul, TbnDecode)', () => {
   const x = (dtype: 'float16' | 'bfloat16' | 'float32', n = 3) => {
     const rng = new Rng(2);
@@ -247,7 +241,7 @@ describe('ai.tbn ops in float16 and bfloat16 (every op: TbnConv, TbnGemm, TbnMat
   };
 
   it('float16: the function form equals the expanded form within float16 rounding', async () => {
-    const m = narrow(coverageModel(), 'float16');
+    const m = narrowModel(coverageModel(), 'float16');
     const c = compressInMemory(m, 'custom', { p: 2 });
     const e = compressInMemory(m, 'expanded', { p: 2 });
     expect(new Set(c.model.graph.nodes.filter((n) => n.domain === 'ai.tbn').map((n) => n.opType))).toEqual(new Set(['TbnConv', 'TbnGemm', 'TbnMatMul', 'TbnDecode']));
@@ -258,8 +252,8 @@ describe('ai.tbn ops in float16 and bfloat16 (every op: TbnConv, TbnGemm, TbnMat
     for (const dtype of ['float16', 'bfloat16'] as const) {
       const f32 = coverageModel();
       // The float32 model holding exactly the narrow values (weights, and later the input).
-      const exact = narrow(f32, dtype);
-      const widened: Model = { ...f32, graph: { ...f32.graph, initializers: exact.graph.initializers.map((t) => ({ ...t, dtype: 'float32' as DType, data: Float32Array.from(t.data as Uint16Array, dtype === 'float16' ? halfToFloat : bfloat16ToFloat) })) } };
+      const exact = narrowModel(f32, dtype);
+      const widened = exactFloat32(f32, dtype);
       const cut = (x: Model) => (dtype === 'bfloat16' ? withoutLastMatMul(x) : x);
       const c = toBytes(cut(compressInMemory(exact, 'custom', { p: 2 }).model));
       const ref = toBytes(cut(compressInMemory(widened, 'custom', { p: 2 }).model));

@@ -16,7 +16,7 @@ import { cc, cxx, exec } from './helpers.js';
 const CUDA = path.join(ROOT, 'custom-ops', 'src', 'cuda');
 const EMU = path.join(ROOT, 'test', 'gpu', 'emu');
 const KERNELS = path.join(ROOT, 'native', 'kernels');
-const C_SOURCES = ['tbn_tile.c', 'tbn_dispatch.c', 'tbn_dense.c', 'tbn_conv.c', 'tbn_micro_portable.c'];
+const C_SOURCES = ['tbn_tile.c', 'tbn_dispatch.c', 'tbn_dense.c', 'tbn_conv.c', 'tbn_epilogue.c', 'tbn_micro_portable.c'];
 const CU_SOURCES = ['dense_kernel.cu', 'conv_kernel.cu', 'decode_kernel.cu', 'harness/tbn_cuda_harness.cu', 'harness/harness_test.cu'];
 const CXX_FLAGS = ['-std=c++17', '-O1', '-fno-strict-aliasing', '-Wall', '-Wextra', '-Werror', '-Wno-unknown-pragmas'];
 const EMU_FLAGS = ['-include', path.join(EMU, 'cuda_emu.h'), `-I${path.join(EMU, 'include')}`, `-I${CUDA}`, `-I${path.join(CUDA, 'harness')}`, `-I${KERNELS}`];

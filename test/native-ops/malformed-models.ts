@@ -1,13 +1,17 @@
 // Malformed compressed models for the error tests and the sanitizer fuzz pass: small valid
-// ai.tbn models of each op and mutations of their attributes, tiles and input shapes. Each
+// ai.tbn models of each op (with and without a version-2 epilogue, channels first and last, in
+// float16 and bfloat16) and mutations of their attributes, tiles, epilogue inputs and input
+// shapes. Each
 // mutation names the message the custom-op library must answer with (at load or at run).
-import { attr, floatTensor, graph, model, node, valueInfo } from '../../src/ir/build.js';
+import { attr, floatTensor, floatTensorOf, graph, model, node, valueInfo } from '../../src/ir/build.js';
 import type { Attribute, Model, Node, Tensor } from '../../src/ir/types.js';
 import { tileChoices } from '../../src/tbn/method.js';
 import { TBN_DOMAIN } from '../../src/tbn/format.js';
+import { normalizeEpilogues } from '../../src/tbn/fuse-epilogue.js';
 import { rewriteModel } from '../../src/tbn/rewrite.js';
 import { selectLayers } from '../../src/tbn/select.js';
 import { Rng } from '../../src/util/random.js';
+import { narrowModel } from '../helpers/narrow.js';
 
 const rng = new Rng(42);
 const w = (name: string, dims: number[]) => floatTensor(name, dims, Float32Array.from({ length: dims.reduce((a, b) => a * b, 1) }, () => rng.normal()));
@@ -18,11 +22,36 @@ function compressed(n: Node, inputs: [string, number[]][], inits: Tensor[], p: n
   return rewriteModel(m, tiled, { format: 'custom' });
 }
 
+/** A version-2 epilogue on the model's fused node: per-channel scale and shift (initializers), a
+ * residual fed as a graph input of Y's shape, and an activation (with its parameters). */
+function withEpilogue(m: Model, channels: number, ydims: number[], act: Attribute[]): Model {
+  const n = m.graph.nodes.find((x) => x.domain === TBN_DOMAIN)!;
+  const base = n.opType === 'TbnMatMul' ? 3 : 4;
+  const inputs = [...n.inputs.slice(0, base), 'e_scale', 'e_shift', 'e_residual'];
+  const nodes = m.graph.nodes.map((x) => (x === n ? { ...n, inputs, attributes: [...n.attributes, ...act] } : x));
+  const g = { ...m.graph, nodes, initializers: [...m.graph.initializers, w('e_scale', [channels]), w('e_shift', [channels])], inputs: [...m.graph.inputs, valueInfo('e_residual', 'float32', ydims)] };
+  return normalizeEpilogues({ ...m, graph: g });
+}
+
+const gemm = () => compressed(node('Gemm', ['a', 'w', 'c'], ['y'], [attr.int('transB', 1)]), [['a', [3, 12]]], [w('w', [8, 12]), w('c', [8])], 4);
+const conv = () => compressed(node('Conv', ['x', 'w', 'b'], ['y'], [attr.ints('pads', [1, 1, 1, 1])]), [['x', [1, 4, 6, 6]]], [w('w', [8, 4, 3, 3]), w('b', [8])], 4);
+
 export const BASES: Record<string, () => Model> = {
-  gemm: () => compressed(node('Gemm', ['a', 'w', 'c'], ['y'], [attr.int('transB', 1)]), [['a', [3, 12]]], [w('w', [8, 12]), w('c', [8])], 4),
+  gemm,
   matmul: () => compressed(node('MatMul', ['a', 'w'], ['y']), [['a', [2, 3, 12]]], [w('w', [12, 8])], 4),
-  conv: () => compressed(node('Conv', ['x', 'w', 'b'], ['y'], [attr.ints('pads', [1, 1, 1, 1])]), [['x', [1, 4, 6, 6]]], [w('w', [8, 4, 3, 3]), w('b', [8])], 4),
+  conv,
   decode: () => compressed(node('MatMul', ['w', 'a'], ['y']), [['a', [5, 2]]], [w('w', [6, 5])], 2),
+  conv_epilogue: () => withEpilogue(conv(), 8, [1, 8, 6, 6], [attr.int('activation', 7)]),
+  // Every input but the bits (the epilogue's included) and the output in float16/bfloat16.
+  conv_epilogue_fp16: () => normalizeEpilogues(narrowModel(withEpilogue(conv(), 8, [1, 8, 6, 6], [attr.int('activation', 6)]), 'float16')),
+  gemm_epilogue_bf16: () => normalizeEpilogues(narrowModel(withEpilogue(gemm(), 8, [3, 8], [attr.int('activation', 2)]), 'bfloat16')),
+  matmul_epilogue: () =>
+    withEpilogue(compressed(node('MatMul', ['a', 'w'], ['y']), [['a', [2, 3, 12]]], [w('w', [12, 8])], 4), 8, [2, 3, 8], [attr.int('activation', 3), attr.float('activation_alpha', -1), attr.float('activation_beta', 2)]),
+  conv_nhwc: () => {
+    const m = conv();
+    const nodes = m.graph.nodes.map((n) => (n.domain === TBN_DOMAIN ? { ...n, opType: 'TbnConvNhwc' } : n));
+    return normalizeEpilogues({ ...m, graph: { ...m.graph, nodes, inputs: [valueInfo('x', 'float32', [1, 6, 6, 4])] } });
+  },
 };
 
 const tbnNode = (m: Model) => m.graph.nodes.find((n) => n.domain === TBN_DOMAIN)!;
@@ -44,7 +73,7 @@ function withInput(m: Model, dims: number[]): Model {
 }
 
 const truncate = (t: Tensor): Tensor => ({ ...t, dims: [t.dims[0]! - 1], data: (t.data as Uint8Array).slice(0, -1) });
-const scales3 = (t: Tensor): Tensor => floatTensor(t.name, [3], [0.1, 0.2, 0.3]);
+const scales3 = (t: Tensor): Tensor => floatTensorOf(t.name, t.dtype as 'float32', [3], Float32Array.of(0.1, 0.2, 0.3));
 
 export interface Mutation {
   name: string;
@@ -88,4 +117,17 @@ export const MUTATIONS: Mutation[] = [
   { name: 'conv: X rank', base: 'conv', mutate: (m) => withInput(m, [1, 4, 36]), message: /must have rank 4/ },
   { name: 'conv: kernel larger than input', base: 'conv', mutate: (m) => withInput(withAttr(m, attr.ints('pads', [0, 0, 0, 0])), [1, 4, 2, 2]), message: /input shape does not match/ },
   { name: 'conv: bias length', base: 'conv', mutate: (m) => withInit(m, 'b', () => floatTensor('b', [7], new Float32Array(7))), message: /B \[7\] must be a float vector of 8/ },
+  { name: 'conv epilogue: scale length', base: 'conv_epilogue', mutate: (m) => withInit(m, 'e_scale', () => floatTensor('e_scale', [3], new Float32Array(3))), message: /scale \[3\] must be \[8\] or one value/ },
+  { name: 'conv epilogue: shift rank', base: 'conv_epilogue', mutate: (m) => withInit(m, 'e_shift', () => floatTensor('e_shift', [8, 1], new Float32Array(8))), message: /shift \[8,1\] must be \[8\] or one value/ },
+  { name: 'conv epilogue: residual shape', base: 'conv_epilogue', mutate: (m) => ({ ...m, graph: { ...m.graph, inputs: m.graph.inputs.map((v) => (v.name === 'e_residual' ? valueInfo('e_residual', 'float32', [1, 8, 6, 5]) : v)) } }), message: /residual \[1,8,6,5\] must have Y's shape \[1,8,6,6\]/ },
+  { name: 'conv epilogue: activation 9', base: 'conv_epilogue', mutate: (m) => withAttr(m, attr.int('activation', 9)), message: /activation = 9 is not one of/ },
+  { name: 'matmul epilogue: Clip min above max', base: 'matmul_epilogue', mutate: (m) => withAttr(m, attr.float('activation_alpha', 5)), message: /Clip needs activation_alpha \(min\) ≤ activation_beta/ },
+  // A mixed-type node: onnxruntime itself finds no registration of the op that takes it.
+  { name: 'float16 epilogue: a float scale', base: 'conv_epilogue_fp16', mutate: (m) => withInit(m, 'e_scale', () => floatTensor('e_scale', [8], new Float32Array(8))), message: /no kernel def matches node inputs for Op: TbnConv/ },
+  { name: 'float16 epilogue: scale length', base: 'conv_epilogue_fp16', mutate: (m) => withInit(m, 'e_scale', (t) => floatTensorOf('e_scale', 'float16', [3], new Float32Array(3).fill(t.dims[0]!))), message: /scale \[3\] must be \[8\] or one value/ },
+  { name: 'float16 epilogue: residual shape', base: 'conv_epilogue_fp16', mutate: (m) => ({ ...m, graph: { ...m.graph, inputs: m.graph.inputs.map((v) => (v.name === 'e_residual' ? valueInfo('e_residual', 'float16', [1, 8, 6, 5]) : v)) } }), message: /residual \[1,8,6,5\] must have Y's shape \[1,8,6,6\]/ },
+  { name: 'bfloat16 epilogue: a float residual', base: 'gemm_epilogue_bf16', mutate: (m) => ({ ...m, graph: { ...m.graph, inputs: m.graph.inputs.map((v) => (v.name === 'e_residual' ? valueInfo('e_residual', 'float32', [3, 8]) : v)) } }), message: /no kernel def matches node inputs for Op: TbnGemm/ },
+  { name: 'bfloat16 epilogue: shift length', base: 'gemm_epilogue_bf16', mutate: (m) => withInit(m, 'e_shift', () => floatTensorOf('e_shift', 'bfloat16', [5], new Float32Array(5))), message: /shift \[5\] must be \[8\] or one value/ },
+  { name: 'nhwc: 3-D weight_shape', base: 'conv_nhwc', mutate: (m) => withAttr(m, attr.ints('weight_shape', [8, 4, 9])), message: /must be 4-D \(TbnConvNhwc is 2-D\)/ },
+  { name: 'nhwc: X channels', base: 'conv_nhwc', mutate: (m) => withInput(m, [1, 6, 6, 5]), message: /input shape does not match/ },
 ];

@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { OPS, TBN_DOMAIN, TBN_OPSET_VERSION, type OpAttr, type TbnOpName } from '../../src/tbn/format.js';
+import { ACTIVATIONS, OPS, TBN_DOMAIN, TBN_OPSET_VERSION, TBN_OPSET_VERSION_MIN, type OpAttr, type TbnOpName } from '../../src/tbn/format.js';
 import { ROOT } from '../helpers/fixtures.js';
 
 /** #define NAME value, with line continuations joined and adjacent string literals concatenated. */
@@ -20,7 +20,7 @@ function defines(file: string): Map<string, string> {
 }
 
 const header = defines(path.join(ROOT, 'custom-ops', 'include', 'tbn_op_schema.h'));
-const KEYS: Record<string, TbnOpName> = { DECODE: 'TbnDecode', GEMM: 'TbnGemm', MATMUL: 'TbnMatMul', CONV: 'TbnConv' };
+const KEYS: Record<string, TbnOpName> = { DECODE: 'TbnDecode', GEMM: 'TbnGemm', MATMUL: 'TbnMatMul', CONV: 'TbnConv', CONV_NHWC: 'TbnConvNhwc' };
 const attrSpec = (a: OpAttr) => `${a.name}:${a.kind}${a.default !== undefined ? `=${String(a.default)}` : ''}`;
 const constName = (attr: string) => attr.replace(/([a-z])([A-Z])/g, '$1_$2').toUpperCase();
 
@@ -47,6 +47,13 @@ describe('tbn_op_schema.h matches src/tbn/format.ts', () => {
       if (typeof a.default === 'number') expect(Number(value), a.name).toBe(a.default);
       else expect(value, a.name).toBe(String(a.default));
     }
+  });
+
+  it('the epilogue inputs start where the header says; the activation list is format.ts\'s', () => {
+    const first = { GEMM: 'TbnGemm', MATMUL: 'TbnMatMul', CONV: 'TbnConv' } as const;
+    for (const [key, op] of Object.entries(first)) expect(OPS[op].inputs[Number(header.get(`TBN_INPUT_EPILOGUE_${key}`))]).toBe('scale');
+    expect(header.get('TBN_ACTIVATIONS')).toBe(ACTIVATIONS.join(','));
+    expect(Number(header.get('TBN_OPSET_VERSION_MIN'))).toBe(TBN_OPSET_VERSION_MIN);
   });
 
   it('bits and scales are inputs 1 and 2 of the fused ops and 0 and 1 of TbnDecode', () => {

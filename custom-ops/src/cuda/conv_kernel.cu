@@ -3,7 +3,8 @@
 // im2col buffer, the taps are gathered from x (zero outside the padding) while a stage loads.
 // OUT_REUSE computes each group's distinct tile rows once (min(out/group, out/p) of them) and
 // writes every channel that uses the row, scaled by its region's α (tbn_conv_first_channel);
-// IN_COMBINE gathers the p tap chunks and combines them first; GENERAL reads each weight.
+// IN_COMBINE gathers the p tap chunks and combines them first; GENERAL reads each weight. The
+// fused epilogue is applied to each output as it is stored.
 #include "gemm_tiled.cuh"
 
 namespace tbn {
@@ -18,6 +19,7 @@ struct ConvProb {
   int mode;
   int64_t ro;
   DevTile t;
+  DevEpilogue epi;
 
   static constexpr bool kAFastK = false, kStage = true;
   // The stage's taps: offset of (c, kh·dh, kw·dw) in the group's input, and the two shifts.
@@ -65,15 +67,16 @@ struct ConvProb {
   }
   __device__ void store(int g, int m, int n, float v) const {
     const int plane = OH * OW, img = m / plane, pos = m - img * plane;
-    float *yi = y + static_cast<int64_t>(img) * OC * plane + pos;
+    const int64_t base = static_cast<int64_t>(img) * OC * plane + pos;
+    float *yi = y + base;
     const int64_t c0 = static_cast<int64_t>(g) * OCG;
     if (mode != TBN_TILE_OUT_REUSE) {
       const int64_t oc = c0 + n;
-      yi[oc * plane] = v + (bias ? bias[oc] : 0.0f);
+      yi[oc * plane] = epi.apply(v + (bias ? bias[oc] : 0.0f), oc, base + oc * plane);
       return;
     }
     for (int64_t oc = tbn_conv_first_channel(c0, ro, row_id(g, n)); oc < c0 + OCG; oc += ro)
-      yi[oc * plane] = scale_of(t, tbn_reuse_region(oc, ro)) * v + (bias ? bias[oc] : 0.0f);
+      yi[oc * plane] = epi.apply(scale_of(t, tbn_reuse_region(oc, ro)) * v + (bias ? bias[oc] : 0.0f), oc, base + oc * plane);
   }
 };
 
@@ -90,7 +93,8 @@ cudaError_t setup(const CudaConv &a, ConvProb *p, DevMatrix *w) {
   p->OCG = static_cast<int>(g.oc / g.group), p->CG = static_cast<int>(cg);
   p->N = w->mode == TBN_TILE_OUT_REUSE && p->OCG > w->ro ? static_cast<int>(w->ro) : p->OCG;
   p->K = static_cast<int>(w->mode == TBN_TILE_IN_COMBINE ? w->ri : in);
-  p->x = a.x, p->bias = a.bias, p->y = a.y;
+  p->x = a.x, p->bias = a.bias, p->y = a.y, p->epi = DevEpilogue{a.epi};
+  if (g.channels_last) return cudaErrorInvalidValue;  // TbnConvNhwc has no CUDA kernel (it runs on the CPU EP)
   p->C = static_cast<int>(g.c), p->H = static_cast<int>(g.in[0]), p->W = static_cast<int>(g.in[1]);
   p->OC = static_cast<int>(g.oc), p->OH = static_cast<int>(g.out[0]), p->OW = static_cast<int>(g.out[1]);
   p->KH = static_cast<int>(g.k[0]), p->KW = static_cast<int>(g.k[1]);

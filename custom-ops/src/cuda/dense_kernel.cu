@@ -1,4 +1,5 @@
-// dense_kernel.cu — TbnGemm / TbnMatMul on the GPU: y = alpha · x · Wᵀ + beta · c, W from its tile.
+// dense_kernel.cu — TbnGemm / TbnMatMul on the GPU: y = epi(alpha · x · Wᵀ + beta · c), W from its
+// tile, the fused epilogue (scale, shift, residual, activation) applied as each output is stored.
 // The product computed is ro × ri (tbn_plan_mode): OUT_REUSE multiplies x by the out/p tile
 // rows once and writes each result p times (α_r · value); IN_COMBINE combines the p input chunks
 // (Σ_r α_r · x_r) on the fly and multiplies once by the in/p × out tile; GENERAL reads every
@@ -28,6 +29,7 @@ struct DenseProb {
   float alpha, beta;
   const float *c;
   int64_t crs, ccs;
+  DevEpilogue epi;
 
   static constexpr bool kAFastK = true, kStage = false;
   struct Shared {};
@@ -47,12 +49,12 @@ struct DenseProb {
     float *yr = y + m * out;
     const bool with_c = c && beta != 0.0f;
     if (!reuse) {
-      yr[n] = alpha * v + (with_c ? beta * c[m * crs + n * ccs] : 0.0f);
+      yr[n] = epi.apply(alpha * v + (with_c ? beta * c[m * crs + n * ccs] : 0.0f), n, m * out + n);
       return;
     }
     for (int64_t r = 0; r < t.p; r++) {
       const int64_t o = r * ro + n;
-      yr[o] = alpha * scale_of(t, r) * v + (with_c ? beta * c[m * crs + o * ccs] : 0.0f);
+      yr[o] = epi.apply(alpha * scale_of(t, r) * v + (with_c ? beta * c[m * crs + o * ccs] : 0.0f), o, m * out + o);
     }
   }
 };
@@ -211,7 +213,7 @@ cudaError_t setup(const CudaDense &a, DenseProb *d, DevMatrix *w) {
   d->t = w->t;
   d->y = a.y, d->out = a.out, d->ro = w->ro;
   d->reuse = w->mode == TBN_TILE_OUT_REUSE;
-  d->alpha = a.alpha, d->beta = a.beta;
+  d->alpha = a.alpha, d->beta = a.beta, d->epi = DevEpilogue{a.epi};
   d->c = a.c, d->crs = a.c_row_stride, d->ccs = a.c_col_stride;
   return cudaSuccess;
 }

@@ -125,6 +125,19 @@ class FloatBoundary {
   void *ptr_ = nullptr;
 };
 
+// The epilogue on the device: its inputs (device tensors of the op's type, checked by
+// epilogue_inputs; a one-value residual stays on the device too) through buffers first…first+2
+// of the op's FloatBoundary, so float16/bfloat16 ones are converted like the activations.
+CudaEpilogue cuda_epilogue(const EpilogueAttrs &a, const EpilogueInputs &in, const FloatBoundary &f, size_t first,
+                           const std::string &op) {
+  CudaEpilogue e;
+  e.scale = f.in(first, in.scale, in.e.scale_len, op), e.scale_len = in.e.scale_len;
+  e.shift = f.in(first + 1, in.shift, in.e.shift_len, op), e.shift_len = in.e.shift_len;
+  e.residual = f.in(first + 2, in.residual, in.residual_len, op), e.residual_len = in.residual_len;
+  e.act = static_cast<int>(a.act), e.alpha = a.alpha, e.beta = a.beta;
+  return e;
+}
+
 }  // namespace
 
 // ---- TbnDecode ----
@@ -164,15 +177,18 @@ void TbnDenseCuda::compute(OrtKernelContext *ctx) const {
     d.c = in.c;
     d.c_row_stride = in.c_rows == 1 ? 0 : in.c_cols, d.c_col_stride = in.c_cols == 1 ? 0 : 1;
   }
+  const EpilogueInputs epi = epilogue_inputs(d_.epi, ctx, d_.epi_input, d_.out, in.ydims, in.type, false);
   const TensorView y = output(ctx, 0, in.ydims);
   if (in.rows == 0) return;
   const cudaStream_t stream = stream_of(ctx);
   const int64_t c_len = in.c ? in.c_rows * in.c_cols : 0, y_len = in.rows * d_.out;
-  const FloatBoundary f(stream, in.type, {in.rows * in.k, c_len, d.tile.scales_len, y_len});
+  const FloatBoundary f(stream, in.type,
+                        {in.rows * in.k, c_len, d.tile.scales_len, y_len, epi.e.scale_len, epi.e.shift_len, epi.residual_len});
   d.x = f.in(0, in.a.data, in.rows * in.k, d_.tile.op);
   d.c = f.in(1, d.c, c_len, d_.tile.op);
   d.tile.scales = f.in(2, d.tile.scales, d.tile.scales_len, d_.tile.op);
   d.y = f.out(3, y.data);
+  d.epi = cuda_epilogue(d_.epi, epi, f, 4, d_.tile.op);
   size_t bytes = 0;
   check_cuda(tbn_cuda_dense_workspace(d, &bytes), d_.tile.op);
   const Scratch ws(stream, bytes);
@@ -189,16 +205,19 @@ void TbnConvCuda::compute(OrtKernelContext *ctx) const {
   CudaConv c;
   c.g = in.g;
   c.tile = cuda_tile(c_.tile, ctx, TBN_INPUT_BITS, in.type);
+  const EpilogueInputs epi = epilogue_inputs(c_.epi, ctx, TBN_INPUT_EPILOGUE_CONV, c.g.oc, in.ydims, in.type, false);
   const TensorView y = output(ctx, 0, in.ydims);
   if (c.g.n == 0) return;
   const cudaStream_t stream = stream_of(ctx);
   const int64_t x_len = in.x.numel(), y_len = TensorView{in.type, in.ydims, nullptr}.numel();
-  const FloatBoundary f(stream, in.type, {x_len, in.bias ? c.g.oc : 0, c.tile.scales_len, y_len});
+  const FloatBoundary f(stream, in.type,
+                        {x_len, in.bias ? c.g.oc : 0, c.tile.scales_len, y_len, epi.e.scale_len, epi.e.shift_len, epi.residual_len});
   c.out_major = tbn_out_major(1, c_.tile.tile_axis);
   c.x = f.in(0, in.x.data, x_len, c_.tile.op);
   c.bias = f.in(1, in.bias, c.g.oc, c_.tile.op);
   c.tile.scales = f.in(2, c.tile.scales, c.tile.scales_len, c_.tile.op);
   c.y = f.out(3, y.data);
+  c.epi = cuda_epilogue(c_.epi, epi, f, 4, c_.tile.op);
   c.math = math_;
   size_t bytes = 0;
   check_cuda(tbn_cuda_conv_workspace(c, &bytes), c_.tile.op);

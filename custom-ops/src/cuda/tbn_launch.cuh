@@ -29,7 +29,17 @@ struct CudaTile {
 // keeps about 22 bits of every input; the general path, whose weights are ±α, stays on fp32).
 enum class CudaMath : int { Fp32 = 0, Tf32x2 = 1 };
 
-// TbnGemm / TbnMatMul: y[m][o] = alpha · Σ_i x(m, i) · W[o][i] + beta · c(m, o).
+// The fused epilogue (op version 2), applied as each output is stored: y = act(s[c]·v + t[c] +
+// r), c the output channel; scale/shift hold 1 or `channels` values, residual 1 or one per output
+// (laid out like y). Device pointers; null: absent. act: tbn_act (tbn_act_math.h).
+struct CudaEpilogue {
+  const float *scale = nullptr, *shift = nullptr, *residual = nullptr;
+  int64_t scale_len = 0, shift_len = 0, residual_len = 0;
+  int act = 0;
+  float alpha = 0.0f, beta = 0.0f;
+};
+
+// TbnGemm / TbnMatMul: y[m][o] = epi(alpha · Σ_i x(m, i) · W[o][i] + beta · c(m, o)).
 struct CudaDense {
   CudaTile tile;
   int64_t out = 0, in = 0;
@@ -41,9 +51,10 @@ struct CudaDense {
   const float *c = nullptr;                               // c(m, o) = c[m·row_stride + o·col_stride]
   int64_t c_row_stride = 0, c_col_stride = 0;             // 0 broadcasts
   CudaMath math = CudaMath::Fp32;
+  CudaEpilogue epi;
 };
 
-// TbnConv (1-D or 2-D, NCHW; geometry from tbn_conv_geometry): y = conv(x, W) + bias.
+// TbnConv (1-D or 2-D, NCHW; geometry from tbn_conv_geometry): y = epi(conv(x, W) + bias).
 struct CudaConv {
   CudaTile tile;
   int out_major = 1;  // W is [oc][c/group·kh·kw]: tile_axis 0
@@ -51,6 +62,7 @@ struct CudaConv {
   const float *x = nullptr, *bias = nullptr;  // bias: nullptr or oc values
   float *y = nullptr;
   CudaMath math = CudaMath::Fp32;
+  CudaEpilogue epi;
 };
 
 // TbnDecode: W (row-major, N values) of a weight whose shape[0] is m (kc = N/m).

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 
+#include "tbn_act_math.h"
 #include "tbn_launch.cuh"
 #include "tbn_tile_math.h"
 
@@ -29,6 +30,17 @@ struct DevTile {
   int64_t scales_len;
   int64_t p, q;
   int aligned;  // bits is 4-byte aligned, so whole 32-bit words can be loaded
+};
+
+// The fused epilogue on one stored value: output channel ch, output index idx (for the residual).
+struct DevEpilogue {
+  CudaEpilogue e;
+  __device__ __forceinline__ float apply(float v, int64_t ch, int64_t idx) const {
+    if (e.scale) v *= e.scale[e.scale_len == 1 ? 0 : ch];
+    if (e.shift) v += e.shift[e.shift_len == 1 ? 0 : ch];
+    if (e.residual) v += e.residual[e.residual_len == 1 ? 0 : idx];
+    return tbn_act_value(e.act, v, e.alpha, e.beta);
+  }
 };
 
 // W used as [out][in]: the strategy and the product it computes (ro rows of ri inputs).

@@ -18,6 +18,7 @@ export interface CompressArgs extends CommonArgs, MediaDataArgs {
   inputShape?: string[];
   p: number;
   layerP?: string[];
+  layerAxis?: string[];
   minParams: number;
   include?: string[];
   exclude?: string[];
@@ -28,6 +29,7 @@ export interface CompressArgs extends CommonArgs, MediaDataArgs {
   permute: boolean;
   bnRecalib: boolean;
   finetune: boolean;
+  fuse: boolean;
   epochs: number;
   steps?: number;
   lr: number;
@@ -46,7 +48,7 @@ export interface CompressArgs extends CommonArgs, MediaDataArgs {
 
 export async function runCompress(args: CompressArgs, ctx: Ctx): Promise<CompressReport> {
   const { compressModel } = await import('../../pipeline/compress.js');
-  const { parseLayerP } = await import('../../tbn/select.js');
+  const { parseLayerAxis, parseLayerP } = await import('../../tbn/select.js');
   const spinner = ctx.ui.progress('compressing');
   let report: CompressReport;
   try {
@@ -62,6 +64,7 @@ export async function runCompress(args: CompressArgs, ctx: Ctx): Promise<Compres
       inputShape: args.inputShape,
       p: args.p,
       layerP: parseLayerP(args.layerP),
+      layerAxis: parseLayerAxis(args.layerAxis),
       minParams: args.minParams,
       include: args.include,
       exclude: args.exclude,
@@ -72,6 +75,7 @@ export async function runCompress(args: CompressArgs, ctx: Ctx): Promise<Compres
       permute: args.permute,
       bnRecalibrate: args.bnRecalib,
       finetune: args.finetune,
+      fuse: args.fuse,
       binarizeRest: args.binarizeRest,
       timeBudget: args.timeBudget === undefined ? undefined : parseDuration(args.timeBudget, '--time-budget'),
       budget: {
@@ -140,10 +144,13 @@ export function printCompress(r: CompressReport, ui: Ui): void {
       ),
     );
   }
+  if (r.fused.length) ui.out(`fused into the tiled layers: ${r.fused.map((f) => `${f.node} (${f.fused.join(', ')})`).join('; ')}`);
   const permuted = r.permutation.filter((x) => x.permuted);
   if (r.permutation.length) {
     ui.out(`channel permutation: ${permuted.length} of ${r.permutation.length} channel spaces permuted`);
-    for (const x of r.permutation.filter((e) => !e.permuted)) ui.out(`  kept ${x.layers.join(', ')}: ${x.reason}`);
+    const layers = (x: (typeof r.permutation)[number]) => (x.layers.length > 3 ? `${x.layers.slice(0, 3).join(', ')} and ${x.layers.length - 3} more` : x.layers.join(', '));
+    for (const x of permuted) ui.out(`  permuted ${layers(x)}: ${x.structure}`);
+    for (const x of r.permutation.filter((e) => !e.permuted)) ui.out(`  kept ${layers(x)}: ${x.reason}`);
   }
   if (r.batchNorm.length) ui.out(`BatchNorm statistics re-estimated for ${r.batchNorm.length} nodes`);
   if (r.finetune) {
@@ -213,6 +220,7 @@ export const compressCommand: CommandModule<object, CompressArgs> = {
       .option('input-shape', { type: 'string', array: true, describe: 'Shape for a dynamic input, name=d1,d2,… (repeatable)' })
       .option('p', { type: 'number', default: 4, describe: 'Tiling factor: each weight becomes one tile of N/p bits reused p times' })
       .option('layer-p', { type: 'string', array: true, describe: 'Per-layer p, name=p (node or weight name; p=1 keeps it fp32)' })
+      .option('layer-axis', { type: 'string', array: true, describe: 'Per-layer tile axis, name=auto|output|input|row-major (node or weight name, glob or /regex/)' })
       .option('min-params', { type: 'number', default: 64000, describe: 'λ: layers with fewer parameters are not tiled' })
       .option('include', { type: 'string', array: true, describe: 'Only tile layers whose node or weight name matches (glob or /regex/)' })
       .option('exclude', { type: 'string', array: true, describe: 'Never tile layers whose node or weight name matches (glob or /regex/)' })
@@ -222,6 +230,7 @@ export const compressCommand: CommandModule<object, CompressArgs> = {
       .option('permute', { type: 'boolean', default: true, describe: 'Reorder output channels so rows sharing a tile row are alike (--no-permute to skip)' })
       .option('bn-recalib', { type: 'boolean', default: true, describe: 'Re-estimate BatchNorm statistics on --data after tiling (--no-bn-recalib to skip)' })
       .option('finetune', { type: 'boolean', default: true, describe: 'Fine-tune the tiles by distillation (--no-finetune: tiles from the trained weights only)' })
+      .option('fuse', { type: 'boolean', default: true, describe: 'Fold the BatchNorm, activation and residual Add after a tiled layer into its fused op (--no-fuse to keep them as nodes)' })
       .option('epochs', { type: 'number', default: 60, describe: 'Fine-tuning passes over --data' })
       .option('steps', { type: 'number', describe: 'Fine-tuning steps (overrides --epochs)' })
       .option('lr', { type: 'number', default: 1e-3, describe: 'Peak learning rate (Adam, cosine schedule with warm-up)' })

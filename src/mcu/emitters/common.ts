@@ -2,7 +2,7 @@
 // sliding windows from ONNX attributes (pads, auto_pad, strides, dilations), matrix strides
 // for broadcast operands, and the activation spelling.
 
-import type { CInit } from '../c-text.js';
+import { f32, type CInit } from '../c-text.js';
 import { attrInts, attrString, numel, type LNode, type Post } from '../graph.js';
 
 /** [1, C, H, W] or [1, C, L] → channels and plane; undefined for other ranks or batch ≠ 1. */
@@ -87,7 +87,24 @@ export function matStrides(shape: number[], rows: number, cols: number): { rs: n
   return { rs: r === 1 ? 0 : c!, cs: c === 1 ? 0 : 1 };
 }
 
-export const actInit = (post: Post | undefined): string => (post?.act === 'relu' ? 'TBN_ACT_RELU' : 'TBN_ACT_NONE');
+const ACT_C = ['TBN_ACT_NONE', 'TBN_ACT_RELU', 'TBN_ACT_LEAKY_RELU', 'TBN_ACT_CLIP', 'TBN_ACT_HARD_SWISH', 'TBN_ACT_SIGMOID', 'TBN_ACT_SILU', 'TBN_ACT_GELU', 'TBN_ACT_GELU_TANH'];
+
+export const actInit = (post: Post | undefined): string => ACT_C[post?.act ?? 0]!;
+
+/** act_alpha / act_beta for the activations that read them (absent fields are 0 in C). */
+export function actParams(post: Post | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  const finite = (v: number) => f32(Math.max(-3.4028234663852886e38, Math.min(3.4028234663852886e38, v)));
+  if (post && (post.act === 2 || post.act === 3)) out.act_alpha = finite(post.actAlpha ?? 0.01);
+  if (post && post.act === 3) out.act_beta = finite(post.actBeta ?? 0);
+  return out;
+}
+
+/** The call, or (a fused residual: a runtime pointer) a copy of the const parameters with it set. */
+export function withResidual(call: (params: string) => string, params: string, type: string, field: string, residual: string | undefined): string[] {
+  if (!residual) return [call(`&${params}`)];
+  return ['{', `    ${type} q = ${params};`, `    q.${field} = ${residual};`, `    ${call('&q')}`, '}'];
+}
 
 export const shapeText = (s: number[]): string => `[${s.join(',')}]`;
 

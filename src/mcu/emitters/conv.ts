@@ -1,12 +1,13 @@
 // Convolutions: Conv and TbnConv, 1-D and 2-D, any stride / dilation / padding / group. The
-// kernels apply a per-channel affine (bias, and a BatchNormalization folded by fuse.ts), ReLU,
+// kernels apply a per-channel affine (bias, and a BatchNormalization folded by fuse.ts or by
+// tbn compress into TbnConv's epilogue), a residual, the activation,
 // and a following MaxPool on the fly, so the full-resolution convolution output never exists
 // in RAM. TbnConv with tile_axis 0, group 1 and p | out_channels computes out/p filters from the
 // tile and scales each by the p α (out_reuse); other layouts use the general tiled kernel.
 
 import { cStruct, type CInit } from '../c-text.js';
 import { attrInt, constFloats, isConst, tensorOf, type LGraph, type LNode } from '../graph.js';
-import { actInit, identityWindow, plane, windowOf, type Window } from './common.js';
+import { actInit, actParams, identityWindow, plane, windowOf, withResidual, type Window } from './common.js';
 import { tileInit, tileOf, type TileInfo } from './tile.js';
 import type { EmitCtx, Emitted, OpEmitter } from './types.js';
 
@@ -69,6 +70,7 @@ function convInit(n: LNode, cx: EmitCtx, geo: ConvGeometry, weight: string): CIn
     scale: scale ? cx.constArray(`${n.name}/scale`, 'float', scale, `per-channel scale of ${n.name} (folded BatchNormalization)`) : 'NULL',
     shift: shift ? cx.constArray(bias && !scale ? bias : `${n.name}/shift`, 'float', shift, `per-channel shift of ${n.name}${scale ? ' (bias and BatchNormalization folded)' : ' (bias)'}`) : 'NULL',
     act: actInit(n.post),
+    ...actParams(n.post),
     pool: { ...geo.pool },
   };
 }
@@ -111,6 +113,7 @@ const tbnConv: OpEmitter = {
     const t = tileOf(n, g);
     if (typeof t === 'string') return t;
     if (n.inputs[3] && !isConst(g, n.inputs[3])) return 'the bias must be a constant';
+    if ([4, 5].some((i) => n.inputs[i] && !isConst(g, n.inputs[i]!))) return 'the epilogue scale and shift must be constants';
     const geo = geometry(n, g, t.shape);
     return typeof geo === 'string' ? geo : undefined;
   },
@@ -124,7 +127,9 @@ const tbnConv: OpEmitter = {
     const how = reuse
       ? `tile p = ${t.p}: ${geo.conv.c / t.p} filters from the tile give all ${geo.conv.c} channels, one block per α`
       : `tile p = ${t.p}: regions do not align with filters (or grouped), each weight read from its stream position`;
-    return { code: [`${kernel}(&${p}, ${cx.ptr(n.inputs[0]!)}, ${cx.ptr(n.outputs[0]!)}, ${scratchArg(n, cx)});`], kernel, note: `${describe(geo, n)}; ${how}` };
+    const call = (params: string) => `${kernel}(${params}, ${cx.ptr(n.inputs[0]!)}, ${cx.ptr(n.outputs[0]!)}, ${scratchArg(n, cx)});`;
+    const residual = n.post?.residual ? cx.ptr(n.post.residual) : undefined;
+    return { code: withResidual(call, p, 'tbn_tiled_conv_params', 'c.residual', residual), kernel, note: `${describe(geo, n)}; ${how}` };
   },
 };
 

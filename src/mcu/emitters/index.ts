@@ -4,6 +4,7 @@
 // new one), add it here, add a kernel to runtime/ if it needs one, and cover it in test/c.
 
 import { CONV_EMITTERS } from './conv.js';
+import { GATHER_TILED_EMITTERS } from './gather-tiled.js';
 import { BINARY_EMITTERS, UNARY_EMITTERS } from './elementwise.js';
 import { MATMUL_EMITTERS } from './matmul.js';
 import { NORMALIZE_EMITTERS } from './normalize.js';
@@ -19,6 +20,7 @@ export const EMITTERS: Readonly<Record<string, OpEmitter>> = {
   ...BINARY_EMITTERS,
   ...NORMALIZE_EMITTERS,
   ...SHAPE_EMITTERS,
+  ...GATHER_TILED_EMITTERS,
 };
 
 export const emitterFor = (op: string): OpEmitter | undefined => (Object.hasOwn(EMITTERS, op) ? EMITTERS[op] : undefined);

@@ -5,8 +5,8 @@
 // Fused by fuse.ts: a following bias Add (MatMul forms) and ReLU.
 
 import { cStruct, f32, type CInit } from '../c-text.js';
-import { attrFloat, attrInt, numel, tensorOf, type LGraph, type LNode } from '../graph.js';
-import { actInit, matStrides } from './common.js';
+import { attrFloat, attrInt, isConst, numel, tensorOf, type LGraph, type LNode } from '../graph.js';
+import { actInit, actParams, matStrides, withResidual } from './common.js';
 import { tileInit, tileOf, type TileInfo } from './tile.js';
 import type { EmitCtx, Emitted, OpEmitter } from './types.js';
 
@@ -74,6 +74,8 @@ interface GemmFields {
   alpha: number;
   beta: number;
   act: string;
+  /** The epilogue's other fields (post_scale, post_shift, act_alpha, act_beta). */
+  post?: Record<string, CInit>;
 }
 
 const gemmInit = (f: GemmFields): CInit => ({
@@ -91,6 +93,7 @@ const gemmInit = (f: GemmFields): CInit => ({
   alpha: f32(f.alpha),
   beta: f32(f.beta),
   act: f.act,
+  ...f.post,
 });
 
 /** The C bias pointer and its strides: Gemm's C input, or a bias fused from a following Add. */
@@ -100,9 +103,20 @@ function bias(n: LNode, cx: EmitCtx | undefined, g: LGraph, cName: string | unde
     if (!s) return undefined;
     return { ptr: cx ? cx.ptr(cName) : '', s };
   }
-  const shift = n.post?.shift;
+  const shift = n.post?.scale ? undefined : n.post?.shift;
   if (shift) return { ptr: cx ? cx.constArray(`${n.name}/bias`, 'float', shift, `bias of ${n.name} (fused Add)`) : '', s: { rs: 0, cs: 1 } };
   return { ptr: 'NULL', s: { rs: 0, cs: 0 } };
+}
+
+/** The epilogue's per-column scale (with its shift, which then cannot ride on C) and the
+ * activation's parameters. */
+function postInit(n: LNode, cx: EmitCtx): Record<string, CInit> {
+  const out: Record<string, CInit> = { ...actParams(n.post) };
+  if (n.post?.scale) {
+    out.post_scale = cx.constArray(`${n.name}/scale`, 'float', n.post.scale, `per-output scale of ${n.name} (folded epilogue)`);
+    if (n.post.shift) out.post_shift = cx.constArray(`${n.name}/shift`, 'float', n.post.shift, `per-output shift of ${n.name} (folded epilogue)`);
+  }
+  return out;
 }
 
 function gemmShape(n: LNode, g: LGraph, wShape: number[]) {
@@ -163,14 +177,16 @@ const matmul: OpEmitter = {
 
 function emitTiled(n: LNode, cx: EmitCtx, t: TileInfo, nMajor: boolean, f: Omit<GemmFields, 'b'>, cArg: string, batch?: { count: number; a: number; y: number }): Emitted {
   const s = strategy(nMajor, f.n, f.k, t.p);
-  const init = { g: gemmInit({ ...f, b: { rs: 0, cs: 0 } }), tile: tileInit(n, cx, t), n_major: nMajor ? 1 : 0 };
+  const init = { g: gemmInit({ ...f, b: { rs: 0, cs: 0 }, post: postInit(n, cx) }), tile: tileInit(n, cx, t), n_major: nMajor ? 1 : 0 };
   const p = cx.define(n.name, 'tbn_tiled_gemm_params', cStruct(init));
   const kernel = `tbn_tiled_gemm_${s}`;
-  const call = (a: string, y: string) => `${kernel}(&${p}, ${a}, ${cArg}, ${y}${s === 'in_combine' ? `, ${cx.scratch}` : ''});`;
+  const call = (a: string, y: string) => (params: string) => `${kernel}(${params}, ${a}, ${cArg}, ${y}${s === 'in_combine' ? `, ${cx.scratch}` : ''});`;
   const [a, y] = [cx.ptr(n.inputs[0]!), cx.ptr(n.outputs[0]!)];
+  const res = n.post?.residual ? cx.ptr(n.post.residual) : undefined;
   const note = strategyNote(s, t, f.n, f.k);
-  if (!batch || batch.count === 1) return { code: [call(a, y)], kernel, note };
-  return { code: [`for (int bt = 0; bt < ${batch.count}; ++bt) ${call(`${a} + bt * ${batch.a}`, `${y} + bt * ${batch.y}`)}`], kernel, note };
+  if (!batch || batch.count === 1) return { code: withResidual(call(a, y), p, 'tbn_tiled_gemm_params', 'g.residual', res), kernel, note };
+  const body = withResidual(call(`${a} + bt * ${batch.a}`, `${y} + bt * ${batch.y}`), p, 'tbn_tiled_gemm_params', 'g.residual', res && `${res} + bt * ${batch.y}`);
+  return { code: [`for (int bt = 0; bt < ${batch.count}; ++bt) ${body.join('\n')}`], kernel, note };
 }
 
 const tbnGemm: OpEmitter = {
@@ -180,6 +196,7 @@ const tbnGemm: OpEmitter = {
     const s = gemmShape(n, g, t.shape);
     if (!s) return 'A must be 2-D and match weight_shape';
     if (n.inputs[3] && !bias(n, undefined, g, n.inputs[3], s.m, s.n)) return `C does not broadcast to [${s.m},${s.n}]`;
+    if ([4, 5].some((i) => n.inputs[i] && !isConst(g, n.inputs[i]!))) return 'the epilogue scale and shift must be constants';
     return undefined;
   },
   scratch(n, g) {
@@ -219,7 +236,10 @@ const tbnMatMul: OpEmitter = {
   check(n, g) {
     const t = tileOf(n, g);
     if (typeof t === 'string') return t;
-    return tbnMatMulShape(n, g, t) ? undefined : `input [${tensorOf(g, n.inputs[0]!).shape}] does not match weight_shape [${t.shape}]`;
+    if ([3, 4].some((i) => n.inputs[i] && !isConst(g, n.inputs[i]!))) return 'the epilogue scale and shift must be constants';
+    const s = tbnMatMulShape(n, g, t);
+    if (s?.left && (n.post?.scale || n.post?.residual)) return 'a weight-first MatMul takes no epilogue';
+    return s ? undefined : `input [${tensorOf(g, n.inputs[0]!).shape}] does not match weight_shape [${t.shape}]`;
   },
   scratch(n, g) {
     const t = tileOf(n, g) as TileInfo;

@@ -1,6 +1,6 @@
 // tbn_kernels.c, part 1: the file head, dense matrix products, dense convolution (with the
-// fused affine / activation / max pooling) and pooling. Portable C99, float only (no double
-// arithmetic: Cortex-M4 has a single-precision FPU), no libm calls in this part.
+// fused affine / residual / activation / max pooling) and pooling. Portable C99, float only (no
+// double arithmetic: Cortex-M4 has a single-precision FPU); libm only for the smooth activations.
 
 export const KERNELS_C_HEAD = String.raw`/* tbn_kernels.c — portable C99 kernels for models exported by tbn. See tbn_kernels.h.
  * Every loop is written out plainly; the compiler (-O2) does the rest. Only the kernels a
@@ -17,13 +17,34 @@ typedef char tbn_int_has_32_bits[(sizeof(int) >= 4) ? 1 : -1];
 export const KERNELS_C_DENSE = String.raw`
 /* ---- matrix products ------------------------------------------------------------------ */
 
-/* alpha·acc + beta·c(i,j), then the activation. */
+/* The fused activation (tbn_act) of v. */
+static float act_apply(tbn_act act, float v, float a, float b)
+{
+    float h;
+    switch (act) {
+    case TBN_ACT_RELU: return v < 0.0f ? 0.0f : v;
+    case TBN_ACT_LEAKY_RELU: return v < 0.0f ? a * v : v;
+    case TBN_ACT_CLIP: return v < a ? a : (v > b ? b : v);
+    case TBN_ACT_HARD_SWISH:
+        h = v * (1.0f / 6.0f) + 0.5f;
+        return v * (h < 0.0f ? 0.0f : (h > 1.0f ? 1.0f : h));
+    case TBN_ACT_SIGMOID: return 1.0f / (1.0f + expf(-v));
+    case TBN_ACT_SILU: return v / (1.0f + expf(-v));
+    case TBN_ACT_GELU: return 0.5f * v * (1.0f + erff(v * 0.70710678f));
+    case TBN_ACT_GELU_TANH: return 0.5f * v * (1.0f + tanhf(0.79788456f * (v + 0.044715f * v * v * v)));
+    default: return v;
+    }
+}
+
+/* s(j)·(alpha·acc + beta·c(i,j)) + t(j) + r(i,j), then the activation. */
 static float gemm_finish(const tbn_gemm_params *p, float acc, const float *c, int i, int j)
 {
     float v = p->alpha * acc;
     if (c != NULL) v += p->beta * c[i * p->c_rs + j * p->c_cs];
-    if (p->act == TBN_ACT_RELU && v < 0.0f) v = 0.0f;
-    return v;
+    if (p->post_scale != NULL) v *= p->post_scale[j];
+    if (p->post_shift != NULL) v += p->post_shift[j];
+    if (p->residual != NULL) v += p->residual[i * p->y_rs + j * p->y_cs];
+    return act_apply(p->act, v, p->act_alpha, p->act_beta);
 }
 
 void tbn_gemm(const tbn_gemm_params *p, const float *a, const float *b, const float *c, float *y)
@@ -105,13 +126,15 @@ static void zero(float *v, int n)
     for (i = 0; i < n; ++i) v[i] = 0.0f;
 }
 
-/* One output channel from its accumulated plane: y = maxpool(act(scale·k·acc + shift)), where
- * k is a tile's α (1 for dense weights). With no pooling fused (1×1 window) y may be acc. */
+/* One output channel from its accumulated plane: y = maxpool(act(scale·k·acc + shift +
+ * residual)), where k is a tile's α (1 for dense weights). With no pooling fused (1×1 window) y
+ * may be acc. */
 static void conv_store(const tbn_conv_params *p, int oc, float k, const float *acc, float *y)
 {
     const tbn_window *w = &p->pool;
     const float s = k * (p->scale != NULL ? p->scale[oc] : 1.0f);
     const float t = p->shift != NULL ? p->shift[oc] : 0.0f;
+    const float *r = p->residual != NULL ? p->residual + oc * p->out_h * p->out_w : NULL;
     int py, px, wy, wx;
     for (py = 0; py < w->out_h; ++py) {
         for (px = 0; px < w->out_w; ++px) {
@@ -125,7 +148,8 @@ static void conv_store(const tbn_conv_params *p, int oc, float k, const float *a
                     float v;
                     if (ox < 0 || ox >= p->out_w) continue;
                     v = s * acc[oy * p->out_w + ox] + t;
-                    if (p->act == TBN_ACT_RELU && v < 0.0f) v = 0.0f;
+                    if (r != NULL) v += r[oy * p->out_w + ox];
+                    v = act_apply(p->act, v, p->act_alpha, p->act_beta);
                     if (!seen || v > best) best = v;
                     seen = 1;
                 }

@@ -17,8 +17,12 @@ export const KERNELS_H = String.raw`/* tbn_kernels.h — portable C99 kernels fo
 
 #include <stdint.h>
 
-/* Activation fused at the end of a layer. */
-typedef enum { TBN_ACT_NONE = 0, TBN_ACT_RELU = 1 } tbn_act;
+/* Activation fused at the end of a layer (the codes of ai.tbn's activation attribute):
+ * LeakyRelu reads act_alpha, Clip act_alpha (min) and act_beta (max). */
+typedef enum {
+    TBN_ACT_NONE = 0, TBN_ACT_RELU = 1, TBN_ACT_LEAKY_RELU = 2, TBN_ACT_CLIP = 3, TBN_ACT_HARD_SWISH = 4,
+    TBN_ACT_SIGMOID = 5, TBN_ACT_SILU = 6, TBN_ACT_GELU = 7, TBN_ACT_GELU_TANH = 8
+} tbn_act;
 
 /* A binary tile and its scales. */
 typedef struct {
@@ -31,8 +35,9 @@ typedef struct {
 
 /* ---- matrix products ------------------------------------------------------------------ */
 
-/* y(m,n) = act(alpha · Σ_k a(m,k)·b(k,n) + beta · c(m,n)). Element (i,j) of a matrix X is
- * x[i*x_rs + j*x_cs]: strides express transposes and broadcasts (stride 0). */
+/* y(m,n) = act(s(n)·(alpha · Σ_k a(m,k)·b(k,n) + beta · c(m,n)) + t(n) + r(m,n)). Element (i,j)
+ * of a matrix X is x[i*x_rs + j*x_cs]: strides express transposes and broadcasts (stride 0).
+ * s = post_scale, t = post_shift (NULL: 1, 0), r = residual (NULL: 0; laid out like y). */
 typedef struct {
     int m, n, k;
     int a_rs, a_cs;
@@ -41,6 +46,9 @@ typedef struct {
     int y_rs, y_cs;
     float alpha, beta;
     tbn_act act;
+    float act_alpha, act_beta;
+    const float *post_scale, *post_shift;
+    const float *residual;
 } tbn_gemm_params;
 
 void tbn_gemm(const tbn_gemm_params *p, const float *a, const float *b, const float *c, float *y);
@@ -73,7 +81,8 @@ typedef struct {
 } tbn_window;
 
 /* 2-D convolution (1-D as in_h = 1) with a per-channel affine (bias, folded BatchNorm), an
- * activation and an optional max pooling: y = maxpool(act(scale·conv + shift)). Without pooling,
+ * optional residual ([out_c][out_h][out_w], added before the activation), an activation and an
+ * optional max pooling: y = maxpool(act(scale·conv + shift + residual)). Without pooling,
  * pool is 1×1 stride 1 and its out_h/out_w equal the convolution's. With pooling, each
  * channel's full-resolution plane exists only in scratch (out_h·out_w floats), one channel at
  * a time, never for all channels. */
@@ -86,6 +95,8 @@ typedef struct {
     const float *scale;        /* [out_c] or NULL (1) */
     const float *shift;        /* [out_c] or NULL (0) */
     tbn_act act;
+    float act_alpha, act_beta;
+    const float *residual;     /* NULL, or the full-resolution output's shape */
     tbn_window pool;
 } tbn_conv_params;
 
@@ -180,6 +191,7 @@ void tbn_copy_flat(const float *x, float *y, int n);
  * (a bad input must not read outside the table). */
 void tbn_gather_i64(const float *data, const int64_t *idx, int n, float *y, int outer, int axis_len, int inner);
 void tbn_gather_i32(const float *data, const int32_t *idx, int n, float *y, int outer, int axis_len, int inner);
+void tbn_tiled_gather(const tbn_tile *t, int rows, int cols, int tile_axis, const int64_t *idx64, const int32_t *idx32, int n, float *y);
 
 #endif /* TBN_KERNELS_H */
 `;

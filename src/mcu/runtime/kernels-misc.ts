@@ -218,4 +218,20 @@ void tbn_gather_i32(const float *data, const int32_t *idx, int n, float *y, int 
             for (j = 0; j < inner; ++j) *y++ = row[j];
         }
 }
+
+/* An embedding lookup of a tiled table [rows, cols]: each looked-up row is decoded from the
+ * tile bits (stream position k = r·cols + j, or j·rows + r with tile_axis 1). */
+void tbn_tiled_gather(const tbn_tile *t, int rows, int cols, int tile_axis, const int64_t *idx64, const int32_t *idx32, int n, float *y)
+{
+    int i, j;
+    for (i = 0; i < n; ++i) {
+        long r = clamp_index(idx64 ? (long long)idx64[i] : (long long)idx32[i], rows);
+        for (j = 0; j < cols; ++j) {
+            long k = tile_axis ? (long)j * rows + r : r * (long)cols + j;
+            long b = k % t->q;
+            float s = t->scale[(k / t->q) * t->scale_stride];
+            *y++ = ((t->bits[b >> 3] >> (b & 7)) & 1) ? s : -s;
+        }
+    }
+}
 `;

@@ -2,7 +2,8 @@
 // format's definition (harness.h ref_w). Each case forces one strategy (OUT_REUSE, IN_COMBINE,
 // GENERAL) and one path (GEMV ≤ 4 rows, wide GEMV, tiled, split-K) with odd sizes, p not
 // dividing the output, both tile axes, one α per layer, Gemm transA/alpha/beta/C broadcasts,
-// conv groups (depthwise too), strides, dilations, pads and auto_pad; every case runs with fp32
+// conv groups (depthwise too), strides, dilations, pads and auto_pad, and (most cases) a fused
+// epilogue (scale, shift, residual, every activation); every case runs with fp32
 // and (sm_80+) tf32x2 math, with and without split-K workspace. Outputs start as NaN so an
 // unwritten value fails. Tolerance: |Δ| ≤ 5e-5 · Σ|terms| per output (one wrong tile bit costs
 // 2/K of that sum, so it is caught for K up to 40 000), and an rms of |Δ| / Σ|terms| at fp32
@@ -71,6 +72,49 @@ std::vector<tbn::CudaMath> maths() {
 
 const char *math_name(tbn::CudaMath m) { return m == tbn::CudaMath::Fp32 ? "fp32" : "tf32x2"; }
 
+// A random fused epilogue (ai.tbn version 2) for `channels` outputs laid out as `count` values,
+// its device buffers, and its reference: ref ← act(s·ref + t + r), the tolerance bound scaled
+// by the largest slope of the activations (1.5, HardSwish) plus room for their rounding.
+struct Epilogue {
+  std::vector<float> scale, shift, residual;
+  tbn::CudaEpilogue e;
+  DevBuf<float> ds, dt, dr;
+  void apply(std::vector<double> &ref, std::vector<double> &bound, int64_t i, int64_t ch) const {
+    double v = ref[i] * (scale.empty() ? 1.0 : scale[scale.size() == 1 ? 0 : ch]);
+    v += (shift.empty() ? 0.0 : shift[shift.size() == 1 ? 0 : ch]) + (residual.empty() ? 0.0 : residual[residual.size() == 1 ? 0 : i]);
+    const double a = e.alpha, b = e.beta;
+    switch (e.act) {
+      case 1: v = v < 0 ? 0 : v; break;
+      case 2: v = v < 0 ? a * v : v; break;
+      case 3: v = v < a ? a : (v > b ? b : v); break;
+      case 4: v = v * std::fmin(std::fmax(v / 6 + 0.5, 0.0), 1.0); break;
+      case 5: v = 1 / (1 + std::exp(-v)); break;
+      case 6: v = v / (1 + std::exp(-v)); break;
+      case 7: v = 0.5 * v * (1 + std::erf(v / std::sqrt(2.0))); break;
+      case 8: v = 0.5 * v * (1 + std::tanh(std::sqrt(2 / M_PI) * (v + 0.044715 * v * v * v))); break;
+      default: break;
+    }
+    const double sc = scale.empty() ? 1.0 : std::fabs(scale[scale.size() == 1 ? 0 : ch]);
+    ref[i] = v, bound[i] = 1.5 * sc * bound[i] + 1e-2 * (1 + std::fabs(v));
+  }
+};
+
+void random_epilogue(Rng &r, Epilogue &ep, int64_t channels, int64_t count) {
+  if (r.next() % 3 == 0) return;
+  if (r.next() & 1) ep.scale.resize(r.next() % 4 == 0 ? 1 : static_cast<size_t>(channels));
+  if (r.next() & 1) ep.shift.resize(r.next() % 4 == 0 ? 1 : static_cast<size_t>(channels));
+  if (r.next() & 1) ep.residual.resize(r.next() % 4 == 0 ? 1 : static_cast<size_t>(count));
+  for (auto &v : ep.scale) v = 0.5f + r.uniform();
+  for (auto &v : ep.shift) v = r.uniform();
+  for (auto &v : ep.residual) v = 2 * r.uniform();
+  ep.e.act = static_cast<int>(r.next() % 9);
+  ep.e.alpha = ep.e.act == 3 ? -0.5f : 0.1f, ep.e.beta = 0.75f;
+  ep.ds = DevBuf<float>(ep.scale), ep.dt = DevBuf<float>(ep.shift), ep.dr = DevBuf<float>(ep.residual);
+  ep.e.scale = ep.scale.empty() ? nullptr : ep.ds.data(), ep.e.scale_len = static_cast<int64_t>(ep.scale.size());
+  ep.e.shift = ep.shift.empty() ? nullptr : ep.dt.data(), ep.e.shift_len = static_cast<int64_t>(ep.shift.size());
+  ep.e.residual = ep.residual.empty() ? nullptr : ep.dr.data(), ep.e.residual_len = static_cast<int64_t>(ep.residual.size());
+}
+
 // ---- Gemm / MatMul ----
 
 void dense_case(Rng &r, int c) {
@@ -127,9 +171,14 @@ void dense_case(Rng &r, int c) {
       ref[b * out + o] = y, bound[b * out + o] = ymag;
     }
 
+  Epilogue ep;
+  random_epilogue(r, ep, out, rows * out);
+  for (int64_t b = 0; b < rows; b++)
+    for (int64_t o = 0; o < out; o++) ep.apply(ref, bound, b * out + o, o);
   const DevBuf<float> dx(x), dc(cv);
   DevBuf<float> dy(ref.size());
   tbn::CudaDense a;
+  a.epi = ep.e;
   a.tile = device_tile(t);
   a.out = out, a.in = in, a.out_major = out_major, a.rows = rows;
   a.x = dx.data(), a.x_row_stride = trans_a ? 1 : in, a.x_col_stride = trans_a ? rows : 1;
@@ -235,9 +284,13 @@ void conv_case(Rng &r, int c) {
           ref[at] = sum, bound[at] = mag;
         }
 
+  Epilogue ep;
+  random_epilogue(r, ep, oc, static_cast<int64_t>(ref.size()));
+  for (size_t i = 0; i < ref.size(); i++) ep.apply(ref, bound, static_cast<int64_t>(i), (static_cast<int64_t>(i) / plane) % oc);
   const DevBuf<float> dx(x), db(bias);
   DevBuf<float> dy(ref.size());
   tbn::CudaConv a;
+  a.epi = ep.e;
   a.tile = device_tile(t);
   a.out_major = choice.first == 0;
   a.g = g, a.x = dx.data(), a.bias = bias.empty() ? nullptr : db.data(), a.y = dy.data();

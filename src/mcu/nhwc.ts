@@ -1,0 +1,43 @@
+// TbnConvNhwc (a channels-last conv, what tbn compress makes of a Transpose → Conv → Transpose
+// of a tf2onnx graph) for the C export, whose kernels are channels-first: the node becomes
+// Transpose(X) → TbnConv → Transpose(Y) again, its residual (laid out like Y, unless it is the
+// fold's one-value identity) transposed too.
+// On a microcontroller a transpose is one pass over the tensor; the conv kernels keep their
+// fused epilogue. The model's ai.tbn functions are rewritten for the new TbnConv nodes, so
+// onnxruntime (which probes the shapes) runs the expanded model.
+
+import { attr, node } from '../ir/build.js';
+import type { Model, Node } from '../ir/types.js';
+import { TBN_DOMAIN } from '../tbn/format.js';
+import { normalizeEpilogues } from '../tbn/fuse-epilogue.js';
+
+export function expandChannelsLast(model: Model): Model {
+  const g = model.graph;
+  if (!g.nodes.some((n) => n.domain === TBN_DOMAIN && n.opType === 'TbnConvNhwc')) return model;
+  const used = new Set([...g.nodes.flatMap((n) => n.outputs), ...g.initializers.map((t) => t.name!), ...g.inputs.map((v) => v.name!)]);
+  const fresh = (base: string) => {
+    let name = base;
+    for (let i = 1; used.has(name); i++) name = `${base}_${i}`;
+    used.add(name);
+    return name;
+  };
+  const toFirst = [0, 3, 1, 2];
+  const nodes = g.nodes.flatMap((n): Node[] => {
+    if (n.domain !== TBN_DOMAIN || n.opType !== 'TbnConvNhwc') return [n];
+    const label = n.name || n.outputs[0]!;
+    const x = fresh(`${label}/nchw_in`);
+    const y = fresh(`${label}/nchw_out`);
+    const inputs = [x, ...n.inputs.slice(1)];
+    const out: Node[] = [node('Transpose', [n.inputs[0]!], [x], [attr.ints('perm', toFirst)], { name: `${label}/to_nchw` })];
+    const residual = n.inputs[6];
+    const oneValue = residual && (g.initializers.find((t) => t.name === residual)?.dims ?? [0]).reduce((a, b) => a * b, 1) === 1;
+    if (residual && !oneValue) {
+      inputs[6] = fresh(`${label}/nchw_residual`);
+      out.push(node('Transpose', [residual], [inputs[6]], [attr.ints('perm', toFirst)], { name: `${label}/residual_to_nchw` }));
+    }
+    out.push({ ...n, opType: 'TbnConv', inputs, outputs: [y] });
+    out.push(node('Transpose', [y], [n.outputs[0]!], [attr.ints('perm', [0, 2, 3, 1])], { name: `${label}/to_nhwc` }));
+    return out;
+  });
+  return normalizeEpilogues({ ...model, graph: { ...g, nodes } });
+}

@@ -1,0 +1,116 @@
+// The epilogue fold (src/tbn/fuse-epilogue.ts) absorbs what exporters put after a tiled layer —
+// BatchNormalization, per-channel Mul/Add/Sub/Div, residual Add, every supported activation in
+// its exporters' spellings, the Transpose pair of channels-last graphs — and nothing it must not
+// (a value read twice or a graph output, an affine step after the activation); the folded
+// model's ONNX functions (stock onnxruntime) give the unfolded model's outputs; onnx.checker
+// (full_check) accepts it; a model with nothing to fold is returned unchanged. In float16 models
+// the same nodes fold (the activations' rounded constants recognised), the epilogue is written
+// in float16, and the functions give the unfolded model's outputs within float16 rounding.
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { syntheticInputs } from '../../src/data/synthetic.js';
+import { halfToFloat } from '../../src/ir/dtype.js';
+import type { Model } from '../../src/ir/types.js';
+import { createOrtSession } from '../../src/runtime/ort.js';
+import { fuseEpilogues } from '../../src/tbn/fuse-epilogue.js';
+import { TBN_DOMAIN, TBN_OPSET_VERSION } from '../../src/tbn/format.js';
+import { compressInMemory, toBytes } from '../helpers/compress.js';
+import { EPILOGUE_CASES } from '../helpers/epilogue-models.js';
+import { TORCH_MODELS, modelPath } from '../helpers/fixtures.js';
+import { hasPythonOnnx } from '../helpers/models.js';
+import { narrowModel } from '../helpers/narrow.js';
+import { tmpDir } from '../helpers/tmp.js';
+
+async function outputs(bytes: Uint8Array, feeds: ReturnType<typeof syntheticInputs>) {
+  const s = await createOrtSession(bytes, { threads: 1 });
+  try {
+    return await s.run(feeds);
+  } finally {
+    await s.release();
+  }
+}
+
+/** Outputs as float32 (float16 ones widened). */
+const values = (t: { dtype: string; data: unknown }) => (t.dtype === 'float16' ? Float32Array.from(t.data as Uint16Array, halfToFloat) : (t.data as Float32Array));
+
+async function expectSameFunction(a: Uint8Array, b: Uint8Array, original: Model, tol = 1e-5) {
+  const feeds = syntheticInputs(original, { batch: 3, seed: 7 });
+  const [x, y] = [await outputs(a, feeds), await outputs(b, feeds)];
+  for (const k of Object.keys(y)) {
+    const ref = values(y[k]!);
+    const scale = Math.max(...Array.from(ref, Math.abs));
+    expect(x[k]!.dims).toEqual(y[k]!.dims);
+    expect(x[k]!.dtype).toBe(y[k]!.dtype);
+    expect(values(x[k]!)).toBeAllclose(ref, { atol: tol * scale, rtol: tol });
+  }
+}
+
+function checker(m: Model) {
+  const file = path.join(tmpDir(), 'model.onnx');
+  fs.writeFileSync(file, toBytes(m));
+  const script = 'import onnx,sys; m=onnx.load(sys.argv[1]); onnx.checker.check_model(m, full_check=True); print("ok")';
+  return execFileSync('/usr/bin/python3', ['-c', script, file], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+}
+const withChecker = hasPythonOnnx || process.env.CI === 'true';
+
+describe.each(EPILOGUE_CASES)('fold: $name', (c) => {
+  it('absorbs exactly the listed nodes; the functions compute what the unfolded model did', async () => {
+    const m = c.model();
+    const base = compressInMemory(m, 'custom', { p: 2, minParams: 0 });
+    const layers = m.graph.nodes.filter((n) => ['Conv', 'Gemm', 'MatMul'].includes(n.opType));
+    expect(base.tiled).toHaveLength(layers.length);
+    const { model, report } = await fuseEpilogues(base.model);
+    const byName = new Map(report.map((r) => [r.node, r.fused.join(',')]));
+    expect(layers.map((n) => byName.get(n.name!) ?? '')).toEqual(c.fused);
+    expect(model.opsetImports).toContainEqual({ domain: TBN_DOMAIN, version: TBN_OPSET_VERSION });
+    await expectSameFunction(toBytes(model), base.bytes, m);
+    if (withChecker && (model.opsetImports[0]?.version ?? 0) <= 17) expect(checker(model)).toBe('ok');
+  });
+});
+
+describe.each(EPILOGUE_CASES)('fold in float16: $name', (c) => {
+  it('absorbs the same nodes, writes the epilogue in float16; the functions give the unfolded outputs within float16 rounding', async () => {
+    const m = narrowModel(c.model(), 'float16');
+    const base = compressInMemory(m, 'custom', { p: 2, minParams: 0 });
+    const { model, report } = await fuseEpilogues(base.model);
+    const layers = m.graph.nodes.filter((n) => ['Conv', 'Gemm', 'MatMul'].includes(n.opType));
+    const byName = new Map(report.map((r) => [r.node, r.fused.join(',')]));
+    expect(layers.map((n) => byName.get(n.name!) ?? '')).toEqual(c.fused);
+    const epilogueInputs = new Set(model.graph.nodes.filter((n) => n.domain === TBN_DOMAIN).flatMap((n) => n.inputs.slice(n.opType === 'TbnMatMul' ? 3 : 4)));
+    for (const t of model.graph.initializers.filter((i) => epilogueInputs.has(i.name!))) expect(t.dtype, t.name).toBe('float16');
+    await expectSameFunction(toBytes(model), base.bytes, m, 4e-3);
+    if (withChecker && (model.opsetImports[0]?.version ?? 0) <= 17) expect(checker(model)).toBe('ok');
+  });
+});
+
+const FIXTURES = [...TORCH_MODELS, 'convnet.onnx', 'convnet-nhwc.onnx'];
+
+describe.each(FIXTURES)('fold on the fixture %s', (name) => {
+  it('folds, keeps the function, and onnx.checker accepts the result', async () => {
+    const base = compressInMemory(modelPath(name), 'custom', { p: 4, minParams: 0 });
+    const { model, report } = await fuseEpilogues(base.model);
+    expect(report.length).toBeGreaterThan(0);
+    await expectSameFunction(toBytes(model), base.bytes, base.original);
+    if (withChecker) expect(checker(model)).toBe('ok');
+  });
+});
+
+describe('fold', () => {
+  it('leaves a model with nothing to fold as it was', async () => {
+    const base = compressInMemory(modelPath('opset18-conv.onnx'), 'custom', { p: 4, minParams: 0, exclude: ['*'] });
+    const r = await fuseEpilogues(base.model);
+    expect(r.report).toEqual([]);
+    expect(r.model).toBe(base.model);
+  });
+
+  it('folds the channels-last fixture into TbnConvNhwc nodes, every Transpose pair gone', async () => {
+    const base = compressInMemory(modelPath('convnet-nhwc.onnx'), 'custom', { p: 4, minParams: 0 });
+    const { model } = await fuseEpilogues(base.model);
+    const ops = model.graph.nodes.map((n) => n.opType);
+    expect(ops.filter((o) => o === 'TbnConvNhwc')).toHaveLength(8);
+    expect(ops.filter((o) => o === 'Transpose')).toHaveLength(0);
+    expect(ops).not.toContain('TbnConv');
+  });
+});
