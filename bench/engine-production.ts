@@ -3,7 +3,8 @@
 // student as src/tbn/finetune.ts builds it: layers tiled at p = 4 by the default selection,
 // every other float weight trainable, KL distillation, Adam) against PyTorch 1.13 on the CPU
 // (the same nn.Module the ONNX file was exported from, eval mode, all weights trainable, the
-// same loss and optimiser) at 1 and 2 threads. Each measurement is its own child process, so
+// same loss and optimiser) at 1 and 2 threads; the engine also untiled (--p 0: the same work as
+// PyTorch, all weights dense and trainable). Each measurement is its own child process, so
 // peak RSS is that run's alone; engine and torch runs alternate within each round, so load from
 // other processes falls on both. Reported: medians over rounds of each process's median step.
 
@@ -46,8 +47,9 @@ function lastJson(out: string): Run {
   return JSON.parse(out.trim().split('\n').pop()!) as Run;
 }
 
-function engineRun(model: string, g: Graph, threads: number): Run {
-  const args = ['--import', 'tsx', path.join(here, 'engine_step.ts'), '--model', model, '--batch', String(g.batch), '--threads', String(threads), '--steps', String(g.steps), '--warmup', String(g.warmup)];
+/** One engine process: layers tiled at p (the fine-tune tbn runs), or p = 0 (dense, as torch). */
+function engineRun(model: string, g: Graph, threads: number, p: number): Run {
+  const args = ['--import', 'tsx', path.join(here, 'engine_step.ts'), '--model', model, '--batch', String(g.batch), '--threads', String(threads), '--steps', String(g.steps), '--warmup', String(g.warmup), '--p', String(p)];
   return lastJson(execFileSync(process.execPath, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TBN_BACKEND: 'native' } }));
 }
 
@@ -79,7 +81,7 @@ function summarise(runs: Run[]): Summary | undefined {
 
 export function productionSection(native: boolean): BenchSection {
   const title = 'Engine vs PyTorch: one fine-tuning step of production-size graphs (forward + KL loss + backward + Adam)';
-  const columns = ['graph', 'batch', 'threads', 'engine ms/step', 'torch ms/step', 'engine / torch', 'engine CPU ms', 'torch CPU ms', 'CPU ratio', 'engine peak RSS MB', 'torch peak RSS MB'];
+  const columns = ['graph', 'batch', 'threads', 'engine p = 4 ms/step', 'engine dense ms/step', 'torch ms/step', 'p = 4 / torch', 'dense / torch', 'CPU ratio p = 4 / dense', 'engine peak RSS MB (p = 4 / dense)', 'torch peak RSS MB'];
   if (!native || !fs.existsSync(PYTHON)) {
     return { title, columns, rows: [], notes: [`skipped: ${native ? `${PYTHON} (python3-torch) not found` : 'the native engine is not built'}`], data: null };
   }
@@ -91,20 +93,33 @@ export function productionSection(native: boolean): BenchSection {
     for (const g of GRAPHS) {
       const model = exportGraph(g, dir);
       const eng = new Map<number, Run[]>(THREADS.map((n) => [n, []]));
+      const dense = new Map<number, Run[]>(THREADS.map((n) => [n, []]));
       const tor = new Map<number, Run[]>(THREADS.map((n) => [n, []]));
       for (let r = 0; r < ROUNDS; r++) {
         for (const n of THREADS) {
-          eng.get(n)!.push(engineRun(model, g, n));
+          eng.get(n)!.push(engineRun(model, g, n, 4));
           tor.get(n)!.push(torchRun(g, n));
+          dense.get(n)!.push(engineRun(model, g, n, 0));
         }
       }
       const perThreads: Record<string, unknown> = {};
+      const growth = (s: Summary | undefined) => (s ? median(s.runs.map((x) => (x.rss_mb ? x.rss_mb[x.rss_mb.length - 1]! - x.rss_mb[0]! : 0))) : null);
       for (const n of THREADS) {
         const e = summarise(eng.get(n)!);
+        const d = summarise(dense.get(n)!);
         const t = summarise(tor.get(n)!);
-        rows.push([g.label, g.batch, n, fmt(e?.stepMs), fmt(t?.stepMs), ratio(e?.stepMs, t?.stepMs), fmt(e?.cpuMs), fmt(t?.cpuMs), ratio(e?.cpuMs, t?.cpuMs), fmt(e?.peakRssMb), fmt(t?.peakRssMb)]);
-        const rssGrowth = e ? median(e.runs.map((x) => (x.rss_mb ? x.rss_mb[x.rss_mb.length - 1]! - x.rss_mb[0]! : 0))) : null;
-        perThreads[`${n}`] = { engine: e ?? null, torch: t ?? null, ratio: e && t ? e.stepMs / t.stepMs : null, cpuRatio: e && t ? e.cpuMs / t.cpuMs : null, engineRssGrowthMb: rssGrowth };
+        rows.push([g.label, g.batch, n, fmt(e?.stepMs), fmt(d?.stepMs), fmt(t?.stepMs), ratio(e?.stepMs, t?.stepMs), ratio(d?.stepMs, t?.stepMs), `${ratio(e?.cpuMs, t?.cpuMs)} / ${ratio(d?.cpuMs, t?.cpuMs)}`, `${fmt(e?.peakRssMb)} / ${fmt(d?.peakRssMb)}`, fmt(t?.peakRssMb)]);
+        perThreads[`${n}`] = {
+          engine: e ?? null,
+          engineDense: d ?? null,
+          torch: t ?? null,
+          ratio: e && t ? e.stepMs / t.stepMs : null,
+          denseRatio: d && t ? d.stepMs / t.stepMs : null,
+          cpuRatio: e && t ? e.cpuMs / t.cpuMs : null,
+          denseCpuRatio: d && t ? d.cpuMs / t.cpuMs : null,
+          engineRssGrowthMb: growth(e),
+          denseRssGrowthMb: growth(d),
+        };
       }
       data[g.name] = { batch: g.batch, warmup: g.warmup, steps: g.steps, rounds: ROUNDS, tiledLayers: eng.get(1)![0]?.tiled ?? null, threads: perThreads };
     }
@@ -120,7 +135,7 @@ export function productionSection(native: boolean): BenchSection {
     notes: [
       `Medians over ${ROUNDS} rounds of each process's median step (${GRAPHS.map((g) => `${g.name}: ${g.warmup} warm-up + ${g.steps} timed steps`).join('; ')}); engine and torch processes alternate. CPU ms: process CPU time per step (all threads), less sensitive to other processes than wall time.`,
       `Load average ${loadBefore.map((v) => v.toFixed(1)).join(' / ')} before, ${loadAfter.map((v) => v.toFixed(1)).join(' / ')} after, on ${os.cpus().length} CPUs: on a shared machine the wall times carry that load.`,
-      'Engine: the ONNX export (BatchNormalization kept, opset 13 / 11) compiled by src/interp, layers tiled at p = 4 (default selection), other float weights trainable, Adam. PyTorch 1.13 (Debian python3-torch: oneDNN convolutions, reference BLAS for Linear/MatMul): the nn.Module in eval mode, every weight trainable (no tiling), Adam.',
+      'Engine: the ONNX export (BatchNormalization kept, opset 13 / 11) compiled by src/interp; "p = 4": layers tiled at p = 4 (default selection; a tiled convolution runs on its tile, p× fewer multiply-adds forward and for the data gradient), other float weights trainable; "dense": no layer tiled, every float weight trainable (the same work as PyTorch). Adam. PyTorch 1.13 (Debian python3-torch: oneDNN convolutions, reference BLAS for Linear/MatMul): the nn.Module in eval mode, every weight trainable (no tiling), Adam.',
     ],
     data,
   };

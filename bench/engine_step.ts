@@ -1,7 +1,7 @@
 // One process of the production step bench (bench/engine.bench.ts runs it as a child, so its
 // peak RSS is the engine's own): loads an ONNX model, builds the student as src/tbn/finetune.ts
 // does (layers chosen by the default selection at p = 4, each weight produced by the TBN tile
-// op from latent weights, the other float weights trainable), then times fine-tuning steps —
+// op from latent weights, the other float weights trainable; --p 0: none tiled), then times fine-tuning steps —
 // forward, KL distillation (T = 2, over the last axis) against fixed teacher outputs, backward,
 // Adam — on the native backend (or TBN_BACKEND=js) with the given thread count. Prints one
 // JSON line: {"ms": [wall per step], "median_ms", "cpu_median_ms" (process CPU time per step, all
@@ -35,7 +35,8 @@ E.setBackend(backend);
 
 const median = (v: number[]) => [...v].sort((a, b) => a - b)[v.length >> 1]!;
 const { model } = loadModel(values.model);
-const { chosen } = selectLayers(model, { p: Number(values.p) });
+// --p 0: no layer tiled (every float weight trained densely, as the PyTorch side does).
+const chosen = Number(values.p) > 0 ? selectLayers(model, { p: Number(values.p) }).chosen : [];
 const student = buildStudent(model, chosen, DEFAULT_FINETUNE, new Set());
 const params = [...[...student.latent.values()].map((l) => l.w), ...student.program.parameters().values()];
 const optim = new E.Adam(params, { lr: 1e-4 });
