@@ -73,7 +73,7 @@ function fuseRelus(model: Model, opset: number, steps: Step[], outputs: readonly
     const readers = consumers.get(s.outputs[0]) ?? [];
     const relu = readers.length === 1 ? g.nodes[readers[0]!]! : undefined;
     if (!relu || relu.opType !== 'Relu' || !['', 'ai.onnx'].includes(relu.domain ?? '') || !relu.outputs[0]) continue;
-    const kernel = def.fuseRelu(new Attrs(s.node), s.node, opset);
+    const kernel = def.fuseRelu(Attrs.of(s.node), s.node, opset);
     if (kernel) s.fusedRelu = { kernel, relu: readers[0]!, output: relu.outputs[0] };
   }
 }
