@@ -1,25 +1,8 @@
-// addon.cc — the N-API surface of tbn_engine.node, declared in src/engine/native-binding.ts.
-// Every method is [sync] and throws a JS Error ("tbn native: …") on a bad argument, a freed
-// handle or a geometry that does not fit its buffers. Buffers are numeric handles (h).
-//   kernelPaths(): string[]; kernelPath(): string; setKernelPath(name)
-//   threads(): number; setThreads(n)
-//   opNames(): {unary, binary, reduce: string[]}    op codes are indices into these lists
-//   alloc(dtype 0 f32 | 1 i64 | 2 bool, size): h;  free(h);  fill(h, value)
-//   write(h, data: Float32Array | Float64Array | Uint8Array of the buffer's type, offset)
-//   read(h): a new typed array of the buffer's type;  stats(): Float64Array [buffers, bytes, cached]
-//   unary(op, x, out, p0, p1); binary(op, a, b, out, g, p0, p1); where(c, a, b, out, g)
-//   cast(x, out); copy(src, dst, g, accumulate)
-//   reduce(op, x, out, outer, size, inner); argReduce(isMax, x, out, outer, size, inner, last)
-//   matmul(a, b, out, g); conv(pass 0 fwd | 1 data | 2 filter, in0, in1, out, g)
-//   maxPool(x, out, argmax | -1, g); maxPoolBackward(dy, argmax, dx, g); avgPool(x, out, g);
-//   avgPoolBackward(dy, dx, g); softmax(x, out, outer, size, inner, log);
-//   softmaxBackward(y, dy, dx, outer, size, inner, log); layerNorm(x, out, inv, rows, cols, eps);
-//   layerNormBackward(xhat, inv, dy, dx, rows, cols); gather(t, idx, out, outer, len, inner);
-//   channelAffine(x, scale, shift, out, outer, channels, inner, relu);
-//   channelAffineBackward(x, scale, shift, dy, dx | -1, dscale | -1, dshift | -1, outer, channels, inner, relu);
-//   gatherBackward(dy, idx, dt, outer, len, inner); adam(w, g, m, v, geom);
-//   tileForward(w, a | -1, out, alpha, signs, g); tileBackward(gy, a, alpha, signs, dw, da | -1, g)
-// `g` is a Float64Array of integers laid out as src/engine/backends/native.ts writes it.
+// addon.cc — the N-API surface of tbn_engine.node. The methods, their arguments and what they
+// return are declared once, in src/engine/native-binding.ts; the geometry arrays some of them
+// take are laid out in geometry.h. Every method is synchronous and throws a JS Error
+// ("tbn native: …") on a bad argument, a freed handle or a geometry that does not fit its
+// buffers. Buffers are numeric handles.
 #include <napi.h>
 
 #include <cmath>
@@ -29,6 +12,7 @@
 #include "buffers.h"
 #include "cpu.h"
 #include "elementwise.h"
+#include "geometry.h"
 #include "kernels.h"
 #include "thread_pool.h"
 
@@ -59,40 +43,6 @@ bool bool_arg(const Napi::CallbackInfo &info, size_t i) {
 Buf buf(const Napi::CallbackInfo &info, size_t i, const char *what) {
   return table(info.Env()).get(num(info, i, what), what);
 }
-
-/** Reads the integer geometry array. */
-class Geom {
- public:
-  Geom(const Napi::CallbackInfo &info, size_t i) {
-    if (i >= info.Length() || !info[i].IsTypedArray()) fail("geometry must be a Float64Array");
-    const Napi::TypedArray ta = info[i].As<Napi::TypedArray>();
-    if (ta.TypedArrayType() != napi_float64_array) fail("geometry must be a Float64Array");
-    const Napi::Float64Array f = ta.As<Napi::Float64Array>();
-    p_ = f.Data();
-    n_ = f.ElementLength();
-  }
-  double real() {
-    if (i_ >= n_) fail("geometry too short");
-    return p_[i_++];
-  }
-  int64_t next() {
-    const double v = real();
-    if (v != std::floor(v) || std::fabs(v) > 9007199254740991.0) fail("geometry values must be integers");
-    return static_cast<int64_t>(v);
-  }
-  int rank(int max) {
-    const int64_t r = next();
-    if (r < 0 || r > max) fail("geometry rank out of range");
-    return static_cast<int>(r);
-  }
-  void ints(int64_t *out, int n) {
-    for (int k = 0; k < n; k++) out[k] = next();
-  }
-
- private:
-  const double *p_ = nullptr;
-  size_t n_ = 0, i_ = 0;
-};
 
 template <Napi::Value (*F)(const Napi::CallbackInfo &)>
 Napi::Value guarded(const Napi::CallbackInfo &info) {
@@ -218,27 +168,16 @@ Napi::Value Unary(const Napi::CallbackInfo &info) {
 Napi::Value Binary(const Napi::CallbackInfo &info) {
   const int64_t op = int_arg(info, 0, "op");
   if (op < 0 || op >= static_cast<int64_t>(BinaryOp::count)) fail("unknown binary op");
-  Geom g(info, 4);
-  const int r = g.rank(kMaxRank);
-  int64_t shape[kMaxRank], sa[kMaxRank], sb[kMaxRank];
-  g.ints(shape, r);
-  g.ints(sa, r);
-  g.ints(sb, r);
-  binary(static_cast<BinaryOp>(op), buf(info, 1, "binary input"), buf(info, 2, "binary input"), buf(info, 3, "binary output"), r, shape,
-         sa, sb, num(info, 5, "p0"), num(info, 6, "p1"));
+  const BroadcastGeom g = read_broadcast(info, 4);
+  binary(static_cast<BinaryOp>(op), buf(info, 1, "binary input"), buf(info, 2, "binary input"), buf(info, 3, "binary output"), g.rank,
+         g.shape, g.a, g.b, num(info, 5, "p0"), num(info, 6, "p1"));
   return info.Env().Undefined();
 }
 
 Napi::Value Where(const Napi::CallbackInfo &info) {
-  Geom g(info, 4);
-  const int r = g.rank(kMaxRank);
-  int64_t shape[kMaxRank], sc[kMaxRank], sa[kMaxRank], sb[kMaxRank];
-  g.ints(shape, r);
-  g.ints(sc, r);
-  g.ints(sa, r);
-  g.ints(sb, r);
-  where(buf(info, 0, "where condition"), buf(info, 1, "where input"), buf(info, 2, "where input"), buf(info, 3, "where output"), r,
-        shape, sc, sa, sb);
+  const WhereGeom g = read_where(info, 4);
+  where(buf(info, 0, "where condition"), buf(info, 1, "where input"), buf(info, 2, "where input"), buf(info, 3, "where output"), g.rank,
+        g.shape, g.cond, g.a, g.b);
   return info.Env().Undefined();
 }
 
@@ -248,15 +187,9 @@ Napi::Value Cast(const Napi::CallbackInfo &info) {
 }
 
 Napi::Value Copy(const Napi::CallbackInfo &info) {
-  Geom g(info, 2);
-  const int r = g.rank(kMaxRank);
-  int64_t shape[kMaxRank], ss[kMaxRank], ds[kMaxRank];
-  g.ints(shape, r);
-  const int64_t s0 = g.next();
-  g.ints(ss, r);
-  const int64_t d0 = g.next();
-  g.ints(ds, r);
-  copy(buf(info, 0, "copy source"), s0, ss, buf(info, 1, "copy destination"), d0, ds, r, shape, bool_arg(info, 3));
+  const CopyGeom g = read_copy(info, 2);
+  copy(buf(info, 0, "copy source"), g.src_offset, g.src, buf(info, 1, "copy destination"), g.dst_offset, g.dst, g.rank, g.shape,
+       bool_arg(info, 3));
   return info.Env().Undefined();
 }
 
@@ -336,15 +269,7 @@ Napi::Value GatherBackward(const Napi::CallbackInfo &info) {
 }
 
 Napi::Value Adam(const Napi::CallbackInfo &info) {
-  Geom g(info, 4);
-  AdamGeom a;
-  a.lr = g.real();
-  a.beta1 = g.real();
-  a.beta2 = g.real();
-  a.eps = g.real();
-  a.step = g.real();
-  a.weight_decay = g.real();
-  a.decoupled = g.real() != 0;
+  const AdamGeom a = read_adam(info, 4);
   adam(buf(info, 0, "adam parameter"), buf(info, 1, "adam gradient"), buf(info, 2, "adam m"), buf(info, 3, "adam v"), a);
   return info.Env().Undefined();
 }
@@ -352,35 +277,14 @@ Napi::Value Adam(const Napi::CallbackInfo &info) {
 // ---- matmul, conv, pool, tile --------------------------------------------------------------------
 
 Napi::Value MatMul(const Napi::CallbackInfo &info) {
-  Geom g(info, 3);
-  MatMulGeom m;
-  m.m = g.next();
-  m.n = g.next();
-  m.k = g.next();
-  m.trans_a = g.next() != 0;
-  m.trans_b = g.next() != 0;
-  m.batch_rank = g.rank(30);
-  int64_t batch[30], as[30], bs[30];
-  g.ints(batch, m.batch_rank);
-  g.ints(as, m.batch_rank);
-  g.ints(bs, m.batch_rank);
-  m.batch = batch;
-  m.a_strides = as;
-  m.b_strides = bs;
+  const MatMulGeom m = read_matmul(info, 3);
   matmul(buf(info, 0, "matmul A"), buf(info, 1, "matmul B"), buf(info, 2, "matmul output"), m);
   return info.Env().Undefined();
 }
 
 Napi::Value Conv(const Napi::CallbackInfo &info) {
   const int64_t pass = int_arg(info, 0, "pass");
-  Geom g(info, 4);
-  ConvGeom c;
-  c.batch = g.next();
-  c.in_c = g.next();
-  c.out_c = g.next();
-  c.group = g.next();
-  c.rank = g.rank(3);
-  for (int64_t *a : {c.in, c.kernel, c.out, c.stride, c.pad, c.dil}) g.ints(a, c.rank);
+  const ConvGeom c = read_conv(info, 4);
   const Buf a0 = buf(info, 1, "conv operand"), a1 = buf(info, 2, "conv operand"), out = buf(info, 3, "conv output");
   if (pass == 0) conv_forward(a0, a1, out, c);
   else if (pass == 1) conv_backward_data(a0, a1, out, c);
@@ -389,18 +293,9 @@ Napi::Value Conv(const Napi::CallbackInfo &info) {
   return info.Env().Undefined();
 }
 
-PoolGeom pool_geom(const Napi::CallbackInfo &info, size_t i) {
-  Geom g(info, i);
-  PoolGeom p;
-  p.planes = g.next();
-  p.rank = g.rank(3);
-  for (int64_t *a : {p.in, p.kernel, p.out, p.stride, p.pad_begin, p.pad_end, p.dil}) g.ints(a, p.rank);
-  p.count_include_pad = g.next() != 0;
-  return p;
-}
 
 Napi::Value MaxPool(const Napi::CallbackInfo &info) {
-  const PoolGeom p = pool_geom(info, 3);
+  const PoolGeom p = read_pool(info, 3);
   const bool with = num(info, 2, "argmax") >= 0;
   Buf arg;
   if (with) arg = buf(info, 2, "maxPool indices");
@@ -410,33 +305,23 @@ Napi::Value MaxPool(const Napi::CallbackInfo &info) {
 
 Napi::Value MaxPoolBackward(const Napi::CallbackInfo &info) {
   max_pool_backward(buf(info, 0, "maxPoolBackward dy"), buf(info, 1, "maxPoolBackward indices"), buf(info, 2, "maxPoolBackward dx"),
-                    pool_geom(info, 3));
+                    read_pool(info, 3));
   return info.Env().Undefined();
 }
 
 Napi::Value AvgPool(const Napi::CallbackInfo &info) {
-  avg_pool(buf(info, 0, "avgPool input"), buf(info, 1, "avgPool output"), pool_geom(info, 2));
+  avg_pool(buf(info, 0, "avgPool input"), buf(info, 1, "avgPool output"), read_pool(info, 2));
   return info.Env().Undefined();
 }
 
 Napi::Value AvgPoolBackward(const Napi::CallbackInfo &info) {
-  avg_pool_backward(buf(info, 0, "avgPoolBackward dy"), buf(info, 1, "avgPoolBackward dx"), pool_geom(info, 2));
+  avg_pool_backward(buf(info, 0, "avgPoolBackward dy"), buf(info, 1, "avgPoolBackward dx"), read_pool(info, 2));
   return info.Env().Undefined();
 }
 
-TileGeom tile_geom(const Napi::CallbackInfo &info, size_t i) {
-  Geom g(info, i);
-  TileGeom t;
-  t.rows = g.next();
-  t.cols = g.next();
-  t.p = g.next();
-  t.axis = static_cast<int>(g.next());
-  t.per_layer = g.next() != 0;
-  return t;
-}
 
 Napi::Value TileForward(const Napi::CallbackInfo &info) {
-  const TileGeom t = tile_geom(info, 5);
+  const TileGeom t = read_tile(info, 5);
   const bool with = num(info, 1, "alpha source") >= 0;
   Buf a;
   if (with) a = buf(info, 1, "tile alpha source");
@@ -446,13 +331,22 @@ Napi::Value TileForward(const Napi::CallbackInfo &info) {
 }
 
 Napi::Value TileBackward(const Napi::CallbackInfo &info) {
-  const TileGeom t = tile_geom(info, 6);
+  const TileGeom t = read_tile(info, 6);
   const bool with = num(info, 5, "alpha-source gradient") >= 0;
   Buf da;
   if (with) da = buf(info, 5, "tile alpha-source gradient");
   tile_backward(buf(info, 0, "tile gradient"), buf(info, 1, "tile alpha source"), buf(info, 2, "tile alpha"),
                 buf(info, 3, "tile signs"), buf(info, 4, "tile weight gradient"), with ? &da : nullptr, t);
   return info.Env().Undefined();
+}
+
+// ---- geometry layouts ----------------------------------------------------------------------------
+
+Napi::Value GeometryLayouts(const Napi::CallbackInfo &info) { return geometry_layouts(info.Env()); }
+
+Napi::Value GeometryEcho(const Napi::CallbackInfo &info) {
+  if (info.Length() < 1 || !info[0].IsString()) fail("geometryEcho: name must be a string");
+  return geometry_echo(info, info[0].As<Napi::String>().Utf8Value(), 1);
 }
 
 template <Napi::Value (*F)(const Napi::CallbackInfo &)>
@@ -462,7 +356,9 @@ void add(Napi::Env env, Napi::Object exports, const char *name) {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   env.SetInstanceData<BufferTable>(new BufferTable());
-  exports.Set("abi", Napi::Number::New(env, 2));
+  exports.Set("abi", Napi::Number::New(env, 3));
+  add<GeometryLayouts>(env, exports, "geometryLayouts");
+  add<GeometryEcho>(env, exports, "geometryEcho");
   add<KernelPaths>(env, exports, "kernelPaths");
   add<KernelPath>(env, exports, "kernelPath");
   add<SetKernelPath>(env, exports, "setKernelPath");

@@ -12,13 +12,14 @@
 namespace tbn {
 
 // ---- matrix products (matmul.cc) ------------------------------------------------------------
+constexpr int kMaxBatch = 30;
 struct MatMulGeom {
   int64_t m = 0, n = 0, k = 0;
   bool trans_a = false, trans_b = false;
   int batch_rank = 0;
-  const int64_t *batch = nullptr;     // output batch dims
-  const int64_t *a_strides = nullptr; // element stride of A per batch dim (0 = broadcast)
-  const int64_t *b_strides = nullptr;
+  int64_t batch[kMaxBatch] = {};     // output batch dims
+  int64_t a_strides[kMaxBatch] = {}; // element stride of A per batch dim (0 = broadcast)
+  int64_t b_strides[kMaxBatch] = {};
 };
 /** out[t] = op(A[t])·op(B[t]) per batch entry t; A is [m, k] (or [k, m] with trans_a), B [k, n] ([n, k]). */
 void matmul(const Buf &a, const Buf &b, const Buf &out, const MatMulGeom &g);

@@ -1,9 +1,11 @@
 // The native engine's surface (native/engine/addon.cc, which documents each method) and the
 // only place that loads tbn_engine.node. Candidates, in order: TBN_NATIVE_PATH, then
 // build/Release, build/Debug and prebuilds/<platform>-<arch> under the package root; every
-// failure is collected into one message for the caller's single warning. Buffers cross the
-// boundary as numeric handles; geometry as a Float64Array of integers (layouts in
-// backends/native.ts); every method is synchronous and throws an Error on bad input.
+// failure is collected into one message for the caller's single warning. This interface is the
+// one declaration of the addon's methods (native/engine/addon.cc implements them). Buffers cross
+// the boundary as numeric handles; a call's geometry as a Float64Array laid out as
+// native/engine/geometry.h says (the backend packs it from geometryLayouts()); every method is
+// synchronous and throws an Error on bad input.
 
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
@@ -11,6 +13,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export type NativeArray = Float32Array | Float64Array | Uint8Array;
+
+/** A call's geometry, packed in the layout its parameter is named after (native/engine/geometry.h). */
+export type Geometry = Float64Array;
 
 export interface NativeBinding {
   /** Interface version; NATIVE_ABI must match. */
@@ -20,6 +25,10 @@ export interface NativeBinding {
   setKernelPath(name: string): void;
   threads(): number;
   setThreads(n: number): void;
+  /** Each geometry's fields in order, "name:kind …" with kind int, real, flag, rank or ints (geometry.h). */
+  geometryLayouts(): Record<string, string>;
+  /** Reads geometry `name` from g as the kernels do and returns its fields by name (tests). */
+  geometryEcho(name: string, geometry: Geometry): Record<string, number | boolean | number[]>;
   /** Op names in native code order: an op's code is its index. */
   opNames(): { unary: string[]; binary: string[]; reduce: string[] };
 
@@ -34,20 +43,20 @@ export interface NativeBinding {
   stats(): Float64Array;
 
   unary(op: number, x: number, out: number, p0: number, p1: number): void;
-  binary(op: number, a: number, b: number, out: number, g: Float64Array, p0: number, p1: number): void;
-  where(cond: number, a: number, b: number, out: number, g: Float64Array): void;
+  binary(op: number, a: number, b: number, out: number, broadcast: Geometry, p0: number, p1: number): void;
+  where(cond: number, a: number, b: number, out: number, where: Geometry): void;
   cast(x: number, out: number): void;
-  copy(src: number, dst: number, g: Float64Array, accumulate: boolean): void;
+  copy(src: number, dst: number, copy: Geometry, accumulate: boolean): void;
   reduce(op: number, x: number, out: number, outer: number, size: number, inner: number): void;
   argReduce(isMax: boolean, x: number, out: number, outer: number, size: number, inner: number, selectLast: boolean): void;
-  matmul(a: number, b: number, out: number, g: Float64Array): void;
+  matmul(a: number, b: number, out: number, matmul: Geometry): void;
   /** pass 0: conv(x, w → y); 1: data gradient (dy, w → dx); 2: filter gradient (x, dy → dw). */
-  conv(pass: number, in0: number, in1: number, out: number, g: Float64Array): void;
+  conv(pass: number, in0: number, in1: number, out: number, conv: Geometry): void;
   /** argmax −1: no indices. */
-  maxPool(x: number, out: number, argmax: number, g: Float64Array): void;
-  maxPoolBackward(dy: number, argmax: number, dx: number, g: Float64Array): void;
-  avgPool(x: number, out: number, g: Float64Array): void;
-  avgPoolBackward(dy: number, dx: number, g: Float64Array): void;
+  maxPool(x: number, out: number, argmax: number, pool: Geometry): void;
+  maxPoolBackward(dy: number, argmax: number, dx: number, pool: Geometry): void;
+  avgPool(x: number, out: number, pool: Geometry): void;
+  avgPoolBackward(dy: number, dx: number, pool: Geometry): void;
   softmax(x: number, out: number, outer: number, size: number, inner: number, log: boolean): void;
   softmaxBackward(y: number, dy: number, dx: number, outer: number, size: number, inner: number, log: boolean): void;
   layerNorm(x: number, out: number, invStd: number, rows: number, cols: number, eps: number): void;
@@ -57,14 +66,14 @@ export interface NativeBinding {
   channelAffineBackward(x: number, scale: number, shift: number, dy: number, dx: number, dscale: number, dshift: number, outer: number, channels: number, inner: number, relu: boolean): void;
   gather(table: number, idx: number, out: number, outer: number, axisLen: number, inner: number): void;
   gatherBackward(dy: number, idx: number, dTable: number, outer: number, axisLen: number, inner: number): void;
-  adam(param: number, grad: number, m: number, v: number, g: Float64Array): void;
+  adam(param: number, grad: number, m: number, v: number, adam: Geometry): void;
   /** a −1: α from w itself. */
-  tileForward(w: number, a: number, out: number, alpha: number, signs: number, g: Float64Array): void;
+  tileForward(w: number, a: number, out: number, alpha: number, signs: number, tile: Geometry): void;
   /** da −1: the α-source gradient is added into dw. */
-  tileBackward(gy: number, a: number, alpha: number, signs: number, dw: number, da: number, g: Float64Array): void;
+  tileBackward(gy: number, a: number, alpha: number, signs: number, dw: number, da: number, tile: Geometry): void;
 }
 
-export const NATIVE_ABI = 2;
+export const NATIVE_ABI = 3;
 
 export type NativeLoad = { binding: NativeBinding; path: string; error?: undefined } | { binding?: undefined; path?: undefined; error: string };
 

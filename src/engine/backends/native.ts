@@ -2,17 +2,11 @@
 // in native memory behind numeric handles and are freed when the engine's last reference goes;
 // a kernel call passes handles plus one reused Float64Array of geometry, so the hot path copies
 // no tensor data between JS and C++. The native side checks every geometry against its buffers.
-// Geometry layouts (what addon.cc reads):
-//   binary  [rank, shape…, aStrides…, bStrides…]      where  [rank, shape…, c…, a…, b…]
-//   copy    [rank, shape…, srcOffset, srcStrides…, dstOffset, dstStrides…]
-//   matmul  [m, n, k, transA, transB, batchRank, batch…, aBatchStrides…, bBatchStrides…]
-//   conv    [batch, inC, outC, group, rank, in…, kernel…, out…, strides…, padsBegin…, dilations…]
-//   pool    [planes, rank, in…, kernel…, out…, strides…, padsBegin…, padsEnd…, dilations…, countIncludePad]
-//   adam    [lr, beta1, beta2, eps, step, weightDecay, decoupled]     tile  [rows, cols, p, axis, perLayer]
-
+// The geometry's order is native/engine/geometry.h's: this backend packs each call's fields by
+// name from the layouts the addon reports at load, so the order is written only there.
 import type { AdamParams, Backend, BinaryOp, Broadcast, Buf, ConvParams, MatMulParams, PoolParams, ReduceOp, TileParams, UnaryOp, View } from '../backend.js';
 import type { DType, HostArray } from '../dtype.js';
-import type { NativeArray, NativeBinding } from '../native-binding.js';
+import type { Geometry, NativeArray, NativeBinding } from '../native-binding.js';
 
 const DTYPE_CODE: Record<DType, number> = { float32: 0, int64: 1, bool: 2 };
 const ARRAY: Record<DType, new (data: ArrayLike<number>) => NativeArray> = { float32: Float32Array, int64: Float64Array, bool: Uint8Array };
@@ -39,15 +33,36 @@ const UNARY_OPS: UnaryOp[] = ['identity', 'neg', 'abs', 'exp', 'log', 'sqrt', 'r
 const BINARY_OPS: BinaryOp[] = ['add', 'sub', 'mul', 'div', 'pow', 'max', 'min', 'mod', 'fmod', 'atan2', 'equal', 'less', 'lessEqual', 'greater', 'greaterEqual', 'and', 'or', 'xor', 'bitAnd', 'bitOr', 'bitXor', 'shiftRight', 'reluGrad', 'leakyReluGrad', 'eluGrad', 'seluGrad', 'sigmoidGrad', 'tanhGrad', 'erfGrad', 'softplusGrad', 'softsignGrad', 'clipGrad', 'hardSigmoidGrad', 'geluTanhGrad', 'absGrad'];
 const REDUCE_OPS: ReduceOp[] = ['sum', 'max', 'min', 'prod'];
 
+const GEOMETRIES = ['broadcast', 'where', 'copy', 'adam', 'matmul', 'conv', 'pool', 'tile'] as const;
+type GeometryName = (typeof GEOMETRIES)[number];
+type FieldKind = 'int' | 'real' | 'flag' | 'rank' | 'ints';
+type Layout = { name: string; kind: FieldKind }[];
+
+/** Parses the addon's "name:kind …" layouts; a missing or unknown one means another build. */
+function layoutsOf(binding: NativeBinding): Record<GeometryName, Layout> {
+  const text = binding.geometryLayouts();
+  const out = {} as Record<GeometryName, Layout>;
+  for (const g of GEOMETRIES) {
+    if (typeof text[g] !== 'string') throw new Error(`native engine lacks the geometry '${g}' (rebuild with npm run build:native)`);
+    out[g] = text[g].trim().split(/\s+/).map((f) => {
+      const [name, kind] = f.split(':') as [string, FieldKind];
+      if (!['int', 'real', 'flag', 'rank', 'ints'].includes(kind)) throw new Error(`native engine geometry '${g}': unknown field kind in '${f}'`);
+      return { name, kind };
+    });
+  }
+  return out;
+}
+
 export class NativeBackend implements Backend {
   readonly name = 'native';
   private readonly unaryCode: Record<UnaryOp, number>;
   private readonly binaryCode: Record<BinaryOp, number>;
   private readonly reduceCode: Record<ReduceOp, number>;
+  private readonly layouts: Record<GeometryName, Layout>;
   private g = new Float64Array(256);
-  private n = 0;
 
   constructor(readonly binding: NativeBinding) {
+    this.layouts = layoutsOf(binding);
     const names = binding.opNames();
     this.unaryCode = codes(names.unary, UNARY_OPS, 'unary');
     this.binaryCode = codes(names.binary, BINARY_OPS, 'binary');
@@ -76,16 +91,35 @@ export class NativeBackend implements Backend {
     return this.binding.stats()[2]!;
   }
 
-  // ---- geometry scratch ----
-  private begin(capacity: number): void {
-    if (this.g.length < capacity) this.g = new Float64Array(capacity * 2);
-    this.n = 0;
+  // ---- geometry ----
+  /** Packs `fields` in geometry `name`'s layout into the reused scratch array. */
+  private pack(name: GeometryName, fields: object): Geometry {
+    const values = fields as Record<string, unknown>;
+    const layout = this.layouts[name];
+    let n = 0;
+    const put = (v: number) => {
+      if (n === this.g.length) {
+        const grown = new Float64Array(2 * n);
+        grown.set(this.g);
+        this.g = grown;
+      }
+      this.g[n++] = v;
+    };
+    for (let i = 0; i < layout.length; i++) {
+      const f = layout[i]!;
+      // A rank is the length of the arrays after it, which the parameter objects carry.
+      const v = f.kind === 'rank' ? values[layout[i + 1]!.name] : values[f.name];
+      if (v === undefined) throw new Error(`native backend: geometry '${name}' needs '${f.kind === 'rank' ? layout[i + 1]!.name : f.name}'`);
+      if (f.kind === 'rank') put((v as readonly number[]).length);
+      else if (f.kind === 'ints') for (const x of v as readonly number[]) put(x);
+      else put(f.kind === 'flag' ? (v ? 1 : 0) : (v as number));
+    }
+    return this.g.subarray(0, n);
   }
-  private put(...values: readonly number[]): void {
-    this.putAll(values);
-  }
-  private putAll(values: readonly number[]): void {
-    for (const v of values) this.g[this.n++] = v;
+
+  /** What the addon reads back from `fields` packed as geometry `name` (tests). */
+  echoGeometry(name: GeometryName, fields: object): Record<string, number | boolean | number[]> {
+    return this.binding.geometryEcho(name, this.pack(name, fields));
   }
 
   private h(b: Buf): number {
@@ -128,35 +162,19 @@ export class NativeBackend implements Backend {
     this.binding.unary(this.unaryCode[op], this.h(x), this.h(out), params?.[0] ?? 0, params?.[1] ?? 0);
   }
   binary(op: BinaryOp, a: Buf, b: Buf, out: Buf, bc: Broadcast, params?: readonly number[]): void {
-    const r = bc.shape.length;
-    this.begin(1 + 3 * r);
-    this.put(r);
-    this.putAll(bc.shape);
-    this.putAll(bc.strides[0]!);
-    this.putAll(bc.strides[1]!);
-    this.binding.binary(this.binaryCode[op], this.h(a), this.h(b), this.h(out), this.g, params?.[0] ?? 0, params?.[1] ?? 0);
+    const geometry = this.pack('broadcast', { shape: bc.shape, aStrides: bc.strides[0], bStrides: bc.strides[1] });
+    this.binding.binary(this.binaryCode[op], this.h(a), this.h(b), this.h(out), geometry, params?.[0] ?? 0, params?.[1] ?? 0);
   }
   where(cond: Buf, a: Buf, b: Buf, out: Buf, bc: Broadcast): void {
-    const r = bc.shape.length;
-    this.begin(1 + 4 * r);
-    this.put(r);
-    this.putAll(bc.shape);
-    for (let k = 0; k < 3; k++) this.putAll(bc.strides[k]!);
-    this.binding.where(this.h(cond), this.h(a), this.h(b), this.h(out), this.g);
+    const geometry = this.pack('where', { shape: bc.shape, condStrides: bc.strides[0], aStrides: bc.strides[1], bStrides: bc.strides[2] });
+    this.binding.where(this.h(cond), this.h(a), this.h(b), this.h(out), geometry);
   }
   cast(x: Buf, out: Buf): void {
     this.binding.cast(this.h(x), this.h(out));
   }
   copy(src: Buf, sv: View, dst: Buf, dv: View, shape: readonly number[], accumulate = false): void {
-    const r = shape.length;
-    this.begin(3 + 3 * r);
-    this.put(r);
-    this.putAll(shape);
-    this.put(sv.offset);
-    this.putAll(sv.strides);
-    this.put(dv.offset);
-    this.putAll(dv.strides);
-    this.binding.copy(this.h(src), this.h(dst), this.g, accumulate);
+    const geometry = this.pack('copy', { shape, srcOffset: sv.offset, srcStrides: sv.strides, dstOffset: dv.offset, dstStrides: dv.strides });
+    this.binding.copy(this.h(src), this.h(dst), geometry, accumulate);
   }
 
   // ---- reductions and rows ----
@@ -191,70 +209,41 @@ export class NativeBackend implements Backend {
   gatherBackward(dy: Buf, idx: Buf, dTable: Buf, outer: number, axisLen: number, inner: number): void {
     this.binding.gatherBackward(this.h(dy), this.h(idx), this.h(dTable), outer, axisLen, inner);
   }
-  adam(param: Buf, grad: Buf, m: Buf, v: Buf, p: AdamParams): void {
-    this.begin(7);
-    this.put(p.lr, p.beta1, p.beta2, p.eps, p.step, p.weightDecay, p.decoupled ? 1 : 0);
-    this.binding.adam(this.h(param), this.h(grad), this.h(m), this.h(v), this.g);
+  adam(param: Buf, grad: Buf, m: Buf, v: Buf, params: AdamParams): void {
+    this.binding.adam(this.h(param), this.h(grad), this.h(m), this.h(v), this.pack('adam', params));
   }
 
   // ---- matmul, conv, pooling ----
-  matmul(a: Buf, b: Buf, out: Buf, p: MatMulParams): void {
-    const r = p.batch.length;
-    this.begin(6 + 3 * r);
-    this.put(p.m, p.n, p.k, p.transA ? 1 : 0, p.transB ? 1 : 0, r);
-    this.putAll(p.batch);
-    this.putAll(p.aBatchStrides);
-    this.putAll(p.bBatchStrides);
-    this.binding.matmul(this.h(a), this.h(b), this.h(out), this.g);
+  matmul(a: Buf, b: Buf, out: Buf, params: MatMulParams): void {
+    this.binding.matmul(this.h(a), this.h(b), this.h(out), this.pack('matmul', params));
   }
-  private convGeom(p: ConvParams): Float64Array {
-    const r = p.inShape.length;
-    this.begin(5 + 6 * r);
-    this.put(p.batch, p.inChannels, p.outChannels, p.group, r);
-    for (const a of [p.inShape, p.kernel, p.outShape, p.strides, p.padsBegin, p.dilations]) this.putAll(a);
-    return this.g;
+  conv(x: Buf, w: Buf, out: Buf, params: ConvParams): void {
+    this.binding.conv(0, this.h(x), this.h(w), this.h(out), this.pack('conv', params));
   }
-  conv(x: Buf, w: Buf, out: Buf, p: ConvParams): void {
-    this.binding.conv(0, this.h(x), this.h(w), this.h(out), this.convGeom(p));
+  convBackwardData(dy: Buf, w: Buf, dx: Buf, params: ConvParams): void {
+    this.binding.conv(1, this.h(dy), this.h(w), this.h(dx), this.pack('conv', params));
   }
-  convBackwardData(dy: Buf, w: Buf, dx: Buf, p: ConvParams): void {
-    this.binding.conv(1, this.h(dy), this.h(w), this.h(dx), this.convGeom(p));
+  convBackwardFilter(x: Buf, dy: Buf, dw: Buf, params: ConvParams): void {
+    this.binding.conv(2, this.h(x), this.h(dy), this.h(dw), this.pack('conv', params));
   }
-  convBackwardFilter(x: Buf, dy: Buf, dw: Buf, p: ConvParams): void {
-    this.binding.conv(2, this.h(x), this.h(dy), this.h(dw), this.convGeom(p));
+  maxPool(x: Buf, out: Buf, argmax: Buf | null, window: PoolParams): void {
+    this.binding.maxPool(this.h(x), this.h(out), argmax ? this.h(argmax) : -1, this.pack('pool', window));
   }
-  private poolGeom(p: PoolParams): Float64Array {
-    const r = p.inShape.length;
-    this.begin(3 + 7 * r);
-    this.put(p.planes, r);
-    for (const a of [p.inShape, p.kernel, p.outShape, p.strides, p.padsBegin, p.padsEnd, p.dilations]) this.putAll(a);
-    this.put(p.countIncludePad ? 1 : 0);
-    return this.g;
+  maxPoolBackward(dy: Buf, argmax: Buf, dx: Buf, window: PoolParams): void {
+    this.binding.maxPoolBackward(this.h(dy), this.h(argmax), this.h(dx), this.pack('pool', window));
   }
-  maxPool(x: Buf, out: Buf, argmax: Buf | null, p: PoolParams): void {
-    this.binding.maxPool(this.h(x), this.h(out), argmax ? this.h(argmax) : -1, this.poolGeom(p));
+  avgPool(x: Buf, out: Buf, window: PoolParams): void {
+    this.binding.avgPool(this.h(x), this.h(out), this.pack('pool', window));
   }
-  maxPoolBackward(dy: Buf, argmax: Buf, dx: Buf, p: PoolParams): void {
-    this.binding.maxPoolBackward(this.h(dy), this.h(argmax), this.h(dx), this.poolGeom(p));
-  }
-  avgPool(x: Buf, out: Buf, p: PoolParams): void {
-    this.binding.avgPool(this.h(x), this.h(out), this.poolGeom(p));
-  }
-  avgPoolBackward(dy: Buf, dx: Buf, p: PoolParams): void {
-    this.binding.avgPoolBackward(this.h(dy), this.h(dx), this.poolGeom(p));
+  avgPoolBackward(dy: Buf, dx: Buf, window: PoolParams): void {
+    this.binding.avgPoolBackward(this.h(dy), this.h(dx), this.pack('pool', window));
   }
 
   // ---- TBN tile ----
-  private tileGeom(p: TileParams): Float64Array {
-    this.begin(5);
-    this.put(p.rows, p.cols, p.p, p.tileAxis, p.perLayer ? 1 : 0);
-    return this.g;
+  tileForward(w: Buf, a: Buf | null, out: Buf, alpha: Buf, signs: Buf, params: TileParams): void {
+    this.binding.tileForward(this.h(w), a ? this.h(a) : -1, this.h(out), this.h(alpha), this.h(signs), this.pack('tile', params));
   }
-  tileForward(w: Buf, a: Buf | null, out: Buf, alpha: Buf, signs: Buf, p: TileParams): void {
-    this.binding.tileForward(this.h(w), a ? this.h(a) : -1, this.h(out), this.h(alpha), this.h(signs), this.tileGeom(p));
-  }
-  tileBackward(gy: Buf, a: Buf, alpha: Buf, signs: Buf, dw: Buf, da: Buf | null, p: TileParams): void {
-    this.binding.tileBackward(this.h(gy), this.h(a), this.h(alpha), this.h(signs), this.h(dw), da ? this.h(da) : -1, this.tileGeom(p));
+  tileBackward(gy: Buf, a: Buf, alpha: Buf, signs: Buf, dw: Buf, da: Buf | null, params: TileParams): void {
+    this.binding.tileBackward(this.h(gy), this.h(a), this.h(alpha), this.h(signs), this.h(dw), da ? this.h(da) : -1, this.pack('tile', params));
   }
 }
-
