@@ -1,7 +1,7 @@
 import { defineConfig } from 'vitest/config';
 
-// One config; tiers are folders (test/unit, test/ort, test/native, test/c, test/gpu, test/cli,
-// test/fuzz) so `vitest run test/<tier>` runs one of them. Forks, because of native addons.
+// One config; tiers are the folders under test/ (unit, ort, native, native-ops, c, gpu, cli, …),
+// so `vitest run test/<tier>` runs one of them. Forks, because of native addons.
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
@@ -10,6 +10,6 @@ export default defineConfig({
     setupFiles: ['test/helpers/setup.ts'],
     testTimeout: 120_000,
     hookTimeout: 120_000,
-    reporters: process.env.CI ? ['default'] : ['default'],
+    reporters: ['default'],
   },
 });

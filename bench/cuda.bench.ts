@@ -1,6 +1,6 @@
 // npm run bench -- cuda: the ai.tbn CUDA kernels against cuBLAS fp32 / fp16 on the same GEMM and
-// against the bandwidth limit, from build/Release/tbn_cuda_harness bench (custom-ops/src/cuda/
-// harness/harness_bench.cu: Gemm 768×768, 4096×4096, 4096×11008, 11008×4096 as out×in and Conv
+// against the bandwidth limit, from build/Release/tbn_cuda_harness bench (custom-ops/test/
+// cuda/harness_bench.cu: Gemm 768×768, 4096×4096, 4096×11008, 11008×4096 as out×in and Conv
 // 3×3 256→256 at 14×14, batch 1 and 32, p = 1, 4, 8, 16). tbn µs = the faster of fp32 and tf32x2
 // math, L2 flushed before every run (median); limit = bytes the run must move / memory
 // bandwidth. Goals (issue 10): batch 1 within 2× of the limit; ≥ 10× cuBLAS fp32 at p ≥ 8 on the

@@ -4,8 +4,9 @@
 // backend tbn_engine.node (native/engine/CMakeLists.txt). Without CMake, a C++ compiler or
 // Node's headers it prints one line and exits 0 — tbn works without them — except under
 // CI=true, where any failure fails. One project failing does not stop the other. With nvcc
-// (CUDACXX, PATH or /usr/local/cuda/bin) the library also gets the CUDA kernels (and
-// build/Release/tbn_cuda_harness); without, they are skipped with a note. Flags:
+// (CUDACXX, PATH or /usr/local/cuda/bin) the library also gets the CUDA kernels (and their
+// test/bench program build/Release/tbn_cuda_harness, from custom-ops/test/cuda); without, they
+// are skipped with a note. Flags:
 //   --sanitize   ASan + UBSan build in build-asan/: of the kernels, the library and the
 //                self-test; with --engine, of the engine addon only (its own CMake tree, so
 //                both sanitizer builds can run at once)

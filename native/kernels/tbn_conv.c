@@ -210,11 +210,6 @@ typedef struct conv_ctx {
   size_t units, tasks;
 } conv_ctx;
 
-static void range_of(size_t t, size_t tasks, size_t units, size_t *u0, size_t *u1) {
-  *u0 = t * units / tasks;
-  *u1 = (t + 1) * units / tasks;
-}
-
 /* One padded input row of channel ch split into its sw column phases (row i of each phase plane
  * of phase row ph); src: the unpadded row (wd values), pr: scratch of sw·wph + 16 floats. */
 static void copy_row(const conv_ctx *c, const float *src, float *ch_base, int64_t ph, int64_t i, float *pr) {

@@ -84,11 +84,6 @@ typedef struct dense_ctx {
   size_t units, tasks;
 } dense_ctx;
 
-static void range_of(size_t t, size_t tasks, size_t units, size_t *u0, size_t *u1) {
-  *u0 = t * units / tasks;
-  *u1 = (t + 1) * units / tasks;
-}
-
 /* xc = Σ_r α_r · x[:, r·ri : (r+1)·ri] (IN_COMBINE). */
 static void combine_task(void *arg, size_t t) {
   const dense_ctx *c = (const dense_ctx *)arg;

@@ -57,6 +57,12 @@ static inline void tbn_for(const tbn_parallel *par, size_t n, tbn_task_fn fn, vo
   for (i = 0; i < n; i++) fn(arg, i);
 }
 
+/* Units [*u0, *u1) of task t when `units` are split as evenly as can be over `tasks`. */
+static inline void range_of(size_t t, size_t tasks, size_t units, size_t *u0, size_t *u1) {
+  *u0 = t * units / tasks;
+  *u1 = (t + 1) * units / tasks;
+}
+
 static inline size_t tbn_tasks(const tbn_parallel *par) {
   return (par && par->run && par->max_tasks > 1) ? par->max_tasks : 1;
 }

@@ -75,7 +75,7 @@ static inline TBN_HD int64_t tbn_matrix_stream_pos(int out_major, int64_t out, i
   return out_major ? o * in + i : i * out + o;
 }
 
-/* The strategy, and the product it computes: ro rows of ri inputs (design.md §1). */
+/* The strategy, and the product it computes: ro rows of ri inputs (docs/design.md §6). */
 static inline TBN_HD int tbn_plan_mode(int out_major, int64_t out, int64_t in, int64_t p, int64_t *ro, int64_t *ri) {
   if (out_major && out % p == 0) {
     *ro = out / p, *ri = in;

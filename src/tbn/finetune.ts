@@ -1,4 +1,4 @@
-// Fine-tuning the tiles by distillation (design.md §1): the student is the engine program of
+// Fine-tuning the tiles by distillation (docs/design.md §1): the student is the engine program of
 // the (permuted) fp32 model with each tiled weight produced by the TBN parametrisation from
 // latent weights; the teacher is the original model in onnxruntime, which labels every
 // (augmented) batch. Loss: KL with temperature on classification outputs, MSE (scaled by the

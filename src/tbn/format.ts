@@ -1,4 +1,4 @@
-// THE contract of the compressed format (design.md §2): the custom domain, its ops, their
+// THE contract of the compressed format (docs/design.md §2): the custom domain, its ops, their
 // inputs, outputs and attributes. The C++ custom-op library and the MCU exporter implement
 // exactly this; custom-ops/include/tbn_op_schema.h is checked against it by a unit test.
 

@@ -1,6 +1,6 @@
-// Channel permutation before tiling (design.md §1, "beyond the paper"). With regions along
-// the output channels, output rows j, j + O/p, …, j + (p−1)·O/p share one tile row. We
-// reorder output channels so that the rows sharing a tile row are alike — within the
+// Channel permutation before tiling (docs/design.md §1, "starting from a trained model"). With
+// regions along the output channels, output rows j, j + O/p, …, j + (p−1)·O/p share one tile
+// row. We reorder output channels so that the rows sharing a tile row are alike — within the
 // permutations channel-space.ts proves harmless (whole pools: a greedy grouping on cosine
 // similarity; then swaps inside every pool and of whole heads while they help) — and permute
 // every tensor the permutation reaches, so the fp32 model computes exactly what it did before.

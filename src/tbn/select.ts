@@ -43,7 +43,8 @@ export interface Selection {
   skipped: { layer: WeightLayer; reason: string }[];
 }
 
-/** Distinct output rows of bits below which output-axis tiling loses too much (design.md §1). */
+/** Distinct output rows of bits below which output-axis tiling loses too much
+ * (docs/design.md §1). */
 const MIN_DISTINCT_ROWS = 16;
 
 /** A glob (`*`, `?`) or a /regex/. */

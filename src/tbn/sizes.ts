@@ -1,4 +1,4 @@
-// Storage arithmetic of the compressed format (design.md §2): q = N/p tile bits packed into
+// Storage arithmetic of the compressed format (docs/design.md §2): q = N/p tile bits packed into
 // ⌈q/8⌉ bytes, plus one α per tile region (or one per layer) in the layer's float type (4 bytes
 // for float32, 2 for float16/bfloat16: format.ts).
 

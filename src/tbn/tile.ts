@@ -1,4 +1,4 @@
-// The tile math of design.md §1, in plain TypeScript (the reference the kernels are tested
+// The tile math of docs/design.md §1, in plain TypeScript (the reference the kernels are tested
 // against). A weight W (N elements) is read as a stream of N values, cut into p contiguous
 // regions of q = N/p; the tile is the sign of the region sum (0 → −1) and α_i = mean |A_i|.
 //

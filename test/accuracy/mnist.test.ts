@@ -1,6 +1,6 @@
 // The product's promise on the MNIST fixtures: `tbn compress -p 4` with the default fine-tune
 // keeps top-1 accuracy on the 2 000 held-out test images within 2 points of fp32, at ≤ 0.27
-// bits per tiled weight (design.md, issue "tbn compress").
+// bits per tiled weight (the README's "Accuracy after compression").
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadData } from '../../src/data/dataset.js';

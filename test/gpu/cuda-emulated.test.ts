@@ -14,12 +14,17 @@ import { tmpDir } from '../helpers/tmp.js';
 import { cc, cxx, exec } from './helpers.js';
 
 const CUDA = path.join(ROOT, 'custom-ops', 'src', 'cuda');
+const TESTS = path.join(ROOT, 'custom-ops', 'test');
+const HARNESS = path.join(TESTS, 'cuda');
 const EMU = path.join(ROOT, 'test', 'gpu', 'emu');
 const KERNELS = path.join(ROOT, 'native', 'kernels');
 const C_SOURCES = ['tbn_tile.c', 'tbn_dispatch.c', 'tbn_dense.c', 'tbn_conv.c', 'tbn_epilogue.c', 'tbn_micro_portable.c'];
-const CU_SOURCES = ['dense_kernel.cu', 'conv_kernel.cu', 'decode_kernel.cu', 'harness/tbn_cuda_harness.cu', 'harness/harness_test.cu'];
+const CU_SOURCES = [
+  ...['dense_kernel.cu', 'conv_kernel.cu', 'decode_kernel.cu'].map((f) => path.join(CUDA, f)),
+  ...['tbn_cuda_harness.cu', 'harness_test.cu'].map((f) => path.join(HARNESS, f)),
+];
 const CXX_FLAGS = ['-std=c++17', '-O1', '-fno-strict-aliasing', '-Wall', '-Wextra', '-Werror', '-Wno-unknown-pragmas'];
-const EMU_FLAGS = ['-include', path.join(EMU, 'cuda_emu.h'), `-I${path.join(EMU, 'include')}`, `-I${CUDA}`, `-I${path.join(CUDA, 'harness')}`, `-I${KERNELS}`];
+const EMU_FLAGS = ['-include', path.join(EMU, 'cuda_emu.h'), `-I${path.join(EMU, 'include')}`, `-I${CUDA}`, `-I${HARNESS}`, `-I${TESTS}`, `-I${KERNELS}`];
 
 function build(dir: string, extra: string[] = []): string {
   const c = cc()!;
@@ -30,7 +35,7 @@ function build(dir: string, extra: string[] = []): string {
     return o;
   });
   const exe = path.join(dir, 'harness_emu');
-  const r = exec(cxx()!, [...CXX_FLAGS, ...EMU_FLAGS, '-x', 'c++', ...CU_SOURCES.map((f) => path.join(CUDA, f)), path.join(EMU, 'emu_stubs.cc'), ...extra, '-x', 'none', ...objects, '-o', exe], { timeout: 600_000 });
+  const r = exec(cxx()!, [...CXX_FLAGS, ...EMU_FLAGS, '-x', 'c++', ...CU_SOURCES, path.join(EMU, 'emu_stubs.cc'), ...extra, '-x', 'none', ...objects, '-o', exe], { timeout: 600_000 });
   if (r.status !== 0) throw new Error(`building the emulated harness failed:\n${r.err.slice(-4000)}`);
   return exe;
 }

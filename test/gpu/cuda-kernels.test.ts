@@ -1,4 +1,4 @@
-// The CUDA kernels on a real GPU: the standalone harness (custom-ops/src/cuda/harness, built by
+// The CUDA kernels on a real GPU: the standalone harness (custom-ops/test/cuda, built by
 // npm install when nvcc is present; built here if missing) runs its correctness suite — every
 // strategy × path × math against double-precision CPU references, malformed sizes, coverage —
 // then a quick benchmark pass that must produce a timing for every shape. Skips, with the

@@ -1,6 +1,6 @@
 // Matrix products: Gemm, MatMul (batched, broadcast batch dims, either operand constant) and
 // their tiled forms TbnGemm / TbnMatMul, which read the tile bits directly. A tiled product
-// uses the p-fold reuse of design.md §1 when the tile regions are whole output columns
+// uses the p-fold reuse of docs/design.md §6 when the tile regions are whole output columns
 // (out_reuse) or whole input rows (in_combine), and the general kernel otherwise.
 // Fused by fuse.ts: a following bias Add (MatMul forms) and ReLU.
 

@@ -1,6 +1,6 @@
-// tbn_kernels.c, part 2: kernels that read tile bits directly (design.md §1, "the structural
-// fact that makes kernels fast"). Each layer shape has a fast path that uses the p-fold reuse
-// of the tile and a general path that is correct for any layout; the exporter picks one.
+// tbn_kernels.c, part 2: kernels that read tile bits directly (docs/design.md §6, the
+// structural fact). Each layer shape has a fast path that uses the p-fold reuse of the tile
+// and a general path that is correct for any layout; the exporter picks one.
 
 export const KERNELS_C_TILED = String.raw`
 /* ---- tiled layers ------------------------------------------------------------------------- */

@@ -1,4 +1,4 @@
-// The dependency rule of design.md §4: src/engine knows nothing of ONNX, the IR, the data
+// The dependency rule of docs/design.md §4: src/engine knows nothing of ONNX, the IR, the data
 // loaders or the CLI — every relative import of an engine file stays inside src/engine, and it
 // imports no package (a native backend added later must keep the same surface).
 

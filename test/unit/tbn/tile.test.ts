@@ -1,4 +1,4 @@
-// The tile math against an independent reference written here from design.md §1 (2-D
+// The tile math against an independent reference written here from docs/design.md §1 (2-D
 // indexing, no shared helpers), and the bit layout (LSB first, 1 = +1).
 import { describe, expect, it } from 'vitest';
 import { computeTile, decodeTile, packBits, unpackBits, type TileLayout } from '../../../src/tbn/tile.js';

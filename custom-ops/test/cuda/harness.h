@@ -1,7 +1,7 @@
 // harness.h — shared by the parts of tbn_cuda_harness (the standalone GPU test and benchmark of
-// the ai.tbn CUDA kernels): a seeded RNG, device buffers, random tiles, and the weight value
-// from the format's definition (written independently of the kernels and of tbn_tile_math.h,
-// as in custom-ops/test/kernel_tests.cc) that the references are built from.
+// the ai.tbn CUDA kernels): device buffers, random tiles (the seeded RNG is test_rng.h), and
+// the weight value from the format's definition (written independently of the kernels and of
+// tbn_tile_math.h, as in custom-ops/test/kernel_tests.cc) that the references are built from.
 #pragma once
 
 #include <cuda_runtime.h>
@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "tbn_launch.cuh"
+#include "test_rng.h"
 
 namespace tbn_harness {
 
@@ -24,18 +25,7 @@ namespace tbn_harness {
     }                                                                                                   \
   } while (0)
 
-struct Rng {
-  uint64_t s;
-  explicit Rng(uint64_t seed) : s(seed * 0x9E3779B97F4A7C15ull + 1) {}
-  uint32_t next() {
-    s ^= s << 13, s ^= s >> 7, s ^= s << 17;
-    return static_cast<uint32_t>(s >> 11);
-  }
-  int range(int lo, int hi) { return lo + static_cast<int>(next() % static_cast<uint32_t>(hi - lo + 1)); }
-  float uniform() { return static_cast<float>(next() % 2000001u) / 1000000.0f - 1.0f; }
-  template <typename T>
-  T pick(const std::vector<T> &v) { return v[next() % v.size()]; }
-};
+using tbn_test::Rng;
 
 template <typename T>
 class DevBuf {
