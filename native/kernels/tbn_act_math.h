@@ -1,5 +1,6 @@
 /* tbn_act_math.h — the epilogue activations of ai.tbn op version 2 on one value, shared by the
- * portable CPU path (the reference of the SIMD paths) and the CUDA kernels (TBN_HD). Codes are
+ * portable CPU path (the reference of the SIMD paths), the CUDA kernels (TBN_HD) and the MCU
+ * runtime (native/mcu; every C export carries a copy, so it stays C99). Codes are
  * tbn_act's (tbn_kernels.h), repeated here for code that cannot see that header; a and b are
  * activation_alpha and activation_beta. */
 #ifndef TBN_ACT_MATH_H

@@ -61,6 +61,8 @@ tbn_status tbn_auto_pad_parse(const char *s, tbn_auto_pad *out) {
   return TBN_OK;
 }
 
+/* Pads and output size along axis a: the ONNX definition that src/ir/conv-geometry.ts
+ * (spatialGeometry) writes for the interpreter and the C export, here with overflow checks. */
 static tbn_status axis_geometry(tbn_conv_geom *g, int a, tbn_auto_pad ap) {
   int64_t ext, span, total;
   if (g->stride[a] < 1 || g->dil[a] < 1 || g->k[a] < 1 || g->in[a] < 1) return TBN_ERR_ATTR;

@@ -1,6 +1,7 @@
 /* tbn_tile_math.h — the per-element tile math of the format (src/tbn/tile.ts), shared by the C99
- * CPU kernels and the CUDA kernels (custom-ops/src/cuda), so the CPU tests cover what the GPU
- * runs. TBN_HD is __host__ __device__ under nvcc and empty for plain C/C++.
+ * CPU kernels, the CUDA kernels (custom-ops/src/cuda), so the CPU tests cover what the GPU
+ * runs, and the MCU runtime (native/mcu; every C export carries a copy, so it stays C99).
+ * TBN_HD is __host__ __device__ under nvcc and empty for plain C/C++.
  *   stream position k = index of W's value in the stream of N = p·q values (tile_axis order);
  *   region r = k / q has scale scales[r] (or scales[0] for one α per layer);
  *   the value is ±scale by tile bit k mod q (bit j = bit j&7 of byte j>>3; 1 means +1).

@@ -4,13 +4,13 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { UserError } from '../errors.js';
 import { hook as hookSignals } from '../util/atomic.js';
+import { packageVersion } from '../util/package.js';
 import { GLOBAL_OPTIONS, INVOCATION, reportError, type Invocation } from './command.js';
 import { compressCommand } from './commands/compress.js';
 import { exportCommand } from './commands/export.js';
 import { inspectCommand } from './commands/inspect.js';
 import { verifyCommand } from './commands/verify.js';
 import type { UiOptions } from './ui.js';
-import { VERSION } from '../version.js';
 
 class FlagError extends UserError {
   override readonly exitCode = 2;
@@ -29,7 +29,7 @@ export function buildCli(argv: string[]) {
     .strict()
     .strictCommands()
     .recommendCommands()
-    .version(VERSION)
+    .version(packageVersion())
     .help()
     .wrap(Math.min(110, process.stdout.columns || 100))
     .exitProcess(false)

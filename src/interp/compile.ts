@@ -6,7 +6,7 @@ import * as E from '../engine/index.js';
 import { UserError } from '../errors.js';
 import { initializerMap, topoOrder } from '../ir/graph.js';
 import type { Model } from '../ir/types.js';
-import { Attrs } from './attrs.js';
+import { Attrs } from '../ir/attrs.js';
 import { fromIr } from './host.js';
 import { inlineFunctions } from './inline.js';
 import type { Step } from './plan.js';
@@ -43,7 +43,7 @@ export function compile(source: Model, options: CompileOptions = {}): Program {
       node,
       key,
       label: `node '${key}' (${node.opType})`,
-      kernel: def.make(new Attrs(node), node, opset, typeOf),
+      kernel: def.make(Attrs.of(node), node, opset, typeOf),
       inputs: node.inputs,
       outputs: node.outputs,
       shapeOnly: false,

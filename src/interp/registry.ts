@@ -6,7 +6,7 @@
 import type { Tensor } from '../engine/index.js';
 import type { DType } from '../ir/dtype.js';
 import type { Node } from '../ir/types.js';
-import type { Attrs } from './attrs.js';
+import type { Attrs } from '../ir/attrs.js';
 
 export interface BatchStats {
   /** Per-channel batch mean and (biased) variance, and the elements each was taken over. */

@@ -5,7 +5,7 @@
 import { UserError } from '../errors.js';
 import { defaultOpset } from '../ir/graph.js';
 import type { Model, Node } from '../ir/types.js';
-import { Attrs } from './attrs.js';
+import { Attrs } from '../ir/attrs.js';
 import { engineType } from './host.js';
 import { inlineFunctions } from './inline.js';
 import { OPS } from './ops/index.js';
@@ -23,7 +23,7 @@ export function resolveOp(node: Node, opset: number): OpDef | string {
   const def = OPS[node.opType];
   if (!def) return 'not implemented';
   if (def.since !== undefined && opset < def.since) return `not in opset ${opset}`;
-  return def.check?.(new Attrs(node), node, opset) ?? def;
+  return def.check?.(Attrs.of(node), node, opset) ?? def;
 }
 
 /** Throws one UserError naming every node tbn cannot run; returns the model's default opset. */

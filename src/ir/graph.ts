@@ -3,7 +3,7 @@
 // no cycles). Graphs are treated as values: passes build new ones instead of mutating.
 
 import { OnnxFormatError } from '../errors.js';
-import type { Attribute, Graph, Model, Node, Tensor } from './types.js';
+import type { Graph, Model, Node, Tensor } from './types.js';
 
 export function nodeLabel(node: Node, index?: number): string {
   const name = node.name || (index !== undefined ? `#${index}` : node.outputs[0] ?? '?');
@@ -144,10 +144,6 @@ function validateNodes(nodes: Node[], defined: Set<string>, where: string, outpu
     if (o && !scope.has(o)) throw new OnnxFormatError(`output '${o}' of ${where} is never produced`);
   }
   topoOrder({ nodes, initializers: [], inputs: [], outputs: [], valueInfo: [] });
-}
-
-export function getAttr(node: Node, name: string): Attribute | undefined {
-  return node.attributes.find((a) => a.name === name);
 }
 
 /** Default-domain opset version of a model ('' and 'ai.onnx' are the same domain). */

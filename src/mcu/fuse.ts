@@ -8,7 +8,7 @@
 // value is not a graph output. Max pooling commutes with the monotone affine·ReLU only in the
 // order conv → (BN) → (ReLU) → pool; a BatchNorm after the pool is never folded across it.
 
-import { attrFloat, attrInt, constFloats, consumers, isConst, numel, tensorOf, type LGraph, type LNode, type Post } from './graph.js';
+import { attrsOf, constFloats, consumers, isConst, numel, tensorOf, type LGraph, type LNode, type Post } from './graph.js';
 import { checkBatchNorm } from './emitters/normalize.js';
 import { batchNormAffine } from './emitters/normalize.js';
 
@@ -37,9 +37,9 @@ function epiloguePost(n: LNode, g: LGraph, channels: number, bias: Float32Array 
   return {
     scale,
     shift,
-    act: attrInt(n, 'activation', 0),
-    actAlpha: attrFloat(n, 'activation_alpha', 0.01),
-    actBeta: attrFloat(n, 'activation_beta', 0),
+    act: attrsOf(n).int('activation', 0),
+    actAlpha: attrsOf(n).float('activation_alpha', 0.01),
+    actBeta: attrsOf(n).float('activation_beta', 0),
     residual: residual && !oneValue ? residual : undefined,
   };
 }

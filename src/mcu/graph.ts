@@ -4,6 +4,7 @@
 // Built by lower.ts, rewritten by fuse.ts, read by the emitters and the arena planner.
 
 import type { DType, NumericArray } from '../ir/dtype.js';
+import { Attrs } from '../ir/attrs.js';
 import type { Attribute } from '../ir/types.js';
 
 export interface LTensor {
@@ -65,28 +66,8 @@ export function numel(shape: readonly number[]): number {
   return n;
 }
 
-export function attrOf(n: LNode, name: string): Attribute | undefined {
-  return n.attrs.find((a) => a.name === name);
-}
-
-export function attrInt(n: LNode, name: string, def: number): number {
-  const a = attrOf(n, name);
-  return a?.i !== undefined ? Number(a.i) : def;
-}
-
-export function attrFloat(n: LNode, name: string, def: number): number {
-  const a = attrOf(n, name);
-  return a?.f !== undefined ? a.f : def;
-}
-
-export function attrInts(n: LNode, name: string): number[] | undefined {
-  return attrOf(n, name)?.ints?.map(Number);
-}
-
-export function attrString(n: LNode, name: string, def: string): string {
-  const s = attrOf(n, name)?.s;
-  return s ? new TextDecoder().decode(s) : def;
-}
+/** The node's attributes, read with the IR's typed reader. */
+export const attrsOf = (n: LNode): Attrs => new Attrs(n.attrs);
 
 /** Constant values as plain numbers (int64 included). */
 export function constValues(g: LGraph, name: string): number[] {

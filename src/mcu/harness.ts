@@ -153,7 +153,7 @@ MODEL = ${model}
 test: ${name}_test
 \t./${name}_test
 
-${name}_test: $(MODEL) ${name}_test.c ${name}_test_data.c ${name}.h tbn_kernels.h ${name}_test_data.h
+${name}_test: $(MODEL) ${name}_test.c ${name}_test_data.c ${name}.h tbn_kernels.h tbn_tile_math.h tbn_act_math.h ${name}_test_data.h
 \t$(CC) $(CFLAGS) -o $@ $(MODEL) ${name}_test.c ${name}_test_data.c -lm
 
 ${name}_m4_test.elf: $(MODEL) ${name}_test.c ${name}_test_data.c m4/tbn_m4.c m4/mps2_an386.ld

@@ -8,7 +8,7 @@
 
 import { attr, node } from '../ir/build.js';
 import type { Model, Node } from '../ir/types.js';
-import { TBN_DOMAIN } from '../tbn/format.js';
+import { inputIndex, TBN_DOMAIN } from '../tbn/format.js';
 import { normalizeEpilogues } from '../tbn/fuse-epilogue.js';
 
 export function expandChannelsLast(model: Model): Model {
@@ -22,18 +22,19 @@ export function expandChannelsLast(model: Model): Model {
     return name;
   };
   const toFirst = [0, 3, 1, 2];
+  const [xAt, residualAt] = [inputIndex('TbnConvNhwc', 'X'), inputIndex('TbnConvNhwc', 'residual')];
   const nodes = g.nodes.flatMap((n): Node[] => {
     if (n.domain !== TBN_DOMAIN || n.opType !== 'TbnConvNhwc') return [n];
     const label = n.name || n.outputs[0]!;
     const x = fresh(`${label}/nchw_in`);
     const y = fresh(`${label}/nchw_out`);
-    const inputs = [x, ...n.inputs.slice(1)];
-    const out: Node[] = [node('Transpose', [n.inputs[0]!], [x], [attr.ints('perm', toFirst)], { name: `${label}/to_nchw` })];
-    const residual = n.inputs[6];
+    const inputs = n.inputs.map((v, i) => (i === xAt ? x : v));
+    const out: Node[] = [node('Transpose', [n.inputs[xAt]!], [x], [attr.ints('perm', toFirst)], { name: `${label}/to_nchw` })];
+    const residual = n.inputs[residualAt];
     const oneValue = residual && (g.initializers.find((t) => t.name === residual)?.dims ?? [0]).reduce((a, b) => a * b, 1) === 1;
     if (residual && !oneValue) {
-      inputs[6] = fresh(`${label}/nchw_residual`);
-      out.push(node('Transpose', [residual], [inputs[6]], [attr.ints('perm', toFirst)], { name: `${label}/residual_to_nchw` }));
+      inputs[residualAt] = fresh(`${label}/nchw_residual`);
+      out.push(node('Transpose', [residual], [inputs[residualAt]!], [attr.ints('perm', toFirst)], { name: `${label}/residual_to_nchw` }));
     }
     out.push({ ...n, opType: 'TbnConv', inputs, outputs: [y] });
     out.push(node('Transpose', [y], [n.outputs[0]!], [attr.ints('perm', [0, 2, 3, 1])], { name: `${label}/to_nhwc` }));

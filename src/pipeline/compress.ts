@@ -23,8 +23,8 @@ import { withDefaults } from './option-spec.js';
 import { createOrtSession } from '../runtime/ort.js';
 import { loadData, type Dataset } from '../data/dataset.js';
 import { parseInputShapes, syntheticInputs } from '../data/synthetic.js';
+import { packageVersion } from '../util/package.js';
 
-import { VERSION } from '../version.js';
 
 /**
  * What compressModel takes: the declared options of `tbn compress` (compress-options.ts; the
@@ -110,7 +110,7 @@ function metadata(tiled: TiledLayer[], alpha: AlphaMode) {
     tile_axis: t.layout.tileAxis,
   }));
   return [
-    { key: META.version, value: VERSION },
+    { key: META.version, value: packageVersion() },
     { key: META.alphaMode, value: alpha },
     { key: META.layers, value: JSON.stringify(layers) },
   ];

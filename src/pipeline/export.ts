@@ -20,7 +20,7 @@ import { appMain, linkerScript, M4_HEADER, M4_STARTUP, QEMU_MEMORY } from '../mc
 import { referenceSet } from '../mcu/reference.js';
 import type { ImageSize } from '../mcu/toolchain.js';
 import { hostCheck, m4Check, type CheckResult, type M4Result } from '../mcu/verify.js';
-import { VERSION } from '../version.js';
+import { packageVersion } from '../util/package.js';
 import { EXPORT_OPTIONS, type ExportSettings, type ExportTarget } from './export-options.js';
 import { withDefaults } from './option-spec.js';
 export type { ExportTarget };
@@ -106,7 +106,7 @@ export async function exportModel(given: ExportOptions): Promise<ExportReport> {
   const graph = fuseGraph(await wrap(() => lowerModel(loaded.model, { shapes })));
   const command = opts.command ?? `tbn export ${opts.model} --target mcu --out ${out}`;
   progress('generating C');
-  const prov = { tbnVersion: VERSION, model: path.basename(opts.model), sha256, command, target: 'mcu (C99; checked on the host and on a Cortex-M4, QEMU mps2-an386)' };
+  const prov = { tbnVersion: packageVersion(), model: path.basename(opts.model), sha256, command, target: 'mcu (C99; checked on the host and on a Cortex-M4, QEMU mps2-an386)' };
   const gen = generateC(graph, name, prov);
   progress('computing reference outputs with onnxruntime');
   const ref = await wrap(() => referenceSet(opts.model, loaded.model, graph.outputs, { data: opts.data, preprocess: opts.preprocess, labels: opts.labels, samples, shapes }));

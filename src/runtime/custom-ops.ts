@@ -7,10 +7,10 @@
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { UserError } from '../errors.js';
 import { arrayTypeFor, dtypeCode, dtypeFromCode, type NumericArray } from '../ir/dtype.js';
 import type { HostTensor } from '../util/host-tensor.js';
+import { packageRoot } from '../util/package.js';
 import type { OrtSession, OrtSessionOptions } from './ort.js';
 
 interface NativeFeed {
@@ -49,18 +49,6 @@ export interface CustomOpSession extends OrtSession {
 
 const require = createRequire(import.meta.url);
 const LIB_NAME = process.platform === 'win32' ? 'tbn_ort_ops.dll' : process.platform === 'darwin' ? 'libtbn_ort_ops.dylib' : 'libtbn_ort_ops.so';
-
-/** The package root: the nearest folder above this module with tbn's package.json. */
-function packageRoot(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const pkg = path.join(dir, 'package.json');
-    if (fs.existsSync(pkg) && (JSON.parse(fs.readFileSync(pkg, 'utf8')) as { name?: string }).name === 'tbn') return dir;
-    const up = path.dirname(dir);
-    if (up === dir) throw new Error('cannot find the tbn package root');
-    dir = up;
-  }
-}
 
 /** onnxruntime's shared library inside onnxruntime-node (what the host loads). */
 export function ortLibrary(): string {

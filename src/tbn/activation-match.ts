@@ -8,7 +8,7 @@
 // 0.044715, …) are stored rounded; then the closest activation is taken.
 
 import type { Node } from '../ir/types.js';
-import { getAttr } from '../ir/graph.js';
+import { getAttr } from '../ir/attrs.js';
 import { ACTIVATIONS } from './format.js';
 
 export interface MatchedActivation {

@@ -14,7 +14,7 @@
 // the quantization parameters are reported as frozen: training a scale or zero point would
 // change what the kept Q/DQ pairs and untiled integer layers compute.
 
-import { getAttr } from '../ir/graph.js';
+import { getAttr } from '../ir/attrs.js';
 import { bfloat16ToFloat, floatsAs, halfToFloat, type DType, type NumericArray } from '../ir/dtype.js';
 import type { Attribute, Graph, Model, Node, Tensor, ValueInfo } from '../ir/types.js';
 import type { OrtSession } from '../runtime/ort.js';

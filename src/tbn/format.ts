@@ -138,6 +138,13 @@ export const OPS: Record<TbnOpName, OpSpec> = {
   },
 };
 
+/** Position of `input` among op `name`'s inputs, in the format's order. */
+export function inputIndex(name: TbnOpName, input: string): number {
+  const i = OPS[name].inputs.indexOf(input);
+  if (i < 0) throw new Error(`internal: ${name} has no input '${input}'`);
+  return i;
+}
+
 /** Inputs of a fused op before its epilogue (A/X, bits, scales and Gemm's C or Conv's B). */
 export function baseInputCount(name: TbnOpName): number {
   const i = OPS[name].inputs.indexOf('scale');

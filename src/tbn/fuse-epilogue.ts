@@ -14,12 +14,13 @@
 // of its scales); Clip and GELU, whose function bodies need constants of T, are folded only when
 // every fused op of the model has the same T (epilogue-body.ts).
 
+import { Attrs, getAttr } from '../ir/attrs.js';
 import { floatTensorOf, valueInfo as makeValueInfo } from '../ir/build.js';
 import { bfloat16ToFloat, halfToFloat } from '../ir/dtype.js';
-import { defaultOpset, getAttr, initializerMap } from '../ir/graph.js';
+import { defaultOpset, initializerMap } from '../ir/graph.js';
 import type { Attribute, Dim, Graph, Model, Node, Tensor, ValueInfo } from '../ir/types.js';
 import { isElementwise, matchActivation, type MatchedActivation } from './activation-match.js';
-import { ACTIVATIONS, EPILOGUE_INPUTS, OPS, TBN_DOMAIN, baseInputCount, type TbnOpName } from './format.js';
+import { ACTIVATIONS, EPILOGUE_INPUTS, OPS, TBN_DOMAIN, baseInputCount, inputIndex, type TbnOpName } from './format.js';
 import { TYPED_ACTIVATIONS, type EpilogueFloat } from './epilogue-body.js';
 import { tbnFunction, type EpilogueUse } from './functions.js';
 import { probeValueShapes } from './shapes.js';
@@ -44,7 +45,6 @@ const FUSED_OPS = new Set(['TbnGemm', 'TbnMatMul', 'TbnConv', 'TbnConvNhwc']);
 const NUMERIC = new Set(['float32', 'float64', 'int32', 'int64', 'int8', 'uint8', 'int16', 'uint16']);
 const NARROW: Record<string, (bits: number) => number> = { float16: halfToFloat, bfloat16: bfloat16ToFloat };
 const isStd = (n: Node) => !n.domain || n.domain === 'ai.onnx';
-const attrInt = (n: Node, name: string, def: number) => Number(getAttr(n, name)?.i ?? def);
 
 class View {
   readonly inits: Map<string, Tensor>;
@@ -101,7 +101,7 @@ class View {
 /** Output channels of a fused op (from weight_shape). */
 function channelsOf(n: Node): number {
   const shape = (getAttr(n, 'weight_shape')?.ints ?? []).map(Number);
-  if (n.opType === 'TbnGemm') return attrInt(n, 'transB', 0) ? shape[0]! : shape[1]!;
+  if (n.opType === 'TbnGemm') return Attrs.of(n).int('transB', 0) ? shape[0]! : shape[1]!;
   if (n.opType === 'TbnMatMul') return shape[1]!;
   return shape[0]!;
 }
@@ -115,7 +115,7 @@ function outputRank(n: Node): number | undefined {
 
 /** A fused op's float type T: that of its scales (format.ts: every input but the bits is T). */
 function elemTypeOf(n: Node, inits: Map<string, Tensor>): EpilogueFloat {
-  const t = inits.get(n.inputs[2] ?? '')?.dtype;
+  const t = inits.get(n.inputs[inputIndex(n.opType as TbnOpName, 'scales')] ?? '')?.dtype;
   return t === 'float16' || t === 'bfloat16' ? t : 'float32';
 }
 
@@ -206,20 +206,21 @@ function absorbNext(v: View, n: Node, e: Epi, typedActivations: boolean): Node |
 function absorbTranspose(v: View, n: Node, after: Node): boolean {
   const perm = (t: Node) => (getAttr(t, 'perm')?.ints ?? []).map(Number).join(',');
   if ((getAttr(n, 'weight_shape')?.ints ?? []).length !== 4 || perm(after) !== '0,2,3,1') return false;
-  const pi = v.producer(n.inputs[0]!);
+  const x = inputIndex('TbnConv', 'X');
+  const pi = v.producer(n.inputs[x]!);
   const before = pi === undefined ? undefined : v.nodes[pi]!;
   if (!before || !isStd(before) || before.opType !== 'Transpose' || perm(before) !== '0,3,1,2') return false;
   const t = before.outputs[0]!;
   const alone = v.consumers(t).length === 1 && !v.outputs.has(t);
   n.opType = 'TbnConvNhwc';
-  n.inputs = [before.inputs[0]!, ...n.inputs.slice(1)];
+  n.inputs = n.inputs.map((v, i) => (i === x ? before.inputs[0]! : v));
   if (alone) v.nodes[pi!] = null;
   return true;
 }
 
 /** BatchNormalization in inference form with constant parameters, as y = mul·x + add. */
 function batchNorm(v: View, r: Node, channels: number): { mul: Float64Array; add: Float64Array } | undefined {
-  if (attrInt(r, 'training_mode', 0) !== 0 || r.inputs.length < 5) return undefined;
+  if (Attrs.of(r).int('training_mode', 0) !== 0 || r.inputs.length < 5) return undefined;
   if (r.outputs.slice(1).some((o) => o && (v.consumers(o).length || v.outputs.has(o)))) return undefined;
   const [gamma, beta, mean, variance] = r.inputs.slice(1, 5).map((x) => v.constant(x));
   if (!gamma || !beta || !mean || !variance || [gamma, beta, mean, variance].some((c) => c.values.length !== channels)) return undefined;
@@ -310,7 +311,7 @@ export async function fuseEpilogues(model: Model, opts: FuseOptions = {}): Promi
   const done = new Set<Node>();
   for (let i = 0; i < view.nodes.length; i++) {
     let n = view.nodes[i];
-    if (!n || done.has(n) || n.domain !== TBN_DOMAIN || !FUSED_OPS.has(n.opType) || attrInt(n, 'activation', 0) !== 0) continue;
+    if (!n || done.has(n) || n.domain !== TBN_DOMAIN || !FUSED_OPS.has(n.opType) || Attrs.of(n).int('activation', 0) !== 0) continue;
     if (n.inputs.length > baseInputCount(n.opType as TbnOpName)) continue; // already has an epilogue
     const e: Epi = { fused: [], last: i };
     n = { ...n, inputs: [...n.inputs] };
@@ -404,7 +405,7 @@ export function normalizeEpilogues(model: Model): Model {
     const use = uses.get(op) ?? { inputs: new Set(), activations: new Set(), elemType: elemTypeOf(n, inits) };
     uses.set(op, use);
     EPILOGUE_INPUTS.forEach((k, j) => n.inputs[baseInputCount(op) + j] && use.inputs.add(k));
-    use.activations.add(attrInt(n, 'activation', 0));
+    use.activations.add(Attrs.of(n).int('activation', 0));
   }
   const nodes = g.nodes.map((n) => {
     if (!fused(n)) return n;
@@ -415,7 +416,7 @@ export function normalizeEpilogues(model: Model): Model {
     const inputs = n.inputs.slice(0, base);
     for (let j = base; j < count; j++) inputs.push(n.inputs[j] || constName(EPILOGUE_INPUTS[j - base] === 'scale' ? 'one' : 'zero', elemTypeOf(n, inits)));
     const kinds = [...use.activations];
-    const code = attrInt(n, 'activation', 0);
+    const code = Attrs.of(n).int('activation', 0);
     const f = (name: string) => getAttr(n, name)?.f ?? 0;
     const attrs = n.attributes.filter((a) => !EPILOGUE_ATTR_NAMES.includes(a.name ?? ''));
     if (code !== 0 || kinds.length > 1) attrs.push({ name: 'activation', type: 'INT', i: code });

@@ -5,7 +5,8 @@
 // (quantized.ts) — and embedding tables (a Gather reading rows of a constant 2-D table: token
 // and position embeddings). Quantized layers tbn does not tile are listed too, with the reason.
 
-import { consumerMap, getAttr, initializerMap, nodeLabel, producerMap } from '../ir/graph.js';
+import { getAttr } from '../ir/attrs.js';
+import { consumerMap, initializerMap, nodeLabel, producerMap } from '../ir/graph.js';
 import { bfloat16ToFloat, dtypeFromCode, halfToFloat, type DType } from '../ir/dtype.js';
 import type { Graph, Model, Node, Tensor } from '../ir/types.js';
 import { dequantizeLinear, dequantizeTensor, integerChain, untiledQuantizedOp, type Dequantize, type IntegerChain, type Lookups } from './quantized.js';

@@ -7,7 +7,8 @@
 // The fixed point is the smallest set of permutations that extends the seed and keeps the
 // model's function.
 
-import { consumerMap, getAttr, initializerMap, producerMap } from '../ir/graph.js';
+import { getAttr } from '../ir/attrs.js';
+import { consumerMap, initializerMap, producerMap } from '../ir/graph.js';
 import type { Graph, Model, Node, Tensor } from '../ir/types.js';
 import { join, numelOf, project, relabel, samePerm, simplify, PermConflict, type AxisPerm } from './perm-algebra.js';
 import { carryFlat, embed, norm, restrict, spanOf, toConsumedAxes, toStoredAxes, type Selection } from './perm-maps.js';

@@ -6,7 +6,7 @@
 // every tensor the permutation reaches, so the fp32 model computes exactly what it did before.
 
 import { dtypeBits } from '../ir/dtype.js';
-import { getAttr } from '../ir/graph.js';
+import { getAttr } from '../ir/attrs.js';
 import type { Model, Node, Tensor } from '../ir/types.js';
 import { ChannelSpaces, producerOf, STRIDE, type BaseAnalysis, type Pool, type Producer } from './channel-space.js';
 import { consumedWeight, findWeightLayers } from './layers.js';

@@ -9,7 +9,7 @@
 // Everything else quantized (QLinearConv, QLinearMatMul, integer ops in other arrangements,
 // blocked DequantizeLinear) is reported with the reason it is not tiled.
 
-import { getAttr } from '../ir/graph.js';
+import { getAttr } from '../ir/attrs.js';
 import { bfloat16ToFloat, dtypeFromCode, halfToFloat, type DType } from '../ir/dtype.js';
 import type { Graph, Node, Tensor } from '../ir/types.js';
 

@@ -3,7 +3,7 @@
 // letters the output drops. Simple and differentiable; memory is the product of all dims.
 
 import * as E from '../../engine/index.js';
-import type { Attrs } from '../attrs.js';
+import type { Attrs } from '../../ir/attrs.js';
 import { fail, type OpTable } from '../registry.js';
 
 interface Equation {

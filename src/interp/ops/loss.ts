@@ -3,7 +3,7 @@
 // ignore_index mask; 'mean' divides by the summed weights of the samples kept, as the spec does.
 
 import * as E from '../../engine/index.js';
-import type { Attrs } from '../attrs.js';
+import type { Attrs } from '../../ir/attrs.js';
 import { fail, need, type OpDef, type OpTable } from '../registry.js';
 import { flatAlong, takeFlat } from './indexing.js';
 

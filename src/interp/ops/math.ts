@@ -5,7 +5,7 @@
 import * as E from '../../engine/index.js';
 import { intsOf } from '../host.js';
 import { need, type Kernel, type OpDef, type OpTable } from '../registry.js';
-import type { Attrs } from '../attrs.js';
+import type { Attrs } from '../../ir/attrs.js';
 
 type Reducer = (x: E.Tensor, axes: number[] | undefined, keep: boolean) => E.Tensor;
 

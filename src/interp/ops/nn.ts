@@ -4,48 +4,28 @@
 // re-estimate statistics after the weights change); the latter records them per node.
 
 import * as E from '../../engine/index.js';
-import type { Attrs } from '../attrs.js';
+import type { Attrs } from '../../ir/attrs.js';
+import { autoPadProblem, convTransposePads, spatialGeometry } from '../../ir/conv-geometry.js';
 import { fail, need, type OpDef, type OpTable, type RunContext } from '../registry.js';
 
-const AUTO_PADS = ['NOTSET', 'SAME_UPPER', 'SAME_LOWER', 'VALID'];
-const checkAutoPad = (a: Attrs) => (AUTO_PADS.includes(a.string('auto_pad', 'NOTSET')) ? undefined : `auto_pad='${a.string('auto_pad')}'`);
-
-/** [begin…, end…] pads for Conv/pooling, resolving auto_pad from the input size. */
-function pads(a: Attrs, inShape: readonly number[], kernel: readonly number[], strides: readonly number[], dils: readonly number[]): number[] {
-  const r = inShape.length;
-  const mode = a.string('auto_pad', 'NOTSET');
-  if (mode === 'VALID') return new Array<number>(2 * r).fill(0);
-  if (mode === 'NOTSET') return a.ints('pads') ?? new Array<number>(2 * r).fill(0);
-  const out = new Array<number>(2 * r);
-  inShape.forEach((d, i) => {
-    const o = Math.ceil(d / strides[i]!);
-    const total = Math.max(0, (o - 1) * strides[i]! + (kernel[i]! - 1) * dils[i]! + 1 - d);
-    const small = Math.floor(total / 2);
-    out[i] = mode === 'SAME_UPPER' ? small : total - small;
-    out[i + r] = total - out[i]!;
-  });
-  return out;
-}
-
+/** Strides, dilations and pads [begin…, end…] of a Conv / pooling node on x. */
 function spatialAttrs(a: Attrs, x: E.Tensor, kernel: readonly number[]) {
-  const r = x.rank - 2;
-  const strides = a.ints('strides') ?? new Array<number>(r).fill(1);
-  const dilations = a.ints('dilations') ?? new Array<number>(r).fill(1);
-  return { strides, dilations, pads: pads(a, x.shape.slice(2), kernel, strides, dilations) };
+  const g = spatialGeometry(a, x.shape.slice(2), kernel);
+  if (typeof g === 'string') return fail(g);
+  return { strides: g.strides, dilations: g.dilations, pads: g.pads };
 }
 
 const conv: OpDef = {
-  check: checkAutoPad,
+  check: autoPadProblem,
   make: (a) => ([x, w, b]) => {
     const t = need(x, 'X');
     const wt = need(w, 'W');
-    const kernel = a.ints('kernel_shape') ?? wt.shape.slice(2);
-    return [E.conv(t, wt, b, { ...spatialAttrs(a, t, kernel), group: a.int('group', 1) })];
+    return [E.conv(t, wt, b, { ...spatialAttrs(a, t, wt.shape.slice(2)), group: a.int('group', 1) })];
   },
 };
 
 const convTranspose: OpDef = {
-  check: checkAutoPad,
+  check: autoPadProblem,
   make: (a) => ([x, w, b]) => {
     const t = need(x, 'X');
     const wt = need(w, 'W');
@@ -60,15 +40,7 @@ const convTranspose: OpDef = {
     if (wanted && wanted.length === r + 2) wanted = wanted.slice(2);
     if (!wanted && (mode === 'SAME_UPPER' || mode === 'SAME_LOWER')) wanted = t.shape.slice(2).map((d, i) => d * strides[i]!);
     if (mode === 'VALID') p = new Array<number>(2 * r).fill(0);
-    if (wanted) {
-      p = new Array<number>(2 * r);
-      t.shape.slice(2).forEach((d, i) => {
-        const total = strides[i]! * (d - 1) + outputPadding[i]! + (kernel[i]! - 1) * dilations[i]! + 1 - wanted![i]!;
-        const half = Math.floor(total / 2);
-        p[i] = mode === 'SAME_UPPER' ? half : total - half;
-        p[i + r] = total - p[i]!;
-      });
-    }
+    if (wanted) p = convTransposePads(mode, t.shape.slice(2), kernel, strides, dilations, outputPadding, wanted);
     return [E.convTranspose(t, wt, b, { strides, dilations, pads: p, outputPadding, group: a.int('group', 1) })];
   },
 };
@@ -80,7 +52,7 @@ function poolOptions(a: Attrs, x: E.Tensor): E.PoolOptions {
 }
 
 const maxPool: OpDef = {
-  check: (a, node) => checkAutoPad(a) ?? (a.int('storage_order', 0) !== 0 && node.outputs[1] ? 'storage_order=1 with Indices' : undefined),
+  check: (a, node) => autoPadProblem(a) ?? (a.int('storage_order', 0) !== 0 && node.outputs[1] ? 'storage_order=1 with Indices' : undefined),
   make: (a, node) => ([x]) => {
     const t = need(x, 'X');
     const { y, indices } = E.maxPool(t, poolOptions(a, t), !!node.outputs[1]);
@@ -89,7 +61,7 @@ const maxPool: OpDef = {
 };
 
 const avgPool: OpDef = {
-  check: checkAutoPad,
+  check: autoPadProblem,
   make: (a) => ([x]) => {
     const t = need(x, 'X');
     return [E.avgPool(t, poolOptions(a, t))];

@@ -7,7 +7,8 @@
 
 import * as E from '../../engine/index.js';
 import { dtypeFromCode, type DType } from '../../ir/dtype.js';
-import type { Attrs } from '../attrs.js';
+import type { Attrs } from '../../ir/attrs.js';
+import { autoPadProblem } from '../../ir/conv-geometry.js';
 import { fail, need, type OpDef, type OpTable } from '../registry.js';
 import { NN_OPS } from './nn.js';
 
@@ -114,7 +115,7 @@ function centred(x: E.Tensor, zp: E.Tensor | undefined, rank: number, axis: numb
 
 const convInteger: OpDef = {
   since: 10,
-  check: (a) => (['NOTSET', 'VALID', 'SAME_UPPER', 'SAME_LOWER'].includes(a.string('auto_pad', 'NOTSET')) ? undefined : `auto_pad='${a.string('auto_pad')}'`),
+  check: autoPadProblem,
   make: (a, node, opset) => {
     const conv = NN_OPS.Conv!.make(a, node, opset);
     return ([x, w, xz, wz], rt) => {

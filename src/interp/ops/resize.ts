@@ -4,7 +4,7 @@
 // come from engine gathers and weighted sums, so gradients flow back to the input.
 
 import * as E from '../../engine/index.js';
-import type { Attrs } from '../attrs.js';
+import type { Attrs } from '../../ir/attrs.js';
 import { fail, need, type OpDef, type OpTable } from '../registry.js';
 
 type Mode = 'nearest' | 'linear' | 'cubic';

@@ -3,7 +3,7 @@
 // flat gather), so data and updates both get gradients. Scatter reductions: none and add.
 
 import * as E from '../../engine/index.js';
-import type { Attrs } from '../attrs.js';
+import type { Attrs } from '../../ir/attrs.js';
 import { fail, need, type OpDef, type OpTable } from '../registry.js';
 import { flatAlong } from './indexing.js';
 

@@ -7,7 +7,7 @@ import * as E from '../../engine/index.js';
 import { dtypeFromCode, floatToHalf, halfToFloat, type DType } from '../../ir/dtype.js';
 import { engineType, fromIr, intsOf } from '../host.js';
 import { fail, need, type OpDef, type OpTable } from '../registry.js';
-import type { Attrs } from '../attrs.js';
+import type { Attrs } from '../../ir/attrs.js';
 
 const CONSTANT_FORMS = ['value', 'value_float', 'value_floats', 'value_int', 'value_ints'];
 
@@ -29,7 +29,7 @@ const constant: OpDef = {
   check: (a) => {
     const t = a.tensor('value');
     if (t && !engineType(t.dtype)) return `value of type ${t.dtype}`;
-    return CONSTANT_FORMS.some((k) => a.has(k)) ? undefined : `value form ${a.node.attributes.map((x) => x.name).join(', ')}`;
+    return CONSTANT_FORMS.some((k) => a.has(k)) ? undefined : `value form ${a.names().join(', ')}`;
   },
   make: (a) => () => [constantValue(a)],
 };

@@ -2,8 +2,9 @@
 // sliding windows from ONNX attributes (pads, auto_pad, strides, dilations), matrix strides
 // for broadcast operands, and the activation spelling.
 
+import { spatialGeometry } from '../../ir/conv-geometry.js';
 import { f32, type CInit } from '../c-text.js';
-import { attrInts, attrString, numel, type LNode, type Post } from '../graph.js';
+import { attrsOf, numel, type LNode, type Post } from '../graph.js';
 
 /** [1, C, H, W] or [1, C, L] → channels and plane; undefined for other ranks or batch ≠ 1. */
 export function plane(shape: number[]): { c: number; h: number; w: number } | undefined {
@@ -34,25 +35,13 @@ export interface Window {
  */
 export function windowOf(n: LNode, inDims: number[], outDims: number[], kernel?: number[]): Window | string {
   const d = inDims.length;
-  const k = attrInts(n, 'kernel_shape') ?? kernel;
+  const k = attrsOf(n).ints('kernel_shape') ?? kernel;
   if (!k || k.length !== d) return `kernel_shape has ${k?.length ?? 0} dims for ${d} spatial dims`;
-  const strides = attrInts(n, 'strides') ?? new Array<number>(d).fill(1);
-  const dil = attrInts(n, 'dilations') ?? new Array<number>(d).fill(1);
-  const autoPad = attrString(n, 'auto_pad', 'NOTSET');
-  let begin: number[];
-  let end: number[];
-  if (autoPad === 'NOTSET') {
-    const pads = attrInts(n, 'pads') ?? new Array<number>(2 * d).fill(0);
-    begin = pads.slice(0, d);
-    end = pads.slice(d);
-  } else if (autoPad === 'VALID') {
-    begin = new Array<number>(d).fill(0);
-    end = begin;
-  } else if (autoPad === 'SAME_UPPER' || autoPad === 'SAME_LOWER') {
-    const total = inDims.map((x, i) => Math.max(0, (outDims[i]! - 1) * strides[i]! + (k[i]! - 1) * dil[i]! + 1 - x));
-    begin = total.map((t) => (autoPad === 'SAME_UPPER' ? Math.floor(t / 2) : Math.ceil(t / 2)));
-    end = total.map((t, i) => t - begin[i]!);
-  } else return `auto_pad '${autoPad}' is not supported`;
+  const geo = spatialGeometry(attrsOf(n), inDims, k, outDims);
+  if (typeof geo === 'string') return geo;
+  const { strides, dilations: dil } = geo;
+  const begin = geo.pads.slice(0, d);
+  const end = geo.pads.slice(d);
   const at = (a: number[], i: number, def: number) => (d === 1 ? (i === 0 ? def : a[0]!) : a[i]!);
   return {
     k_h: at(k, 0, 1),

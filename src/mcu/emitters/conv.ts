@@ -6,8 +6,9 @@
 // tile and scales each by the p α (out_reuse); other layouts use the general tiled kernel.
 
 import { cStruct, type CInit } from '../c-text.js';
-import { attrInt, constFloats, isConst, tensorOf, type LGraph, type LNode } from '../graph.js';
+import { attrsOf, constFloats, isConst, tensorOf, type LGraph, type LNode } from '../graph.js';
 import { actInit, actParams, identityWindow, plane, windowOf, withResidual, type Window } from './common.js';
+import { inputIndex } from '../../tbn/format.js';
 import { tileInit, tileOf, type TileInfo } from './tile.js';
 import type { EmitCtx, Emitted, OpEmitter } from './types.js';
 
@@ -30,7 +31,7 @@ function geometry(n: LNode, g: LGraph, wShape: number[]): ConvGeometry | string 
   const conv = plane(convShape);
   if (!x || !conv || xs.length !== convShape.length) return `input [${xs}]: only 1-D and 2-D convolutions of batch 1 are supported`;
   if (wShape.length !== xs.length) return `weight [${wShape}] does not match input [${xs}]`;
-  const group = attrInt(n, 'group', 1);
+  const group = attrsOf(n).int('group', 1);
   if (group < 1 || x.c % group || conv.c % group || wShape[1]! * group !== x.c || wShape[0] !== conv.c) {
     return `weight [${wShape}] and group ${group} do not fit ${x.c} → ${conv.c} channels`;
   }
@@ -105,6 +106,8 @@ const conv: OpEmitter = {
   },
 };
 
+const TBN_CONV = { X: inputIndex('TbnConv', 'X'), B: inputIndex('TbnConv', 'B'), scale: inputIndex('TbnConv', 'scale'), shift: inputIndex('TbnConv', 'shift') };
+
 const outReuse = (t: TileInfo, geo: ConvGeometry) => t.axis === 0 && geo.group === 1 && geo.conv.c % t.p === 0;
 
 const tbnConv: OpEmitter = {
@@ -112,8 +115,9 @@ const tbnConv: OpEmitter = {
   check(n, g) {
     const t = tileOf(n, g);
     if (typeof t === 'string') return t;
-    if (n.inputs[3] && !isConst(g, n.inputs[3])) return 'the bias must be a constant';
-    if ([4, 5].some((i) => n.inputs[i] && !isConst(g, n.inputs[i]!))) return 'the epilogue scale and shift must be constants';
+    const bias = n.inputs[TBN_CONV.B];
+    if (bias && !isConst(g, bias)) return 'the bias must be a constant';
+    if ([TBN_CONV.scale, TBN_CONV.shift].some((i) => n.inputs[i] && !isConst(g, n.inputs[i]!))) return 'the epilogue scale and shift must be constants';
     const geo = geometry(n, g, t.shape);
     return typeof geo === 'string' ? geo : undefined;
   },
@@ -127,7 +131,7 @@ const tbnConv: OpEmitter = {
     const how = reuse
       ? `tile p = ${t.p}: ${geo.conv.c / t.p} filters from the tile give all ${geo.conv.c} channels, one block per α`
       : `tile p = ${t.p}: regions do not align with filters (or grouped), each weight read from its stream position`;
-    const call = (params: string) => `${kernel}(${params}, ${cx.ptr(n.inputs[0]!)}, ${cx.ptr(n.outputs[0]!)}, ${scratchArg(n, cx)});`;
+    const call = (params: string) => `${kernel}(${params}, ${cx.ptr(n.inputs[TBN_CONV.X]!)}, ${cx.ptr(n.outputs[0]!)}, ${scratchArg(n, cx)});`;
     const residual = n.post?.residual ? cx.ptr(n.post.residual) : undefined;
     return { code: withResidual(call, p, 'tbn_tiled_conv_params', 'c.residual', residual), kernel, note: `${describe(geo, n)}; ${how}` };
   },

@@ -4,7 +4,7 @@
 // most 4 dims of strides (stride 0 repeats), and the output may reuse a non-broadcast input.
 
 import { cStruct, f32 } from '../c-text.js';
-import { attrFloat, attrString, constValues, isConst, numel, tensorOf, type LGraph, type LNode } from '../graph.js';
+import { attrsOf, constValues, isConst, numel, tensorOf, type LGraph, type LNode } from '../graph.js';
 import type { OpEmitter } from './types.js';
 
 const sameShape = (a: number[], b: number[]) => a.length === b.length && a.every((d, i) => d === b[i]);
@@ -23,7 +23,7 @@ function unary(kernel: string, extra?: (n: LNode, g: LGraph) => string[], check?
 
 /** Clip bounds: attributes before opset 11, optional constant inputs from 11 on. */
 function clipBounds(n: LNode, g: LGraph): [number, number] | string {
-  if (g.opset < 11) return [attrFloat(n, 'min', -3.4028234663852886e38), attrFloat(n, 'max', 3.4028234663852886e38)];
+  if (g.opset < 11) return [attrsOf(n).float('min', -3.4028234663852886e38), attrsOf(n).float('max', 3.4028234663852886e38)];
   const bound = (i: number, def: number) => {
     const name = n.inputs[i];
     if (!name) return def;
@@ -38,7 +38,7 @@ function clipBounds(n: LNode, g: LGraph): [number, number] | string {
 
 export const UNARY_EMITTERS = {
   Relu: unary('tbn_relu'),
-  LeakyRelu: unary('tbn_leaky_relu', (n) => [f32(attrFloat(n, 'alpha', 0.01))]),
+  LeakyRelu: unary('tbn_leaky_relu', (n) => [f32(attrsOf(n).float('alpha', 0.01))]),
   Clip: unary(
     'tbn_clip',
     (n, g) => (clipBounds(n, g) as [number, number]).map(f32),
@@ -50,7 +50,7 @@ export const UNARY_EMITTERS = {
   Sigmoid: unary('tbn_sigmoid'),
   Tanh: unary('tbn_tanh'),
   Erf: unary('tbn_erf'),
-  Gelu: unary('tbn_gelu', undefined, (n) => (attrString(n, 'approximate', 'none') === 'none' ? undefined : 'only the exact (erf) Gelu is supported')),
+  Gelu: unary('tbn_gelu', undefined, (n) => (attrsOf(n).string('approximate', 'none') === 'none' ? undefined : 'only the exact (erf) Gelu is supported')),
   Exp: unary('tbn_exp'),
   Sqrt: unary('tbn_sqrt'),
   Neg: unary('tbn_neg'),

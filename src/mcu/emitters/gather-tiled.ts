@@ -3,7 +3,7 @@
 // table never exists in RAM or flash.
 
 import { cStruct } from '../c-text.js';
-import { attrInt, isConst, numel, tensorOf } from '../graph.js';
+import { attrsOf, isConst, numel, tensorOf } from '../graph.js';
 import { tileInit, tileOf, type TileInfo } from './tile.js';
 import type { OpEmitter } from './types.js';
 
@@ -12,7 +12,7 @@ const tbnGather: OpEmitter = {
     const t = tileOf(n, g);
     if (typeof t === 'string') return t;
     if (t.shape.length !== 2) return `weight_shape [${t.shape}] is not a 2-D table`;
-    if (attrInt(n, 'axis', 0) !== 0) return 'only row lookups (axis 0) read tiles';
+    if (attrsOf(n).int('axis', 0) !== 0) return 'only row lookups (axis 0) read tiles';
     const idx = tensorOf(g, n.inputs[0]!);
     if (!['int64', 'int32'].includes(idx.dtype)) return `indices are ${idx.dtype}`;
     if (!isConst(g, n.inputs[0]!) && !g.inputs.includes(n.inputs[0]!)) return 'run-time indices must be a graph input';

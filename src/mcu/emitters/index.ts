@@ -1,7 +1,7 @@
 // THE emitter table: every op the C export can emit, keyed like the lowered graph's nodes
 // (ONNX op type; ai.tbn ops by their type). An op missing here is refused by name, with its
 // node, before anything is written. To add an op: write its emitter in the family file (or a
-// new one), add it here, add a kernel to runtime/ if it needs one, and cover it in test/c.
+// new one), add it here, add a kernel to the C runtime (native/mcu/tbn_kernels.{h,c}) if it needs one, and cover it in test/c.
 
 import { CONV_EMITTERS } from './conv.js';
 import { GATHER_TILED_EMITTERS } from './gather-tiled.js';

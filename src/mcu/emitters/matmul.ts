@@ -5,8 +5,9 @@
 // Fused by fuse.ts: a following bias Add (MatMul forms) and ReLU.
 
 import { cStruct, f32, type CInit } from '../c-text.js';
-import { attrFloat, attrInt, isConst, numel, tensorOf, type LGraph, type LNode } from '../graph.js';
+import { attrsOf, isConst, numel, tensorOf, type LGraph, type LNode } from '../graph.js';
 import { actInit, actParams, matStrides, withResidual } from './common.js';
+import { inputIndex } from '../../tbn/format.js';
 import { tileInit, tileOf, type TileInfo } from './tile.js';
 import type { EmitCtx, Emitted, OpEmitter } from './types.js';
 
@@ -121,8 +122,8 @@ function postInit(n: LNode, cx: EmitCtx): Record<string, CInit> {
 
 function gemmShape(n: LNode, g: LGraph, wShape: number[]) {
   const a = tensorOf(g, n.inputs[0]!).shape;
-  const transA = attrInt(n, 'transA', 0);
-  const transB = attrInt(n, 'transB', 0);
+  const transA = attrsOf(n).int('transA', 0);
+  const transB = attrsOf(n).int('transB', 0);
   if (a.length !== 2 || wShape.length !== 2) return undefined;
   const [m, k] = transA ? [a[1]!, a[0]!] : [a[0]!, a[1]!];
   const nn = transB ? wShape[0]! : wShape[1]!;
@@ -145,8 +146,8 @@ const gemm: OpEmitter = {
       b: s.transB ? { rs: 1, cs: s.k } : { rs: s.n, cs: 1 },
       c: c.s,
       y: { rs: s.n, cs: 1 },
-      alpha: attrFloat(n, 'alpha', 1),
-      beta: n.inputs[2] ? attrFloat(n, 'beta', 1) : 1,
+      alpha: attrsOf(n).float('alpha', 1),
+      beta: n.inputs[2] ? attrsOf(n).float('beta', 1) : 1,
       act: actInit(n.post),
     });
     const p = cx.define(n.name, 'tbn_gemm_params', cStruct(init as Record<string, CInit>));
@@ -189,14 +190,18 @@ function emitTiled(n: LNode, cx: EmitCtx, t: TileInfo, nMajor: boolean, f: Omit<
   return { code: [`for (int bt = 0; bt < ${batch.count}; ++bt) ${body.join('\n')}`], kernel, note };
 }
 
+const TBN_GEMM = { C: inputIndex('TbnGemm', 'C'), scale: inputIndex('TbnGemm', 'scale'), shift: inputIndex('TbnGemm', 'shift') };
+const TBN_MATMUL = { A: inputIndex('TbnMatMul', 'A'), scale: inputIndex('TbnMatMul', 'scale'), shift: inputIndex('TbnMatMul', 'shift') };
+
 const tbnGemm: OpEmitter = {
   check(n, g) {
     const t = tileOf(n, g);
     if (typeof t === 'string') return t;
     const s = gemmShape(n, g, t.shape);
     if (!s) return 'A must be 2-D and match weight_shape';
-    if (n.inputs[3] && !bias(n, undefined, g, n.inputs[3], s.m, s.n)) return `C does not broadcast to [${s.m},${s.n}]`;
-    if ([4, 5].some((i) => n.inputs[i] && !isConst(g, n.inputs[i]!))) return 'the epilogue scale and shift must be constants';
+    const c = n.inputs[TBN_GEMM.C];
+    if (c && !bias(n, undefined, g, c, s.m, s.n)) return `C does not broadcast to [${s.m},${s.n}]`;
+    if ([TBN_GEMM.scale, TBN_GEMM.shift].some((i) => n.inputs[i] && !isConst(g, n.inputs[i]!))) return 'the epilogue scale and shift must be constants';
     return undefined;
   },
   scratch(n, g) {
@@ -208,18 +213,18 @@ const tbnGemm: OpEmitter = {
   emit(n, cx) {
     const t = tileOf(n, cx.g) as TileInfo;
     const s = gemmShape(n, cx.g, t.shape)!;
-    const c = bias(n, cx, cx.g, n.inputs[3] || undefined, s.m, s.n)!;
+    const c = bias(n, cx, cx.g, n.inputs[TBN_GEMM.C] || undefined, s.m, s.n)!;
     const nMajor = (s.transB === 1) !== (t.axis === 1);
-    const alpha = attrFloat(n, 'alpha', 1);
-    return emitTiled(n, cx, t, nMajor, { ...s, c: c.s, y: { rs: s.n, cs: 1 }, alpha, beta: n.inputs[3] ? attrFloat(n, 'beta', 1) : 1, act: actInit(n.post) }, c.ptr);
+    const alpha = attrsOf(n).float('alpha', 1);
+    return emitTiled(n, cx, t, nMajor, { ...s, c: c.s, y: { rs: s.n, cs: 1 }, alpha, beta: n.inputs[TBN_GEMM.C] ? attrsOf(n).float('beta', 1) : 1, act: actInit(n.post) }, c.ptr);
   },
 };
 
 /** TbnMatMul: Y = A·W (tile on the right), or Y = W·X when lowering marked tbn_left (a TbnDecode feeding MatMul's first input). */
 function tbnMatMulShape(n: LNode, g: LGraph, t: TileInfo) {
-  const x = tensorOf(g, n.inputs[0]!).shape;
+  const x = tensorOf(g, n.inputs[TBN_MATMUL.A]!).shape;
   if (t.shape.length !== 2) return undefined;
-  if (attrInt(n, 'tbn_left', 0)) {
+  if (attrsOf(n).int('tbn_left', 0)) {
     const [m, k] = t.shape as [number, number];
     const xs = x.length === 1 ? [...x, 1] : x;
     if (xs[xs.length - 2] !== k) return undefined;
@@ -236,10 +241,10 @@ const tbnMatMul: OpEmitter = {
   check(n, g) {
     const t = tileOf(n, g);
     if (typeof t === 'string') return t;
-    if ([3, 4].some((i) => n.inputs[i] && !isConst(g, n.inputs[i]!))) return 'the epilogue scale and shift must be constants';
+    if ([TBN_MATMUL.scale, TBN_MATMUL.shift].some((i) => n.inputs[i] && !isConst(g, n.inputs[i]!))) return 'the epilogue scale and shift must be constants';
     const s = tbnMatMulShape(n, g, t);
     if (s?.left && (n.post?.scale || n.post?.residual)) return 'a weight-first MatMul takes no epilogue';
-    return s ? undefined : `input [${tensorOf(g, n.inputs[0]!).shape}] does not match weight_shape [${t.shape}]`;
+    return s ? undefined : `input [${tensorOf(g, n.inputs[TBN_MATMUL.A]!).shape}] does not match weight_shape [${t.shape}]`;
   },
   scratch(n, g) {
     const t = tileOf(n, g) as TileInfo;

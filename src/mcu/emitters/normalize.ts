@@ -5,7 +5,7 @@
 // in place.
 
 import { f32 } from '../c-text.js';
-import { attrFloat, attrInt, attrInts, constFloats, constValues, isConst, normAxis, numel, tensorOf, type LGraph, type LNode } from '../graph.js';
+import { attrsOf, constFloats, constValues, isConst, normAxis, numel, tensorOf, type LGraph, type LNode } from '../graph.js';
 import type { OpEmitter } from './types.js';
 
 /** [outer, n, inner] around axes [a0, a1) of a shape. */
@@ -17,7 +17,7 @@ const softmax: OpEmitter = {
   emit(n, cx) {
     const s = tensorOf(cx.g, n.inputs[0]!).shape;
     const modern = cx.g.opset >= 13;
-    const axis = normAxis(attrInt(n, 'axis', modern ? -1 : 1), s.length);
+    const axis = normAxis(attrsOf(n).int('axis', modern ? -1 : 1), s.length);
     const [outer, len, inner] = modern ? split3(s, axis, axis + 1) : split3(s, axis, s.length);
     return { code: [`tbn_softmax(${cx.ptr(n.inputs[0]!)}, ${cx.ptr(n.outputs[0]!)}, ${outer}, ${len}, ${inner});`], kernel: 'tbn_softmax' };
   },
@@ -25,7 +25,7 @@ const softmax: OpEmitter = {
 
 function lnDims(n: LNode, g: LGraph) {
   const s = tensorOf(g, n.inputs[0]!).shape;
-  const axis = normAxis(attrInt(n, 'axis', -1), s.length);
+  const axis = normAxis(attrsOf(n).int('axis', -1), s.length);
   const [outer, len] = split3(s, axis, s.length);
   return { outer, len };
 }
@@ -46,7 +46,7 @@ const layerNorm: OpEmitter = {
   emit(n, cx) {
     const { outer, len } = lnDims(n, cx.g);
     const beta = n.inputs[2] ? cx.ptr(n.inputs[2]) : 'NULL';
-    const eps = f32(attrFloat(n, 'epsilon', 1e-5));
+    const eps = f32(attrsOf(n).float('epsilon', 1e-5));
     return {
       code: [`tbn_layernorm(${cx.ptr(n.inputs[0]!)}, ${cx.ptr(n.inputs[1]!)}, ${beta}, ${cx.ptr(n.outputs[0]!)}, ${outer}, ${len}, ${eps});`],
       kernel: 'tbn_layernorm',
@@ -57,7 +57,7 @@ const layerNorm: OpEmitter = {
 /** BatchNormalization as y = s·x + t with s = γ/√(var + ε), t = β − mean·s (float64, then float32). */
 export function batchNormAffine(n: LNode, g: LGraph): { scale: Float32Array; shift: Float32Array } {
   const [gamma, beta, mean, variance] = [1, 2, 3, 4].map((i) => constFloats(g, n.inputs[i]!));
-  const eps = attrFloat(n, 'epsilon', 1e-5);
+  const eps = attrsOf(n).float('epsilon', 1e-5);
   const scale = new Float32Array(gamma!.length);
   const shift = new Float32Array(gamma!.length);
   for (let c = 0; c < scale.length; c++) {
@@ -70,7 +70,7 @@ export function batchNormAffine(n: LNode, g: LGraph): { scale: Float32Array; shi
 
 export function checkBatchNorm(n: LNode, g: LGraph): string | undefined {
   if (n.outputs.slice(1).some(Boolean)) return 'training-mode outputs are not supported';
-  if (attrInt(n, 'training_mode', 0)) return 'training_mode = 1 is not supported';
+  if (attrsOf(n).int('training_mode', 0)) return 'training_mode = 1 is not supported';
   if (![1, 2, 3, 4].every((i) => isConst(g, n.inputs[i]!))) return 'scale, bias, mean and variance must be constants';
   const xs = tensorOf(g, n.inputs[0]!).shape;
   if (xs[0] !== 1 || xs.length < 2) return `input [${xs}]: expected [1, C, …]`;
@@ -96,13 +96,13 @@ const batchNorm: OpEmitter = {
 /** The reduced axes as one contiguous run [a0, a1), or a reason. */
 function reduceAxes(n: LNode, g: LGraph): [number, number] | string {
   const s = tensorOf(g, n.inputs[0]!).shape;
-  let axes = attrInts(n, 'axes');
+  let axes = attrsOf(n).ints('axes');
   if (n.inputs[1]) {
     if (!isConst(g, n.inputs[1])) return 'axes must be a constant';
     axes = constValues(g, n.inputs[1]);
   }
   if (!axes || !axes.length) {
-    if (attrInt(n, 'noop_with_empty_axes', 0)) return 'noop_with_empty_axes is not supported';
+    if (attrsOf(n).int('noop_with_empty_axes', 0)) return 'noop_with_empty_axes is not supported';
     axes = s.map((_, i) => i);
   }
   const sorted = [...new Set(axes.map((a) => normAxis(a, s.length)))].sort((a, b) => a - b);

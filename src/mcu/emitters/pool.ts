@@ -3,7 +3,7 @@
 // convolution is usually fused into it by fuse.ts and never reaches this emitter.
 
 import { cStruct } from '../c-text.js';
-import { attrInt, tensorOf, type LGraph, type LNode } from '../graph.js';
+import { attrsOf, tensorOf, type LGraph, type LNode } from '../graph.js';
 import { numel, plane, windowOf, type Window } from './common.js';
 import type { OpEmitter } from './types.js';
 
@@ -28,7 +28,7 @@ function windowed(kernel: 'tbn_maxpool2d' | 'tbn_avgpool2d'): OpEmitter {
     },
     emit(n, cx) {
       const geo = poolGeometry(n, cx.g) as Exclude<ReturnType<typeof poolGeometry>, string>;
-      const init = { c: geo.c, in_h: geo.h, in_w: geo.w, win: { ...geo.win }, count_include_pad: attrInt(n, 'count_include_pad', 0) };
+      const init = { c: geo.c, in_h: geo.h, in_w: geo.w, win: { ...geo.win }, count_include_pad: attrsOf(n).int('count_include_pad', 0) };
       const p = cx.define(n.name, 'tbn_pool_params', cStruct(init));
       return { code: [`${kernel}(&${p}, ${cx.ptr(n.inputs[0]!)}, ${cx.ptr(n.outputs[0]!)});`], kernel };
     },

@@ -5,7 +5,7 @@
 // become strided copies (tbn_copy) planned here; Gather reads a table row per index.
 
 import { cStruct } from '../c-text.js';
-import { attrInt, attrInts, constValues, isConst, normAxis, numel, tensorOf, type LGraph, type LNode } from '../graph.js';
+import { attrsOf, constValues, isConst, normAxis, numel, tensorOf, type LGraph, type LNode } from '../graph.js';
 import type { EmitCtx, OpEmitter } from './types.js';
 
 const MAX_RANK = 6;
@@ -63,7 +63,7 @@ const transpose: OpEmitter = {
   check: (n, g) => rankOk(tensorOf(g, n.inputs[0]!).shape),
   emit(n, cx) {
     const xs = tensorOf(cx.g, n.inputs[0]!).shape;
-    const perm = attrInts(n, 'perm') ?? xs.map((_, i) => xs.length - 1 - i);
+    const perm = attrsOf(n).ints('perm') ?? xs.map((_, i) => xs.length - 1 - i);
     const inStride = contiguous(xs);
     const out = perm.map((p) => xs[p]!);
     const code = copyCall(cx, n.name, out, perm.map((p) => inStride[p]!), contiguous(out), cx.ptr(n.inputs[0]!), cx.ptr(n.outputs[0]!));
@@ -75,7 +75,7 @@ const concat: OpEmitter = {
   check: (n, g) => rankOk(tensorOf(g, n.outputs[0]!).shape),
   emit(n, cx) {
     const ys = tensorOf(cx.g, n.outputs[0]!).shape;
-    const axis = normAxis(attrInt(n, 'axis', 0), ys.length);
+    const axis = normAxis(attrsOf(n).int('axis', 0), ys.length);
     const dst = contiguous(ys);
     let at = 0;
     const code = n.inputs.map((name, j) => {
@@ -92,7 +92,7 @@ const split: OpEmitter = {
   check: (n, g) => rankOk(tensorOf(g, n.inputs[0]!).shape),
   emit(n, cx) {
     const xs = tensorOf(cx.g, n.inputs[0]!).shape;
-    const axis = normAxis(attrInt(n, 'axis', 0), xs.length);
+    const axis = normAxis(attrsOf(n).int('axis', 0), xs.length);
     const src = contiguous(xs);
     let at = 0;
     const code: string[] = [];
@@ -109,7 +109,7 @@ const split: OpEmitter = {
 function slicePlan(n: LNode, g: LGraph): { off: number; src: number[] } | string {
   const xs = tensorOf(g, n.inputs[0]!).shape;
   const read = (i: number, attr: string) => {
-    if (g.opset < 10) return attrInts(n, attr);
+    if (g.opset < 10) return attrsOf(n).ints(attr);
     const name = n.inputs[i];
     if (!name) return undefined;
     return isConst(g, name) ? constValues(g, name) : null;
@@ -168,7 +168,7 @@ const gather: OpEmitter = {
   emit(n, cx) {
     const data = tensorOf(cx.g, n.inputs[0]!).shape;
     const idx = tensorOf(cx.g, n.inputs[1]!);
-    const axis = normAxis(attrInt(n, 'axis', 0), data.length);
+    const axis = normAxis(attrsOf(n).int('axis', 0), data.length);
     const dims = `${numel(data.slice(0, axis))}, ${data[axis]}, ${numel(data.slice(axis + 1))}`;
     const count = numel(idx.shape);
     let ix = cx.ptr(n.inputs[1]!);

@@ -1,8 +1,4 @@
-// tbn_kernels.h, copied verbatim into every export: the C99 kernel API the generated model
-// calls. Invariants: float32 tensors, row-major, batch 1 (images are CHW), no allocation (the
-// caller passes every buffer, scratch included), exported symbols prefixed tbn_.
-
-export const KERNELS_H = String.raw`/* tbn_kernels.h — portable C99 kernels for models exported by tbn (tbn export --target mcu).
+/* tbn_kernels.h — portable C99 kernels for models exported by tbn (tbn export --target mcu).
  *
  * Tensors are float32, row-major, batch 1 (images CHW, 1-D signals C×L seen as C×1×L).
  * Nothing here allocates: the generated model passes every buffer, scratch space included,
@@ -10,8 +6,8 @@ export const KERNELS_H = String.raw`/* tbn_kernels.h — portable C99 kernels fo
  *
  * Tiled weights (Tiled Bit Networks): a weight of N = p·q values is stored as one tile of q
  * bits and p scales α. Read in its stream order, value s is α[s / q] · (bit s mod q ? +1 : −1),
- * bits LSB first (bit j is bit j&7 of byte j>>3). Tiled kernels read those bits directly and
- * never build the fp32 weight. */
+ * bits LSB first (bit j is bit j&7 of byte j>>3; tbn_tile_math.h). Tiled kernels read those
+ * bits directly and never build the fp32 weight. */
 #ifndef TBN_KERNELS_H
 #define TBN_KERNELS_H
 
@@ -194,4 +190,3 @@ void tbn_gather_i32(const float *data, const int32_t *idx, int n, float *y, int 
 void tbn_tiled_gather(const tbn_tile *t, int rows, int cols, int tile_axis, const int64_t *idx64, const int32_t *idx32, int n, float *y);
 
 #endif /* TBN_KERNELS_H */
-`;

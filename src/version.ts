@@ -1,5 +1,0 @@
-// tbn's version, read from package.json (one level above both src/ and dist/): written once.
-
-import { readFileSync } from 'node:fs';
-
-export const VERSION: string = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version;
