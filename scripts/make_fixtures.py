@@ -239,6 +239,7 @@ def main():
     export(enc, torch.zeros(1, 16, dtype=torch.int64), "transformer-encoder.onnx", 17, (["ids"], ["logits"]),
            {"ids": {0: "batch"}, "logits": {0: "batch"}})
     subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "fixtures", "media.py")], check=True)
+    subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "fixtures", "production.py")], check=True)
 
     runpy.run_path(os.path.join(ROOT, "scripts", "fixtures", "convnets.py"), run_name="__main__")
 

@@ -14,6 +14,7 @@ import { openNpz } from './npz.js';
 import { readPb, readPbFolder } from './pb.js';
 import { fileRows, memoryRows, readAllRows, type RowSource } from './rows.js';
 import { modelInputs, modelOutputs, type InputSpec } from './synthetic.js';
+import { takeTextLabels, TEXT_KEY } from './text-labels.js';
 
 /** Opens a data file or .pb folder as named row sources (nothing but headers is read). */
 export async function openArrays(file: string): Promise<{ arrays: Map<string, RowSource>; positional: boolean }> {
@@ -113,6 +114,7 @@ export function arrayDataset(file: string, arrays: Map<string, RowSource>, posit
     labels = convertBatch(readAllRows(label), 'int64', `${file}:${labelKey}`);
     arrays.delete(labelKey);
   }
+  const texts = takeTextLabels(arrays, file, [...specs, ...modelOutputs(model)].map((s) => s.name));
   const targets = new Map<string, { rows: RowSource; dtype: DType }>();
   for (const out of modelOutputs(model)) {
     const t = arrays.get(out.name);
@@ -132,7 +134,7 @@ export function arrayDataset(file: string, arrays: Map<string, RowSource>, posit
   } else {
     for (const key of arrays.keys()) {
       if (!specs.some((s) => s.name === key)) {
-        throw new UserError(`${file}: key '${key}' is not an input or output of the model (inputs: ${specs.map((s) => s.name).join(', ')}; labels: '${labelKey}')`);
+        throw new UserError(`${file}: key '${key}' is not an input or output of the model (inputs: ${specs.map((s) => s.name).join(', ')}; labels: '${labelKey}'; text labels: '${TEXT_KEY}')`);
       }
     }
     for (const s of specs) {
@@ -153,6 +155,7 @@ export function arrayDataset(file: string, arrays: Map<string, RowSource>, posit
   }
   if (labels && labels.dims[0] !== count) throw new UserError(`${file}:${labelKey}: ${labels.dims[0]} labels for ${count} samples`);
   for (const [name, t] of targets) if (t.rows.dims[0] !== count) throw new UserError(`${file}:${name}: ${t.rows.dims[0]} rows for ${count} samples`);
+  if (texts && texts.rows !== count) throw new UserError(`${file}:${TEXT_KEY}: ${texts.rows} text labels for ${count} samples`);
   const shapes = Object.fromEntries(specs.map((s) => [s.name, { dtype: s.dtype, dims: inputs.get(s.name)!.dims.slice(1) }]));
   const read = async (indices: ArrayLike<number>): Promise<Batch> => {
     for (let i = 0; i < indices.length; i++) if (!(indices[i]! >= 0 && indices[i]! < count)) throw new RangeError(`sample ${indices[i]} of ${count}`);
@@ -160,7 +163,7 @@ export function arrayDataset(file: string, arrays: Map<string, RowSource>, posit
     for (const s of specs) feeds[s.name] = convertBatch(inputs.get(s.name)!.read(indices), s.dtype, what(s.name));
     const tg: Record<string, HostTensor> = {};
     for (const [name, t] of targets) tg[name] = convertBatch(t.rows.read(indices), t.dtype, `${file}:${name}`);
-    return { feeds, labels: labels && memoryRows(labels).read(indices), targets: tg };
+    return { feeds, labels: labels && memoryRows(labels).read(indices), targets: tg, texts: texts?.read(indices) };
   };
-  return { source: file, count, shapes, labelled: !!labels, targetNames: [...targets.keys()], notes, read };
+  return { source: file, count, shapes, labelled: !!labels, targetNames: [...targets.keys()], hasTexts: !!texts, notes, read };
 }

@@ -21,6 +21,8 @@ export interface Batch {
   labels?: HostTensor;
   /** Expected values of model outputs (keys named like an output), e.g. regression targets. */
   targets: Record<string, HostTensor>;
+  /** Text labels [n] for sequence (CTC) outputs, when the data has them (text-labels.ts). */
+  texts?: string[];
 }
 
 export interface Dataset {
@@ -35,6 +37,8 @@ export interface Dataset {
   classes?: string[];
   /** Output names that read() returns targets for. */
   targetNames: string[];
+  /** Whether read() returns text labels (an .npz `text` key, or a folder's text labels). */
+  hasTexts: boolean;
   notes: string[];
   /** The samples at `indices` (each in [0, count)), in that order. */
   read(indices: ArrayLike<number>): Promise<Batch>;

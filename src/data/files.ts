@@ -44,6 +44,9 @@ function walk(dir: string, rel = '', out: string[] = [], ignored: string[] = [])
   return { files: out, ignored };
 }
 
+/** Listing.labelSource of labels named by the class subfolders. */
+export const CLASS_SUBFOLDERS = 'class subfolders';
+
 /** The samples of a folder: its images/WAVs, with labels when the folder has them. */
 export function listFolder(dir: string, labelsOpt?: string): Listing {
   const { files, ignored } = walk(dir);
@@ -58,7 +61,7 @@ export function listFolder(dir: string, labelsOpt?: string): Listing {
     listing.ignored = ignored.filter((f) => path.join(dir, f) !== labelsFile);
   } else if (files.every((f) => f.includes('/'))) {
     listing.labels = files.map((f) => f.slice(0, f.indexOf('/')));
-    listing.labelSource = 'class subfolders';
+    listing.labelSource = CLASS_SUBFOLDERS;
   }
   return listing;
 }

@@ -11,7 +11,7 @@ import { numel, type HostTensor } from '../util/host-tensor.js';
 import { audioDims, audioSegments, checkAudioRecipe, melOptions, preprocessAudio, targetRate, type AudioSegment } from './audio.js';
 import type { Batch, Dataset, LoadDataOptions } from './dataset.js';
 import { melFilters } from './dsp.js';
-import { indexLabels, listFile, listFolder, mediaKind, type Listing, type MediaKind } from './files.js';
+import { CLASS_SUBFOLDERS, indexLabels, listFile, listFolder, mediaKind, type Listing, type MediaKind } from './files.js';
 import { imageGeometry, imageInfo, preprocessImage, type ImageInfo } from './image.js';
 import { defaultRecipe, describeRecipe, parseRecipes, type Recipe } from './recipe.js';
 import { modelInputs, type InputSpec } from './synthetic.js';
@@ -234,6 +234,9 @@ export async function openMedia(file: string, isDir: boolean, model: Model, opts
     const shown = classes ? `: ${classes.slice(0, 10).map((c, i) => `${c}=${i}`).join(', ')}${classes.length > 10 ? `, … (${classes.length} classes)` : ''}` : '';
     notes.push(`labels from ${listing.labelSource}${shown}`);
   }
+  // A labels file's rows are also the samples' text, the truth of sequence (CTC) outputs;
+  // class subfolder names are not.
+  const texts = listing.labels && listing.labelSource !== CLASS_SUBFOLDERS ? listing.labels : undefined;
   const filters = feeds.map((f) => {
     const first = items[0]![f.column]!;
     if (f.kind !== 'audio' || f.recipe.features !== 'logmel' || !('audio' in first)) return undefined;
@@ -262,12 +265,13 @@ export async function openMedia(file: string, isDir: boolean, model: Model, opts
       out[spec.name] = { dtype: spec.dtype, dims: [n, ...dims], data };
     }
     const batchLabels = labels && { dtype: 'int64' as const, dims: [n], data: BigInt64Array.from(indices as ArrayLike<number>, (i) => labels![i]!) };
-    return { feeds: out, labels: batchLabels, targets: {} };
+    const batchTexts = texts && Array.from(indices as ArrayLike<number>, (i) => texts[sampleOf[i]!]!);
+    return { feeds: out, labels: batchLabels, targets: {}, texts: batchTexts };
   };
   const shapes: Dataset['shapes'] = Object.fromEntries([
     ...feeds.map((f) => [f.spec.name, { dtype: f.spec.dtype, dims: f.dims }]),
     ...fills.map((f) => [f.spec.name, { dtype: f.spec.dtype, dims: f.spec.dims.slice(1) }]),
   ]);
-  return { source: file, count, shapes, labelled: !!labels, classes, targetNames: [], notes, read };
+  return { source: file, count, shapes, labelled: !!labels, classes, targetNames: [], hasTexts: !!texts, notes, read };
 }
 

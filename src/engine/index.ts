@@ -22,5 +22,5 @@ export { sum, mean, max, min, prod, argMax, argMin } from './ops/reduce.js';
 export { softmax, logSoftmax } from './ops/softmax.js';
 export { layerNorm, batchNorm, batchNormTrain } from './ops/norm.js';
 export { reshape, transpose, slice, concat, split, pad, gather, scatterAdd, squeeze, unsqueeze, flatten, tile } from './ops/shape-ops.js';
-export { mseLoss, klDistillLoss, crossEntropyLoss } from './losses.js';
+export { mseLoss, klDistillLoss, crossEntropyLoss, binaryKlLoss, cosineLoss } from './losses.js';
 export { Adam, AdamW, cosineSchedule, oneCycleSchedule, type AdamOptions, type Schedule } from './optim.js';

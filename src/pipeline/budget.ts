@@ -66,7 +66,7 @@ function psByName(point: BudgetPoint, table: LayerSensitivity[]): Record<string,
 
 /** Accuracy points (or top-1 disagreement points) lost on the held-out data. */
 async function measureDrop(modelPath: string, result: MethodResult, holdout: Dataset, ctx: MethodContext): Promise<{ drop: number; measure: 'accuracy' | 'disagreement' }> {
-  const a = await compareModels(modelPath, encodeModelInline(result.compressed), { data: holdout, model: ctx.model, samples: holdout.count, seed: ctx.seed, shapes: ctx.shapes });
+  const a = await compareModels(modelPath, encodeModelInline(result.compressed), { data: holdout, model: ctx.model, samples: holdout.count, seed: ctx.seed, shapes: ctx.shapes, tasks: { task: ctx.training.task, blank: ctx.training.blank } });
   const o = a.outputs.find((x) => x.top1Agreement !== null);
   if (!o) throw new UserError('--max-drop and --target-bits need a classification output ([N, C] logits) to measure the drop');
   return o.accuracy ? { drop: 100 * (o.accuracy.original - o.accuracy.compressed), measure: 'accuracy' } : { drop: 100 * (1 - o.top1Agreement!), measure: 'disagreement' };
@@ -89,6 +89,7 @@ export async function compressWithBudget(
     alpha: ctx.alpha,
     permute: ctx.permute,
     seed: ctx.seed,
+    task: ctx.training.task,
     onLayer: (d, t, node) => onProgress(`sensitivity: layer ${d + 1}/${t} ${node}`),
   });
   if (!table.length) throw new UserError('no layer can be tiled under these options (see tbn inspect)');

@@ -7,7 +7,7 @@ import { parseLayerAxis, parseLayerP } from '../tbn/select.js';
 import { DEFAULT_MIN_PARAMS } from '../tbn/sizes.js';
 import type { AlphaMode } from '../tbn/tile.js';
 import type { OutputFormat } from '../tbn/rewrite.js';
-import { duration, labelledDataOptions, nonNegativeNumber, positiveInteger, positiveNumber, type OptionSpecs, type OptionValues } from './option-spec.js';
+import { duration, labelledDataOptions, nonNegativeInteger, nonNegativeNumber, positiveInteger, positiveNumber, type OptionSpecs, type OptionValues } from './option-spec.js';
 
 const AXES = ['auto', 'output', 'input', 'row-major'] as const satisfies readonly AxisPolicy[];
 
@@ -34,9 +34,12 @@ export const COMPRESS_OPTIONS = {
   steps: { type: 'number', coerce: positiveInteger('--steps'), describe: 'Fine-tuning steps (overrides --epochs)' },
   lr: { type: 'number', default: DEFAULT_FINETUNE.lr, coerce: positiveNumber('--lr'), describe: 'Peak learning rate (Adam, cosine schedule with warm-up)' },
   'batch-size': { type: 'number', default: DEFAULT_FINETUNE.batchSize, coerce: positiveInteger('--batch-size'), describe: 'Fine-tuning batch size' },
-  loss: { choices: ['auto', 'kl', 'mse'] as const, default: DEFAULT_FINETUNE.loss, describe: 'Distillation loss: auto = KL on [N, C] outputs, MSE on others' },
+  loss: { choices: ['auto', 'kl', 'mse', 'cosine'] as const, default: DEFAULT_FINETUNE.loss, describe: "Distillation loss: auto = by each output's task (KL for classes and CTC frames, cosine for embeddings, per-pixel for maps, scaled MSE for regression); kl/mse/cosine force one loss on every output" },
+  task: { type: 'string', array: true, describe: 'What an output is: KIND or OUTPUT=KIND, KIND one of classification, ctc, embedding, dense, regression (default: detected from the graph and data)' },
+  blank: { type: 'number', coerce: nonNegativeInteger('--blank'), describe: 'CTC blank index (default: the model metadata, or detected; 0 otherwise)' },
+  features: { choices: ['auto', 'on', 'off'] as const, default: DEFAULT_FINETUNE.features, describe: "Also match the teacher's activations at the end of each tiled layer's block (auto: for regression outputs, where it measured better)" },
   temperature: { type: 'number', default: DEFAULT_FINETUNE.temperature, coerce: positiveNumber('--temperature'), describe: 'Distillation temperature for the KL loss' },
-  augment: { type: 'boolean', default: DEFAULT_FINETUNE.augment, describe: 'Shift/rotate/noise/mixup the inputs; the teacher labels them (--no-augment to skip)' },
+  augment: { type: 'boolean', default: DEFAULT_FINETUNE.augment, describe: 'Shift/rotate/noise/mixup the inputs; the teacher labels them (auto: on for classification and regression outputs, off for CTC, embedding and dense ones; --augment / --no-augment force it)' },
   'alpha-source': { choices: ['weight', 'separate'] as const, default: DEFAULT_FINETUNE.alphaSource, describe: 'α from the latent weights, or from a separate full-precision tensor' },
   'train-rest': { type: 'boolean', default: DEFAULT_FINETUNE.trainRest, describe: 'Also fine-tune the biases, norms and untiled layers (--no-train-rest: the tiles only)' },
   'binarize-rest': { type: 'boolean', default: false, describe: 'Layers under λ become binary (1 bit per weight, one α) instead of staying fp32' },

@@ -21,6 +21,7 @@ import { compressWithBudget, type BudgetReport } from './budget.js';
 import { COMPRESS_OPTIONS, type CompressSettings } from './compress-options.js';
 import { withDefaults } from './option-spec.js';
 import { createOrtSession } from '../runtime/ort.js';
+import { parseTaskFlags } from '../tbn/tasks.js';
 import { loadData, type Dataset } from '../data/dataset.js';
 import { parseInputShapes, syntheticInputs } from '../data/synthetic.js';
 import { packageVersion } from '../util/package.js';
@@ -127,6 +128,7 @@ export async function compressModel(given: CompressOptions): Promise<CompressRep
   const loaded = loadModel(opts.model);
   const model = loaded.model;
   if (opts.format === 'custom') wrapInput(opts.model, () => checkCustomFormat(model));
+  parseTaskFlags(opts.task, model.graph.outputs.map((o) => o.name!));
   const data = opts.data
     ? await loadData(opts.data, model, { labelKey: opts.labelKey, preprocess: opts.preprocess, labels: opts.labels, shapes, onProgress: (message) => progress({ phase: 'load', message }) })
     : undefined;
@@ -193,6 +195,7 @@ async function finishCompress(
   if (!opts.dryRun && tiled.length && measurable) {
     progress({ phase: 'evaluate', message: 'measuring agreement with the original' });
     agreement = await compareModels(opts.model, encodeModelInline(compressed), evalSet(ctx.data, ctx.model, opts, ctx.shapes));
+    warnings.push(...agreement.notes);
   }
   let outputBytes: number | null = null;
   if (!opts.dryRun) {
@@ -249,7 +252,7 @@ function totalParams(model: Model): number {
 }
 
 function evalSet(data: Dataset | undefined, model: Model, opts: CompressOptions, shapes: Map<string, number[]>) {
-  return { data, model, samples: opts.evalSamples ?? 500, seed: opts.seed ?? 0, shapes };
+  return { data, model, samples: opts.evalSamples ?? 500, seed: opts.seed ?? 0, shapes, tasks: { task: opts.task, blank: opts.blank } };
 }
 
 function wrapInput(file: string, fn: () => void): void {

@@ -32,6 +32,13 @@ export function positiveInteger(flag: string) {
   };
 }
 
+export function nonNegativeInteger(flag: string) {
+  return (v: number): number => {
+    if (!Number.isInteger(v) || v < 0) throw new UsageError(`${flag} must be an integer ≥ 0`);
+    return v;
+  };
+}
+
 export function positiveNumber(flag: string) {
   return (v: number): number => {
     if (!(v > 0) || !Number.isFinite(v)) throw new UsageError(`${flag} must be a positive number`);

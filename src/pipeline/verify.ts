@@ -11,8 +11,10 @@ import { createOrtSession, type OrtSession } from '../runtime/ort.js';
 import { TBN_DOMAIN } from '../tbn/format.js';
 import { withDefaults } from './option-spec.js';
 import { VERIFY_OPTIONS, type VerifySettings } from './verify-options.js';
+import { parseTaskFlags } from '../tbn/tasks.js';
 import { compareSessions, type OutputAgreement } from '../verify/compare.js';
 import type { HostTensor } from '../util/host-tensor.js';
+import { checkTaskThresholds, type TaskThresholdFlag } from '../verify/task-thresholds.js';
 
 export type RuntimeName = VerifySettings['runtime'];
 
@@ -23,7 +25,7 @@ export type VerifyOptions = { original: string; compressed: string } & Partial<V
 };
 
 export interface ThresholdResult {
-  flag: '--max-drop' | '--min-agreement' | '--max-mse';
+  flag: '--max-drop' | '--min-agreement' | '--max-mse' | TaskThresholdFlag;
   output: string;
   limit: number;
   value: number;
@@ -135,7 +137,7 @@ function checkThresholds(opts: VerifyOptions & VerifySettings, outputs: OutputAg
       results.push({ flag: '--max-mse', output: o.name, limit: opts.maxMse, value: o.mse, passed: o.mse <= opts.maxMse });
     }
   }
-  return results;
+  return [...results, ...checkTaskThresholds(opts, outputs)];
 }
 
 export async function verifyModels(given: VerifyOptions): Promise<VerifyReport> {
@@ -144,6 +146,7 @@ export async function verifyModels(given: VerifyOptions): Promise<VerifyReport> 
   const a = loadModel(opts.original);
   const b = loadModel(opts.compressed);
   checkComparable(a.model, b.model, opts.original, opts.compressed);
+  parseTaskFlags(opts.task, a.model.graph.outputs.map((o) => o.name!));
   const shapes = parseInputShapes(opts.inputShape);
   const data = opts.data ? await loadData(opts.data, a.model, { labelKey: opts.labelKey, preprocess: opts.preprocess, labels: opts.labels, shapes }) : undefined;
   const warnings = [...(data?.notes ?? [])];
@@ -155,7 +158,7 @@ export async function verifyModels(given: VerifyOptions): Promise<VerifyReport> 
   const sa = await createOrtSession(opts.original, { threads });
   const sb = await factory(opts.compressed, { threads });
   try {
-    const set = { data, model: a.model, samples, seed: opts.seed ?? 0, shapes, batchSize };
+    const set = { data, model: a.model, samples, seed: opts.seed ?? 0, shapes, batchSize, tasks: { task: opts.task, blank: opts.blank }, charset: opts.charset, threshold: opts.threshold };
     const agreement = await compareSessions(sa, sb, set, { onBatch: (d, t) => opts.onProgress?.(d, t, 'compare') });
     const feeds = data
       ? (await readRange(data, 0, Math.min(batchSize, data.count))).feeds
@@ -166,6 +169,7 @@ export async function verifyModels(given: VerifyOptions): Promise<VerifyReport> 
     opts.onProgress?.(1, 2, 'latency');
     const compressedMs = await medianLatency(sb, feeds, runs);
     const thresholds = checkThresholds(opts, agreement.outputs);
+    warnings.push(...agreement.notes);
     const tiled = tbnLayers(b.model);
     const tiledParams = tiled.reduce((s, l) => s + l.params, 0);
     const params = a.model.graph.initializers.reduce((s, t) => s + t.dims.reduce((x, y) => x * y, 1), 0);

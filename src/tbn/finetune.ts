@@ -1,11 +1,13 @@
 // Fine-tuning the tiles by distillation (docs/design.md §1): the student is the engine program of
 // the (permuted) fp32 model with each tiled weight produced by the TBN parametrisation from
 // latent weights; the teacher is the original model in onnxruntime, which labels every
-// (augmented) batch. Loss: KL with temperature on classification outputs, MSE (scaled by the
-// teacher's variance) on the others, plus cross-entropy when the data has labels. Adam with a
-// cosine schedule. Emits progress events; prints nothing; yields to the event loop each step.
+// (augmented) batch. The loss follows what each output is (tasks.ts, distill-loss.ts), plus
+// cross-entropy when the data has labels and, where it helps, intermediate-feature matching
+// (features.ts). Adam with a cosine schedule. Emits progress events; prints nothing; yields to
+// the event loop each step.
 
 import * as E from '../engine/index.js';
+import { UserError } from '../errors.js';
 import { compile, type Program } from '../interp/index.js';
 import type { Dataset } from '../data/dataset.js';
 import { syntheticInputs } from '../data/synthetic.js';
@@ -20,8 +22,11 @@ import { tiledWeight } from './parametrize.js';
 import { TimeBudget, type ScheduleChoice } from './time-budget.js';
 import type { LayerChoice } from './select.js';
 import type { AlphaMode } from './tile.js';
+import { distillLoss, lossLabel, resolveAugment, studentCaptures, type LossKind } from './distill-loss.js';
+import { featureLoss, featureTeacher, planFeatures, type FeatureMode, type FeaturePlan } from './features.js';
+import { probeTasks, type OutputTask } from './tasks.js';
 
-export type LossKind = 'auto' | 'kl' | 'mse';
+export type { LossKind } from './distill-loss.js';
 
 export interface FinetuneOptions {
   epochs: number;
@@ -32,7 +37,17 @@ export interface FinetuneOptions {
   seed: number;
   loss: LossKind;
   temperature: number;
-  augment: boolean;
+  /** `--task` values (kind, or output=kind); the rest is detected (tasks.ts). */
+  task?: string[];
+  /** CTC blank index (detected when unset). */
+  blank?: number;
+  /** Intermediate-feature distillation (features.ts). */
+  features: FeatureMode;
+  /** The fp32 model the student's value names refer to (the permuted original, before any
+   *  BatchNorm re-estimation): the teacher of intermediate features. */
+  reference?: Model;
+  /** Input augmentation; 'auto' decides by the output tasks (distill-loss.ts). */
+  augment: boolean | 'auto';
   alpha: AlphaMode;
   alphaSource: 'weight' | 'separate';
   /** Also train every other float weight (biases, norms, untiled layers). */
@@ -51,7 +66,8 @@ export const DEFAULT_FINETUNE: FinetuneOptions = {
   seed: 0,
   loss: 'auto',
   temperature: 2,
-  augment: true,
+  features: 'auto',
+  augment: 'auto',
   alpha: 'per-tile',
   alphaSource: 'weight',
   trainRest: true,
@@ -68,6 +84,11 @@ export interface FinetuneResult {
   lossAfter: number;
   /** How the schedule was fitted to --time-budget. */
   schedule?: ScheduleChoice;
+  /** What each output was taken to be, and the loss it got. */
+  tasks: { task: OutputTask; loss: string }[];
+  /** Intermediate features matched (empty when off) and why. */
+  features: { values: string[]; note: string };
+  augment: { on: boolean; note: string };
 }
 
 interface Student {
@@ -98,34 +119,20 @@ function buildStudent(model: Model, choices: LayerChoice[], opts: FinetuneOption
   return { program, latent, rest };
 }
 
-function isClassification(t: HostTensor): boolean {
-  return t.dims.length === 2 && t.dims[1]! > 1;
+interface Objective {
+  tasks: OutputTask[];
+  features?: FeaturePlan;
+  /** Labels the teacher for a batch: outputs (and intermediate values when features are on). */
+  teacher: OrtSession;
 }
 
-/** The distillation loss of one batch (a scalar tensor to backpropagate). */
-function distillLoss(student: Record<string, E.Tensor>, teacher: Record<string, HostTensor>, labels: number[] | undefined, opts: FinetuneOptions): E.Tensor {
-  let total: E.Tensor | undefined;
-  const add = (l: E.Tensor) => (total = total ? E.add(total, l) : l);
-  for (const [name, t] of Object.entries(teacher)) {
-    const s = student[name];
-    if (!s || t.dtype !== 'float32') continue;
-    const target = E.tensor(t.data as Float32Array, t.dims);
-    const kl = opts.loss === 'kl' || (opts.loss === 'auto' && isClassification(t));
-    if (kl) {
-      add(E.klDistillLoss(s, target, opts.temperature, -1));
-      if (labels && isClassification(t)) add(E.crossEntropyLoss(s, labels, 1));
-    } else {
-      const d = t.data as Float32Array;
-      let m = 0;
-      let v = 0;
-      for (const x of d) m += x;
-      m /= d.length;
-      for (const x of d) v += (x - m) ** 2;
-      add(E.affine(E.mseLoss(s, target), 1 / Math.max(v / d.length, 1e-12), 0));
-    }
-  }
-  if (!total) throw new Error('the model has no float outputs to distil');
-  return total;
+/** The loss of one batch (a scalar tensor to backpropagate). */
+function batchLoss(student: Student, obj: Objective, feeds: Record<string, HostTensor>, teacher: Record<string, HostTensor>, labels: number[] | undefined, opts: FinetuneOptions): E.Tensor {
+  const capture = [...studentCaptures(obj.tasks, opts), ...(obj.features?.values ?? [])];
+  const run = student.program.run(feeds, { capture });
+  const loss = distillLoss(obj.tasks, run, teacher, labels, opts);
+  const feat = obj.features && featureLoss(run.values, teacher, obj.features);
+  return feat ? E.add(loss, feat) : loss;
 }
 
 type TrainBatch = { feeds: Record<string, HostTensor>; labels?: number[] };
@@ -136,14 +143,30 @@ async function gather(ds: Dataset, idx: Uint32Array): Promise<TrainBatch> {
   return { feeds: b.feeds, labels: b.labels ? Array.from(b.labels.data as BigInt64Array, Number) : undefined };
 }
 
-async function evalLoss(student: Student, teacher: OrtSession, batches: (() => Promise<TrainBatch>)[], opts: FinetuneOptions): Promise<number> {
+async function evalLoss(student: Student, obj: Objective, batches: (() => Promise<TrainBatch>)[], opts: FinetuneOptions): Promise<number> {
   let sum = 0;
   for (const next of batches) {
     const b = await next();
-    const t = await teacher.run(b.feeds);
-    sum += E.noGrad(() => E.tidy(() => distillLoss(student.program.run(b.feeds).outputs, t, b.labels, opts).item()));
+    const t = await obj.teacher.run(b.feeds);
+    sum += E.noGrad(() => E.tidy(() => batchLoss(student, obj, b.feeds, t, b.labels, opts).item()));
   }
   return sum / batches.length;
+}
+
+/**
+ * Decides the output tasks on one batch (what the data holds comes from its metadata) and
+ * sets up feature matching. `model` is the model the layer choices index; `student` its float
+ * view, whose values the features must exist in.
+ */
+async function objective(model: Model, student: Model, choices: LayerChoice[], data: Dataset | undefined, teacher: OrtSession, first: TrainBatch, opts: FinetuneOptions) {
+  const evidence = { ...first, targets: data?.targetNames ?? [], texts: !!data?.hasTexts };
+  const tasks = await probeTasks(model, teacher, evidence, opts);
+  const { plan, note } = planFeatures(model, choices.map((c) => c.layer.nodeIndex), tasks, opts.features);
+  const produced = new Set(student.graph.nodes.flatMap((n) => n.outputs));
+  const values = plan?.values.filter((v) => produced.has(v)) ?? [];
+  const features = plan && opts.reference && values.length ? { ...plan, values } : undefined;
+  const obj: Objective = { tasks, features, teacher: features ? floatTeacher(await featureTeacher(opts.reference!, features), opts.reference!) : teacher };
+  return { obj, note: plan && !opts.reference ? 'intermediate features: off (no fp32 reference model given)' : note };
 }
 
 export async function finetune(model: Model, choices: LayerChoice[], data: Dataset | undefined, original: OrtSession, options: Partial<FinetuneOptions> = {}, shapes?: Map<string, number[]>): Promise<FinetuneResult> {
@@ -166,58 +189,67 @@ export async function finetune(model: Model, choices: LayerChoice[], data: Datas
     sample(Uint32Array.from({ length: Math.min(batch, count - k * batch) }, (_, i) => k * batch + i), 1_000_000 + k),
   );
   const evalStarted = performance.now();
-  const lossBefore = await evalLoss(student, teacher, evalSet, opts);
-  const budget = opts.loopSeconds === undefined ? undefined : new TimeBudget(opts.loopSeconds, total, (performance.now() - evalStarted) / 1000);
-  let schedule: ScheduleChoice | undefined;
-  const params = [...[...student.latent.values()].flatMap((l) => (l.a ? [l.w, l.a] : [l.w])), ...student.program.parameters().values()];
-  const cosine = (steps: number) => E.cosineSchedule({ lr: opts.lr, totalSteps: steps, warmupSteps: Math.max(1, Math.round(steps * 0.03)), minLr: opts.lr * 0.01 });
-  let lr = cosine(total);
-  const optim = new E.Adam(params, { lr: (s) => lr(s) });
-  const started = performance.now();
-  let order = rng.permutation(count);
-  const indicesOf = (step: number) => order.subarray((step % perEpoch) * batch, (step % perEpoch) * batch + batch);
-  // The next batch (same epoch: its order is drawn) is read while this step computes.
-  let next: Promise<TrainBatch> | undefined;
-  for (let step = 0; step < total; step++) {
-    if (opts.signal?.aborted) throw new Error('aborted');
-    const epochStep = step % perEpoch;
-    if (epochStep === 0 && step > 0) order = rng.permutation(count);
-    const raw = await (next ?? sample(indicesOf(step), step));
-    next = step + 1 < total && (step + 1) % perEpoch !== 0 ? sample(indicesOf(step + 1), step + 1) : undefined;
-    next?.catch(() => {}); // awaited next step; a read error surfaces there
-    const aug = opts.augment ? augmentBatch(raw.feeds, rng, DEFAULT_AUGMENT) : { feeds: raw.feeds, labelsValid: true };
-    const teacherOut = await teacher.run(aug.feeds);
-    const loss = E.tidy(() => {
-      const l = distillLoss(student.program.run(aug.feeds).outputs, teacherOut, aug.labelsValid ? raw.labels : undefined, opts);
-      const v = l.item();
-      E.backward(l);
-      return v;
-    });
-    optim.step();
-    optim.zeroGrad();
-    const elapsed = (performance.now() - started) / 1000;
-    const fitted = budget?.afterStep(step + 1, elapsed);
-    if (fitted) {
-      schedule = fitted;
-      total = fitted.steps;
-      lr = cosine(total);
-      opts.onSchedule?.(fitted);
+  const { obj, note } = await objective(model, view.model, choices, data, teacher, await evalSet[0]!(), opts);
+  try {
+    const lossBefore = await evalLoss(student, obj, evalSet, opts);
+    const augment = resolveAugment(opts.augment, obj.tasks);
+    let schedule: ScheduleChoice | undefined;
+    const budget = opts.loopSeconds === undefined ? undefined : new TimeBudget(opts.loopSeconds, total, (performance.now() - evalStarted) / 1000);
+    const params = [...[...student.latent.values()].flatMap((l) => (l.a ? [l.w, l.a] : [l.w])), ...student.program.parameters().values()];
+    const cosine = (steps: number) => E.cosineSchedule({ lr: opts.lr, totalSteps: steps, warmupSteps: Math.max(1, Math.round(steps * 0.03)), minLr: opts.lr * 0.01 });
+    let lr = cosine(total);
+    const optim = new E.Adam(params, { lr: (s) => lr(s) });
+    const started = performance.now();
+    let order = rng.permutation(count);
+    const indicesOf = (step: number) => order.subarray((step % perEpoch) * batch, (step % perEpoch) * batch + batch);
+    // The next batch (same epoch: its order is drawn) is read while this step computes.
+    let next: Promise<TrainBatch> | undefined;
+    for (let step = 0; step < total; step++) {
+      if (opts.signal?.aborted) throw new Error('aborted');
+      const epochStep = step % perEpoch;
+      if (epochStep === 0 && step > 0) order = rng.permutation(count);
+      const raw = await (next ?? sample(indicesOf(step), step));
+      next = step + 1 < total && (step + 1) % perEpoch !== 0 ? sample(indicesOf(step + 1), step + 1) : undefined;
+      next?.catch(() => {}); // awaited next step; a read error surfaces there
+      const aug = augment.on ? augmentBatch(raw.feeds, rng, DEFAULT_AUGMENT) : { feeds: raw.feeds, labelsValid: true };
+      const teacherOut = await obj.teacher.run(aug.feeds);
+      const loss = E.tidy(() => {
+        const l = batchLoss(student, obj, aug.feeds, teacherOut, aug.labelsValid ? raw.labels : undefined, opts);
+        const v = l.item();
+        E.backward(l);
+        return v;
+      });
+      if (!Number.isFinite(loss)) {
+        throw new UserError(`fine-tuning diverged: the loss is ${loss} at step ${step + 1} (try a lower --lr; now ${opts.lr}); nothing was written`);
+      }
+      optim.step();
+      optim.zeroGrad();
+      const elapsed = (performance.now() - started) / 1000;
+      const fitted = budget?.afterStep(step + 1, elapsed);
+      if (fitted) {
+        schedule = fitted;
+        total = fitted.steps;
+        lr = cosine(total);
+        opts.onSchedule?.(fitted);
+      }
+      opts.onStep?.({ step: step + 1, total, epoch: Math.floor(step / perEpoch) + 1, epochs: Math.ceil(total / perEpoch), loss, samplesPerSecond: ((step + 1) * batch) / elapsed, etaSeconds: (elapsed / (step + 1)) * (total - step - 1) });
+      await new Promise((r) => setImmediate(r));
     }
-    opts.onStep?.({ step: step + 1, total, epoch: Math.floor(step / perEpoch) + 1, epochs: Math.ceil(total / perEpoch), loss, samplesPerSecond: ((step + 1) * batch) / elapsed, etaSeconds: (elapsed / (step + 1)) * (total - step - 1) });
-    await new Promise((r) => setImmediate(r));
+    const seconds = (performance.now() - started) / 1000;
+    const lossAfter = await evalLoss(student, obj, evalSet, opts);
+    const latent = new Map<number, { w: Float32Array; a?: Float32Array }>();
+    for (const [k, l] of student.latent) latent.set(k, { w: l.w.toArray() as Float32Array, a: l.a?.toArray() as Float32Array | undefined });
+    const updated = new Map<string, Float32Array>();
+    for (const [name, p] of student.program.parameters()) updated.set(name, p.toArray() as Float32Array);
+    optim.dispose();
+    for (const l of student.latent.values()) {
+      l.w.dispose();
+      l.a?.dispose();
+    }
+    student.program.dispose();
+    const tasks = obj.tasks.map((task) => ({ task, loss: lossLabel(task, opts) }));
+    return { latent, updated, steps: total, seconds, lossBefore, lossAfter, schedule, tasks, features: { values: obj.features?.values ?? [], note }, augment };
+  } finally {
+    if (obj.teacher !== teacher) await obj.teacher.release();
   }
-  const seconds = (performance.now() - started) / 1000;
-  const lossAfter = await evalLoss(student, teacher, evalSet, opts);
-  const latent = new Map<number, { w: Float32Array; a?: Float32Array }>();
-  for (const [k, l] of student.latent) latent.set(k, { w: l.w.toArray() as Float32Array, a: l.a?.toArray() as Float32Array | undefined });
-  const updated = new Map<string, Float32Array>();
-  for (const [name, p] of student.program.parameters()) updated.set(name, p.toArray() as Float32Array);
-  optim.dispose();
-  for (const l of student.latent.values()) {
-    l.w.dispose();
-    l.a?.dispose();
-  }
-  student.program.dispose();
-  return { latent, updated, steps: total, seconds, lossBefore, lossAfter, schedule };
 }
-

@@ -8,7 +8,7 @@ import { getBackend } from '../engine/index.js';
 import type { Model } from '../ir/types.js';
 import { createOrtSession } from '../runtime/ort.js';
 import { recalibrateBatchNorm, type BatchNormUpdate } from './batchnorm.js';
-import { DEFAULT_FINETUNE, finetune, type FinetuneOptions } from './finetune.js';
+import { DEFAULT_FINETUNE, finetune, type FinetuneOptions, type FinetuneResult } from './finetune.js';
 import { asStoredType } from './float-view.js';
 import { fuseEpilogues, type FuseReport } from './fuse-epilogue.js';
 import { consumedWeight, layerOutput } from './layers.js';
@@ -53,6 +53,10 @@ export interface FinetuneSummary {
   backend: string;
   /** How the schedule was fitted to --time-budget. */
   schedule: ScheduleChoice | null;
+  /** What each output was taken to be and the loss it got; intermediate features matched. */
+  tasks: FinetuneResult['tasks'];
+  features: FinetuneResult['features'];
+  augment: FinetuneResult['augment'];
 }
 
 export interface MethodResult {
@@ -125,13 +129,14 @@ export async function compressWith(ctx: MethodContext, select: SelectOptions, op
   let summary: FinetuneSummary | null = null;
   if (ctx.finetune && tiled.length && !opts.dryRun) {
     if (!data) ctx.warn('no --data: fine-tuning on synthetic inputs, and accuracy is not measured');
+    const reference = working; // fp32 and permuted: the teacher of intermediate features
     if (recalibrate && bnSet) {
       ctx.progress('batchnorm', 're-estimating BatchNorm statistics before fine-tuning');
       const first = await recalibrateBatchNorm(rewriteModel(working, tiled, { format: 'expanded' }), bnSet);
       working = copyInitializers(working, first.model, batchNormStats(working));
     }
     const teacher = await createOrtSession(ctx.modelPath, { threads: 0, spinning: false });
-    const training = { ...ctx.training, alpha, seed: ctx.seed, loopSeconds: loopBudget(ctx, begun) };
+    const training = { ...ctx.training, alpha, seed: ctx.seed, reference, loopSeconds: loopBudget(ctx, begun) };
     try {
       const started = Date.now();
       const r = await finetune(
@@ -154,7 +159,8 @@ export async function compressWith(ctx: MethodContext, select: SelectOptions, op
       });
       const count = data?.count ?? 512;
       const perEpoch = Math.max(1, Math.floor(count / Math.min(training.batchSize ?? DEFAULT_FINETUNE.batchSize, count)));
-      summary = { steps: r.steps, epochs: r.steps / perEpoch, seconds: (Date.now() - started) / 1000, lossBefore: r.lossBefore, lossAfter: r.lossAfter, backend: getBackend().name, schedule: r.schedule ?? null };
+      const { tasks, features, augment } = r;
+      summary = { steps: r.steps, epochs: r.steps / perEpoch, seconds: (Date.now() - started) / 1000, lossBefore: r.lossBefore, lossAfter: r.lossAfter, backend: getBackend().name, schedule: r.schedule ?? null, tasks, features, augment };
     } finally {
       await teacher.release();
     }

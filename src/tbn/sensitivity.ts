@@ -11,7 +11,7 @@ import { graph as makeGraph, valueInfo } from '../ir/build.js';
 import type { Model } from '../ir/types.js';
 import { encodeModelInline } from '../onnx/file.js';
 import { createOrtSession, type OrtSession } from '../runtime/ort.js';
-import { widenToFloat32, type HostTensor } from '../util/host-tensor.js';
+import { widenAllToFloat32, widenToFloat32, type HostTensor } from '../util/host-tensor.js';
 import { argmax, evalBatches, type EvalSet } from '../verify/compare.js';
 import { constantFloat, consumedWeight, findWeightLayers, floatLayerNode, layerActivation } from './layers.js';
 import { tiledWeight } from './parametrize.js';
@@ -19,6 +19,7 @@ import { permuteChannels } from './permute.js';
 import { rewriteModel } from './rewrite.js';
 import { makeChoice, selectLayers, type LayerChoice, type SelectOptions } from './select.js';
 import { concreteShapes, withOutputs } from './shapes.js';
+import { probeTasks, type OutputForm } from './tasks.js';
 import { computeTile, type AlphaMode } from './tile.js';
 
 export interface SensitivityEntry {
@@ -55,6 +56,8 @@ export interface SensitivityOptions {
   alpha: AlphaMode;
   permute: boolean;
   seed: number;
+  /** `--task` values: what the outputs are (else detected, tasks.ts). */
+  task?: string[];
   onLayer?: (done: number, total: number, node: string) => void;
 }
 
@@ -76,16 +79,31 @@ interface Reference {
   feeds: Record<string, HostTensor>[];
   outputs: Record<string, HostTensor>[];
   labels: (HostTensor | undefined)[];
+  /** [N, C] class outputs (tasks.ts) and their form; every other output is scored by scaled MSE. */
+  classes: Map<string, OutputForm>;
 }
 
 async function referenceOutputs(teacher: OrtSession, set: EvalSet): Promise<Reference> {
-  const ref: Reference = { feeds: [], outputs: [], labels: [] };
+  const ref: Reference = { feeds: [], outputs: [], labels: [], classes: new Map() };
+  // float16/bfloat16 outputs are compared as float32.
+  const widened = { run: async (feeds: Record<string, HostTensor>) => widenAllToFloat32(await teacher.run(feeds)) };
   for await (const b of evalBatches(set)) {
+    if (!ref.feeds.length) {
+      const labels = b.labels?.data as ArrayLike<number | bigint> | undefined;
+      const evidence = { feeds: b.feeds, labels, targets: set.data?.targetNames ?? [], texts: !!set.data?.hasTexts };
+      const tasks = await probeTasks(set.model, widened, evidence, set.tasks);
+      for (const t of tasks) if (t.kind === 'classification' && t.normalization === 'softmax' && t.classAxis === 1 && t.dims.length === 2) ref.classes.set(t.output, t.form);
+    }
     ref.feeds.push(b.feeds);
-    ref.outputs.push(Object.fromEntries(Object.entries(await teacher.run(b.feeds)).map(([k, t]) => [k, widenToFloat32(t)])));
+    ref.outputs.push(await widened.run(b.feeds));
     ref.labels.push(b.labels);
   }
   return ref;
+}
+
+/** Class scores whose softmax is the output's distribution (logs of probabilities). */
+function scores(x: Float32Array, form: OutputForm | undefined): Float32Array {
+  return form === 'probabilities' ? Float32Array.from(x, (v) => Math.log(Math.max(v, 1e-12))) : x;
 }
 
 function softmax(x: Float32Array, off: number, n: number, t: number): Float64Array {
@@ -112,9 +130,11 @@ async function score(model: Model, ref: Reference): Promise<Omit<SensitivityEntr
     for (let b = 0; b < ref.feeds.length; b++) {
       const out = await session.run(ref.feeds[b]!);
       for (const [name, t] of Object.entries(ref.outputs[b]!)) {
-        const y = widenToFloat32(out[name]!).data as Float32Array;
-        const r = t.data as Float32Array;
-        if (t.dims.length === 2 && t.dims[1]! > 1) {
+        if (t.dtype !== 'float32') continue;
+        const form = ref.classes.get(name);
+        const y = scores(widenToFloat32(out[name]!).data as Float32Array, form);
+        const r = scores(t.data as Float32Array, form);
+        if (form) {
           classification = true;
           const c = t.dims[1]!;
           for (let i = 0; i < t.dims[0]!; i++) {
@@ -217,7 +237,7 @@ export async function layerSensitivity(
   opts: SensitivityOptions,
 ): Promise<LayerSensitivity[]> {
   const teacher = await createOrtSession(modelPath, { threads: 0 });
-  const set: EvalSet = { data, model, samples: opts.samples ?? 256, seed: opts.seed, shapes, batchSize: 64 };
+  const set: EvalSet = { data, model, samples: opts.samples ?? 256, seed: opts.seed, shapes, batchSize: 64, tasks: { task: opts.task } };
   const ref = await referenceOutputs(teacher, set);
   await teacher.release();
   const shapeMap = opts.permute ? await concreteShapes(model, shapes).catch(() => undefined) : undefined;

@@ -36,3 +36,8 @@ export function widenToFloat32(t: HostTensor): HostTensor {
   if (t.dtype === 'float64') return { dtype: 'float32', dims: t.dims, data: Float32Array.from(t.data as Float64Array) };
   return t;
 }
+
+/** widenToFloat32 of every tensor of a record (model outputs, targets). */
+export function widenAllToFloat32(r: Record<string, HostTensor>): Record<string, HostTensor> {
+  return Object.fromEntries(Object.entries(r).map(([k, v]) => [k, widenToFloat32(v)]));
+}

@@ -1,29 +1,33 @@
 // Runs two models on the same inputs, batch by batch, and accumulates per-output agreement:
-// MSE, max abs error, cosine similarity, and for classification outputs ([N, C] logits)
-// top-1 agreement and accuracy against labels. Only running sums are kept, never all outputs.
+// MSE, max abs error, cosine similarity, and the metric of the output's task (metrics.ts):
+// top-1 agreement and accuracy for classification only, CER for CTC, cosine and neighbours
+// for embeddings, IoU for dense maps, relative and target MSE for regression. The tasks are
+// decided on the first batch (tbn/tasks.ts). Only running sums are kept, never all outputs.
 
 import { readRange, type Dataset } from '../data/dataset.js';
 import { syntheticInputs } from '../data/synthetic.js';
 import type { Model } from '../ir/types.js';
 import { createOrtSession, type OrtSession } from '../runtime/ort.js';
-import { widenToFloat32, type HostTensor } from '../util/host-tensor.js';
+import { widenAllToFloat32 as widenAll, type HostTensor } from '../util/host-tensor.js';
+import { classCount, probeTasks, type OutputTask, type TaskOptions } from '../tbn/tasks.js';
+import { resolveCharset } from './charset.js';
+import { metricFor, type BatchTruth, type MetricAccumulator, type TaskMetrics } from './metrics.js';
 
-export interface OutputAgreement {
+export interface OutputAgreement extends TaskMetrics {
   name: string;
+  /** What the output was taken to be, and why (tbn/tasks.ts). */
+  task: Pick<OutputTask, 'kind' | 'form' | 'reason' | 'source'> & { blank?: number };
   values: number;
   mse: number;
   maxAbsError: number;
   cosine: number;
-  /** Fraction of rows whose argmax is the same (classification outputs). */
-  top1Agreement: number | null;
-  /** Accuracy against labels, in [0, 1] (classification outputs with labelled data). */
-  accuracy: { original: number; compressed: number } | null;
 }
 
 export interface Agreement {
   samples: number;
   synthetic: boolean;
   outputs: OutputAgreement[];
+  notes: string[];
 }
 
 export interface EvalSet {
@@ -34,6 +38,12 @@ export interface EvalSet {
   seed: number;
   shapes?: Map<string, number[]>;
   batchSize?: number;
+  /** `--task`, `--blank`. */
+  tasks?: TaskOptions;
+  /** `--charset FILE` for CTC outputs (else the model's metadata). */
+  charset?: string;
+  /** Binary map threshold (`--threshold`, default 0.5). */
+  threshold?: number;
 }
 
 class Accumulator {
@@ -43,14 +53,13 @@ class Accumulator {
   dot = 0;
   na = 0;
   nb = 0;
-  rows = 0;
-  sameTop1 = 0;
-  correctA = 0;
-  correctB = 0;
-  labelled = 0;
-  classification: boolean | undefined;
 
-  add(a: HostTensor, b: HostTensor, labels?: HostTensor): void {
+  constructor(
+    readonly task: OutputTask,
+    private readonly metric: MetricAccumulator,
+  ) {}
+
+  add(a: HostTensor, b: HostTensor, truth: BatchTruth): void {
     const x = a.data as Float32Array;
     const y = b.data as Float32Array;
     for (let i = 0; i < x.length; i++) {
@@ -62,33 +71,20 @@ class Accumulator {
       this.nb += y[i]! * y[i]!;
     }
     this.values += x.length;
-    this.classification ??= a.dims.length === 2 && a.dims[1]! > 1;
-    if (!this.classification) return;
-    const c = a.dims[1]!;
-    for (let r = 0; r < a.dims[0]!; r++) {
-      const ia = argmax(x, r * c, c);
-      const ib = argmax(y, r * c, c);
-      if (ia === ib) this.sameTop1++;
-      if (labels) {
-        const label = Number(labels.data[r]);
-        if (ia === label) this.correctA++;
-        if (ib === label) this.correctB++;
-        this.labelled++;
-      }
-      this.rows++;
-    }
+    this.metric.add(a, b, truth);
   }
 
   result(name: string): OutputAgreement {
     const cos = this.na && this.nb ? this.dot / Math.sqrt(this.na * this.nb) : this.na === this.nb ? 1 : 0;
+    const { kind, form, reason, source, blank } = this.task;
     return {
       name,
+      task: { kind, form, reason, source, ...(blank === undefined ? {} : { blank }) },
       values: this.values,
       mse: this.values ? this.sq / this.values : 0,
       maxAbsError: this.maxAbs,
       cosine: cos,
-      top1Agreement: this.classification && this.rows ? this.sameTop1 / this.rows : null,
-      accuracy: this.labelled ? { original: this.correctA / this.labelled, compressed: this.correctB / this.labelled } : null,
+      ...this.metric.result(),
     };
   }
 }
@@ -104,8 +100,10 @@ export interface CompareHooks {
   onBatch?: (done: number, total: number) => void;
 }
 
-/** Batches of feeds (and labels) from the data, or synthetic ones. */
-export async function* evalBatches(set: EvalSet): AsyncGenerator<{ feeds: Record<string, HostTensor>; labels?: HostTensor; targets?: Record<string, HostTensor>; size: number }> {
+type EvalBatch = BatchTruth & { feeds: Record<string, HostTensor>; size: number };
+
+/** Batches of feeds (with labels, targets and texts) from the data, or synthetic ones. */
+export async function* evalBatches(set: EvalSet): AsyncGenerator<EvalBatch> {
   const batch = set.batchSize ?? 64;
   if (set.data) {
     const total = Math.min(set.samples, set.data.count);
@@ -121,24 +119,47 @@ export async function* evalBatches(set: EvalSet): AsyncGenerator<{ feeds: Record
   }
 }
 
-export async function compareSessions(a: OrtSession, b: OrtSession, set: EvalSet, hooks: CompareHooks = {}): Promise<Agreement> {
+/** One accumulator per float output, from the tasks decided on the first batch. */
+async function accumulators(a: OrtSession, set: EvalSet, first: EvalBatch, notes: string[]) {
+  const labels = first.labels?.data as ArrayLike<number | bigint> | undefined;
+  const widened = { run: async (feeds: Record<string, HostTensor>) => widenAll(await a.run(feeds)) };
+  const targets = set.data?.targetNames ?? Object.keys(first.targets ?? {});
+  const tasks = await probeTasks(set.model, widened, { feeds: first.feeds, labels, targets, texts: set.data?.hasTexts ?? !!first.texts }, set.tasks);
   const acc = new Map<string, Accumulator>();
+  for (const task of tasks) {
+    let charset: string[] | undefined;
+    if (task.kind === 'ctc') {
+      const c = resolveCharset(set.model, classCount(task), task.blank ?? 0, set.charset);
+      charset = c?.tokens;
+      if (c?.note) notes.push(c.note);
+      if (!c && first.texts) notes.push(`${task.output}: the data has text labels but there is no charset (give --charset FILE): CER against the true text not measured`);
+    }
+    acc.set(task.output, new Accumulator(task, metricFor(task, { charset, threshold: set.threshold })));
+  }
+  return acc;
+}
+
+export async function compareSessions(a: OrtSession, b: OrtSession, set: EvalSet, hooks: CompareHooks = {}): Promise<Agreement> {
+  let acc: Map<string, Accumulator> | undefined;
+  const notes: string[] = [];
   let samples = 0;
   const total = set.data ? Math.min(set.samples, set.data.count) : set.samples;
-  for await (const { feeds, labels, size } of evalBatches(set)) {
-    const [ra, rb] = [await a.run(feeds), await b.run(feeds)];
-    for (const name of a.outputNames) {
-      // float16/bfloat16 outputs are compared as the float32 values they hold.
-      const x = widenToFloat32(ra[name]!);
-      const y = rb[name] && widenToFloat32(rb[name]);
+  for await (const batch of evalBatches(set)) {
+    const { feeds, size } = batch;
+    acc ??= await accumulators(a, set, batch, notes);
+    // float16/bfloat16 outputs (and targets) are compared as the float32 values they hold.
+    const [ra, rb] = [widenAll(await a.run(feeds)), widenAll(await b.run(feeds))];
+    const truth = { labels: batch.labels, targets: batch.targets && widenAll(batch.targets), texts: batch.texts };
+    for (const [name, m] of acc) {
+      const x = ra[name]!;
+      const y = rb[name];
       if (!y || x.dtype !== 'float32') continue;
-      if (!acc.has(name)) acc.set(name, new Accumulator());
-      acc.get(name)!.add(x, y, labels && labels.dims[0] === x.dims[0] ? labels : undefined);
+      m.add(x, y, truth);
     }
     samples += size;
     hooks.onBatch?.(samples, total);
   }
-  return { samples, synthetic: !set.data, outputs: [...acc].map(([name, a]) => a.result(name)) };
+  return { samples, synthetic: !set.data, outputs: [...(acc ?? [])].map(([name, m]) => m.result(name)), notes };
 }
 
 export async function compareModels(a: string | Uint8Array, b: string | Uint8Array, set: EvalSet, hooks: CompareHooks = {}): Promise<Agreement> {

@@ -102,8 +102,13 @@ describe('tbn verify', () => {
         mse: num,
         maxAbsError: num,
         cosine: num,
+        task: { kind: 'classification', form: 'logits', reason: expect.stringMatching(/labels/), source: 'graph' },
         top1Agreement: num,
         accuracy: { original: num, compressed: num },
+        sequence: null,
+        embedding: null,
+        dense: null,
+        regression: null,
       },
     ]);
   });

@@ -6,6 +6,7 @@ import { describeSchedule } from '../../tbn/time-budget.js';
 import { formatBytes } from '../../tbn/sizes.js';
 import { defineCommand, withProgress, type CommandArgs, type Ctx } from '../command.js';
 import { renderTable, type Ui } from '../ui.js';
+import { agreementText, truthText } from '../task-metrics.js';
 
 const POSITIONALS = { model: { type: 'string', demandOption: true, describe: 'ONNX model file' } } as const;
 
@@ -57,6 +58,8 @@ export function printCompress(r: CompressReport, ui: Ui): void {
     const f = r.finetune;
     if (f.schedule) ui.out(`${describeSchedule(f.schedule)}; the whole run took ${r.seconds.toFixed(0)} s`);
     ui.out(`fine-tuned: ${f.steps} steps (${f.epochs.toFixed(1)} epochs) in ${f.seconds.toFixed(1)} s on the ${f.backend} backend; distillation loss ${f.lossBefore.toFixed(4)} → ${f.lossAfter.toFixed(4)}`);
+    for (const t of f.tasks) ui.out(`  ${t.task.output}: ${t.task.kind}, loss ${t.loss} — ${t.task.reason}`);
+    ui.out(`  ${f.features.note}; ${f.augment.note}`);
   }
   if (r.budget) printBudget(r.budget, ui);
   if (r.skipped.length) {
@@ -77,10 +80,9 @@ export function printCompress(r: CompressReport, ui: Ui): void {
   if (r.agreement) {
     const a = r.agreement;
     for (const o of a.outputs) {
-      const parts = [`MSE ${o.mse.toExponential(3)}`, `cosine ${o.cosine.toFixed(4)}`];
-      if (o.top1Agreement !== null) parts.unshift(`top-1 agreement ${(100 * o.top1Agreement).toFixed(1)}%`);
-      if (o.accuracy) parts.push(`accuracy ${(100 * o.accuracy.original).toFixed(1)}% → ${(100 * o.accuracy.compressed).toFixed(1)}%`);
-      ui.out(`${o.name} on ${a.samples} ${a.synthetic ? 'synthetic ' : ''}samples: ${parts.join(', ')}`);
+      const truth = truthText(o);
+      const parts = [agreementText(o), ...(truth === '-' ? [] : [`against the data: ${truth}`]), `MSE ${o.mse.toExponential(3)}`, `cosine ${o.cosine.toFixed(4)}`];
+      ui.out(`${o.name} (${o.task.kind}) on ${a.samples} ${a.synthetic ? 'synthetic ' : ''}samples: ${parts.join(', ')}`);
     }
   }
   ui.out(r.output ? `wrote ${r.output} (${r.format} format)` : 'dry run: nothing written');

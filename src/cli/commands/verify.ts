@@ -7,6 +7,7 @@ import type { VerifyReport } from '../../pipeline/verify.js';
 import { formatBytes } from '../../tbn/sizes.js';
 import { defineCommand, withProgress, type CommandArgs, type Ctx } from '../command.js';
 import { renderTable, type Ui } from '../ui.js';
+import { agreementText, truthText } from '../task-metrics.js';
 
 const POSITIONALS = {
   original: { type: 'string', demandOption: true, describe: 'The original ONNX model' },
@@ -41,10 +42,12 @@ export async function runVerify(args: VerifyArgs, ctx: Ctx): Promise<number> {
 function describe(t: VerifyReport['thresholds'][number]): string {
   if (t.flag === '--max-drop') return `accuracy dropped ${t.value.toFixed(2)} points`;
   if (t.flag === '--min-agreement') return `top-1 agreement is ${t.value.toFixed(4)}`;
+  if (t.flag === '--max-cer') return `character error rate is ${t.value.toFixed(4)}`;
+  if (t.flag === '--min-cosine') return `mean cosine is ${t.value.toFixed(4)}`;
+  if (t.flag === '--min-iou') return `IoU is ${t.value.toFixed(4)}`;
   return `MSE is ${t.value.toExponential(3)}`;
 }
 
-const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
 const ratio = (x: number, more: string, less: string) => (x >= 1 ? `${x.toFixed(2)}× ${more}` : `${(1 / x).toFixed(2)}× ${less}`);
 
 export function printVerify(r: VerifyReport, ui: Ui): void {
@@ -52,19 +55,12 @@ export function printVerify(r: VerifyReport, ui: Ui): void {
   ui.out(`${r.data.samples} ${r.data.synthetic ? 'synthetic samples' : `samples from ${r.data.source}`}, runtime ${r.runtime}`);
   ui.out(
     renderTable(
-      ['output', 'top-1 agreement', 'accuracy original', 'accuracy compressed', 'MSE', 'max abs error', 'cosine'],
-      r.outputs.map((o) => [
-        o.name,
-        o.top1Agreement === null ? '-' : pct(o.top1Agreement),
-        o.accuracy ? pct(o.accuracy.original) : '-',
-        o.accuracy ? pct(o.accuracy.compressed) : '-',
-        o.mse.toExponential(3),
-        o.maxAbsError.toExponential(3),
-        o.cosine.toFixed(5),
-      ]),
-      ['l', 'r', 'r', 'r', 'r', 'r', 'r'],
+      ['output', 'task', 'compressed vs original', 'vs truth (original → compressed)', 'MSE', 'max abs error', 'cosine'],
+      r.outputs.map((o) => [o.name, o.task.kind, agreementText(o), truthText(o), o.mse.toExponential(3), o.maxAbsError.toExponential(3), o.cosine.toFixed(5)]),
+      ['l', 'l', 'l', 'l', 'r', 'r', 'r'],
     ),
   );
+  for (const o of r.outputs) ui.out(`${o.name}: ${o.task.kind} — ${o.task.reason}`);
   const c = r.compressed;
   ui.out(
     `size: ${formatBytes(r.original.bytes)} → ${formatBytes(c.bytes)} (${ratio(r.original.bytes / c.bytes, 'smaller', 'larger')}); ` +

@@ -93,7 +93,7 @@ describe('npz', () => {
     fs.writeFileSync(f, encodeNpz({ input: { dtype: 'float32', dims: [4, 784], data: new Float32Array(4 * 784) } }));
     await expect(loadData(f, model)).rejects.toThrow(/d\.npz:input: shape \(4, 784\), the model's input 'input' is \(batch, 1, 28, 28\)/);
     fs.writeFileSync(f, encodeNpz({ pixels: { dtype: 'float32', dims: [4, 1, 28, 28], data: new Float32Array(4 * 784) } }));
-    await expect(loadData(f, model)).rejects.toThrow(/key 'pixels' is not an input or output of the model \(inputs: input; labels: 'label'\)/);
+    await expect(loadData(f, model)).rejects.toThrow(/key 'pixels' is not an input or output of the model \(inputs: input; labels: 'label'; text labels: 'text'\)/);
   });
 
   it('reads an ONNX test-data folder of .pb tensors', async () => {
