@@ -5,6 +5,12 @@
 // (bench/torch_step.py) with the same thread counts. Native 1- and 2-thread steps alternate
 // (the thread count is switched between steps) and torch runs alternate too, so load from
 // other processes hits both alike; reported numbers are medians.
+// Then the production graphs of bench/torch_models.py — a ResNet-18 at 224² and a CTC text
+// recognizer with attention blocks at 48 × 320 — exported by torch.onnx into a temporary folder
+// and fine-tuned as src/tbn/finetune.ts runs its student (tiled weights, Adam), each step in its
+// own child process (bench/engine_step.ts, bench/torch_step.py) so that peak RSS is per run;
+// engine and torch processes alternate, 1 and 2 threads, TBN_BENCH_ROUNDS rounds (default 3).
+// TBN_BENCH_PRODUCTION=0 skips them; TBN_BENCH_FIXTURES=0 skips the fixture section.
 // With TBN_BENCH_COMPRESS=1 it also times `tbn compress` of the MNIST CNN and MLP on each backend
 // (default 60 epochs; the CNN on TypeScript for 3) and `tbn verify`s each result on the test set.
 
@@ -18,6 +24,7 @@ import * as E from '../src/engine/index.js';
 import { compile } from '../src/interp/index.js';
 import { loadModel } from '../src/onnx/file.js';
 import { ensureDist, tbnCli } from './cli.js';
+import { productionSection } from './engine-production.js';
 import type { BenchSection } from './run.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -215,7 +222,9 @@ function compressSection(native: boolean): BenchSection {
 
 export default async function engineBench(): Promise<BenchSection[]> {
   const n = E.nativeBackend();
-  const sections = [stepSection(n.backend)];
+  const sections: BenchSection[] = [];
+  if (process.env.TBN_BENCH_FIXTURES !== '0') sections.push(stepSection(n.backend));
+  if (process.env.TBN_BENCH_PRODUCTION !== '0') sections.push(productionSection(!!n.backend));
   if (process.env.TBN_BENCH_COMPRESS === '1') sections.push(compressSection(!!n.backend));
   return sections;
 }

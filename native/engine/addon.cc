@@ -15,6 +15,8 @@
 //   avgPoolBackward(dy, dx, g); softmax(x, out, outer, size, inner, log);
 //   softmaxBackward(y, dy, dx, outer, size, inner, log); layerNorm(x, out, inv, rows, cols, eps);
 //   layerNormBackward(xhat, inv, dy, dx, rows, cols); gather(t, idx, out, outer, len, inner);
+//   channelAffine(x, scale, shift, out, outer, channels, inner, relu);
+//   channelAffineBackward(x, scale, shift, dy, dx | -1, dscale | -1, dshift | -1, outer, channels, inner, relu);
 //   gatherBackward(dy, idx, dt, outer, len, inner); adam(w, g, m, v, geom);
 //   tileForward(w, a | -1, out, alpha, signs, g); tileBackward(gy, a, alpha, signs, dw, da | -1, g)
 // `g` is a Float64Array of integers laid out as src/engine/backends/native.ts writes it.
@@ -286,6 +288,28 @@ Napi::Value SoftmaxBackward(const Napi::CallbackInfo &info) {
   return info.Env().Undefined();
 }
 
+Napi::Value ChannelAffine(const Napi::CallbackInfo &info) {
+  channel_affine(buf(info, 0, "channelAffine x"), buf(info, 1, "channelAffine scale"), buf(info, 2, "channelAffine shift"),
+                 buf(info, 3, "channelAffine output"), int_arg(info, 4, "outer"), int_arg(info, 5, "channels"),
+                 int_arg(info, 6, "inner"), bool_arg(info, 7));
+  return info.Env().Undefined();
+}
+
+Napi::Value ChannelAffineBackward(const Napi::CallbackInfo &info) {
+  const auto optional = [&](size_t i, const char *what, Buf &slot) -> const Buf * {
+    if (num(info, i, what) < 0) return nullptr;
+    slot = buf(info, i, what);
+    return &slot;
+  };
+  Buf dx, ds, db;
+  channel_affine_backward(buf(info, 0, "channelAffineBackward x"), buf(info, 1, "channelAffineBackward scale"),
+                          buf(info, 2, "channelAffineBackward shift"), buf(info, 3, "channelAffineBackward dy"),
+                          optional(4, "channelAffineBackward dx", dx), optional(5, "channelAffineBackward dscale", ds),
+                          optional(6, "channelAffineBackward dshift", db), int_arg(info, 7, "outer"),
+                          int_arg(info, 8, "channels"), int_arg(info, 9, "inner"), bool_arg(info, 10));
+  return info.Env().Undefined();
+}
+
 Napi::Value LayerNorm(const Napi::CallbackInfo &info) {
   layer_norm(buf(info, 0, "layerNorm input"), buf(info, 1, "layerNorm output"), buf(info, 2, "layerNorm invStd"),
              int_arg(info, 3, "rows"), int_arg(info, 4, "cols"), num(info, 5, "eps"));
@@ -438,7 +462,7 @@ void add(Napi::Env env, Napi::Object exports, const char *name) {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   env.SetInstanceData<BufferTable>(new BufferTable());
-  exports.Set("abi", Napi::Number::New(env, 1));
+  exports.Set("abi", Napi::Number::New(env, 2));
   add<KernelPaths>(env, exports, "kernelPaths");
   add<KernelPath>(env, exports, "kernelPath");
   add<SetKernelPath>(env, exports, "setKernelPath");
@@ -460,6 +484,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   add<ArgReduce>(env, exports, "argReduce");
   add<Softmax>(env, exports, "softmax");
   add<SoftmaxBackward>(env, exports, "softmaxBackward");
+  add<ChannelAffine>(env, exports, "channelAffine");
+  add<ChannelAffineBackward>(env, exports, "channelAffineBackward");
   add<LayerNorm>(env, exports, "layerNorm");
   add<LayerNormBackward>(env, exports, "layerNormBackward");
   add<Gather>(env, exports, "gather");

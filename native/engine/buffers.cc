@@ -62,7 +62,8 @@ void *BufferTable::take(size_t block) {
 }
 
 void BufferTable::give(void *p, size_t block) {
-  if (cached_ + static_cast<int64_t>(block) > cache_cap_) {
+  const int64_t room = cache_cap_ > 0 && peak_held_ - held_ > cache_cap_ ? peak_held_ - held_ : cache_cap_;
+  if (cached_ + static_cast<int64_t>(block) > room) {
     std::free(p);
     return;
   }
@@ -108,6 +109,8 @@ double BufferTable::alloc(DType dtype, int64_t size) {
   s.live = true;
   live_++;
   bytes_ += static_cast<int64_t>(bytes);
+  held_ += static_cast<int64_t>(block);
+  if (held_ > peak_held_) peak_held_ = held_;
   return static_cast<double>(s.gen) * kSlotSpan + index;
 }
 
@@ -124,6 +127,7 @@ void BufferTable::release(double handle) {
   if (!decode(handle, index, gen) || index >= slots_.size() || !slots_[index].live || slots_[index].gen != gen)
     fail("free: not a live buffer (freed twice?)");
   Slot &s = slots_[index];
+  held_ -= static_cast<int64_t>(s.block);
   give(s.data, s.block);
   live_--;
   bytes_ -= static_cast<int64_t>(static_cast<size_t>(s.size) * dtype_bytes(s.dtype));

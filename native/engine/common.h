@@ -58,4 +58,14 @@ void need_view(const Buf &buf, int64_t offset, const int64_t *shape, const int64
 /** At least n floats of `v` (grown, never shrunk): per-thread scratch kept warm across calls. */
 float *scratch(std::vector<float> &v, int64_t n);
 
+// TBN_WIDE on a function with simple loops (copies, element-wise float math) builds it for
+// AVX-512 and AVX2 as well as the baseline, picked once at load time (GCC/Clang function
+// multiversioning on x86-64 Linux), so its loops run 16 or 8 lanes wide. The arithmetic is the
+// same in every version (IEEE float, no contraction: -ffp-contract=off), so results are too.
+#if defined(__x86_64__) && defined(__linux__) && defined(__GNUC__) && !defined(__SANITIZE_ADDRESS__)
+#define TBN_WIDE __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define TBN_WIDE
+#endif
+
 }  // namespace tbn

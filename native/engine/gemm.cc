@@ -16,7 +16,7 @@
 namespace tbn {
 namespace {
 
-constexpr int64_t KC_MAX = 320;  // k blocks: equal parts of k, none longer (B panel + A panel ≈ L1)
+constexpr int64_t KC_MAX = 256;  // k blocks: equal parts of k, none longer (B panel + A panel ≈ L1)
 constexpr int64_t MC_TARGET = 128;
 constexpr int64_t NC_TARGET = 1024;
 
@@ -82,7 +82,8 @@ void run_unit(const GemmArgs &g, int64_t i0, int64_t i1, int64_t j0, int64_t j1)
     const int acc = g.accumulate || pc > 0;
     for (int64_t jc = j0; jc < j1; jc += nc_max) {
       const int64_t nc = j1 - jc < nc_max ? j1 - jc : nc_max;
-      pack_b(uk, g, jc, nc, pc, kc, s.b);
+      if (g.b_panels) g.b_panels(g.b_ctx, pc, kc, jc, nc, nr, s.b);
+      else pack_b(uk, g, jc, nc, pc, kc, s.b);
       for (int64_t ic = i0; ic < i1; ic += mc_max) {
         const int64_t mc = i1 - ic < mc_max ? i1 - ic : mc_max;
         pack_a(uk, g, ic, mc, pc, kc, s.a);

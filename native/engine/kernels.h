@@ -59,6 +59,16 @@ void softmax_backward(const Buf &y, const Buf &dy, const Buf &dx, int64_t outer,
 void layer_norm(const Buf &x, const Buf &out, const Buf &inv_std, int64_t rows, int64_t cols, double eps);
 void layer_norm_backward(const Buf &xhat, const Buf &inv_std, const Buf &dy, const Buf &dx, int64_t rows, int64_t cols);
 
+// ---- BatchNormalization's per-channel affine (channel.cc) -----------------------------------
+/** y = x·scale[c] + shift[c] over x viewed as [outer, channels, inner]; max(0, ·) with relu. */
+void channel_affine(const Buf &x, const Buf &scale, const Buf &shift, const Buf &y, int64_t outer, int64_t channels,
+                    int64_t inner, bool relu);
+/** From x and dy: dx = g·scale[c], dscale[c] = Σ g·x, dshift[c] = Σ g (g = dy, masked by the
+ * forward output's sign with relu); null outputs are skipped. */
+void channel_affine_backward(const Buf &x, const Buf &scale, const Buf &shift, const Buf &dy, const Buf *dx,
+                             const Buf *dscale, const Buf *dshift, int64_t outer, int64_t channels, int64_t inner,
+                             bool relu);
+
 // ---- gather and Adam (gather.cc, adam.cc) ---------------------------------------------------
 void gather(const Buf &table, const Buf &idx, const Buf &out, int64_t outer, int64_t axis_len, int64_t inner);
 void gather_backward(const Buf &dy, const Buf &idx, const Buf &d_table, int64_t outer, int64_t axis_len, int64_t inner);

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <type_traits>
 
 namespace tbn {
 
@@ -24,7 +25,8 @@ template <class F>
 void parallel_for(int64_t n, int64_t grain, F &&f) {
   if (n <= 0) return;
   if (grain < 1) grain = 1;
-  pool_run(n, grain, [](void *c, int64_t b, int64_t e) { (*static_cast<F *>(c))(b, e); },
+  using Fn = std::remove_reference_t<F>;
+  pool_run(n, grain, [](void *c, int64_t b, int64_t e) { (*static_cast<Fn *>(c))(b, e); },
            const_cast<void *>(static_cast<const void *>(&f)));
 }
 

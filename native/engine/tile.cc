@@ -4,7 +4,9 @@
 //   t_j = sign(Σ_r s[r·q + j]) (0 → −1);  α_r = mean_{k∈r} |A_k| (one α over all of A per layer)
 //   B̂ = α_r · t_j at stream position r·q + j
 //   dW = dB̂ · α (straight-through); dα_r = Σ dB̂·t;  dA_k = dα_r · sign(A_k) / |region|
-// Sums run in float64 in a fixed order; α is rounded to float where the reference stores it.
+// Sums run in float64 in a fixed order (a region's sums in 32 interleaved lanes, lane j mod 32,
+// added in lane order, as the reference does); α is rounded to float where the reference
+// stores it.
 // Axis 1 transposes its operands into stream order first (blocked), so both axes run the same
 // contiguous loops.
 #include <cmath>
@@ -58,17 +60,70 @@ const float *in_stream(const Stream &s, const float *x, std::vector<float> &tmp)
 }
 
 constexpr int64_t kJBlock = 1024;
+constexpr int kLanes = 32;
 
-/** acc[r] = Σ_j f(r·q + j) in float64, j in order, regions in parallel. */
+
+/** Σ_j |a[j]| over j < q in kLanes interleaved float64 lanes, added in lane order. */
+TBN_WIDE double lane_sum_abs(const float *a, int64_t q) {
+  double acc[kLanes] = {};
+  int64_t j = 0;
+  for (; j + kLanes <= q; j += kLanes)
+    for (int l = 0; l < kLanes; l++) acc[l] += static_cast<double>(std::fabs(a[j + l]));
+  for (int l = 0; j < q; j++, l++) acc[l] += static_cast<double>(std::fabs(a[j]));
+  double v = 0;
+  for (int l = 0; l < kLanes; l++) v += acc[l];
+  return v;
+}
+
+/** Σ_j g[j]·t[j] over j < q (t = ±1), in the lanes of lane_sum_abs. */
+TBN_WIDE double lane_sum_dot(const float *g, const float *t, int64_t q) {
+  double acc[kLanes] = {};
+  int64_t j = 0;
+  for (; j + kLanes <= q; j += kLanes)
+    for (int l = 0; l < kLanes; l++) acc[l] += static_cast<double>(g[j + l]) * t[j + l];
+  for (int l = 0; j < q; j++, l++) acc[l] += static_cast<double>(g[j]) * t[j];
+  double v = 0;
+  for (int l = 0; l < kLanes; l++) v += acc[l];
+  return v;
+}
+
+/** t[j] = sign(Σ_r s[r·q + j]) (0 → −1) for j < len, regions added in order in float64. */
+TBN_WIDE void signs_block(const float *s, int64_t q, int64_t p, int64_t len, float *t) {
+  double sum[kJBlock];
+  for (int64_t j = 0; j < len; j++) sum[j] = 0;
+  for (int64_t r = 0; r < p; r++) {
+    const float *row = s + r * q;
+    for (int64_t j = 0; j < len; j++) sum[j] += row[j];
+  }
+  for (int64_t j = 0; j < len; j++) t[j] = sum[j] > 0 ? 1.f : -1.f;
+}
+
+TBN_WIDE void scaled_signs(const float *t, int64_t q, float alpha, float *out) {
+  for (int64_t j = 0; j < q; j++) out[j] = alpha * t[j];
+}
+
+/** One region of the backward pass: dw = g·α (+ da when da is null), da = ±d by the sign of a. */
+TBN_WIDE void region_backward(const float *__restrict g, const float *__restrict a, int64_t q, float alpha, float up,
+                              float *__restrict dw, float *__restrict da) {
+  for (int64_t k = 0; k < q; k++) {
+    const float v = a[k];
+    const float dak = v > 0 ? up : v < 0 ? -up : 0.f;
+    const float dwk = g[k] * alpha;
+    if (da) {
+      dw[k] = dwk;
+      da[k] = dak;
+    } else {
+      dw[k] = dwk + dak;
+    }
+  }
+}
+
+/** acc[r] = f(r) for every region, regions in parallel. */
 template <class F>
 void per_region(const Stream &s, std::vector<double> &acc, F f) {
   acc.assign(static_cast<size_t>(s.p), 0.0);
   parallel_for(s.p, grain_for(s.p, s.q >= 32768 ? 1 : 32768 / s.q + 1), [&](int64_t b, int64_t e) {
-    for (int64_t r = b; r < e; r++) {
-      double v = 0;
-      for (int64_t j = 0; j < s.q; j++) v += f(r * s.q + j, j);
-      acc[static_cast<size_t>(r)] = v;
-    }
+    for (int64_t r = b; r < e; r++) acc[static_cast<size_t>(r)] = f(r);
   });
 }
 
@@ -91,20 +146,14 @@ void tile_forward(const Buf &w, const Buf *a, const Buf &out, const Buf &alpha, 
   // Tile signs: blocks of tile positions, each summing its regions in region order.
   const int64_t blocks = (s.q + kJBlock - 1) / kJBlock;
   parallel_for(blocks, grain_for(blocks, s.p * kJBlock >= 32768 ? 1 : 32768 / (s.p * kJBlock) + 1), [&](int64_t b, int64_t e) {
-    double sum[kJBlock];
     for (int64_t blk = b; blk < e; blk++) {
       const int64_t j0 = blk * kJBlock, len = s.q - j0 < kJBlock ? s.q - j0 : kJBlock;
-      for (int64_t j = 0; j < len; j++) sum[j] = 0;
-      for (int64_t r = 0; r < s.p; r++) {
-        const float *row = sw + r * s.q + j0;
-        for (int64_t j = 0; j < len; j++) sum[j] += row[j];
-      }
-      for (int64_t j = 0; j < len; j++) pt[j0 + j] = sum[j] > 0 ? 1.f : -1.f;
+      signs_block(sw + j0, s.q, s.p, len, pt + j0);
     }
   });
   // α: Σ|A| per region in float64, stored as the reference's Float32Array does.
   std::vector<double> acc;
-  per_region(s, acc, [&](int64_t k, int64_t) { return static_cast<double>(std::fabs(sa[k])); });
+  per_region(s, acc, [&](int64_t r) { return lane_sum_abs(sa + r * s.q, s.q); });
   if (g.per_layer) {
     float a0 = 0;
     for (int64_t r = 0; r < s.p; r++) a0 = static_cast<float>(static_cast<double>(a0) + acc[static_cast<size_t>(r)]);
@@ -115,10 +164,7 @@ void tile_forward(const Buf &w, const Buf *a, const Buf &out, const Buf &alpha, 
   }
   float *so = s.axis == 0 ? po : scratch(t_out0, s.n);
   parallel_for(s.p, grain_for(s.p, s.q >= 32768 ? 1 : 32768 / s.q + 1), [&](int64_t b, int64_t e) {
-    for (int64_t r = b; r < e; r++) {
-      const float ar = pal[g.per_layer ? 0 : r];
-      for (int64_t j = 0; j < s.q; j++) so[r * s.q + j] = ar * pt[j];
-    }
+    for (int64_t r = b; r < e; r++) scaled_signs(pt, s.q, pal[g.per_layer ? 0 : r], so + r * s.q);
   });
   if (s.axis == 1) transpose(so, po, s.cols, s.rows);
 }
@@ -141,7 +187,7 @@ void tile_backward(const Buf &gy, const Buf &a, const Buf &alpha, const Buf &sig
   const float *sg = in_stream(s, pg, t_in0);
   const float *sa = in_stream(s, pa, t_in1);
   std::vector<double> acc;
-  per_region(s, acc, [&](int64_t k, int64_t j) { return static_cast<double>(sg[k]) * pt[j]; });
+  per_region(s, acc, [&](int64_t r) { return lane_sum_dot(sg + r * s.q, pt, s.q); });
   // dα per α (summed over its regions in region order), then spread over A's signs.
   const int64_t na = g.per_layer ? 1 : s.p;
   std::vector<double> dalpha(static_cast<size_t>(na), 0.0);
@@ -153,19 +199,9 @@ void tile_backward(const Buf &gy, const Buf &a, const Buf &alpha, const Buf &sig
     for (int64_t r = b; r < e; r++) {
       const int64_t ai = g.per_layer ? 0 : r;
       const float ar = pal[ai];
-      const double d = dalpha[static_cast<size_t>(ai)] / region;
-      const float up = static_cast<float>(d), down = static_cast<float>(-d);
-      for (int64_t k = r * s.q; k < (r + 1) * s.q; k++) {
-        const float v = sa[k];
-        const float dak = v > 0 ? up : v < 0 ? down : 0.f;
-        const float dwk = sg[k] * ar;
-        if (sda) {
-          sdw[k] = dwk;
-          sda[k] = dak;
-        } else {
-          sdw[k] = dwk + dak;
-        }
-      }
+      const float up = static_cast<float>(dalpha[static_cast<size_t>(ai)] / region);
+      const int64_t at = r * s.q;
+      region_backward(sg + at, sa + at, s.q, ar, up, sdw + at, sda ? sda + at : nullptr);
     }
   });
   if (s.axis == 1) {

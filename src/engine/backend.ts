@@ -159,6 +159,18 @@ export interface Backend {
   /** From the normalised output xhat and invStd. */
   layerNormBackward(xhat: Buf, invStd: Buf, dy: Buf, dx: Buf, rows: number, cols: number): void;
 
+  /**
+   * BatchNormalization's per-channel affine over x viewed as [outer, channels, inner]:
+   * out = x·scale[c] + shift[c] (x·scale rounded to float, then + shift: no fused multiply-add),
+   * then max(0, ·) with `relu`.
+   */
+  channelAffine(x: Buf, scale: Buf, shift: Buf, out: Buf, outer: number, channels: number, inner: number, relu: boolean): void;
+  /**
+   * From x and dy, with g = dy (with `relu`: dy where the forward value was > 0, else 0):
+   * dx = g·scale[c], dScale[c] = Σ g·x, dShift[c] = Σ g. Null outputs are not computed.
+   */
+  channelAffineBackward(x: Buf, scale: Buf, shift: Buf, dy: Buf, dx: Buf | null, dScale: Buf | null, dShift: Buf | null, outer: number, channels: number, inner: number, relu: boolean): void;
+
   /** out[o, i, j] = table[o, idx[i], j] for table [outer, axisLen, inner]; idx int64, in range. */
   gather(table: Buf, idx: Buf, out: Buf, outer: number, axisLen: number, inner: number): void;
   /** dTable (zeroed by the caller) += scatter of dy along the gathered axis. */

@@ -10,7 +10,7 @@ export { JsBackend } from './backends/js.js';
 export { NativeBackend } from './backends/native.js';
 export { createBackend, nativeBackend } from './backends/native-select.js';
 export type { DType, HostArray } from './dtype.js';
-export { Tensor, empty, full, zeros, ones, scalar, tensor, parameter, numel } from './tensor.js';
+export { Tensor, empty, full, zeros, ones, scalar, tensor, parameter, numel, type Tiling } from './tensor.js';
 export { tidy, keep } from './scope.js';
 export { backward, noGrad, isGradEnabled, releaseGraph, type BackwardOptions } from './autograd.js';
 export * from './ops/elementwise.js';
@@ -20,7 +20,7 @@ export { conv, convTranspose, type ConvOptions, type ConvTransposeOptions } from
 export { maxPool, avgPool, globalAvgPool, globalMaxPool, poolOutSize, type PoolOptions } from './ops/pool.js';
 export { sum, mean, max, min, prod, argMax, argMin } from './ops/reduce.js';
 export { softmax, logSoftmax } from './ops/softmax.js';
-export { layerNorm, batchNorm, batchNormTrain } from './ops/norm.js';
+export { layerNorm, batchNorm, batchNormTrain, channelAffine } from './ops/norm.js';
 export { reshape, transpose, slice, concat, split, pad, gather, scatterAdd, squeeze, unsqueeze, flatten, tile } from './ops/shape-ops.js';
 export { mseLoss, klDistillLoss, crossEntropyLoss, binaryKlLoss, cosineLoss } from './losses.js';
 export { Adam, AdamW, cosineSchedule, oneCycleSchedule, type AdamOptions, type Schedule } from './optim.js';

@@ -52,6 +52,9 @@ export interface NativeBinding {
   softmaxBackward(y: number, dy: number, dx: number, outer: number, size: number, inner: number, log: boolean): void;
   layerNorm(x: number, out: number, invStd: number, rows: number, cols: number, eps: number): void;
   layerNormBackward(xhat: number, invStd: number, dy: number, dx: number, rows: number, cols: number): void;
+  channelAffine(x: number, scale: number, shift: number, out: number, outer: number, channels: number, inner: number, relu: boolean): void;
+  /** dx, dscale, dshift −1: not wanted. */
+  channelAffineBackward(x: number, scale: number, shift: number, dy: number, dx: number, dscale: number, dshift: number, outer: number, channels: number, inner: number, relu: boolean): void;
   gather(table: number, idx: number, out: number, outer: number, axisLen: number, inner: number): void;
   gatherBackward(dy: number, idx: number, dTable: number, outer: number, axisLen: number, inner: number): void;
   adam(param: number, grad: number, m: number, v: number, g: Float64Array): void;
@@ -61,7 +64,7 @@ export interface NativeBinding {
   tileBackward(gy: number, a: number, alpha: number, signs: number, dw: number, da: number, g: Float64Array): void;
 }
 
-export const NATIVE_ABI = 1;
+export const NATIVE_ABI = 2;
 
 export type NativeLoad = { binding: NativeBinding; path: string; error?: undefined } | { binding?: undefined; path?: undefined; error: string };
 

@@ -24,6 +24,21 @@ export class Storage {
 
 let nextId = 1;
 
+/**
+ * What a weight tensor made by the TBN tile op (src/tbn/parametrize.ts) is, for ops that can
+ * use it: W = α ⊙ tile(t) with its p regions along axis 0, region r being rows
+ * [r·rows/p, (r+1)·rows/p) = α[r] · T, T = `signs` (±1) of shape [rows/p, …]. conv() then
+ * convolves with T alone (p× fewer multiply-adds) and scales. The tensors are owned by the
+ * weight and disposed with it.
+ */
+export interface Tiling {
+  readonly p: number;
+  /** [p] */
+  readonly alpha: Tensor;
+  /** T, [rows/p, …the weight's other dims]. */
+  readonly signs: Tensor;
+}
+
 export class Tensor {
   readonly id = nextId++;
   readonly shape: readonly number[];
@@ -36,6 +51,8 @@ export class Tensor {
   gradFn: GradFn | undefined;
   /** Survives the tidy() scopes it was made in. */
   kept = false;
+  /** Set on TBN-tiled weights (see Tiling); ops may ignore it. */
+  tiling: Tiling | undefined;
   private storage_: Storage | undefined;
 
   /** Takes over one reference to `storage`. */
@@ -80,6 +97,11 @@ export class Tensor {
     if (!s) return;
     this.storage_ = undefined;
     s.release();
+    if (this.tiling) {
+      this.tiling.alpha.dispose();
+      this.tiling.signs.dispose();
+      this.tiling = undefined;
+    }
   }
 
   /** A copy of the values (int64 as float64 numbers, bool as 0/1 bytes). */

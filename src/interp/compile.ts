@@ -4,7 +4,7 @@
 
 import * as E from '../engine/index.js';
 import { UserError } from '../errors.js';
-import { initializerMap, topoOrder } from '../ir/graph.js';
+import { consumerMap, initializerMap, topoOrder } from '../ir/graph.js';
 import type { Model } from '../ir/types.js';
 import { Attrs } from '../ir/attrs.js';
 import { fromIr } from './host.js';
@@ -57,9 +57,25 @@ export function compile(source: Model, options: CompileOptions = {}): Program {
       return { name: v.name!, dtype: t?.elemType ?? 'float32', dims: t?.shape?.map((d) => (d.value !== undefined && d.value > 0 ? d.value : -1)) };
     });
   const outputs = g.outputs.map((o) => o.name!).filter(Boolean);
+  fuseRelus(model, opset, steps, outputs);
   const program = new Program(model, opset, steps, constants, inputs, outputs, constantDerived(steps, constants));
   if (options.trainable) program.setTrainable(options.trainable);
   return program;
+}
+
+/** Marks each node whose output only a Relu reads (and which can fuse it) with the fused kernel. */
+function fuseRelus(model: Model, opset: number, steps: Step[], outputs: readonly string[]): void {
+  const g = model.graph;
+  const consumers = consumerMap(g);
+  for (const s of steps) {
+    const def = resolveOp(s.node, opset);
+    if (typeof def === 'string' || !def.fuseRelu || s.outputs.filter(Boolean).length !== 1 || !s.outputs[0] || outputs.includes(s.outputs[0])) continue;
+    const readers = consumers.get(s.outputs[0]) ?? [];
+    const relu = readers.length === 1 ? g.nodes[readers[0]!]! : undefined;
+    if (!relu || relu.opType !== 'Relu' || !['', 'ai.onnx'].includes(relu.domain ?? '') || !relu.outputs[0]) continue;
+    const kernel = def.fuseRelu(Attrs.of(s.node), s.node, opset);
+    if (kernel) s.fusedRelu = { kernel, relu: readers[0]!, output: relu.outputs[0] };
+  }
 }
 
 /** Values computed from initializers and Constants alone. */

@@ -22,6 +22,15 @@ export interface Step {
   shapeOnly: boolean;
   /** The op's own output depends only on its input's shape (Shape, Size). */
   readsShapeOnly: boolean;
+  /** This node and the Relu that alone reads its output, as one kernel (OpDef.fuseRelu). */
+  fusedRelu?: FusedRelu;
+}
+
+export interface FusedRelu {
+  kernel: Kernel;
+  /** The Relu's node index (its step is skipped when the fused kernel runs) and output. */
+  relu: number;
+  output: string;
 }
 
 export interface Plan {

@@ -209,18 +209,23 @@ class Run {
     const fresh = cached ? undefined : new Map<string, E.Tensor>();
     const uses = new Map(cached ? this.plan.usesDynamic : this.plan.usesAll);
     let stepsRun = 0;
+    // Relu steps whose input step ran fused with them (their input never exists).
+    const fusedAway = new Set<number>();
     for (const step of this.plan.steps) {
-      if (cached && step.shapeOnly) continue;
+      if ((cached && step.shapeOnly) || fusedAway.has(step.index)) continue;
       stepsRun++;
       const ins = step.inputs.map((n) => (n ? this.resolve(n, step.key, cached) : undefined));
       this.rt.nodeName = step.key;
+      // Fused only where nothing else may read the intermediate value (a capture, batch statistics).
+      const fused = step.fusedRelu && !this.rt.batchStats && !this.pinned.has(step.outputs[0]!) ? step.fusedRelu : undefined;
       let outs: (E.Tensor | undefined)[];
       try {
-        outs = E.tidy(() => step.kernel(ins, this.rt));
+        outs = E.tidy(() => (fused ?? step).kernel(ins, this.rt));
       } catch (e) {
         throw labelError(step, e);
       }
-      step.outputs.forEach((o, i) => {
+      if (fused) fusedAway.add(fused.relu);
+      (fused ? [fused.output] : step.outputs).forEach((o, i) => {
         let t = outs[i];
         if (!o || !t) return void t?.dispose();
         // A kernel handing back one of its inputs gets a handle of its own (released separately).

@@ -34,6 +34,11 @@ export interface OpDef {
   make: (a: Attrs, node: Node, opset: number, typeOf?: (value: string) => DType | undefined) => Kernel;
   /** Output depends on its input's shape only (Shape, Size): foldable once shapes are known. */
   shapeOnly?: boolean;
+  /**
+   * The kernel of this node followed by a Relu, as one fused op (undefined when this node's
+   * attributes rule it out). Used when the node's only consumer is a Relu (plan.ts).
+   */
+  fuseRelu?: (a: Attrs, node: Node, opset: number) => Kernel | undefined;
 }
 
 export type OpTable = Record<string, OpDef>;

@@ -91,13 +91,13 @@ export interface FinetuneResult {
   augment: { on: boolean; note: string };
 }
 
-interface Student {
+export interface Student {
   program: Program;
   latent: Map<number, { w: E.Tensor; a?: E.Tensor }>;
   rest: string[];
 }
 
-function buildStudent(model: Model, choices: LayerChoice[], opts: FinetuneOptions, frozen: ReadonlySet<string>): Student {
+export function buildStudent(model: Model, choices: LayerChoice[], opts: FinetuneOptions, frozen: ReadonlySet<string>): Student {
   const program = compile(model);
   const latent = new Map<number, { w: E.Tensor; a?: E.Tensor }>();
   const tiledValues = new Set<string>();

@@ -15,6 +15,20 @@ import * as E from '../engine/index.js';
 import { record } from '../engine/autograd.js';
 import { fromStream, tileLength, toStream, type AlphaMode, type TileLayout } from './tile.js';
 
+const LANES = 32;
+
+/**
+ * Σ f(j) over j < n in float64, in LANES interleaved partial sums (lane j mod LANES) added in
+ * lane order: the order the native tile kernels vectorise, so both give the same α bit for bit.
+ */
+function laneSum(n: number, f: (j: number) => number): number {
+  const acc = new Float64Array(LANES);
+  for (let j = 0; j < n; j++) acc[j % LANES]! += f(j);
+  let s = 0;
+  for (let l = 0; l < LANES; l++) s += acc[l]!;
+  return s;
+}
+
 interface Saved {
   alpha: Float32Array;
   signs: Int8Array;
@@ -31,11 +45,7 @@ function forward(w: Float32Array, a: Float32Array, layout: TileLayout, mode: Alp
   const signs = new Int8Array(q);
   for (let j = 0; j < q; j++) signs[j] = sum[j]! > 0 ? 1 : -1;
   const alpha = new Float32Array(mode === 'per-layer' ? 1 : p);
-  for (let r = 0; r < p; r++) {
-    let acc = 0;
-    for (let j = 0; j < q; j++) acc += Math.abs(aStream[r * q + j]!);
-    alpha[mode === 'per-layer' ? 0 : r]! += acc;
-  }
+  for (let r = 0; r < p; r++) alpha[mode === 'per-layer' ? 0 : r]! += laneSum(q, (j) => Math.abs(aStream[r * q + j]!));
   for (let i = 0; i < alpha.length; i++) alpha[i]! /= mode === 'per-layer' ? q * p : q;
   const outStream = new Float32Array(q * p);
   for (let r = 0; r < p; r++) {
@@ -55,13 +65,8 @@ function backward(gy: Float32Array, saved: Saved, layout: TileLayout, mode: Alph
   for (let r = 0; r < p; r++) {
     const ai = mode === 'per-layer' ? 0 : r;
     const ar = alpha[ai]!;
-    let acc = 0;
-    for (let j = 0; j < q; j++) {
-      const gk = g[r * q + j]!;
-      dWs[r * q + j] = gk * ar;
-      acc += gk * signs[j]!;
-    }
-    dAlpha[ai]! += acc;
+    for (let j = 0; j < q; j++) dWs[r * q + j] = g[r * q + j]! * ar;
+    dAlpha[ai]! += laneSum(q, (j) => g[r * q + j]! * signs[j]!);
   }
   const region = mode === 'per-layer' ? q * p : q;
   const dAs = new Float32Array(q * p);
@@ -84,6 +89,7 @@ function tiledOnBackend(w: E.Tensor, a: E.Tensor | undefined, layout: TileLayout
   const alpha = E.empty([mode === 'per-layer' ? 1 : layout.p], 'float32', be);
   const signs = E.empty([q], 'float32', be);
   be.tileForward!(w.buf, a ? a.buf : null, y.buf, alpha.buf, signs.buf, p);
+  describeTiling(y, alpha, signs, layout);
   record(y, 'tbnTile', a ? [w, a] : [w], [a ?? w, alpha, signs], (gy, [sa, sal, ss]) => {
     const dW = E.empty(layout.shape, 'float32', be);
     const dA = a ? E.empty(layout.shape, 'float32', be) : undefined;
@@ -93,6 +99,23 @@ function tiledOnBackend(w: E.Tensor, a: E.Tensor | undefined, layout: TileLayout
   alpha.dispose();
   signs.dispose();
   return y;
+}
+
+/**
+ * Tells ops that y = B̂ is p blocks of rows α[r]·T (E.Tiling), when its regions run along axis 0
+ * in whole rows, so that a convolution can take p× fewer multiply-adds. The tensors are copies
+ * of alpha and signs owned by y.
+ */
+function describeTiling(y: E.Tensor, alpha: E.Tensor, signs: E.Tensor, layout: TileLayout): void {
+  const rows = layout.shape[0]! / layout.p;
+  if (layout.tileAxis !== 0 || !Number.isInteger(rows) || layout.shape.length < 2) return;
+  y.tiling = E.noGrad(() =>
+    E.tidy(() => ({
+      p: layout.p,
+      alpha: E.keep(alpha.size === layout.p ? E.identity(alpha) : E.mul(alpha, E.ones([layout.p]))),
+      signs: E.keep(E.reshape(signs, [rows, ...layout.shape.slice(1)])),
+    })),
+  );
 }
 
 /**
@@ -110,6 +133,7 @@ export function tiledWeightOnHost(w: E.Tensor, a: E.Tensor | undefined, layout: 
   const av = a ? (a.toArray() as Float32Array) : wv;
   const { out, saved } = forward(wv, av, layout, mode);
   const y = E.tensor(out, layout.shape);
+  E.tidy(() => describeTiling(y, E.tensor(saved.alpha, [saved.alpha.length]), E.tensor(Float32Array.from(saved.signs), [saved.signs.length]), layout));
   return record(y, 'tbnTile', a ? [w, a] : [w], [], (gy, _s, needs) => {
     const { dW, dA } = backward(gy.toArray() as Float32Array, saved, layout, mode);
     if (!a) {

@@ -74,6 +74,18 @@ function bigConvCase(seed: number) {
   return { p, x: randomData(rng, 11 * 32 * 196), w: randomData(rng, 24 * 32 * 9), dy: randomData(rng, 11 * 24 * 196) };
 }
 
+/** The layer shapes of a ResNet-18 at a small input (stem 7×7/2 pad 3, 3×3/2 downsampling, 1×1/2
+ * shortcut, 3×3 same) and batch 3: the strided, padded and shifted-plane implicit-GEMM paths. */
+function resnetConvCases(seed: number) {
+  const rng = new Rng(seed);
+  const layer = (inC: number, outC: number, size: number, k: number, stride: number, pad: number) => {
+    const out = Math.floor((size + 2 * pad - k) / stride) + 1;
+    const p: ConvParams = { batch: 3, inChannels: inC, outChannels: outC, group: 1, inShape: [size, size], kernel: [k, k], outShape: [out, out], strides: [stride, stride], padsBegin: [pad, pad], dilations: [1, 1] };
+    return { p, x: randomData(rng, 3 * inC * size * size), w: randomData(rng, outC * inC * k * k), dy: randomData(rng, 3 * outC * out * out) };
+  };
+  return [layer(3, 16, 30, 7, 2, 3), layer(16, 32, 15, 3, 2, 1), layer(16, 32, 15, 1, 2, 0), layer(32, 32, 8, 3, 1, 1)];
+}
+
 function poolCase(seed: number) {
   const rng = new Rng(seed);
   const r = 1 + rng.int(3);
@@ -128,6 +140,7 @@ describe.skipIf(skipNative)(`native matmul, conv and pooling match the JS backen
       nativeBackend().kernelPath = path;
       for (let s = 0; s < 40; s++) expectParity(onBoth(runConv(convCase(3000 + s))), 2e-5, 2e-5, `conv seed ${s}`);
       expectParity(onBoth(runConv(bigConvCase(3100))), 5e-5, 5e-5, 'CNN-sized conv');
+      resnetConvCases(3200).forEach((c, i) => expectParity(onBoth(runConv(c)), 5e-5, 5e-5, `ResNet layer ${i}`));
     });
   }
 

@@ -1,5 +1,5 @@
-// Native reductions, arg-reductions, softmax / log-softmax, layer norm (each with its backward
-// pass), gather with its scatter-add adjoint, and the Adam / AdamW step, against the JS
+// Native reductions, arg-reductions, softmax / log-softmax, layer norm, the per-channel affine
+// of BatchNormalization (each with its backward pass), gather with its scatter-add adjoint, and the Adam / AdamW step, against the JS
 // reference backend on random [outer, size, inner] splits (including empty and length-1 axes),
 // NaN-carrying data, negative and repeated gather indices and every dtype reduce accepts.
 import { describe, expect, it } from 'vitest';
@@ -82,6 +82,26 @@ describe.skipIf(skipNative)(`native row kernels match the JS backend${nativeReas
         a.b.layerNormBackward(xh, inv, a.buf('float32', dy), dx, rows, cols);
         return [a.read(xh), a.read(inv), a.read(dx)];
       }), 1e-5, 1e-5, `layerNorm seed ${s}`);
+    }
+  });
+
+  it('per-channel affine (BatchNormalization, with and without the fused ReLU), forward and backward', () => {
+    for (let s = 0; s < 30; s++) {
+      const rng = new Rng(5350 + s);
+      const [outer, channels, inner] = [rng.int(4), 1 + rng.int(20), rng.next() < 0.1 ? 0 : 1 + rng.int(300)];
+      const n = outer * channels * inner;
+      const [x, dy, scale, shift] = [randomData(rng, n), randomData(rng, n), randomData(rng, channels), randomData(rng, channels)];
+      const relu = s % 2 === 0;
+      const wanted = s % 3; // 0: all three gradients, 1: dx only, 2: parameter gradients only
+      expectParity(onBoth((a) => {
+        const [bx, bs, bb] = [a.buf('float32', x), a.buf('float32', scale), a.buf('float32', shift)];
+        const y = a.buf('float32', n);
+        const dx = a.buf('float32', n);
+        const [ds, db] = [a.buf('float32', channels), a.buf('float32', channels)];
+        a.b.channelAffine(bx, bs, bb, y, outer, channels, inner, relu);
+        a.b.channelAffineBackward(bx, bs, bb, a.buf('float32', dy), wanted === 2 ? null : dx, wanted === 1 ? null : ds, wanted === 1 ? null : db, outer, channels, inner, relu);
+        return [a.read(y), a.read(dx), a.read(ds), a.read(db)];
+      }), 1e-5, 1e-5, `channelAffine seed ${s} relu ${relu}`);
     }
   });
 

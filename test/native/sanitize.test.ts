@@ -5,7 +5,7 @@
 // off (so every freed buffer really is freed) and new buffers poisoned with NaN (so a kernel
 // reading memory it never wrote shows up as a mismatch). Any sanitizer report fails the test.
 // Runs under CI=true, with TBN_SANITIZE=1, or when build-asan/Release/tbn_engine.node exists.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type SpawnOptions } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -25,14 +25,29 @@ function libasan(): string {
   throw new Error('libasan.so not found (c++ -print-file-name=libasan.so)');
 }
 
+/**
+ * A long child process without blocking this worker: vitest's worker answers its RPC pings while
+ * it waits (a spawnSync of minutes makes vitest report an unhandled "Timeout calling onTaskUpdate").
+ */
+function run(cmd: string, args: string[], opts: SpawnOptions): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { ...opts, stdio: ['ignore', 'pipe', 'pipe'] });
+    const [out, err]: string[][] = [[], []];
+    child.stdout!.on('data', (d: Buffer) => out.push(d.toString()));
+    child.stderr!.on('data', (d: Buffer) => err.push(d.toString()));
+    child.on('error', reject);
+    child.on('close', (status) => resolve({ status, stdout: out.join(''), stderr: err.join('') }));
+  });
+}
+
 describe.skipIf(!enabled)('the native engine under ASan + UBSan', () => {
-  it('builds the sanitizer configuration of the addon', () => {
-    const r = spawnSync(process.execPath, [path.join(ROOT, 'scripts', 'build-native.mjs'), '--sanitize', '--engine', '--quiet'], { encoding: 'utf8', env: { ...process.env, CI: 'true' } });
+  it('builds the sanitizer configuration of the addon', async () => {
+    const r = await run(process.execPath, [path.join(ROOT, 'scripts', 'build-native.mjs'), '--sanitize', '--engine', '--quiet'], { env: { ...process.env, CI: 'true' } });
     expect(r.status, `${r.stdout}${r.stderr}`).toBe(0);
     expect(fs.existsSync(ADDON)).toBe(true);
   }, 300_000);
 
-  it('parity, validation, tile and memory tests pass with no sanitizer report', () => {
+  it('parity, validation, tile and memory tests pass with no sanitizer report', async () => {
     const env = {
       ...process.env,
       LD_PRELOAD: libasan(),
@@ -47,7 +62,7 @@ describe.skipIf(!enabled)('the native engine under ASan + UBSan', () => {
     };
     const probe = spawnSync(process.execPath, ['--import', path.join(ROOT, 'node_modules', 'tsx', 'dist', 'esm', 'index.mjs'), '-e', `import('${path.join(ROOT, 'src', 'engine', 'native-binding.ts')}').then((m) => console.log(m.loadNativeBinding().path ?? m.loadNativeBinding().error))`], { cwd: ROOT, encoding: 'utf8', env });
     expect(probe.stdout.trim(), probe.stderr).toBe(ADDON);
-    const r = spawnSync(process.execPath, [path.join(ROOT, 'node_modules', 'vitest', 'vitest.mjs'), 'run', ...SUITES], { cwd: ROOT, encoding: 'utf8', env, maxBuffer: 64 << 20 });
+    const r = await run(process.execPath, [path.join(ROOT, 'node_modules', 'vitest', 'vitest.mjs'), 'run', ...SUITES], { cwd: ROOT, env });
     const out = `${r.stdout}${r.stderr}`;
     expect(out).not.toMatch(SANITIZER_REPORT);
     expect(r.status, out.slice(-3000)).toBe(0);

@@ -9,7 +9,7 @@ import { bytesPer, type DType, type HostArray } from '../dtype.js';
 import { convBackwardData, convBackwardFilter, convForward } from './js/conv.js';
 import { binary, cast, copy, unary, where } from './js/elementwise.js';
 import { gemm } from './js/gemm.js';
-import { adam, argReduce, gather, gatherBackward, layerNorm, layerNormBackward, reduce, softmax, softmaxBackward } from './js/misc.js';
+import { adam, argReduce, channelAffine, channelAffineBackward, gather, gatherBackward, layerNorm, layerNormBackward, reduce, softmax, softmaxBackward } from './js/misc.js';
 import { avgPool, avgPoolBackward, maxPool, maxPoolBackward } from './js/pool.js';
 
 class JsBuf implements Buf {
@@ -153,6 +153,12 @@ export class JsBackend implements Backend {
   }
   layerNormBackward(xhat: Buf, invStd: Buf, dy: Buf, dx: Buf, rows: number, cols: number): void {
     layerNormBackward(f32(xhat), f32(invStd), f32(dy), f32(dx), rows, cols);
+  }
+  channelAffine(x: Buf, scale: Buf, shift: Buf, out: Buf, outer: number, channels: number, inner: number, relu: boolean): void {
+    channelAffine(f32(x), f32(scale), f32(shift), f32(out), outer, channels, inner, relu);
+  }
+  channelAffineBackward(x: Buf, scale: Buf, shift: Buf, dy: Buf, dx: Buf | null, dScale: Buf | null, dShift: Buf | null, outer: number, channels: number, inner: number, relu: boolean): void {
+    channelAffineBackward(f32(x), f32(scale), f32(shift), f32(dy), dx && f32(dx), dScale && f32(dScale), dShift && f32(dShift), outer, channels, inner, relu);
   }
   gather(table: Buf, idx: Buf, out: Buf, outer: number, axisLen: number, inner: number): void {
     gather(arr(table), i64(idx), arr(out), outer, axisLen, inner);

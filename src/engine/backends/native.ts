@@ -178,6 +178,13 @@ export class NativeBackend implements Backend {
   layerNormBackward(xhat: Buf, invStd: Buf, dy: Buf, dx: Buf, rows: number, cols: number): void {
     this.binding.layerNormBackward(this.h(xhat), this.h(invStd), this.h(dy), this.h(dx), rows, cols);
   }
+  channelAffine(x: Buf, scale: Buf, shift: Buf, out: Buf, outer: number, channels: number, inner: number, relu: boolean): void {
+    this.binding.channelAffine(this.h(x), this.h(scale), this.h(shift), this.h(out), outer, channels, inner, relu);
+  }
+  channelAffineBackward(x: Buf, scale: Buf, shift: Buf, dy: Buf, dx: Buf | null, dScale: Buf | null, dShift: Buf | null, outer: number, channels: number, inner: number, relu: boolean): void {
+    const opt = (b: Buf | null) => (b ? this.h(b) : -1);
+    this.binding.channelAffineBackward(this.h(x), this.h(scale), this.h(shift), this.h(dy), opt(dx), opt(dScale), opt(dShift), outer, channels, inner, relu);
+  }
   gather(table: Buf, idx: Buf, out: Buf, outer: number, axisLen: number, inner: number): void {
     this.binding.gather(this.h(table), this.h(idx), this.h(out), outer, axisLen, inner);
   }

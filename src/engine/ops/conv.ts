@@ -1,13 +1,16 @@
 // Convolution and transposed convolution (N-D spatial; the JS backend does 1-D to 3-D), with
 // groups, strides, asymmetric pads and dilations. Conv's backward is (data, filter) kernels;
 // ConvTranspose is Conv's data-backward, so its own backward is Conv forward plus the filter
-// kernel with the operands' roles swapped.
+// kernel with the operands' roles swapped. A TBN-tiled weight (Tensor.tiling: p blocks of
+// filters, block r = α[r]·T) is convolved as design.md §1 has it: y_r = α[r]·conv(x, T), and
+// dx = convᵀ(Σ_r α[r]·dy_r, T), each p× fewer multiply-adds; the filter gradient stays whole
+// (the tile op's backward needs it at every weight).
 
-import { record } from '../autograd.js';
+import { noGrad, record } from '../autograd.js';
 import type { ConvParams } from '../backend.js';
 import { tidy } from '../scope.js';
-import { empty, type Tensor } from '../tensor.js';
-import { add } from './elementwise.js';
+import { empty, type Tensor, type Tiling } from '../tensor.js';
+import { add, mul } from './elementwise.js';
 import { sum } from './reduce.js';
 import { reshape } from './shape-ops.js';
 
@@ -59,6 +62,11 @@ export function conv(x: Tensor, w: Tensor, bias?: Tensor, opts: ConvOptions = {}
   const outShape = x.shape.slice(2).map((d, i) => Math.floor((d + g.padsBegin[i]! + g.padsEnd[i]! - g.dilations[i]! * (kernel[i]! - 1) - 1) / g.strides[i]!) + 1);
   if (outShape.some((d) => d <= 0)) throw new Error(`conv: input [${x.shape}] is smaller than the kernel [${kernel}]`);
   const p: ConvParams = { batch: n, inChannels: c, outChannels: m, group: g.group, inShape: x.shape.slice(2), kernel, outShape, strides: g.strides, padsBegin: g.padsBegin, dilations: g.dilations };
+  const t = w.tiling;
+  if (t && g.group === 1 && t.signs.shape[0]! * t.p === m && t.signs.size * t.p === w.size) {
+    const y = tiledConv(x, w, t, p);
+    return bias ? withBias(y, bias) : y;
+  }
   const y = empty([n, m, ...outShape], 'float32', x.backend);
   x.backend.conv(x.buf, w.buf, y.buf, p);
   const [xs, ws] = [x.shape, w.shape];
@@ -76,6 +84,38 @@ export function conv(x: Tensor, w: Tensor, bias?: Tensor, opts: ConvOptions = {}
     return [gx, gw];
   });
   return bias ? withBias(y, bias) : y;
+}
+
+/** conv(x, w) for a tiled w (Tiling): the product with T only, then each block scaled by its α. */
+function tiledConv(x: Tensor, w: Tensor, t: Tiling, p: ConvParams): Tensor {
+  const rows = p.outChannels / t.p;
+  const small: ConvParams = { ...p, outChannels: rows };
+  const n = p.batch;
+  const space = p.outShape.reduce((a, b) => a * b, 1);
+  const blocks = (v: Tensor) => reshape(v, [n, t.p, rows, space]);
+  const perBlock = (a: Tensor) => reshape(a, [1, t.p, 1, 1]);
+  const y = noGrad(() =>
+    tidy(() => {
+      const ys = empty([n, 1, rows, space], 'float32', x.backend);
+      x.backend.conv(x.buf, t.signs.buf, ys.buf, small);
+      return reshape(mul(ys, perBlock(t.alpha)), [n, p.outChannels, ...p.outShape]);
+    }),
+  );
+  const [xs, ws] = [x.shape, w.shape];
+  return record(y, 'conv', [x, w], [x, t.signs, t.alpha], (gy, [sx, ss, sa], need) => {
+    let gx: Tensor | undefined;
+    let gw: Tensor | undefined;
+    if (need[0]) {
+      const dys = sum(mul(blocks(gy), perBlock(sa!)), [1]);
+      gx = empty(xs, 'float32', gy.backend);
+      gy.backend.convBackwardData(dys.buf, ss!.buf, gx.buf, small);
+    }
+    if (need[1]) {
+      gw = empty(ws, 'float32', gy.backend);
+      gy.backend.convBackwardFilter(sx!.buf, gy.buf, gw.buf, p);
+    }
+    return [gx, gw];
+  });
 }
 
 function withBias(y: Tensor, bias: Tensor): Tensor {

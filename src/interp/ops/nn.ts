@@ -94,6 +94,13 @@ const batchNorm: OpDef = {
   },
 };
 
+/** Inference BatchNormalization and the Relu after it, one kernel each way (not in training mode). */
+batchNorm.fuseRelu = (a, _node, opset) => {
+  if (opset >= 14 && a.int('training_mode', 0) === 1) return undefined;
+  const eps = a.float('epsilon', 1e-5);
+  return ([x, s, b, m, v]) => [E.batchNorm(need(x, 'X'), need(s, 'scale'), need(b, 'B'), need(m, 'input_mean'), need(v, 'input_var'), eps, true)];
+};
+
 const layerNorm: OpDef = {
   since: 17,
   check: (a) => (a.int('stash_type', 1) === 1 ? undefined : `stash_type=${a.int('stash_type')}`),

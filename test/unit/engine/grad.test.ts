@@ -188,6 +188,14 @@ describe('softmax and normalisation', () => {
   it('batchNorm (running statistics): every input', () => {
     gradcheck((x, s, b, m, v) => E.batchNorm(x, s, b, m, v, 1e-3), [S([2, 3, 2, 2]), S([3]), S([3]), S([3]), S([3], { positive: true })]);
   });
+  it('batchNorm with the fused ReLU, and channelAffine (±ReLU) on a 2-D input', () => {
+    const away = (shape: number[]) => S(shape, { data: distinctData(shape, new Rng(5), 0.09).map((v) => v + 0.033) });
+    // scale 1, shift 0, mean 0, var 1 − eps: the ReLU's kink sits where x does, kept off 0 by `away`.
+    const unit = (n: number, v: number) => ({ shape: [n], data: new Float32Array(n).fill(v) });
+    gradcheck((x, s, b, m, v) => E.batchNorm(x, s, b, m, v, 1e-3, true), [away([2, 3, 2, 2]), unit(3, 1), unit(3, 0), unit(3, 0), unit(3, 1 - 1e-3)]);
+    gradcheck((x, s, b) => E.channelAffine(x, s, b, true), [away([4, 3]), { shape: [3], data: [1.5, 0.5, 2] }, { shape: [3], data: [0, 0, 0] }]);
+    gradcheck((x, s, b) => E.channelAffine(x, s, b), [S([4, 3]), S([3]), S([3])]);
+  });
   it('batchNormTrain (batch statistics)', () => {
     gradcheck((x, s, b) => E.batchNormTrain(x, s, b, 1e-3).y, [S([3, 2, 2, 2]), S([2]), S([2])]);
   });

@@ -133,6 +133,42 @@ function index(v: number, axisLen: number): number {
   return i;
 }
 
+/** x·s + b as float32 arithmetic rounds it (the product, then the sum). */
+const affineF32 = (x: number, s: number, b: number) => Math.fround(Math.fround(x * s) + b);
+
+/** out = x·scale[c] + shift[c] per channel of [outer, channels, inner]; max(0, ·) with relu. */
+export function channelAffine(x: Float32Array, scale: Float32Array, shift: Float32Array, out: Float32Array, outer: number, channels: number, inner: number, relu: boolean): void {
+  for (let o = 0; o < outer; o++) {
+    for (let c = 0; c < channels; c++) {
+      const [s, b, at] = [scale[c]!, shift[c]!, (o * channels + c) * inner];
+      for (let i = at; i < at + inner; i++) {
+        const v = affineF32(x[i]!, s, b);
+        out[i] = relu && v < 0 ? 0 : v;
+      }
+    }
+  }
+}
+
+/** dx = g·scale[c], dScale[c] = Σ g·x, dShift[c] = Σ g, with g = dy (masked by the forward sign with relu). */
+export function channelAffineBackward(x: Float32Array, scale: Float32Array, shift: Float32Array, dy: Float32Array, dx: Float32Array | null, dScale: Float32Array | null, dShift: Float32Array | null, outer: number, channels: number, inner: number, relu: boolean): void {
+  for (let c = 0; c < channels; c++) {
+    const [s, b] = [scale[c]!, shift[c]!];
+    let sumGx = 0;
+    let sumG = 0;
+    for (let o = 0; o < outer; o++) {
+      const at = (o * channels + c) * inner;
+      for (let i = at; i < at + inner; i++) {
+        const g = relu && !(affineF32(x[i]!, s, b) > 0) ? 0 : dy[i]!;
+        if (dx) dx[i] = g * s;
+        sumGx += g * x[i]!;
+        sumG += g;
+      }
+    }
+    if (dScale) dScale[c] = sumGx;
+    if (dShift) dShift[c] = sumG;
+  }
+}
+
 export function gather(table: HostArray, idx: Float64Array, out: HostArray, outer: number, axisLen: number, inner: number): void {
   const n = idx.length;
   for (let o = 0; o < outer; o++) {
