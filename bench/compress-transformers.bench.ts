@@ -29,16 +29,16 @@ const MODELS: Record<string, { calib: string; test: string }> = {
 function configs(epochs: number | undefined): Record<string, Partial<CompressOptions>> {
   const e = epochs ? { epochs } : {};
   return {
-    'tbn default': { training: { ...e } },
+    'tbn default': { ...e },
     'no fine-tuning': { finetune: false },
-    '− channel permutation': { permute: false, training: { ...e } },
-    '− embedding tiling (tables fp32)': { exclude: ['/Gather$/'], training: { ...e } },
-    '− norm/bias fine-tuning (tiles only)': { training: { ...e, trainRest: false } },
-    'token embedding at p = 2': { layerP: new Map([['tok.weight', 2]]), training: { ...e } },
-    'attention projections along their input axis': { layerAxis: [['/attn\\//', 'input']], training: { ...e } },
-    'only q/k/v along their input axis': { layerAxis: [['/attn\\/(qkv|q|k|v)\\//', 'input']], training: { ...e } },
-    'schedule 2× longer': { training: { epochs: 2 * (epochs ?? 60) } },
-    'λ = 1000 (patch projection tiled too)': { minParams: 1000, training: { ...e } },
+    '− channel permutation': { permute: false, ...e },
+    '− embedding tiling (tables fp32)': { exclude: ['/Gather$/'], ...e },
+    '− norm/bias fine-tuning (tiles only)': { ...e, trainRest: false },
+    'token embedding at p = 2': { layerP: new Map([['tok.weight', 2]]), ...e },
+    'attention projections along their input axis': { layerAxis: [['/attn\\//', 'input']], ...e },
+    'only q/k/v along their input axis': { layerAxis: [['/attn\\/(qkv|q|k|v)\\//', 'input']], ...e },
+    'schedule 2× longer': { epochs: 2 * (epochs ?? 60) },
+    'λ = 1000 (patch projection tiled too)': { minParams: 1000, ...e },
   };
 }
 

@@ -30,10 +30,10 @@ interface Row {
 }
 
 const CONFIGS: Record<string, Partial<CompressOptions>> = {
-  'paper recipe (15 epochs, labels, no permutation/BN/augmentation)': { permute: false, bnRecalibrate: false, training: { epochs: 15, augment: false } },
-  '+ channel permutation': { bnRecalibrate: false, training: { epochs: 15, augment: false } },
-  '+ BatchNorm re-estimation': { training: { epochs: 15, augment: false } },
-  '+ augmentation': { training: { epochs: 15 } },
+  'paper recipe (15 epochs, labels, no permutation/BN/augmentation)': { permute: false, bnRecalib: false, epochs: 15, augment: false },
+  '+ channel permutation': { bnRecalib: false, epochs: 15, augment: false },
+  '+ BatchNorm re-estimation': { epochs: 15, augment: false },
+  '+ augmentation': { epochs: 15 },
   'tbn default (+ 60 epochs)': {},
 };
 

@@ -22,6 +22,11 @@ export class ThresholdError extends UserError {
 /** The bytes are not a valid ONNX message (the reader adds the file name). */
 export class OnnxFormatError extends UserError {}
 
+/** Throws the UserError for bad input found in `where` (a file, a node, a tensor), naming it. */
+export function failIn(where: string, message: string): never {
+  throw new UserError(`${where}: ${message}`);
+}
+
 /** Prefix a user error with the file it concerns, once. */
 export function inFile(file: string, err: unknown): unknown {
   if (err instanceof UserError && !err.message.startsWith(file)) {

@@ -30,10 +30,19 @@ typedef struct conv_plan {
   int64_t chan;       /* floats per channel of src */
   int64_t pitch;      /* row pitch of the position grid */
   int64_t xpad_len;   /* floats per copied image, slack included */
-  int64_t k, kx, npos, nposblk, nrows, nchblk, ocg, cg;
+  int64_t k;          /* reduction length of one output: channels per group × kernel area */
+  int64_t kx;         /* reduction length the GEMM sees: k, or the tile's ri under IN_COMBINE */
+  int64_t npos;       /* output positions per image on the position grid (rows × pitch) */
+  int64_t nposblk;    /* blocks of conv_pb positions covering npos */
+  int64_t nrows;      /* weight rows expanded per group: ro under OUT_REUSE, else channels per group */
+  int64_t nchblk;     /* blocks of TBN_EXP_ROWS rows covering nrows */
+  int64_t ocg, cg;    /* output and input channels per group */
   int64_t image_work; /* multiply-accumulates per image */
-  int copy, use_col, batch, dense;
-  const tbn_micro *mk;
+  int copy;           /* src is a padded (and phase-split or transposed) copy of x, not x itself */
+  int use_col;        /* IN_COMBINE: columns are gathered per block, the input chunks summed first */
+  int batch;          /* tasks take whole images (batch_mode), not blocks of one image */
+  int dense;          /* channels-last 1×1: run as the dense product, nothing else is planned */
+  const tbn_micro *mk; /* the micro-kernel set of the ISA chosen at plan time */
 } conv_plan;
 
 typedef struct conv_ws {

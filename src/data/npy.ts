@@ -1,7 +1,7 @@
 // numpy .npy arrays: header parsing with every size checked against the bytes present,
 // little- and big-endian data, C and Fortran order (Fortran is reordered to C order).
 
-import { UserError } from '../errors.js';
+import { failIn } from '../errors.js';
 import type { DType, NumericArray } from '../ir/dtype.js';
 import { numel, type HostTensor } from '../util/host-tensor.js';
 
@@ -37,9 +37,6 @@ const CTORS: Partial<Record<DType, new (b: ArrayBuffer, o: number, n: number) =>
   bool: Uint8Array,
 };
 
-function fail(what: string, msg: string): never {
-  throw new UserError(`${what}: ${msg}`);
-}
 
 interface Header {
   descr: string;
@@ -51,12 +48,12 @@ function parseHeader(text: string, what: string): Header {
   const descr = /'descr'\s*:\s*'([^']*)'/.exec(text)?.[1];
   const fortran = /'fortran_order'\s*:\s*(True|False)/.exec(text)?.[1];
   const shapeText = /'shape'\s*:\s*\(([^)]*)\)/.exec(text)?.[1];
-  if (descr === undefined || fortran === undefined || shapeText === undefined) fail(what, 'not a valid .npy header');
+  if (descr === undefined || fortran === undefined || shapeText === undefined) failIn(what, 'not a valid .npy header');
   const parts = shapeText.split(',').map((s) => s.trim()).filter((s) => s !== '');
   const shape = parts.map((s) => {
-    if (!/^\d+L?$/.test(s)) fail(what, `shape (${shapeText}) is not a tuple of non-negative integers`);
+    if (!/^\d+L?$/.test(s)) failIn(what, `shape (${shapeText}) is not a tuple of non-negative integers`);
     const n = Number(s.replace('L', ''));
-    if (!Number.isSafeInteger(n)) fail(what, `dimension ${s} is too large`);
+    if (!Number.isSafeInteger(n)) failIn(what, `dimension ${s} is too large`);
     return n;
   });
   return { descr, fortran: fortran === 'True', shape };
@@ -79,7 +76,7 @@ export interface NpyLayout {
  * data fills exactly `totalBytes` bytes. `what` names the array in errors (file or file:key).
  */
 export function npyLayout(head: Uint8Array, totalBytes: number, what: string): NpyLayout {
-  if (head.length < 10 || MAGIC.some((b, i) => head[i] !== b)) fail(what, 'not a .npy array (bad magic)');
+  if (head.length < 10 || MAGIC.some((b, i) => head[i] !== b)) failIn(what, 'not a .npy array (bad magic)');
   const major = head[6]!;
   const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
   let headerLen: number;
@@ -88,21 +85,21 @@ export function npyLayout(head: Uint8Array, totalBytes: number, what: string): N
     headerLen = view.getUint16(8, true);
     start = 10;
   } else if (major === 2 || major === 3) {
-    if (head.length < 12) fail(what, 'truncated .npy header');
+    if (head.length < 12) failIn(what, 'truncated .npy header');
     headerLen = view.getUint32(8, true);
     start = 12;
   } else {
-    fail(what, `.npy format version ${major} is not supported`);
+    failIn(what, `.npy format version ${major} is not supported`);
   }
-  if (start + headerLen > head.length || start + headerLen > totalBytes) fail(what, 'truncated .npy header');
+  if (start + headerLen > head.length || start + headerLen > totalBytes) failIn(what, 'truncated .npy header');
   const header = parseHeader(new TextDecoder(major === 3 ? 'utf-8' : 'latin1').decode(head.subarray(start, start + headerLen)), what);
   const m = /^([<>|=])?([a-z])(\d+)$/.exec(header.descr);
   const kind = m ? DESCR[`${m[2]}${m[3]}`] : undefined;
-  if (!m || !kind) fail(what, `numpy dtype '${header.descr}' is not supported (use float32, float64, float16, int8–64, uint8–64 or bool)`);
+  if (!m || !kind) failIn(what, `numpy dtype '${header.descr}' is not supported (use float32, float64, float16, int8–64, uint8–64 or bool)`);
   const dataStart = start + headerLen;
   const want = numel(header.shape) * kind.size;
   if (!Number.isSafeInteger(want) || totalBytes - dataStart !== want) {
-    fail(what, `shape (${header.shape.join(', ')}) ${header.descr} needs ${want} bytes of data, the file has ${totalBytes - dataStart}`);
+    failIn(what, `shape (${header.shape.join(', ')}) ${header.descr} needs ${want} bytes of data, the file has ${totalBytes - dataStart}`);
   }
   return { dtype: kind.dtype, size: kind.size, shape: header.shape, fortran: header.fortran, bigEndian: m[1] === '>', dataStart };
 }
@@ -120,7 +117,7 @@ export function typedFromBytes(bytes: Uint8Array, dtype: DType, size: number, bi
 
 /** Throws unless a bool array holds only 0 and 1. */
 export function checkBool(data: NumericArray, what: string): void {
-  if (data.some((v) => v !== 0 && v !== 1)) fail(what, 'bool array holds values other than 0 and 1');
+  if (data.some((v) => v !== 0 && v !== 1)) failIn(what, 'bool array holds values other than 0 and 1');
 }
 
 /** Parses one .npy file's bytes. `what` names it in errors (file, or file:key in an .npz). */

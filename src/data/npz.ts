@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { Transform } from 'node:stream';
 import zlib from 'node:zlib';
-import { UserError } from '../errors.js';
+import { failIn } from '../errors.js';
 import type { HostTensor } from '../util/host-tensor.js';
 import { encodeNpy, fortranToC, npyLayout, parseNpy } from './npy.js';
 import { fileRows, memoryRows, type RowSource } from './rows.js';
@@ -23,9 +23,6 @@ const EOCD_SIG = 0x06054b50;
 const CEN_SIG = 0x02014b50;
 const LOC_SIG = 0x04034b50;
 
-function fail(file: string, msg: string): never {
-  throw new UserError(`${file}: ${msg}`);
-}
 
 interface Member {
   name: string;
@@ -72,11 +69,11 @@ function findEocd(zip: ZipBytes, file: string): { tail: Uint8Array; at: number }
   const tail = zip.at(from, zip.size - from);
   const view = viewOf(tail);
   for (let i = tail.length - 22; i >= 0; i--) if (view.getUint32(i, true) === EOCD_SIG) return { tail: tail.subarray(i), at: from + i };
-  fail(file, 'not an .npz file (no zip directory found)');
+  failIn(file, 'not an .npz file (no zip directory found)');
 }
 
 function readMembers(zip: ZipBytes, file: string): Member[] {
-  if (zip.size < 22) fail(file, 'not an .npz file (too short to be a zip archive)');
+  if (zip.size < 22) failIn(file, 'not an .npz file (too short to be a zip archive)');
   const eocd = findEocd(zip, file);
   const ev = viewOf(eocd.tail);
   let count = ev.getUint16(10, true);
@@ -86,21 +83,21 @@ function readMembers(zip: ZipBytes, file: string): Member[] {
     // zip64 end-of-central-directory locator sits 20 bytes before the classic record.
     const loc = eocd.at - 20;
     const locBytes = loc >= 0 ? zip.at(loc, 20) : new Uint8Array(0);
-    if (locBytes.length < 20 || viewOf(locBytes).getUint32(0, true) !== 0x07064b50) fail(file, 'broken zip64 directory');
+    if (locBytes.length < 20 || viewOf(locBytes).getUint32(0, true) !== 0x07064b50) failIn(file, 'broken zip64 directory');
     const rec = Number(viewOf(locBytes).getBigUint64(8, true));
     const recBytes = zip.at(rec, 56);
-    if (recBytes.length < 56 || viewOf(recBytes).getUint32(0, true) !== 0x06064b50) fail(file, 'broken zip64 directory');
+    if (recBytes.length < 56 || viewOf(recBytes).getUint32(0, true) !== 0x06064b50) failIn(file, 'broken zip64 directory');
     count = Number(viewOf(recBytes).getBigUint64(32, true));
     cenSize = Number(viewOf(recBytes).getBigUint64(40, true));
     cenOffset = Number(viewOf(recBytes).getBigUint64(48, true));
   }
-  if (cenOffset + cenSize > zip.size) fail(file, 'broken zip directory');
+  if (cenOffset + cenSize > zip.size) failIn(file, 'broken zip directory');
   const buf = zip.at(cenOffset, cenSize);
   const view = viewOf(buf);
   const members: Member[] = [];
   let p = 0;
   for (let i = 0; i < count; i++) {
-    if (p + 46 > buf.length || view.getUint32(p, true) !== CEN_SIG) fail(file, 'broken zip directory');
+    if (p + 46 > buf.length || view.getUint32(p, true) !== CEN_SIG) failIn(file, 'broken zip directory');
     const method = view.getUint16(p + 10, true);
     const crc = view.getUint32(p + 16, true);
     let compressed = view.getUint32(p + 20, true);
@@ -109,7 +106,7 @@ function readMembers(zip: ZipBytes, file: string): Member[] {
     const extraLen = view.getUint16(p + 30, true);
     const commentLen = view.getUint16(p + 32, true);
     let localOffset = view.getUint32(p + 42, true);
-    if (p + 46 + nameLen + extraLen > buf.length) fail(file, 'broken zip directory');
+    if (p + 46 + nameLen + extraLen > buf.length) failIn(file, 'broken zip directory');
     const name = new TextDecoder().decode(buf.subarray(p + 46, p + 46 + nameLen));
     // zip64 extended information: the 0xffffffff fields, in order, as 8-byte values.
     let e = p + 46 + nameLen;
@@ -120,7 +117,7 @@ function readMembers(zip: ZipBytes, file: string): Member[] {
       if (id === 0x0001) {
         let q = e + 4;
         const take = () => {
-          if (q + 8 > e + 4 + len) fail(file, `broken zip64 field for '${name}'`);
+          if (q + 8 > e + 4 + len) failIn(file, `broken zip64 field for '${name}'`);
           const v = Number(view.getBigUint64(q, true));
           q += 8;
           return v;
@@ -141,23 +138,23 @@ function readMembers(zip: ZipBytes, file: string): Member[] {
 function dataStart(zip: ZipBytes, m: Member, file: string): number {
   const at = m.localOffset;
   const loc = zip.at(at, 30);
-  if (loc.length < 30 || viewOf(loc).getUint32(0, true) !== LOC_SIG) fail(file, `member '${m.name}' is missing from the archive`);
+  if (loc.length < 30 || viewOf(loc).getUint32(0, true) !== LOC_SIG) failIn(file, `member '${m.name}' is missing from the archive`);
   const start = at + 30 + viewOf(loc).getUint16(26, true) + viewOf(loc).getUint16(28, true);
-  if (start + m.compressed > zip.size) fail(file, `member '${m.name}' is truncated`);
-  if (m.size > MAX_MEMBER_BYTES) fail(file, `member '${m.name}' declares ${m.size} bytes, more than tbn will unpack`);
-  if (m.method === 0 && m.compressed !== m.size) fail(file, `member '${m.name}' sizes disagree`);
-  if (m.method !== 0 && m.method !== 8) fail(file, `member '${m.name}' uses zip compression method ${m.method}; numpy writes stored or deflate`);
+  if (start + m.compressed > zip.size) failIn(file, `member '${m.name}' is truncated`);
+  if (m.size > MAX_MEMBER_BYTES) failIn(file, `member '${m.name}' declares ${m.size} bytes, more than tbn will unpack`);
+  if (m.method === 0 && m.compressed !== m.size) failIn(file, `member '${m.name}' sizes disagree`);
+  if (m.method !== 0 && m.method !== 8) failIn(file, `member '${m.name}' uses zip compression method ${m.method}; numpy writes stored or deflate`);
   return start;
 }
 
 function checkCrc(crc: number, m: Member, file: string): void {
-  if (crc >>> 0 !== m.crc >>> 0) fail(file, `member '${m.name}' fails its CRC check (corrupt file)`);
+  if (crc >>> 0 !== m.crc >>> 0) failIn(file, `member '${m.name}' fails its CRC check (corrupt file)`);
 }
 
 function inflateError(e: unknown, m: Member, file: string): never {
   const code = (e as NodeJS.ErrnoException).code;
-  if (code === 'ERR_BUFFER_TOO_LARGE' || e instanceof InflatedTooMuch) fail(file, `member '${m.name}' inflates past its declared size ${m.size} (a zip bomb?)`);
-  fail(file, `member '${m.name}' is not valid deflate data`);
+  if (code === 'ERR_BUFFER_TOO_LARGE' || e instanceof InflatedTooMuch) failIn(file, `member '${m.name}' inflates past its declared size ${m.size} (a zip bomb?)`);
+  failIn(file, `member '${m.name}' is not valid deflate data`);
 }
 
 class InflatedTooMuch extends Error {}
@@ -171,7 +168,7 @@ function extract(zip: ZipBytes, m: Member, file: string): Uint8Array {
     } catch (e) {
       inflateError(e, m, file);
     }
-    if (out.length !== m.size) fail(file, `member '${m.name}' inflates to ${out.length} bytes, declared ${m.size}`);
+    if (out.length !== m.size) failIn(file, `member '${m.name}' inflates to ${out.length} bytes, declared ${m.size}`);
   }
   checkCrc(zlib.crc32(out), m, file);
   return out;
@@ -183,11 +180,11 @@ function arrayMembers(zip: ZipBytes, file: string): { key: string; m: Member }[]
   for (const m of readMembers(zip, file)) {
     if (m.name.endsWith('/')) continue;
     const key = m.name.replace(/\.npy$/, '');
-    if (seen.has(key)) fail(file, `key '${key}' appears twice`);
+    if (seen.has(key)) failIn(file, `key '${key}' appears twice`);
     seen.add(key);
     out.push({ key, m });
   }
-  if (!out.length) fail(file, 'the archive holds no arrays');
+  if (!out.length) failIn(file, 'the archive holds no arrays');
   return out;
 }
 
@@ -221,7 +218,7 @@ function npyRows(zip: ZipBytes, file: string, start: number, size: number, what:
   const headLen = first.length >= 10 ? (first[6] === 1 ? 10 + viewOf(first).getUint16(8, true) : 12 + (first.length >= 12 ? viewOf(first).getUint32(8, true) : 0)) : 10;
   const layout = npyLayout(zip.at(start, Math.min(size, headLen)), size, what);
   if (layout.shape.length === 0 || (layout.fortran && layout.shape.length > 1)) {
-    if (size > INFLATE_IN_MEMORY_BYTES) fail(what, `a ${layout.shape.length ? 'Fortran-order' : '0-d'} array of ${size} bytes cannot be streamed; save it in C order (numpy.ascontiguousarray)`);
+    if (size > INFLATE_IN_MEMORY_BYTES) failIn(what, `a ${layout.shape.length ? 'Fortran-order' : '0-d'} array of ${size} bytes cannot be streamed; save it in C order (numpy.ascontiguousarray)`);
     const t = parseNpy(zip.at(start, size), what);
     return memoryRows(layout.fortran ? { ...t, data: fortranToC(t.data, t.dims) } : t);
   }
@@ -247,7 +244,7 @@ async function inflateToFile(file: string, start: number, m: Member): Promise<st
     fs.rmSync(out, { force: true });
     inflateError(e, m, file);
   }
-  if (size !== m.size) fail(file, `member '${m.name}' inflates to ${size} bytes, declared ${m.size}`);
+  if (size !== m.size) failIn(file, `member '${m.name}' inflates to ${size} bytes, declared ${m.size}`);
   checkCrc(crc, m, file);
   return out;
 }

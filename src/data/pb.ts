@@ -5,7 +5,7 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { UserError } from '../errors.js';
+import { failIn } from '../errors.js';
 import { arrayTypeFor, dtypeBits, dtypeFromCode, type NumericArray } from '../ir/dtype.js';
 import { readFileChecked } from '../onnx/file.js';
 import { decodeTensor, longToInt } from '../onnx/proto.js';
@@ -15,9 +15,6 @@ import { concatRows, fileRows, memoryRows, type RowSource } from './rows.js';
 
 const RAW_DATA_FIELD = 9;
 
-function fail(file: string, msg: string): never {
-  throw new UserError(`${file}: ${msg}`);
-}
 
 /** A .pb tensor whole (typed fields, or a small file). */
 function readPbWhole(file: string): { name?: string; rows: RowSource } {
@@ -29,9 +26,9 @@ function readPbWhole(file: string): { name?: string; rows: RowSource } {
     name = (msg.name as string | undefined) || undefined;
     t = readTensor(msg, {}, 'tensor');
   } catch (e) {
-    fail(file, `not an ONNX TensorProto (${e instanceof Error ? e.message : e})`);
+    failIn(file, `not an ONNX TensorProto (${e instanceof Error ? e.message : e})`);
   }
-  if (Array.isArray(t.data)) fail(file, 'string tensors are not model inputs tbn can feed');
+  if (Array.isArray(t.data)) failIn(file, 'string tensors are not model inputs tbn can feed');
   return { name, rows: memoryRows({ dtype: t.dtype, dims: t.dims, data: t.data as NumericArray }) };
 }
 
@@ -45,7 +42,7 @@ function varint(read: (pos: number, n: number) => Uint8Array, pos: number, file:
     if (!(b[i]! & 0x80)) return [v, pos + i + 1];
     mul *= 128;
   }
-  fail(file, 'not an ONNX TensorProto (broken varint)');
+  failIn(file, 'not an ONNX TensorProto (broken varint)');
 }
 
 /** Top-level fields of the message: raw_data's place, and the other fields' bytes. */
@@ -68,8 +65,8 @@ function walk(fd: number, size: number, file: string): { raw?: { at: number; len
       const [len, at] = varint(read, afterKey, file);
       end = at + len;
       if (Math.floor(key / 8) === RAW_DATA_FIELD) raw = { at, len };
-    } else fail(file, `not an ONNX TensorProto (wire type ${wire})`);
-    if (end > size) fail(file, 'not an ONNX TensorProto (truncated)');
+    } else failIn(file, `not an ONNX TensorProto (wire type ${wire})`);
+    if (end > size) failIn(file, 'not an ONNX TensorProto (truncated)');
     if (!(wire === 2 && Math.floor(key / 8) === RAW_DATA_FIELD)) {
       if (end - pos > 1024 ** 2) return { meta: new Uint8Array(0) }; // big typed field: decode whole
       parts.push(read(pos, end - pos));
@@ -85,7 +82,7 @@ export function readPb(file: string): { name?: string; rows: RowSource } {
   try {
     st = fs.statSync(file);
   } catch {
-    fail(file, 'no such tensor file');
+    failIn(file, 'no such tensor file');
   }
   if (!st.isFile() || st.size === 0) return readPbWhole(file);
   const fd = fs.openSync(file, 'r');
@@ -100,16 +97,16 @@ export function readPb(file: string): { name?: string; rows: RowSource } {
   try {
     msg = decodeTensor(found.meta);
   } catch (e) {
-    fail(file, `not an ONNX TensorProto (${e instanceof Error ? e.message : e})`);
+    failIn(file, `not an ONNX TensorProto (${e instanceof Error ? e.message : e})`);
   }
   const dtype = dtypeFromCode((msg.dataType as number) ?? 0);
   const dims = ((msg.dims as unknown[]) ?? []).map(longToInt);
-  if (!dtype || dtype === 'string' || !arrayTypeFor(dtype) || dtypeBits(dtype) % 8) fail(file, `tensor data_type ${msg.dataType} is not one tbn can feed`);
-  if (dims.some((d) => typeof d === 'bigint' || d < 0)) fail(file, `tensor has dimension ${dims.find((d) => typeof d === 'bigint' || d < 0)}`);
+  if (!dtype || dtype === 'string' || !arrayTypeFor(dtype) || dtypeBits(dtype) % 8) failIn(file, `tensor data_type ${msg.dataType} is not one tbn can feed`);
+  if (dims.some((d) => typeof d === 'bigint' || d < 0)) failIn(file, `tensor has dimension ${dims.find((d) => typeof d === 'bigint' || d < 0)}`);
   const shape = dims as number[];
   const size = dtypeBits(dtype) / 8;
-  if (numel(shape) * size !== found.raw.len) fail(file, `raw_data holds ${found.raw.len} bytes, shape [${shape}] ${dtype} needs ${numel(shape) * size}`);
-  if (msg.dataLocation === 1) fail(file, 'external tensor data in a data file is not supported');
+  if (numel(shape) * size !== found.raw.len) failIn(file, `raw_data holds ${found.raw.len} bytes, shape [${shape}] ${dtype} needs ${numel(shape) * size}`);
+  if (msg.dataLocation === 1) failIn(file, 'external tensor data in a data file is not supported');
   const name = (msg.name as string | undefined) || undefined;
   if (!shape.length) return readPbWhole(file);
   return { name, rows: fileRows({ file, offset: found.raw.at, dtype, size, dims: shape, bigEndian: false, what: file }) };
@@ -128,7 +125,7 @@ export function readPbFolder(dir: string): Map<string, RowSource> {
       .readdirSync(f)
       .filter((n) => /^input_\d+\.pb$/.test(n))
       .sort((a, b) => Number(a.match(/\d+/)![0]) - Number(b.match(/\d+/)![0]));
-    if (!files.length) fail(f, 'no input_<n>.pb files');
+    if (!files.length) failIn(f, 'no input_<n>.pb files');
     return files.map((n) => {
       const { name, rows } = readPb(path.join(f, n));
       return { key: name ?? `#${n.match(/\d+/)![0]}`, rows };
@@ -138,12 +135,12 @@ export function readPbFolder(dir: string): Map<string, RowSource> {
   perSet[0]!.forEach((first, i) => {
     const parts = perSet.map((s, k) => {
       const e = s[i];
-      if (!e || e.key !== first.key) fail(folders[k]!, `inputs differ from ${folders[0]}`);
+      if (!e || e.key !== first.key) failIn(folders[k]!, `inputs differ from ${folders[0]}`);
       return e.rows;
     });
     const rest = parts[0]!.dims.slice(1).join(',');
     if (parts.some((p) => p.dtype !== parts[0]!.dtype || p.dims.slice(1).join(',') !== rest || !p.dims.length)) {
-      fail(`${dir} (${first.key})`, 'test data sets have different shapes or types');
+      failIn(`${dir} (${first.key})`, 'test data sets have different shapes or types');
     }
     out.set(first.key, parts.length === 1 ? parts[0]! : concatRows(parts));
   });

@@ -3,7 +3,7 @@
 // chunk with positioned reads) to index a folder; samples are read for a frame range only.
 
 import fs from 'node:fs';
-import { UserError } from '../errors.js';
+import { failIn } from '../errors.js';
 
 export interface WavInfo {
   file: string;
@@ -17,9 +17,6 @@ export interface WavInfo {
   dataOffset: number;
 }
 
-function fail(file: string, msg: string): never {
-  throw new UserError(`${file}: ${msg}`);
-}
 
 function readAt(fd: number, pos: number, n: number): Buffer {
   const b = Buffer.alloc(n);
@@ -37,13 +34,13 @@ export function wavInfo(file: string): WavInfo {
   try {
     fd = fs.openSync(file, 'r');
   } catch {
-    fail(file, 'cannot open the file');
+    failIn(file, 'cannot open the file');
   }
   try {
     const size = fs.fstatSync(fd).size;
     const riff = readAt(fd, 0, 12);
     if (riff.length < 12 || riff.toString('latin1', 0, 4) !== 'RIFF' || riff.toString('latin1', 8, 12) !== 'WAVE') {
-      fail(file, riff.toString('latin1', 0, 4) === 'RF64' ? 'RF64 WAV files are not supported' : 'not a WAV file (no RIFF/WAVE header)');
+      failIn(file, riff.toString('latin1', 0, 4) === 'RF64' ? 'RF64 WAV files are not supported' : 'not a WAV file (no RIFF/WAVE header)');
     }
     let fmt: Buffer | undefined;
     for (let pos = 12; pos + 8 <= size; ) {
@@ -51,15 +48,15 @@ export function wavInfo(file: string): WavInfo {
       const id = head.toString('latin1', 0, 4);
       const len = head.readUInt32LE(4);
       if (id === 'fmt ') {
-        if (len < 16) fail(file, 'WAV fmt chunk is too short');
+        if (len < 16) failIn(file, 'WAV fmt chunk is too short');
         fmt = readAt(fd, pos + 8, Math.min(len, 40));
       } else if (id === 'data') {
-        if (!fmt) fail(file, 'WAV data chunk comes before its fmt chunk');
+        if (!fmt) failIn(file, 'WAV data chunk comes before its fmt chunk');
         return describe(file, fmt, pos + 8, Math.min(len, size - pos - 8), len > size - pos - 8);
       }
       pos += 8 + len + (len & 1);
     }
-    fail(file, fmt ? 'WAV file has no data chunk' : 'WAV file has no fmt chunk');
+    failIn(file, fmt ? 'WAV file has no data chunk' : 'WAV file has no fmt chunk');
   } finally {
     fs.closeSync(fd);
   }
@@ -76,12 +73,12 @@ function describe(file: string, fmt: Buffer, dataOffset: number, dataBytes: numb
   const supported = (tag === PCM && [8, 16, 24, 32].includes(bits)) || (float && (bits === 32 || bits === 64));
   if (!supported) {
     const kind = tag === PCM ? `${bits}-bit PCM` : float ? `${bits}-bit float` : `format tag ${tag}${tag === 6 || tag === 7 ? ' (A-law/µ-law)' : tag === 2 || tag === 0x11 ? ' (ADPCM)' : ''}`;
-    fail(file, `unsupported WAV format: ${kind} (tbn reads PCM 8/16/24/32-bit and float 32/64-bit)`);
+    failIn(file, `unsupported WAV format: ${kind} (tbn reads PCM 8/16/24/32-bit and float 32/64-bit)`);
   }
-  if (channels < 1) fail(file, 'WAV file declares 0 channels');
-  if (rate < 1) fail(file, 'WAV file declares a sample rate of 0');
-  if (blockAlign !== channels * (bits / 8)) fail(file, `WAV block align ${blockAlign} does not match ${channels} channel(s) of ${bits} bits`);
-  if (truncated) fail(file, 'WAV data chunk is longer than the file (truncated?)');
+  if (channels < 1) failIn(file, 'WAV file declares 0 channels');
+  if (rate < 1) failIn(file, 'WAV file declares a sample rate of 0');
+  if (blockAlign !== channels * (bits / 8)) failIn(file, `WAV block align ${blockAlign} does not match ${channels} channel(s) of ${bits} bits`);
+  if (truncated) failIn(file, 'WAV data chunk is longer than the file (truncated?)');
   return { file, rate, channels, bits, float, frames: Math.floor(dataBytes / blockAlign), dataOffset };
 }
 
@@ -103,7 +100,7 @@ export function readWavFrames(info: WavInfo, start: number, count: number): Floa
   } finally {
     fs.closeSync(fd);
   }
-  if (buf.length < (to - from) * block) fail(info.file, 'WAV file ended early (changed while tbn read it?)');
+  if (buf.length < (to - from) * block) failIn(info.file, 'WAV file ended early (changed while tbn read it?)');
   const read = sampleReader(info);
   for (let f = from; f < to; f++) {
     const base = (f - from) * block;

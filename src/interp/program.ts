@@ -5,7 +5,7 @@
 // are disposed as soon as their last reader has run.
 
 import * as E from '../engine/index.js';
-import { UserError } from '../errors.js';
+import { failIn, UserError } from '../errors.js';
 import type { DType } from '../ir/dtype.js';
 import type { Model } from '../ir/types.js';
 import type { HostTensor } from '../util/host-tensor.js';
@@ -267,7 +267,7 @@ class Run {
   private resolve(name: string, nodeKey: string, cached: Map<string, E.Tensor> | undefined): E.Tensor {
     const key = nodeKey && this.producers.has(`${nodeKey}\u0000${name}`) ? `${nodeKey}\u0000${name}` : this.producers.has(name) ? name : undefined;
     if (key) return this.produce(key, name, cached);
-    return this.base(name, cached) ?? fail(`value '${name}' is not available`);
+    return this.base(name, cached) ?? failIn(`value '${name}'`, 'not available (no node computes it and it is not a graph input)');
   }
 
   private base(name: string, cached: Map<string, E.Tensor> | undefined): E.Tensor | undefined {
@@ -277,7 +277,7 @@ class Run {
   private produce(key: string, name: string, cached: Map<string, E.Tensor> | undefined): E.Tensor {
     let t = this.produced.get(key);
     if (!t) {
-      const original = this.base(name, cached) ?? fail(`value '${name}' is not available`);
+      const original = this.base(name, cached) ?? failIn(`value '${name}'`, 'not available (no node computes it and it is not a graph input)');
       t = this.producers.get(key)!(original);
       if (t.shape.join() !== original.shape.join() || t.dtype !== original.dtype) {
         throw new UserError(`the producer of '${name}' gave ${t.dtype}[${t.shape}], not ${original.dtype}[${original.shape}]`);
@@ -308,6 +308,3 @@ class Run {
   }
 }
 
-function fail(msg: string): never {
-  throw new UserError(msg);
-}

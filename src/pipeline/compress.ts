@@ -10,66 +10,32 @@ import type { Model } from '../ir/types.js';
 import { encodeModelInline, loadModel, saveModel } from '../onnx/file.js';
 import { META } from '../tbn/format.js';
 import { checkCustomFormat, type OutputFormat, type TiledLayer } from '../tbn/rewrite.js';
-import type { AxisPolicy } from '../tbn/select.js';
 import type { BatchNormUpdate } from '../tbn/batchnorm.js';
 import type { PermutationReport } from '../tbn/permute.js';
 import { bitsPerWeight } from '../tbn/sizes.js';
 import type { AlphaMode } from '../tbn/tile.js';
-import type { FinetuneOptions } from '../tbn/finetune.js';
 import { compressWith, type FinetuneSummary, type MethodContext, type MethodResult } from '../tbn/method.js';
 import type { FuseReport } from '../tbn/fuse-epilogue.js';
 import { compareModels, type Agreement } from '../verify/compare.js';
-import { compressWithBudget, type BudgetOptions, type BudgetReport } from './budget.js';
+import { compressWithBudget, type BudgetReport } from './budget.js';
+import { COMPRESS_OPTIONS, type CompressSettings } from './compress-options.js';
+import { withDefaults } from './option-spec.js';
 import { createOrtSession } from '../runtime/ort.js';
 import { parseTaskFlags } from '../tbn/tasks.js';
 import { loadData, type Dataset } from '../data/dataset.js';
 import { parseInputShapes, syntheticInputs } from '../data/synthetic.js';
 import { packageVersion } from '../util/package.js';
 
-export const TBN_VERSION = packageVersion();
 
-export interface CompressOptions {
-  model: string;
-  output?: string;
-  force?: boolean;
-  dryRun?: boolean;
-  data?: string;
-  labelKey?: string;
-  /** Preprocessing recipes for a folder/list of images or WAVs (--preprocess). */
-  preprocess?: string[];
-  /** Labels file for a folder, or 'none' (--labels). */
-  labels?: string;
-  inputShape?: string[];
-  p?: number;
-  layerP?: Map<string, number>;
-  layerAxis?: [string, AxisPolicy][];
-  minParams?: number;
-  include?: string[];
-  exclude?: string[];
-  axis?: AxisPolicy;
-  alpha?: AlphaMode;
-  format?: OutputFormat;
-  seed?: number;
-  /** Samples of --data used to measure agreement after compression. */
+/**
+ * What compressModel takes: the declared options of `tbn compress` (compress-options.ts; the
+ * declared defaults fill what is left out) and what only a program passes.
+ */
+export type CompressOptions = { model: string } & Partial<CompressSettings> & {
+  /** Samples of --data used to measure agreement after compression (default 500). */
   evalSamples?: number;
-  /** Reorder output channels so rows sharing a tile row are alike (default on). */
-  permute?: boolean;
-  /** Re-estimate BatchNorm statistics on --data after tiling (default on). */
-  bnRecalibrate?: boolean;
-  /** Fine-tune the tiles by distillation (default on). */
-  finetune?: boolean;
-  /** Fold what follows a tiled layer into its fused op's epilogue (custom format; default on). */
-  fuse?: boolean;
-  /** Fine-tuning settings (epochs, steps, lr, batch size, loss, temperature, augmentation, α source). */
-  training?: Partial<FinetuneOptions>;
-  /** Choose p per layer under an accuracy (--max-drop) or size (--target-bits) budget. */
-  budget?: BudgetOptions;
-  /** Wall-clock seconds the whole run should take: fine-tuning's schedule is fitted to it. */
-  timeBudget?: number;
-  /** Layers under λ become binary with one α. */
-  binarizeRest?: boolean;
   onProgress?: (event: ProgressEvent) => void;
-}
+};
 
 export type ProgressEvent = { phase: 'load' | 'select' | 'permute' | 'tile' | 'batchnorm' | 'finetune' | 'shapes' | 'fuse' | 'write' | 'evaluate' | 'budget'; message: string };
 
@@ -145,25 +111,24 @@ function metadata(tiled: TiledLayer[], alpha: AlphaMode) {
     tile_axis: t.layout.tileAxis,
   }));
   return [
-    { key: META.version, value: TBN_VERSION },
+    { key: META.version, value: packageVersion() },
     { key: META.alphaMode, value: alpha },
     { key: META.layers, value: JSON.stringify(layers) },
   ];
 }
 
-export async function compressModel(opts: CompressOptions): Promise<CompressReport> {
+export async function compressModel(given: CompressOptions): Promise<CompressReport> {
   const started = performance.now();
+  const opts = withDefaults(COMPRESS_OPTIONS, given);
   const progress = opts.onProgress ?? (() => {});
-  const format = opts.format ?? 'custom';
-  const alpha = opts.alpha ?? 'per-tile';
   const output = opts.output ?? defaultOutputPath(opts.model);
-  if (!opts.dryRun) checkOutput(opts.model, output, !!opts.force);
+  if (!opts.dryRun) checkOutput(opts.model, output, opts.force);
   const shapes = parseInputShapes(opts.inputShape);
   progress({ phase: 'load', message: `reading ${opts.model}` });
   const loaded = loadModel(opts.model);
   const model = loaded.model;
-  if (format === 'custom') wrapInput(opts.model, () => checkCustomFormat(model));
-  parseTaskFlags(opts.training?.task, model.graph.outputs.map((o) => o.name!));
+  if (opts.format === 'custom') wrapInput(opts.model, () => checkCustomFormat(model));
+  parseTaskFlags(opts.task, model.graph.outputs.map((o) => o.name!));
   const data = opts.data
     ? await loadData(opts.data, model, { labelKey: opts.labelKey, preprocess: opts.preprocess, labels: opts.labels, shapes, onProgress: (message) => progress({ phase: 'load', message }) })
     : undefined;
@@ -176,24 +141,21 @@ export async function compressModel(opts: CompressOptions): Promise<CompressRepo
     model,
     data,
     shapes,
-    format,
-    alpha,
-    seed: opts.seed ?? 0,
-    permute: opts.permute !== false,
-    bnRecalibrate: opts.bnRecalibrate !== false,
-    finetune: opts.finetune !== false,
-    fuse: opts.fuse !== false,
-    training: opts.training ?? {},
+    format: opts.format,
+    alpha: opts.alpha,
+    seed: opts.seed,
+    permute: opts.permute,
+    bnRecalib: opts.bnRecalib,
+    finetune: opts.finetune,
+    fuse: opts.fuse,
+    training: opts,
     progress: (phase, message) => progress({ phase, message }),
     warn: (w) => warnings.push(w),
-    metadata: (tiled) => metadata(tiled, alpha),
+    metadata: (tiled) => metadata(tiled, opts.alpha),
     deadline: opts.timeBudget === undefined ? undefined : started + 1000 * opts.timeBudget,
   };
-  const budgeted = opts.budget && (opts.budget.maxDrop !== undefined || opts.budget.targetBits !== undefined);
-  if (budgeted && opts.dryRun) throw new UsageError('--dry-run cannot be combined with --max-drop or --target-bits');
-  if (budgeted && opts.timeBudget !== undefined) throw new UsageError('--time-budget cannot be combined with --max-drop or --target-bits (the search runs several fine-tunes)');
-  if (budgeted) {
-    const { result, report } = await compressWithBudget(ctx, opts, opts.budget!, (message) => progress({ phase: 'budget', message }));
+  if (opts.maxDrop !== undefined || opts.targetBits !== undefined) {
+    const { result, report } = await compressWithBudget(ctx, opts, opts, (message) => progress({ phase: 'budget', message }));
     return { ...(await finishCompress(opts, ctx, loaded, result, output, warnings)), budget: report, seconds: (performance.now() - started) / 1000 };
   }
   const result = await compressWith(ctx, opts, { dryRun: opts.dryRun });
@@ -290,7 +252,7 @@ function totalParams(model: Model): number {
 }
 
 function evalSet(data: Dataset | undefined, model: Model, opts: CompressOptions, shapes: Map<string, number[]>) {
-  return { data, model, samples: opts.evalSamples ?? 500, seed: opts.seed ?? 0, shapes, tasks: { task: opts.training?.task, blank: opts.training?.blank } };
+  return { data, model, samples: opts.evalSamples ?? 500, seed: opts.seed ?? 0, shapes, tasks: { task: opts.task, blank: opts.blank } };
 }
 
 function wrapInput(file: string, fn: () => void): void {

@@ -20,35 +20,18 @@ import { appMain, linkerScript, M4_HEADER, M4_STARTUP, QEMU_MEMORY } from '../mc
 import { referenceSet } from '../mcu/reference.js';
 import type { ImageSize } from '../mcu/toolchain.js';
 import { hostCheck, m4Check, type CheckResult, type M4Result } from '../mcu/verify.js';
-import { TBN_VERSION } from './compress.js';
+import { packageVersion } from '../util/package.js';
+import { EXPORT_OPTIONS, type ExportSettings, type ExportTarget } from './export-options.js';
+import { withDefaults } from './option-spec.js';
+export type { ExportTarget };
 
-export type ExportTarget = 'mcu';
 
-export interface ExportOptions {
-  model: string;
-  target: ExportTarget;
-  out?: string;
-  name?: string;
-  data?: string;
-  /** Recipes and labels for a folder/list of images or WAVs. */
-  preprocess?: string[];
-  labels?: string;
-  /** Reference samples in the harness (default 10). */
-  samples?: number;
-  inputShape?: string[];
-  /** Compile and run the harness on the host (default true; skipped without a C compiler). */
-  verify?: boolean;
-  /** Also cross-compile for Cortex-M4 and run on QEMU. */
-  qemu?: boolean;
-  /** Samples run on QEMU (default 5). */
-  qemuSamples?: number;
-  /** Part to fit the deployment image into, "FLASH:RAM" with K/M suffixes (default 256K:64K). */
-  fit?: string;
-  force?: boolean;
+/** What exportModel takes: the declared options of `tbn export` (export-options.ts) and what only a program passes. */
+export type ExportOptions = { model: string; target: ExportTarget } & Partial<ExportSettings> & {
   /** The command line, for the provenance comments. */
   command?: string;
   onProgress?: (message: string) => void;
-}
+};
 
 export interface ExportReport {
   model: string;
@@ -97,15 +80,15 @@ function checkOut(out: string, files: string[], force: boolean): void {
   }
 }
 
-export async function exportModel(opts: ExportOptions): Promise<ExportReport> {
+export async function exportModel(given: ExportOptions): Promise<ExportReport> {
+  const opts = withDefaults(EXPORT_OPTIONS, given);
   const progress = opts.onProgress ?? (() => {});
   if (opts.target !== 'mcu') throw new UsageError(`--target ${opts.target}: only 'mcu' is supported`);
   const name = opts.name ?? defaultName(opts.model);
   if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new UsageError(`--name '${name}': must be a C identifier`);
   const out = opts.out ?? `${name}_c`;
-  const samples = opts.samples ?? 10;
-  if (!Number.isInteger(samples) || samples < 1) throw new UsageError('--samples must be a positive integer');
-  const fit = parseFit(opts.fit ?? '256K:64K');
+  const samples = opts.samples;
+  const fit = parseFit(opts.fit);
   const shapes = parseInputShapes(opts.inputShape);
 
   progress(`reading ${opts.model}`);
@@ -123,7 +106,7 @@ export async function exportModel(opts: ExportOptions): Promise<ExportReport> {
   const graph = fuseGraph(await wrap(() => lowerModel(loaded.model, { shapes })));
   const command = opts.command ?? `tbn export ${opts.model} --target mcu --out ${out}`;
   progress('generating C');
-  const prov = { tbnVersion: TBN_VERSION, model: path.basename(opts.model), sha256, command, target: 'mcu (C99; checked on the host and on a Cortex-M4, QEMU mps2-an386)' };
+  const prov = { tbnVersion: packageVersion(), model: path.basename(opts.model), sha256, command, target: 'mcu (C99; checked on the host and on a Cortex-M4, QEMU mps2-an386)' };
   const gen = generateC(graph, name, prov);
   progress('computing reference outputs with onnxruntime');
   const ref = await wrap(() => referenceSet(opts.model, loaded.model, graph.outputs, { data: opts.data, preprocess: opts.preprocess, labels: opts.labels, samples, shapes }));
@@ -139,7 +122,7 @@ export async function exportModel(opts: ExportOptions): Promise<ExportReport> {
   };
   const files: Record<string, string> = { ...gen.files };
   for (const [f, text] of Object.entries(support)) files[f] = stamp(f, text, prov);
-  checkOut(out, Object.keys(files), !!opts.force);
+  checkOut(out, Object.keys(files), opts.force);
   progress(`writing ${out}`);
   fs.mkdirSync(path.join(out, 'm4'), { recursive: true });
   writeFilesAtomic(Object.entries(files).map(([f, text]) => ({ path: path.join(out, f), write: (a) => a.write(new TextEncoder().encode(text)) })));
@@ -147,7 +130,7 @@ export async function exportModel(opts: ExportOptions): Promise<ExportReport> {
   const warnings = [...ref.notes];
   if (!opts.data) warnings.push('no --data: the harness uses synthetic inputs, so top-1 agreement says little about accuracy');
   let host: ExportReport['host'] = { status: 'skipped', reason: '--no-verify' };
-  if (opts.verify ?? true) {
+  if (opts.verify) {
     progress('compiling and running the host test');
     host = hostCheck(out, name);
     if (host.status === 'skipped') warnings.push(`host check skipped: ${host.reason}`);
@@ -155,7 +138,7 @@ export async function exportModel(opts: ExportOptions): Promise<ExportReport> {
   let m4: M4Result | null = null;
   if (opts.qemu) {
     progress('cross-compiling for Cortex-M4 and running on QEMU');
-    m4 = m4Check(out, name, { limit: opts.qemuSamples ?? 5, budget: { ...fit, stackBytes: QEMU_MEMORY.stackBytes } });
+    m4 = m4Check(out, name, { limit: opts.qemuSamples, budget: { ...fit, stackBytes: QEMU_MEMORY.stackBytes } });
     if (m4.status === 'skipped') warnings.push(`Cortex-M4 check skipped: ${m4.reason}`);
   }
   const ioBytes = [...gen.inputs, ...gen.outputs].reduce((a, io) => a + io.size * (io.ctype === 'int64_t' ? 8 : 4), 0);

@@ -2,42 +2,27 @@
 // agreement, accuracy, sizes and latency; thresholds the user set decide pass or fail.
 // Data is streamed batch by batch; only running sums are kept.
 
-import { UsageError, UserError } from '../errors.js';
+import { UserError } from '../errors.js';
 import { loadData, readRange } from '../data/dataset.js';
 import { parseInputShapes, syntheticInputs } from '../data/synthetic.js';
 import type { Model, ValueInfo } from '../ir/types.js';
 import { loadModel } from '../onnx/file.js';
 import { createOrtSession, type OrtSession } from '../runtime/ort.js';
 import { TBN_DOMAIN } from '../tbn/format.js';
+import { withDefaults } from './option-spec.js';
+import { VERIFY_OPTIONS, type VerifySettings } from './verify-options.js';
 import { parseTaskFlags } from '../tbn/tasks.js';
 import { compareSessions, type OutputAgreement } from '../verify/compare.js';
 import type { HostTensor } from '../util/host-tensor.js';
-import { checkTaskThresholds, validateTaskOptions, type TaskThresholdFlag, type TaskThresholdOptions } from '../verify/task-thresholds.js';
+import { checkTaskThresholds, type TaskThresholdFlag } from '../verify/task-thresholds.js';
 
-export type RuntimeName = 'ort' | 'custom-ops';
+export type RuntimeName = VerifySettings['runtime'];
 
-export interface VerifyOptions extends TaskThresholdOptions {
-  original: string;
-  compressed: string;
-  data?: string;
-  labelKey?: string;
-  /** Preprocessing recipes for a folder/list of images or WAVs (--preprocess). */
-  preprocess?: string[];
-  /** Labels file for a folder, or 'none' (--labels). */
-  labels?: string;
-  inputShape?: string[];
-  runtime?: RuntimeName;
-  batchSize?: number;
-  /** Samples to compare (all of --data when unset; 256 synthetic ones without data). */
-  samples?: number;
-  threads?: number;
+/** What verifyModels takes: the declared options of `tbn verify` (verify-options.ts) and what only a program passes. */
+export type VerifyOptions = { original: string; compressed: string } & Partial<VerifySettings> & {
   seed?: number;
-  latencyRuns?: number;
-  maxDrop?: number;
-  minAgreement?: number;
-  maxMse?: number;
   onProgress?: (done: number, total: number, phase: 'compare' | 'latency') => void;
-}
+};
 
 export interface ThresholdResult {
   flag: '--max-drop' | '--min-agreement' | '--max-mse' | TaskThresholdFlag;
@@ -133,12 +118,12 @@ async function medianLatency(s: OrtSession, feeds: Record<string, HostTensor>, r
   return times[Math.floor(times.length / 2)]!;
 }
 
-function checkThresholds(opts: VerifyOptions, outputs: OutputAgreement[]): ThresholdResult[] {
+function checkThresholds(opts: VerifyOptions & VerifySettings, outputs: OutputAgreement[]): ThresholdResult[] {
   const results: ThresholdResult[] = [];
   for (const o of outputs) {
     if (opts.maxDrop !== undefined) {
       if (!o.accuracy && o.top1Agreement !== null) {
-        throw new UserError(`--max-drop needs labelled data (a '${opts.labelKey ?? 'label'}' array in --data)`);
+        throw new UserError(`--max-drop needs labelled data (a '${opts.labelKey}' array in --data)`);
       }
       if (o.accuracy) {
         const drop = 100 * (o.accuracy.original - o.accuracy.compressed);
@@ -155,24 +140,9 @@ function checkThresholds(opts: VerifyOptions, outputs: OutputAgreement[]): Thres
   return [...results, ...checkTaskThresholds(opts, outputs)];
 }
 
-function validateOptions(opts: VerifyOptions): void {
-  const positive = (v: number | undefined, flag: string) => {
-    if (v !== undefined && (!Number.isInteger(v) || v < 1)) throw new UsageError(`${flag} must be a positive integer`);
-  };
-  positive(opts.batchSize, '--batch-size');
-  positive(opts.samples, '--samples');
-  positive(opts.latencyRuns, '--latency-runs');
-  if (opts.minAgreement !== undefined && !(opts.minAgreement >= 0 && opts.minAgreement <= 1)) {
-    throw new UsageError('--min-agreement is a fraction between 0 and 1 (e.g. 0.98)');
-  }
-  if (opts.maxDrop !== undefined && !(opts.maxDrop >= 0)) throw new UsageError('--max-drop must be ≥ 0 (accuracy points)');
-  if (opts.maxMse !== undefined && !(opts.maxMse >= 0)) throw new UsageError('--max-mse must be ≥ 0');
-  validateTaskOptions(opts);
-}
-
-export async function verifyModels(opts: VerifyOptions): Promise<VerifyReport> {
-  validateOptions(opts);
-  const runtime = opts.runtime ?? 'ort';
+export async function verifyModels(given: VerifyOptions): Promise<VerifyReport> {
+  const opts = withDefaults(VERIFY_OPTIONS, given);
+  const runtime = opts.runtime;
   const a = loadModel(opts.original);
   const b = loadModel(opts.compressed);
   checkComparable(a.model, b.model, opts.original, opts.compressed);
@@ -181,9 +151,9 @@ export async function verifyModels(opts: VerifyOptions): Promise<VerifyReport> {
   const data = opts.data ? await loadData(opts.data, a.model, { labelKey: opts.labelKey, preprocess: opts.preprocess, labels: opts.labels, shapes }) : undefined;
   const warnings = [...(data?.notes ?? [])];
   if (!data) warnings.push('no --data: synthetic inputs, so agreement and error are measured but accuracy is not');
-  const batchSize = opts.batchSize ?? 64;
+  const batchSize = opts.batchSize;
   const samples = data ? Math.min(opts.samples ?? data.count, data.count) : opts.samples ?? 256;
-  const threads = opts.threads ?? 0;
+  const threads = opts.threads;
   const factory = await RUNTIMES[runtime]();
   const sa = await createOrtSession(opts.original, { threads });
   const sb = await factory(opts.compressed, { threads });
@@ -193,7 +163,7 @@ export async function verifyModels(opts: VerifyOptions): Promise<VerifyReport> {
     const feeds = data
       ? (await readRange(data, 0, Math.min(batchSize, data.count))).feeds
       : syntheticInputs(a.model, { batch: batchSize, seed: 1, shapes });
-    const runs = opts.latencyRuns ?? 10;
+    const runs = opts.latencyRuns;
     opts.onProgress?.(0, 2, 'latency');
     const originalMs = await medianLatency(sa, feeds, runs);
     opts.onProgress?.(1, 2, 'latency');

@@ -48,13 +48,13 @@ export interface FinetuneOptions {
   reference?: Model;
   /** Input augmentation; 'auto' decides by the output tasks (distill-loss.ts). */
   augment: boolean | 'auto';
-  alphaMode: AlphaMode;
+  alpha: AlphaMode;
   alphaSource: 'weight' | 'separate';
   /** Also train every other float weight (biases, norms, untiled layers). */
   trainRest: boolean;
   onStep?: (e: { step: number; total: number; epoch: number; epochs: number; loss: number; samplesPerSecond: number; etaSeconds: number }) => void;
   /** Seconds the training loop may take: the schedule is cut to fit after timing the first steps. */
-  timeBudget?: number;
+  loopSeconds?: number;
   onSchedule?: (choice: ScheduleChoice) => void;
   signal?: AbortSignal;
 }
@@ -68,7 +68,7 @@ export const DEFAULT_FINETUNE: FinetuneOptions = {
   temperature: 2,
   features: 'auto',
   augment: 'auto',
-  alphaMode: 'per-tile',
+  alpha: 'per-tile',
   alphaSource: 'weight',
   trainRest: true,
 };
@@ -107,7 +107,7 @@ export function buildStudent(model: Model, choices: LayerChoice[], opts: Finetun
     const w = E.keep(E.parameter(init, c.layout.shape));
     const a = opts.alphaSource === 'separate' ? E.keep(E.parameter(init, c.layout.shape)) : undefined;
     latent.set(c.layer.nodeIndex, { w, a });
-    program.setProducer(value, () => tiledWeight(w, a, c.layout, opts.alphaMode));
+    program.setProducer(value, () => tiledWeight(w, a, c.layout, opts.alpha));
     tiledValues.add(value);
     tiledValues.add(c.layer.source.name);
   }
@@ -194,7 +194,7 @@ export async function finetune(model: Model, choices: LayerChoice[], data: Datas
     const lossBefore = await evalLoss(student, obj, evalSet, opts);
     const augment = resolveAugment(opts.augment, obj.tasks);
     let schedule: ScheduleChoice | undefined;
-    const budget = opts.timeBudget === undefined ? undefined : new TimeBudget(opts.timeBudget, total, (performance.now() - evalStarted) / 1000);
+    const budget = opts.loopSeconds === undefined ? undefined : new TimeBudget(opts.loopSeconds, total, (performance.now() - evalStarted) / 1000);
     const params = [...[...student.latent.values()].flatMap((l) => (l.a ? [l.w, l.a] : [l.w])), ...student.program.parameters().values()];
     const cosine = (steps: number) => E.cosineSchedule({ lr: opts.lr, totalSteps: steps, warmupSteps: Math.max(1, Math.round(steps * 0.03)), minLr: opts.lr * 0.01 });
     let lr = cosine(total);

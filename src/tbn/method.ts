@@ -30,7 +30,7 @@ export interface MethodContext {
   alpha: AlphaMode;
   seed: number;
   permute: boolean;
-  bnRecalibrate: boolean;
+  bnRecalib: boolean;
   finetune: boolean;
   /** Fold BatchNorm/activation/Add into the fused ops' epilogues (custom format; default on). */
   fuse?: boolean;
@@ -124,7 +124,7 @@ export async function compressWith(ctx: MethodContext, select: SelectOptions, op
   ctx.progress('tile', `tiling ${selection.chosen.length} layers`);
   let tiled = tileChoices(selection.chosen, alpha);
   const bnSet = data && { data, model, samples: Math.min(data.count, 2000), seed: ctx.seed, shapes };
-  const recalibrate = ctx.bnRecalibrate && tiled.length > 0 && working.graph.nodes.some((n) => n.opType === 'BatchNormalization');
+  const recalibrate = ctx.bnRecalib && tiled.length > 0 && working.graph.nodes.some((n) => n.opType === 'BatchNormalization');
   if (recalibrate && !bnSet) ctx.warn('BatchNorm statistics not re-estimated: that needs --data');
   let summary: FinetuneSummary | null = null;
   if (ctx.finetune && tiled.length && !opts.dryRun) {
@@ -136,7 +136,7 @@ export async function compressWith(ctx: MethodContext, select: SelectOptions, op
       working = copyInitializers(working, first.model, batchNormStats(working));
     }
     const teacher = await createOrtSession(ctx.modelPath, { threads: 0, spinning: false });
-    const training = { alphaMode: alpha, seed: ctx.seed, reference, ...ctx.training, timeBudget: loopBudget(ctx, begun) };
+    const training = { ...ctx.training, alpha, seed: ctx.seed, reference, loopSeconds: loopBudget(ctx, begun) };
     try {
       const started = Date.now();
       const r = await finetune(

@@ -26,8 +26,8 @@ export interface SelectOptions {
   minParams?: number;
   include?: string[];
   exclude?: string[];
-  axis?: AxisPolicy;
-  /** Per-layer axis policy (node or weight name, glob or /regex/ → policy); wins over `axis`. */
+  tileAxis?: AxisPolicy;
+  /** Per-layer axis policy (node or weight name, glob or /regex/ → policy); wins over `tileAxis`. */
   layerAxis?: [string, AxisPolicy][];
 }
 
@@ -119,7 +119,7 @@ export function selectLayers(model: Model, opts: SelectOptions = {}): Selection 
   const exclude = (opts.exclude ?? []).map(namePattern);
   const layerP = opts.layerP ?? new Map();
   const layerAxis = (opts.layerAxis ?? []).map(([pat, policy]) => [namePattern(pat), policy] as const);
-  const axisOf = (names: string[]) => layerAxis.find(([re]) => names.some((n) => re.test(n)))?.[1] ?? opts.axis;
+  const axisOf = (names: string[]) => layerAxis.find(([re]) => names.some((n) => re.test(n)))?.[1] ?? opts.tileAxis;
   const layers = findWeightLayers(model);
   const known = new Set(layers.flatMap(layerNames));
   for (const name of layerP.keys()) {

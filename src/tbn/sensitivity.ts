@@ -249,12 +249,12 @@ export async function layerSensitivity(
     opts.onLayer?.(li, eligible.length, layer.node.name || layer.label);
     const entries: SensitivityEntry[] = [{ p: 0, tileAxis: null, bytes: layerBytes(layer.params, 0, opts.alpha), loss: 0, disagreement: 0, accuracyDrop: 0 }];
     for (const p of candidatePs(layer.params, opts)) {
-      const choice = makeChoice(layer, p, select.axis);
+      const choice = makeChoice(layer, p, select.tileAxis);
       let working = model;
       let c2 = choice;
       if (shapeMap && choice.regionsAlongOutput) {
         working = permuteChannels(model, [choice], shapeMap).model;
-        c2 = makeChoice(findWeightLayers(working).find((l) => l.nodeIndex === layer.nodeIndex)!, p, select.axis);
+        c2 = makeChoice(findWeightLayers(working).find((l) => l.nodeIndex === layer.nodeIndex)!, p, select.tileAxis);
       }
       const inputs = await captureInputs(working, c2, ref);
       const latent = await reconstruct(working, c2, inputs, opts.localSteps ?? 30, opts.alpha);

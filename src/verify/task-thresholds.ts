@@ -8,7 +8,7 @@ import type { OutputAgreement } from './compare.js';
 
 export type TaskThresholdFlag = '--max-cer' | '--min-cosine' | '--min-iou';
 
-/** The task options of `tbn verify` (shared by the command's arguments and the pipeline). */
+/** The task options of `tbn verify` that the thresholds read (declared in pipeline/verify-options.ts). */
 export interface TaskThresholdOptions {
   /** Thresholds: CTC character error rate, embedding mean cosine, map IoU. */
   maxCer?: number;
@@ -35,17 +35,6 @@ const CHECKS: Check[] = [
   { flag: '--min-iou', limit: (o) => o.minIou, kind: 'dense', value: (o) => o.dense?.iou, passed: (v, l) => v >= l },
 ];
 
-export function validateTaskOptions(o: TaskThresholdOptions): void {
-  const fraction = (v: number | undefined, flag: string, lo: number) => {
-    if (v !== undefined && !(v >= lo && v <= 1)) throw new UsageError(`${flag} is a fraction between ${lo} and 1 (e.g. ${flag === '--max-cer' ? '0.05' : '0.9'})`);
-  };
-  fraction(o.maxCer, '--max-cer', 0);
-  fraction(o.minCosine, '--min-cosine', -1);
-  fraction(o.minIou, '--min-iou', 0);
-  if (o.threshold !== undefined && !(o.threshold > 0 && o.threshold < 1)) throw new UsageError('--threshold is a probability strictly between 0 and 1');
-  if (o.blank !== undefined && !(Number.isInteger(o.blank) && o.blank >= 0)) throw new UsageError('--blank must be a class index ≥ 0');
-}
-
 export function checkTaskThresholds(o: TaskThresholdOptions, outputs: OutputAgreement[]): { flag: TaskThresholdFlag; output: string; limit: number; value: number; passed: boolean }[] {
   const results = [];
   for (const c of CHECKS) {
@@ -62,9 +51,4 @@ export function checkTaskThresholds(o: TaskThresholdOptions, outputs: OutputAgre
     }
   }
   return results;
-}
-
-export function pickTaskOptions(o: TaskThresholdOptions): TaskThresholdOptions {
-  const { maxCer, minCosine, minIou, task, blank, charset, threshold } = o;
-  return { maxCer, minCosine, minIou, task, blank, charset, threshold };
 }

@@ -34,7 +34,7 @@ async function drop(name: string, model: Model, compressed: string, holdout: Dat
 
 async function compress(name: string, opts: Omit<CompressOptions, 'model'>) {
   const output = path.join(tmpDir(), 'out.onnx');
-  const report = await compressModel({ model: modelPath(name), output, seed: 0, evalSamples: 1, training: { epochs: EPOCHS }, ...opts });
+  const report = await compressModel({ model: modelPath(name), output, seed: 0, evalSamples: 1, epochs: EPOCHS, ...opts });
   return { output, report };
 }
 
@@ -45,7 +45,7 @@ describe('tbn compress with a budget on mnist-mlp.onnx', () => {
     const calibFile = path.join(tmpDir(), 'calib.npz');
     const all = await readAll(calib);
     fs.writeFileSync(calibFile, encodeNpz({ ...all.feeds, label: all.labels! }));
-    const budgeted = await compress(name, { data: CALIB, budget: { maxDrop: 1.0 } });
+    const budgeted = await compress(name, { data: CALIB, maxDrop: 1.0 });
     const budgetDrop = await drop(name, model, budgeted.output, holdout);
     const uniform: { p: number; bytes: number; drop: number }[] = [];
     for (const p of [2, 4, 8, 16, 32]) {
@@ -67,7 +67,7 @@ describe('tbn compress with a budget on mnist-cnn.onnx (every layer tileable: λ
   it('--target-bits 0.2 lands within 2 % below its size, measured on the written model', { timeout: 10 * 60_000 }, async () => {
     const name = 'mnist-cnn.onnx';
     const { model, holdout } = await heldOut(name);
-    const { output, report } = await compress(name, { data: CALIB, budget: { targetBits: 0.2 }, minParams: 0 });
+    const { output, report } = await compress(name, { data: CALIB, targetBits: 0.2, minParams: 0 });
     const bits = report.sizes.bitsPerTiledWeight!;
     console.log(`${name} --target-bits 0.2: ${JSON.stringify(report.budget!.chosen.ps)}, ${bits.toFixed(4)} bits per tiled weight, drop ${(await drop(name, model, output, holdout)).toFixed(2)}`);
     expect(report.layers.length).toBe(5);

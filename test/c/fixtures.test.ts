@@ -43,7 +43,7 @@ describe.skipIf(!hasCC())('fixtures exported to C match onnxruntime', () => {
 
   it.each<[string, SelectOptions]>([
     ['mnist-mlp.onnx', { p: 4 }],
-    ['mnist-mlp.onnx', { p: 8, axis: 'input' }],
+    ['mnist-mlp.onnx', { p: 8, tileAxis: 'input' }],
     ['mnist-cnn.onnx', { p: 4, minParams: 10_000 }],
     ['mnist-resnet.onnx', { p: 4 }],
     ['tcn-1d.onnx', { p: 4 }],

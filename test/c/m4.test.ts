@@ -44,7 +44,7 @@ describe.skipIf(!(hasCC() && hasQemu()))('Cortex-M4 on QEMU', () => {
   });
 
   it('mnist-mlp at p = 8 along the inputs (input chunks combined first)', async () => {
-    const r = await m4(compressedFile('mnist-mlp.onnx', { p: 8, axis: 'input' }), 'mnist-test.npz', { qemuSamples: 3 });
+    const r = await m4(compressedFile('mnist-mlp.onnx', { p: 8, tileAxis: 'input' }), 'mnist-test.npz', { qemuSamples: 3 });
     expect(r.m4!.status, r.m4!.reason).toBe('pass');
     expect(r.layers.map((l) => l.kernel)).toContain('tbn_tiled_gemm_in_combine');
     // the generated Makefile does the same by hand

@@ -197,7 +197,7 @@ describe.skipIf(!hasCC())('every emitter, compiled and compared with onnxruntime
     ['along the outputs', 'output', 'tbn_tiled_gemm_out_reuse'],
     ['along the inputs', 'input', 'tbn_tiled_gemm_in_combine'],
   ] as const)('a tile on the left of MatMul, regions %s, bias and ReLU fused', async (_label, axis, kernel) => {
-    const r = await passes(compressInMemory(leftTile(), 'custom', { p: 2, axis }).model);
+    const r = await passes(compressInMemory(leftTile(), 'custom', { p: 2, tileAxis: axis }).model);
     expect(r.layers.find((l) => l.node === 'w_times_x')).toMatchObject({ op: 'TbnMatMul', kernel, fused: ['TbnDecode', 'Add', 'Relu'] });
   });
 
@@ -224,9 +224,9 @@ describe.skipIf(!hasCC())('every emitter, compiled and compared with onnxruntime
 
   it.each([
     ['p = 2, axis chosen by tbn', (m: Model) => compressInMemory(m, 'custom', { p: 2 }).model, ['tbn_tiled_conv2d_out_reuse', 'tbn_tiled_conv2d_general', 'tbn_tiled_gemm_in_combine']],
-    ['p = 2 along the outputs', (m: Model) => compressInMemory(m, 'custom', { p: 2, axis: 'output' }).model, ['tbn_tiled_gemm_out_reuse']],
-    ['p = 4 along the input axis', (m: Model) => compressInMemory(m, 'custom', { p: 4, axis: 'input' }).model, ['tbn_tiled_gemm_in_combine', 'tbn_tiled_conv2d_general']],
-    ['p = 3 row-major (regions cut across rows)', (m: Model) => compressInMemory(m, 'custom', { p: 3, axis: 'row-major' }).model, ['tbn_tiled_gemm_general']],
+    ['p = 2 along the outputs', (m: Model) => compressInMemory(m, 'custom', { p: 2, tileAxis: 'output' }).model, ['tbn_tiled_gemm_out_reuse']],
+    ['p = 4 along the input axis', (m: Model) => compressInMemory(m, 'custom', { p: 4, tileAxis: 'input' }).model, ['tbn_tiled_gemm_in_combine', 'tbn_tiled_conv2d_general']],
+    ['p = 3 row-major (regions cut across rows)', (m: Model) => compressInMemory(m, 'custom', { p: 3, tileAxis: 'row-major' }).model, ['tbn_tiled_gemm_general']],
     ['one α per layer', (m: Model) => perLayerAlpha(m, 2), ['tbn_tiled_conv2d_out_reuse']],
   ])('tiled layers, %s', async (_label, compress, kernels) => {
     const r = await passes(compress(coverageModel()));

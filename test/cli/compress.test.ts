@@ -79,17 +79,22 @@ describe('interrupting tbn compress', () => {
     const d = tmpDir();
     const out = path.join(d, 'out.onnx');
     const child = run(out);
+    let stderr = '';
+    child.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
     const exited = new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
     await new Promise((r) => setTimeout(r, delay));
     child.kill(signal);
     const code = await exited;
+    // Before tbn has printed anything it may not have installed its handler yet (node and tsx
+    // still loading on a busy machine): then SIGINT ends the process as it ends any other.
+    const started = stderr.length > 0;
     const files = fs.readdirSync(d);
     if (files.includes('out.onnx')) {
       expect(() => loadModel(out)).not.toThrow();
       expect(files).toEqual(['out.onnx']);
     } else {
       expect(files).toEqual([]);
-      if (signal === 'SIGINT') expect(code).toBe(130);
+      if (signal === 'SIGINT' && started) expect(code).toBe(130);
     }
   });
 });

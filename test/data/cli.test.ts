@@ -64,7 +64,7 @@ describe('a folder of images through the CLI', () => {
     const dir = tmpDir();
     const run = async (name: string) => {
       const output = path.join(dir, name);
-      await compressModel({ model: modelPath('mnist-mlp.onnx'), output, data: images, preprocess: ['resize=28x28,mean=0.1307,std=0.3081'], seed: 7, evalSamples: 1, training: { steps: 6, batchSize: 16 } });
+      await compressModel({ model: modelPath('mnist-mlp.onnx'), output, data: images, preprocess: ['resize=28x28,mean=0.1307,std=0.3081'], seed: 7, evalSamples: 1, steps: 6, batchSize: 16 });
       return fs.readFileSync(output);
     };
     const [a, b] = [await run('a.onnx'), await run('b.onnx')];

@@ -39,7 +39,7 @@ describe.skipIf(reason !== '')(`compressed fixtures on onnxruntime's CUDA EP${re
     const expected = new Map<string, Record<string, HostTensor>>();
     for (const file of TORCH_MODELS)
       for (const [p, axis] of [[4, 'output'], [8, 'input'], [3, 'output']] as const) {
-        const c = compressInMemory(modelPath(file), 'custom', { p, axis });
+        const c = compressInMemory(modelPath(file), 'custom', { p, tileAxis: axis });
         if (!c.tiled.length) continue;
         const name = `${file.replace(/\.onnx$/, '')}-p${p}-${axis}`;
         const modelFile = path.join(dir, `${name}.onnx`);

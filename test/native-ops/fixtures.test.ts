@@ -11,7 +11,7 @@ const cases = TORCH_MODELS.flatMap((m) => [2, 4, 8].flatMap((p) => (['output', '
 
 describe.skipIf(skipNative)(`ai.tbn kernels on the fixtures${nativeReason}`, () => {
   it.each(cases)('%s p=%i regions along %s', async (model, p, axis) => {
-    const c = compressInMemory(modelPath(model), 'custom', { p, axis });
+    const c = compressInMemory(modelPath(model), 'custom', { p, tileAxis: axis });
     expect(c.tiled.length).toBeGreaterThan(0);
     const feeds = syntheticInputs(c.original, { batch: 3, seed: p });
     const want = await runFunctionForm(c.bytes, feeds);

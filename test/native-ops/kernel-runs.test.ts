@@ -52,7 +52,7 @@ describe.skipIf(skipNative)(`the registered ai.tbn kernels run${nativeReason}`, 
   });
 
   it('bits and scales fed at run time give the same answer', async () => {
-    const c = compressInMemory(modelPath('mnist-mlp.onnx'), 'custom', { p: 4, axis: 'input' });
+    const c = compressInMemory(modelPath('mnist-mlp.onnx'), 'custom', { p: 4, tileAxis: 'input' });
     const g = c.model.graph;
     const moved = g.initializers.filter((t) => t.name?.includes('_tbn_'));
     expect(moved.length).toBeGreaterThan(0);

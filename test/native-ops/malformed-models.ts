@@ -18,7 +18,7 @@ const w = (name: string, dims: number[]) => floatTensor(name, dims, Float32Array
 
 function compressed(n: Node, inputs: [string, number[]][], inits: Tensor[], p: number): Model {
   const m = model(graph({ nodes: [n], inputs: inputs.map(([v, d]) => valueInfo(v, 'float32', d)), outputs: [valueInfo('y', 'float32')], initializers: inits }), { opset: 17 });
-  const tiled = tileChoices(selectLayers(m, { p, minParams: 0, axis: 'output' }).chosen, 'per-tile');
+  const tiled = tileChoices(selectLayers(m, { p, minParams: 0, tileAxis: 'output' }).chosen, 'per-tile');
   return rewriteModel(m, tiled, { format: 'custom' });
 }
 

@@ -79,7 +79,7 @@ function compress(m: Model, rng: Rng) {
   const params = m.graph.initializers.find((i) => i.name === 'w')!.dims.reduce((a, b) => a * b, 1);
   const ps = [2, 3, 4, 5, 6, 8].filter((p) => params % p === 0);
   const p = ps.length ? pick(rng, ps) : params;
-  const chosen = selectLayers(m, { p, minParams: 0, axis: pick(rng, ['output', 'input'] as const) }).chosen;
+  const chosen = selectLayers(m, { p, minParams: 0, tileAxis: pick(rng, ['output', 'input'] as const) }).chosen;
   const tiled = tileChoices(chosen, pick(rng, ['per-tile', 'per-layer'] as const));
   return { bytes: toBytes(rewriteModel(m, tiled, { format: 'custom' })), tiled, p };
 }

@@ -19,7 +19,7 @@ async function compressOn(name: BackendName, dir: string): Promise<string> {
   E.setBackend(backendOf(name));
   try {
     const output = path.join(dir, `${name}.onnx`);
-    const report = await compressModel({ model: modelPath('mnist-mlp.onnx'), output, data: dataPath('mnist-calib.npz'), p: 4, seed: 3, evalSamples: 1, training: { steps: 60 } });
+    const report = await compressModel({ model: modelPath('mnist-mlp.onnx'), output, data: dataPath('mnist-calib.npz'), p: 4, seed: 3, evalSamples: 1, steps: 60 });
     expect(report.finetune?.backend).toBe(name);
     return output;
   } finally {

@@ -22,9 +22,9 @@ async function outputs(bytes: Uint8Array, feeds: ReturnType<typeof syntheticInpu
 
 const cases: [string, () => Parameters<typeof compressInMemory>[0], Parameters<typeof compressInMemory>[2]][] = [
   ...TORCH_MODELS.map((m) => [m, () => modelPath(m), { p: 4 }] as [string, () => string, { p: number }]),
-  ['mnist-mlp.onnx p=8 per input axis', () => modelPath('mnist-mlp.onnx'), { p: 8, axis: 'input' }],
+  ['mnist-mlp.onnx p=8 per input axis', () => modelPath('mnist-mlp.onnx'), { p: 8, tileAxis: 'input' }],
   ['coverage p=2', coverageModel, { p: 2 }],
-  ['coverage p=4 tile_axis 1', coverageModel, { p: 4, axis: 'input' }],
+  ['coverage p=4 tile_axis 1', coverageModel, { p: 4, tileAxis: 'input' }],
   ['opset18-conv.onnx', () => modelPath('opset18-conv.onnx'), { p: 4 }],
 ];
 

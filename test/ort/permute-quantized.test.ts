@@ -41,7 +41,7 @@ const positive = (rng: Rng, n: number) => Float32Array.from({ length: n }, () =>
 
 /** Permutes the chosen layers (p = 4) and checks that onnxruntime computes the same; the edited constants. */
 async function permuteAndCompare(m: Model): Promise<{ permuted: boolean[]; edited: string[]; reasons: (string | undefined)[] }> {
-  const { model: pm, report } = permuteChannels(m, selectLayers(m, { p: 4, minParams: 0, axis: 'output' }).chosen, await concreteShapes(m));
+  const { model: pm, report } = permuteChannels(m, selectLayers(m, { p: 4, minParams: 0, tileAxis: 'output' }).chosen, await concreteShapes(m));
   const rng = new Rng(11);
   const x: HostTensor = { dtype: 'float32', dims: [5, IN], data: Float32Array.from({ length: 5 * IN }, () => rng.normal()) };
   const [a, b] = [await run(m, x), await run(pm, x)];
@@ -149,7 +149,7 @@ describe('channel permutation through quantized layers', () => {
     const m = dynamicCnn('per-channel');
     // onnxruntime's ConvInteger takes per-tensor zero points only: shapes come from the per-tensor twin.
     const shapes = await concreteShapes(dynamicCnn('per-tensor'));
-    const { model: pm, report } = permuteChannels(m, selectLayers(m, { p: 4, minParams: 0, axis: 'output' }).chosen, shapes);
+    const { model: pm, report } = permuteChannels(m, selectLayers(m, { p: 4, minParams: 0, tileAxis: 'output' }).chosen, shapes);
     expect(report.map((r) => r.permuted)).toEqual([true, false]);
     const edited = pm.graph.initializers.filter((t, i) => t.data !== m.graph.initializers[i]!.data).map((t) => t.name!);
     expect(edited.sort()).toEqual(['w1_q', 'w1_scale', 'w1_zp', 'w2_q']);
@@ -169,7 +169,7 @@ describe('channel permutation through quantized layers', () => {
 
   it('refuses a per-channel quantizer whose scale is a graph input, naming it', async () => {
     const m = qdqMlp('input');
-    const { model: pm, report } = permuteChannels(m, selectLayers(m, { p: 4, minParams: 0, axis: 'output' }).chosen, await concreteShapes(m));
+    const { model: pm, report } = permuteChannels(m, selectLayers(m, { p: 4, minParams: 0, tileAxis: 'output' }).chosen, await concreteShapes(m));
     expect(report[0]).toMatchObject({ permuted: false, reason: "reaches graph input 'h_scale'" });
     expect(pm).toBe(m);
   });

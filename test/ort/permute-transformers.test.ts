@@ -40,7 +40,7 @@ async function run(m: Model, feeds: ReturnType<typeof syntheticInputs>) {
 }
 
 async function permuted(m: Model) {
-  const sel = selectLayers(m, { p: 4, minParams: 0, axis: 'output' });
+  const sel = selectLayers(m, { p: 4, minParams: 0, tileAxis: 'output' });
   const probe = isText(m) ? new Map([['ids', [1, 8]]]) : undefined;
   const { base, grown } = await growableShapes(m, probe);
   return permuteChannels(m, sel.chosen, base, grown);

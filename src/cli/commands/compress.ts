@@ -1,136 +1,25 @@
 // tbn compress <model>: tiles + fine-tuning → a compressed ONNX model, and a report.
 
-import type { CommandModule } from 'yargs';
-import type { CompressReport, ProgressEvent } from '../../pipeline/compress.js';
-import { UsageError } from '../../errors.js';
+import type { ProgressEvent, CompressReport } from '../../pipeline/compress.js';
+import { COMPRESS_CONFLICTS, COMPRESS_OPTIONS } from '../../pipeline/compress-options.js';
 import { describeSchedule } from '../../tbn/time-budget.js';
 import { formatBytes } from '../../tbn/sizes.js';
-import { DATA_FLAG_HELP, parseDuration, withJson, withMediaData, type CommonArgs, type Ctx, type MediaDataArgs } from '../options.js';
+import { defineCommand, withProgress, type CommandArgs, type Ctx } from '../command.js';
 import { renderTable, type Ui } from '../ui.js';
 import { agreementText, truthText } from '../task-metrics.js';
 
-export interface CompressArgs extends CommonArgs, MediaDataArgs {
-  model: string;
-  output?: string;
-  force: boolean;
-  dryRun: boolean;
-  data?: string;
-  labelKey: string;
-  inputShape?: string[];
-  p: number;
-  layerP?: string[];
-  layerAxis?: string[];
-  minParams: number;
-  include?: string[];
-  exclude?: string[];
-  tileAxis: 'auto' | 'output' | 'input' | 'row-major';
-  alpha: 'per-tile' | 'per-layer';
-  format: 'custom' | 'expanded';
-  seed: number;
-  permute: boolean;
-  bnRecalib: boolean;
-  finetune: boolean;
-  fuse: boolean;
-  epochs: number;
-  steps?: number;
-  lr: number;
-  batchSize: number;
-  loss: 'auto' | 'kl' | 'mse' | 'cosine';
-  task?: string[];
-  blank?: number;
-  features: 'auto' | 'on' | 'off';
-  temperature: number;
-  augment?: boolean;
-  alphaSource: 'weight' | 'separate';
-  binarizeRest: boolean;
-  maxDrop?: number;
-  targetBits?: number;
-  holdout: number;
-  searchEpochs?: number;
-  timeBudget?: string;
-}
+const POSITIONALS = { model: { type: 'string', demandOption: true, describe: 'ONNX model file' } } as const;
 
-export async function runCompress(args: CompressArgs, ctx: Ctx): Promise<CompressReport> {
+export type CompressArgs = CommandArgs<typeof POSITIONALS, typeof COMPRESS_OPTIONS>;
+
+export async function runCompress(args: CompressArgs, ctx: Ctx): Promise<number> {
   const { compressModel } = await import('../../pipeline/compress.js');
-  const { parseLayerAxis, parseLayerP } = await import('../../tbn/select.js');
-  const spinner = ctx.ui.progress('compressing');
-  let report: CompressReport;
-  try {
-    report = await compressModel({
-      model: args.model,
-      output: args.output,
-      force: args.force,
-      dryRun: args.dryRun,
-      data: args.data,
-      labelKey: args.labelKey,
-      preprocess: args.preprocess,
-      labels: args.labels,
-      inputShape: args.inputShape,
-      p: args.p,
-      layerP: parseLayerP(args.layerP),
-      layerAxis: parseLayerAxis(args.layerAxis),
-      minParams: args.minParams,
-      include: args.include,
-      exclude: args.exclude,
-      axis: args.tileAxis,
-      alpha: args.alpha,
-      format: args.format,
-      seed: args.seed,
-      permute: args.permute,
-      bnRecalibrate: args.bnRecalib,
-      finetune: args.finetune,
-      fuse: args.fuse,
-      binarizeRest: args.binarizeRest,
-      timeBudget: args.timeBudget === undefined ? undefined : parseDuration(args.timeBudget, '--time-budget'),
-      budget: {
-        maxDrop: args.maxDrop === undefined ? undefined : nonNegative(args.maxDrop, '--max-drop'),
-        targetBits: args.targetBits === undefined ? undefined : positiveNumber(args.targetBits, '--target-bits'),
-        holdout: args.holdout,
-        searchEpochs: args.searchEpochs,
-      },
-      training: {
-        epochs: positive(args.epochs, '--epochs'),
-        steps: args.steps === undefined ? undefined : positive(args.steps, '--steps'),
-        lr: positiveNumber(args.lr, '--lr'),
-        batchSize: positive(args.batchSize, '--batch-size'),
-        loss: args.loss,
-        task: args.task,
-        blank: args.blank === undefined ? undefined : nonNegativeInteger(args.blank, '--blank'),
-        features: args.features,
-        temperature: positiveNumber(args.temperature, '--temperature'),
-        augment: args.augment ?? 'auto',
-        alphaSource: args.alphaSource,
-      },
-      onProgress: (e: ProgressEvent) => spinner.update(e.message, e.phase),
-    });
-  } catch (e) {
-    spinner.fail();
-    throw e;
-  }
-  spinner.stop();
+  const report = await withProgress(ctx.ui, 'compressing', (progress) =>
+    compressModel({ ...args, onProgress: (e: ProgressEvent) => progress.update(e.message, e.phase) }),
+  );
   if (ctx.ui.json) ctx.ui.out(JSON.stringify(report, null, 2));
   else printCompress(report, ctx.ui);
-  return report;
-}
-
-function positive(v: number, flag: string): number {
-  if (!Number.isInteger(v) || v < 1) throw new UsageError(`${flag} must be a positive integer`);
-  return v;
-}
-
-function nonNegativeInteger(v: number, flag: string): number {
-  if (!Number.isInteger(v) || v < 0) throw new UsageError(`${flag} must be an integer ≥ 0`);
-  return v;
-}
-
-function nonNegative(v: number, flag: string): number {
-  if (!(v >= 0) || !Number.isFinite(v)) throw new UsageError(`${flag} must be a number ≥ 0`);
-  return v;
-}
-
-function positiveNumber(v: number, flag: string): number {
-  if (!(v > 0) || !Number.isFinite(v)) throw new UsageError(`${flag} must be a positive number`);
-  return v;
+  return 0;
 }
 
 const fmt = (x: number | null, digits = 3) => (x === null ? '-' : x.toFixed(digits));
@@ -219,51 +108,11 @@ function printBudget(b: NonNullable<CompressReport['budget']>, ui: Ui): void {
   for (const n of b.notes) ui.out(n);
 }
 
-export const compressCommand: CommandModule<object, CompressArgs> = {
+export const compressCommand = defineCommand({
   command: 'compress <model>',
   describe: 'Tile the weight layers of a model (fine-tuned by distillation) and write the compressed model',
-  builder: (y) =>
-    withMediaData(withJson(y))
-      .positional('model', { type: 'string', demandOption: true, describe: 'ONNX model file' })
-      .option('output', { alias: 'o', type: 'string', describe: 'Output file (default: <model>.tbn.onnx)' })
-      .option('force', { type: 'boolean', default: false, describe: 'Replace an existing output file' })
-      .option('dry-run', { type: 'boolean', default: false, describe: 'Print the plan and sizes, write nothing' })
-      .option('data', { type: 'string', describe: `Calibration data: ${DATA_FLAG_HELP}` })
-      .option('label-key', { type: 'string', default: 'label', describe: 'Key of the integer class labels in --data' })
-      .option('input-shape', { type: 'string', array: true, describe: 'Shape for a dynamic input, name=d1,d2,… (repeatable)' })
-      .option('p', { type: 'number', default: 4, describe: 'Tiling factor: each weight becomes one tile of N/p bits reused p times' })
-      .option('layer-p', { type: 'string', array: true, describe: 'Per-layer p, name=p (node or weight name; p=1 keeps it fp32)' })
-      .option('layer-axis', { type: 'string', array: true, describe: 'Per-layer tile axis, name=auto|output|input|row-major (node or weight name, glob or /regex/)' })
-      .option('min-params', { type: 'number', default: 64000, describe: 'λ: layers with fewer parameters are not tiled' })
-      .option('include', { type: 'string', array: true, describe: 'Only tile layers whose node or weight name matches (glob or /regex/)' })
-      .option('exclude', { type: 'string', array: true, describe: 'Never tile layers whose node or weight name matches (glob or /regex/)' })
-      .option('tile-axis', { choices: ['auto', 'output', 'input', 'row-major'] as const, default: 'auto' as const, describe: 'Which axis the tile regions run along' })
-      .option('alpha', { choices: ['per-tile', 'per-layer'] as const, default: 'per-tile' as const, describe: 'One scale per tile region, or one per layer' })
-      .option('format', { choices: ['custom', 'expanded'] as const, default: 'custom' as const, describe: 'custom: ai.tbn ops with ONNX functions; expanded: decoded fp32 weights' })
-      .option('permute', { type: 'boolean', default: true, describe: 'Reorder output channels so rows sharing a tile row are alike (--no-permute to skip)' })
-      .option('bn-recalib', { type: 'boolean', default: true, describe: 'Re-estimate BatchNorm statistics on --data after tiling (--no-bn-recalib to skip)' })
-      .option('finetune', { type: 'boolean', default: true, describe: 'Fine-tune the tiles by distillation (--no-finetune: tiles from the trained weights only)' })
-      .option('fuse', { type: 'boolean', default: true, describe: 'Fold the BatchNorm, activation and residual Add after a tiled layer into its fused op (--no-fuse to keep them as nodes)' })
-      .option('epochs', { type: 'number', default: 60, describe: 'Fine-tuning passes over --data' })
-      .option('steps', { type: 'number', describe: 'Fine-tuning steps (overrides --epochs)' })
-      .option('lr', { type: 'number', default: 1e-3, describe: 'Peak learning rate (Adam, cosine schedule with warm-up)' })
-      .option('batch-size', { type: 'number', default: 64, describe: 'Fine-tuning batch size' })
-      .option('loss', { choices: ['auto', 'kl', 'mse', 'cosine'] as const, default: 'auto' as const, describe: "Distillation loss: auto = by each output's task (KL for classes and CTC frames, cosine for embeddings, per-pixel for maps, scaled MSE for regression); kl/mse/cosine force one loss on every output" })
-      .option('task', { type: 'string', array: true, describe: 'What an output is: KIND or OUTPUT=KIND, KIND one of classification, ctc, embedding, dense, regression (default: detected from the graph and data)' })
-      .option('blank', { type: 'number', describe: 'CTC blank index (default: the model metadata, or detected; 0 otherwise)' })
-      .option('features', { choices: ['auto', 'on', 'off'] as const, default: 'auto' as const, describe: "Also match the teacher's activations at the end of each tiled layer's block (auto: for regression outputs, where it measured better)" })
-      .option('temperature', { type: 'number', default: 2, describe: 'Distillation temperature for the KL loss' })
-      .option('augment', { type: 'boolean', describe: 'Shift/rotate/noise/mixup the inputs; the teacher labels them (default: on for classification and regression outputs, off for CTC, embedding and dense ones; --augment / --no-augment force it)' })
-      .option('alpha-source', { choices: ['weight', 'separate'] as const, default: 'weight' as const, describe: 'α from the latent weights, or from a separate full-precision tensor' })
-      .option('binarize-rest', { type: 'boolean', default: false, describe: 'Layers under λ become binary (1 bit per weight, one α) instead of staying fp32' })
-      .option('max-drop', { type: 'number', describe: 'Choose p per layer: the smallest model whose accuracy drop on held-out data is ≤ this many points' })
-      .option('target-bits', { type: 'number', describe: 'Choose p per layer: the most accurate model at ≤ this many bits per weight (over the tileable layers)' })
-      .option('holdout', { type: 'number', default: 0.2, describe: 'Fraction of --data held out to confirm --max-drop/--target-bits' })
-      .option('time-budget', { type: 'string', describe: 'Wall time for the whole run, e.g. 90s, 10m, 1.5h: the first fine-tuning steps are timed and the schedule (steps, cosine length) is cut to fit' })
-      .option('search-epochs', { type: 'number', describe: 'Fine-tuning epochs per candidate while searching --max-drop (default: --epochs; fewer search faster but misjudge points that a full fine-tune would rescue)' })
-      .option('seed', { type: 'number', default: 0, describe: 'Random seed (same seed and data → same output bytes)' }) as never,
-  handler: async (args) => {
-    const { runHandler } = await import('../main.js');
-    await runHandler(args, runCompress);
-  },
-};
+  positionals: POSITIONALS,
+  options: COMPRESS_OPTIONS,
+  conflicts: COMPRESS_CONFLICTS,
+  run: runCompress,
+});

@@ -2,26 +2,15 @@
 // the host (and with --qemu on an emulated Cortex-M4). Prints where the files went, the
 // layers and kernels, flash and RAM, and the checks; exit 1 when a check fails.
 
-import type { CommandModule } from 'yargs';
-import type { ExportReport, ExportTarget } from '../../pipeline/export.js';
+import { EXPORT_OPTIONS } from '../../pipeline/export-options.js';
+import type { ExportReport } from '../../pipeline/export.js';
 import { formatBytes } from '../../tbn/sizes.js';
+import { defineCommand, withProgress, type CommandArgs, type Ctx } from '../command.js';
 import { renderTable, type Ui } from '../ui.js';
-import { DATA_FLAG_HELP, withJson, withMediaData, type CommonArgs, type Ctx, type MediaDataArgs } from '../options.js';
 
-export interface ExportArgs extends CommonArgs, MediaDataArgs {
-  model: string;
-  target: ExportTarget;
-  out?: string;
-  name?: string;
-  data?: string;
-  samples: number;
-  inputShape?: string[];
-  verify: boolean;
-  qemu: boolean;
-  qemuSamples: number;
-  fit: string;
-  force: boolean;
-}
+const POSITIONALS = { model: { type: 'string', demandOption: true, describe: 'ONNX model (compressed with ai.tbn ops, or plain fp32)' } } as const;
+
+export type ExportArgs = CommandArgs<typeof POSITIONALS, typeof EXPORT_OPTIONS>;
 
 function commandLine(a: ExportArgs): string {
   const parts = ['tbn export', a.model, '--target', a.target];
@@ -34,32 +23,9 @@ function commandLine(a: ExportArgs): string {
   return parts.join(' ');
 }
 
-export async function runExport(args: ExportArgs, ctx: Ctx): Promise<ExportReport> {
+export async function runExport(args: ExportArgs, ctx: Ctx): Promise<number> {
   const { exportModel, ExportCheckFailed } = await import('../../pipeline/export.js');
-  const progress = ctx.ui.progress('exporting');
-  let report: ExportReport;
-  try {
-    report = await exportModel({
-      model: args.model,
-      target: args.target,
-      out: args.out,
-      name: args.name,
-      data: args.data,
-      preprocess: args.preprocess,
-      labels: args.labels,
-      samples: args.samples,
-      inputShape: args.inputShape,
-      verify: args.verify,
-      qemu: args.qemu,
-      qemuSamples: args.qemuSamples,
-      fit: args.fit,
-      force: args.force,
-      command: commandLine(args),
-      onProgress: (m) => progress.update(m),
-    });
-  } finally {
-    progress.stop();
-  }
+  const report = await withProgress(ctx.ui, 'exporting', (progress) => exportModel({ ...args, command: commandLine(args), onProgress: (m) => progress.update(m) }));
   if (ctx.ui.json) ctx.ui.out(JSON.stringify(report, null, 2));
   else printExport(report, ctx.ui);
   for (const w of report.warnings) ctx.ui.warn(w);
@@ -67,7 +33,7 @@ export async function runExport(args: ExportArgs, ctx: Ctx): Promise<ExportRepor
     const why = report.host.status === 'fail' ? `host check: ${report.host.reason}` : `Cortex-M4 check: ${report.m4?.reason}`;
     throw new ExportCheckFailed(`${report.out}: the exported C does not match onnxruntime (${why})`);
   }
-  return report;
+  return 0;
 }
 
 const errText = (c: ExportReport['host']) =>
@@ -107,25 +73,10 @@ export function printExport(r: ExportReport, ui: Ui): void {
   }
 }
 
-export const exportCommand: CommandModule<object, ExportArgs> = {
+export const exportCommand = defineCommand({
   command: 'export <model>',
   describe: 'Export a (compressed) model as C99 for microcontrollers, with a test harness',
-  builder: (y) =>
-    withMediaData(withJson(y))
-      .positional('model', { type: 'string', demandOption: true, describe: 'ONNX model (compressed with ai.tbn ops, or plain fp32)' })
-      .option('target', { type: 'string', choices: ['mcu'] satisfies ExportTarget[], demandOption: true, describe: 'What to generate' })
-      .option('out', { type: 'string', describe: 'Output folder (default <name>_c)' })
-      .option('name', { type: 'string', describe: 'C name of the model: <name>_run(), <name>.h (default from the file name)' })
-      .option('data', { type: 'string', describe: `Reference inputs, the first --samples of: ${DATA_FLAG_HELP}` })
-      .option('samples', { type: 'number', default: 10, describe: 'Reference samples in the test harness' })
-      .option('input-shape', { type: 'string', array: true, describe: 'name=d1,d2,… for dynamic dimensions other than the batch' })
-      .option('verify', { type: 'boolean', default: true, describe: 'Compile and run the harness with the host C compiler (--no-verify skips)' })
-      .option('qemu', { type: 'boolean', default: false, describe: 'Also cross-compile for Cortex-M4 and run on QEMU mps2-an386' })
-      .option('qemu-samples', { type: 'number', default: 5, describe: 'Samples run on QEMU' })
-      .option('fit', { type: 'string', default: '256K:64K', describe: 'FLASH:RAM of the part the deployment image must fit (with --qemu)' })
-      .option('force', { type: 'boolean', default: false, describe: 'Replace an existing export in --out' }) as never,
-  handler: async (args) => {
-    const { runHandler } = await import('../main.js');
-    await runHandler(args, runExport);
-  },
-};
+  positionals: POSITIONALS,
+  options: EXPORT_OPTIONS,
+  run: runExport,
+});

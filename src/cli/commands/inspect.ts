@@ -1,40 +1,31 @@
 // tbn inspect <model>: the compressible layers and the sizes they would take at each p.
 
-import type { CommandModule } from 'yargs';
-import type { InspectReport } from '../../pipeline/inspect.js';
 import { UsageError } from '../../errors.js';
+import { INSPECT_OPTIONS } from '../../pipeline/inspect-options.js';
+import type { InspectReport } from '../../pipeline/inspect.js';
 import { formatBytes } from '../../tbn/sizes.js';
+import { defineCommand, withProgress, type CommandArgs, type Ctx } from '../command.js';
 import { renderTable, type Ui } from '../ui.js';
-import { DATA_FLAG_HELP, withJson, withMediaData, type CommonArgs, type Ctx, type MediaDataArgs } from '../options.js';
 
-export interface InspectArgs extends CommonArgs, MediaDataArgs {
-  model: string;
-  minParams: number;
-  data?: string;
-  sensitivity: boolean;
-  labelKey: string;
-  inputShape?: string[];
-}
+const POSITIONALS = { model: { type: 'string', demandOption: true, describe: 'ONNX model file' } } as const;
 
-export async function runInspect(args: InspectArgs, ctx: Ctx): Promise<InspectReport> {
+export type InspectArgs = CommandArgs<typeof POSITIONALS, typeof INSPECT_OPTIONS>;
+
+export async function runInspect(args: InspectArgs, ctx: Ctx): Promise<number> {
   const { inspectWithSensitivity } = await import('../../pipeline/inspect.js');
   if (args.sensitivity && !args.data) throw new UsageError('--sensitivity needs --data');
-  const spinner = ctx.ui.progress('inspecting');
-  let report: InspectReport;
-  try {
-    report = await inspectWithSensitivity(args.model, {
+  const report = await withProgress(ctx.ui, 'inspecting', (progress) =>
+    inspectWithSensitivity(args.model, {
       minParams: args.minParams,
-      sensitivity: args.sensitivity ? { data: args.data!, labelKey: args.labelKey, preprocess: args.preprocess, labels: args.labels, inputShape: args.inputShape, onLayer: (d, t, n) => spinner.update(`sensitivity: layer ${d + 1}/${t} ${n}`) } : undefined,
-    });
-  } finally {
-    spinner.stop();
-  }
+      sensitivity: args.sensitivity ? { ...args, data: args.data!, onLayer: (d, t, n) => progress.update(`sensitivity: layer ${d + 1}/${t} ${n}`) } : undefined,
+    }),
+  );
   if (ctx.ui.json) ctx.ui.out(JSON.stringify(report, null, 2));
   else {
     printInspect(report, ctx.ui);
     printSensitivity(report, ctx.ui);
   }
-  return report;
+  return 0;
 }
 
 const pct = (x: number | null) => (x === null ? '-' : x.toFixed(3));
@@ -106,19 +97,10 @@ function printSensitivity(r: InspectReport, ui: Ui): void {
   );
 }
 
-export const inspectCommand: CommandModule<object, InspectArgs> = {
+export const inspectCommand = defineCommand({
   command: 'inspect <model>',
   describe: 'List the layers TBN can compress and the sizes they would take',
-  builder: (y) =>
-    withMediaData(withJson(y))
-      .positional('model', { type: 'string', demandOption: true, describe: 'ONNX model file' })
-      .option('min-params', { type: 'number', default: 64000, describe: 'λ: layers with fewer parameters are not tiled' })
-      .option('data', { type: 'string', describe: `Calibration data for --sensitivity: ${DATA_FLAG_HELP}` })
-      .option('sensitivity', { type: 'boolean', default: false, describe: 'Measure each layer at each p (and fp32) on --data' })
-      .option('label-key', { type: 'string', default: 'label', describe: 'Key of the integer class labels in --data' })
-      .option('input-shape', { type: 'string', array: true, describe: 'Shape for a dynamic input, name=d1,d2,…' }) as never,
-  handler: async (args) => {
-    const { runHandler } = await import('../main.js');
-    await runHandler(args, runInspect);
-  },
-};
+  positionals: POSITIONALS,
+  options: INSPECT_OPTIONS,
+  run: runInspect,
+});

@@ -1,65 +1,34 @@
 // tbn verify <original> <compressed>: same answers? how small, how fast? Exit 3 when a
 // threshold the user set fails.
 
-import type { CommandModule } from 'yargs';
 import { ThresholdError } from '../../errors.js';
+import { VERIFY_OPTIONS } from '../../pipeline/verify-options.js';
 import type { VerifyReport } from '../../pipeline/verify.js';
-import { pickTaskOptions, type TaskThresholdOptions } from '../../verify/task-thresholds.js';
 import { formatBytes } from '../../tbn/sizes.js';
-import { DATA_FLAG_HELP, withJson, withMediaData, type CommonArgs, type Ctx, type MediaDataArgs } from '../options.js';
+import { defineCommand, withProgress, type CommandArgs, type Ctx } from '../command.js';
 import { renderTable, type Ui } from '../ui.js';
 import { agreementText, truthText } from '../task-metrics.js';
 
-export interface VerifyArgs extends CommonArgs, MediaDataArgs, TaskThresholdOptions {
-  original: string;
-  compressed: string;
-  data?: string;
-  labelKey: string;
-  inputShape?: string[];
-  runtime: 'ort' | 'custom-ops';
-  batchSize: number;
-  samples?: number;
-  threads: number;
-  latencyRuns: number;
-  maxDrop?: number;
-  minAgreement?: number;
-  maxMse?: number;
-}
+const POSITIONALS = {
+  original: { type: 'string', demandOption: true, describe: 'The original ONNX model' },
+  compressed: { type: 'string', demandOption: true, describe: 'The compressed ONNX model' },
+} as const;
 
-export async function runVerify(args: VerifyArgs, ctx: Ctx): Promise<VerifyReport> {
+export type VerifyArgs = CommandArgs<typeof POSITIONALS, typeof VERIFY_OPTIONS>;
+
+export async function runVerify(args: VerifyArgs, ctx: Ctx): Promise<number> {
   const { verifyModels } = await import('../../pipeline/verify.js');
-  const spinner = ctx.ui.progress('verifying');
   const started = Date.now();
-  let report: VerifyReport;
-  try {
-    report = await verifyModels({
-      original: args.original,
-      compressed: args.compressed,
-      data: args.data,
-      labelKey: args.labelKey,
-      preprocess: args.preprocess,
-      labels: args.labels,
-      inputShape: args.inputShape,
-      runtime: args.runtime,
-      batchSize: args.batchSize,
-      samples: args.samples,
-      threads: args.threads,
-      latencyRuns: args.latencyRuns,
-      maxDrop: args.maxDrop,
-      minAgreement: args.minAgreement,
-      maxMse: args.maxMse,
-      ...pickTaskOptions(args),
+  const report = await withProgress(ctx.ui, 'verifying', (progress) =>
+    verifyModels({
+      ...args,
       onProgress: (done, total, phase) => {
-        if (phase === 'latency') return spinner.update('measuring latency');
+        if (phase === 'latency') return progress.update('measuring latency');
         const eta = done ? ((Date.now() - started) / done) * (total - done) / 1000 : 0;
-        spinner.update(`comparing ${done}/${total} samples, ETA ${eta.toFixed(0)} s`);
+        progress.update(`comparing ${done}/${total} samples, ETA ${eta.toFixed(0)} s`);
       },
-    });
-  } catch (e) {
-    spinner.fail();
-    throw e;
-  }
-  spinner.stop();
+    }),
+  );
   if (ctx.ui.json) ctx.ui.out(JSON.stringify(report, null, 2));
   else printVerify(report, ctx.ui);
   const failed = report.thresholds.filter((t) => !t.passed);
@@ -67,7 +36,7 @@ export async function runVerify(args: VerifyArgs, ctx: Ctx): Promise<VerifyRepor
     const what = failed.map((t) => `${t.flag} ${t.limit}: ${t.output} ${describe(t)}`);
     throw new ThresholdError(`verification failed: ${what.join('; ')}`);
   }
-  return report;
+  return 0;
 }
 
 function describe(t: VerifyReport['thresholds'][number]): string {
@@ -106,33 +75,10 @@ export function printVerify(r: VerifyReport, ui: Ui): void {
   for (const t of r.thresholds) ui.out(`${t.passed ? 'pass' : 'FAIL'}: ${t.flag} ${t.limit} (${t.output}: ${describe(t)})`);
 }
 
-export const verifyCommand: CommandModule<object, VerifyArgs> = {
+export const verifyCommand = defineCommand({
   command: 'verify <original> <compressed>',
   describe: 'Compare a compressed model with its original: agreement, accuracy, size, latency',
-  builder: (y) =>
-    withMediaData(withJson(y))
-      .positional('original', { type: 'string', demandOption: true, describe: 'The original ONNX model' })
-      .positional('compressed', { type: 'string', demandOption: true, describe: 'The compressed ONNX model' })
-      .option('data', { type: 'string', describe: `Test data: ${DATA_FLAG_HELP}` })
-      .option('label-key', { type: 'string', default: 'label', describe: 'Key of the integer class labels in --data' })
-      .option('input-shape', { type: 'string', array: true, describe: 'Shape for a dynamic input, name=d1,d2,… (repeatable)' })
-      .option('runtime', { choices: ['ort', 'custom-ops'] as const, default: 'ort' as const, describe: 'How the compressed model runs: ort = stock onnxruntime (its ONNX functions); custom-ops = with the ai.tbn kernel library' })
-      .option('batch-size', { type: 'number', default: 64, describe: 'Samples per run' })
-      .option('samples', { type: 'number', describe: 'Compare at most this many samples (default: all data, or 256 synthetic)' })
-      .option('threads', { type: 'number', default: 0, describe: 'onnxruntime intra-op threads (0 = its default)' })
-      .option('latency-runs', { type: 'number', default: 10, describe: 'Timed runs per model (after 3 warm-up runs)' })
-      .option('max-drop', { type: 'number', describe: 'Fail (exit 3) if accuracy drops by more than this many points' })
-      .option('min-agreement', { type: 'number', describe: 'Fail (exit 3) if top-1 agreement is below this fraction' })
-      .option('max-mse', { type: 'number', describe: 'Fail (exit 3) if the MSE between the outputs is above this' })
-      .option('max-cer', { type: 'number', describe: "Fail (exit 3) if a CTC output's character error rate against the original's decode is above this fraction" })
-      .option('min-cosine', { type: 'number', describe: "Fail (exit 3) if an embedding output's mean cosine to the original is below this" })
-      .option('min-iou', { type: 'number', describe: "Fail (exit 3) if a dense output's IoU with the original's map is below this" })
-      .option('task', { type: 'string', array: true, describe: 'What an output is: KIND or OUTPUT=KIND, KIND one of classification, ctc, embedding, dense, regression (default: detected)' })
-      .option('blank', { type: 'number', describe: 'CTC blank index (default: the model metadata, or detected; 0 otherwise)' })
-      .option('charset', { type: 'string', describe: 'CTC tokens, one per line (PaddleOCR dictionary format), to compare the decode with text labels' })
-      .option('threshold', { type: 'number', describe: 'Probability threshold of binary maps for IoU (default 0.5)' }) as never,
-  handler: async (args) => {
-    const { runHandler } = await import('../main.js');
-    await runHandler(args, runVerify);
-  },
-};
+  positionals: POSITIONALS,
+  options: VERIFY_OPTIONS,
+  run: runVerify,
+});

@@ -2,7 +2,7 @@
 // schedule fitting, on a simulated clock.
 import { describe, expect, it } from 'vitest';
 import { createUi } from '../../../src/cli/ui.js';
-import { parseDuration } from '../../../src/cli/options.js';
+import { duration } from '../../../src/pipeline/option-spec.js';
 import { TimeBudget } from '../../../src/tbn/time-budget.js';
 
 describe('progress lines', () => {
@@ -60,11 +60,11 @@ describe('progress lines', () => {
 
 describe('--time-budget', () => {
   it('parses s, m and h', () => {
-    expect(parseDuration('90s', '--time-budget')).toBe(90);
-    expect(parseDuration('10m', '--time-budget')).toBe(600);
-    expect(parseDuration('1.5h', '--time-budget')).toBe(5400);
-    expect(parseDuration('45', '--time-budget')).toBe(45);
-    expect(() => parseDuration('ten minutes', '--time-budget')).toThrow(/--time-budget ten minutes: expected a duration such as 90s, 10m or 1\.5h/);
+    expect(duration('--time-budget')('90s')).toBe(90);
+    expect(duration('--time-budget')('10m')).toBe(600);
+    expect(duration('--time-budget')('1.5h')).toBe(5400);
+    expect(duration('--time-budget')('45')).toBe(45);
+    expect(() => duration('--time-budget')('ten minutes')).toThrow(/--time-budget ten minutes: expected a duration such as 90s, 10m or 1\.5h/);
   });
 
   /** Runs the budget over steps whose durations `stepTime(i)` gives; returns the steps run and the last choice. */
