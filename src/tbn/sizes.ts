@@ -85,11 +85,18 @@ export function tensorBytes(t: Tensor): number {
   return t.dtype === 'string' ? 0 : Math.ceil((n * dtypeBits(t.dtype)) / 8);
 }
 
-/** All constant values of a model's main graph (initializers and Constant-node tensors): count and bytes. */
+/** Constants that are shapes, indices or masks, not weights. */
+const NOT_WEIGHTS = new Set(['int64', 'bool', 'string']);
+
+/**
+ * The weights of a model's main graph — initializers and Constant-node tensors, except int64,
+ * bool and string ones (shapes, indices, masks): count and bytes.
+ */
 export function constantWeights(model: Model): { params: number; bytes: number } {
   let params = 0;
   let bytes = 0;
   const add = (t: Tensor) => {
+    if (NOT_WEIGHTS.has(t.dtype)) return;
     params += t.dims.reduce((a, b) => a * b, 1);
     bytes += tensorBytes(t);
   };

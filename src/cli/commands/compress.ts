@@ -3,7 +3,7 @@
 import type { CommandModule } from 'yargs';
 import type { CompressReport, ProgressEvent } from '../../pipeline/compress.js';
 import { UsageError } from '../../errors.js';
-import { describeUpgrade } from '../../ir/upgrade/index.js';
+import { describeUpgrade } from '../../ir/upgrade/describe.js';
 import { formatBytes } from '../../tbn/sizes.js';
 import { withJson, type CommonArgs, type Ctx } from '../options.js';
 import { renderTable, type Ui } from '../ui.js';

@@ -11,27 +11,11 @@ import { defaultOpset, nodeLabel, subgraphs, validateModel } from '../graph.js';
 import type { Attribute, Graph, Model, Node } from '../types.js';
 import { ADAPTERS } from './adapters/index.js';
 import { AdaptContext, NameSource, RefusedNode, TypeScope, collectNames } from './context.js';
+import type { UpgradeReport, UpgradeStep } from './describe.js';
 import { MAX_UPGRADE_TARGET, MIN_UPGRADE_SOURCE, OP_HISTORY, schemaVersion } from './history.js';
 
 export { MAX_UPGRADE_TARGET, MIN_UPGRADE_SOURCE, OP_HISTORY } from './history.js';
-
-export interface UpgradeStep {
-  op: string;
-  /** The schema version the nodes were converted to. */
-  version: number;
-  nodes: number;
-  how: string;
-}
-
-export interface UpgradeReport {
-  from: number;
-  to: number;
-  irVersion: { from: number | null; to: number | null };
-  /** Nodes rewritten, per op and version. */
-  converted: UpgradeStep[];
-  /** Nodes whose schema version changed with nothing to rewrite. */
-  versionOnly: number;
-}
+export { describeUpgrade, type UpgradeReport, type UpgradeStep } from './describe.js';
 
 /** Lowest IR version that carries each opset (onnx/helper.py VERSION_TABLE). */
 const IR_FOR_OPSET: Record<number, number> = { 7: 3, 8: 3, 9: 4, 10: 5, 11: 6, 12: 7, 13: 7 };
@@ -150,11 +134,4 @@ export function upgradeOpset(model: Model, target: number): { model: Model; repo
   validateModel(upgraded);
   const converted = [...up.stats.converted.values()].sort((a, b) => a.version - b.version || a.op.localeCompare(b.op));
   return { model: upgraded, report: { from, to: target, irVersion: { from: ir, to: irTo }, converted, versionOnly: up.stats.bumped } };
-}
-
-/** One line: "opset 9 → 12: Slice ×3 (10), Upsample ×1 (10), Resize ×1 (11)…". */
-export function describeUpgrade(r: UpgradeReport): string {
-  const steps = r.converted.map((s) => `${s.op} ×${s.nodes} at ${s.version} (${s.how})`);
-  const rest = r.versionOnly ? `; ${r.versionOnly} other nodes only changed version` : '';
-  return `opset ${r.from} → ${r.to}: ${steps.length ? steps.join(', ') : 'no node needed rewriting'}${rest}`;
 }
