@@ -10,6 +10,7 @@ Writes fixtures/models/*.onnx and fixtures/data/*.npz, and prints each model's a
 error. Seeded: the same torch build gives the same files. CI does not run this script.
 """
 import os
+import runpy
 import struct
 import sys
 import time
@@ -236,6 +237,8 @@ def main():
     print("transformer: random initialisation (seed 0)")
     export(enc, torch.zeros(1, 16, dtype=torch.int64), "transformer-encoder.onnx", 17, (["ids"], ["logits"]),
            {"ids": {0: "batch"}, "logits": {0: "batch"}})
+
+    runpy.run_path(os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures", "exporters.py"))["main"]()
 
 
 if __name__ == "__main__":
