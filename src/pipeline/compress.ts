@@ -196,13 +196,14 @@ export async function compressModel(opts: CompressOptions): Promise<CompressRepo
 /** One line on why nothing was tiled, by reason, with what to do. */
 function nothingTiled(selection: Selection, lambda: LambdaChoice): string {
   const reasons = new Map<string, number>();
+  const under = selection.skipped.filter((s) => s.reason.includes('< λ'));
   for (const s of selection.skipped) {
-    const key = s.reason.includes('< λ') ? `under λ = ${lambda.value.toLocaleString('en-US')}` : s.reason;
+    const key = under.includes(s) ? `under λ = ${lambda.value.toLocaleString('en-US')}` : s.reason;
     reasons.set(key, (reasons.get(key) ?? 0) + 1);
   }
-  const largest = Math.max(0, ...selection.skipped.map((s) => s.layer.params));
   const why = [...reasons].map(([r, n]) => `${n} ${n === 1 ? 'layer' : 'layers'} ${r}`).join(', ');
-  const hint = reasons.size && [...reasons.keys()].some((r) => r.startsWith('under λ')) ? `; the largest has ${largest.toLocaleString('en-US')} parameters: lower --min-params` : '';
+  const largest = Math.max(0, ...under.map((s) => s.layer.params));
+  const hint = under.length ? `; the largest of those has ${largest.toLocaleString('en-US')} parameters: lower --min-params` : '';
   return `no layer was tiled (${why || 'the model has no Gemm, MatMul or Conv layer with a constant weight'})${hint}; nothing was written`;
 }
 

@@ -6,6 +6,12 @@
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { readArrays } from '../../src/data/dataset.js';
+import { compile } from '../../src/interp/index.js';
+import { upgradeOpset } from '../../src/ir/upgrade/index.js';
+import { encodeModelInline, loadModel } from '../../src/onnx/file.js';
+import { createOrtSession } from '../../src/runtime/ort.js';
+import { sliceBatch, toFloat64 } from '../../src/util/host-tensor.js';
 import { dataPath, modelPath } from '../helpers/fixtures.js';
 import { hasPythonOnnx } from '../helpers/models.js';
 import { tmpDir } from '../helpers/tmp.js';
@@ -53,6 +59,19 @@ describe.each(CASES)('tbn compress -p 4 of $file', ({ file, data, opset, convert
     const [viaFunctions, viaKernels] = [await verify(original, out, calib, 'ort'), await verify(original, out, calib, 'custom-ops')];
     expect(viaKernels.outputs[0]!.accuracy).toEqual(viaFunctions.outputs[0]!.accuracy);
     if (hasPythonOnnx || process.env.CI === 'true') expect(checker(out)).toBe('12');
+  });
+
+  it("the student (tbn's interpreter) runs the converted model as onnxruntime runs the original", async () => {
+    const model = loadModel(original).model;
+    const feeds = { input: sliceBatch(readArrays(calib).arrays.get('input')!, 0, 16) };
+    const ort = await createOrtSession(encodeModelInline(model), { threads: 1 });
+    const want = toFloat64((await ort.run(feeds)).logits!);
+    await ort.release();
+    const program = compile(upgradeOpset(model, 12).model);
+    const got = toFloat64(program.runHost(feeds).logits!);
+    program.dispose();
+    const scale = Math.max(...want.map(Math.abs));
+    expect(got).toBeAllclose(want, { atol: 1e-4 * scale, rtol: 0 });
   });
 
   it('fine-tuned briefly, stays close to the original', async () => {
