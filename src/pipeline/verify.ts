@@ -9,6 +9,7 @@ import type { Model, ValueInfo } from '../ir/types.js';
 import { loadModel } from '../onnx/file.js';
 import { createOrtSession, type OrtSession } from '../runtime/ort.js';
 import { TBN_DOMAIN } from '../tbn/format.js';
+import { constantWeights, modelBitsPerWeight } from '../tbn/sizes.js';
 import { compareSessions, type OutputAgreement } from '../verify/compare.js';
 import type { HostTensor } from '../util/host-tensor.js';
 
@@ -47,7 +48,7 @@ export interface ThresholdResult {
 
 export interface VerifyReport {
   original: { file: string; bytes: number; params: number };
-  compressed: { file: string; bytes: number; tiledLayers: number; tiledParams: number; bitsPerTiledWeight: number | null; bitsPerWeight: number };
+  compressed: { file: string; bytes: number; tiledLayers: number; tiledParams: number; bitsPerTiledWeight: number | null; bitsPerWeight: number | null };
   runtime: RuntimeName;
   data: { source: string | null; samples: number; synthetic: boolean; labelled: boolean };
   outputs: OutputAgreement[];
@@ -197,7 +198,7 @@ export async function verifyModels(opts: VerifyOptions): Promise<VerifyReport> {
     const thresholds = checkThresholds(opts, agreement.outputs);
     const tiled = tbnLayers(b.model);
     const tiledParams = tiled.reduce((s, l) => s + l.params, 0);
-    const params = a.model.graph.initializers.reduce((s, t) => s + t.dims.reduce((x, y) => x * y, 1), 0);
+    const params = constantWeights(a.model).params;
     const bBytes = b.fileBytes + b.externalBytes;
     const tiledBytes = tileBytes(b.model);
     return {
@@ -208,7 +209,7 @@ export async function verifyModels(opts: VerifyOptions): Promise<VerifyReport> {
         tiledLayers: tiled.length,
         tiledParams,
         bitsPerTiledWeight: tiledParams ? (8 * tiledBytes) / tiledParams : null,
-        bitsPerWeight: params ? (8 * bBytes) / params : 0,
+        bitsPerWeight: modelBitsPerWeight(params, bBytes),
       },
       runtime,
       data: { source: data?.source ?? null, samples: agreement.samples, synthetic: agreement.synthetic, labelled: !!data?.labelled },

@@ -3,6 +3,7 @@
 import type { CommandModule } from 'yargs';
 import type { CompressReport, ProgressEvent } from '../../pipeline/compress.js';
 import { UsageError } from '../../errors.js';
+import { describeUpgrade } from '../../ir/upgrade/describe.js';
 import { describeSchedule } from '../../tbn/time-budget.js';
 import { formatBytes } from '../../tbn/sizes.js';
 import { DATA_FLAG_HELP, parseDuration, withJson, withMediaData, type CommonArgs, type Ctx, type MediaDataArgs } from '../options.js';
@@ -19,7 +20,7 @@ export interface CompressArgs extends CommonArgs, MediaDataArgs {
   p: number;
   layerP?: string[];
   layerAxis?: string[];
-  minParams: number;
+  minParams?: number;
   include?: string[];
   exclude?: string[];
   tileAxis: 'auto' | 'output' | 'input' | 'row-major';
@@ -125,6 +126,12 @@ const fmt = (x: number | null, digits = 3) => (x === null ? '-' : x.toFixed(digi
 
 export function printCompress(r: CompressReport, ui: Ui): void {
   for (const w of r.warnings) ui.warn(w);
+  if (r.opsetUpgrade) {
+    const u = r.opsetUpgrade;
+    const check = u.check ? `; same outputs as the original in onnxruntime on ${u.check.samples} ${u.check.synthetic ? 'synthetic ' : ''}samples` : '; not checked in onnxruntime';
+    ui.out(`converted the model (the custom format's functions need opset ${u.to}): ${describeUpgrade(u)}${check}`);
+  }
+  ui.out(r.lambda.reason);
   if (r.layers.length) {
     ui.out(
       renderTable(
@@ -168,12 +175,7 @@ export function printCompress(r: CompressReport, ui: Ui): void {
     `tiled: ${s.tiledParams.toLocaleString('en-US')} weights, ${formatBytes(s.tiledBytesBefore)} → ${formatBytes(s.tiledBytesAfter)} ` +
       `(${fmt(s.bitsPerTiledWeight)} bits/weight)`,
   );
-  if (s.outputBytes !== null) {
-    ui.out(
-      `file: ${formatBytes(s.inputBytes)} → ${formatBytes(s.outputBytes)} (${(s.inputBytes / s.outputBytes).toFixed(1)}× smaller, ` +
-        `${fmt(s.bitsPerWeight)} bits per weight over the whole model)`,
-    );
-  }
+  if (s.outputBytes !== null) ui.out(`file: ${formatBytes(s.inputBytes)} → ${formatBytes(s.outputBytes)} (${sizeChange(s.inputBytes, s.outputBytes, r.format)}${s.bitsPerWeight === null ? '' : `, ${fmt(s.bitsPerWeight)} bits per weight over the whole model`})`);
   if (r.agreement) {
     const a = r.agreement;
     for (const o of a.outputs) {
@@ -184,6 +186,13 @@ export function printCompress(r: CompressReport, ui: Ui): void {
     }
   }
   ui.out(r.output ? `wrote ${r.output} (${r.format} format)` : 'dry run: nothing written');
+}
+
+/** How the file size changed, in words that stay true for the expanded format and tiny models. */
+function sizeChange(before: number, after: number, format: CompressReport['format']): string {
+  if (format === 'expanded') return 'expanded format: the tiles are stored decoded as fp32 weights, so the file does not shrink; the custom format stores them';
+  if (after >= before) return `${formatBytes(after - before)} larger: the tiled layers are too small to pay for the format`;
+  return before / after >= 1.1 ? `${(before / after).toFixed(1)}× smaller` : `${formatBytes(before - after)} smaller (${((100 * (before - after)) / before).toFixed(1)} %)`;
 }
 
 function printBudget(b: NonNullable<CompressReport['budget']>, ui: Ui): void {
@@ -221,7 +230,7 @@ export const compressCommand: CommandModule<object, CompressArgs> = {
       .option('p', { type: 'number', default: 4, describe: 'Tiling factor: each weight becomes one tile of N/p bits reused p times' })
       .option('layer-p', { type: 'string', array: true, describe: 'Per-layer p, name=p (node or weight name; p=1 keeps it fp32)' })
       .option('layer-axis', { type: 'string', array: true, describe: 'Per-layer tile axis, name=auto|output|input|row-major (node or weight name, glob or /regex/)' })
-      .option('min-params', { type: 'number', default: 64000, describe: 'λ: layers with fewer parameters are not tiled' })
+      .option('min-params', { type: 'number', describe: 'λ: layers with fewer parameters are not tiled (default: chosen from the model, the largest layers until they hold ≥ 90 % of the tileable weight bytes, never one under 1 024 parameters)' })
       .option('include', { type: 'string', array: true, describe: 'Only tile layers whose node or weight name matches (glob or /regex/)' })
       .option('exclude', { type: 'string', array: true, describe: 'Never tile layers whose node or weight name matches (glob or /regex/)' })
       .option('tile-axis', { choices: ['auto', 'output', 'input', 'row-major'] as const, default: 'auto' as const, describe: 'Which axis the tile regions run along' })

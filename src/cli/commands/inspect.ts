@@ -9,7 +9,7 @@ import { DATA_FLAG_HELP, withJson, withMediaData, type CommonArgs, type Ctx, typ
 
 export interface InspectArgs extends CommonArgs, MediaDataArgs {
   model: string;
-  minParams: number;
+  minParams?: number;
   data?: string;
   sensitivity: boolean;
   labelKey: string;
@@ -60,7 +60,7 @@ export function printInspect(r: InspectReport, ui: Ui): void {
         const c = l.candidates.find((x) => x.p === p)!;
         return c.bytes === null ? '-' : formatBytes(c.bytes);
       }),
-      l.notTileable ? `not tileable: ${l.notTileable}` : l.underThreshold ? `< λ` : '',
+      l.blocked ? `not tileable: ${l.blocked}` : l.underThreshold ? `< λ` : '',
     ]);
     ui.out(
       renderTable(
@@ -71,6 +71,8 @@ export function printInspect(r: InspectReport, ui: Ui): void {
     );
   }
   const t = r.totals;
+  ui.out(r.lambda.reason);
+  if (r.opsetUpgrade) ui.out(describeOpsetUpgrade(r.opsetUpgrade));
   ui.out(
     `model: ${t.params.toLocaleString('en-US')} parameters, ${formatBytes(t.weightBytes)} of weights, file ${formatBytes(r.fileBytes + r.externalBytes)}; ` +
       `${formatBytes(t.restBytes)} is not tileable at λ = ${r.minParams.toLocaleString('en-US')}\n`,
@@ -82,6 +84,13 @@ export function printInspect(r: InspectReport, ui: Ui): void {
       ['r', 'r', 'r', 'r', 'r', 'r'],
     ),
   );
+}
+
+function describeOpsetUpgrade(u: NonNullable<InspectReport['opsetUpgrade']>): string {
+  const head = `opset ${u.from}: the custom format's ONNX functions need opset ${u.to}`;
+  if (u.problem) return `${head}, and tbn compress cannot convert the model: ${u.problem} (--format expanded needs no conversion)`;
+  const steps = u.converted.map((s) => `${s.op} ×${s.nodes}`).join(', ');
+  return `${head}; tbn compress converts the model first (${steps || 'no node needs rewriting'}) and checks it in onnxruntime`;
 }
 
 function printSensitivity(r: InspectReport, ui: Ui): void {
@@ -112,7 +121,7 @@ export const inspectCommand: CommandModule<object, InspectArgs> = {
   builder: (y) =>
     withMediaData(withJson(y))
       .positional('model', { type: 'string', demandOption: true, describe: 'ONNX model file' })
-      .option('min-params', { type: 'number', default: 64000, describe: 'λ: layers with fewer parameters are not tiled' })
+      .option('min-params', { type: 'number', describe: 'λ: layers with fewer parameters are not tiled (default: chosen from the model, as tbn compress does)' })
       .option('data', { type: 'string', describe: `Calibration data for --sensitivity: ${DATA_FLAG_HELP}` })
       .option('sensitivity', { type: 'boolean', default: false, describe: 'Measure each layer at each p (and fp32) on --data' })
       .option('label-key', { type: 'string', default: 'label', describe: 'Key of the integer class labels in --data' })

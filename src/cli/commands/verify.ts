@@ -74,7 +74,8 @@ function describe(t: VerifyReport['thresholds'][number]): string {
 }
 
 const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
-const ratio = (x: number, more: string, less: string) => (x >= 1 ? `${x.toFixed(2)}× ${more}` : `${(1 / x).toFixed(2)}× ${less}`);
+const ratio = (x: number, more: string, less: string) =>
+  Math.abs(x - 1) < 0.005 ? `the same` : x >= 1 ? `${x.toFixed(2)}× ${more}` : `${(1 / x).toFixed(2)}× ${less}`;
 
 export function printVerify(r: VerifyReport, ui: Ui): void {
   for (const w of r.warnings) ui.warn(w);
@@ -98,7 +99,7 @@ export function printVerify(r: VerifyReport, ui: Ui): void {
   ui.out(
     `size: ${formatBytes(r.original.bytes)} → ${formatBytes(c.bytes)} (${ratio(r.original.bytes / c.bytes, 'smaller', 'larger')}); ` +
       `${c.tiledLayers} tiled layers, ${c.bitsPerTiledWeight === null ? '-' : c.bitsPerTiledWeight.toFixed(3)} bits per tiled weight, ` +
-      `${c.bitsPerWeight.toFixed(3)} bits per weight overall`,
+      `${c.bitsPerWeight === null ? '-' : c.bitsPerWeight.toFixed(3)} bits per weight overall`,
   );
   const l = r.latency;
   ui.out(
