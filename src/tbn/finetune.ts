@@ -91,11 +91,42 @@ function buildStudent(model: Model, choices: LayerChoice[], opts: FinetuneOption
     tiledValues.add(c.layer.source.name);
   }
   const bnStats = new Set(model.graph.nodes.filter((n) => n.opType === 'BatchNormalization').flatMap((n) => n.inputs.slice(3, 5)));
+  const open = (name: string) => !tiledValues.has(name) && !bnStats.has(name) && !frozen.has(name);
   const rest = opts.trainRest
-    ? model.graph.initializers.filter((t) => t.name && t.dtype === 'float32' && !tiledValues.has(t.name) && !bnStats.has(t.name) && !frozen.has(t.name) && t.dims.length > 0).map((t) => t.name!)
+    ? [...model.graph.initializers.filter((t) => t.name && t.dtype === 'float32' && open(t.name) && t.dims.length > 0).map((t) => t.name!), ...constantNodeWeights(model).filter(open)]
     : [];
   program.setTrainable(rest);
   return { program, latent, rest };
+}
+
+/** Where a float constant is a weight gradients reach (input positions by op); other reads (Resize scales, Pad values…) are not. */
+const WEIGHT_INPUTS: Record<string, number[]> = {
+  Conv: [1, 2], ConvTranspose: [1, 2], Gemm: [0, 1, 2], MatMul: [0, 1], Add: [0, 1], Sub: [0, 1], Mul: [0, 1], Div: [0, 1],
+  BatchNormalization: [1, 2], InstanceNormalization: [1, 2], LayerNormalization: [1, 2], PRelu: [1],
+};
+/** Ops a weight may pass through on its way (the HWIO → OIHW Transpose of a TensorFlow export). */
+const WEIGHT_VIEWS = new Set(['Transpose', 'Reshape', 'Squeeze', 'Unsqueeze', 'Flatten', 'Identity']);
+
+/**
+ * Float32 weights held in Constant nodes (exporters such as tf2onnx write them so, not as
+ * initializers): the Constants whose every reader takes them as a weight, directly or through
+ * a view, so that the rest of the model trains as it does when its weights are initializers.
+ */
+function constantNodeWeights(model: Model): string[] {
+  const readers = new Map<string, { op: string; input: number; outputs: string[] }[]>();
+  for (const n of model.graph.nodes) n.inputs.forEach((v, input) => v && readers.set(v, [...(readers.get(v) ?? []), { op: n.opType, input, outputs: n.outputs }]));
+  const graphOutputs = new Set(model.graph.outputs.map((o) => o.name));
+  const isWeight = (value: string): boolean => {
+    const rs = readers.get(value) ?? [];
+    return !graphOutputs.has(value) && rs.length > 0 && rs.every((r) => (WEIGHT_VIEWS.has(r.op) && r.input === 0 ? r.outputs.every(isWeight) : !!WEIGHT_INPUTS[r.op]?.includes(r.input)));
+  };
+  return model.graph.nodes
+    .filter((n) => n.opType === 'Constant' && n.outputs[0])
+    .filter((n) => {
+      const t = n.attributes.find((a) => a.name === 'value')?.t;
+      return t?.dtype === 'float32' && t.dims.length > 0 && t.dims.every((d) => d > 0) && isWeight(n.outputs[0]!);
+    })
+    .map((n) => n.outputs[0]!);
 }
 
 function isClassification(t: HostTensor): boolean {

@@ -5,7 +5,7 @@
 
 import type { Dataset } from '../data/dataset.js';
 import { getBackend } from '../engine/index.js';
-import type { Model } from '../ir/types.js';
+import type { Model, Tensor } from '../ir/types.js';
 import { createOrtSession } from '../runtime/ort.js';
 import { recalibrateBatchNorm, type BatchNormUpdate } from './batchnorm.js';
 import { DEFAULT_FINETUNE, finetune, type FinetuneOptions } from './finetune.js';
@@ -85,11 +85,15 @@ function batchNormStats(model: Model): string[] {
   return model.graph.nodes.filter((n) => n.opType === 'BatchNormalization').flatMap((n) => n.inputs.slice(3, 5));
 }
 
+/** The model with new values for these initializers and Constant-node tensors (by value name). */
 export function replaceInitializers(model: Model, values: Map<string, Float32Array>): Model {
-  const initializers = model.graph.initializers.map((t) =>
-    t.name && values.has(t.name) ? { ...t, data: asStoredType(values.get(t.name)!, t.dtype), encoding: t.encoding === 'typed' ? ('raw' as const) : t.encoding } : t,
+  const replaced = (t: Tensor, name: string | undefined) =>
+    name && values.has(name) ? { ...t, data: asStoredType(values.get(name)!, t.dtype), encoding: t.encoding === 'typed' ? ('raw' as const) : t.encoding } : t;
+  const initializers = model.graph.initializers.map((t) => replaced(t, t.name));
+  const nodes = model.graph.nodes.map((n) =>
+    n.opType === 'Constant' && n.outputs[0] && values.has(n.outputs[0]) ? { ...n, attributes: n.attributes.map((a) => (a.name === 'value' && a.t ? { ...a, t: replaced(a.t, n.outputs[0]) } : a)) } : n,
   );
-  return { ...model, graph: { ...model.graph, initializers } };
+  return { ...model, graph: { ...model.graph, initializers, nodes } };
 }
 
 function copyInitializers(target: Model, source: Model, names: string[]): Model {
