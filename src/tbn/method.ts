@@ -8,7 +8,7 @@ import { getBackend } from '../engine/index.js';
 import type { Model, Tensor } from '../ir/types.js';
 import { createOrtSession } from '../runtime/ort.js';
 import { recalibrateBatchNorm, type BatchNormUpdate } from './batchnorm.js';
-import { DEFAULT_FINETUNE, finetune, type FinetuneOptions } from './finetune.js';
+import { finetune, type FinetuneOptions } from './finetune.js';
 import { asStoredType } from './float-view.js';
 import { fuseEpilogues, type FuseReport } from './fuse-epilogue.js';
 import { consumedWeight, layerOutput } from './layers.js';
@@ -47,6 +47,8 @@ export type MethodPhase = 'select' | 'permute' | 'tile' | 'batchnorm' | 'finetun
 export interface FinetuneSummary {
   steps: number;
   epochs: number;
+  /** Samples per step (batchSizeFor). */
+  batchSize: number;
   seconds: number;
   lossBefore: number;
   lossAfter: number;
@@ -156,9 +158,8 @@ export async function compressWith(ctx: MethodContext, select: SelectOptions, op
         const l = r.latent.get(c.layer.nodeIndex)!;
         return { layer: c.layer, layout: c.layout, alphaMode: alpha, tile: computeTile(l.w, c.layout, alpha, l.a) };
       });
-      const count = data?.count ?? 512;
-      const perEpoch = Math.max(1, Math.floor(count / Math.min(training.batchSize ?? DEFAULT_FINETUNE.batchSize, count)));
-      summary = { steps: r.steps, epochs: r.steps / perEpoch, seconds: (Date.now() - started) / 1000, lossBefore: r.lossBefore, lossAfter: r.lossAfter, backend: getBackend().name, schedule: r.schedule ?? null };
+      const perEpoch = Math.max(1, Math.floor((data?.count ?? 512) / r.batchSize));
+      summary = { steps: r.steps, epochs: r.steps / perEpoch, batchSize: r.batchSize, seconds: (Date.now() - started) / 1000, lossBefore: r.lossBefore, lossAfter: r.lossAfter, backend: getBackend().name, schedule: r.schedule ?? null };
     } finally {
       await teacher.release();
     }

@@ -34,7 +34,7 @@ export interface CompressArgs extends CommonArgs, MediaDataArgs {
   epochs: number;
   steps?: number;
   lr: number;
-  batchSize: number;
+  batchSize?: number;
   loss: 'auto' | 'kl' | 'mse';
   temperature: number;
   augment: boolean;
@@ -89,7 +89,7 @@ export async function runCompress(args: CompressArgs, ctx: Ctx): Promise<Compres
         epochs: positive(args.epochs, '--epochs'),
         steps: args.steps === undefined ? undefined : positive(args.steps, '--steps'),
         lr: positiveNumber(args.lr, '--lr'),
-        batchSize: positive(args.batchSize, '--batch-size'),
+        batchSize: args.batchSize === undefined ? undefined : positive(args.batchSize, '--batch-size'),
         loss: args.loss,
         temperature: positiveNumber(args.temperature, '--temperature'),
         augment: args.augment,
@@ -163,7 +163,7 @@ export function printCompress(r: CompressReport, ui: Ui): void {
   if (r.finetune) {
     const f = r.finetune;
     if (f.schedule) ui.out(`${describeSchedule(f.schedule)}; the whole run took ${r.seconds.toFixed(0)} s`);
-    ui.out(`fine-tuned: ${f.steps} steps (${f.epochs.toFixed(1)} epochs) in ${f.seconds.toFixed(1)} s on the ${f.backend} backend; distillation loss ${f.lossBefore.toFixed(4)} → ${f.lossAfter.toFixed(4)}`);
+    ui.out(`fine-tuned: ${f.steps} steps of ${f.batchSize} (${f.epochs.toFixed(1)} epochs) in ${f.seconds.toFixed(1)} s on the ${f.backend} backend; distillation loss ${f.lossBefore.toFixed(4)} → ${f.lossAfter.toFixed(4)}`);
   }
   if (r.budget) printBudget(r.budget, ui);
   if (r.skipped.length) {
@@ -243,7 +243,7 @@ export const compressCommand: CommandModule<object, CompressArgs> = {
       .option('epochs', { type: 'number', default: 60, describe: 'Fine-tuning passes over --data' })
       .option('steps', { type: 'number', describe: 'Fine-tuning steps (overrides --epochs)' })
       .option('lr', { type: 'number', default: 1e-3, describe: 'Peak learning rate (Adam, cosine schedule with warm-up)' })
-      .option('batch-size', { type: 'number', default: 64, describe: 'Fine-tuning batch size' })
+      .option('batch-size', { type: 'number', describe: 'Fine-tuning batch size (default: 64, or fewer for small --data so that an epoch has ≥ 30 steps, never under 16)' })
       .option('loss', { choices: ['auto', 'kl', 'mse'] as const, default: 'auto' as const, describe: 'Distillation loss: auto = KL on [N, C] outputs, MSE on others' })
       .option('temperature', { type: 'number', default: 2, describe: 'Distillation temperature for the KL loss' })
       .option('augment', { type: 'boolean', default: true, describe: 'Shift/rotate/noise/mixup the inputs; the teacher labels them (--no-augment to skip)' })
