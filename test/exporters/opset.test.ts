@@ -74,15 +74,26 @@ describe.each(CASES)('tbn compress -p 4 of $file', ({ file, data, opset, convert
     expect(got).toBeAllclose(want, { atol: 1e-4 * scale, rtol: 0 });
   });
 
-  it('fine-tuning (a few steps here; the README has the default run) recovers what tiling lost', async () => {
-    const out = path.join(tmpDir(), 'out.onnx');
-    const r = await tbn('compress', original, '-p', '4', '-o', out, '--data', calib, '--steps', '100', '--json');
-    expect(r.code, r.stderr).toBe(0);
-    const { finetune, agreement } = JSON.parse(r.stdout);
-    expect(finetune.lossAfter).toBeLessThan(finetune.lossBefore / 2);
+  // Three epochs of the default schedule (the README has the full 60): 93 steps of 64 on the
+  // 2 000 PyTorch calibration images, 93 of 16 on the 500 NHWC ones. Before the batch followed
+  // the data's size and Constant-node weights trained, the NHWC model got 21 steps here, its
+  // loss fell 3.6× and its accuracy recovered 7 % of what tiling lost (16.2 %; the full default
+  // fine-tune ended at 57.8 % of 82.8 %).
+  it('a short fine-tune on the default schedule recovers a good part of what tiling lost', async () => {
+    const compress = async (...flags: string[]) => {
+      const out = path.join(tmpDir(), 'out.onnx');
+      const r = await tbn('compress', original, '-p', '4', '-o', out, '--data', calib, '--json', ...flags);
+      expect(r.code, r.stderr).toBe(0);
+      return { out, report: JSON.parse(r.stdout) };
+    };
+    const tiledOnly = (await compress('--no-finetune')).report.agreement.outputs[0].accuracy.compressed as number;
+    const { out, report } = await compress('--epochs', '3');
+    expect(report.finetune.lossAfter).toBeLessThan(report.finetune.lossBefore / 5);
     const tuned = (await verify(original, out, calib, 'custom-ops')).outputs[0]!;
-    expect(tuned.top1Agreement).toBeCloseTo(agreement.outputs[0].top1Agreement, 1);
-    expect(tuned.accuracy.compressed).toBeGreaterThan(tuned.accuracy.original / 5 + 0.05);
+    expect(tuned.top1Agreement).toBeCloseTo(report.agreement.outputs[0].top1Agreement, 1);
+    const { original: fp32, compressed } = tuned.accuracy;
+    expect(fp32 - tiledOnly).toBeGreaterThan(0.5);
+    expect(compressed - tiledOnly).toBeGreaterThanOrEqual(0.4 * (fp32 - tiledOnly));
   });
 });
 
