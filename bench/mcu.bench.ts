@@ -76,7 +76,7 @@ export default async function mcuBench(): Promise<BenchSection[]> {
     return [
       config.fixture,
       config.p,
-      config.p === 1 ? '-' : (config.minParams ?? 64_000).toLocaleString('en-US'),
+      config.p === 1 ? '-' : config.minParams === undefined ? 'auto' : config.minParams.toLocaleString('en-US'),
       tiled,
       kib(r.flash.constBytes),
       kib(app?.flash),

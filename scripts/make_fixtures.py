@@ -243,6 +243,8 @@ def main():
 
     runpy.run_path(os.path.join(ROOT, "scripts", "fixtures", "convnets.py"), run_name="__main__")
 
+    runpy.run_path(os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures", "exporters.py"))["main"]()
+
 
 if __name__ == "__main__":
     main()

@@ -19,6 +19,11 @@ export class ThresholdError extends UserError {
   override readonly exitCode: number = 3;
 }
 
+/** `tbn compress` found no layer to tile (nothing is written): exit 4. */
+export class NothingTiledError extends UserError {
+  override readonly exitCode: number = 4;
+}
+
 /** The bytes are not a valid ONNX message (the reader adds the file name). */
 export class OnnxFormatError extends UserError {}
 

@@ -4,7 +4,6 @@
 import { DEFAULT_FINETUNE } from '../tbn/finetune.js';
 import type { AxisPolicy } from '../tbn/select.js';
 import { parseLayerAxis, parseLayerP } from '../tbn/select.js';
-import { DEFAULT_MIN_PARAMS } from '../tbn/sizes.js';
 import type { AlphaMode } from '../tbn/tile.js';
 import type { OutputFormat } from '../tbn/rewrite.js';
 import { duration, labelledDataOptions, nonNegativeInteger, nonNegativeNumber, positiveInteger, positiveNumber, type OptionSpecs, type OptionValues } from './option-spec.js';
@@ -20,7 +19,7 @@ export const COMPRESS_OPTIONS = {
   p: { type: 'number', default: 4, coerce: positiveInteger('-p'), describe: 'Tiling factor: each weight becomes one tile of N/p bits reused p times' },
   'layer-p': { type: 'string', array: true, coerce: parseLayerP, describe: 'Per-layer p, name=p (node or weight name; p=1 keeps it fp32)' },
   'layer-axis': { type: 'string', array: true, coerce: parseLayerAxis, describe: 'Per-layer tile axis, name=auto|output|input|row-major (node or weight name, glob or /regex/)' },
-  'min-params': { type: 'number', default: DEFAULT_MIN_PARAMS, describe: 'λ: layers with fewer parameters are not tiled' },
+  'min-params': { type: 'number', coerce: nonNegativeInteger('--min-params'), describe: 'λ: layers with fewer parameters are not tiled (default: chosen from the model — the largest layers until they hold ≥ 90 % of the tileable weight bytes, never under 1 024)' },
   include: { type: 'string', array: true, describe: 'Only tile layers whose node or weight name matches (glob or /regex/)' },
   exclude: { type: 'string', array: true, describe: 'Never tile layers whose node or weight name matches (glob or /regex/)' },
   'tile-axis': { choices: AXES, default: 'auto' as AxisPolicy, describe: 'Which axis the tile regions run along' },
@@ -33,7 +32,7 @@ export const COMPRESS_OPTIONS = {
   epochs: { type: 'number', default: DEFAULT_FINETUNE.epochs, coerce: positiveInteger('--epochs'), describe: 'Fine-tuning passes over --data' },
   steps: { type: 'number', coerce: positiveInteger('--steps'), describe: 'Fine-tuning steps (overrides --epochs)' },
   lr: { type: 'number', default: DEFAULT_FINETUNE.lr, coerce: positiveNumber('--lr'), describe: 'Peak learning rate (Adam, cosine schedule with warm-up)' },
-  'batch-size': { type: 'number', default: DEFAULT_FINETUNE.batchSize, coerce: positiveInteger('--batch-size'), describe: 'Fine-tuning batch size' },
+  'batch-size': { type: 'number', coerce: positiveInteger('--batch-size'), describe: 'Fine-tuning batch size (default: 64, or fewer for small --data so that an epoch has ≥ 30 steps, never under 16)' },
   loss: { choices: ['auto', 'kl', 'mse', 'cosine'] as const, default: DEFAULT_FINETUNE.loss, describe: "Distillation loss: auto = by each output's task (KL for classes and CTC frames, cosine for embeddings, per-pixel for maps, scaled MSE for regression); kl/mse/cosine force one loss on every output" },
   task: { type: 'string', array: true, describe: 'What an output is: KIND or OUTPUT=KIND, KIND one of classification, ctc, embedding, dense, regression (default: detected from the graph and data)' },
   blank: { type: 'number', coerce: nonNegativeInteger('--blank'), describe: 'CTC blank index (default: the model metadata, or detected; 0 otherwise)' },

@@ -4,15 +4,16 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { UsageError, UserError } from '../errors.js';
+import { NothingTiledError, UsageError, UserError } from '../errors.js';
 import { dtypeBits, rawByteLength } from '../ir/dtype.js';
 import type { Model } from '../ir/types.js';
 import { encodeModelInline, loadModel, saveModel } from '../onnx/file.js';
 import { META } from '../tbn/format.js';
 import { checkCustomFormat, type OutputFormat, type TiledLayer } from '../tbn/rewrite.js';
+import { lambdaFor, type Selection } from '../tbn/select.js';
 import type { BatchNormUpdate } from '../tbn/batchnorm.js';
 import type { PermutationReport } from '../tbn/permute.js';
-import { bitsPerWeight } from '../tbn/sizes.js';
+import { bitsPerWeight, constantWeights, modelBitsPerWeight, type LambdaChoice } from '../tbn/sizes.js';
 import type { AlphaMode } from '../tbn/tile.js';
 import { compressWith, type FinetuneSummary, type MethodContext, type MethodResult } from '../tbn/method.js';
 import type { FuseReport } from '../tbn/fuse-epilogue.js';
@@ -25,6 +26,7 @@ import { parseTaskFlags } from '../tbn/tasks.js';
 import { loadData, type Dataset } from '../data/dataset.js';
 import { parseInputShapes, syntheticInputs } from '../data/synthetic.js';
 import { packageVersion } from '../util/package.js';
+import { upgradeForCustomFormat, type OpsetUpgrade } from './upgrade.js';
 
 
 /**
@@ -37,7 +39,7 @@ export type CompressOptions = { model: string } & Partial<CompressSettings> & {
   onProgress?: (event: ProgressEvent) => void;
 };
 
-export type ProgressEvent = { phase: 'load' | 'select' | 'permute' | 'tile' | 'batchnorm' | 'finetune' | 'shapes' | 'fuse' | 'write' | 'evaluate' | 'budget'; message: string };
+export type ProgressEvent = { phase: 'load' | 'upgrade' | 'select' | 'permute' | 'tile' | 'batchnorm' | 'finetune' | 'shapes' | 'fuse' | 'write' | 'evaluate' | 'budget'; message: string };
 
 export interface CompressLayerReport {
   node: string;
@@ -58,6 +60,10 @@ export interface CompressReport {
   output: string | null;
   format: OutputFormat;
   alphaMode: AlphaMode;
+  /** λ and why it has that value. */
+  lambda: LambdaChoice;
+  /** The default-domain opset conversion the custom format needed (null: none). */
+  opsetUpgrade: OpsetUpgrade | null;
   layers: CompressLayerReport[];
   skipped: { node: string; weight: string; params: number; reason: string }[];
   sizes: {
@@ -101,7 +107,7 @@ function checkOutput(input: string, output: string, force: boolean): void {
 }
 
 
-function metadata(tiled: TiledLayer[], alpha: AlphaMode) {
+function metadata(tiled: TiledLayer[], alpha: AlphaMode, upgrade: OpsetUpgrade | null) {
   const layers = tiled.map((t) => ({
     node: t.layer.node.name ?? '',
     weight: t.layer.source.name,
@@ -114,6 +120,7 @@ function metadata(tiled: TiledLayer[], alpha: AlphaMode) {
     { key: META.version, value: packageVersion() },
     { key: META.alphaMode, value: alpha },
     { key: META.layers, value: JSON.stringify(layers) },
+    ...(upgrade ? [{ key: META.opsetUpgrade, value: JSON.stringify({ from: upgrade.from, to: upgrade.to }) }] : []),
   ];
 }
 
@@ -126,16 +133,25 @@ export async function compressModel(given: CompressOptions): Promise<CompressRep
   const shapes = parseInputShapes(opts.inputShape);
   progress({ phase: 'load', message: `reading ${opts.model}` });
   const loaded = loadModel(opts.model);
-  const model = loaded.model;
-  if (opts.format === 'custom') wrapInput(opts.model, () => checkCustomFormat(model));
-  parseTaskFlags(opts.task, model.graph.outputs.map((o) => o.name!));
   const data = opts.data
-    ? await loadData(opts.data, model, { labelKey: opts.labelKey, preprocess: opts.preprocess, labels: opts.labels, shapes, onProgress: (message) => progress({ phase: 'load', message }) })
+    ? await loadData(opts.data, loaded.model, { labelKey: opts.labelKey, preprocess: opts.preprocess, labels: opts.labels, shapes, onProgress: (message) => progress({ phase: 'load', message }) })
     : undefined;
   // The original must run in onnxruntime: it is the teacher and the reference. Checked first,
   // so that nothing is written for a model onnxruntime cannot load.
   await (await createOrtSession(opts.model, { threads: 1 })).release();
   const warnings = [...(data?.notes ?? [])];
+  // The custom format's function bodies need a newer opset than old exports have: the student
+  // (and the output) is the model converted to it; the teacher stays the original file.
+  let model = loaded.model;
+  let upgrade: OpsetUpgrade | null = null;
+  if (opts.format === 'custom') {
+    progress({ phase: 'upgrade', message: 'checking the opset' });
+    ({ model, upgrade } = await inFileAsync(opts.model, () => upgradeForCustomFormat(opts.model, loaded.model, { data, shapes, seed: opts.seed, warn: (w) => warnings.push(w) })));
+    wrapInput(opts.model, () => checkCustomFormat(model));
+  }
+  parseTaskFlags(opts.task, model.graph.outputs.map((o) => o.name!));
+  const lambda = lambdaFor(model, opts.minParams);
+  const select = { ...opts, minParams: lambda.value };
   const ctx: MethodContext = {
     modelPath: opts.model,
     model,
@@ -151,15 +167,30 @@ export async function compressModel(given: CompressOptions): Promise<CompressRep
     training: opts,
     progress: (phase, message) => progress({ phase, message }),
     warn: (w) => warnings.push(w),
-    metadata: (tiled) => metadata(tiled, opts.alpha),
+    metadata: (tiled) => metadata(tiled, opts.alpha, upgrade),
     deadline: opts.timeBudget === undefined ? undefined : started + 1000 * opts.timeBudget,
   };
+  const facts = { lambda, upgrade, originalParams: constantWeights(loaded.model).params };
   if (opts.maxDrop !== undefined || opts.targetBits !== undefined) {
-    const { result, report } = await compressWithBudget(ctx, opts, opts, (message) => progress({ phase: 'budget', message }));
-    return { ...(await finishCompress(opts, ctx, loaded, result, output, warnings)), budget: report, seconds: (performance.now() - started) / 1000 };
+    const { result, report } = await compressWithBudget(ctx, select, opts, (message) => progress({ phase: 'budget', message }));
+    return { ...(await finishCompress(opts, ctx, loaded, result, output, warnings, facts)), budget: report, seconds: (performance.now() - started) / 1000 };
   }
-  const result = await compressWith(ctx, opts, { dryRun: opts.dryRun });
-  return { ...(await finishCompress(opts, ctx, loaded, result, output, warnings)), seconds: (performance.now() - started) / 1000 };
+  const result = await compressWith(ctx, select, { dryRun: opts.dryRun });
+  return { ...(await finishCompress(opts, ctx, loaded, result, output, warnings, facts)), seconds: (performance.now() - started) / 1000 };
+}
+
+/** One line on why nothing was tiled, by reason, with what to do. */
+function nothingTiled(selection: Selection, lambda: LambdaChoice): string {
+  const reasons = new Map<string, number>();
+  const under = selection.skipped.filter((s) => s.reason.includes('< λ'));
+  for (const s of selection.skipped) {
+    const key = under.includes(s) ? `under λ = ${lambda.value.toLocaleString('en-US')}` : s.reason;
+    reasons.set(key, (reasons.get(key) ?? 0) + 1);
+  }
+  const why = [...reasons].map(([r, n]) => `${n} ${n === 1 ? 'layer' : 'layers'} ${r}`).join(', ');
+  const largest = Math.max(0, ...under.map((s) => s.layer.params));
+  const hint = under.length ? `; the largest of those has ${largest.toLocaleString('en-US')} parameters: lower --min-params` : '';
+  return `no layer was tiled (${why || 'the model has no Gemm, MatMul, Conv or Gather layer with a constant weight'})${hint}; nothing was written`;
 }
 
 /** Agreement, output file and report for a compressed model built by compressWith. */
@@ -170,10 +201,11 @@ async function finishCompress(
   result: MethodResult,
   output: string,
   warnings: string[],
+  facts: { lambda: LambdaChoice; upgrade: OpsetUpgrade | null; originalParams: number },
 ): Promise<CompressReport> {
   const progress = opts.onProgress ?? (() => {});
   const { compressed, tiled, selection } = result;
-  if (!tiled.length) warnings.push('no layer was tiled (see the skipped layers); the output equals the input');
+  if (!tiled.length) throw new NothingTiledError(`${opts.model}: ${nothingTiled(selection, facts.lambda)}`);
   const layers: CompressLayerReport[] = tiled.map((t) => {
     const bytesAfter = t.tile.bits.length + (dtypeBits(t.layer.dtype) / 8) * t.tile.alpha.length;
     return {
@@ -214,6 +246,8 @@ async function finishCompress(
     output: opts.dryRun ? null : output,
     format: ctx.format,
     alphaMode: ctx.alpha,
+    lambda: facts.lambda,
+    opsetUpgrade: facts.upgrade,
     layers,
     skipped: selection.skipped.map((s) => ({ node: s.layer.node.name || s.layer.label, weight: s.layer.source.name, params: s.layer.params, reason: s.reason })),
     sizes: {
@@ -223,7 +257,7 @@ async function finishCompress(
       tiledBytesBefore: before,
       tiledBytesAfter: after,
       bitsPerTiledWeight: tiledParams ? bitsPerWeight(tiledParams, after) : null,
-      bitsPerWeight: outputBytes === null ? null : bitsPerWeight(totalParams(ctx.model), outputBytes),
+      bitsPerWeight: outputBytes === null ? null : modelBitsPerWeight(facts.originalParams, outputBytes),
     },
     agreement,
     permutation: result.permutation,
@@ -247,12 +281,17 @@ function canSynthesize(model: Model, shapes: Map<string, number[]>, warnings: st
   }
 }
 
-function totalParams(model: Model): number {
-  return model.graph.initializers.reduce((a, t) => a + t.dims.reduce((x, y) => x * y, 1), 0);
-}
-
 function evalSet(data: Dataset | undefined, model: Model, opts: CompressOptions, shapes: Map<string, number[]>) {
   return { data, model, samples: opts.evalSamples ?? 500, seed: opts.seed ?? 0, shapes, tasks: { task: opts.task, blank: opts.blank } };
+}
+
+async function inFileAsync<T>(file: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    if (e instanceof UserError && !(e instanceof UsageError)) throw new UserError(`${file}: ${e.message}`);
+    throw e;
+  }
 }
 
 function wrapInput(file: string, fn: () => void): void {

@@ -1,18 +1,21 @@
 // `tbn inspect`: what a model holds and what TBN can make of it — every compressible weight
 // layer with its divisors and sizes at each p, and whole-model estimates.
 
-import { UsageError } from '../errors.js';
-
-import { dtypeBits, type DType } from '../ir/dtype.js';
-import type { Graph, Model, Tensor } from '../ir/types.js';
+import { UserError } from '../errors.js';
+import type { DType } from '../ir/dtype.js';
+import { defaultOpset } from '../ir/graph.js';
+import type { Graph, Model } from '../ir/types.js';
+import { upgradeOpset, type UpgradeStep } from '../ir/upgrade/index.js';
 import { loadModel } from '../onnx/file.js';
-import { findWeightLayers } from '../tbn/layers.js';
+import { MIN_FUNCTION_OPSET } from '../tbn/format.js';
+import { lambdaFor, storedBytes, tileableLayers } from '../tbn/select.js';
 import { layerSensitivity, type LayerSensitivity } from '../tbn/sensitivity.js';
 import { loadData } from '../data/dataset.js';
 import { parseInputShapes } from '../data/synthetic.js';
-import { CANDIDATE_P, DEFAULT_MIN_PARAMS, bitsPerWeight, tiledBytes } from '../tbn/sizes.js';
+import { CANDIDATE_P, constantWeights, modelBitsPerWeight, tiledBytes, bitsPerWeight, type LambdaChoice } from '../tbn/sizes.js';
 
 export interface InspectOptions {
+  /** λ; chosen from the model (as tbn compress does) when absent. */
   minParams?: number;
   /** Per-layer sensitivity on this data (tbn inspect --data … --sensitivity). */
   sensitivity?: { data: string; labelKey?: string; preprocess?: string[]; labels?: string; inputShape?: string[]; maxP?: number; seed?: number; onLayer?: (done: number, total: number, node: string) => void };
@@ -38,8 +41,10 @@ export interface InspectLayer {
   fp32Bytes: number;
   /** Bytes the weight takes in the file now (float16 weights take half of fp32). */
   storedBytes: number;
+  /** Why the layer can never be tiled (its type, a shared weight, a quantized form tbn does not handle), or null. */
+  blocked: string | null;
   underThreshold: boolean;
-  /** Why tbn cannot tile this layer (a quantized form it does not handle), or null. */
+  /** The quantized form tbn does not handle, when that is why (also in `blocked`), or null. */
   notTileable: string | null;
   candidates: LayerCandidate[];
 }
@@ -50,7 +55,7 @@ export interface InspectTotals {
   /** Bytes of everything that is not a tileable layer at or above λ. */
   restBytes: number;
   tileableParams: number;
-  perP: { p: number; tiledLayers: number; tiledParams: number; tiledBytes: number; estimatedFileBytes: number; bitsPerTiledWeight: number | null; bitsPerWeight: number }[];
+  perP: { p: number; tiledLayers: number; tiledParams: number; tiledBytes: number; estimatedFileBytes: number; bitsPerTiledWeight: number | null; bitsPerWeight: number | null }[];
 }
 
 export interface InspectReport {
@@ -64,6 +69,10 @@ export interface InspectReport {
   outputs: { name: string; dtype: string; shape: (number | string)[] }[];
   ops: Record<string, number>;
   minParams: number;
+  /** How λ was set (--min-params or chosen from the model) and why. */
+  lambda: LambdaChoice;
+  /** What the custom format's opset upgrade would do (null: the model's opset needs none). */
+  opsetUpgrade: { from: number; to: number; converted: UpgradeStep[]; versionOnly: number; problem: string | null } | null;
   layers: InspectLayer[];
   totals: InspectTotals;
   sensitivity: LayerSensitivity[] | null;
@@ -74,30 +83,12 @@ function alphaBytes(dtype: DType): number {
   return dtype === 'float16' || dtype === 'bfloat16' ? 2 : 4;
 }
 
-function tensorBytes(t: Tensor): number {
-  const n = t.dims.reduce((a, b) => a * b, 1);
-  return t.dtype === 'string' ? 0 : Math.ceil((n * dtypeBits(t.dtype)) / 8);
-}
-
 function countOps(graph: Graph, into: Record<string, number>): void {
   for (const n of graph.nodes) {
     const key = n.domain && n.domain !== 'ai.onnx' ? `${n.domain}.${n.opType}` : n.opType;
     into[key] = (into[key] ?? 0) + 1;
     for (const a of n.attributes) for (const g of [a.g, ...(a.graphs ?? [])]) if (g) countOps(g, into);
   }
-}
-
-/** All constant weight bytes: initializers and Constant-node tensors. */
-function constantBytes(model: Model): { params: number; bytes: number } {
-  let params = 0;
-  let bytes = 0;
-  const add = (t: Tensor) => {
-    params += t.dims.reduce((a, b) => a * b, 1);
-    bytes += tensorBytes(t);
-  };
-  model.graph.initializers.forEach(add);
-  for (const n of model.graph.nodes) if (n.opType === 'Constant') for (const a of n.attributes) if (a.t) add(a.t);
-  return { params, bytes };
 }
 
 function describeValue(v: Graph['inputs'][number]) {
@@ -129,12 +120,25 @@ export async function inspectWithSensitivity(file: string, opts: InspectOptions)
   return { ...report, sensitivity: table };
 }
 
+/** The custom format's opset upgrade, tried without running anything. */
+function previewUpgrade(model: Model): InspectReport['opsetUpgrade'] {
+  const from = defaultOpset(model);
+  if (from === undefined || from >= MIN_FUNCTION_OPSET) return null;
+  try {
+    const { report } = upgradeOpset(model, MIN_FUNCTION_OPSET);
+    return { from, to: report.to, converted: report.converted, versionOnly: report.versionOnly, problem: null };
+  } catch (e) {
+    if (!(e instanceof UserError)) throw e;
+    return { from, to: MIN_FUNCTION_OPSET, converted: [], versionOnly: 0, problem: e.message };
+  }
+}
+
 export function inspectModel(file: string, opts: InspectOptions = {}): InspectReport {
-  const minParams = opts.minParams ?? DEFAULT_MIN_PARAMS;
-  if (!Number.isInteger(minParams) || minParams < 0) throw new UsageError(`--min-params must be a non-negative integer`);
   const { model, fileBytes, externalBytes } = loadModel(file);
-  const found = findWeightLayers(model);
-  const layers: InspectLayer[] = found.map((l) => ({
+  const found = tileableLayers(model);
+  const lambda = lambdaFor(model, opts.minParams, found);
+  const minParams = lambda.value;
+  const layers: InspectLayer[] = found.map(({ layer: l, blocked }) => ({
     node: l.node.name || l.label,
     op: l.node.opType,
     weight: l.source.name,
@@ -143,7 +147,8 @@ export function inspectModel(file: string, opts: InspectOptions = {}): InspectRe
     params: l.params,
     outDim: l.outDim,
     fp32Bytes: 4 * l.params,
-    storedBytes: tensorBytes(l.source.tensor),
+    storedBytes: storedBytes(l),
+    blocked: blocked ?? null,
     underThreshold: l.params < minParams,
     notTileable: l.unsupported ?? null,
     candidates: CANDIDATE_P.map((p) => {
@@ -151,11 +156,11 @@ export function inspectModel(file: string, opts: InspectOptions = {}): InspectRe
       return { p, divides, dividesOut: divides && l.outDim % p === 0, bytes: divides ? tiledBytes(l.params, p, p, alphaBytes(l.dtype)) : null };
     }),
   }));
-  const alphaBytesOf = new Map(found.map((l) => [l.source.name, alphaBytes(l.dtype)]));
-  const all = constantBytes(model);
+  const alphaBytesOf = new Map(found.map(({ layer: l }) => [l.source.name, alphaBytes(l.dtype)]));
+  const all = constantWeights(model);
   // A weight shared by several layers is counted once.
   const seen = new Set<string>();
-  const tileable = layers.filter((l) => !l.underThreshold && !l.notTileable && !seen.has(l.weight) && seen.add(l.weight));
+  const tileable = layers.filter((l) => !l.blocked && !l.underThreshold && !seen.has(l.weight) && seen.add(l.weight));
   const tileableStored = tileable.reduce((a, l) => a + l.storedBytes, 0);
   const totalFile = fileBytes + externalBytes;
   const perP = CANDIDATE_P.map((p) => {
@@ -171,7 +176,7 @@ export function inspectModel(file: string, opts: InspectOptions = {}): InspectRe
       tiledBytes: tb,
       estimatedFileBytes,
       bitsPerTiledWeight: tiledParams ? bitsPerWeight(tiledParams, tb) : null,
-      bitsPerWeight: all.params ? bitsPerWeight(all.params, all.bytes - saved) : 0,
+      bitsPerWeight: modelBitsPerWeight(all.params, all.bytes - saved),
     };
   });
   const ops: Record<string, number> = {};
@@ -187,6 +192,8 @@ export function inspectModel(file: string, opts: InspectOptions = {}): InspectRe
     outputs: model.graph.outputs.map(describeValue),
     ops,
     minParams,
+    lambda,
+    opsetUpgrade: previewUpgrade(model),
     layers,
     sensitivity: null,
     totals: {

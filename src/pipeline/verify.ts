@@ -12,6 +12,7 @@ import { TBN_DOMAIN } from '../tbn/format.js';
 import { withDefaults } from './option-spec.js';
 import { VERIFY_OPTIONS, type VerifySettings } from './verify-options.js';
 import { parseTaskFlags } from '../tbn/tasks.js';
+import { constantWeights, modelBitsPerWeight } from '../tbn/sizes.js';
 import { compareSessions, type OutputAgreement } from '../verify/compare.js';
 import type { HostTensor } from '../util/host-tensor.js';
 import { checkTaskThresholds, type TaskThresholdFlag } from '../verify/task-thresholds.js';
@@ -34,7 +35,7 @@ export interface ThresholdResult {
 
 export interface VerifyReport {
   original: { file: string; bytes: number; params: number };
-  compressed: { file: string; bytes: number; tiledLayers: number; tiledParams: number; bitsPerTiledWeight: number | null; bitsPerWeight: number };
+  compressed: { file: string; bytes: number; tiledLayers: number; tiledParams: number; bitsPerTiledWeight: number | null; bitsPerWeight: number | null };
   runtime: RuntimeName;
   data: { source: string | null; samples: number; synthetic: boolean; labelled: boolean };
   outputs: OutputAgreement[];
@@ -172,7 +173,7 @@ export async function verifyModels(given: VerifyOptions): Promise<VerifyReport> 
     warnings.push(...agreement.notes);
     const tiled = tbnLayers(b.model);
     const tiledParams = tiled.reduce((s, l) => s + l.params, 0);
-    const params = a.model.graph.initializers.reduce((s, t) => s + t.dims.reduce((x, y) => x * y, 1), 0);
+    const params = constantWeights(a.model).params;
     const bBytes = b.fileBytes + b.externalBytes;
     const tiledBytes = tileBytes(b.model);
     return {
@@ -183,7 +184,7 @@ export async function verifyModels(given: VerifyOptions): Promise<VerifyReport> 
         tiledLayers: tiled.length,
         tiledParams,
         bitsPerTiledWeight: tiledParams ? (8 * tiledBytes) / tiledParams : null,
-        bitsPerWeight: params ? (8 * bBytes) / params : 0,
+        bitsPerWeight: modelBitsPerWeight(params, bBytes),
       },
       runtime,
       data: { source: data?.source ?? null, samples: agreement.samples, synthetic: agreement.synthetic, labelled: !!data?.labelled },

@@ -1,7 +1,8 @@
 // Input augmentation for distillation: the teacher labels any input, so a small calibration
 // set goes further when each pass sees shifted, rotated, noisy and mixed versions of it.
-// Images ([N, C, H, W], H and W ≥ 8) get shifts and small rotations; every float input gets
-// noise; mixup blends pairs of samples. Seeded: the same seed gives the same batches.
+// Images ([N, C, H, W] with H and W ≥ 8, or TensorFlow's [N, H, W, C] with C ≤ 4) get shifts
+// and small rotations; every float input gets noise; mixup blends pairs of samples. Seeded: the
+// same seed gives the same batches.
 
 import type { HostTensor } from '../util/host-tensor.js';
 import type { Rng } from '../util/random.js';
@@ -25,8 +26,37 @@ export interface AugmentedBatch {
   labelsValid: boolean;
 }
 
-function isImage(t: HostTensor): boolean {
-  return t.dtype === 'float32' && t.dims.length === 4 && t.dims[2]! >= 8 && t.dims[3]! >= 8;
+/** Channels-first images, channels-last ones (a tf2onnx export's input), or not an image. */
+function imageLayout(t: HostTensor): 'nchw' | 'nhwc' | undefined {
+  if (t.dtype !== 'float32' || t.dims.length !== 4) return undefined;
+  const [, d1, d2, d3] = t.dims as [number, number, number, number];
+  if (d2 >= 8 && d3 >= 8) return 'nchw';
+  if (d1 >= 8 && d2 >= 8 && d3 <= 4) return 'nhwc';
+  return undefined;
+}
+
+/** [N, A, B, C] → [N, C, A, B] (toChannelsFirst) or back. */
+function moveChannels(data: Float32Array, dims: number[], toChannelsFirst: boolean): Float32Array {
+  const [n, h, w, c] = (toChannelsFirst ? dims : [dims[0], dims[2], dims[3], dims[1]]) as [number, number, number, number];
+  const out = new Float32Array(data.length);
+  for (let i = 0; i < n; i++) {
+    for (let p = 0; p < h * w; p++) {
+      for (let ch = 0; ch < c; ch++) {
+        const last = (i * h * w + p) * c + ch;
+        const first = (i * c + ch) * h * w + p;
+        if (toChannelsFirst) out[first] = data[last]!;
+        else out[last] = data[first]!;
+      }
+    }
+  }
+  return out;
+}
+
+function warp(t: HostTensor, rng: Rng, opts: AugmentOptions): Float32Array {
+  if (imageLayout(t) === 'nchw') return warpImages(t, rng, opts);
+  const [n, h, w, c] = t.dims as [number, number, number, number];
+  const first = { ...t, dims: [n, c, h, w], data: moveChannels(t.data as Float32Array, t.dims, true) };
+  return moveChannels(warpImages(first, rng, opts), first.dims, false);
 }
 
 /** Bilinear resample of each plane by a rotation about the centre and a translation. */
@@ -115,7 +145,7 @@ export function augmentBatch(feeds: Record<string, HostTensor>, rng: Rng, opts: 
       out[name] = t;
       continue;
     }
-    const data = isImage(t) && (opts.shift > 0 || opts.rotate > 0) ? warpImages(t, rng, opts) : Float32Array.from(t.data as Float32Array);
+    const data = imageLayout(t) && (opts.shift > 0 || opts.rotate > 0) ? warp(t, rng, opts) : Float32Array.from(t.data as Float32Array);
     if (opts.noise > 0) addNoise(data, rng, opts.noise);
     if (mixed) mix(data, t.dims, partner, lambda);
     out[name] = { dtype: 'float32', dims: t.dims, data };

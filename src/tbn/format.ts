@@ -157,4 +157,6 @@ export const META = {
   layers: 'tbn.layers',
   alphaMode: 'tbn.alpha_mode',
   command: 'tbn.command',
+  /** {"from": old, "to": new} when tbn converted the model's default-domain opset. */
+  opsetUpgrade: 'tbn.opset_upgrade',
 } as const;

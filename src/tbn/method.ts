@@ -5,10 +5,10 @@
 
 import type { Dataset } from '../data/dataset.js';
 import { getBackend } from '../engine/index.js';
-import type { Model } from '../ir/types.js';
+import type { Model, Tensor } from '../ir/types.js';
 import { createOrtSession } from '../runtime/ort.js';
 import { recalibrateBatchNorm, type BatchNormUpdate } from './batchnorm.js';
-import { DEFAULT_FINETUNE, finetune, type FinetuneOptions, type FinetuneResult } from './finetune.js';
+import { finetune, type FinetuneOptions, type FinetuneResult } from './finetune.js';
 import { asStoredType } from './float-view.js';
 import { fuseEpilogues, type FuseReport } from './fuse-epilogue.js';
 import { consumedWeight, layerOutput } from './layers.js';
@@ -47,6 +47,8 @@ export type MethodPhase = 'select' | 'permute' | 'tile' | 'batchnorm' | 'finetun
 export interface FinetuneSummary {
   steps: number;
   epochs: number;
+  /** Samples per step (batchSizeFor). */
+  batchSize: number;
   seconds: number;
   lossBefore: number;
   lossAfter: number;
@@ -89,11 +91,15 @@ function batchNormStats(model: Model): string[] {
   return model.graph.nodes.filter((n) => n.opType === 'BatchNormalization').flatMap((n) => n.inputs.slice(3, 5));
 }
 
+/** The model with new values for these initializers and Constant-node tensors (by value name). */
 export function replaceInitializers(model: Model, values: Map<string, Float32Array>): Model {
-  const initializers = model.graph.initializers.map((t) =>
-    t.name && values.has(t.name) ? { ...t, data: asStoredType(values.get(t.name)!, t.dtype), encoding: t.encoding === 'typed' ? ('raw' as const) : t.encoding } : t,
+  const replaced = (t: Tensor, name: string | undefined) =>
+    name && values.has(name) ? { ...t, data: asStoredType(values.get(name)!, t.dtype), encoding: t.encoding === 'typed' ? ('raw' as const) : t.encoding } : t;
+  const initializers = model.graph.initializers.map((t) => replaced(t, t.name));
+  const nodes = model.graph.nodes.map((n) =>
+    n.opType === 'Constant' && n.outputs[0] && values.has(n.outputs[0]) ? { ...n, attributes: n.attributes.map((a) => (a.name === 'value' && a.t ? { ...a, t: replaced(a.t, n.outputs[0]) } : a)) } : n,
   );
-  return { ...model, graph: { ...model.graph, initializers } };
+  return { ...model, graph: { ...model.graph, initializers, nodes } };
 }
 
 function copyInitializers(target: Model, source: Model, names: string[]): Model {
@@ -157,10 +163,9 @@ export async function compressWith(ctx: MethodContext, select: SelectOptions, op
         const l = r.latent.get(c.layer.nodeIndex)!;
         return { layer: c.layer, layout: c.layout, alphaMode: alpha, tile: computeTile(l.w, c.layout, alpha, l.a) };
       });
-      const count = data?.count ?? 512;
-      const perEpoch = Math.max(1, Math.floor(count / Math.min(training.batchSize ?? DEFAULT_FINETUNE.batchSize, count)));
+      const perEpoch = Math.max(1, Math.floor((data?.count ?? 512) / r.batchSize));
       const { tasks, features, augment } = r;
-      summary = { steps: r.steps, epochs: r.steps / perEpoch, seconds: (Date.now() - started) / 1000, lossBefore: r.lossBefore, lossAfter: r.lossAfter, backend: getBackend().name, schedule: r.schedule ?? null, tasks, features, augment };
+      summary = { steps: r.steps, epochs: r.steps / perEpoch, batchSize: r.batchSize, seconds: (Date.now() - started) / 1000, lossBefore: r.lossBefore, lossAfter: r.lossAfter, backend: getBackend().name, schedule: r.schedule ?? null, tasks, features, augment };
     } finally {
       await teacher.release();
     }

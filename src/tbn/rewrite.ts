@@ -45,7 +45,7 @@ export function checkCustomFormat(model: Model): void {
   if (opset < MIN_FUNCTION_OPSET) {
     throw new UserError(
       `the model uses opset ${opset}; the compressed form's ONNX functions need opset ≥ ${MIN_FUNCTION_OPSET} ` +
-        `(convert it with onnx.version_converter, or use --format expanded)`,
+        `(upgradeOpset in src/ir/upgrade converts it, as tbn compress does; or use --format expanded)`,
     );
   }
   if (model.opsetImports.some((o) => o.domain === TBN_DOMAIN) || model.functions.some((f) => f.domain === TBN_DOMAIN)) {

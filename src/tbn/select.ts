@@ -2,14 +2,15 @@
 // has at least λ parameters (or it is named in --layer-p), p divides its size, it matches the
 // include/exclude patterns, computes in float32, float16 or bfloat16 (its weight may be stored
 // quantized) and does not share its weight with another node. Every layer that is not tiled
-// gets a reason.
+// gets a reason. `tbn inspect` asks the same questions (tileableLayers, lambdaFor), so both
+// commands agree on what is tileable.
 
 import { UsageError } from '../errors.js';
 import { consumerMap } from '../ir/graph.js';
 import type { Model } from '../ir/types.js';
 import { TILE_FLOAT_TYPES } from './format.js';
 import { findWeightLayers, type WeightLayer } from './layers.js';
-import { DEFAULT_MIN_PARAMS } from './sizes.js';
+import { chooseLambda, tensorBytes, type LambdaChoice } from './sizes.js';
 import type { TileLayout } from './tile.js';
 
 export type AxisPolicy = 'auto' | 'output' | 'input' | 'row-major';
@@ -23,6 +24,7 @@ export interface SelectOptions {
   layerP?: Map<string, number>;
   /** Layers under λ (or excluded by size only) become binary with one α (p = 1). */
   binarizeRest?: boolean;
+  /** λ; chosen from the model (lambdaFor) when absent. */
   minParams?: number;
   include?: string[];
   exclude?: string[];
@@ -111,24 +113,51 @@ export function layerNames(l: WeightLayer): string[] {
   return [l.node.name ?? '', l.source.name].filter(Boolean);
 }
 
+export interface TileableLayer {
+  layer: WeightLayer;
+  /** Why the layer cannot be tiled at any p or λ; undefined when it can be. */
+  blocked?: string;
+}
+
+/** Every weight layer, and why those that can never be tiled cannot (what λ is chosen over). */
+export function tileableLayers(model: Model): TileableLayer[] {
+  const consumers = consumerMap(model.graph);
+  return findWeightLayers(model).map((layer) => {
+    if (layer.unsupported) return { layer, blocked: layer.unsupported };
+    if (!(TILE_FLOAT_TYPES as readonly string[]).includes(layer.dtype)) return { layer, blocked: `computes in ${layer.dtype}; tbn tiles float32, float16 and bfloat16 layers` };
+    if (sharedWeight(layer, model, consumers)) return { layer, blocked: 'its weight also feeds other nodes' };
+    return { layer };
+  });
+}
+
+/** Bytes a layer's weight takes in the file. */
+export const storedBytes = (layer: WeightLayer): number => tensorBytes(layer.source.tensor);
+
+/** λ for a model: `minParams` when given, else chosen from its tileable layers (chooseLambda). */
+export function lambdaFor(model: Model, minParams?: number, layers: TileableLayer[] = tileableLayers(model)): LambdaChoice {
+  if (minParams !== undefined && (!Number.isInteger(minParams) || minParams < 0)) throw new UsageError('--min-params must be a non-negative integer');
+  const seen = new Set<string>();
+  const open = layers.filter((t) => !t.blocked && !seen.has(t.layer.source.name) && seen.add(t.layer.source.name));
+  return chooseLambda(open.map((t) => ({ params: t.layer.params, bytes: storedBytes(t.layer) })), minParams);
+}
+
 export function selectLayers(model: Model, opts: SelectOptions = {}): Selection {
   const p = opts.p ?? 4;
   if (!Number.isInteger(p) || p < 1) throw new UsageError(`-p must be a positive integer, not ${opts.p}`);
-  const minParams = opts.minParams ?? DEFAULT_MIN_PARAMS;
+  const tileable = tileableLayers(model);
+  const minParams = opts.minParams ?? lambdaFor(model, undefined, tileable).value;
   const include = (opts.include ?? []).map(namePattern);
   const exclude = (opts.exclude ?? []).map(namePattern);
   const layerP = opts.layerP ?? new Map();
   const layerAxis = (opts.layerAxis ?? []).map(([pat, policy]) => [namePattern(pat), policy] as const);
   const axisOf = (names: string[]) => layerAxis.find(([re]) => names.some((n) => re.test(n)))?.[1] ?? opts.tileAxis;
-  const layers = findWeightLayers(model);
-  const known = new Set(layers.flatMap(layerNames));
+  const known = new Set(tileable.flatMap((t) => layerNames(t.layer)));
   for (const name of layerP.keys()) {
     if (!known.has(name)) throw new UsageError(`--layer-p ${name}: no compressible layer has that node or weight name`);
   }
-  const consumers = consumerMap(model.graph);
   const chosen: LayerChoice[] = [];
   const skipped: Selection['skipped'] = [];
-  for (const layer of layers) {
+  for (const { layer, blocked } of tileable) {
     const names = layerNames(layer);
     const override = names.map((n) => layerP.get(n)).find((v) => v !== undefined);
     const lp = override ?? p;
@@ -137,8 +166,7 @@ export function selectLayers(model: Model, opts: SelectOptions = {}): Selection 
     else if (include.length && !names.some((n) => include.some((re) => re.test(n)))) skip('not matched by --include');
     else if (names.some((n) => exclude.some((re) => re.test(n)))) skip('matched by --exclude');
     else if (lp === KEEP_FP32) skip('kept fp32 (--layer-p)');
-    else if (!(TILE_FLOAT_TYPES as readonly string[]).includes(layer.dtype)) skip(`computes in ${layer.dtype}; tbn tiles float32, float16 and bfloat16 layers`);
-    else if (sharedWeight(layer, model, consumers)) skip('its weight also feeds other nodes');
+    else if (blocked) skip(blocked);
     else if (override === undefined && layer.params < minParams) {
       if (opts.binarizeRest) chosen.push(makeChoice(layer, 1, axisOf(names)));
       else skip(`${layer.params} parameters < λ = ${minParams}`);

@@ -1,11 +1,66 @@
 // Storage arithmetic of the compressed format (docs/design.md §2): q = N/p tile bits packed into
 // ⌈q/8⌉ bytes, plus one α per tile region (or one per layer) in the layer's float type (4 bytes
-// for float32, 2 for float16/bfloat16: format.ts).
+// for float32, 2 for float16/bfloat16: format.ts); the model's constant weights; and λ, the size
+// under which layers are not tiled.
+
+import { dtypeBits } from '../ir/dtype.js';
+import type { Model, Tensor } from '../ir/types.js';
 
 export const CANDIDATE_P = [2, 4, 8, 16, 32] as const;
 
-/** Default λ: layers with fewer parameters are not tiled (the paper's code uses 64 000). */
-export const DEFAULT_MIN_PARAMS = 64_000;
+/**
+ * λ chosen from the model when --min-params is not given: the largest tileable layers are
+ * tiled until they hold at least this share of the tileable weight bytes (the paper's fixed
+ * λ = 64 000 was set for CIFAR/ImageNet networks and tiles nothing in a 300 k-parameter model)…
+ */
+export const AUTO_LAMBDA_COVERAGE = 0.9;
+/** …and never a layer under this many parameters (its tile and scales would barely shrink it). */
+export const AUTO_LAMBDA_FLOOR = 1024;
+
+export interface LambdaChoice {
+  /** Layers with fewer parameters are not tiled. */
+  value: number;
+  /** Chosen from the model (true) or given with --min-params. */
+  auto: boolean;
+  /** Tileable layers and their weight bytes, and those at or above λ. */
+  layers: number;
+  bytes: number;
+  layersAtOrAbove: number;
+  bytesAtOrAbove: number;
+  /** One sentence: the value and why. */
+  reason: string;
+}
+
+/** λ for these tileable layers: given (`minParams`) or chosen by the rule above. */
+export function chooseLambda(layers: readonly { params: number; bytes: number }[], minParams?: number): LambdaChoice {
+  const sorted = [...layers].sort((a, b) => b.params - a.params);
+  const bytes = sorted.reduce((a, l) => a + l.bytes, 0);
+  let value = minParams ?? AUTO_LAMBDA_FLOOR;
+  if (minParams === undefined) {
+    let acc = 0;
+    for (const l of sorted) {
+      if (l.params < AUTO_LAMBDA_FLOOR) break;
+      acc += l.bytes;
+      value = l.params;
+      if (acc >= AUTO_LAMBDA_COVERAGE * bytes) break;
+    }
+  }
+  const above = sorted.filter((l) => l.params >= value);
+  const bytesAtOrAbove = above.reduce((a, l) => a + l.bytes, 0);
+  const share = bytes ? `${((100 * bytesAtOrAbove) / bytes).toFixed(1)} %` : '0 %';
+  const held = `${above.length} of ${sorted.length} tileable layers, ${share} of their ${formatBytes(bytes)} of weights`;
+  let reason: string;
+  if (minParams !== undefined) reason = `λ = ${fmtInt(value)} (--min-params): ${held} are at or above it`;
+  else if (!sorted.length) reason = `λ = ${fmtInt(value)} (chosen from the model): it has no tileable layer`;
+  else if (bytesAtOrAbove >= AUTO_LAMBDA_COVERAGE * bytes) {
+    reason = `λ = ${fmtInt(value)} (chosen from the model): the largest layers until they hold ≥ ${100 * AUTO_LAMBDA_COVERAGE} % of the tileable weight bytes — ${held}`;
+  } else {
+    reason = `λ = ${fmtInt(value)} (chosen from the model): every layer with ≥ ${fmtInt(AUTO_LAMBDA_FLOOR)} parameters — ${held}; smaller layers are not tiled by default`;
+  }
+  return { value, auto: minParams === undefined, layers: sorted.length, bytes, layersAtOrAbove: above.length, bytesAtOrAbove, reason };
+}
+
+const fmtInt = (n: number) => n.toLocaleString('en-US');
 
 export function tileBits(params: number, p: number): number {
   return params / p;
@@ -24,4 +79,34 @@ export function formatBytes(n: number): string {
   if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
   if (n < 1024 ** 3) return `${(n / 1024 / 1024).toFixed(2)} MiB`;
   return `${(n / 1024 ** 3).toFixed(2)} GiB`;
+}
+
+export function tensorBytes(t: Tensor): number {
+  const n = t.dims.reduce((a, b) => a * b, 1);
+  return t.dtype === 'string' ? 0 : Math.ceil((n * dtypeBits(t.dtype)) / 8);
+}
+
+/** Constants that are shapes, indices or masks, not weights. */
+const NOT_WEIGHTS = new Set(['int64', 'bool', 'string']);
+
+/**
+ * The weights of a model's main graph — initializers and Constant-node tensors, except int64,
+ * bool and string ones (shapes, indices, masks): count and bytes.
+ */
+export function constantWeights(model: Model): { params: number; bytes: number } {
+  let params = 0;
+  let bytes = 0;
+  const add = (t: Tensor) => {
+    if (NOT_WEIGHTS.has(t.dtype)) return;
+    params += t.dims.reduce((a, b) => a * b, 1);
+    bytes += tensorBytes(t);
+  };
+  model.graph.initializers.forEach(add);
+  for (const n of model.graph.nodes) if (n.opType === 'Constant') for (const a of n.attributes) if (a.t) add(a.t);
+  return { params, bytes };
+}
+
+/** Bits per weight over a whole model, or null when it has no constant weights to divide by. */
+export function modelBitsPerWeight(params: number, bytes: number): number | null {
+  return params > 0 ? bitsPerWeight(params, bytes) : null;
 }

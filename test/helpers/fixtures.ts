@@ -14,3 +14,6 @@ export const TORCH_MODELS = [
   'tcn-1d.onnx',
   'transformer-encoder.onnx',
 ] as const;
+
+/** Old-opset exports (scripts/fixtures/exporters.py). */
+export const EXPORTER_MODELS = ['exporters/torch-opset9.onnx', 'exporters/torch-opset11.onnx', 'exporters/tf-nhwc-opset10.onnx'] as const;

@@ -2,6 +2,7 @@
 
 import type { ProgressEvent, CompressReport } from '../../pipeline/compress.js';
 import { COMPRESS_CONFLICTS, COMPRESS_OPTIONS } from '../../pipeline/compress-options.js';
+import { describeUpgrade } from '../../ir/upgrade/describe.js';
 import { describeSchedule } from '../../tbn/time-budget.js';
 import { formatBytes } from '../../tbn/sizes.js';
 import { defineCommand, withProgress, type CommandArgs, type Ctx } from '../command.js';
@@ -26,6 +27,12 @@ const fmt = (x: number | null, digits = 3) => (x === null ? '-' : x.toFixed(digi
 
 export function printCompress(r: CompressReport, ui: Ui): void {
   for (const w of r.warnings) ui.warn(w);
+  if (r.opsetUpgrade) {
+    const u = r.opsetUpgrade;
+    const check = u.check ? `; same outputs as the original in onnxruntime on ${u.check.samples} ${u.check.synthetic ? 'synthetic ' : ''}samples` : '; not checked in onnxruntime';
+    ui.out(`converted the model (the custom format's functions need opset ${u.to}): ${describeUpgrade(u)}${check}`);
+  }
+  ui.out(r.lambda.reason);
   if (r.layers.length) {
     ui.out(
       renderTable(
@@ -71,12 +78,7 @@ export function printCompress(r: CompressReport, ui: Ui): void {
     `tiled: ${s.tiledParams.toLocaleString('en-US')} weights, ${formatBytes(s.tiledBytesBefore)} → ${formatBytes(s.tiledBytesAfter)} ` +
       `(${fmt(s.bitsPerTiledWeight)} bits/weight)`,
   );
-  if (s.outputBytes !== null) {
-    ui.out(
-      `file: ${formatBytes(s.inputBytes)} → ${formatBytes(s.outputBytes)} (${(s.inputBytes / s.outputBytes).toFixed(1)}× smaller, ` +
-        `${fmt(s.bitsPerWeight)} bits per weight over the whole model)`,
-    );
-  }
+  if (s.outputBytes !== null) ui.out(`file: ${formatBytes(s.inputBytes)} → ${formatBytes(s.outputBytes)} (${sizeChange(s.inputBytes, s.outputBytes, r.format)}${s.bitsPerWeight === null ? '' : `, ${fmt(s.bitsPerWeight)} bits per weight over the whole model`})`);
   if (r.agreement) {
     const a = r.agreement;
     for (const o of a.outputs) {
@@ -86,6 +88,13 @@ export function printCompress(r: CompressReport, ui: Ui): void {
     }
   }
   ui.out(r.output ? `wrote ${r.output} (${r.format} format)` : 'dry run: nothing written');
+}
+
+/** How the file size changed, in words that stay true for the expanded format and tiny models. */
+function sizeChange(before: number, after: number, format: CompressReport['format']): string {
+  if (format === 'expanded') return 'expanded format: the tiles are stored decoded as fp32 weights, so the file does not shrink; the custom format stores them';
+  if (after >= before) return `${formatBytes(after - before)} larger: the tiled layers are too small to pay for the format`;
+  return before / after >= 1.1 ? `${(before / after).toFixed(1)}× smaller` : `${formatBytes(before - after)} smaller (${((100 * (before - after)) / before).toFixed(1)} %)`;
 }
 
 function printBudget(b: NonNullable<CompressReport['budget']>, ui: Ui): void {

@@ -51,7 +51,7 @@ export function printInspect(r: InspectReport, ui: Ui): void {
         const c = l.candidates.find((x) => x.p === p)!;
         return c.bytes === null ? '-' : formatBytes(c.bytes);
       }),
-      l.notTileable ? `not tileable: ${l.notTileable}` : l.underThreshold ? `< λ` : '',
+      l.blocked ? `not tileable: ${l.blocked}` : l.underThreshold ? `< λ` : '',
     ]);
     ui.out(
       renderTable(
@@ -62,6 +62,8 @@ export function printInspect(r: InspectReport, ui: Ui): void {
     );
   }
   const t = r.totals;
+  ui.out(r.lambda.reason);
+  if (r.opsetUpgrade) ui.out(describeOpsetUpgrade(r.opsetUpgrade));
   ui.out(
     `model: ${t.params.toLocaleString('en-US')} parameters, ${formatBytes(t.weightBytes)} of weights, file ${formatBytes(r.fileBytes + r.externalBytes)}; ` +
       `${formatBytes(t.restBytes)} is not tileable at λ = ${r.minParams.toLocaleString('en-US')}\n`,
@@ -73,6 +75,13 @@ export function printInspect(r: InspectReport, ui: Ui): void {
       ['r', 'r', 'r', 'r', 'r', 'r'],
     ),
   );
+}
+
+function describeOpsetUpgrade(u: NonNullable<InspectReport['opsetUpgrade']>): string {
+  const head = `opset ${u.from}: the custom format's ONNX functions need opset ${u.to}`;
+  if (u.problem) return `${head}, and tbn compress cannot convert the model: ${u.problem} (--format expanded needs no conversion)`;
+  const steps = u.converted.map((s) => `${s.op} ×${s.nodes}`).join(', ');
+  return `${head}; tbn compress converts the model first (${steps || 'no node needs rewriting'}) and checks it in onnxruntime`;
 }
 
 function printSensitivity(r: InspectReport, ui: Ui): void {

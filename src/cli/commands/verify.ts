@@ -65,7 +65,7 @@ export function printVerify(r: VerifyReport, ui: Ui): void {
   ui.out(
     `size: ${formatBytes(r.original.bytes)} → ${formatBytes(c.bytes)} (${ratio(r.original.bytes / c.bytes, 'smaller', 'larger')}); ` +
       `${c.tiledLayers} tiled layers, ${c.bitsPerTiledWeight === null ? '-' : c.bitsPerTiledWeight.toFixed(3)} bits per tiled weight, ` +
-      `${c.bitsPerWeight.toFixed(3)} bits per weight overall`,
+      `${c.bitsPerWeight === null ? '-' : c.bitsPerWeight.toFixed(3)} bits per weight overall`,
   );
   const l = r.latency;
   ui.out(

@@ -7,10 +7,10 @@ import { loadModel, saveModel } from '../../../src/onnx/file.js';
 import { decodeModel, modelToPlain } from '../../../src/onnx/proto.js';
 import { createOrtSession } from '../../../src/runtime/ort.js';
 import { syntheticInputs } from '../../../src/data/synthetic.js';
-import { TORCH_MODELS, modelPath } from '../../helpers/fixtures.js';
+import { EXPORTER_MODELS, TORCH_MODELS, modelPath } from '../../helpers/fixtures.js';
 import { tmpDir } from '../../helpers/tmp.js';
 
-const ALL = [...TORCH_MODELS, 'tf-style-opset11.onnx', 'fp16-weight.onnx', 'opset18-conv.onnx', 'external/mlp-external.onnx'];
+const ALL = [...TORCH_MODELS, 'tf-style-opset11.onnx', 'fp16-weight.onnx', 'opset18-conv.onnx', 'external/mlp-external.onnx', ...EXPORTER_MODELS];
 
 describe.each(ALL)('round trip of %s', (name) => {
   it('writes the same ModelProto and the same outputs', async () => {

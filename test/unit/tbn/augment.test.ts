@@ -34,6 +34,18 @@ describe('augmentBatch', () => {
     expect(mass).toBeLessThanOrEqual(12 + 1e-4);
   });
 
+  it('warps channels-last images (a tf2onnx input, [N, H, W, C]) as it warps the same images channels-first', () => {
+    const [n, c, h, w] = [2, 3, 12, 10];
+    const first = new Float32Array(n * c * h * w).map((_, i) => Math.sin(i * 0.37));
+    const last = new Float32Array(first.length);
+    for (let i = 0; i < n; i++) for (let ch = 0; ch < c; ch++) for (let p = 0; p < h * w; p++) last[(i * h * w + p) * c + ch] = first[(i * c + ch) * h * w + p]!;
+    const opts = { shift: 2, rotate: 10, noise: 0, mixup: 0 };
+    const a = augmentBatch({ x: { dtype: 'float32', dims: [n, c, h, w], data: first } }, new Rng(5), opts).feeds.x!.data as Float32Array;
+    const b = augmentBatch({ x: { dtype: 'float32', dims: [n, h, w, c], data: last } }, new Rng(5), opts).feeds.x!.data as Float32Array;
+    expect(a).not.toEqual(first);
+    for (let i = 0; i < n; i++) for (let ch = 0; ch < c; ch++) for (let p = 0; p < h * w; p++) expect(b[(i * h * w + p) * c + ch]).toBe(a[(i * c + ch) * h * w + p]);
+  });
+
   it('marks mixed batches so hard labels are not used', () => {
     const r = augmentBatch({ x: image() }, new Rng(3), { shift: 0, rotate: 0, noise: 0, mixup: 1 });
     expect(r.labelsValid).toBe(false);
