@@ -3,14 +3,14 @@
 // LayerNormalization, a d→4d→d feed-forward with GELU written as Erf, residual Add,
 // LayerNormalization. Random weights (seeded); input x [batch, T, d]. For `npm run bench -- models`.
 import { attr, floatTensor, graph, int64Tensor, model, node, valueInfo } from '../src/ir/build.js';
-import type { Model, Node, Tensor } from '../src/ir/types.js';
+import type { Model, Node, OnnxTensor } from '../src/ir/types.js';
 import { Rng } from '../src/util/random.js';
 
 export function transformerBlock(d: number, heads: number, tokens: number, seed = 3): Model {
   const rng = new Rng(seed);
   const ff = 4 * d;
   const dh = d / heads;
-  const inits: Tensor[] = [];
+  const inits: OnnxTensor[] = [];
   const nodes: Node[] = [];
   const weight = (name: string, dims: number[], scale: number) => {
     inits.push(floatTensor(name, dims, Float32Array.from({ length: dims.reduce((a, b) => a * b, 1) }, () => rng.normal() * scale)));

@@ -7,14 +7,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { attr, floatTensor, graph, int64Tensor, model, node, tensor, valueInfo } from '../src/ir/build.js';
 import { floatToHalf } from '../src/ir/dtype.js';
-import type { Tensor } from '../src/ir/types.js';
+import type { OnnxTensor } from '../src/ir/types.js';
 import { saveModel } from '../src/onnx/file.js';
 import { Rng } from '../src/util/random.js';
 
 const OUT = path.join(path.dirname(new URL(import.meta.url).pathname), '..', 'fixtures', 'models');
 const rng = new Rng(7);
 
-function randomWeight(name: string, dims: number[], scale = 0.1): Tensor {
+function randomWeight(name: string, dims: number[], scale = 0.1): OnnxTensor {
   const n = dims.reduce((a, b) => a * b, 1);
   return floatTensor(name, dims, Float32Array.from({ length: n }, () => rng.normal() * scale));
 }
@@ -78,7 +78,7 @@ function opset18(): void {
 }
 
 function tfStyle(): void {
-  const constant = (out: string, t: Tensor) => node('Constant', [], [out], [attr.tensor('value', { ...t, name: undefined })], { name: out + '/Const' });
+  const constant = (out: string, t: OnnxTensor) => node('Constant', [], [out], [attr.tensor('value', { ...t, name: undefined })], { name: out + '/Const' });
   const g = graph({
     name: 'tf2onnx-style',
     nodes: [

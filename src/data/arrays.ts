@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../errors.js';
-import { floatsAs, halfToFloat, type DType } from '../ir/dtype.js';
+import { floatsAs, halfToFloat, type ElementType } from '../ir/dtype.js';
 import type { Model } from '../ir/types.js';
 import type { HostTensor } from '../util/host-tensor.js';
 import type { Batch, Dataset } from './dataset.js';
@@ -53,11 +53,11 @@ function openNpy(file: string, size: number): RowSource {
   return fileRows({ file, offset: l.dataStart, dtype: l.dtype, size: l.size, dims: l.shape, bigEndian: l.bigEndian, what: file });
 }
 
-const FLOATS: DType[] = ['float64', 'float16', 'float32'];
-const INTS: DType[] = ['int8', 'int16', 'int32', 'int64', 'uint8', 'uint16', 'uint32'];
+const FLOATS: ElementType[] = ['float64', 'float16', 'float32'];
+const INTS: ElementType[] = ['int8', 'int16', 'int32', 'int64', 'uint8', 'uint16', 'uint32'];
 
 /** Whether `from` data can feed a `want` input (widening-safe conversions). */
-function convertible(from: DType, want: DType): boolean {
+function convertible(from: ElementType, want: ElementType): boolean {
   if (from === want) return true;
   if (want === 'float32') return FLOATS.includes(from) || from === 'uint8';
   if (want === 'float16' || want === 'bfloat16') return ['float64', 'float32', 'uint8'].includes(from);
@@ -66,7 +66,7 @@ function convertible(from: DType, want: DType): boolean {
 }
 
 /** Converts one batch to the element type the model input wants (checked by convertible). */
-export function convertBatch(t: HostTensor, want: DType, what: string): HostTensor {
+export function convertBatch(t: HostTensor, want: ElementType, what: string): HostTensor {
   if (t.dtype === want) return t;
   if (want === 'float32') {
     const out = new Float32Array(t.data.length);
@@ -98,7 +98,7 @@ function checkShape(dims: number[], spec: InputSpec, what: string): void {
   if (!dims.length || dims[0] === 0) throw new UserError(`${what}: no samples (shape (${dims.join(', ')}))`);
 }
 
-const LABEL_TYPES: DType[] = ['int64', 'int32', 'int16', 'int8', 'uint8', 'uint16'];
+const LABEL_TYPES: ElementType[] = ['int64', 'int32', 'int16', 'int8', 'uint8', 'uint16'];
 
 /** Matches named arrays to the model's inputs, labels and output targets. */
 export function arrayDataset(file: string, arrays: Map<string, RowSource>, positional: boolean, model: Model, labelKey: string): Dataset {
@@ -115,7 +115,7 @@ export function arrayDataset(file: string, arrays: Map<string, RowSource>, posit
     arrays.delete(labelKey);
   }
   const texts = takeTextLabels(arrays, file, [...specs, ...modelOutputs(model)].map((s) => s.name));
-  const targets = new Map<string, { rows: RowSource; dtype: DType }>();
+  const targets = new Map<string, { rows: RowSource; dtype: ElementType }>();
   for (const out of modelOutputs(model)) {
     const t = arrays.get(out.name);
     if (!t || specs.some((s) => s.name === out.name)) continue;

@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../errors.js';
-import type { DType } from '../ir/dtype.js';
+import type { ElementType } from '../ir/dtype.js';
 import type { Model } from '../ir/types.js';
 import type { HostTensor } from '../util/host-tensor.js';
 import { arrayDataset, openArrays } from './arrays.js';
@@ -30,7 +30,7 @@ export interface Dataset {
   /** Number of samples. */
   count: number;
   /** Per-sample shape (without the batch axis) and element type of each model input fed. */
-  shapes: Record<string, { dtype: DType; dims: number[] }>;
+  shapes: Record<string, { dtype: ElementType; dims: number[] }>;
   /** Whether read() returns labels. */
   labelled: boolean;
   /** Class names by label index, when labels came from names (class folders, a CSV). */

@@ -5,7 +5,7 @@
 // from the input's shape when the user gives none.
 
 import { UsageError, UserError } from '../errors.js';
-import { arrayTypeFor, floatToHalf, type DType, type NumericArray } from '../ir/dtype.js';
+import { arrayTypeFor, floatToHalf, type ElementType, type NumericArray } from '../ir/dtype.js';
 import type { Model } from '../ir/types.js';
 import { numel, type HostTensor } from '../util/host-tensor.js';
 import { audioDims, audioSegments, checkAudioRecipe, melOptions, preprocessAudio, targetRate, type AudioSegment } from './audio.js';
@@ -30,7 +30,7 @@ interface Feed {
 /** One sample: per fed input, an image (path + header size) or an audio segment. */
 type Item = { file: string; image: ImageInfo } | { file: string; audio: AudioSegment };
 
-const INTEGER_TYPES: DType[] = ['uint8', 'int8', 'int16', 'int32', 'int64', 'uint16'];
+const INTEGER_TYPES: ElementType[] = ['uint8', 'int8', 'int16', 'int32', 'int64', 'uint16'];
 
 /** Matches recipes to model inputs: which inputs the files feed, which are constants. */
 function assignRecipes(specs: InputSpec[], recipes: Recipe[]): { fed: { spec: InputSpec; recipe: Recipe }[]; fills: { spec: InputSpec; value: number }[] } {
@@ -127,7 +127,7 @@ async function mapLimit<T, R>(items: T[], limit: number, fn: (t: T, i: number) =
 }
 
 /** Writes float values into a typed array of the model input's element type. */
-function store(dst: NumericArray, at: number, values: Float64Array, dtype: DType): void {
+function store(dst: NumericArray, at: number, values: Float64Array, dtype: ElementType): void {
   const clampRound = (v: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, Math.round(v)));
   for (let i = 0; i < values.length; i++) {
     const v = values[i]!;
@@ -154,9 +154,9 @@ function store(dst: NumericArray, at: number, values: Float64Array, dtype: DType
   }
 }
 
-const FEEDABLE: DType[] = ['float32', 'float64', 'float16', 'uint8', 'int8', 'int16', 'uint16', 'int32', 'int64'];
+const FEEDABLE: ElementType[] = ['float32', 'float64', 'float16', 'uint8', 'int8', 'int16', 'uint16', 'int32', 'int64'];
 
-function typedArray(dtype: DType, n: number): NumericArray {
+function typedArray(dtype: ElementType, n: number): NumericArray {
   const t = FEEDABLE.includes(dtype) ? arrayTypeFor(dtype) : null;
   if (!t) throw new UserError(`inputs of type ${dtype} cannot be made from images or WAV files`);
   return new t.ctor(n);

@@ -2,12 +2,12 @@
 // little- and big-endian data, C and Fortran order (Fortran is reordered to C order).
 
 import { failIn } from '../errors.js';
-import type { DType, NumericArray } from '../ir/dtype.js';
+import type { ElementType, NumericArray } from '../ir/dtype.js';
 import { numel, type HostTensor } from '../util/host-tensor.js';
 
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
 
-const DESCR: Record<string, { dtype: DType; size: number }> = {
+const DESCR: Record<string, { dtype: ElementType; size: number }> = {
   f4: { dtype: 'float32', size: 4 },
   f8: { dtype: 'float64', size: 8 },
   f2: { dtype: 'float16', size: 2 },
@@ -22,7 +22,7 @@ const DESCR: Record<string, { dtype: DType; size: number }> = {
   b1: { dtype: 'bool', size: 1 },
 };
 
-const CTORS: Partial<Record<DType, new (b: ArrayBuffer, o: number, n: number) => NumericArray>> = {
+const CTORS: Partial<Record<ElementType, new (b: ArrayBuffer, o: number, n: number) => NumericArray>> = {
   float32: Float32Array,
   float64: Float64Array,
   float16: Uint16Array,
@@ -61,7 +61,7 @@ function parseHeader(text: string, what: string): Header {
 
 /** Where an .npy array's data lies and how to read it (the header alone, no data). */
 export interface NpyLayout {
-  dtype: DType;
+  dtype: ElementType;
   /** Bytes per element. */
   size: number;
   shape: number[];
@@ -105,7 +105,7 @@ export function npyLayout(head: Uint8Array, totalBytes: number, what: string): N
 }
 
 /** Typed array of `count` elements of `dtype` over a copy of `bytes` (byte-swapped when big-endian). */
-export function typedFromBytes(bytes: Uint8Array, dtype: DType, size: number, bigEndian: boolean): NumericArray {
+export function typedFromBytes(bytes: Uint8Array, dtype: ElementType, size: number, bigEndian: boolean): NumericArray {
   const buf = new ArrayBuffer(bytes.length);
   const raw = new Uint8Array(buf);
   raw.set(bytes);

@@ -6,13 +6,13 @@
 
 import fs from 'node:fs';
 import { UserError } from '../errors.js';
-import type { DType, NumericArray } from '../ir/dtype.js';
+import type { ElementType, NumericArray } from '../ir/dtype.js';
 import { numel, type HostTensor } from '../util/host-tensor.js';
 import { checkBool, typedFromBytes } from './npy.js';
 
 export interface RowSource {
   /** Element type as stored. */
-  dtype: DType;
+  dtype: ElementType;
   /** Full shape, [rows, ...]. */
   dims: number[];
   /** The rows at `indices` (each < dims[0]), in that order: a new tensor [indices.length, ...]. */
@@ -44,7 +44,7 @@ export interface FileRowsSpec {
   file: string;
   /** Byte offset of row 0. */
   offset: number;
-  dtype: DType;
+  dtype: ElementType;
   /** Bytes per element. */
   size: number;
   dims: number[];

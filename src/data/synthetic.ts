@@ -4,14 +4,14 @@
 
 import { UsageError, UserError } from '../errors.js';
 import { initializerMap } from '../ir/graph.js';
-import { floatsAs, type DType } from '../ir/dtype.js';
+import { floatsAs, type ElementType } from '../ir/dtype.js';
 import type { Model, ValueInfo } from '../ir/types.js';
 import { numel, type HostTensor } from '../util/host-tensor.js';
 import { Rng } from '../util/random.js';
 
 export interface InputSpec {
   name: string;
-  dtype: DType;
+  dtype: ElementType;
   /** -1 where the dimension is dynamic. */
   dims: number[];
   /** Names of the dynamic dimensions (dim_param), '' when unnamed. */

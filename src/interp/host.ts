@@ -4,16 +4,16 @@
 // every integer type → int64. Going back, values are written in the dtype asked for.
 
 import { tensor as engineTensor, type Tensor } from '../engine/index.js';
-import type { DType as EngineDType, HostArray } from '../engine/dtype.js';
-import { bfloat16ToFloat, halfToFloat, floatToHalf, type DType, type NumericArray } from '../ir/dtype.js';
-import type { Tensor as IrTensor } from '../ir/types.js';
+import type { DType, HostArray } from '../engine/dtype.js';
+import { bfloat16ToFloat, halfToFloat, floatToHalf, type ElementType, type NumericArray } from '../ir/dtype.js';
+import type { OnnxTensor } from '../ir/types.js';
 import type { HostTensor } from '../util/host-tensor.js';
 
-const INT_TYPES = new Set<DType>(['int8', 'int16', 'int32', 'int64', 'uint8', 'uint16', 'uint32', 'uint64', 'int4', 'uint4']);
-const FLOAT_TYPES = new Set<DType>(['float32', 'float16', 'bfloat16', 'float64']);
+const INT_TYPES = new Set<ElementType>(['int8', 'int16', 'int32', 'int64', 'uint8', 'uint16', 'uint32', 'uint64', 'int4', 'uint4']);
+const FLOAT_TYPES = new Set<ElementType>(['float32', 'float16', 'bfloat16', 'float64']);
 
 /** The engine type an ONNX element type is computed in, or undefined when it has none. */
-export function engineType(dtype: DType): EngineDType | undefined {
+export function engineType(dtype: ElementType): DType | undefined {
   if (FLOAT_TYPES.has(dtype)) return 'float32';
   if (INT_TYPES.has(dtype)) return 'int64';
   if (dtype === 'bool') return 'bool';
@@ -21,7 +21,7 @@ export function engineType(dtype: DType): EngineDType | undefined {
 }
 
 /** Values of an ONNX-typed array as numbers in the engine's layout (4-bit types: packed, low nibble first). */
-function toEngineValues(dtype: DType, data: NumericArray, count: number): ArrayLike<number> {
+function toEngineValues(dtype: ElementType, data: NumericArray, count: number): ArrayLike<number> {
   if (dtype === 'int4' || dtype === 'uint4') {
     return Float64Array.from({ length: count }, (_, i) => {
       const v = ((data as Uint8Array)[i >> 1]! >> ((i & 1) * 4)) & 15;
@@ -40,7 +40,7 @@ export function fromHost(h: HostTensor): Tensor {
   return engineTensor(toEngineValues(h.dtype, h.data, h.dims.reduce((a, b) => a * b, 1)), h.dims, t);
 }
 
-export function fromIr(t: IrTensor, what: string): Tensor {
+export function fromIr(t: OnnxTensor, what: string): Tensor {
   if (Array.isArray(t.data)) throw new Error(`${what} is a string tensor`);
   const et = engineType(t.dtype);
   if (!et) throw new Error(`${what} is of type ${t.dtype}, which tbn cannot compute on`);
@@ -51,13 +51,13 @@ const I64_MAX = 9223372036854775807n;
 const I64_MIN = -9223372036854775808n;
 
 /** Writes the engine tensor in `dtype` (default: its own engine type's ONNX type). */
-export function toHost(t: Tensor, dtype?: DType): HostTensor {
+export function toHost(t: Tensor, dtype?: ElementType): HostTensor {
   const values: HostArray = t.toArray();
-  const target: DType = dtype ?? (t.dtype === 'int64' ? 'int64' : t.dtype === 'bool' ? 'bool' : 'float32');
+  const target: ElementType = dtype ?? (t.dtype === 'int64' ? 'int64' : t.dtype === 'bool' ? 'bool' : 'float32');
   return { dtype: target, dims: [...t.shape], data: convert(values, target) };
 }
 
-function convert(v: HostArray, dtype: DType): NumericArray {
+function convert(v: HostArray, dtype: ElementType): NumericArray {
   switch (dtype) {
     case 'float32':
       return v instanceof Float32Array ? v : Float32Array.from(v);

@@ -6,7 +6,7 @@
 
 import * as E from '../engine/index.js';
 import { failIn, UserError } from '../errors.js';
-import type { DType } from '../ir/dtype.js';
+import type { ElementType } from '../ir/dtype.js';
 import type { Model } from '../ir/types.js';
 import type { HostTensor } from '../util/host-tensor.js';
 import { engineType, fromHost, toHost } from './host.js';
@@ -47,7 +47,7 @@ export interface PlanInfo {
 
 export interface InputInfo {
   name: string;
-  dtype: DType;
+  dtype: ElementType;
   /** -1 where dynamic; undefined when the model gives no shape. */
   dims?: number[];
 }

@@ -4,7 +4,7 @@
 // kernel in a tidy() scope, so temporaries are freed and gradients flow).
 
 import type { Tensor } from '../engine/index.js';
-import type { DType } from '../ir/dtype.js';
+import type { ElementType } from '../ir/dtype.js';
 import type { Node } from '../ir/types.js';
 import type { Attrs } from '../ir/attrs.js';
 
@@ -31,7 +31,7 @@ export interface OpDef {
   /** Why this node cannot run here (an unsupported attribute value…), or undefined. */
   check?: (a: Attrs, node: Node, opset: number) => string | undefined;
   /** `typeOf` gives the ONNX element type of a constant input (an initializer or Constant). */
-  make: (a: Attrs, node: Node, opset: number, typeOf?: (value: string) => DType | undefined) => Kernel;
+  make: (a: Attrs, node: Node, opset: number, typeOf?: (value: string) => ElementType | undefined) => Kernel;
   /** Output depends on its input's shape only (Shape, Size): foldable once shapes are known. */
   shapeOnly?: boolean;
   /**

@@ -3,7 +3,7 @@
 // attributes may be bigint in the IR (values beyond 2^53); they are read as numbers, which keeps
 // INT64_MAX-style sentinels as huge values that the ops clamp.
 
-import type { Attribute, Node, Tensor } from './types.js';
+import type { Attribute, Node, OnnxTensor } from './types.js';
 
 /** A node's attribute by name (undefined when absent). */
 export function getAttr(node: Node, name: string): Attribute | undefined {
@@ -63,7 +63,7 @@ export class Attrs {
     return a?.s ? new TextDecoder().decode(a.s) : def;
   }
 
-  tensor(name: string): Tensor | undefined {
+  tensor(name: string): OnnxTensor | undefined {
     return this.get(name)?.t;
   }
 }

@@ -1,10 +1,10 @@
 // Constructors for IR values: what rewrites and tests use to make new tensors, nodes,
 // attributes and models. New tensors are stored as raw_data.
 
-import { floatsAs, type DType, type TensorData } from './dtype.js';
-import type { Attribute, Graph, Model, Node, OpsetId, Tensor, ValueInfo } from './types.js';
+import { floatsAs, type ElementType, type TensorData } from './dtype.js';
+import type { Attribute, Graph, Model, Node, OpsetId, OnnxTensor, ValueInfo } from './types.js';
 
-export function tensor(name: string | undefined, dtype: DType, dims: number[], data: TensorData): Tensor {
+export function tensor(name: string | undefined, dtype: ElementType, dims: number[], data: TensorData): OnnxTensor {
   return { name, dtype, dims: [...dims], data, encoding: dtype === 'string' ? 'typed' : 'raw' };
 }
 
@@ -24,7 +24,7 @@ export const attr = {
   ints: (name: string, ints: (number | bigint)[]): Attribute => ({ name, type: 'INTS', ints }),
   floats: (name: string, floats: number[]): Attribute => ({ name, type: 'FLOATS', floats }),
   string: (name: string, s: string): Attribute => ({ name, type: 'STRING', s: new TextEncoder().encode(s) }),
-  tensor: (name: string, t: Tensor): Attribute => ({ name, type: 'TENSOR', t }),
+  tensor: (name: string, t: OnnxTensor): Attribute => ({ name, type: 'TENSOR', t }),
   graph: (name: string, g: Graph): Attribute => ({ name, type: 'GRAPH', g }),
   /** An attribute of a function body node that takes the value of the function's attribute `ref`. */
   ref: (name: string, type: Attribute['type'], ref: string): Attribute => ({ name, type, refAttrName: ref }),
@@ -40,7 +40,7 @@ export function node(
   return { name: opts.name, opType, domain: opts.domain, inputs, outputs, attributes };
 }
 
-export function valueInfo(name: string, dtype: DType, shape?: (number | string)[]): ValueInfo {
+export function valueInfo(name: string, dtype: ElementType, shape?: (number | string)[]): ValueInfo {
   return {
     name,
     type: {

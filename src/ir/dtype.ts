@@ -30,20 +30,20 @@ export const DTYPES = {
   int2: 26,
 } as const;
 
-export type DType = keyof typeof DTYPES;
+export type ElementType = keyof typeof DTYPES;
 
-const BY_CODE = new Map<number, DType>(Object.entries(DTYPES).map(([k, v]) => [v, k as DType]));
+const BY_CODE = new Map<number, ElementType>(Object.entries(DTYPES).map(([k, v]) => [v, k as ElementType]));
 
-export function dtypeFromCode(code: number): DType | undefined {
+export function dtypeFromCode(code: number): ElementType | undefined {
   return BY_CODE.get(code);
 }
 
-export function dtypeCode(dtype: DType): number {
+export function dtypeCode(dtype: ElementType): number {
   return DTYPES[dtype];
 }
 
 /** Bits one element takes in raw_data. */
-export function dtypeBits(dtype: DType): number {
+export function dtypeBits(dtype: ElementType): number {
   switch (dtype) {
     case 'uint2':
     case 'int2':
@@ -83,7 +83,7 @@ export function dtypeBits(dtype: DType): number {
 }
 
 /** Bytes that `count` elements take in raw_data (sub-byte types are packed, rounded up). */
-export function rawByteLength(dtype: DType, count: number): number {
+export function rawByteLength(dtype: ElementType, count: number): number {
   return Math.ceil((count * dtypeBits(dtype)) / 8);
 }
 
@@ -106,7 +106,7 @@ export type TensorData = NumericArray | Uint8Array[];
  * The typed array that holds `dtype`. float16/bfloat16 keep their bit patterns (Uint16Array),
  * complex types interleave real and imaginary parts, packed sub-byte types keep raw bytes.
  */
-export function arrayTypeFor(dtype: DType): {
+export function arrayTypeFor(dtype: ElementType): {
   ctor: { new (n: number): NumericArray; new (b: ArrayBuffer, o: number, n: number): NumericArray; BYTES_PER_ELEMENT: number };
   perElement: number;
 } | null {
@@ -154,7 +154,7 @@ export function arrayTypeFor(dtype: DType): {
   }
 }
 
-export function isFloatType(dtype: DType): boolean {
+export function isFloatType(dtype: ElementType): boolean {
   return dtype === 'float32' || dtype === 'float64' || dtype === 'float16' || dtype === 'bfloat16';
 }
 

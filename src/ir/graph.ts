@@ -3,15 +3,15 @@
 // no cycles). Graphs are treated as values: passes build new ones instead of mutating.
 
 import { OnnxFormatError } from '../errors.js';
-import type { Graph, Model, Node, Tensor } from './types.js';
+import type { Graph, Model, Node, OnnxTensor } from './types.js';
 
 export function nodeLabel(node: Node, index?: number): string {
   const name = node.name || (index !== undefined ? `#${index}` : node.outputs[0] ?? '?');
   return `node '${name}' (${node.domain ? node.domain + '.' : ''}${node.opType})`;
 }
 
-export function initializerMap(graph: Graph): Map<string, Tensor> {
-  const m = new Map<string, Tensor>();
+export function initializerMap(graph: Graph): Map<string, OnnxTensor> {
+  const m = new Map<string, OnnxTensor>();
   for (const t of graph.initializers) if (t.name) m.set(t.name, t);
   return m;
 }

@@ -3,7 +3,7 @@
 // `undefined` means "absent in the file"; an empty string or list that was present is kept.
 // Rarely used sub-messages that tbn never looks into are kept verbatim as `Opaque` values.
 
-import type { DType, TensorData } from './dtype.js';
+import type { ElementType, TensorData } from './dtype.js';
 
 /** A protobuf sub-message tbn passes through untouched (decoded form; only src/onnx reads it). */
 export interface Opaque {
@@ -23,9 +23,9 @@ export interface ExternalRef {
 /** How the tensor's values are stored in the file. */
 export type TensorEncoding = 'raw' | 'typed' | 'external';
 
-export interface Tensor {
+export interface OnnxTensor {
   name?: string;
-  dtype: DType;
+  dtype: ElementType;
   dims: number[];
   /** Packed sub-byte types hold raw bytes in a Uint8Array. */
   data: TensorData;
@@ -45,7 +45,7 @@ export interface Dim {
 }
 
 export type ValueType =
-  | { kind: 'tensor'; elemType?: DType; shape?: Dim[]; denotation?: string; sparse?: boolean }
+  | { kind: 'tensor'; elemType?: ElementType; shape?: Dim[]; denotation?: string; sparse?: boolean }
   | { kind: 'opaque'; proto: Opaque };
 
 export interface ValueInfo {
@@ -83,14 +83,14 @@ export interface Attribute {
   f?: number;
   i?: Int64;
   s?: Uint8Array;
-  t?: Tensor;
+  t?: OnnxTensor;
   g?: Graph;
   sparseTensor?: Opaque;
   tp?: Opaque;
   floats?: number[];
   ints?: Int64[];
   strings?: Uint8Array[];
-  tensors?: Tensor[];
+  tensors?: OnnxTensor[];
   graphs?: Graph[];
   sparseTensors?: Opaque[];
   typeProtos?: Opaque[];
@@ -112,7 +112,7 @@ export interface Node {
 export interface Graph {
   name?: string;
   nodes: Node[];
-  initializers: Tensor[];
+  initializers: OnnxTensor[];
   sparseInitializers?: Opaque[];
   inputs: ValueInfo[];
   outputs: ValueInfo[];

@@ -3,13 +3,13 @@
 // export time), and fused nodes that carry what they absorbed (BatchNorm, bias, ReLU, MaxPool).
 // Built by lower.ts, rewritten by fuse.ts, read by the emitters and the arena planner.
 
-import type { DType, NumericArray } from '../ir/dtype.js';
+import type { ElementType, NumericArray } from '../ir/dtype.js';
 import { Attrs } from '../ir/attrs.js';
 import type { Attribute } from '../ir/types.js';
 
 export interface LTensor {
   name: string;
-  dtype: DType;
+  dtype: ElementType;
   shape: number[];
   /** Present for constants (known at export time, placed in flash). */
   data?: NumericArray;

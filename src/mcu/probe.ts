@@ -4,7 +4,7 @@
 // constants, Identity-shared weights) without a shape-inference or constant-folding engine
 // of our own. Graph optimisations are off so every requested value is the model's own.
 
-import type { DType, NumericArray } from '../ir/dtype.js';
+import type { ElementType, NumericArray } from '../ir/dtype.js';
 import type { Model } from '../ir/types.js';
 import { encodeModel } from '../onnx/proto.js';
 import { writeModel } from '../onnx/write.js';
@@ -13,7 +13,7 @@ import type { HostTensor } from '../util/host-tensor.js';
 
 export interface Probed {
   dims: Map<string, number[]>;
-  dtypes: Map<string, DType>;
+  dtypes: Map<string, ElementType>;
   values: Map<string, NumericArray>;
 }
 
@@ -29,7 +29,7 @@ export async function probeValues(model: Model, names: string[], feeds: Record<s
   try {
     const out = await session.run(feeds);
     const dims = new Map<string, number[]>();
-    const dtypes = new Map<string, DType>();
+    const dtypes = new Map<string, ElementType>();
     const values = new Map<string, NumericArray>();
     for (const name of wanted) {
       const t = out[name];

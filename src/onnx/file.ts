@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { OnnxFormatError, UserError, inFile } from '../errors.js';
 import { validateModel } from '../ir/graph.js';
-import type { KeyValue, Model, Tensor } from '../ir/types.js';
+import type { KeyValue, Model, OnnxTensor } from '../ir/types.js';
 import { writeFilesAtomic, type AtomicFile } from '../util/atomic.js';
 import { decodeModel, encodeModel } from './proto.js';
 import { readModel, type ExternalLoader } from './read.js';
@@ -130,7 +130,7 @@ export function saveModel(model: Model, file: string, opts: SaveOptions = {}): n
   const dir = path.dirname(path.resolve(file));
   const chunks = new Map<string, { offset: number; bytes: Uint8Array }[]>();
   const ends = new Map<string, number>();
-  const writeExternal = (t: Tensor, bytes: Uint8Array): KeyValue[] => {
+  const writeExternal = (t: OnnxTensor, bytes: Uint8Array): KeyValue[] => {
     const keep = opts.externalLocation === undefined;
     const entries = keep ? t.external?.entries ?? [] : [];
     const location = keep ? entries.find((e) => e.key === 'location')?.value ?? `${path.basename(file)}.data` : opts.externalLocation!;
@@ -181,7 +181,7 @@ export function saveModel(model: Model, file: string, opts: SaveOptions = {}): n
  * directory.
  */
 export function encodeModelInline(model: Model): Uint8Array {
-  const inline = (t: Tensor): Tensor => (t.encoding === 'external' ? { ...t, encoding: 'raw', external: undefined, dataLocation: undefined } : t);
+  const inline = (t: OnnxTensor): OnnxTensor => (t.encoding === 'external' ? { ...t, encoding: 'raw', external: undefined, dataLocation: undefined } : t);
   return encodeModel(writeModel({ ...model, graph: { ...model.graph, initializers: model.graph.initializers.map(inline) } }));
 }
 

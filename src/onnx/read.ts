@@ -3,22 +3,8 @@
 // Checks every tensor's byte size against its shape before anything else uses it.
 
 import { OnnxFormatError } from '../errors.js';
-import { arrayTypeFor, dtypeFromCode, rawByteLength, type DType, type NumericArray, type TensorData } from '../ir/dtype.js';
-import type {
-  Attribute,
-  AttributeType,
-  Dim,
-  FunctionDef,
-  Graph,
-  KeyValue,
-  Model,
-  Node,
-  Opaque,
-  OpsetId,
-  Tensor,
-  ValueInfo,
-  ValueType,
-} from '../ir/types.js';
+import { arrayTypeFor, dtypeFromCode, rawByteLength, type ElementType, type NumericArray, type TensorData } from '../ir/dtype.js';
+import type { Attribute, AttributeType, Dim, FunctionDef, Graph, KeyValue, Model, Node, Opaque, OpsetId, OnnxTensor, ValueInfo, ValueType } from '../ir/types.js';
 import { longToBigInt, longToInt, type Msg } from './proto.js';
 
 /** Reads the bytes of an external-data reference (path checks live in the caller). */
@@ -149,7 +135,7 @@ function readValueInfo(m: Msg): ValueInfo {
 function readType(m: Msg, where: string): ValueType {
   if (!has(m, 'tensorType')) return { kind: 'opaque', proto: opaque(m) };
   const t = m.tensorType as Msg;
-  let elemType: DType | undefined;
+  let elemType: ElementType | undefined;
   if (has(t, 'elemType')) {
     elemType = dtypeFromCode(t.elemType as number);
     // UNDEFINED (0) or a type newer than our table: keep the whole TypeProto as it was.
@@ -189,7 +175,7 @@ function readFunction(m: Msg, ctx: Ctx): FunctionDef {
 // ---- tensors ----
 
 /** Which TensorProto field holds a dtype's values when they are not in raw_data. */
-export function typedFieldFor(dtype: DType): 'floatData' | 'int32Data' | 'int64Data' | 'doubleData' | 'uint64Data' | 'stringData' {
+export function typedFieldFor(dtype: ElementType): 'floatData' | 'int32Data' | 'int64Data' | 'doubleData' | 'uint64Data' | 'stringData' {
   switch (dtype) {
     case 'float32':
     case 'complex64':
@@ -217,7 +203,7 @@ export function elementCount(dims: number[]): number {
   return n;
 }
 
-export function readTensor(m: Msg, ctx: Ctx, where: string): Tensor {
+export function readTensor(m: Msg, ctx: Ctx, where: string): OnnxTensor {
   if (!has(m, 'dataType')) throw new OnnxFormatError(`${where} has no data_type`);
   const dtype = dtypeFromCode(m.dataType as number);
   if (!dtype) throw new OnnxFormatError(`${where} has data_type ${m.dataType}, which tbn does not know`);
@@ -279,7 +265,7 @@ function parseExternalInt(s: string, where: string, key: string): number {
 }
 
 /** Copies little-endian bytes into a fresh, aligned typed array. */
-export function fromRaw(dtype: DType, raw: Uint8Array): TensorData {
+export function fromRaw(dtype: ElementType, raw: Uint8Array): TensorData {
   const at = arrayTypeFor(dtype);
   const copy = new Uint8Array(raw.length);
   copy.set(raw);
@@ -287,7 +273,7 @@ export function fromRaw(dtype: DType, raw: Uint8Array): TensorData {
   return new at.ctor(copy.buffer, 0, raw.length / at.ctor.BYTES_PER_ELEMENT);
 }
 
-const INT32_RANGES: Partial<Record<DType, [number, number]>> = {
+const INT32_RANGES: Partial<Record<ElementType, [number, number]>> = {
   int8: [-128, 127],
   uint8: [0, 255],
   bool: [0, 1],
@@ -302,7 +288,7 @@ const INT32_RANGES: Partial<Record<DType, [number, number]>> = {
   float8e8m0: [0, 255],
 };
 
-function fromTyped(dtype: DType, field: string, values: unknown[], count: number, where: string): TensorData {
+function fromTyped(dtype: ElementType, field: string, values: unknown[], count: number, where: string): TensorData {
   if (dtype === 'string') {
     if (values.length !== count) throw new OnnxFormatError(`${where}: ${values.length} strings, shape needs ${count}`);
     return (values as Uint8Array[]).map((s) => Uint8Array.from(s));

@@ -1,13 +1,13 @@
 // Graph IR → ModelProto fields (the inverse of read.ts). A tensor is written in the form it
 // was read in (raw_data, typed field or external file); new tensors use raw_data.
 
-import { dtypeCode, type DType, type TensorData } from '../ir/dtype.js';
-import type { Attribute, FunctionDef, Graph, KeyValue, Model, Node, Opaque, OpsetId, Tensor, ValueInfo, ValueType } from '../ir/types.js';
+import { dtypeCode, type ElementType, type TensorData } from '../ir/dtype.js';
+import type { Attribute, FunctionDef, Graph, KeyValue, Model, Node, Opaque, OpsetId, OnnxTensor, ValueInfo, ValueType } from '../ir/types.js';
 import { intToLong, type Msg } from './proto.js';
 import { ATTR_TYPE_CODES, typedFieldFor } from './read.js';
 
 /** Receives an external tensor's bytes; returns the external_data entries to record. */
-export type ExternalWriter = (tensor: Tensor, bytes: Uint8Array) => KeyValue[];
+export type ExternalWriter = (tensor: OnnxTensor, bytes: Uint8Array) => KeyValue[];
 
 interface Ctx {
   writeExternal?: ExternalWriter;
@@ -157,7 +157,7 @@ export function tensorBytes(data: TensorData): Uint8Array {
   return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 }
 
-export function writeTensor(t: Tensor, ctx: Ctx): Msg {
+export function writeTensor(t: OnnxTensor, ctx: Ctx): Msg {
   const m: Msg = { dims: [...t.dims] };
   m.dataType = dtypeCode(t.dtype);
   set(m, 'segment', t.segment && unwrap(t.segment));
@@ -176,7 +176,7 @@ export function writeTensor(t: Tensor, ctx: Ctx): Msg {
   return m;
 }
 
-function typedValues(dtype: DType, data: TensorData): unknown[] {
+function typedValues(dtype: ElementType, data: TensorData): unknown[] {
   if (dtype === 'string') return data as Uint8Array[];
   if (data instanceof BigInt64Array) return Array.from(data, (v) => intToLong(v));
   if (data instanceof BigUint64Array) return Array.from(data, (v) => intToLong(v, true));

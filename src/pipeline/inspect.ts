@@ -2,7 +2,7 @@
 // layer with its divisors and sizes at each p, and whole-model estimates.
 
 import { UserError } from '../errors.js';
-import type { DType } from '../ir/dtype.js';
+import type { ElementType } from '../ir/dtype.js';
 import { defaultOpset } from '../ir/graph.js';
 import type { Graph, Model } from '../ir/types.js';
 import { upgradeOpset, type UpgradeStep } from '../ir/upgrade/index.js';
@@ -79,7 +79,7 @@ export interface InspectReport {
 }
 
 /** Bytes of one α: the layer's float type (float32 for anything else). */
-function alphaBytes(dtype: DType): number {
+function alphaBytes(dtype: ElementType): number {
   return dtype === 'float16' || dtype === 'bfloat16' ? 2 : 4;
 }
 

@@ -3,7 +3,7 @@
 
 import ort from 'onnxruntime-node';
 import { UserError } from '../errors.js';
-import type { DType, NumericArray } from '../ir/dtype.js';
+import type { ElementType, NumericArray } from '../ir/dtype.js';
 import type { HostTensor } from '../util/host-tensor.js';
 
 export interface OrtSessionOptions {
@@ -25,7 +25,7 @@ export interface OrtSession {
   release(): Promise<void>;
 }
 
-const ORT_TYPES: Partial<Record<DType, ort.Tensor.Type>> = {
+const ORT_TYPES: Partial<Record<ElementType, ort.Tensor.Type>> = {
   float32: 'float32',
   float64: 'float64',
   int8: 'int8',
@@ -40,7 +40,7 @@ const ORT_TYPES: Partial<Record<DType, ort.Tensor.Type>> = {
   float16: 'float16',
 };
 
-const FROM_ORT = Object.fromEntries(Object.entries(ORT_TYPES).map(([k, v]) => [v, k])) as Record<string, DType>;
+const FROM_ORT = Object.fromEntries(Object.entries(ORT_TYPES).map(([k, v]) => [v, k])) as Record<string, ElementType>;
 
 export async function createOrtSession(model: string | Uint8Array, opts: OrtSessionOptions = {}): Promise<OrtSession> {
   const options: ort.InferenceSession.SessionOptions = {

@@ -15,15 +15,15 @@
 // change what the kept Q/DQ pairs and untiled integer layers compute.
 
 import { getAttr } from '../ir/attrs.js';
-import { bfloat16ToFloat, floatsAs, halfToFloat, type DType, type NumericArray } from '../ir/dtype.js';
-import type { Attribute, Graph, Model, Node, Tensor, ValueInfo } from '../ir/types.js';
+import { bfloat16ToFloat, floatsAs, halfToFloat, type ElementType, type NumericArray } from '../ir/dtype.js';
+import type { Attribute, Graph, Model, Node, OnnxTensor, ValueInfo } from '../ir/types.js';
 import type { OrtSession } from '../runtime/ort.js';
 import { widenToFloat32, type HostTensor } from '../util/host-tensor.js';
 import { consumedWeight } from './layers.js';
 import type { LayerChoice } from './select.js';
 
 const FLOAT = 1;
-const NARROW = new Set<DType>(['float16', 'bfloat16']);
+const NARROW = new Set<ElementType>(['float16', 'bfloat16']);
 const NARROW_CODES = new Set([10, 16]);
 /** Inputs of these ops that are quantization parameters (scale, zero point). */
 const QUANT_PARAMS: Record<string, number[]> = {
@@ -39,11 +39,11 @@ export interface FloatView {
   frozen: Set<string>;
 }
 
-function narrowToFloat(data: Uint16Array, dtype: DType): Float32Array {
+function narrowToFloat(data: Uint16Array, dtype: ElementType): Float32Array {
   return Float32Array.from(data, dtype === 'float16' ? halfToFloat : bfloat16ToFloat);
 }
 
-function widenTensor(t: Tensor): Tensor {
+function widenTensor(t: OnnxTensor): OnnxTensor {
   if (!NARROW.has(t.dtype)) return t;
   return { ...t, dtype: 'float32', data: narrowToFloat(t.data as Uint16Array, t.dtype), encoding: t.encoding === 'external' ? 'raw' : t.encoding };
 }
@@ -140,6 +140,6 @@ export function floatTeacher(session: OrtSession, model: Model): OrtSession {
 }
 
 /** Values trained in float32 written back in the type of the tensor they replace. */
-export function asStoredType(values: Float32Array, dtype: DType): NumericArray {
+export function asStoredType(values: Float32Array, dtype: ElementType): NumericArray {
   return NARROW.has(dtype) || dtype === 'float64' ? floatsAs(values, dtype as 'float16') : values;
 }

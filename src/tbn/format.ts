@@ -2,7 +2,7 @@
 // inputs, outputs and attributes. The C++ custom-op library and the MCU exporter implement
 // exactly this; custom-ops/include/tbn_op_schema.h is checked against it by a unit test.
 
-import type { DType } from '../ir/dtype.js';
+import type { ElementType } from '../ir/dtype.js';
 
 export const TBN_DOMAIN = 'ai.tbn';
 /** Version written. 2 added the fused epilogue and TbnConvNhwc; 1 files are still read. */
@@ -29,7 +29,7 @@ export const MIN_IR_WITH_FUNCTIONS = 8;
 export const TILE_FLOAT_TYPES = ['float32', 'float16', 'bfloat16'] as const;
 export type TileFloatType = (typeof TILE_FLOAT_TYPES)[number];
 
-export function tileFloatType(dtype: DType): TileFloatType {
+export function tileFloatType(dtype: ElementType): TileFloatType {
   if ((TILE_FLOAT_TYPES as readonly string[]).includes(dtype)) return dtype as TileFloatType;
   throw new Error(`ai.tbn ops compute in ${TILE_FLOAT_TYPES.join(', ')}, not ${dtype}`);
 }

@@ -18,7 +18,7 @@ import { Attrs, getAttr } from '../ir/attrs.js';
 import { floatTensorOf, valueInfo as makeValueInfo } from '../ir/build.js';
 import { bfloat16ToFloat, halfToFloat } from '../ir/dtype.js';
 import { defaultOpset, initializerMap } from '../ir/graph.js';
-import type { Attribute, Dim, Graph, Model, Node, Tensor, ValueInfo } from '../ir/types.js';
+import type { Attribute, Dim, Graph, Model, Node, OnnxTensor, ValueInfo } from '../ir/types.js';
 import { isElementwise, matchActivation, type MatchedActivation } from './activation-match.js';
 import { ACTIVATIONS, EPILOGUE_INPUTS, OPS, TBN_DOMAIN, baseInputCount, inputIndex, type TbnOpName } from './format.js';
 import { TYPED_ACTIVATIONS, type EpilogueFloat } from './epilogue-body.js';
@@ -47,7 +47,7 @@ const NARROW: Record<string, (bits: number) => number> = { float16: halfToFloat,
 const isStd = (n: Node) => !n.domain || n.domain === 'ai.onnx';
 
 class View {
-  readonly inits: Map<string, Tensor>;
+  readonly inits: Map<string, OnnxTensor>;
   readonly outputs: Set<string>;
   constructor(
     readonly g: Graph,
@@ -68,7 +68,7 @@ class View {
   }
   /** A constant's values (initializer or Constant node, through Identity) as float64. */
   constant(name: string): { dims: number[]; values: Float64Array } | undefined {
-    const numeric = (t: Tensor) => {
+    const numeric = (t: OnnxTensor) => {
       if (NARROW[t.dtype]) return { dims: t.dims, values: Float64Array.from(t.data as Uint16Array, NARROW[t.dtype]!) };
       return NUMERIC.has(t.dtype) ? { dims: t.dims, values: Float64Array.from(t.data as ArrayLike<number | bigint>, Number) } : undefined;
     };
@@ -114,7 +114,7 @@ function outputRank(n: Node): number | undefined {
 }
 
 /** A fused op's float type T: that of its scales (format.ts: every input but the bits is T). */
-function elemTypeOf(n: Node, inits: Map<string, Tensor>): EpilogueFloat {
+function elemTypeOf(n: Node, inits: Map<string, OnnxTensor>): EpilogueFloat {
   const t = inits.get(n.inputs[inputIndex(n.opType as TbnOpName, 'scales')] ?? '')?.dtype;
   return t === 'float16' || t === 'bfloat16' ? t : 'float32';
 }

@@ -7,15 +7,15 @@
 
 import { getAttr } from '../ir/attrs.js';
 import { consumerMap, initializerMap, nodeLabel, producerMap } from '../ir/graph.js';
-import { bfloat16ToFloat, dtypeFromCode, halfToFloat, type DType } from '../ir/dtype.js';
-import type { Graph, Model, Node, Tensor } from '../ir/types.js';
+import { bfloat16ToFloat, dtypeFromCode, halfToFloat, type ElementType } from '../ir/dtype.js';
+import type { Graph, Model, Node, OnnxTensor } from '../ir/types.js';
 import { dequantizeLinear, dequantizeTensor, integerChain, untiledQuantizedOp, type Dequantize, type IntegerChain, type Lookups } from './quantized.js';
 
 export type LayerOp = 'Gemm' | 'MatMul' | 'Conv' | 'Gather';
 
 export interface WeightSource {
   /** The constant that holds the values: an initializer, or the output of a Constant node. */
-  tensor: Tensor;
+  tensor: OnnxTensor;
   kind: 'initializer' | 'constant';
   /** Name of the initializer or of the Constant node's output. */
   name: string;
@@ -43,7 +43,7 @@ export interface WeightLayer {
   shape: number[];
   params: number;
   /** Element type the layer computes with (after any Cast or dequantization). */
-  dtype: DType;
+  dtype: ElementType;
   /** Size of the layer's output-feature axis in `shape`, and that axis. */
   outDim: number;
   outAxis: number;
@@ -78,7 +78,7 @@ function traceConstant(graph: Graph, value: string, cache: Cache): { source: Wei
   const chain: WeightSource['chain'] = [];
   let dq: Node | undefined;
   let name = value;
-  const found = (t: Tensor, rest: Omit<WeightSource, 'tensor' | 'chain' | 'dequantize'>) => {
+  const found = (t: OnnxTensor, rest: Omit<WeightSource, 'tensor' | 'chain' | 'dequantize'>) => {
     chain.reverse();
     const source: WeightSource = { tensor: t, chain, ...rest };
     if (!dq) return { source };
@@ -112,8 +112,8 @@ function traceConstant(graph: Graph, value: string, cache: Cache): { source: Wei
   return undefined;
 }
 
-function consumedType(graph: Graph, src: WeightSource): DType | undefined {
-  let dtype: DType | undefined = src.dequantize?.dtype ?? src.tensor.dtype;
+function consumedType(graph: Graph, src: WeightSource): ElementType | undefined {
+  let dtype: ElementType | undefined = src.dequantize?.dtype ?? src.tensor.dtype;
   for (const step of src.chain) {
     if (step.op === 'Cast') dtype = dtypeFromCode(Number(getAttr(graph.nodes[step.node]!, 'to')?.i ?? 0));
   }
@@ -150,7 +150,7 @@ function geometry(op: LayerOp, node: Node, shape: number[], weightInput: number)
   return { outAxis, inDim: shape[1 - outAxis]! };
 }
 
-function layerFrom(node: Node, nodeIndex: number, op: LayerOp, weightInput: number, source: WeightSource, dtype: DType, extra: Partial<WeightLayer> = {}): WeightLayer | undefined {
+function layerFrom(node: Node, nodeIndex: number, op: LayerOp, weightInput: number, source: WeightSource, dtype: ElementType, extra: Partial<WeightLayer> = {}): WeightLayer | undefined {
   const shape = consumedShape(source);
   const params = shape.reduce((a, b) => a * b, 1);
   if (params === 0) return undefined;
@@ -270,7 +270,7 @@ export function consumedWeight(layer: WeightLayer): Float32Array {
   return data;
 }
 
-function toFloat32(t: Tensor): Float32Array {
+function toFloat32(t: OnnxTensor): Float32Array {
   const d = t.data;
   if (d instanceof Float32Array) return d;
   const out = new Float32Array(d.length);

@@ -5,7 +5,7 @@
 
 import type { Dataset } from '../data/dataset.js';
 import { getBackend } from '../engine/index.js';
-import type { Model, Tensor } from '../ir/types.js';
+import type { Model, OnnxTensor } from '../ir/types.js';
 import { createOrtSession } from '../runtime/ort.js';
 import { recalibrateBatchNorm, type BatchNormUpdate } from './batchnorm.js';
 import { finetune, type FinetuneOptions, type FinetuneResult } from './finetune.js';
@@ -93,7 +93,7 @@ function batchNormStats(model: Model): string[] {
 
 /** The model with new values for these initializers and Constant-node tensors (by value name). */
 export function replaceInitializers(model: Model, values: Map<string, Float32Array>): Model {
-  const replaced = (t: Tensor, name: string | undefined) =>
+  const replaced = (t: OnnxTensor, name: string | undefined) =>
     name && values.has(name) ? { ...t, data: asStoredType(values.get(name)!, t.dtype), encoding: t.encoding === 'typed' ? ('raw' as const) : t.encoding } : t;
   const initializers = model.graph.initializers.map((t) => replaced(t, t.name));
   const nodes = model.graph.nodes.map((n) =>

@@ -9,7 +9,7 @@
 
 import { getAttr } from '../ir/attrs.js';
 import { consumerMap, initializerMap, producerMap } from '../ir/graph.js';
-import type { Graph, Model, Node, Tensor } from '../ir/types.js';
+import type { Graph, Model, Node, OnnxTensor } from '../ir/types.js';
 import { join, numelOf, project, relabel, samePerm, simplify, PermConflict, type AxisPerm } from './perm-algebra.js';
 import { carryFlat, embed, norm, restrict, spanOf, toConsumedAxes, toStoredAxes, type Selection } from './perm-maps.js';
 import { constantSource, type WeightSource } from './layers.js';
@@ -51,7 +51,7 @@ export class Flow {
   readonly values = new Map<string, AxisPerm>();
   readonly edits = new Map<string, AxisPerm>();
   private readonly g: Graph;
-  private readonly inits: Map<string, Tensor>;
+  private readonly inits: Map<string, OnnxTensor>;
   private readonly prod: Map<string, number>;
   private readonly cons: Map<string, number[]>;
   private readonly graphOutputs: Set<string>;

@@ -7,7 +7,7 @@
 
 import { dtypeBits } from '../ir/dtype.js';
 import { getAttr } from '../ir/attrs.js';
-import type { Model, Node, Tensor } from '../ir/types.js';
+import type { Model, Node, OnnxTensor } from '../ir/types.js';
 import { ChannelSpaces, producerOf, STRIDE, type BaseAnalysis, type Pool, type Producer } from './channel-space.js';
 import { consumedWeight, findWeightLayers } from './layers.js';
 import { applyPerm, lift, type AxisPerm } from './perm-algebra.js';
@@ -294,9 +294,9 @@ export function applyEdits(model: Model, edits: Map<string, AxisPerm>): Model {
 }
 
 /** A tensor with its positions permuted, whatever its element type holds (packed 2- and 4-bit codes, complex pairs). */
-function permuteTensor(t: Tensor, p: AxisPerm): Tensor {
+function permuteTensor(t: OnnxTensor, p: AxisPerm): OnnxTensor {
   const bits = dtypeBits(t.dtype); // 0 for strings: one byte array per element
-  let data: Tensor['data'];
+  let data: OnnxTensor['data'];
   if (bits > 0 && bits < 8) data = permutePacked(t.data as Uint8Array, t.dims, bits, p);
   else if (t.dtype === 'complex64' || t.dtype === 'complex128') data = applyPerm(t.data as Float32Array, [...t.dims, 2], p);
   else data = applyPerm(t.data as Float32Array, t.dims, p);

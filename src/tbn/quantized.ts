@@ -10,8 +10,8 @@
 // blocked DequantizeLinear) is reported with the reason it is not tiled.
 
 import { getAttr } from '../ir/attrs.js';
-import { bfloat16ToFloat, dtypeFromCode, halfToFloat, type DType } from '../ir/dtype.js';
-import type { Graph, Node, Tensor } from '../ir/types.js';
+import { bfloat16ToFloat, dtypeFromCode, halfToFloat, type ElementType } from '../ir/dtype.js';
+import type { Graph, Node, OnnxTensor } from '../ir/types.js';
 
 /** W = (q − zeroPoint) · scale, per tensor or along one axis of the stored tensor. */
 export interface Dequantize {
@@ -20,7 +20,7 @@ export interface Dequantize {
   zeroPoint: Float64Array;
   axis: number;
   /** The float type W has (the scale's type). */
-  dtype: DType;
+  dtype: ElementType;
   /** The values holding scale and zero point (initializers or Constant outputs). */
   params: string[];
 }
@@ -36,21 +36,21 @@ export interface IntegerChain {
   /** DynamicQuantizeLinear and the scales Mul: dropped when nothing else reads them. */
   feeders: number[];
   /** The float type of the output (the Cast's target). */
-  dtype: DType;
+  dtype: ElementType;
 }
 
 export interface Lookups {
-  inits: Map<string, Tensor>;
+  inits: Map<string, OnnxTensor>;
   prod: Map<string, number>;
   cons: Map<string, number[]>;
 }
 
-const QUANTIZED_TYPES = new Set<DType>(['int8', 'uint8', 'int4', 'uint4', 'int16', 'uint16', 'int32']);
+const QUANTIZED_TYPES = new Set<ElementType>(['int8', 'uint8', 'int4', 'uint4', 'int16', 'uint16', 'int32']);
 
 const isDefault = (n: Node) => !n.domain || n.domain === 'ai.onnx';
 
 /** The constant tensor a value is (an initializer or a Constant's output), if it is one. */
-export function constantTensor(graph: Graph, name: string, look: Pick<Lookups, 'inits' | 'prod'>): Tensor | undefined {
+export function constantTensor(graph: Graph, name: string, look: Pick<Lookups, 'inits' | 'prod'>): OnnxTensor | undefined {
   if (!name) return undefined;
   const init = look.inits.get(name);
   if (init) return graph.inputs.some((v) => v.name === name) ? undefined : init;
@@ -60,7 +60,7 @@ export function constantTensor(graph: Graph, name: string, look: Pick<Lookups, '
 }
 
 /** Element values of a numeric tensor (packed 4-bit types unpacked, low nibble first). */
-export function tensorValues(t: Tensor): Float64Array {
+export function tensorValues(t: OnnxTensor): Float64Array {
   const n = t.dims.reduce((a, b) => a * b, 1);
   const d = t.data;
   if (Array.isArray(d)) throw new Error(`'${t.name}' is a string tensor`);
@@ -78,7 +78,7 @@ export function tensorValues(t: Tensor): Float64Array {
 }
 
 /** The values of `q` dequantized: (q − zp) · scale in float32, as onnxruntime computes it. */
-export function dequantizeTensor(q: Tensor, d: Dequantize): Float32Array {
+export function dequantizeTensor(q: OnnxTensor, d: Dequantize): Float32Array {
   const values = tensorValues(q);
   const dims = q.dims;
   const inner = dims.slice(d.axis + 1).reduce((a, b) => a * b, 1);
@@ -93,7 +93,7 @@ export function dequantizeTensor(q: Tensor, d: Dequantize): Float32Array {
   return out;
 }
 
-function perAxis(t: Tensor, len: number, what: string): Float64Array | string {
+function perAxis(t: OnnxTensor, len: number, what: string): Float64Array | string {
   const n = t.dims.reduce((a, b) => a * b, 1);
   if (n !== 1 && n !== len) return `its ${what} has ${n} values, not 1 or ${len}`;
   return tensorValues(t);
@@ -103,7 +103,7 @@ function perAxis(t: Tensor, len: number, what: string): Float64Array | string {
  * The dequantization a DequantizeLinear node applies to constant `q`, or why it cannot be
  * tiled. `scale` and `zero point` must be constants; blocked quantization is not handled.
  */
-export function dequantizeLinear(graph: Graph, node: Node, q: Tensor, look: Pick<Lookups, 'inits' | 'prod'>): Dequantize | string {
+export function dequantizeLinear(graph: Graph, node: Node, q: OnnxTensor, look: Pick<Lookups, 'inits' | 'prod'>): Dequantize | string {
   if (!QUANTIZED_TYPES.has(q.dtype)) return `DequantizeLinear of a ${q.dtype} weight is not tiled`;
   if (Number(getAttr(node, 'block_size')?.i ?? 0) !== 0) return 'blocked DequantizeLinear (block_size) is not tiled';
   const scale = constantTensor(graph, node.inputs[1] ?? '', look);

@@ -8,7 +8,7 @@
 import { UserError } from '../errors.js';
 import { attr, floatTensorOf, node as makeNode, tensor } from '../ir/build.js';
 import { consumerMap, defaultOpset, producerMap } from '../ir/graph.js';
-import type { Attribute, Graph, KeyValue, Model, Node, Tensor, ValueInfo } from '../ir/types.js';
+import type { Attribute, Graph, KeyValue, Model, Node, OnnxTensor, ValueInfo } from '../ir/types.js';
 import { MIN_FUNCTION_OPSET, MIN_IR_WITH_FUNCTIONS, OPS, TBN_DOMAIN, TBN_OPSET_VERSION, type TbnOpName } from './format.js';
 import { tbnFunction } from './functions.js';
 import type { WeightLayer } from './layers.js';
@@ -185,7 +185,7 @@ function dropDead(g: Graph, candidates: Set<Node>, inits: Set<string>): Graph {
   }
   const nodes = g.nodes.filter((n) => !remove.has(n));
   const consumers = consumerMap({ ...g, nodes });
-  const deadInit = (t: Tensor) => !!t.name && inits.has(t.name) && !consumers.has(t.name) && !outputs.has(t.name);
+  const deadInit = (t: OnnxTensor) => !!t.name && inits.has(t.name) && !consumers.has(t.name) && !outputs.has(t.name);
   const gone = new Set(g.initializers.filter(deadInit).map((t) => t.name));
   for (const n of remove) for (const o of n.outputs) gone.add(o);
   return {

@@ -5,7 +5,7 @@
 // named dimension takes that name, one that moves otherwise stays unknown.
 
 import { node, valueInfo } from '../ir/build.js';
-import type { DType } from '../ir/dtype.js';
+import type { ElementType } from '../ir/dtype.js';
 import type { Dim, Model, ValueInfo } from '../ir/types.js';
 import { concreteDims, modelInputs, syntheticInputs } from '../data/synthetic.js';
 import { encodeModelInline } from '../onnx/file.js';
@@ -55,7 +55,7 @@ export async function growableShapes(model: Model, shapes?: Map<string, number[]
 }
 
 /** value_info for `names` (element types from `elemTypes`, float32 where not given). */
-export async function probeValueShapes(model: Model, names: string[], shapes?: Map<string, number[]>, elemTypes?: Map<string, DType>): Promise<ValueInfo[]> {
+export async function probeValueShapes(model: Model, names: string[], shapes?: Map<string, number[]>, elemTypes?: Map<string, ElementType>): Promise<ValueInfo[]> {
   const elemType = (n: string) => elemTypes?.get(n) ?? 'float32';
   if (!names.length) return [];
   const specs = modelInputs(model);

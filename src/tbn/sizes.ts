@@ -4,7 +4,7 @@
 // under which layers are not tiled.
 
 import { dtypeBits } from '../ir/dtype.js';
-import type { Model, Tensor } from '../ir/types.js';
+import type { Model, OnnxTensor } from '../ir/types.js';
 
 export const CANDIDATE_P = [2, 4, 8, 16, 32] as const;
 
@@ -81,7 +81,7 @@ export function formatBytes(n: number): string {
   return `${(n / 1024 ** 3).toFixed(2)} GiB`;
 }
 
-export function tensorBytes(t: Tensor): number {
+export function tensorBytes(t: OnnxTensor): number {
   const n = t.dims.reduce((a, b) => a * b, 1);
   return t.dtype === 'string' ? 0 : Math.ceil((n * dtypeBits(t.dtype)) / 8);
 }
@@ -96,7 +96,7 @@ const NOT_WEIGHTS = new Set(['int64', 'bool', 'string']);
 export function constantWeights(model: Model): { params: number; bytes: number } {
   let params = 0;
   let bytes = 0;
-  const add = (t: Tensor) => {
+  const add = (t: OnnxTensor) => {
     if (NOT_WEIGHTS.has(t.dtype)) return;
     params += t.dims.reduce((a, b) => a * b, 1);
     bytes += tensorBytes(t);

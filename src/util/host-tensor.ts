@@ -1,10 +1,10 @@
 // A tensor in host memory as it travels between data files, onnxruntime and reports:
 // element type, shape and a typed array (int64 as BigInt64Array, bool as Uint8Array).
 
-import { bfloat16ToFloat, halfToFloat, type DType, type NumericArray } from '../ir/dtype.js';
+import { bfloat16ToFloat, halfToFloat, type ElementType, type NumericArray } from '../ir/dtype.js';
 
 export interface HostTensor {
-  dtype: DType;
+  dtype: ElementType;
   dims: number[];
   data: NumericArray;
 }

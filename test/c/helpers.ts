@@ -2,13 +2,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { attr, floatTensor, graph, model, node, valueInfo } from '../../src/ir/build.js';
-import type { Model, Tensor } from '../../src/ir/types.js';
+import type { Model, OnnxTensor } from '../../src/ir/types.js';
 import { exportModel, type ExportOptions, type ExportReport } from '../../src/pipeline/export.js';
 import { Rng } from '../../src/util/random.js';
 import { toBytes } from '../helpers/compress.js';
 import { tmpDir } from '../helpers/tmp.js';
 
-export function randomW(rng: Rng, name: string, dims: number[], scale = 0.3): Tensor {
+export function randomW(rng: Rng, name: string, dims: number[], scale = 0.3): OnnxTensor {
   return floatTensor(name, dims, Float32Array.from({ length: dims.reduce((a, b) => a * b, 1) }, () => rng.normal() * scale));
 }
 

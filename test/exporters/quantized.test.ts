@@ -7,8 +7,8 @@ import { describe, expect, it } from 'vitest';
 import * as E from '../../src/engine/index.js';
 import { compile } from '../../src/interp/index.js';
 import { attr, floatTensor, graph, model, node, tensor, valueInfo } from '../../src/ir/build.js';
-import { floatsAs, type DType } from '../../src/ir/dtype.js';
-import type { Model, Tensor } from '../../src/ir/types.js';
+import { floatsAs, type ElementType } from '../../src/ir/dtype.js';
+import type { Model, OnnxTensor } from '../../src/ir/types.js';
 import { loadModel } from '../../src/onnx/file.js';
 import { inspectModel } from '../../src/pipeline/inspect.js';
 import { createOrtSession } from '../../src/runtime/ort.js';
@@ -38,7 +38,7 @@ async function ortRun(m: Model | Uint8Array, feeds: Record<string, HostTensor>):
 const RANGE: Record<string, [number, number]> = { int8: [-128, 127], uint8: [0, 255], int4: [-8, 7], uint4: [0, 15] };
 
 /** Codes of `dtype` as an IR tensor (4-bit types packed two per byte, low nibble first). */
-function codes(name: string, dtype: 'int8' | 'uint8' | 'int4' | 'uint4', dims: number[], values: number[]): Tensor {
+function codes(name: string, dtype: 'int8' | 'uint8' | 'int4' | 'uint4', dims: number[], values: number[]): OnnxTensor {
   if (dtype === 'int8') return tensor(name, dtype, dims, Int8Array.from(values));
   if (dtype === 'uint8') return tensor(name, dtype, dims, Uint8Array.from(values));
   const bytes = new Uint8Array(Math.ceil(values.length / 2));
@@ -75,7 +75,7 @@ describe('DequantizeLinear weights', () => {
     const [layer] = findWeightLayers(m);
     expect(layer!.source.dequantize!.scale.length).toBe(perChannel ? 8 : 1);
     const rng = new Rng(8);
-    const x = { dtype: 'float32' as DType, dims: [1, 4, 6, 6], data: Float32Array.from({ length: 144 }, () => rng.normal()) };
+    const x = { dtype: 'float32' as ElementType, dims: [1, 4, 6, 6], data: Float32Array.from({ length: 144 }, () => rng.normal()) };
     const ort = await ortRun(m, { x });
     expect(Array.from(consumedWeight(layer!))).toEqual(Array.from(ort.w!.data as Float32Array));
     const layerOnly = { ...m, graph: { ...m.graph, outputs: m.graph.outputs.slice(0, 1) } };
@@ -138,7 +138,7 @@ describe('layers tbn does not tile', () => {
 describe('interpreter quantization ops', () => {
   const feeds = () => {
     const rng = new Rng(9);
-    return { input: { dtype: 'float32' as DType, dims: [4, 1, 28, 28], data: Float32Array.from({ length: 4 * 784 }, () => rng.next()) } };
+    return { input: { dtype: 'float32' as ElementType, dims: [4, 1, 28, 28], data: Float32Array.from({ length: 4 * 784 }, () => rng.next()) } };
   };
   it.each(['dtypes-qdq.onnx', 'dtypes-dynamic.onnx'])('run %s as onnxruntime does', async (name) => {
     const { model: m } = loadModel(modelPath(name));
@@ -162,7 +162,7 @@ describe('interpreter quantization ops', () => {
       outputs: [valueInfo('q', 'int8', [9]), valueInfo('dq', 'uint8', [9]), valueInfo('ds', 'float32', []), valueInfo('dz', 'uint8', [])],
     });
     const m = model(g, { opset: 13 });
-    const x = { x: { dtype: 'float32' as DType, dims: [9], data: Float32Array.of(0.25, 0.75, 1.25, -0.25, -0.75, 100, -100, 0.3, 3.1) } };
+    const x = { x: { dtype: 'float32' as ElementType, dims: [9], data: Float32Array.of(0.25, 0.75, 1.25, -0.25, -0.75, 100, -100, 0.3, 3.1) } };
     const want = await ortRun(m, x);
     const program = compile(m);
     const got = program.runHost(x);
@@ -230,7 +230,7 @@ describe('ai.tbn ops in float16 and bfloat16 (every op: TbnConv, TbnGemm, TbnMat
   const x = (dtype: 'float16' | 'bfloat16' | 'float32', n = 3) => {
     const rng = new Rng(2);
     const v = Float32Array.from({ length: n * 3 * 8 * 8 }, () => rng.normal());
-    return { x: { dtype: dtype as DType, dims: [n, 3, 8, 8], data: dtype === 'float32' ? v : floatsAs(v, dtype) } };
+    return { x: { dtype: dtype as ElementType, dims: [n, 3, 8, 8], data: dtype === 'float32' ? v : floatsAs(v, dtype) } };
   };
   const toF32 = (t: HostTensor) => widenToFloat32(t).data as Float32Array;
   const expectWithin = (got: Float32Array, want: Float32Array, rel: number) => {
@@ -258,7 +258,7 @@ describe('ai.tbn ops in float16 and bfloat16 (every op: TbnConv, TbnGemm, TbnMat
       const c = toBytes(cut(compressInMemory(exact, 'custom', { p: 2 }).model));
       const ref = toBytes(cut(compressInMemory(widened, 'custom', { p: 2 }).model));
       const feeds = x(dtype);
-      const wide = { x: { ...feeds.x, dtype: 'float32' as DType, data: toF32(feeds.x) } };
+      const wide = { x: { ...feeds.x, dtype: 'float32' as ElementType, data: toF32(feeds.x) } };
       const [got, want] = [await runKernels(c, feeds, 'portable'), await runKernels(ref, wide, 'portable')];
       // Each layer's output is rounded to the narrow type before the next: a few of its ulps.
       for (const k of Object.keys(want)) expectWithin(toF32(got[k]!), toF32(want[k]!), dtype === 'float16' ? 4e-3 : 3e-2);

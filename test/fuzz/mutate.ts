@@ -5,7 +5,7 @@
 // and broken data files (not a zip, zip bombs, bad .npy headers, keys that do not match).
 
 import { attr, floatTensor, node } from '../../src/ir/build.js';
-import type { Model, Tensor } from '../../src/ir/types.js';
+import type { Model, OnnxTensor } from '../../src/ir/types.js';
 import { encodeNpz } from '../../src/data/npz.js';
 import { encodeNpy } from '../../src/data/npy.js';
 import type { HostTensor } from '../../src/util/host-tensor.js';
@@ -78,7 +78,7 @@ export function hugeLength(bytes: Uint8Array, at: number, huge: number): Uint8Ar
 
 const pick = <T>(rng: Rng, xs: readonly T[]): T => xs[rng.int(xs.length)]!;
 
-function withInit(m: Model, name: string, f: (t: Tensor) => Tensor): Model {
+function withInit(m: Model, name: string, f: (t: OnnxTensor) => OnnxTensor): Model {
   return { ...m, graph: { ...m.graph, initializers: m.graph.initializers.map((t) => (t.name === name ? f(t) : t)) } };
 }
 

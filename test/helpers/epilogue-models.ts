@@ -2,7 +2,7 @@
 // folding tests: each names the ops the fold must absorb (per tiled node, in graph order) and
 // those it must leave alone. Weights are seeded; every layer is tileable at p = 2 and 4.
 import { attr, floatTensor, graph, model, node, valueInfo } from '../../src/ir/build.js';
-import type { Model, Node, Tensor } from '../../src/ir/types.js';
+import type { Model, Node, OnnxTensor } from '../../src/ir/types.js';
 import { Rng } from '../../src/util/random.js';
 import { randomWeight } from './models.js';
 
@@ -15,7 +15,7 @@ export interface EpilogueCase {
 
 const scalar = (name: string, v: number) => floatTensor(name, [], Float32Array.of(v));
 
-function bn(rng: Rng, prefix: string, c: number): Tensor[] {
+function bn(rng: Rng, prefix: string, c: number): OnnxTensor[] {
   const pos = (n: string) => floatTensor(n, [c], Float32Array.from({ length: c }, () => 0.5 + rng.next()));
   return [pos(`${prefix}.g`), randomWeight(rng, `${prefix}.b`, [c], 0.3), randomWeight(rng, `${prefix}.m`, [c], 0.2), pos(`${prefix}.v`)];
 }
@@ -26,7 +26,7 @@ const conv = (x: string, w: string, y: string, extra: ReturnType<typeof attr.int
 
 type Shaped = [string, (number | string)[]];
 
-function build(nodes: Node[], inits: Tensor[], inputs: Shaped[], outputs: Shaped[], opset = 17): Model {
+function build(nodes: Node[], inits: OnnxTensor[], inputs: Shaped[], outputs: Shaped[], opset = 17): Model {
   nodes.forEach((n, i) => (n.name ??= `${n.opType}_${i}`));
   return model(graph({ name: 'epilogue', nodes, initializers: inits, inputs: inputs.map(([n, d]) => valueInfo(n, 'float32', d)), outputs: outputs.map(([n, d]) => valueInfo(n, 'float32', d)) }), { opset });
 }

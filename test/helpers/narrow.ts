@@ -1,13 +1,13 @@
 // float16/bfloat16 versions of the float32 test models: the same graph with every float
 // initializer, input and output in the narrow type, and the float32 model holding exactly the
 // narrow values (what the narrow kernels compute on, for comparisons with the float32 kernels).
-import { bfloat16ToFloat, floatsAs, halfToFloat, type DType } from '../../src/ir/dtype.js';
+import { bfloat16ToFloat, floatsAs, halfToFloat, type ElementType } from '../../src/ir/dtype.js';
 import type { Model, ValueInfo } from '../../src/ir/types.js';
 import type { HostTensor } from '../../src/util/host-tensor.js';
 
 export type NarrowType = 'float16' | 'bfloat16';
 
-const retype = (v: ValueInfo, dtype: DType): ValueInfo => (v.type?.kind === 'tensor' && v.type.elemType === 'float32' ? { ...v, type: { ...v.type, elemType: dtype } } : v);
+const retype = (v: ValueInfo, dtype: ElementType): ValueInfo => (v.type?.kind === 'tensor' && v.type.elemType === 'float32' ? { ...v, type: { ...v.type, elemType: dtype } } : v);
 
 /** The float32 model with every float initializer, input, output and value_info in `dtype`. */
 export function narrowModel(m: Model, dtype: NarrowType): Model {
@@ -20,7 +20,7 @@ export function narrowModel(m: Model, dtype: NarrowType): Model {
 /** The float32 model holding exactly the values of narrowModel(m, dtype). */
 export function exactFloat32(m: Model, dtype: NarrowType): Model {
   const widen = dtype === 'float16' ? halfToFloat : bfloat16ToFloat;
-  const inits = narrowModel(m, dtype).graph.initializers.map((t) => (t.dtype === dtype ? { ...t, dtype: 'float32' as DType, data: Float32Array.from(t.data as Uint16Array, widen) } : t));
+  const inits = narrowModel(m, dtype).graph.initializers.map((t) => (t.dtype === dtype ? { ...t, dtype: 'float32' as ElementType, data: Float32Array.from(t.data as Uint16Array, widen) } : t));
   return { ...m, graph: { ...m.graph, initializers: inits } };
 }
 

@@ -4,7 +4,7 @@
 // shapes. Each
 // mutation names the message the custom-op library must answer with (at load or at run).
 import { attr, floatTensor, floatTensorOf, graph, model, node, valueInfo } from '../../src/ir/build.js';
-import type { Attribute, Model, Node, Tensor } from '../../src/ir/types.js';
+import type { Attribute, Model, Node, OnnxTensor } from '../../src/ir/types.js';
 import { tileChoices } from '../../src/tbn/method.js';
 import { TBN_DOMAIN } from '../../src/tbn/format.js';
 import { normalizeEpilogues } from '../../src/tbn/fuse-epilogue.js';
@@ -16,7 +16,7 @@ import { narrowModel } from '../helpers/narrow.js';
 const rng = new Rng(42);
 const w = (name: string, dims: number[]) => floatTensor(name, dims, Float32Array.from({ length: dims.reduce((a, b) => a * b, 1) }, () => rng.normal()));
 
-function compressed(n: Node, inputs: [string, number[]][], inits: Tensor[], p: number): Model {
+function compressed(n: Node, inputs: [string, number[]][], inits: OnnxTensor[], p: number): Model {
   const m = model(graph({ nodes: [n], inputs: inputs.map(([v, d]) => valueInfo(v, 'float32', d)), outputs: [valueInfo('y', 'float32')], initializers: inits }), { opset: 17 });
   const tiled = tileChoices(selectLayers(m, { p, minParams: 0, tileAxis: 'output' }).chosen, 'per-tile');
   return rewriteModel(m, tiled, { format: 'custom' });
@@ -63,7 +63,7 @@ function withAttr(m: Model, a: Attribute | string): Model {
   return { ...m, graph: { ...m.graph, nodes: m.graph.nodes.map((x) => (x === n ? { ...n, attributes } : x)) } };
 }
 
-function withInit(m: Model, suffix: string, f: (t: Tensor) => Tensor): Model {
+function withInit(m: Model, suffix: string, f: (t: OnnxTensor) => OnnxTensor): Model {
   return { ...m, graph: { ...m.graph, initializers: m.graph.initializers.map((t) => (t.name?.endsWith(suffix) ? f(t) : t)) } };
 }
 
@@ -72,8 +72,8 @@ function withInput(m: Model, dims: number[]): Model {
   return { ...m, graph: { ...m.graph, inputs: [valueInfo(first!.name!, 'float32', dims), ...rest] } };
 }
 
-const truncate = (t: Tensor): Tensor => ({ ...t, dims: [t.dims[0]! - 1], data: (t.data as Uint8Array).slice(0, -1) });
-const scales3 = (t: Tensor): Tensor => floatTensorOf(t.name, t.dtype as 'float32', [3], Float32Array.of(0.1, 0.2, 0.3));
+const truncate = (t: OnnxTensor): OnnxTensor => ({ ...t, dims: [t.dims[0]! - 1], data: (t.data as Uint8Array).slice(0, -1) });
+const scales3 = (t: OnnxTensor): OnnxTensor => floatTensorOf(t.name, t.dtype as 'float32', [3], Float32Array.of(0.1, 0.2, 0.3));
 
 export interface Mutation {
   name: string;

@@ -8,7 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { compile } from '../../src/interp/index.js';
 import { attr, floatTensor, graph, model, node, tensor, valueInfo } from '../../src/ir/build.js';
-import type { Model, Node, Tensor } from '../../src/ir/types.js';
+import type { Model, Node, OnnxTensor } from '../../src/ir/types.js';
 import { createOrtSession } from '../../src/runtime/ort.js';
 import { permuteChannels } from '../../src/tbn/permute.js';
 import { selectLayers } from '../../src/tbn/select.js';
@@ -31,7 +31,7 @@ async function run(m: Model, x: HostTensor): Promise<Float32Array> {
 }
 
 /** int4 codes packed two per byte, low nibble first. */
-function int4(name: string, dims: number[], values: number[]): Tensor {
+function int4(name: string, dims: number[], values: number[]): OnnxTensor {
   const bytes = new Uint8Array(Math.ceil(values.length / 2));
   values.forEach((v, i) => (bytes[i >> 1]! |= (v & 15) << ((i & 1) * 4)));
   return tensor(name, 'int4', dims, bytes);
@@ -86,7 +86,7 @@ function qdqMlp(activationScale: 'constant' | 'input'): Model {
 function dynamicMlp(): Model {
   const rng = new Rng(4);
   const nodes: Node[] = [];
-  const layer = (k: number, x: string, y: string, inDim: number, outDim: number): Tensor[] => {
+  const layer = (k: number, x: string, y: string, inDim: number, outDim: number): OnnxTensor[] => {
     nodes.push(
       node('DynamicQuantizeLinear', [x], [`x${k}_q`, `x${k}_scale`, `x${k}_zp`], [], { name: `dql${k}` }),
       node('MatMulInteger', [`x${k}_q`, `w${k}_q`, `x${k}_zp`, `w${k}_zp`], [`m${k}`], [], { name: `fc${k}` }),
@@ -111,7 +111,7 @@ function dynamicMlp(): Model {
 function dynamicCnn(zeroPoints: 'per-channel' | 'per-tensor'): Model {
   const rng = new Rng(6);
   const nodes: Node[] = [];
-  const layer = (k: number, x: string, y: string, cin: number, cout: number): Tensor[] => {
+  const layer = (k: number, x: string, y: string, cin: number, cout: number): OnnxTensor[] => {
     nodes.push(
       node('DynamicQuantizeLinear', [x], [`x${k}_q`, `x${k}_scale`, `x${k}_zp`], [], { name: `dql${k}` }),
       node('ConvInteger', [`x${k}_q`, `w${k}_q`, `x${k}_zp`, `w${k}_zp`], [`c${k}`], [attr.ints('pads', [1, 1, 1, 1])], { name: `conv${k}` }),

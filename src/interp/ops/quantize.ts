@@ -6,13 +6,13 @@
 // codes are exactly onnxruntime's (round half to even, saturate to the zero point's type).
 
 import * as E from '../../engine/index.js';
-import { dtypeFromCode, type DType } from '../../ir/dtype.js';
+import { dtypeFromCode, type ElementType } from '../../ir/dtype.js';
 import type { Attrs } from '../../ir/attrs.js';
 import { autoPadProblem } from '../../ir/conv-geometry.js';
 import { fail, need, type OpDef, type OpTable } from '../registry.js';
 import { NN_OPS } from './nn.js';
 
-const RANGES: Partial<Record<DType, [number, number]>> = {
+const RANGES: Partial<Record<ElementType, [number, number]>> = {
   uint8: [0, 255],
   int8: [-128, 127],
   uint16: [0, 65535],
@@ -50,7 +50,7 @@ function roundHalfEven(v: number): number {
   return Math.abs(v % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
 }
 
-function zeroPointType(a: Attrs, zpType: DType | undefined): DType {
+function zeroPointType(a: Attrs, zpType: ElementType | undefined): ElementType {
   const t = zpType ?? dtypeFromCode(a.int('output_dtype', 0)) ?? 'uint8';
   return RANGES[t] ? t : fail(`QuantizeLinear to ${t}`);
 }

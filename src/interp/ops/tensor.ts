@@ -4,7 +4,7 @@
 // values onnxruntime would.
 
 import * as E from '../../engine/index.js';
-import { dtypeFromCode, floatToHalf, halfToFloat, type DType } from '../../ir/dtype.js';
+import { dtypeFromCode, floatToHalf, halfToFloat, type ElementType } from '../../ir/dtype.js';
 import { engineType, fromIr, intsOf } from '../host.js';
 import { fail, need, type OpDef, type OpTable } from '../registry.js';
 import type { Attrs } from '../../ir/attrs.js';
@@ -34,9 +34,9 @@ const constant: OpDef = {
   make: (a) => () => [constantValue(a)],
 };
 
-const CAST_TARGETS = new Set<DType>(['float32', 'float64', 'float16', 'int8', 'int16', 'int32', 'int64', 'uint8', 'uint16', 'uint32', 'uint64', 'bool']);
+const CAST_TARGETS = new Set<ElementType>(['float32', 'float64', 'float16', 'int8', 'int16', 'int32', 'int64', 'uint8', 'uint16', 'uint32', 'uint64', 'bool']);
 
-export function castTo(x: E.Tensor, to: DType): E.Tensor {
+export function castTo(x: E.Tensor, to: ElementType): E.Tensor {
   const et = engineType(to) ?? fail(`Cast to ${to}`);
   const y = E.cast(x, et);
   if (to !== 'float16') return y;

@@ -4,16 +4,16 @@
 // inputs, outputs, value_info, initializers and Constant nodes, carried forward through the
 // graph by simple per-op rules; ranks only from declarations and constants.
 
-import { dtypeFromCode, floatToHalf, type DType } from '../dtype.js';
+import { dtypeFromCode, floatToHalf, type ElementType } from '../dtype.js';
 import { int64Tensor, tensor } from '../build.js';
-import type { Graph, Node, Tensor } from '../types.js';
+import type { Graph, Node, OnnxTensor } from '../types.js';
 import { getAttr } from '../attrs.js';
 import { subgraphs } from '../graph.js';
 
 export class RefusedNode extends Error {}
 
 interface ValueFacts {
-  dtype?: DType;
+  dtype?: ElementType;
   rank?: number;
 }
 
@@ -46,7 +46,7 @@ const BOOL_OUT = new Set(['Equal', 'Less', 'Greater', 'LessOrEqual', 'GreaterOrE
 export class TypeScope {
   private facts = new Map<string, ValueFacts>();
   /** Initializers and Constant-node tensors of this scope. */
-  private constants = new Map<string, Tensor>();
+  private constants = new Map<string, OnnxTensor>();
 
   constructor(
     g: Graph,
@@ -68,7 +68,7 @@ export class TypeScope {
     return this.facts.get(name) ?? this.outer?.get(name);
   }
 
-  constant(name: string): Tensor | undefined {
+  constant(name: string): OnnxTensor | undefined {
     return this.constants.get(name) ?? this.outer?.constant(name);
   }
 
@@ -112,7 +112,7 @@ export class TypeScope {
 /** What an adapter converting one node may use. */
 export class AdaptContext {
   /** Initializers the adapters added to the node's graph. */
-  readonly added: Tensor[] = [];
+  readonly added: OnnxTensor[] = [];
 
   /** The opset the node is being converted to (set by the driver before each adapter). */
   opset = 0;
@@ -139,7 +139,7 @@ export class AdaptContext {
     return this.names.fresh(base);
   }
 
-  elemType(value: string): DType | undefined {
+  elemType(value: string): ElementType | undefined {
     return value ? this.types.get(value)?.dtype : undefined;
   }
 
@@ -157,7 +157,7 @@ export class AdaptContext {
   }
 
   /** A scalar of the float type `dtype` holding `value` (float32 when the type is not known). */
-  scalar(base: string, value: number, dtype: DType | undefined): string {
+  scalar(base: string, value: number, dtype: ElementType | undefined): string {
     const name = this.fresh(base);
     if (!dtype || dtype === 'float32') return this.add(tensor(name, 'float32', [], Float32Array.of(value)));
     if (dtype === 'float64') return this.add(tensor(name, 'float64', [], Float64Array.of(value)));
@@ -174,7 +174,7 @@ export class AdaptContext {
     throw new RefusedNode(reason);
   }
 
-  private add(t: Tensor): string {
+  private add(t: OnnxTensor): string {
     this.added.push(t);
     return t.name!;
   }

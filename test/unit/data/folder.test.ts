@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { loadData, readAll, readRange } from '../../../src/data/dataset.js';
 import { parseRecipes } from '../../../src/data/recipe.js';
 import { graph, model, node, valueInfo } from '../../../src/ir/build.js';
-import type { DType } from '../../../src/ir/dtype.js';
+import type { ElementType } from '../../../src/ir/dtype.js';
 import type { Model } from '../../../src/ir/types.js';
 import { Rng } from '../../../src/util/random.js';
 import { dataPath } from '../../helpers/fixtures.js';
@@ -15,7 +15,7 @@ import { tmpDir } from '../../helpers/tmp.js';
 const media = (name: string) => dataPath(path.join('media', name));
 
 /** A model with the given inputs (name → shape), outputs copying them. */
-function inputsModel(inputs: Record<string, (number | string)[]>, dtype: DType = 'float32'): Model {
+function inputsModel(inputs: Record<string, (number | string)[]>, dtype: ElementType = 'float32'): Model {
   const names = Object.keys(inputs);
   return model(
     graph({

@@ -6,7 +6,7 @@
 import { describe, it } from 'vitest';
 import { compile } from '../../../src/interp/index.js';
 import { attr, graph, int64Tensor, model, node, valueInfo } from '../../../src/ir/build.js';
-import type { Attribute, Tensor as IrTensor } from '../../../src/ir/types.js';
+import type { Attribute, OnnxTensor } from '../../../src/ir/types.js';
 import { Rng } from '../../../src/util/random.js';
 import { distinctData, gradcheck, randomData } from '../engine/gradcheck.js';
 
@@ -15,7 +15,7 @@ interface Case {
   /** Differentiated float inputs, by shape (and optional data). */
   x: (number[] | { shape: number[]; data?: Float32Array; positive?: boolean })[];
   /** Constant inputs after the float ones ('' for an absent optional input). */
-  consts?: (IrTensor | '')[];
+  consts?: (OnnxTensor | '')[];
   attrs?: Attribute[];
   opset?: number;
   outputs?: number;
@@ -25,11 +25,11 @@ interface Case {
 
 function check(c: Case): void {
   const xs = c.x.map((s, i) => ({ name: `x${i}`, ...(Array.isArray(s) ? { shape: s } : s) }));
-  const consts: (IrTensor | '')[] = (c.consts ?? []).map((t, i) => (t === '' ? '' : { ...t, name: `c${i}` }));
+  const consts: (OnnxTensor | '')[] = (c.consts ?? []).map((t, i) => (t === '' ? '' : { ...t, name: `c${i}` }));
   const outs = Array.from({ length: c.outputs ?? 1 }, (_, i) => (i ? `extra${i}` : 'y'));
   const g = graph({
     nodes: [node(c.op, c.order ?? [...xs.map((x) => x.name), ...consts.map((t) => (t === '' ? '' : t.name!))], outs, c.attrs ?? [], { name: 'n' })],
-    initializers: consts.filter((t): t is IrTensor => t !== ''),
+    initializers: consts.filter((t): t is OnnxTensor => t !== ''),
     inputs: xs.map((x) => valueInfo(x.name, 'float32', x.shape)),
     outputs: [valueInfo('y', 'float32')],
   });
@@ -44,7 +44,7 @@ function check(c: Case): void {
 }
 
 const i64 = (v: number[], dims = [v.length]) => int64Tensor(undefined, dims, v);
-const f32 = (v: number[], dims = [v.length]): IrTensor => ({ dtype: 'float32', dims, data: Float32Array.from(v), encoding: 'raw' });
+const f32 = (v: number[], dims = [v.length]): OnnxTensor => ({ dtype: 'float32', dims, data: Float32Array.from(v), encoding: 'raw' });
 /** Distinct values 0.09 apart, none within 0.03 of 0 (kinks of relu-like ops sit at 0). */
 const spaced = (shape: number[], seed = 3) => ({ shape, data: distinctData(shape, new Rng(seed), 0.09).map((v) => v + 0.033) });
 
