@@ -48,7 +48,8 @@ function describe(t: VerifyReport['thresholds'][number]): string {
   return `MSE is ${t.value.toExponential(3)}`;
 }
 
-const ratio = (x: number, more: string, less: string) => (x >= 1 ? `${x.toFixed(2)}× ${more}` : `${(1 / x).toFixed(2)}× ${less}`);
+const ratio = (x: number, more: string, less: string) =>
+  Math.abs(x - 1) < 0.005 ? `the same` : x >= 1 ? `${x.toFixed(2)}× ${more}` : `${(1 / x).toFixed(2)}× ${less}`;
 
 export function printVerify(r: VerifyReport, ui: Ui): void {
   for (const w of r.warnings) ui.warn(w);
