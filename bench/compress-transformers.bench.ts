@@ -2,8 +2,10 @@
 // ViT on MNIST and the licence-text classifier at p = 4, λ = 4096 (the command), top-1
 // on their test sets and the file-size ratio, with tbn's defaults and with one step taken away
 // or changed at a time: channel permutation, embedding tiling, fine-tuning the norms and biases
-// with the tiles, the tile axis of the attention projections, a longer schedule.
+// with the tiles, the tile axis of the attention projections, a longer schedule, intermediate-
+// feature distillation.
 // TBN_BENCH_MODELS=vit-mnist limits the models; TBN_BENCH_QUICK=1 runs the defaults only;
+// TBN_BENCH_CONFIGS='tbn default,intermediate' runs the configurations whose names start so;
 // TBN_BENCH_EPOCHS=N shortens every schedule (the longer one stays 2×).
 
 import fs from 'node:fs';
@@ -39,6 +41,7 @@ function configs(epochs: number | undefined): Record<string, Partial<CompressOpt
     'only q/k/v along their input axis': { layerAxis: [['/attn\\/(qkv|q|k|v)\\//', 'input']], ...e },
     'schedule 2× longer': { epochs: 2 * (epochs ?? 60) },
     'λ = 1000 (patch projection tiled too)': { minParams: 1000, ...e },
+    'intermediate features (--features on)': { features: 'on', ...e },
   };
 }
 
@@ -83,10 +86,11 @@ export default async function bench(): Promise<BenchSection[]> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tbn-bench-tf-'));
   const models = (process.env.TBN_BENCH_MODELS ?? Object.keys(MODELS).join(',')).split(',').filter((m) => m in MODELS);
   const epochs = process.env.TBN_BENCH_EPOCHS ? Number(process.env.TBN_BENCH_EPOCHS) : undefined;
+  const only = process.env.TBN_BENCH_QUICK ? ['tbn default'] : process.env.TBN_BENCH_CONFIGS?.split(',');
   const rows: Row[] = [];
   for (const m of models) {
     for (const [name, extra] of Object.entries(configs(epochs))) {
-      if (process.env.TBN_BENCH_QUICK && name !== 'tbn default') continue;
+      if (only && !only.some((o) => name.startsWith(o))) continue;
       // The ViT has no embedding table (its patch projection is a Conv).
       if (m === 'vit-mnist' && /embedding/.test(name)) continue;
       rows.push(await run(m, name, extra, dir));

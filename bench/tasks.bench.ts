@@ -1,16 +1,21 @@
-// Output-aware distillation on the production-like fixtures (scripts/fixtures/production.py):
-// `tbn compress -p 4` with the default fine-tune, then `tbn verify` with each output's task
-// metric on the committed test set — fp32 and compressed against the truth (CER, accuracy,
-// IoU, MSE) and against each other (CER, cosine, IoU) — with the file sizes, the compress wall
-// time and peak memory (/usr/bin/time -v). Calibration: 512 seeded samples written by
-// `production.py --samples` (the committed calibration sets are small, for the tests); without
-// python3 + torch + espeak-ng, the committed ones. The regression forecaster (tcn-1d) is also
-// run with --loss kl (the old classifier treatment) for comparison.
+// Output-aware distillation on the production-like fixtures (scripts/fixtures/production.py),
+// as a user with a folder of samples runs it: `tbn compress -p 4 --data DIR --preprocess RECIPE`
+// (PNG/WAV folders, labels from labels.txt or class subfolders) with the default fine-tune,
+// then `tbn verify` with each output's task metric on the committed test set — fp32 and
+// compressed against the truth (CER, accuracy, IoU, MSE) and against each other (CER, cosine,
+// IoU) — with the file sizes, the compress wall time and peak memory (/usr/bin/time -v).
+// Calibration: folders of 512 seeded samples written by `production.py --samples` and cached
+// under the OS temp dir (keyed by the script's hash; the committed folders are small, for the
+// tests); without python3 + torch + espeak-ng, the committed folders. The recognizer and
+// keyword model are verified on the committed test folders, the U-Net on seg-test.npz (the
+// folder has no targets, the .npz has the true masks). The regression forecaster (tcn-1d,
+// .npz only) is also run with --loss kl (the old classifier treatment) for comparison.
 // TBN_BENCH_TASKS=crnn,kws limits the cases; TBN_BENCH_FEATURES=1 runs each with --features on
 // and off instead (and adds mnist-cnn); TBN_BENCH_EPOCHS=N shortens the fine-tune.
 // `npm run bench -- tasks`.
 
 import { execFileSync, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -28,18 +33,30 @@ const fixture = (kind: 'models' | 'data', name: string) => path.join(root, 'fixt
 interface Case {
   name: string;
   model: string;
+  /** Committed calibration data under fixtures/data: a sample folder, or an .npz. */
   calib: string;
+  /** The larger calibration folder, relative to the directory production.py --samples writes. */
+  generated?: string;
+  /** Test data under fixtures/data (a folder is read with `recipe`). */
   test: string;
+  /** The --preprocess recipe of the folders (fixtures/README.md). */
+  recipe?: string;
   args: string[];
 }
 
+const CRNN_RECIPE = 'resize=fit-height-pad:32x100,pad-norm=0,channels=bgr,scale=1/255,mean=0.5,std=0.5,layout=nchw';
+const KWS_RECIPE = 'rate=8000,channels=mono,length=8000';
+const SEG_RECIPE = 'resize=none,channels=rgb,scale=1/255,mean=0.5,std=0.25,layout=nchw';
+
 const CASES: Case[] = [
-  { name: 'crnn', model: 'crnn-ctc.onnx', calib: 'crnn-calib.npz', test: 'crnn-test.npz', args: ['--min-params', '13000', '--format', 'expanded'] },
-  { name: 'kws', model: 'kws-embed.onnx', calib: 'kws-calib.npz', test: 'kws-test.npz', args: ['--min-params', '5000'] },
-  { name: 'seg', model: 'seg-unet.onnx', calib: 'seg-calib.npz', test: 'seg-test.npz', args: ['--min-params', '4000'] },
+  { name: 'crnn', model: 'crnn-ctc.onnx', calib: 'crnn/calib', generated: 'crnn', test: 'crnn/test', recipe: CRNN_RECIPE, args: ['--min-params', '13000', '--format', 'expanded'] },
+  { name: 'kws', model: 'kws-embed.onnx', calib: 'kws/calib', generated: 'kws', test: 'kws/test', recipe: KWS_RECIPE, args: ['--min-params', '5000'] },
+  { name: 'seg', model: 'seg-unet.onnx', calib: 'seg/calib/images', generated: 'seg/images', test: 'seg-test.npz', recipe: SEG_RECIPE, args: ['--min-params', '4000'] },
   { name: 'tcn', model: 'tcn-1d.onnx', calib: 'tcn-calib-192.npz', test: 'tcn-test-64.npz', args: [] },
   { name: 'tcn --loss kl', model: 'tcn-1d.onnx', calib: 'tcn-calib-192.npz', test: 'tcn-test-64.npz', args: ['--loss', 'kl'] },
 ];
+
+const SAMPLES = 512;
 
 /** Also run with TBN_BENCH_FEATURES=1: a classifier, to see whether feature matching helps there. */
 const FEATURE_CASES: Case[] = [{ name: 'mnist-cnn', model: 'mnist-cnn.onnx', calib: 'mnist-calib.npz', test: 'mnist-test.npz', args: [] }];
@@ -71,12 +88,23 @@ async function splitTcn(dir: string): Promise<void> {
   await write('tcn-test-64.npz', 192, 256);
 }
 
-/** 512-sample calibration sets from production.py, or undefined when it cannot run here. */
-function generatedCalibration(dir: string): string | undefined {
+/**
+ * The calibration folders of production.py --samples, or undefined when it cannot run here.
+ * Cached under the OS temp dir by the script's hash (a few MB; it takes a minute to render and
+ * synthesise), written to a scratch directory and renamed so a killed run leaves no half set.
+ */
+function generatedCalibration(): string | undefined {
+  const script = path.join(root, 'scripts', 'fixtures', 'production.py');
+  const key = createHash('sha256').update(fs.readFileSync(script)).digest('hex').slice(0, 12);
+  const dir = path.join(os.tmpdir(), 'tbn-bench-cache', `production-${key}-${SAMPLES}`);
+  if (fs.existsSync(dir)) return dir;
+  const scratch = `${dir}.partial-${process.pid}`;
   try {
-    execFileSync('/usr/bin/python3', [path.join(root, 'scripts', 'fixtures', 'production.py'), '--samples', dir, '--count', '512'], { stdio: 'ignore' });
+    execFileSync('/usr/bin/python3', [script, '--samples', scratch, '--count', String(SAMPLES)], { stdio: 'ignore' });
+    fs.renameSync(scratch, dir);
     return dir;
   } catch {
+    fs.rmSync(scratch, { recursive: true, force: true });
     return undefined;
   }
 }
@@ -108,23 +136,29 @@ export default async function tasksBench(): Promise<BenchSection[]> {
   ensureDist();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tbn-bench-tasks-'));
   const only = process.env.TBN_BENCH_TASKS?.split(',');
-  const generated = generatedCalibration(path.join(dir, 'calib'));
-  await splitTcn(dir);
-  const dataFile = (name: string) => [generated && path.join(generated, name), path.join(dir, name)].find((f) => f && fs.existsSync(f)) ?? fixture('data', name);
   const featureRuns = process.env.TBN_BENCH_FEATURES === '1' ? ['on', 'off'] : [undefined];
   const epochs = process.env.TBN_BENCH_EPOCHS ? ['--epochs', process.env.TBN_BENCH_EPOCHS] : [];
-  const cases = [...CASES.filter((c) => !featureRuns[0] || c.name !== 'tcn --loss kl'), ...(featureRuns[0] ? FEATURE_CASES : [])];
+  const cases = [...CASES.filter((c) => !featureRuns[0] || c.name !== 'tcn --loss kl'), ...(featureRuns[0] ? FEATURE_CASES : [])].filter(
+    (x) => !only || only.some((o) => x.name.startsWith(o)),
+  );
+  const generated = cases.some((c) => c.generated) ? generatedCalibration() : undefined;
+  await splitTcn(dir);
+  const dataFile = (name: string) => (fs.existsSync(path.join(dir, name)) ? path.join(dir, name) : fixture('data', name));
+  const calibration = (c: Case) => (generated && c.generated ? path.join(generated, c.generated) : dataFile(c.calib));
+  /** --preprocess for a sample folder (an .npz holds the recipe's output already). */
+  const recipe = (c: Case, data: string) => (c.recipe && fs.statSync(data).isDirectory() ? ['--preprocess', c.recipe] : []);
   const rows: (string | number)[][] = [];
   const data: unknown[] = [];
   try {
-    for (const c of cases.filter((x) => !only || only.some((o) => x.name.startsWith(o)))) {
-      const calib = dataFile(c.calib);
+    for (const c of cases) {
+      const calib = calibration(c);
+      const test = dataFile(c.test);
       for (const features of featureRuns) {
         const out = path.join(dir, `${c.name.replace(/\W+/g, '-')}-${features ?? 'auto'}.onnx`);
         const extra = features ? ['--features', features] : [];
-        const compress = timed(['compress', fixture('models', c.model), '--data', calib, '-p', '4', ...c.args, ...epochs, ...extra, '-o', out, '--json', '--quiet']);
+        const compress = timed(['compress', fixture('models', c.model), '--data', calib, ...recipe(c, calib), '-p', '4', ...c.args, ...epochs, ...extra, '-o', out, '--json', '--quiet']);
         const report = JSON.parse(compress.stdout);
-        const verify = JSON.parse(timed(['verify', fixture('models', c.model), out, '--data', c.test.startsWith('tcn') ? dataFile(c.test) : fixture('data', c.test), '--latency-runs', '3', '--json']).stdout);
+        const verify = JSON.parse(timed(['verify', fixture('models', c.model), out, '--data', test, ...recipe(c, test), '--latency-runs', '3', '--json']).stdout);
         for (const o of verify.outputs as Output[]) {
           rows.push([
             `${c.name}${features ? ` (features ${features})` : ''}`,
@@ -138,7 +172,7 @@ export default async function tasksBench(): Promise<BenchSection[]> {
             compress.peakMiB.toFixed(0),
           ]);
         }
-        data.push({ case: c.name, features: features ?? 'auto', calibration: calib, args: c.args, compress: { report, wallSeconds: compress.wallSeconds, peakMiB: compress.peakMiB }, verify });
+        data.push({ case: c.name, features: features ?? 'auto', calibration: calib, test, recipe: c.recipe, args: c.args, compress: { report, wallSeconds: compress.wallSeconds, peakMiB: compress.peakMiB }, verify });
       }
     }
   } finally {
@@ -150,7 +184,7 @@ export default async function tasksBench(): Promise<BenchSection[]> {
       columns: ['case', 'output', 'task', 'metric', 'fp32 vs truth', 'tbn vs truth', 'tbn vs fp32', 'file', 'tiled weights', 'steps', 'compress s', 'peak MiB'],
       rows,
       notes: [
-        `Calibration: ${generated ? '512 generated samples (production.py --samples, seeded)' : 'the committed calibration sets'}; test: the committed test sets (tcn: its data set split 192 calibration / 64 test).`,
+        `Calibration: ${generated ? `folders of ${SAMPLES} generated samples (production.py --samples, seeded; PNG + labels.txt, WAV class subfolders, PNG)` : 'the committed sample folders'} read with each fixture's --preprocess recipe; test: the committed test folders (crnn, kws) and seg-test.npz (its true masks); tcn: its .npz split 192 calibration / 64 test.`,
         'crnn is opset 11, so --format expanded (the custom format needs opset ≥ 12): its file stays fp32-sized; "tiled weights" is what the tiles take.',
         'Wall time and peak memory: /usr/bin/time -v around the whole tbn compress process.',
       ],
