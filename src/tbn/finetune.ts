@@ -208,7 +208,7 @@ async function evalLoss(student: Student, obj: Objective, batches: (() => Promis
  * view, whose values the features must exist in.
  */
 async function objective(model: Model, student: Model, choices: LayerChoice[], data: Dataset | undefined, teacher: OrtSession, first: TrainBatch, opts: FinetuneOptions) {
-  const evidence = { ...first, targets: data?.targetNames ?? [], texts: !!data?.hasTexts };
+  const evidence = { ...first, targets: data?.targetNames ?? [], texts: !!data?.hasTexts, classCount: data?.classes?.length };
   const tasks = await probeTasks(model, teacher, evidence, opts);
   const { plan, note } = planFeatures(model, choices.map((c) => c.layer.nodeIndex), tasks, opts.features);
   const produced = new Set(student.graph.nodes.flatMap((n) => n.outputs));

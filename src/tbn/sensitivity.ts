@@ -90,7 +90,7 @@ async function referenceOutputs(teacher: OrtSession, set: EvalSet): Promise<Refe
   for await (const b of evalBatches(set)) {
     if (!ref.feeds.length) {
       const labels = b.labels?.data as ArrayLike<number | bigint> | undefined;
-      const evidence = { feeds: b.feeds, labels, targets: set.data?.targetNames ?? [], texts: !!set.data?.hasTexts };
+      const evidence = { feeds: b.feeds, labels, targets: set.data?.targetNames ?? [], texts: !!set.data?.hasTexts, classCount: set.data?.classes?.length };
       const tasks = await probeTasks(set.model, widened, evidence, set.tasks);
       for (const t of tasks) if (t.kind === 'classification' && t.normalization === 'softmax' && t.classAxis === 1 && t.dims.length === 2) ref.classes.set(t.output, t.form);
     }

@@ -371,6 +371,8 @@ export interface ProbeBatch {
   /** Output names the data has targets for. */
   targets?: readonly string[];
   texts?: boolean;
+  /** Classes the data set names (a folder's class subfolders): one batch may hold only some. */
+  classCount?: number;
 }
 
 /** Runs the teacher on the batch (and on its first sample, to find batch axes) and decides. */
@@ -389,5 +391,6 @@ export async function probeTasks(
   }
   let labelMax: number | undefined;
   for (const l of Array.from(batch.labels ?? [], Number)) labelMax = Math.max(labelMax ?? 0, l);
+  if (batch.labels && batch.classCount) labelMax = Math.max(labelMax ?? 0, batch.classCount - 1);
   return detectTasks(model, { sample, single, labelMax, targets: batch.targets, texts: batch.texts }, opts);
 }

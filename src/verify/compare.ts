@@ -124,7 +124,7 @@ async function accumulators(a: OrtSession, set: EvalSet, first: EvalBatch, notes
   const labels = first.labels?.data as ArrayLike<number | bigint> | undefined;
   const widened = { run: async (feeds: Record<string, HostTensor>) => widenAll(await a.run(feeds)) };
   const targets = set.data?.targetNames ?? Object.keys(first.targets ?? {});
-  const tasks = await probeTasks(set.model, widened, { feeds: first.feeds, labels, targets, texts: set.data?.hasTexts ?? !!first.texts }, set.tasks);
+  const tasks = await probeTasks(set.model, widened, { feeds: first.feeds, labels, targets, texts: set.data?.hasTexts ?? !!first.texts, classCount: set.data?.classes?.length }, set.tasks);
   const acc = new Map<string, Accumulator>();
   for (const task of tasks) {
     let charset: string[] | undefined;

@@ -112,6 +112,17 @@ describe('task detection rules', () => {
     expect(detectTasks(m, { sample, labelMax: 4 })[0]!.kind).toBe('regression'); // label 4 does not index 4 columns
   });
 
+  it('the labels of a folder count all its classes, not only those in the first batch', async () => {
+    const m = tiny([node('Identity', ['h'], ['y'])], [['y', ['N', 4]]]);
+    const teacher = { run: async () => ({ y: host([3, 4]) }) };
+    const feeds = { h: host([3, 4]) };
+    const labels = [0, 0, 0];
+    expect((await probeTasks(m, teacher, { feeds, labels }))[0]!.reason).toMatch(/labels \(0…0\)/);
+    expect((await probeTasks(m, teacher, { feeds, labels, classCount: 4 }))[0]!.reason).toMatch(/labels \(0…3\)/);
+    // Five named classes cannot be the 4 columns' logits, whatever the first batch holds.
+    expect((await probeTasks(m, teacher, { feeds, labels, classCount: 5 }))[0]!.kind).toBe('regression');
+  });
+
   it('an ArgMax consumer makes class logits', () => {
     const m = tiny([node('Identity', ['h'], ['scores']), node('ArgMax', ['scores'], ['pred'], [attr.int('axis', 1)])], [['scores', ['N', 4]]]);
     expect(detectTasks(m, { sample: { scores: host([2, 4]) } })[0]).toMatchObject({ kind: 'classification', form: 'logits', classAxis: 1 });
