@@ -41,5 +41,14 @@ export function inFile(file: string, err: unknown): unknown {
   return err;
 }
 
+/** Runs fn; a UserError it throws names the file it concerns (once), keeping its exit code. */
+export async function withFile<T>(file: string, fn: () => T | Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    throw inFile(file, e);
+  }
+}
+
 /** Exit code for internal errors (a bug in tbn, not in the input): EX_SOFTWARE. */
 export const INTERNAL_ERROR_EXIT = 70;

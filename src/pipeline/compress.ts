@@ -4,7 +4,7 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { NothingTiledError, UsageError, UserError } from '../errors.js';
+import { NothingTiledError, UsageError, withFile } from '../errors.js';
 import { dtypeBits, rawByteLength } from '../ir/dtype.js';
 import type { Model } from '../ir/types.js';
 import { encodeModelInline, loadModel, saveModel } from '../onnx/file.js';
@@ -146,8 +146,8 @@ export async function compressModel(given: CompressOptions): Promise<CompressRep
   let upgrade: OpsetUpgrade | null = null;
   if (opts.format === 'custom') {
     progress({ phase: 'upgrade', message: 'checking the opset' });
-    ({ model, upgrade } = await inFileAsync(opts.model, () => upgradeForCustomFormat(opts.model, loaded.model, { data, shapes, seed: opts.seed, warn: (w) => warnings.push(w) })));
-    wrapInput(opts.model, () => checkCustomFormat(model));
+    ({ model, upgrade } = await withFile(opts.model, () => upgradeForCustomFormat(opts.model, loaded.model, { data, shapes, seed: opts.seed, warn: (w) => warnings.push(w) })));
+    await withFile(opts.model, () => checkCustomFormat(model));
   }
   parseTaskFlags(opts.task, model.graph.outputs.map((o) => o.name!));
   const lambda = lambdaFor(model, opts.minParams);
@@ -285,20 +285,3 @@ function evalSet(data: Dataset | undefined, model: Model, opts: CompressOptions,
   return { data, model, samples: opts.evalSamples ?? 500, seed: opts.seed ?? 0, shapes, tasks: { task: opts.task, blank: opts.blank } };
 }
 
-async function inFileAsync<T>(file: string, fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (e) {
-    if (e instanceof UserError && !(e instanceof UsageError)) throw new UserError(`${file}: ${e.message}`);
-    throw e;
-  }
-}
-
-function wrapInput(file: string, fn: () => void): void {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof UserError) throw new UserError(`${file}: ${e.message}`);
-    throw e;
-  }
-}

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { UsageError, UserError, inFile } from '../errors.js';
+import { UsageError, UserError, withFile } from '../errors.js';
 import { parseInputShapes } from '../data/synthetic.js';
 import { loadModel } from '../onnx/file.js';
 import { writeFilesAtomic } from '../util/atomic.js';
@@ -95,21 +95,14 @@ export async function exportModel(given: ExportOptions): Promise<ExportReport> {
   const loaded = loadModel(opts.model);
   const bytes = fs.readFileSync(opts.model);
   const sha256 = createHash('sha256').update(bytes).digest('hex');
-  const wrap = async <T>(fn: () => Promise<T>) => {
-    try {
-      return await fn();
-    } catch (e) {
-      throw inFile(opts.model, e);
-    }
-  };
   progress('lowering the graph (shapes and constants from onnxruntime)');
-  const graph = fuseGraph(await wrap(() => lowerModel(loaded.model, { shapes })));
+  const graph = fuseGraph(await withFile(opts.model, () => lowerModel(loaded.model, { shapes })));
   const command = opts.command ?? `tbn export ${opts.model} --target mcu --out ${out}`;
   progress('generating C');
   const prov = { tbnVersion: packageVersion(), model: path.basename(opts.model), sha256, command, target: 'mcu (C99; checked on the host and on a Cortex-M4, QEMU mps2-an386)' };
   const gen = generateC(graph, name, prov);
   progress('computing reference outputs with onnxruntime');
-  const ref = await wrap(() => referenceSet(opts.model, loaded.model, graph.outputs, { data: opts.data, preprocess: opts.preprocess, labels: opts.labels, samples, shapes }));
+  const ref = await withFile(opts.model, () => referenceSet(opts.model, loaded.model, graph.outputs, { data: opts.data, preprocess: opts.preprocess, labels: opts.labels, samples, shapes }));
 
   const support: Record<string, string> = {
     ...testData(name, ref, gen.inputs, gen.outputs),
