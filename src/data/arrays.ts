@@ -9,7 +9,7 @@ import { floatsAs, halfToFloat, type ElementType } from '../ir/dtype.js';
 import type { Model } from '../ir/types.js';
 import type { HostTensor } from '../util/host-tensor.js';
 import type { Batch, Dataset } from './dataset.js';
-import { npyLayout, parseNpy } from './npy.js';
+import { NPY_HEAD_BYTES, npyLayout, parseNpy } from './npy.js';
 import { openNpz } from './npz.js';
 import { readPb, readPbFolder } from './pb.js';
 import { fileRows, memoryRows, readAllRows, type RowSource } from './rows.js';
@@ -39,7 +39,7 @@ export async function openArrays(file: string): Promise<{ arrays: Map<string, Ro
 
 function openNpy(file: string, size: number): RowSource {
   const fd = fs.openSync(file, 'r');
-  const head = new Uint8Array(Math.min(size, 65536 + 12));
+  const head = new Uint8Array(Math.min(size, NPY_HEAD_BYTES));
   try {
     fs.readSync(fd, head, 0, head.length, 0);
   } finally {

@@ -12,7 +12,7 @@ import { Transform } from 'node:stream';
 import zlib from 'node:zlib';
 import { failIn } from '../errors.js';
 import type { HostTensor } from '../util/host-tensor.js';
-import { encodeNpy, fortranToC, npyLayout, parseNpy } from './npy.js';
+import { encodeNpy, NPY_HEAD_BYTES, npyLayout, parseNpy } from './npy.js';
 import { fileRows, memoryRows, type RowSource } from './rows.js';
 import { tempDataFile } from './temp.js';
 
@@ -214,13 +214,10 @@ function fileCrc(fd: number, start: number, len: number): number {
 
 /** The .npy header of a member whose bytes start at `start` in `zip`, as row access. */
 function npyRows(zip: ZipBytes, file: string, start: number, size: number, what: string): RowSource {
-  const first = zip.at(start, 12);
-  const headLen = first.length >= 10 ? (first[6] === 1 ? 10 + viewOf(first).getUint16(8, true) : 12 + (first.length >= 12 ? viewOf(first).getUint32(8, true) : 0)) : 10;
-  const layout = npyLayout(zip.at(start, Math.min(size, headLen)), size, what);
+  const layout = npyLayout(zip.at(start, Math.min(size, NPY_HEAD_BYTES)), size, what);
   if (layout.shape.length === 0 || (layout.fortran && layout.shape.length > 1)) {
     if (size > INFLATE_IN_MEMORY_BYTES) failIn(what, `a ${layout.shape.length ? 'Fortran-order' : '0-d'} array of ${size} bytes cannot be streamed; save it in C order (numpy.ascontiguousarray)`);
-    const t = parseNpy(zip.at(start, size), what);
-    return memoryRows(layout.fortran ? { ...t, data: fortranToC(t.data, t.dims) } : t);
+    return memoryRows(parseNpy(zip.at(start, size), what));
   }
   return fileRows({ file, offset: start + layout.dataStart, dtype: layout.dtype, size: layout.size, dims: layout.shape, bigEndian: layout.bigEndian, what });
 }

@@ -1,13 +1,16 @@
 // .npy/.npz against numpy's own files (the fixtures) and against our writer; corrupt input.
 import fs from 'node:fs';
 import path from 'node:path';
+import zlib from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { loadData, readArrays } from '../../../src/data/dataset.js';
 import { encodeNpy, parseNpy } from '../../../src/data/npy.js';
-import { encodeNpz, parseNpz } from '../../../src/data/npz.js';
+import { encodeNpz, openNpz, parseNpz } from '../../../src/data/npz.js';
 import { loadModel } from '../../../src/onnx/file.js';
 import { dataPath, modelPath } from '../../helpers/fixtures.js';
 import { tmpDir } from '../../helpers/tmp.js';
+
+const zlibCrc = (b: Uint8Array) => zlib.crc32(b);
 
 describe('npz written by numpy', () => {
   it('reads the MNIST calibration set', async () => {
@@ -34,6 +37,27 @@ describe('npz written by numpy', () => {
     expect((await ds.read([5, 1])).labels?.dims).toEqual([2]);
     const ids = await loadData(dataPath('transformer-calib.npz'), loadModel(modelPath('transformer-encoder.onnx')).model);
     expect(ids.shapes.ids!.dtype).toBe('int64');
+  });
+});
+
+describe('npz members in Fortran order', () => {
+  it('are read column-major once, by rows as a C-order member is', async () => {
+    const t = { dtype: 'float32' as const, dims: [2, 3], data: Float32Array.from([1, 2, 3, 4, 5, 6]) };
+    const zipText = new TextDecoder('latin1').decode(encodeNpz({ x: t }, { stored: true }));
+    const file = path.join(tmpDir(), 'f.npz');
+    // Same length, so the stored member stays valid; the CRC covers the header, so fix it.
+    const bytes = Uint8Array.from(zipText.replace("'fortran_order': False", "'fortran_order': True "), (c) => c.charCodeAt(0));
+    const member = encodeNpy(t);
+    const fortranMember = Uint8Array.from(new TextDecoder('latin1').decode(member).replace("'fortran_order': False", "'fortran_order': True "), (c) => c.charCodeAt(0));
+    const crcOld = zlibCrc(member);
+    const crcNew = zlibCrc(fortranMember);
+    for (let i = 0; i + 4 <= bytes.length; i++) {
+      if (new DataView(bytes.buffer, i, 4).getUint32(0, true) === crcOld) new DataView(bytes.buffer, i, 4).setUint32(0, crcNew, true);
+    }
+    fs.writeFileSync(file, bytes);
+    const rows = (await openNpz(file)).get('x')!;
+    expect(Array.from(rows.read([0, 1]).data as Float32Array)).toEqual([1, 3, 5, 2, 4, 6]);
+    expect(Array.from(rows.read([1]).data as Float32Array)).toEqual([2, 4, 6]);
   });
 });
 
