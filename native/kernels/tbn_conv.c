@@ -112,15 +112,15 @@ tbn_status tbn_conv_geometry(int spatial, const int64_t *x_shape, const int64_t 
   return TBN_OK;
 }
 
+static int no_padding(const tbn_conv_geom *g) {
+  return g->pad0[0] == 0 && g->pad0[1] == 0 && g->pad1[0] == 0 && g->pad1[1] == 0;
+}
+
 /* Channels last, 1×1, stride 1, no pads, one group: y [n·h·w][oc] = x [n·h·w][c] · Wᵀ (run as that
  * product when the plan was made for the dense kernels: the caller's choice, by the channels). */
 static int is_dense(const tbn_conv_geom *g) {
   return g->channels_last && g->group == 1 && g->k[0] == 1 && g->k[1] == 1 && g->stride[0] == 1 &&
-         g->stride[1] == 1 && g->pad0[0] == 0 && g->pad0[1] == 0 && g->pad1[0] == 0 && g->pad1[1] == 0;
-}
-
-static int no_padding(const tbn_conv_geom *g) {
-  return g->pad0[0] == 0 && g->pad0[1] == 0 && g->pad1[0] == 0 && g->pad1[1] == 0;
+         g->stride[1] == 1 && no_padding(g);
 }
 
 /* Tasks that run whole images alone: many images, or images too small to split. */

@@ -195,7 +195,7 @@ function nothingTiled(selection: Selection, lambda: LambdaChoice): string {
 
 /** Agreement, output file and report for a compressed model built by compressWith. */
 async function finishCompress(
-  opts: CompressOptions,
+  opts: CompressOptions & CompressSettings,
   ctx: MethodContext,
   loaded: { fileBytes: number; externalBytes: number },
   result: MethodResult,
@@ -281,7 +281,7 @@ function canSynthesize(model: Model, shapes: Map<string, number[]>, warnings: st
   }
 }
 
-function evalSet(data: Dataset | undefined, model: Model, opts: CompressOptions, shapes: Map<string, number[]>) {
-  return { data, model, samples: opts.evalSamples ?? 500, seed: opts.seed ?? 0, shapes, tasks: { task: opts.task, blank: opts.blank } };
+function evalSet(data: Dataset | undefined, model: Model, opts: CompressOptions & CompressSettings, shapes: Map<string, number[]>) {
+  return { data, model, samples: opts.evalSamples ?? 500, seed: opts.seed, shapes, tasks: { task: opts.task, blank: opts.blank } };
 }
 

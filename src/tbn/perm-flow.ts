@@ -8,7 +8,7 @@
 // model's function.
 
 import { getAttr } from '../ir/attrs.js';
-import { consumerMap, initializerMap, producerMap } from '../ir/graph.js';
+import { consumerMap, defaultOpset, initializerMap, producerMap } from '../ir/graph.js';
 import type { Graph, Model, Node, OnnxTensor } from '../ir/types.js';
 import { join, numelOf, project, relabel, samePerm, simplify, PermConflict, type AxisPerm } from './perm-algebra.js';
 import { carryFlat, embed, norm, restrict, spanOf, toConsumedAxes, toStoredAxes, type Selection } from './perm-maps.js';
@@ -68,7 +68,7 @@ export class Flow {
     private readonly grown?: Map<string, number[]>,
   ) {
     this.g = model.graph;
-    this.defaultOpset = model.opsetImports.find((o) => !o.domain || o.domain === 'ai.onnx')?.version ?? 13;
+    this.defaultOpset = defaultOpset(model) ?? 13;
     this.inits = initializerMap(this.g);
     this.prod = producerMap(this.g);
     this.cons = consumerMap(this.g);
@@ -200,8 +200,8 @@ export class Flow {
     }
     if (op === 'Softmax' || op === 'LogSoftmax' || op === 'Hardmax') {
       const s = this.shape(y);
-      const a = norm(Number(getAttr(n, 'axis')?.i ?? (this.opset() >= 13 ? -1 : 1)), s.length);
-      const within = this.opset() >= 13 ? [a] : s.map((_, i) => i).filter((i) => i >= a);
+      const a = norm(Number(getAttr(n, 'axis')?.i ?? (this.defaultOpset >= 13 ? -1 : 1)), s.length);
+      const within = this.defaultOpset >= 13 ? [a] : s.map((_, i) => i).filter((i) => i >= a);
       return { sizes: s, parts: this.broadcast([n.inputs[0]!], [y], s.length, s), fibres: [s.map((_, i) => i).filter((i) => !within.includes(i))] };
     }
     if (QDQ.has(op)) return this.quantizeLinear(n);
@@ -246,10 +246,6 @@ export class Flow {
     }
     if (op === 'Conv' || op === 'ConvInteger') return this.conv(n);
     return undefined;
-  }
-
-  private opset(): number {
-    return this.defaultOpset;
   }
 
   private reduce(n: Node): Frame {

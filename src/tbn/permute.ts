@@ -99,22 +99,6 @@ export function groupChannels(sim: Float64Array, channels: number, p: number, no
   return order;
 }
 
-export function meanTileRowSimilarity(sim: Float64Array, channels: number, p: number, order: ArrayLike<number>, layers: number): number {
-  const groups = channels / p;
-  let total = 0;
-  let pairs = 0;
-  for (let j = 0; j < groups; j++) {
-    for (let a = 0; a < p; a++) {
-      for (let b = a + 1; b < p; b++) {
-        total += sim[order[j + a * groups]! * channels + order[j + b * groups]!]! / layers;
-        pairs++;
-      }
-    }
-  }
-  return pairs ? total / pairs : 1;
-}
-
-
 interface Objective {
   /** Per tiled producer: similarity of its channels and its tile-row period (channels / p). */
   sim: Map<number, { s: Float64Array; n: number; groups: number; p: number; layers: number }>;

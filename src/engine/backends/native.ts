@@ -60,6 +60,7 @@ export class NativeBackend implements Backend {
   private readonly reduceCode: Record<ReduceOp, number>;
   private readonly layouts: Record<GeometryName, Layout>;
   private g = new Float64Array(256);
+  private n = 0;
 
   constructor(readonly binding: NativeBinding) {
     this.layouts = layoutsOf(binding);
@@ -96,25 +97,27 @@ export class NativeBackend implements Backend {
   private pack(name: GeometryName, fields: object): Geometry {
     const values = fields as Record<string, unknown>;
     const layout = this.layouts[name];
-    let n = 0;
-    const put = (v: number) => {
-      if (n === this.g.length) {
-        const grown = new Float64Array(2 * n);
-        grown.set(this.g);
-        this.g = grown;
-      }
-      this.g[n++] = v;
-    };
+    this.n = 0;
     for (let i = 0; i < layout.length; i++) {
       const f = layout[i]!;
       // A rank is the length of the arrays after it, which the parameter objects carry.
       const v = f.kind === 'rank' ? values[layout[i + 1]!.name] : values[f.name];
       if (v === undefined) throw new Error(`native backend: geometry '${name}' needs '${f.kind === 'rank' ? layout[i + 1]!.name : f.name}'`);
-      if (f.kind === 'rank') put((v as readonly number[]).length);
-      else if (f.kind === 'ints') for (const x of v as readonly number[]) put(x);
-      else put(f.kind === 'flag' ? (v ? 1 : 0) : (v as number));
+      if (f.kind === 'rank') this.put((v as readonly number[]).length);
+      else if (f.kind === 'ints') for (const x of v as readonly number[]) this.put(x);
+      else this.put(f.kind === 'flag' ? (v ? 1 : 0) : (v as number));
     }
-    return this.g.subarray(0, n);
+    // The reader takes the fields it needs from the front; what follows is last call's.
+    return this.g;
+  }
+
+  private put(v: number): void {
+    if (this.n === this.g.length) {
+      const grown = new Float64Array(2 * this.n);
+      grown.set(this.g);
+      this.g = grown;
+    }
+    this.g[this.n++] = v;
   }
 
   /** What the addon reads back from `fields` packed as geometry `name` (tests). */

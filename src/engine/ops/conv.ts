@@ -9,7 +9,7 @@
 import { noGrad, record } from '../autograd.js';
 import type { ConvParams } from '../backend.js';
 import { tidy } from '../scope.js';
-import { empty, type Tensor, type Tiling } from '../tensor.js';
+import { empty, numel, type Tensor, type Tiling } from '../tensor.js';
 import { add, mul } from './elementwise.js';
 import { sum } from './reduce.js';
 import { reshape } from './shape-ops.js';
@@ -91,7 +91,7 @@ function tiledConv(x: Tensor, w: Tensor, t: Tiling, p: ConvParams): Tensor {
   const rows = p.outChannels / t.p;
   const small: ConvParams = { ...p, outChannels: rows };
   const n = p.batch;
-  const space = p.outShape.reduce((a, b) => a * b, 1);
+  const space = numel(p.outShape);
   const blocks = (v: Tensor) => reshape(v, [n, t.p, rows, space]);
   const perBlock = (a: Tensor) => reshape(a, [1, t.p, 1, 1]);
   const y = noGrad(() =>
