@@ -12,6 +12,7 @@ import { describeUpgrade, upgradeOpset, type UpgradeReport } from '../ir/upgrade
 import { encodeModelInline } from '../onnx/file.js';
 import { createOrtSession } from '../runtime/ort.js';
 import { MIN_FUNCTION_OPSET } from '../tbn/format.js';
+import { unprobe, withOutputs } from '../tbn/shapes.js';
 import { widenToFloat32, type HostTensor } from '../util/host-tensor.js';
 import { evalBatches } from '../verify/compare.js';
 
@@ -107,13 +108,9 @@ async function firstDifferingNode(original: Model, upgraded: Model, feeds: Recor
   const produced = new Set(upgraded.graph.nodes.flatMap((n) => n.outputs));
   const order = topoOrder(original.graph);
   const values = order.flatMap((i) => original.graph.nodes[i]!.outputs.filter((o) => o && produced.has(o)));
-  const exposing = (m: Model): Model => {
-    const have = new Set(m.graph.outputs.map((o) => o.name));
-    return { ...m, graph: { ...m.graph, outputs: [...m.graph.outputs, ...values.filter((v) => !have.has(v)).map((name) => ({ name }))] } };
-  };
   try {
-    const [sa, sb] = [await createOrtSession(encodeModelInline(exposing(original)), { threads: 1 }), await createOrtSession(encodeModelInline(exposing(upgraded)), { threads: 1 })];
-    const [ra, rb] = [await sa.run(feeds), await sb.run(feeds)];
+    const [sa, sb] = [await createOrtSession(encodeModelInline(withOutputs(original, values)), { threads: 1 }), await createOrtSession(encodeModelInline(withOutputs(upgraded, values)), { threads: 1 })];
+    const [ra, rb] = [unprobe(await sa.run(feeds)), unprobe(await sb.run(feeds))];
     await sa.release();
     await sb.release();
     for (const i of order) {

@@ -26,7 +26,7 @@ export function withOutputs(model: Model, names: string[]): Model {
 const PROBE_COPY = '__tbn_probe';
 
 /** Run results of a withOutputs model keyed by the original value names. */
-function unprobe<T>(out: Record<string, T>): Record<string, T> {
+export function unprobe<T>(out: Record<string, T>): Record<string, T> {
   return Object.fromEntries(Object.entries(out).map(([k, v]) => [k.endsWith(PROBE_COPY) ? k.slice(0, -PROBE_COPY.length) : k, v]));
 }
 
