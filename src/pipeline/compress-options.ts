@@ -2,11 +2,12 @@
 // compressModel, the method, fine-tuning and the budget search read them under these names.
 
 import { DEFAULT_FINETUNE } from '../tbn/finetune.js';
+import { ATTENTION_EPOCHS, DEFAULT_EPOCHS } from '../tbn/schedule.js';
 import type { AxisPolicy } from '../tbn/select.js';
 import { parseLayerAxis, parseLayerP } from '../tbn/select.js';
 import type { AlphaMode } from '../tbn/tile.js';
 import type { OutputFormat } from '../tbn/rewrite.js';
-import { duration, labelledDataOptions, nonNegativeInteger, nonNegativeNumber, positiveInteger, positiveNumber, type OptionSpecs, type OptionValues } from './option-spec.js';
+import { duration, labelledDataOptions, minParamsOption, nonNegativeInteger, nonNegativeNumber, positiveInteger, positiveNumber, type OptionSpecs, type OptionValues } from './option-spec.js';
 
 const AXES = ['auto', 'output', 'input', 'row-major'] as const satisfies readonly AxisPolicy[];
 
@@ -19,7 +20,7 @@ export const COMPRESS_OPTIONS = {
   p: { type: 'number', default: 4, coerce: positiveInteger('-p'), describe: 'Tiling factor: each weight becomes one tile of N/p bits reused p times' },
   'layer-p': { type: 'string', array: true, coerce: parseLayerP, describe: 'Per-layer p, name=p (node or weight name; p=1 keeps it fp32)' },
   'layer-axis': { type: 'string', array: true, coerce: parseLayerAxis, describe: 'Per-layer tile axis, name=auto|output|input|row-major (node or weight name, glob or /regex/)' },
-  'min-params': { type: 'number', coerce: nonNegativeInteger('--min-params'), describe: 'λ: layers with fewer parameters are not tiled (default: chosen from the model — the largest layers until they hold ≥ 90 % of the tileable weight bytes, never under 1 024)' },
+  ...minParamsOption,
   include: { type: 'string', array: true, describe: 'Only tile layers whose node or weight name matches (glob or /regex/)' },
   exclude: { type: 'string', array: true, describe: 'Never tile layers whose node or weight name matches (glob or /regex/)' },
   'tile-axis': { choices: AXES, default: 'auto' as AxisPolicy, describe: 'Which axis the tile regions run along' },
@@ -29,7 +30,7 @@ export const COMPRESS_OPTIONS = {
   'bn-recalib': { type: 'boolean', default: true, describe: 'Re-estimate BatchNorm statistics on --data after tiling (--no-bn-recalib to skip)' },
   finetune: { type: 'boolean', default: true, describe: 'Fine-tune the tiles by distillation (--no-finetune: tiles from the trained weights only)' },
   fuse: { type: 'boolean', default: true, describe: 'Fold the BatchNorm, activation and residual Add after a tiled layer into its fused op (--no-fuse to keep them as nodes)' },
-  epochs: { type: 'number', default: DEFAULT_FINETUNE.epochs, coerce: positiveInteger('--epochs'), describe: 'Fine-tuning passes over --data' },
+  epochs: { type: 'number', coerce: positiveInteger('--epochs'), describe: `Fine-tuning passes over --data (default: ${DEFAULT_EPOCHS}, ${ATTENTION_EPOCHS} for models with attention)` },
   steps: { type: 'number', coerce: positiveInteger('--steps'), describe: 'Fine-tuning steps (overrides --epochs)' },
   lr: { type: 'number', default: DEFAULT_FINETUNE.lr, coerce: positiveNumber('--lr'), describe: 'Peak learning rate (Adam, cosine schedule with warm-up)' },
   'batch-size': { type: 'number', coerce: positiveInteger('--batch-size'), describe: 'Fine-tuning batch size (default: 64, or fewer for small --data so that an epoch has ≥ 30 steps, never under 16)' },

@@ -15,6 +15,7 @@ import type { BatchNormUpdate } from '../tbn/batchnorm.js';
 import type { PermutationReport } from '../tbn/permute.js';
 import { bitsPerWeight, constantWeights, modelBitsPerWeight, type LambdaChoice } from '../tbn/sizes.js';
 import type { AlphaMode } from '../tbn/tile.js';
+import { defaultEpochs, type EpochChoice } from '../tbn/schedule.js';
 import { compressWith, type FinetuneSummary, type MethodContext, type MethodResult } from '../tbn/method.js';
 import type { FuseReport } from '../tbn/fuse-epilogue.js';
 import { compareModels, type Agreement } from '../verify/compare.js';
@@ -152,6 +153,7 @@ export async function compressModel(given: CompressOptions): Promise<CompressRep
   parseTaskFlags(opts.task, model.graph.outputs.map((o) => o.name!));
   const lambda = lambdaFor(model, opts.minParams);
   const select = { ...opts, minParams: lambda.value };
+  const schedule = defaultEpochs(model, opts.epochs);
   const ctx: MethodContext = {
     modelPath: opts.model,
     model,
@@ -164,13 +166,13 @@ export async function compressModel(given: CompressOptions): Promise<CompressRep
     bnRecalib: opts.bnRecalib,
     finetune: opts.finetune,
     fuse: opts.fuse,
-    training: opts,
+    training: { ...opts, epochs: schedule.epochs },
     progress: (phase, message) => progress({ phase, message }),
     warn: (w) => warnings.push(w),
     metadata: (tiled) => metadata(tiled, opts.alpha, upgrade),
     deadline: opts.timeBudget === undefined ? undefined : started + 1000 * opts.timeBudget,
   };
-  const facts = { lambda, upgrade, originalParams: constantWeights(loaded.model).params };
+  const facts = { lambda, upgrade, originalParams: constantWeights(loaded.model).params, schedule };
   if (opts.maxDrop !== undefined || opts.targetBits !== undefined) {
     const { result, report } = await compressWithBudget(ctx, select, opts, (message) => progress({ phase: 'budget', message }));
     return { ...(await finishCompress(opts, ctx, loaded, result, output, warnings, facts)), budget: report, seconds: (performance.now() - started) / 1000 };
@@ -201,7 +203,7 @@ async function finishCompress(
   result: MethodResult,
   output: string,
   warnings: string[],
-  facts: { lambda: LambdaChoice; upgrade: OpsetUpgrade | null; originalParams: number },
+  facts: { lambda: LambdaChoice; upgrade: OpsetUpgrade | null; originalParams: number; schedule: EpochChoice },
 ): Promise<CompressReport> {
   const progress = opts.onProgress ?? (() => {});
   const { compressed, tiled, selection } = result;
@@ -262,7 +264,7 @@ async function finishCompress(
     agreement,
     permutation: result.permutation,
     batchNorm: result.batchNorm,
-    finetune: result.finetune,
+    finetune: result.finetune && (opts.steps === undefined ? { ...result.finetune, epochsReason: facts.schedule.reason } : result.finetune),
     fused: result.fused,
     budget: null,
     seconds: 0,

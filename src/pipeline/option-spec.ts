@@ -86,3 +86,12 @@ export function labelledDataOptions(purpose: string) {
     'label-key': { type: 'string', default: 'label', describe: 'Key of the integer class labels in --data' },
   } as const satisfies OptionSpecs;
 }
+
+/** λ, shared by inspect and compress (the rule: chooseLambda in tbn/sizes.ts). */
+export const minParamsOption = {
+  'min-params': {
+    type: 'number',
+    coerce: nonNegativeInteger('--min-params'),
+    describe: 'λ: layers with fewer parameters are not tiled (default: chosen from the model — the largest layers until they hold ≥ 90 % of the tileable weight bytes and the rest no more bytes than they would at 1 bit per weight, never under 1 024)',
+  },
+} as const satisfies OptionSpecs;

@@ -20,6 +20,7 @@ import { augmentBatch, DEFAULT_AUGMENT } from './augment.js';
 import { floatFeeds, floatTeacher, floatView } from './float-view.js';
 import { consumedWeight } from './layers.js';
 import { tiledWeight } from './parametrize.js';
+import { DEFAULT_EPOCHS } from './schedule.js';
 import { TimeBudget, type ScheduleChoice } from './time-budget.js';
 import type { LayerChoice } from './select.js';
 import type { AlphaMode } from './tile.js';
@@ -62,7 +63,7 @@ export interface FinetuneOptions {
 }
 
 export const DEFAULT_FINETUNE: FinetuneOptions = {
-  epochs: 60,
+  epochs: DEFAULT_EPOCHS,
   lr: 1e-3,
   seed: 0,
   loss: 'auto',

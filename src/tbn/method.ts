@@ -55,6 +55,8 @@ export interface FinetuneSummary {
   backend: string;
   /** How the schedule was fitted to --time-budget. */
   schedule: ScheduleChoice | null;
+  /** Where the number of epochs came from (compressModel: the flag or the default rule). */
+  epochsReason?: string;
   /** What each output was taken to be and the loss it got; intermediate features matched. */
   tasks: FinetuneResult['tasks'];
   features: FinetuneResult['features'];

@@ -11,7 +11,10 @@ export const CANDIDATE_P = [2, 4, 8, 16, 32] as const;
 /**
  * λ chosen from the model when --min-params is not given: the largest tileable layers are
  * tiled until they hold at least this share of the tileable weight bytes (the paper's fixed
- * λ = 64 000 was set for CIFAR/ImageNet networks and tiles nothing in a 300 k-parameter model)…
+ * λ = 64 000 was set for CIFAR/ImageNet networks and tiles nothing in a 300 k-parameter model),
+ * and further until the layers left in full precision take no more bytes than the tiled ones
+ * would at one bit per weight: a 10 % tail of uniform layers (a ViT-Tiny's twelve attention
+ * output projections) otherwise held the file to under 10× smaller…
  */
 export const AUTO_LAMBDA_COVERAGE = 0.9;
 /** …and never a layer under this many parameters (its tile and scales would barely shrink it). */
@@ -37,12 +40,15 @@ export function chooseLambda(layers: readonly { params: number; bytes: number }[
   const bytes = sorted.reduce((a, l) => a + l.bytes, 0);
   let value = minParams ?? AUTO_LAMBDA_FLOOR;
   if (minParams === undefined) {
-    let acc = 0;
-    for (const l of sorted) {
-      if (l.params < AUTO_LAMBDA_FLOOR) break;
-      acc += l.bytes;
+    const open = sorted.filter((l) => l.params >= AUTO_LAMBDA_FLOOR);
+    let covered = 0;
+    let tiledParams = 0;
+    for (const [i, l] of open.entries()) {
+      covered += l.bytes;
+      tiledParams += l.params;
       value = l.params;
-      if (acc >= AUTO_LAMBDA_COVERAGE * bytes) break;
+      const tailBytes = open.slice(i + 1).reduce((a, t) => a + t.bytes, 0);
+      if (covered >= AUTO_LAMBDA_COVERAGE * bytes && tailBytes <= tiledParams / 8) break;
     }
   }
   const above = sorted.filter((l) => l.params >= value);
@@ -53,7 +59,7 @@ export function chooseLambda(layers: readonly { params: number; bytes: number }[
   if (minParams !== undefined) reason = `λ = ${fmtInt(value)} (--min-params): ${held} are at or above it`;
   else if (!sorted.length) reason = `λ = ${fmtInt(value)} (chosen from the model): it has no tileable layer`;
   else if (bytesAtOrAbove >= AUTO_LAMBDA_COVERAGE * bytes) {
-    reason = `λ = ${fmtInt(value)} (chosen from the model): the largest layers until they hold ≥ ${100 * AUTO_LAMBDA_COVERAGE} % of the tileable weight bytes — ${held}`;
+    reason = `λ = ${fmtInt(value)} (chosen from the model): the largest layers until they hold ≥ ${100 * AUTO_LAMBDA_COVERAGE} % of the tileable weight bytes and the rest no more than they would at 1 bit per weight — ${held}`;
   } else {
     reason = `λ = ${fmtInt(value)} (chosen from the model): every layer with ≥ ${fmtInt(AUTO_LAMBDA_FLOOR)} parameters — ${held}; smaller layers are not tiled by default`;
   }

@@ -14,12 +14,12 @@ describe('λ chosen from the model', () => {
     expect(r.code, r.stderr).toBe(0);
     const report = JSON.parse(r.stdout);
     expect(report.lambda).toEqual(inspect.lambda);
-    expect(report.lambda).toMatchObject({ auto: true, value: 18_432 });
+    expect(report.lambda).toMatchObject({ auto: true, value: 8_192 });
     expect(report.layers.map((l: { weight: string }) => l.weight)).toEqual(
       inspect.layers.filter((l: { blocked: string | null; underThreshold: boolean }) => !l.blocked && !l.underThreshold).map((l: { weight: string }) => l.weight),
     );
     const text = await tbn('compress', modelPath('mnist-resnet.onnx'), '--dry-run');
-    expect(text.stdout).toContain('λ = 18,432 (chosen from the model): the largest layers until they hold ≥ 90 % of the tileable weight bytes');
+    expect(text.stdout).toContain('λ = 8,192 (chosen from the model): the largest layers until they hold ≥ 90 % of the tileable weight bytes');
   });
 
   it('--min-params keeps its meaning', async () => {

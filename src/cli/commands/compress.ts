@@ -64,7 +64,7 @@ export function printCompress(r: CompressReport, ui: Ui): void {
   if (r.finetune) {
     const f = r.finetune;
     if (f.schedule) ui.out(`${describeSchedule(f.schedule)}; the whole run took ${r.seconds.toFixed(0)} s`);
-    ui.out(`fine-tuned: ${f.steps} steps of ${f.batchSize} (${f.epochs.toFixed(1)} epochs) in ${f.seconds.toFixed(1)} s on the ${f.backend} backend; distillation loss ${f.lossBefore.toFixed(4)} → ${f.lossAfter.toFixed(4)}`);
+    ui.out(`fine-tuned: ${f.steps} steps of ${f.batchSize} (${f.epochs.toFixed(1)} epochs${f.epochsReason ? `, ${f.epochsReason}` : ''}) in ${f.seconds.toFixed(1)} s on the ${f.backend} backend; distillation loss ${f.lossBefore.toFixed(4)} → ${f.lossAfter.toFixed(4)}`);
     for (const t of f.tasks) ui.out(`  ${t.task.output}: ${t.task.kind}, loss ${t.loss} — ${t.task.reason}`);
     ui.out(`  ${f.features.note}; ${f.augment.note}`);
   }

@@ -1,5 +1,6 @@
 // λ chosen from the model: the largest tileable layers until they hold ≥ 90 % of the tileable
-// weight bytes, never a layer under 1 024 parameters; inspect and compress agree on it.
+// weight bytes and the rest no more than they would at 1 bit per weight, never a layer under
+// 1 024 parameters; inspect and compress agree on it.
 import { describe, expect, it } from 'vitest';
 import { inspectModel } from '../../../src/pipeline/inspect.js';
 import { loadModel } from '../../../src/onnx/file.js';
@@ -11,10 +12,11 @@ const layer = (params: number) => ({ params, bytes: 4 * params });
 
 describe('chooseLambda', () => {
   it('takes the largest layers until they hold 90 % of the bytes', () => {
-    // 60 % + 25 % = 85 % < 90 %, + 10 % = 95 %: λ is the third layer's size.
-    const c = chooseLambda([layer(600_000), layer(100_000), layer(250_000), layer(50_000)]);
+    // 60 % + 25 % = 85 % < 90 %, + 10 % = 95 %: λ is the third layer's size; the last layer's
+    // 20 kB are fewer than the 950 000 tiled weights at 1 bit (119 kB).
+    const c = chooseLambda([layer(600_000), layer(100_000), layer(250_000), layer(5_000)]);
     expect(c).toMatchObject({ value: 100_000, auto: true, layersAtOrAbove: 3, layers: 4 });
-    expect(c.bytesAtOrAbove / c.bytes).toBeCloseTo(0.95, 5);
+    expect(c.bytesAtOrAbove / c.bytes).toBeCloseTo(0.995, 3);
     expect(c.reason).toMatch(/^λ = 100,000 \(chosen from the model\): the largest layers until they hold ≥ 90 %/);
   });
 
@@ -26,6 +28,18 @@ describe('chooseLambda', () => {
     expect(c.value).toBeGreaterThanOrEqual(AUTO_LAMBDA_FLOOR);
     expect(c.bytesAtOrAbove / c.bytes).toBeGreaterThanOrEqual(0.9);
     expect(chooseLambda(sizes.map(layer), 64_000)).toMatchObject({ value: 64_000, auto: false, layersAtOrAbove: 0 });
+  });
+
+  it('goes on past 90 % while the fp32 rest outweighs the tiles at 1 bit per weight (a ViT-Tiny)', () => {
+    // 12 blocks: fc1 and fc2 147 456 each, qkv 110 592, the output projection 36 864; patch
+    // projection 9 408, head 1 920. At 90 % the twelve projections (1.77 MB fp32) would stay,
+    // more than the 4.9 M tiled weights take at 1 bit (0.61 MB); with them tiled, the patch
+    // projection and head (45 kB) do not.
+    const vit = [...Array(24).fill(147_456), ...Array(12).fill(110_592), ...Array(12).fill(36_864), 9_408, 1_920].map(layer);
+    expect(chooseLambda(vit)).toMatchObject({ value: 36_864, layersAtOrAbove: 48 });
+    // The 90 % rule alone stopped at the qkv projections.
+    const atQkv = chooseLambda(vit, 110_592);
+    expect(atQkv.bytesAtOrAbove / atQkv.bytes).toBeGreaterThanOrEqual(0.9);
   });
 
   it('never goes under 1 024 parameters, and says so', () => {
