@@ -92,6 +92,6 @@ export const minParamsOption = {
   'min-params': {
     type: 'number',
     coerce: nonNegativeInteger('--min-params'),
-    describe: 'λ: layers with fewer parameters are not tiled (default: chosen from the model — the largest layers until they hold ≥ 90 % of the tileable weight bytes and the rest no more bytes than they would at 1 bit per weight, never under 1 024)',
+    describe: 'λ: layers with fewer parameters are not tiled (default: chosen from the model — the largest layers until they hold ≥ 90 % of the tileable weight bytes and the rest, the first layer aside, no more bytes than they would at 1 bit per weight, never under 1 024)',
   },
 } as const satisfies OptionSpecs;

@@ -138,7 +138,8 @@ export function lambdaFor(model: Model, minParams?: number, layers: TileableLaye
   if (minParams !== undefined && (!Number.isInteger(minParams) || minParams < 0)) throw new UsageError('--min-params must be a non-negative integer');
   const seen = new Set<string>();
   const open = layers.filter((t) => !t.blocked && !seen.has(t.layer.source.name) && seen.add(t.layer.source.name));
-  return chooseLambda(open.map((t) => ({ params: t.layer.params, bytes: storedBytes(t.layer) })), minParams);
+  const first = Math.min(...open.map((t) => t.layer.nodeIndex));
+  return chooseLambda(open.map((t) => ({ params: t.layer.params, bytes: storedBytes(t.layer), first: t.layer.nodeIndex === first })), minParams);
 }
 
 export function selectLayers(model: Model, opts: SelectOptions = {}): Selection {

@@ -42,6 +42,14 @@ describe('chooseLambda', () => {
     expect(atQkv.bytesAtOrAbove / atQkv.bytes).toBeGreaterThanOrEqual(0.9);
   });
 
+  it('does not go on for the first layer alone (the ViT fixture keeps its patch projection)', () => {
+    // vit-mnist: qkv, fc1, fc2 and proj of 3 blocks reach 96.5 %; the patch projection's 12.5 kB
+    // are more than the 86 k tiled weights take at 1 bit (10.8 kB), but it is the stem.
+    const vit = [...Array(3).fill(12_288), ...Array(6).fill(6_144), ...Array(3).fill(4_096)].map(layer);
+    expect(chooseLambda([{ ...layer(3_136), first: true }, ...vit]).value).toBe(4_096);
+    expect(chooseLambda([layer(3_136), ...vit]).value).toBe(3_136);
+  });
+
   it('never goes under 1 024 parameters, and says so', () => {
     const c = chooseLambda([layer(3_000), layer(900), layer(800), layer(700)]);
     expect(c.value).toBe(3_000);
