@@ -149,7 +149,7 @@ describe('recurrent nodes: gradients against finite differences', () => {
       const program = compile(m);
       const { names, shapes } = nodeInputs(c);
       const floats = names.filter((n) => n && n !== 'sequence_lens');
-      const lens = c.lens ? { sequence_lens: { dtype: 'int32' as const, dims: [c.lens.length], data: Int32Array.from(c.lens) } } : {};
+      const lens: Record<string, HostTensor> = c.lens ? { sequence_lens: { dtype: 'int32', dims: [c.lens.length], data: Int32Array.from(c.lens) } } : {};
       const rng = new Rng(5);
       try {
         // Y and the final states all carry gradient: checked on Y ⊕ Y_h (⊕ Y_c).
