@@ -52,11 +52,12 @@ describe('tiled recurrent weights', () => {
 
   it('finds W and R of each node as [D·G·H, in] layers', () => {
     const { chosen } = selectLayers(recurrentModel(), { p: 4, minParams: 0 });
-    expect(chosen.map((c) => [c.layer.op, c.layer.source.name, c.layer.shape, c.layer.nodeShape])).toEqual([
-      ['LSTM', 'lstm.W', [2 * 4 * H, I], [2, 4 * H, I]],
-      ['LSTM', 'lstm.R', [2 * 4 * H, H], [2, 4 * H, H]],
-      ['GRU', 'gru.W', [3 * H, I], [1, 3 * H, I]],
-      ['GRU', 'gru.R', [3 * H, H], [1, 3 * H, H]],
+    // Regions along the gate rows (tile_axis 0) even where H·G/p < 16 rows (select.ts).
+    expect(chosen.map((c) => [c.layer.op, c.layer.source.name, c.layer.shape, c.layer.nodeShape, c.layout.tileAxis])).toEqual([
+      ['LSTM', 'lstm.W', [2 * 4 * H, I], [2, 4 * H, I], 0],
+      ['LSTM', 'lstm.R', [2 * 4 * H, H], [2, 4 * H, H], 0],
+      ['GRU', 'gru.W', [3 * H, I], [1, 3 * H, I], 0],
+      ['GRU', 'gru.R', [3 * H, H], [1, 3 * H, H], 0],
     ]);
   });
 
