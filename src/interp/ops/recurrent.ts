@@ -45,6 +45,8 @@ interface DirectionInputs {
   /** X·Wᵀ + the biases that sit outside the cell, per step: [B, G·H] each, in time order. */
   xw: E.Tensor[];
   r: E.Tensor; // [G·H, H]
+  /** GRU: R split into its z, r and h blocks (the h block multiplies r ⊙ h). */
+  rGates?: E.Tensor[];
   /** GRU with linear_before_reset: R's h-gate bias, added inside the reset product. */
   rbh?: E.Tensor;
   h0: E.Tensor;
@@ -70,7 +72,7 @@ function step(cp: CellParams, d: DirectionInputs, xt: E.Tensor, h: E.Tensor, c: 
   // GRU: z = σ(x_z + h·R_zᵀ), r = σ(x_r + h·R_rᵀ), ĥ = tanh(x_h + (r⊙h)·R_hᵀ) or, with
   // linear_before_reset, tanh(x_h + r⊙(h·R_hᵀ + Rb_h)); h' = ĥ + z⊙(h − ĥ).
   const [xz, xr, xh] = E.split(xt, [H, H, H], 1) as [E.Tensor, E.Tensor, E.Tensor];
-  const [rz, rr, rh] = E.split(d.r, [H, H, H], 0) as [E.Tensor, E.Tensor, E.Tensor];
+  const [rz, rr, rh] = d.rGates as [E.Tensor, E.Tensor, E.Tensor];
   const z = E.sigmoid(E.add(xz, E.mm(h, rz, false, true)));
   const r = E.sigmoid(E.add(xr, E.mm(h, rr, false, true)));
   let hh: E.Tensor;
@@ -149,6 +151,7 @@ function makeRecurrent(kind: CellKind) {
         const dir: DirectionInputs = {
           xw: E.split(E.reshape(xw, [T, B, GH]), new Array<number>(T).fill(1), 0).map((s) => E.reshape(s, [B, GH])),
           r: Rd,
+          rGates: kind === 'GRU' ? E.split(Rd, [hidden, hidden, hidden], 0) : undefined,
           rbh,
           h0: h0s ? dirRow(h0s, d) : zeros,
           c0: kind === 'LSTM' ? (c0s ? dirRow(c0s, d) : zeros) : undefined,
