@@ -61,7 +61,7 @@ export function splitHoldout(data: Dataset, fraction: number, seed: number): { c
 }
 
 function psByName(point: BudgetPoint, table: LayerSensitivity[]): Record<string, number | 'fp32'> {
-  return Object.fromEntries(table.map((l) => [l.weight, point.ps.get(l.nodeIndex) || 'fp32']));
+  return Object.fromEntries(table.map((l) => [l.weight, point.ps.get(l.weight) || 'fp32']));
 }
 
 /** Accuracy points (or top-1 disagreement points) lost on the held-out data. */
@@ -103,7 +103,7 @@ export async function compressWithBudget(
     const key = `${frontier.indexOf(point)}:${epochs ?? 'full'}`;
     const seen = tried.get(key);
     if (seen) return seen;
-    const layerP = new Map(table.map((l) => [l.weight, point.ps.get(l.nodeIndex) || KEEP_FP32]));
+    const layerP = new Map(table.map((l) => [l.weight, point.ps.get(l.weight) || KEEP_FP32]));
     onProgress(`confirming ${bitsOf(point, table).toFixed(3)} bits/weight (${[...layerP.values()].map((p) => p || 'fp32').join(', ')})`);
     const result = await compressWith({ ...work, training: { ...work.training, epochs: epochs ?? work.training.epochs } }, { ...select, layerP, binarizeRest: false });
     const { drop } = await measureDrop(ctx.modelPath, result, holdout, ctx);

@@ -7,8 +7,8 @@
 import type { LayerSensitivity } from './sensitivity.js';
 
 export interface BudgetPoint {
-  /** Node index → p (0 keeps the layer fp32). */
-  ps: Map<number, number>;
+  /** Weight name → p (0 keeps the layer fp32); by weight, as a recurrent node has two. */
+  ps: Map<string, number>;
   bytes: number;
   /** Predicted loss: the sum of the chosen entries' losses. */
   cost: number;
@@ -43,7 +43,7 @@ export function paretoFrontier(table: LayerSensitivity[]): BudgetPoint[] {
     const next: BudgetPoint[] = [];
     for (const pt of points) {
       for (const e of layer.entries) {
-        next.push({ ps: new Map([...pt.ps, [layer.nodeIndex, e.p]]), bytes: pt.bytes + e.bytes, cost: pt.cost + e.loss });
+        next.push({ ps: new Map([...pt.ps, [layer.weight, e.p]]), bytes: pt.bytes + e.bytes, cost: pt.cost + e.loss });
       }
     }
     points = prune(next);
@@ -71,7 +71,7 @@ export function bitsOf(point: BudgetPoint, table: LayerSensitivity[]): number {
 export function predictedDrop(point: BudgetPoint, table: LayerSensitivity[]): number | null {
   let sum = 0;
   for (const layer of table) {
-    const e = layer.entries.find((x) => x.p === (point.ps.get(layer.nodeIndex) ?? 0));
+    const e = layer.entries.find((x) => x.p === (point.ps.get(layer.weight) ?? 0));
     const d = e?.accuracyDrop ?? (e?.disagreement === null || e?.disagreement === undefined ? null : 100 * e.disagreement);
     if (d === null || d === undefined) return null;
     sum += d;

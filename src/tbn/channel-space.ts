@@ -10,7 +10,7 @@
 import type { Model } from '../ir/types.js';
 import type { AxisPerm } from './perm-algebra.js';
 import { Flow, FlowFailure } from './perm-flow.js';
-import { layerOutput, type WeightLayer } from './layers.js';
+import { isRecurrent, layerOutput, type WeightLayer } from './layers.js';
 
 /** A layer's output channels as a value axis. */
 export interface Producer {
@@ -41,6 +41,8 @@ export interface BaseAnalysis {
 
 /** A layer's channels as the value it writes (an integer layer: its rescaling Mul's output). */
 export function producerOf(layer: WeightLayer, shapes: Map<string, number[]>): Producer | undefined {
+  // A recurrent layer's rows are gates of hidden units the flow does not follow through the cell.
+  if (isRecurrent(layer.op)) return undefined;
   const value = layerOutput(layer);
   const rank = shapes.get(value)?.length;
   if (rank === undefined) return undefined;

@@ -92,8 +92,8 @@ export function batchSizeFor(count: number, given?: number): number {
 }
 
 export interface FinetuneResult {
-  /** Latent weights per tiled layer (node index), in the layer's consumed layout. */
-  latent: Map<number, { w: Float32Array; a?: Float32Array }>;
+  /** Latent weights per tiled layer (by weight name: a recurrent node has two), in the layer's consumed layout. */
+  latent: Map<string, { w: Float32Array; a?: Float32Array }>;
   /** New values of the other trained weights, by initializer name. */
   updated: Map<string, Float32Array>;
   steps: number;
@@ -112,21 +112,22 @@ export interface FinetuneResult {
 
 export interface Student {
   program: Program;
-  latent: Map<number, { w: E.Tensor; a?: E.Tensor }>;
+  latent: Map<string, { w: E.Tensor; a?: E.Tensor }>;
   rest: string[];
 }
 
 export function buildStudent(model: Model, choices: LayerChoice[], opts: FinetuneOptions, frozen: ReadonlySet<string>): Student {
   const program = compile(model);
-  const latent = new Map<number, { w: E.Tensor; a?: E.Tensor }>();
+  const latent = new Map<string, { w: E.Tensor; a?: E.Tensor }>();
   const tiledValues = new Set<string>();
   for (const c of choices) {
     const value = c.layer.node.inputs[c.layer.weightInput]!;
     const init = consumedWeight(c.layer);
     const w = E.keep(E.parameter(init, c.layout.shape));
     const a = opts.alphaSource === 'separate' ? E.keep(E.parameter(init, c.layout.shape)) : undefined;
-    latent.set(c.layer.nodeIndex, { w, a });
-    program.setProducer(value, () => tiledWeight(w, a, c.layout, opts.alpha));
+    latent.set(c.layer.source.name, { w, a });
+    const view = c.layer.nodeShape;
+    program.setProducer(value, () => (view ? E.reshape(tiledWeight(w, a, c.layout, opts.alpha), view) : tiledWeight(w, a, c.layout, opts.alpha)));
     tiledValues.add(value);
     tiledValues.add(c.layer.source.name);
   }
@@ -287,7 +288,7 @@ export async function finetune(model: Model, choices: LayerChoice[], data: Datas
     }
     const seconds = (performance.now() - started) / 1000;
     const lossAfter = await evalLoss(student, obj, evalSet, opts);
-    const latent = new Map<number, { w: Float32Array; a?: Float32Array }>();
+    const latent = new Map<string, { w: Float32Array; a?: Float32Array }>();
     for (const [k, l] of student.latent) latent.set(k, { w: l.w.toArray() as Float32Array, a: l.a?.toArray() as Float32Array | undefined });
     const updated = new Map<string, Float32Array>();
     for (const [name, p] of student.program.parameters()) updated.set(name, p.toArray() as Float32Array);

@@ -3,7 +3,8 @@
 // Cast or Transpose nodes that exporters put in between, or quantized: behind DequantizeLinear
 // (QDQ) or read by ConvInteger/MatMulInteger in onnxruntime's dynamic-quantization chain
 // (quantized.ts) — and embedding tables (a Gather reading rows of a constant 2-D table: token
-// and position embeddings). Quantized layers tbn does not tile are listed too, with the reason.
+// and position embeddings), and the input and recurrent weights W and R of LSTM/GRU/RNN nodes
+// (recurrentLayers). Quantized layers tbn does not tile are listed too, with the reason.
 
 import { getAttr } from '../ir/attrs.js';
 import { consumerMap, initializerMap, nodeLabel, producerMap } from '../ir/graph.js';
@@ -11,7 +12,12 @@ import { bfloat16ToFloat, dtypeFromCode, halfToFloat, type ElementType } from '.
 import type { Graph, Model, Node, OnnxTensor } from '../ir/types.js';
 import { dequantizeLinear, dequantizeTensor, integerChain, untiledQuantizedOp, type Dequantize, type IntegerChain, type Lookups } from './quantized.js';
 
-export type LayerOp = 'Gemm' | 'MatMul' | 'Conv' | 'Gather';
+export type LayerOp = 'Gemm' | 'MatMul' | 'Conv' | 'Gather' | RecurrentOp;
+
+export type RecurrentOp = 'LSTM' | 'GRU' | 'RNN';
+/** Gate blocks stacked in a recurrent node's W and R (ONNX order: LSTM i o f c, GRU z r h). */
+export const RECURRENT_GATES: Record<RecurrentOp, number> = { LSTM: 4, GRU: 3, RNN: 1 };
+export const isRecurrent = (op: string): op is RecurrentOp => op in RECURRENT_GATES;
 
 export interface WeightSource {
   /** The constant that holds the values: an initializer, or the output of a Constant node. */
@@ -53,6 +59,11 @@ export interface WeightLayer {
   integer?: IntegerChain;
   /** Why tbn cannot tile this layer (it is found so that reports can say so). */
   unsupported?: string;
+  /**
+   * The shape the node reads, when `shape` is a 2-D view of it: a recurrent W/R
+   * [D, G·H, in] is tiled as the [D·G·H, in] matrix of its gate rows (same row-major data).
+   */
+  nodeShape?: number[];
 }
 
 const PASS_THROUGH = new Set(['Identity', 'Cast', 'Transpose']);
@@ -195,6 +206,7 @@ export function findWeightLayers(model: Model): WeightLayer[] {
     if (!isDefaultDomain(node)) return;
     const op = node.opType;
     let layer: WeightLayer | undefined;
+    if (isRecurrent(op)) return void layers.push(...recurrentLayers(graph, node, nodeIndex, look));
     if (op === 'Gather') layer = embeddingTable(graph, node, nodeIndex, look);
     else if (op === 'ConvInteger' || op === 'MatMulInteger') layer = integerLayer(graph, node, nodeIndex, look);
     else if (op !== 'Gemm' && op !== 'MatMul' && op !== 'Conv') layer = untiledLayer(graph, node, nodeIndex, look);
@@ -254,6 +266,27 @@ function embeddingTable(graph: Graph, node: Node, nodeIndex: number, cache: Cach
   const shape = consumedShape(source);
   if (!dtype || shape.length !== 2 || shape[0]! * shape[1]! === 0) return undefined;
   return { nodeIndex, node, label: nodeLabel(node, nodeIndex), op: 'Gather', weightInput: 0, source, shape, params: shape[0]! * shape[1]!, dtype, outDim: shape[1]!, outAxis: 1, inDim: shape[0]! };
+}
+
+/**
+ * W (input 1) and R (input 2) of an LSTM/GRU/RNN node: [D, G·H, in] with in = input size or H.
+ * All gates' pre-activations of one direction are one product x·Wᵀ (h·Rᵀ), so each weight is
+ * the Gemm weight [D·G·H, in] of its gate rows (outAxis 0), and λ, the axis policy and the
+ * tile math apply as to any Gemm with transB = 1 (docs/design.md, "Recurrent layers").
+ */
+function recurrentLayers(graph: Graph, node: Node, nodeIndex: number, cache: Cache): WeightLayer[] {
+  const op = node.opType as RecurrentOp;
+  return [1, 2].flatMap((weightInput) => {
+    const source = constantSource(graph, node.inputs[weightInput] ?? '', cache);
+    if (!source || !FLOAT_WEIGHTS.has(source.tensor.dtype)) return [];
+    const dtype = consumedType(graph, source);
+    const nodeShape = consumedShape(source);
+    if (!dtype || nodeShape.length !== 3) return [];
+    const [d, rows, cols] = nodeShape as [number, number, number];
+    if (d * rows * cols === 0) return [];
+    const shape = [d * rows, cols];
+    return [{ nodeIndex, node, label: `${nodeLabel(node, nodeIndex)}:${weightInput === 1 ? 'W' : 'R'}`, op, weightInput, source, shape, nodeShape, params: d * rows * cols, dtype, outDim: d * rows, outAxis: 0, inDim: cols }];
+  });
 }
 
 /** The weight as the layer consumes it: float32, in the layout after any Transpose. */

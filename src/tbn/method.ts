@@ -162,7 +162,7 @@ export async function compressWith(ctx: MethodContext, select: SelectOptions, op
       );
       working = replaceInitializers(working, r.updated);
       tiled = selection.chosen.map((c) => {
-        const l = r.latent.get(c.layer.nodeIndex)!;
+        const l = r.latent.get(c.layer.source.name)!;
         return { layer: c.layer, layout: c.layout, alphaMode: alpha, tile: computeTile(l.w, c.layout, alpha, l.a) };
       });
       const perEpoch = Math.max(1, Math.floor((data?.count ?? 512) / r.batchSize));

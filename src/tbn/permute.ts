@@ -9,7 +9,7 @@ import { dtypeBits } from '../ir/dtype.js';
 import { getAttr } from '../ir/attrs.js';
 import type { Model, Node, OnnxTensor } from '../ir/types.js';
 import { ChannelSpaces, producerOf, STRIDE, type BaseAnalysis, type Pool, type Producer } from './channel-space.js';
-import { consumedWeight, findWeightLayers } from './layers.js';
+import { consumedWeight, findWeightLayers, isRecurrent } from './layers.js';
 import { applyPerm, lift, type AxisPerm } from './perm-algebra.js';
 import { FlowFailure } from './perm-flow.js';
 import type { LayerChoice } from './select.js';
@@ -261,7 +261,18 @@ export function permuteChannels(model: Model, choices: LayerChoice[], shapes: Ma
     entry.similarityAfter = meanSimilarity(obj, failure ? before : orders, members);
     return entry;
   });
-  return { model: failure ? model : permuted, report };
+  return { model: failure ? model : permuted, report: [...report, ...recurrentReports(choices)] };
+}
+
+/** Tiled recurrent nodes, reported as channel spaces left as they are, and why. */
+function recurrentReports(choices: LayerChoice[]): PermutationReport[] {
+  const nodes = new Map<number, LayerChoice[]>();
+  for (const c of choices) if (isRecurrent(c.layer.op)) nodes.set(c.layer.nodeIndex, [...(nodes.get(c.layer.nodeIndex) ?? []), c]);
+  return [...nodes.values()].map((cs) => {
+    const l = cs[0]!.layer;
+    const reason = `not followed: moving the ${l.op}'s hidden units moves the gate rows of W and R, R's columns, the biases, the states and every reader of Y together`;
+    return { layers: [l.node.name || l.label], channels: l.outDim, p: cs[0]!.layout.p, permuted: false, reason };
+  });
 }
 
 /** The model with every edit applied (initializers and Constant nodes). */

@@ -6,7 +6,7 @@
 // exactly as it was; constants and nodes that only fed tiled layers are dropped.
 
 import { UserError } from '../errors.js';
-import { attr, floatTensorOf, node as makeNode, tensor } from '../ir/build.js';
+import { attr, floatTensorOf, int64Tensor, node as makeNode, tensor } from '../ir/build.js';
 import { consumerMap, defaultOpset, producerMap } from '../ir/graph.js';
 import type { Attribute, Graph, KeyValue, Model, Node, OnnxTensor, ValueInfo } from '../ir/types.js';
 import { MIN_FUNCTION_OPSET, MIN_IR_WITH_FUNCTIONS, OPS, TBN_DOMAIN, TBN_OPSET_VERSION, type TbnOpName } from './format.js';
@@ -36,7 +36,8 @@ export function fusedOpFor(layer: WeightLayer): TbnOpName {
   if (layer.weightInput !== 1) return 'TbnDecode';
   if (layer.op === 'Gemm') return 'TbnGemm';
   if (layer.op === 'MatMul') return 'TbnMatMul';
-  return 'TbnConv';
+  if (layer.op === 'Conv') return 'TbnConv';
+  return 'TbnDecode'; // a recurrent node reads its decoded W and R
 }
 
 /** Throws when the model cannot take the custom format (and says what to do instead). */
@@ -110,12 +111,16 @@ export function rewriteModel(model: Model, tiled: TiledLayer[], opts: RewriteOpt
     (src.dequantize?.params ?? []).forEach(maybeDead);
     io.replaced.forEach((r) => at.set(r, []));
     io.feeders.forEach((f) => candidates.add(g.nodes[f]!));
-    const inputs = (w: string) => n.inputs.map((v, i) => (i === layer.weightInput ? w : v));
+    // A node with two tiled weights (a recurrent W and R) is rewritten once per weight.
+    const earlier = at.get(layer.nodeIndex);
+    const current = earlier?.at(-1) ?? n;
+    const inputs = (w: string) => current.inputs.map((v, i) => (i === layer.weightInput ? w : v));
+    const place = (nodes: Node[]) => at.set(layer.nodeIndex, [...(earlier?.slice(0, -1) ?? []), ...nodes]);
     if (opts.format === 'expanded') {
       const w = names.fresh(`${src.name}_tbn`);
-      initializers.push(floatTensorOf(w, dtype, layer.shape, decodeTile(t.tile, t.layout)));
-      const node = layer.integer ? { ...n, opType: layer.op, inputs: [io.input, w], outputs: [io.output] } : { ...n, inputs: inputs(w) };
-      at.set(layer.nodeIndex, [node]);
+      initializers.push(floatTensorOf(w, dtype, layer.nodeShape ?? layer.shape, decodeTile(t.tile, t.layout)));
+      const node = layer.integer ? { ...n, opType: layer.op, inputs: [io.input, w], outputs: [io.output] } : { ...current, inputs: inputs(w) };
+      place([node]);
       continue;
     }
     const bits = names.fresh(`${src.name}_tbn_bits`);
@@ -125,8 +130,18 @@ export function rewriteModel(model: Model, tiled: TiledLayer[], opts: RewriteOpt
     used.add(op);
     if (op === 'TbnDecode') {
       const w = names.fresh(`${src.name}_tbn_decoded`);
-      const decode = makeNode('TbnDecode', [bits, scales], [w], tileAttrs(t), { domain: TBN_DOMAIN, name: `${n.name || src.name}/TbnDecode` });
-      at.set(layer.nodeIndex, [decode, { ...n, inputs: inputs(w) }]);
+      // Unique per weight: a recurrent node has two.
+      const base = layer.nodeShape ? `${n.name || layer.label}/${layer.weightInput === 1 ? 'W' : 'R'}` : n.name || src.name;
+      const decode = makeNode('TbnDecode', [bits, scales], [w], tileAttrs(t), { domain: TBN_DOMAIN, name: `${base}/TbnDecode` });
+      if (!layer.nodeShape) {
+        place([decode, { ...current, inputs: inputs(w) }]);
+        continue;
+      }
+      // The tile decodes the 2-D view; the node reads its own shape.
+      const [shape, viewed] = [names.fresh(`${src.name}_tbn_shape`), names.fresh(`${src.name}_tbn_weight`)];
+      initializers.push(int64Tensor(shape, [layer.nodeShape.length], layer.nodeShape));
+      const reshape = makeNode('Reshape', [w, shape], [viewed], [], { name: `${base}/Reshape` });
+      place([decode, reshape, { ...current, inputs: inputs(viewed) }]);
       continue;
     }
     // Optional inputs are always passed: onnx 1.12's checker cannot infer through a function

@@ -9,7 +9,7 @@ import { UsageError } from '../errors.js';
 import { consumerMap } from '../ir/graph.js';
 import type { Model } from '../ir/types.js';
 import { TILE_FLOAT_TYPES } from './format.js';
-import { findWeightLayers, type WeightLayer } from './layers.js';
+import { findWeightLayers, isRecurrent, type WeightLayer } from './layers.js';
 import { chooseLambda, tensorBytes, type LambdaChoice } from './sizes.js';
 import type { TileLayout } from './tile.js';
 
@@ -97,6 +97,9 @@ function chooseAxis(layer: WeightLayer, p: number, policy: AxisPolicy): 0 | 1 {
   if (policy === 'input') return axisFor(layer, 'input');
   // Embedding rows are tokens: regions along them would give p tokens one bit pattern.
   if (layer.op === 'Gather' && layer.outDim % p === 0) return axisFor(layer, 'output');
+  // Recurrent W/R: regions of whole gates (each with its own α at p = G) measured best
+  // (docs/design.md, "Recurrent layers"), whatever the hidden size.
+  if (isRecurrent(layer.op) && layer.outDim % p === 0) return axisFor(layer, 'output');
   const outOk = layer.outDim % p === 0 && layer.outDim / p >= MIN_DISTINCT_ROWS;
   const inOk = layer.inDim % p === 0 && (layer.op !== 'Conv' || layer.shape.length === 2);
   if (outOk || !inOk) return axisFor(layer, layer.outDim % p === 0 || !inOk ? 'output' : 'input');

@@ -254,7 +254,7 @@ export async function layerSensitivity(
       let c2 = choice;
       if (shapeMap && choice.regionsAlongOutput) {
         working = permuteChannels(model, [choice], shapeMap).model;
-        c2 = makeChoice(findWeightLayers(working).find((l) => l.nodeIndex === layer.nodeIndex)!, p, select.tileAxis);
+        c2 = makeChoice(findWeightLayers(working).find((l) => l.nodeIndex === layer.nodeIndex && l.weightInput === layer.weightInput)!, p, select.tileAxis);
       }
       const inputs = await captureInputs(working, c2, ref);
       const latent = await reconstruct(working, c2, inputs, opts.localSteps ?? 30, opts.alpha);

@@ -11,9 +11,10 @@ import { SCATTER_OPS } from './scatter.js';
 import { MATH_OPS } from './math.js';
 import { NN_OPS } from './nn.js';
 import { QUANTIZE_OPS } from './quantize.js';
+import { RECURRENT_OPS } from './recurrent.js';
 import { SHAPE_OPS } from './shape.js';
 import { TENSOR_OPS } from './tensor.js';
 
-export const OPS: OpTable = { ...ELEMENTWISE_OPS, ...MATH_OPS, ...NN_OPS, ...SHAPE_OPS, ...TENSOR_OPS, ...INDEXING_OPS, ...RESIZE_OPS, ...EINSUM_OPS, ...LOSS_OPS, ...SCATTER_OPS, ...QUANTIZE_OPS };
+export const OPS: OpTable = { ...ELEMENTWISE_OPS, ...MATH_OPS, ...NN_OPS, ...SHAPE_OPS, ...TENSOR_OPS, ...INDEXING_OPS, ...RESIZE_OPS, ...EINSUM_OPS, ...LOSS_OPS, ...SCATTER_OPS, ...QUANTIZE_OPS, ...RECURRENT_OPS };
 
 export const SUPPORTED_OPS: readonly string[] = Object.keys(OPS).sort();
