@@ -23,6 +23,7 @@
 #include "tbn_internal.h"
 
 #define MAX_PB 64
+#define WCACHE_FLOATS ((int64_t)1 << 18)
 
 typedef struct conv_plan {
   int64_t sh, sw;     /* stride phases of the copy (1 without phases) */
@@ -42,6 +43,7 @@ typedef struct conv_plan {
   int use_col;        /* IN_COMBINE: columns are gathered per block, the input chunks summed first */
   int batch;          /* tasks take whole images (batch_mode), not blocks of one image */
   int dense;          /* channels-last 1×1: run as the dense product, nothing else is planned */
+  int wcache;         /* batch mode: each task expands every weight block once, for all its images */
   const tbn_micro *mk; /* the micro-kernel set of the ISA chosen at plan time */
 } conv_plan;
 
@@ -177,6 +179,10 @@ static tbn_status conv_layout(const tbn_matrix *m, const tbn_conv_geom *g, size_
   w->task_col = (size_t)(p->kx * p->mk->conv_pb);
   w->task_pbase = p->use_col ? (size_t)p->mk->conv_pb : 0;
   w->coloff = (int64_t *)tbn_take(a, (size_t)p->kx * sizeof(int64_t));
+  /* A task of several images keeps every expanded block (nrows·kx floats per group, at most
+   * WCACHE_FLOATS) instead of expanding each again for every image. */
+  if (p->batch && g->n >= 2 * (int64_t)tasks && tbn_mul(g->group * p->nchblk, (int64_t)w->task_wexp, &t) && t <= WCACHE_FLOATS)
+    p->wcache = 1, w->task_wexp = (size_t)t;
   w->wexp = (float *)tbn_take(a, w->task_wexp * tasks * sizeof(float));
   w->tile = (float *)tbn_take(a, w->task_tile * tasks * sizeof(float));
   w->col = (float *)tbn_take(a, w->task_col * tasks * sizeof(float));
@@ -492,7 +498,8 @@ static void run_units(const conv_ctx *c, size_t t, size_t u0, size_t u1) {
     const int64_t *off = c->w.off;
     const int jn = block_rows(c, gr, cb, rows);
     int jj;
-    if (wkey != have_w) expand(c, rows, jn, wexp), have_w = wkey;
+    const float *w = c->p.wcache ? wexp + wkey * (int64_t)(c->p.kx * TBN_EXP_ROWS) : wexp;
+    if (!c->p.wcache && wkey != have_w) expand(c, rows, jn, wexp), have_w = wkey;
     if (c->p.use_col) {
       if ((int64_t)ckey != have_col) build_col(c, img_src, gr, f0, col, pbase), have_col = (int64_t)ckey;
       src = col, off = c->w.coloff;
@@ -507,8 +514,8 @@ static void run_units(const conv_ctx *c, size_t t, size_t u0, size_t u1) {
     }
     for (jj = 0; jj < jn; jj += mk->conv_jb) {
       const int jb = jn - jj < mk->conv_jb ? jn - jj : mk->conv_jb;
-      if (mk->conv_short && c->p.npos - f0 < pb) mk->conv_short(wexp + jj, c->p.kx, src, off, jb, tile + jj * pb, c->p.npos - f0);
-      else mk->conv(wexp + jj, c->p.kx, src, off, jb, tile + jj * pb);
+      if (mk->conv_short && c->p.npos - f0 < pb) mk->conv_short(w + jj, c->p.kx, src, off, jb, tile + jj * pb, c->p.npos - f0);
+      else mk->conv(w + jj, c->p.kx, src, off, jb, tile + jj * pb);
     }
     store(c, n, gr, f0, rows, jn, tile);
   }
@@ -530,6 +537,13 @@ static void batch_task(void *arg, size_t t) {
   size_t n0, n1, n;
   range_of(t, all->tasks, (size_t)all->g->n, &n0, &n1);
   c.xbase = c.w.xpad + (c.p.copy ? t * (size_t)c.p.xpad_len : 0);
+  if (c.p.wcache) {
+    float *wexp = c.w.wexp + t * c.w.task_wexp;
+    int64_t rows[TBN_EXP_ROWS], gr, cb;
+    for (gr = 0; gr < c.g->group; gr++)
+      for (cb = 0; cb < c.p.nchblk; cb++)
+        expand(&c, rows, block_rows(&c, gr, cb, rows), wexp + (gr * c.p.nchblk + cb) * c.p.kx * TBN_EXP_ROWS);
+  }
   for (n = n0; n < n1; n++) {
     c.n0 = (int64_t)n;
     if (c.p.copy) copy_image(&c, (int64_t)n, c.xbase, 0, c.g->c, 1, c.w.rowbuf + t * c.w.task_rowbuf);
