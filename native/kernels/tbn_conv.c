@@ -529,6 +529,23 @@ static void unit_task(void *arg, size_t t) {
   run_units(c, t, u0, u1);
 }
 
+/* Reads what image n's units read in place (its residual, and its input when not copied) one
+ * line after another first: the units read it as dozens of short strided streams, one per
+ * channel, which the hardware prefetchers do not follow, so each would wait on memory. */
+static void warm_image(const conv_ctx *c, int64_t n) {
+#if defined(__GNUC__)
+  const tbn_conv_geom *g = c->g;
+  const int64_t ylen = g->oc * g->out[0] * g->out[1], xlen = g->c * g->in[0] * g->in[1];
+  int64_t i;
+  if (c->post.residual)
+    for (i = 0; i < ylen; i += 16) __builtin_prefetch(c->post.residual + n * ylen + i, 0, 2);
+  if (!c->p.copy)
+    for (i = 0; i < xlen; i += 16) __builtin_prefetch(c->x + n * xlen + i, 0, 2);
+#else
+  (void)c, (void)n;
+#endif
+}
+
 /* Batch mode: task t runs images [n0, n1) alone, its copy buffer holding one image at a time. */
 static void batch_task(void *arg, size_t t) {
   const conv_ctx *all = (const conv_ctx *)arg;
@@ -546,6 +563,7 @@ static void batch_task(void *arg, size_t t) {
   }
   for (n = n0; n < n1; n++) {
     c.n0 = (int64_t)n;
+    warm_image(&c, (int64_t)n);
     if (c.p.copy) copy_image(&c, (int64_t)n, c.xbase, 0, c.g->c, 1, c.w.rowbuf + t * c.w.task_rowbuf);
     run_units(&c, t, 0, per_image);
   }
