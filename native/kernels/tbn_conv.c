@@ -256,26 +256,42 @@ static void copy_row(const conv_ctx *c, const float *src, float *ch_base, int64_
   }
 }
 
+/* Zeroes padded row hp of channels [c0, c1) (every column phase). */
+static void zero_row(const conv_ctx *c, float *xpad, int64_t hp, int64_t c0, int64_t c1) {
+  const conv_plan *p = &c->p;
+  const int64_t plane = p->hph * p->wph, ph = hp % p->sh, i = hp / p->sh;
+  int64_t ch, pw;
+  for (ch = c0; ch < c1; ch++)
+    for (pw = 0; pw < p->sw; pw++) memset(xpad + ch * p->chan + (ph * p->sw + pw) * plane + i * p->wph, 0, (size_t)p->wph * sizeof(float));
+}
+
 /* Copies channels [c0, c1) of image n into xpad: zero padding, split into sh × sw stride
- * phases, one input row at a time (channels last: the rows of the channel range transposed
- * first, so every read is contiguous). The slack after the channels is zeroed with the last. */
+ * phases. Channels first: channel by channel, row after row, one sequential read of x (a row
+ * of every channel in turn would be one short stream per channel, which the hardware
+ * prefetchers do not follow). Channels last: the rows of the channel range transposed first,
+ * so every read is contiguous. The slack after the channels is zeroed with the last. */
 static void copy_image(const conv_ctx *c, int64_t n, float *xpad, int64_t c0, int64_t c1, int zero_tail, float *scratch) {
   const tbn_conv_geom *g = c->g;
   const conv_plan *p = &c->p;
-  const int64_t wd = g->in[1], plane = p->hph * p->wph;
+  const int64_t wd = g->in[1], rows = p->sh * p->hph;
   float *pr = scratch, *tb = scratch + p->sw * p->wph + 16;
-  int64_t hp, ch, pw;
-  for (hp = 0; hp < p->sh * p->hph; hp++) {
-    const int64_t row = hp - g->pad0[0], ph = hp % p->sh, i = hp / p->sh;
-    if (row < 0 || row >= g->in[0]) {
-      for (ch = c0; ch < c1; ch++)
-        for (pw = 0; pw < p->sw; pw++) memset(xpad + ch * p->chan + (ph * p->sw + pw) * plane + i * p->wph, 0, (size_t)p->wph * sizeof(float));
-      continue;
-    }
-    if (g->channels_last) p->mk->transpose(c->x + ((n * g->in[0] + row) * wd) * g->c + c0, wd, c1 - c0, g->c, tb, wd);
-    for (ch = c0; ch < c1; ch++) {
-      const float *src = g->channels_last ? tb + (ch - c0) * wd : c->x + ((n * g->c + ch) * g->in[0] + row) * wd;
-      copy_row(c, src, xpad + ch * p->chan, ph, i, pr);
+  int64_t hp, ch;
+  if (!g->channels_last) {
+    for (ch = c0; ch < c1; ch++)
+      for (hp = 0; hp < rows; hp++) {
+        const int64_t row = hp - g->pad0[0];
+        if (row < 0 || row >= g->in[0]) zero_row(c, xpad, hp, ch, ch + 1);
+        else copy_row(c, c->x + ((n * g->c + ch) * g->in[0] + row) * wd, xpad + ch * p->chan, hp % p->sh, hp / p->sh, pr);
+      }
+  } else {
+    for (hp = 0; hp < rows; hp++) {
+      const int64_t row = hp - g->pad0[0];
+      if (row < 0 || row >= g->in[0]) {
+        zero_row(c, xpad, hp, c0, c1);
+        continue;
+      }
+      p->mk->transpose(c->x + ((n * g->in[0] + row) * wd) * g->c + c0, wd, c1 - c0, g->c, tb, wd);
+      for (ch = c0; ch < c1; ch++) copy_row(c, tb + (ch - c0) * wd, xpad + ch * p->chan, hp % p->sh, hp / p->sh, pr);
     }
   }
   if (zero_tail) {
