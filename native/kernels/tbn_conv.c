@@ -605,7 +605,7 @@ tbn_status tbn_conv_run(const tbn_matrix *m, const tbn_conv_geom *g, const float
   conv_ctx c;
   size_t need;
   tbn_arena a;
-  int64_t kk, work;
+  int64_t kk, work, area;
   tbn_status s;
   if (!m || !g) return TBN_ERR_ARG;
   memset(&c, 0, sizeof c);
@@ -621,14 +621,15 @@ tbn_status tbn_conv_run(const tbn_matrix *m, const tbn_conv_geom *g, const float
   c.m = m, c.g = g, c.x = x, c.y = y;
   if (m->mode == TBN_MODE_OUT_REUSE) tbn_post_init(&c.post, epi, c.p.mk, g->oc, m->alpha, m->ro, 1.0f, bias, c.w.post);
   else tbn_post_init(&c.post, epi, c.p.mk, g->oc, 0, 1, 1.0f, bias, c.w.post);
-  for (kk = 0; kk < c.p.k; kk++) {
-    /* tap kk = (channel in group, kernel row, kernel column), row-major like W */
-    const int64_t ch = kk / (g->k[0] * g->k[1]), rest = kk % (g->k[0] * g->k[1]);
-    const int64_t dh = (rest / g->k[1]) * g->dil[0], dw = (rest % g->k[1]) * g->dil[1];
-    if (c.p.use_col) c.w.off[kk] = ch * c.p.chan + dh * c.p.wph + dw;
-    else c.w.off[kk] = ch * c.p.chan + ((dh % c.p.sh) * c.p.sw + dw % c.p.sw) * c.p.hph * c.p.wph +
-                       (dh / c.p.sh) * c.p.wph + dw / c.p.sw;
+  /* tap kk = (channel in group, kernel row, kernel column), row-major like W: the offsets of
+   * one channel's taps, then the same shifted by a channel for the others (no division per tap) */
+  area = g->k[0] * g->k[1];
+  for (kk = 0; kk < area; kk++) {
+    const int64_t dh = (kk / g->k[1]) * g->dil[0], dw = (kk % g->k[1]) * g->dil[1];
+    if (c.p.use_col) c.w.off[kk] = dh * c.p.wph + dw;
+    else c.w.off[kk] = ((dh % c.p.sh) * c.p.sw + dw % c.p.sw) * c.p.hph * c.p.wph + (dh / c.p.sh) * c.p.wph + dw / c.p.sw;
   }
+  for (kk = area; kk < c.p.k; kk++) c.w.off[kk] = c.w.off[kk - area] + c.p.chan;
   for (kk = 0; kk < c.p.kx; kk++) c.w.coloff[kk] = kk * c.p.mk->conv_pb;
   c.units = (size_t)(g->n * g->group * c.p.nchblk * c.p.nposblk);
   if (!tbn_mul(g->n, c.p.image_work, &work)) work = INT64_MAX;
