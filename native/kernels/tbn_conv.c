@@ -520,9 +520,12 @@ static void run_units(const conv_ctx *c, size_t t, size_t u0, size_t u1) {
       if ((int64_t)ckey != have_col) build_col(c, img_src, gr, f0, col, pbase), have_col = (int64_t)ckey;
       src = col, off = c->w.coloff;
     } else {
+      /* An uncopied input is read in place: the last blocks of the last image must not read past
+       * it (a short last block reads only its positions, rounded up to the short kernel's step). */
+      const int64_t left = c->p.npos - f0;
+      const int64_t span = mk->conv_short && left < pb ? tbn_ceil_div(left, mk->conv_short_step) * mk->conv_short_step : pb;
       src = img_src + gr * c->p.cg * c->p.chan + f0;
-      /* An uncopied input is read in place: the last blocks of the last image must not read past it. */
-      if (!c->p.copy && (src - c->x) + off[c->p.kx - 1] + pb > xtotal) {
+      if (!c->p.copy && (src - c->x) + off[c->p.kx - 1] + span > xtotal) {
         const int64_t g0 = (img_src - c->x) + gr * c->p.cg * c->p.chan;
         bounded_col(c, c->x + g0, xtotal - g0, f0, col);
         src = col, off = c->w.coloff;
