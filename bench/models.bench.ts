@@ -5,7 +5,10 @@
 // (model, batch, threads) are interleaved: each keeps the best median of 3 rounds. Then the
 // resident memory a session adds (fp32 against p = 4), each measured in a fresh process.
 // Compression here is tiles from random/trained weights (no fine-tuning): speed and memory do not
-// depend on the tile values. TBN_BENCH_ONLY=<regex> filters models; TBN_BENCH_BATCHES=1,64.
+// depend on the tile values. TBN_BENCH_ONLY=<regex> filters models; TBN_BENCH_BATCHES=1,64;
+// TBN_BENCH_THREADS=1,2; TBN_BENCH_BASELINE=<another build of libtbn_ort_ops> adds p = 2 and 4
+// run by that library to the same interleaved rounds (a before/after of a kernel change);
+// TBN_BENCH_MEMORY=0 skips the session-memory part.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -37,7 +40,7 @@ interface Spec {
 }
 
 const fixture = (file: string) => () => loadModel(path.join(root, 'fixtures', 'models', file)).model;
-const MODELS: Spec[] = [
+export const MODELS: Spec[] = [
   { label: 'mnist-mlp', source: fixture('mnist-mlp.onnx'), minParams: 4096 },
   { label: 'mnist-cnn', source: fixture('mnist-cnn.onnx'), minParams: 4096 },
   { label: 'mnist-resnet', source: fixture('mnist-resnet.onnx'), minParams: 4096 },
@@ -48,7 +51,7 @@ const MODELS: Spec[] = [
   { label: 'encoder block d=768 T=32', source: () => transformerBlock(768, 12, 32), minParams: 64000 },
 ];
 
-const bytesOf = (m: Model) => encodeModel(writeModel(m));
+export const modelBytes = (m: Model) => encodeModel(writeModel(m));
 const numel = (d: number[]) => d.reduce((a, b) => a * b, 1);
 
 interface Compressed {
@@ -60,7 +63,7 @@ interface Compressed {
   fused: number;
 }
 
-async function compress(m: Model, p: number, minParams: number, fold: boolean): Promise<Compressed> {
+export async function compressForBench(m: Model, p: number, minParams: number, fold: boolean): Promise<Compressed> {
   const chosen = selectLayers(m, { p, minParams }).chosen;
   const tiled = tileChoices(chosen, 'per-tile');
   let out = rewriteModel(m, tiled, { format: 'custom' });
@@ -71,10 +74,10 @@ async function compress(m: Model, p: number, minParams: number, fold: boolean): 
     fused = r.report.reduce((a, x) => a + x.fused.length, 0);
   }
   const tiledWeights = tiled.filter((t) => t.layer.source.kind === 'initializer').map((t) => t.layer.source.name);
-  return { bytes: bytesOf(out), tiledParams: tiled.reduce((a, t) => a + t.layer.params, 0), tiledLayers: tiled.length, tiledWeights, fused };
+  return { bytes: modelBytes(out), tiledParams: tiled.reduce((a, t) => a + t.layer.params, 0), tiledLayers: tiled.length, tiledWeights, fused };
 }
 
-function feedsFor(m: Model, batch: number, rng: Rng): Record<string, HostTensor> {
+export function feedsFor(m: Model, batch: number, rng: Rng): Record<string, HostTensor> {
   return Object.fromEntries(
     modelInputs(m).map((s) => {
       const dims = s.dims.map((d, i) => (d > 0 ? d : i === 0 ? batch : 1));
@@ -121,6 +124,8 @@ export default async function (): Promise<BenchSection[]> {
   if (!status.available) return [{ title: 'whole models: ai.tbn kernels vs onnxruntime fp32', columns: ['note'], rows: [[status.reason]], data: { skipped: status.reason } }];
   const only = process.env.TBN_BENCH_ONLY ? new RegExp(process.env.TBN_BENCH_ONLY) : undefined;
   const batches = (process.env.TBN_BENCH_BATCHES ?? '1,64').split(',').map(Number);
+  const threadCounts = (process.env.TBN_BENCH_THREADS ?? '1,2').split(',').map(Number);
+  const baseline = process.env.TBN_BENCH_BASELINE;
   const rows: (string | number)[][] = [];
   const memRows: (string | number)[][] = [];
   const data: Record<string, unknown>[] = [];
@@ -129,16 +134,17 @@ export default async function (): Promise<BenchSection[]> {
   for (const spec of MODELS) {
     if (only && !only.test(spec.label)) continue;
     const m = spec.source();
-    const fp32 = bytesOf(m);
-    const p2 = await compress(m, 2, spec.minParams, true);
-    const p4 = await compress(m, 4, spec.minParams, true);
-    const p4raw = await compress(m, 4, spec.minParams, false);
-    const variants: [string, Uint8Array][] = [['onnxruntime fp32', fp32], ['tbn p=2', p2.bytes], ['tbn p=4', p4.bytes], ['tbn p=4, not folded', p4raw.bytes]];
+    const fp32 = modelBytes(m);
+    const p2 = await compressForBench(m, 2, spec.minParams, true);
+    const p4 = await compressForBench(m, 4, spec.minParams, true);
+    const p4raw = await compressForBench(m, 4, spec.minParams, false);
+    const variants: [string, Uint8Array, string?][] = [['onnxruntime fp32', fp32], ['tbn p=2', p2.bytes], ['tbn p=4', p4.bytes], ['tbn p=4, not folded', p4raw.bytes]];
+    if (baseline) variants.push(['baseline p=2', p2.bytes, baseline], ['baseline p=4', p4.bytes, baseline]);
     for (const batch of batches) {
       const feeds = feedsFor(m, batch, rng);
-      for (const threads of [1, 2]) {
+      for (const threads of threadCounts) {
         const timers: Timer[] = [];
-        for (const [, b] of variants) timers.push(await nativeTimer(b, feeds, threads, 1000));
+        for (const [, b, lib] of variants) timers.push(await nativeTimer(b, feeds, threads, 1000, lib));
         const times = await measure(timers, 3);
         const cpu = timers.map((t) => t.cpu);
         const base = times[0]!;
@@ -152,8 +158,9 @@ export default async function (): Promise<BenchSection[]> {
         });
       }
     }
+    if (process.env.TBN_BENCH_MEMORY === '0') continue;
     const bare = withoutWeights(m, p4.tiledWeights);
-    const [fp32Rss, tbnRss, bareRss] = [sessionRss(fp32, m), sessionRss(p4.bytes, m), sessionRss(bytesOf(bare), bare)];
+    const [fp32Rss, tbnRss, bareRss] = [sessionRss(fp32, m), sessionRss(p4.bytes, m), sessionRss(modelBytes(bare), bare)];
     const tiledFp32 = 4 * p4.tiledParams;
     const [fp32Held, tbnHeld] = [fp32Rss - bareRss, tbnRss - bareRss];
     memRows.push([spec.label, p4.tiledLayers, mib(tiledFp32), mib(fp32Rss), mib(tbnRss), mib(bareRss), mib(fp32Held), mib(tbnHeld), tbnHeld > 0 ? `1/${(fp32Held / tbnHeld).toFixed(0)}` : '≈ 0']);
@@ -163,7 +170,11 @@ export default async function (): Promise<BenchSection[]> {
   return [
     {
       title: 'whole models: ai.tbn kernels vs onnxruntime fp32',
-      columns: ['model', 'batch', 'threads', 'fp32 ms', 'p=2 ms', 'p=2 speed-up', 'p=4 ms', 'p=4 speed-up', 'p=4 unfolded ms', 'p=4 unfolded speed-up', 'p=4 CPU-time speed-up'],
+      columns: [
+        'model', 'batch', 'threads', 'fp32 ms',
+        ...['p=2', 'p=4', 'p=4 unfolded', ...(baseline ? ['baseline p=2', 'baseline p=4'] : [])].flatMap((v) => [`${v} ms`, `${v} speed-up`]),
+        'p=4 CPU-time speed-up',
+      ],
       rows,
       notes: [
         `onnxruntime ${status.version}, kernel path ${status.kernelPaths.at(-1)}, ${cpu}; best median of 3 interleaved rounds, native loop. Last column (1 thread): the ratio of CPU time per run, which a loaded machine disturbs less than wall time.`,

@@ -177,7 +177,8 @@ void dense_case(Rng &r, int c) {
 
 void conv_case(Rng &r, int c) {
   const int spatial = r.range(1, 2), group = r.next() % 3 == 0 ? r.range(2, 4) : 1;
-  const int64_t cg = r.next() % 4 == 0 ? 1 : r.range(1, 5), ocg = r.range(1, 9), n = r.range(1, 2);
+  // a few images, or (one case in four) enough that each of the 3 tasks runs several in turn
+  const int64_t cg = r.next() % 4 == 0 ? 1 : r.range(1, 5), ocg = r.range(1, 9), n = r.next() % 4 == 0 ? r.range(6, 10) : r.range(1, 2);
   int64_t xs[4] = {n, cg * group, 1, 1}, ws_[4] = {ocg * group, cg, 1, 1}, st[2], dl[2], pads[4];
   for (int s = 0; s < spatial; s++) {
     xs[2 + s] = r.range(1, 11), ws_[2 + s] = r.range(1, 3), st[s] = r.range(1, 2), dl[s] = r.range(1, 2);

@@ -23,6 +23,7 @@
 #include "tbn_internal.h"
 
 #define MAX_PB 64
+#define WCACHE_FLOATS ((int64_t)1 << 18)
 
 typedef struct conv_plan {
   int64_t sh, sw;     /* stride phases of the copy (1 without phases) */
@@ -42,6 +43,7 @@ typedef struct conv_plan {
   int use_col;        /* IN_COMBINE: columns are gathered per block, the input chunks summed first */
   int batch;          /* tasks take whole images (batch_mode), not blocks of one image */
   int dense;          /* channels-last 1×1: run as the dense product, nothing else is planned */
+  int wcache;         /* batch mode: each task expands every weight block once, for all its images */
   const tbn_micro *mk; /* the micro-kernel set of the ISA chosen at plan time */
 } conv_plan;
 
@@ -177,6 +179,10 @@ static tbn_status conv_layout(const tbn_matrix *m, const tbn_conv_geom *g, size_
   w->task_col = (size_t)(p->kx * p->mk->conv_pb);
   w->task_pbase = p->use_col ? (size_t)p->mk->conv_pb : 0;
   w->coloff = (int64_t *)tbn_take(a, (size_t)p->kx * sizeof(int64_t));
+  /* A task of several images keeps every expanded block (nrows·kx floats per group, at most
+   * WCACHE_FLOATS) instead of expanding each again for every image. */
+  if (p->batch && g->n >= 2 * (int64_t)tasks && tbn_mul(g->group * p->nchblk, (int64_t)w->task_wexp, &t) && t <= WCACHE_FLOATS)
+    p->wcache = 1, w->task_wexp = (size_t)t;
   w->wexp = (float *)tbn_take(a, w->task_wexp * tasks * sizeof(float));
   w->tile = (float *)tbn_take(a, w->task_tile * tasks * sizeof(float));
   w->col = (float *)tbn_take(a, w->task_col * tasks * sizeof(float));
@@ -250,26 +256,42 @@ static void copy_row(const conv_ctx *c, const float *src, float *ch_base, int64_
   }
 }
 
+/* Zeroes padded row hp of channels [c0, c1) (every column phase). */
+static void zero_row(const conv_ctx *c, float *xpad, int64_t hp, int64_t c0, int64_t c1) {
+  const conv_plan *p = &c->p;
+  const int64_t plane = p->hph * p->wph, ph = hp % p->sh, i = hp / p->sh;
+  int64_t ch, pw;
+  for (ch = c0; ch < c1; ch++)
+    for (pw = 0; pw < p->sw; pw++) memset(xpad + ch * p->chan + (ph * p->sw + pw) * plane + i * p->wph, 0, (size_t)p->wph * sizeof(float));
+}
+
 /* Copies channels [c0, c1) of image n into xpad: zero padding, split into sh × sw stride
- * phases, one input row at a time (channels last: the rows of the channel range transposed
- * first, so every read is contiguous). The slack after the channels is zeroed with the last. */
+ * phases. Channels first: channel by channel, row after row, one sequential read of x (a row
+ * of every channel in turn would be one short stream per channel, which the hardware
+ * prefetchers do not follow). Channels last: the rows of the channel range transposed first,
+ * so every read is contiguous. The slack after the channels is zeroed with the last. */
 static void copy_image(const conv_ctx *c, int64_t n, float *xpad, int64_t c0, int64_t c1, int zero_tail, float *scratch) {
   const tbn_conv_geom *g = c->g;
   const conv_plan *p = &c->p;
-  const int64_t wd = g->in[1], plane = p->hph * p->wph;
+  const int64_t wd = g->in[1], rows = p->sh * p->hph;
   float *pr = scratch, *tb = scratch + p->sw * p->wph + 16;
-  int64_t hp, ch, pw;
-  for (hp = 0; hp < p->sh * p->hph; hp++) {
-    const int64_t row = hp - g->pad0[0], ph = hp % p->sh, i = hp / p->sh;
-    if (row < 0 || row >= g->in[0]) {
-      for (ch = c0; ch < c1; ch++)
-        for (pw = 0; pw < p->sw; pw++) memset(xpad + ch * p->chan + (ph * p->sw + pw) * plane + i * p->wph, 0, (size_t)p->wph * sizeof(float));
-      continue;
-    }
-    if (g->channels_last) p->mk->transpose(c->x + ((n * g->in[0] + row) * wd) * g->c + c0, wd, c1 - c0, g->c, tb, wd);
-    for (ch = c0; ch < c1; ch++) {
-      const float *src = g->channels_last ? tb + (ch - c0) * wd : c->x + ((n * g->c + ch) * g->in[0] + row) * wd;
-      copy_row(c, src, xpad + ch * p->chan, ph, i, pr);
+  int64_t hp, ch;
+  if (!g->channels_last) {
+    for (ch = c0; ch < c1; ch++)
+      for (hp = 0; hp < rows; hp++) {
+        const int64_t row = hp - g->pad0[0];
+        if (row < 0 || row >= g->in[0]) zero_row(c, xpad, hp, ch, ch + 1);
+        else copy_row(c, c->x + ((n * g->c + ch) * g->in[0] + row) * wd, xpad + ch * p->chan, hp % p->sh, hp / p->sh, pr);
+      }
+  } else {
+    for (hp = 0; hp < rows; hp++) {
+      const int64_t row = hp - g->pad0[0];
+      if (row < 0 || row >= g->in[0]) {
+        zero_row(c, xpad, hp, c0, c1);
+        continue;
+      }
+      p->mk->transpose(c->x + ((n * g->in[0] + row) * wd) * g->c + c0, wd, c1 - c0, g->c, tb, wd);
+      for (ch = c0; ch < c1; ch++) copy_row(c, tb + (ch - c0) * wd, xpad + ch * p->chan, hp % p->sh, hp / p->sh, pr);
     }
   }
   if (zero_tail) {
@@ -492,14 +514,18 @@ static void run_units(const conv_ctx *c, size_t t, size_t u0, size_t u1) {
     const int64_t *off = c->w.off;
     const int jn = block_rows(c, gr, cb, rows);
     int jj;
-    if (wkey != have_w) expand(c, rows, jn, wexp), have_w = wkey;
+    const float *w = c->p.wcache ? wexp + wkey * (int64_t)(c->p.kx * TBN_EXP_ROWS) : wexp;
+    if (!c->p.wcache && wkey != have_w) expand(c, rows, jn, wexp), have_w = wkey;
     if (c->p.use_col) {
       if ((int64_t)ckey != have_col) build_col(c, img_src, gr, f0, col, pbase), have_col = (int64_t)ckey;
       src = col, off = c->w.coloff;
     } else {
+      /* An uncopied input is read in place: the last blocks of the last image must not read past
+       * it (a short last block reads only its positions, rounded up to the short kernel's step). */
+      const int64_t left = c->p.npos - f0;
+      const int64_t span = mk->conv_short && left < pb ? tbn_ceil_div(left, mk->conv_short_step) * mk->conv_short_step : pb;
       src = img_src + gr * c->p.cg * c->p.chan + f0;
-      /* An uncopied input is read in place: the last blocks of the last image must not read past it. */
-      if (!c->p.copy && (src - c->x) + off[c->p.kx - 1] + pb > xtotal) {
+      if (!c->p.copy && (src - c->x) + off[c->p.kx - 1] + span > xtotal) {
         const int64_t g0 = (img_src - c->x) + gr * c->p.cg * c->p.chan;
         bounded_col(c, c->x + g0, xtotal - g0, f0, col);
         src = col, off = c->w.coloff;
@@ -507,8 +533,8 @@ static void run_units(const conv_ctx *c, size_t t, size_t u0, size_t u1) {
     }
     for (jj = 0; jj < jn; jj += mk->conv_jb) {
       const int jb = jn - jj < mk->conv_jb ? jn - jj : mk->conv_jb;
-      if (mk->conv_short && c->p.npos - f0 < pb) mk->conv_short(wexp + jj, c->p.kx, src, off, jb, tile + jj * pb, c->p.npos - f0);
-      else mk->conv(wexp + jj, c->p.kx, src, off, jb, tile + jj * pb);
+      if (mk->conv_short && c->p.npos - f0 < pb) mk->conv_short(w + jj, c->p.kx, src, off, jb, tile + jj * pb, c->p.npos - f0);
+      else mk->conv(w + jj, c->p.kx, src, off, jb, tile + jj * pb);
     }
     store(c, n, gr, f0, rows, jn, tile);
   }
@@ -522,6 +548,29 @@ static void unit_task(void *arg, size_t t) {
   run_units(c, t, u0, u1);
 }
 
+/* Reads one float of every cache line of v[0, n): brings a tensor that a batch task reads as
+ * dozens of short strided streams into the cache as one sequential stream (software prefetches
+ * may be dropped when the memory system is busy; loads are not). */
+static float touch(const float *v, int64_t n) {
+  float acc = 0.0f;
+  int64_t i;
+  for (i = 0; i < n; i += 16) acc += v[i];
+  return acc;
+}
+
+/* Image n's residual, and its input when it is not copied, read through once before its
+ * units, which read them one short stream per channel: the hardware prefetchers do not follow
+ * dozens of streams, and each read would wait on memory (in a whole model these tensors come
+ * from memory, not from the cache). */
+static void warm_image(const conv_ctx *c, int64_t n) {
+  const tbn_conv_geom *g = c->g;
+  const int64_t ylen = g->oc * g->out[0] * g->out[1], xlen = g->c * g->in[0] * g->in[1];
+  volatile float sink = 0.0f;
+  if (c->post.residual) sink += touch(c->post.residual + n * ylen, ylen);
+  if (!c->p.copy) sink += touch(c->x + n * xlen, xlen);
+  (void)sink;
+}
+
 /* Batch mode: task t runs images [n0, n1) alone, its copy buffer holding one image at a time. */
 static void batch_task(void *arg, size_t t) {
   const conv_ctx *all = (const conv_ctx *)arg;
@@ -530,8 +579,16 @@ static void batch_task(void *arg, size_t t) {
   size_t n0, n1, n;
   range_of(t, all->tasks, (size_t)all->g->n, &n0, &n1);
   c.xbase = c.w.xpad + (c.p.copy ? t * (size_t)c.p.xpad_len : 0);
+  if (c.p.wcache) {
+    float *wexp = c.w.wexp + t * c.w.task_wexp;
+    int64_t rows[TBN_EXP_ROWS], gr, cb;
+    for (gr = 0; gr < c.g->group; gr++)
+      for (cb = 0; cb < c.p.nchblk; cb++)
+        expand(&c, rows, block_rows(&c, gr, cb, rows), wexp + (gr * c.p.nchblk + cb) * c.p.kx * TBN_EXP_ROWS);
+  }
   for (n = n0; n < n1; n++) {
     c.n0 = (int64_t)n;
+    warm_image(&c, (int64_t)n);
     if (c.p.copy) copy_image(&c, (int64_t)n, c.xbase, 0, c.g->c, 1, c.w.rowbuf + t * c.w.task_rowbuf);
     run_units(&c, t, 0, per_image);
   }
@@ -551,7 +608,7 @@ tbn_status tbn_conv_run(const tbn_matrix *m, const tbn_conv_geom *g, const float
   conv_ctx c;
   size_t need;
   tbn_arena a;
-  int64_t kk, work;
+  int64_t kk, work, area;
   tbn_status s;
   if (!m || !g) return TBN_ERR_ARG;
   memset(&c, 0, sizeof c);
@@ -567,14 +624,15 @@ tbn_status tbn_conv_run(const tbn_matrix *m, const tbn_conv_geom *g, const float
   c.m = m, c.g = g, c.x = x, c.y = y;
   if (m->mode == TBN_MODE_OUT_REUSE) tbn_post_init(&c.post, epi, c.p.mk, g->oc, m->alpha, m->ro, 1.0f, bias, c.w.post);
   else tbn_post_init(&c.post, epi, c.p.mk, g->oc, 0, 1, 1.0f, bias, c.w.post);
-  for (kk = 0; kk < c.p.k; kk++) {
-    /* tap kk = (channel in group, kernel row, kernel column), row-major like W */
-    const int64_t ch = kk / (g->k[0] * g->k[1]), rest = kk % (g->k[0] * g->k[1]);
-    const int64_t dh = (rest / g->k[1]) * g->dil[0], dw = (rest % g->k[1]) * g->dil[1];
-    if (c.p.use_col) c.w.off[kk] = ch * c.p.chan + dh * c.p.wph + dw;
-    else c.w.off[kk] = ch * c.p.chan + ((dh % c.p.sh) * c.p.sw + dw % c.p.sw) * c.p.hph * c.p.wph +
-                       (dh / c.p.sh) * c.p.wph + dw / c.p.sw;
+  /* tap kk = (channel in group, kernel row, kernel column), row-major like W: the offsets of
+   * one channel's taps, then the same shifted by a channel for the others (no division per tap) */
+  area = g->k[0] * g->k[1];
+  for (kk = 0; kk < area; kk++) {
+    const int64_t dh = (kk / g->k[1]) * g->dil[0], dw = (kk % g->k[1]) * g->dil[1];
+    if (c.p.use_col) c.w.off[kk] = dh * c.p.wph + dw;
+    else c.w.off[kk] = ((dh % c.p.sh) * c.p.sw + dw % c.p.sw) * c.p.hph * c.p.wph + (dh / c.p.sh) * c.p.wph + dw / c.p.sw;
   }
+  for (kk = area; kk < c.p.k; kk++) c.w.off[kk] = c.w.off[kk - area] + c.p.chan;
   for (kk = 0; kk < c.p.kx; kk++) c.w.coloff[kk] = kk * c.p.mk->conv_pb;
   c.units = (size_t)(g->n * g->group * c.p.nchblk * c.p.nposblk);
   if (!tbn_mul(g->n, c.p.image_work, &work)) work = INT64_MAX;

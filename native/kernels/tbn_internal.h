@@ -130,6 +130,8 @@ typedef struct tbn_micro {
   void (*transpose)(const float *src, int64_t rows, int64_t cols, int64_t lds, float *dst, int64_t ldd);
   /* even[j] = src[2j], odd[j] = src[2j + 1] for j < n (the column phases of a stride-2 conv). */
   void (*deinterleave2)(const float *src, int64_t n, float *even, float *odd);
+  /* conv_short reads the first npos positions rounded up to a multiple of this from each tap. */
+  int conv_short_step;
 } tbn_micro;
 
 void tbn_deinterleave2_portable(const float *src, int64_t n, float *even, float *odd);

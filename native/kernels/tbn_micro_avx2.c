@@ -237,6 +237,11 @@ static void affine_act_avx2(const float *t, int64_t n, float s, float b, const t
 #undef AFFINE_LOOP
 }
 
+/* Each channel of a conv store is its own stream (dozens at once, too many for the hardware
+ * prefetchers), continued by the next position block: fetch that block's residual and output
+ * lines while this one is stored (a prefetch past the end of a buffer does not fault). */
+#define STORE_AHEAD (2 * A_PB)
+
 static inline __attribute__((always_inline)) void segments_loop(const float *t, int nch, const float *s, const float *bias,
                                                                 float *const *y, const float *const *r, const int64_t *src,
                                                                 const int64_t *dst, const int64_t *len, int nseg, const int act,
@@ -252,6 +257,8 @@ static inline __attribute__((always_inline)) void segments_loop(const float *t, 
       int64_t i;
       for (i = 0; i + 8 <= len[k]; i += 8) {
         __m256 x = _mm256_fmadd_ps(sv, _mm256_loadu_ps(v + i), bv);
+        if (rr) _mm_prefetch((const char *)(rr + i + STORE_AHEAD), _MM_HINT_T0);
+        _mm_prefetch((const char *)(d + i + STORE_AHEAD), _MM_HINT_T0);
         if (rr) x = _mm256_add_ps(x, _mm256_loadu_ps(rr + i));
         _mm256_storeu_ps(d + i, act8(x, act, a, b));
       }
@@ -326,4 +333,4 @@ static void post_block_avx2(float *y, int64_t ld, int64_t nb, int64_t n, int64_t
 }
 
 
-const tbn_micro tbn_micro_avx2 = {panel_avx2, gemv_avx2, conv_avx2, 0, 0, 0, 0, A_NB, 4, A_JB, A_PB, act_avx2, affine_act_avx2, store_segments_avx2, post_block_avx2, tbn_transpose_x86, deinterleave2_avx2};
+const tbn_micro tbn_micro_avx2 = {panel_avx2, gemv_avx2, conv_avx2, 0, 0, 0, 0, A_NB, 4, A_JB, A_PB, act_avx2, affine_act_avx2, store_segments_avx2, post_block_avx2, tbn_transpose_x86, deinterleave2_avx2, 0};

@@ -312,6 +312,11 @@ static void affine_act_avx512(const float *t, int64_t n, float s, float b, const
 #undef AFFINE_LOOP
 }
 
+/* Each channel of a conv store is its own stream (dozens at once, too many for the hardware
+ * prefetchers), continued by the next position block: fetch that block's residual and output
+ * lines while this one is stored (a prefetch past the end of a buffer does not fault). */
+#define STORE_AHEAD (2 * X_PB)
+
 static inline __attribute__((always_inline)) void segments_loop(const float *t, int nch, const float *s, const float *bias,
                                                                 float *const *y, const float *const *r, const int64_t *src,
                                                                 const int64_t *dst, const int64_t *len, int nseg, const int act,
@@ -325,7 +330,16 @@ static inline __attribute__((always_inline)) void segments_loop(const float *t, 
       float *d = y[c] + dst[k];
       const float *rr = r[c] ? r[c] + dst[k] : 0;
       int64_t i;
-      for (i = 0; i < len[k]; i += 16) {
+      /* whole vectors unmasked: a masked load cannot take its data from an earlier store and
+       * stalls when it seems to overlap one (the residual and y are often 4 KiB apart) */
+      for (i = 0; i + 16 <= len[k]; i += 16) {
+        __m512 x = _mm512_fmadd_ps(sv, _mm512_loadu_ps(v + i), bv);
+        if (rr) _mm_prefetch((const char *)(rr + i + STORE_AHEAD), _MM_HINT_T0);
+        _mm_prefetch((const char *)(d + i + STORE_AHEAD), _MM_HINT_T0);
+        if (rr) x = _mm512_add_ps(x, _mm512_loadu_ps(rr + i));
+        _mm512_storeu_ps(d + i, act16(x, act, a, b));
+      }
+      if (i < len[k]) {
         const __mmask16 m = low_mask(len[k] - i);
         __m512 x = _mm512_fmadd_ps(sv, _mm512_maskz_loadu_ps(m, v + i), bv);
         if (rr) x = _mm512_add_ps(x, _mm512_maskz_loadu_ps(m, rr + i));
@@ -390,4 +404,4 @@ static void post_block_avx512(float *y, int64_t ld, int64_t nb, int64_t n, int64
 
 
 /* No FMA panel or bit-row kernel: the table-lookup kernels cover every batch size. */
-const tbn_micro tbn_micro_avx512 = {0, 0, conv_avx512, conv_short_avx512, lut_avx512, vlut_tables_avx512, vlut_avx512, 0, 0, X_JB, X_PB, act_avx512, affine_act_avx512, store_segments_avx512, post_block_avx512, tbn_transpose_x86, deinterleave2_avx512};
+const tbn_micro tbn_micro_avx512 = {0, 0, conv_avx512, conv_short_avx512, lut_avx512, vlut_tables_avx512, vlut_avx512, 0, 0, X_JB, X_PB, act_avx512, affine_act_avx512, store_segments_avx512, post_block_avx512, tbn_transpose_x86, deinterleave2_avx512, 16};

@@ -48,35 +48,51 @@ tbn_status tbn_tile_validate(const tbn_tile *t, int64_t *numel, int64_t *q) {
 
 static float scale_of(const tbn_tile *t, int64_t region) { return tbn_region_scale(t->scales, t->scales_len, region); }
 
+#define DEC_COLS 16
+#define DEC_ROWS 128
+
+/* Stream positions [k, k + len) into out: split at region boundaries, the whole bytes of each
+ * region through the ±1 table. */
+static void decode_run(const tbn_tile *t, int64_t q, int64_t k, int64_t len, float *out) {
+  while (len > 0) {
+    const int64_t r = k / q, kq = k % q, seg = q - kq < len ? q - kq : len;
+    const float a = scale_of(t, r);
+    int64_t j = 0;
+    for (; j < seg && ((kq + j) & 7) != 0; j++) out[j] = tbn_signed(tbn_tile_bit(t->bits, kq + j), a);
+    for (; j + 8 <= seg; j += 8) {
+      const float *lut = tbn_sign_lut[t->bits[(kq + j) >> 3]];
+      int b;
+      for (b = 0; b < 8; b++) out[j + b] = a * lut[b];
+    }
+    for (; j < seg; j++) out[j] = tbn_signed(tbn_tile_bit(t->bits, kq + j), a);
+    k += seg, len -= seg, out += seg;
+  }
+}
+
 tbn_status tbn_decode(const tbn_tile *t, float *w, int64_t w_len) {
-  int64_t n, q, k, r, kq, m, kc, i, jj;
+  int64_t n, q, m, kc, jj, i0, i, b;
   tbn_status s = tbn_tile_validate(t, &n, &q);
   if (s != TBN_OK) return s;
   if (!w || w_len != n) return TBN_ERR_ARG;
   if (t->tile_axis == 0) {
-    for (r = 0; r < t->p; r++) {
-      const float a = scale_of(t, r);
-      float *dst = w + r * q;
-      int64_t j = 0;
-      for (; j + 8 <= q && (j & 7) == 0; j += 8) {
-        const float *lut = tbn_sign_lut[t->bits[j >> 3]];
-        int b;
-        for (b = 0; b < 8; b++) dst[j + b] = a * lut[b];
-      }
-      for (; j < q; j++) dst[j] = tbn_signed(tbn_tile_bit(t->bits, j), a);
-    }
+    decode_run(t, q, 0, n, w);
     return TBN_OK;
   }
-  /* Stream position k = jj*m + i holds W[i][jj] of W viewed as [m][kc] (tbn_stream_to_index,
-   * walked incrementally). */
+  /* Stream position k = jj*m + i holds W[i][jj] of W viewed as [m][kc] (tbn_stream_to_index):
+   * column jj of W is the run [jj·m, jj·m + m). Blocks of DEC_COLS columns × DEC_ROWS rows are
+   * decoded into a small buffer along the stream, then written a row segment at a time (down a
+   * column, the writes would be W's row pitch apart and thrash a few cache sets). */
   m = t->shape[0];
   kc = n / m;
-  r = 0, kq = 0, i = 0, jj = 0;
-  for (k = 0; k < n; k++) {
-    const float a = scale_of(t, r);
-    w[i * kc + jj] = tbn_signed(tbn_tile_bit(t->bits, kq), a);
-    if (++kq == q) kq = 0, r++;
-    if (++i == m) i = 0, jj++;
+  for (jj = 0; jj < kc; jj += DEC_COLS) {
+    const int64_t cols = kc - jj < DEC_COLS ? kc - jj : DEC_COLS;
+    for (i0 = 0; i0 < m; i0 += DEC_ROWS) {
+      const int64_t rows = m - i0 < DEC_ROWS ? m - i0 : DEC_ROWS;
+      float buf[DEC_COLS * DEC_ROWS];
+      for (b = 0; b < cols; b++) decode_run(t, q, (jj + b) * m + i0, rows, buf + b * DEC_ROWS);
+      for (i = 0; i < rows; i++)
+        for (b = 0; b < cols; b++) w[(i0 + i) * kc + jj + b] = buf[b * DEC_ROWS + i];
+    }
   }
   return TBN_OK;
 }

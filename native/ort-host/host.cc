@@ -1,10 +1,14 @@
 // host.cc — the N-API surface of tbn_ort_host.node (declared in src/runtime/custom-ops.ts):
 //   load(ortLibrary: string): string                         [sync] dlopen onnxruntime; its version
 //   kernelPaths(): string[]                                  [sync] kernel paths this CPU can run
-//   new Session(model: string | Uint8Array, {threads, optimize, opsLibrary})   [sync] throws on load errors
+//   new Session(model: string | Uint8Array, {threads, optimize, opsLibrary, profile?, optimizedModel?})
+//                                                            [sync] throws on load errors; profile: a file
+//                                                            prefix for onnxruntime's per-node profile,
+//                                                            optimizedModel: where to save the graph as optimized
 //   session.inputNames / outputNames: string[]
 //   session.run(feeds: Feed[]): Promise<Fetch[]>             [async] on the libuv pool
 //   session.benchmark(feeds: Feed[], iterations): Float64Array  [sync] seconds per run, no JS in the loop
+//   session.endProfiling(): string                           [sync] the profile's file ('' without profile)
 //   session.release(): void
 // Feed = {name, type (ONNX element type code), dims, data: TypedArray}; Fetch = {name, type, dims,
 // data: ArrayBuffer}. Feeds are read in place (not copied) and must not change while a run is on.
@@ -159,7 +163,7 @@ class Session : public Napi::ObjectWrap<Session> {
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "Session",
                        {InstanceMethod<&Session::Run>("run"), InstanceMethod<&Session::Benchmark>("benchmark"),
-                        InstanceMethod<&Session::Release>("release")});
+                        InstanceMethod<&Session::EndProfiling>("endProfiling"), InstanceMethod<&Session::Release>("release")});
   }
 
   explicit Session(const Napi::CallbackInfo &info) : Napi::ObjectWrap<Session>(info) {
@@ -177,6 +181,10 @@ class Session : public Napi::ObjectWrap<Session> {
       throw_if(a.SetSessionLogSeverityLevel(o.get(), ORT_LOGGING_LEVEL_FATAL));
       const bool optimize = !opts.Has("optimize") || opts.Get("optimize").ToBoolean().Value();
       throw_if(a.SetSessionGraphOptimizationLevel(o.get(), optimize ? ORT_ENABLE_ALL : ORT_DISABLE_ALL));
+      if (opts.Has("profile") && opts.Get("profile").IsString())
+        throw_if(a.EnableProfiling(o.get(), opts.Get("profile").As<Napi::String>().Utf8Value().c_str()));
+      if (opts.Has("optimizedModel") && opts.Get("optimizedModel").IsString())
+        throw_if(a.SetOptimizedModelFilePath(o.get(), opts.Get("optimizedModel").As<Napi::String>().Utf8Value().c_str()));
       if (opts.Has("opsLibrary") && opts.Get("opsLibrary").IsString()) {
         const std::string lib = opts.Get("opsLibrary").As<Napi::String>().Utf8Value();
         throw_if(a.RegisterCustomOpsLibrary_V2(o.get(), lib.c_str()));
@@ -233,6 +241,23 @@ class Session : public Napi::ObjectWrap<Session> {
         times[static_cast<size_t>(i)] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       }
       return times;
+    } catch (const std::exception &ex) {
+      Napi::Error::New(info.Env(), ex.what()).ThrowAsJavaScriptException();
+      return info.Env().Undefined();
+    }
+  }
+
+  Napi::Value EndProfiling(const Napi::CallbackInfo &info) {
+    if (!live(info.Env())) return info.Env().Undefined();
+    try {
+      const OrtApi &a = rt();
+      OrtAllocator *alloc = nullptr;
+      throw_if(a.GetAllocatorWithDefaultOptions(&alloc));
+      char *file = nullptr;
+      throw_if(a.SessionEndProfiling(session_.get(), alloc, &file));
+      const std::string out = file ? file : "";
+      if (file) throw_if(a.AllocatorFree(alloc, file));
+      return Napi::String::New(info.Env(), out);
     } catch (const std::exception &ex) {
       Napi::Error::New(info.Env(), ex.what()).ThrowAsJavaScriptException();
       return info.Env().Undefined();

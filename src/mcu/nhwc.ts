@@ -1,44 +1,12 @@
-// TbnConvNhwc (a channels-last conv, what tbn compress makes of a Transpose → Conv → Transpose
-// of a tf2onnx graph) for the C export, whose kernels are channels-first: the node becomes
-// Transpose(X) → TbnConv → Transpose(Y) again, its residual (laid out like Y, unless it is the
-// fold's one-value identity) transposed too.
-// On a microcontroller a transpose is one pass over the tensor; the conv kernels keep their
-// fused epilogue. The model's ai.tbn functions are rewritten for the new TbnConv nodes, so
-// onnxruntime (which probes the shapes) runs the expanded model.
-
-import { attr, node } from '../ir/build.js';
-import type { Model, Node } from '../ir/types.js';
-import { inputIndex, TBN_DOMAIN } from '../tbn/format.js';
+// The C export's kernels are channels first: TbnConvNhwc becomes Transpose → TbnConv →
+// Transpose (src/tbn/channels-last.ts, which the epilogue fold uses too), and the model's ai.tbn
+// functions are rewritten for the new TbnConv nodes, so onnxruntime (which probes the shapes)
+// runs the expanded model.
+import type { Model } from '../ir/types.js';
+import { channelsFirst } from '../tbn/channels-last.js';
 import { normalizeEpilogues } from '../tbn/fuse-epilogue.js';
 
 export function expandChannelsLast(model: Model): Model {
-  const g = model.graph;
-  if (!g.nodes.some((n) => n.domain === TBN_DOMAIN && n.opType === 'TbnConvNhwc')) return model;
-  const used = new Set([...g.nodes.flatMap((n) => n.outputs), ...g.initializers.map((t) => t.name!), ...g.inputs.map((v) => v.name!)]);
-  const fresh = (base: string) => {
-    let name = base;
-    for (let i = 1; used.has(name); i++) name = `${base}_${i}`;
-    used.add(name);
-    return name;
-  };
-  const toFirst = [0, 3, 1, 2];
-  const [xAt, residualAt] = [inputIndex('TbnConvNhwc', 'X'), inputIndex('TbnConvNhwc', 'residual')];
-  const nodes = g.nodes.flatMap((n): Node[] => {
-    if (n.domain !== TBN_DOMAIN || n.opType !== 'TbnConvNhwc') return [n];
-    const label = n.name || n.outputs[0]!;
-    const x = fresh(`${label}/nchw_in`);
-    const y = fresh(`${label}/nchw_out`);
-    const inputs = n.inputs.map((v, i) => (i === xAt ? x : v));
-    const out: Node[] = [node('Transpose', [n.inputs[xAt]!], [x], [attr.ints('perm', toFirst)], { name: `${label}/to_nchw` })];
-    const residual = n.inputs[residualAt];
-    const oneValue = residual && (g.initializers.find((t) => t.name === residual)?.dims ?? [0]).reduce((a, b) => a * b, 1) === 1;
-    if (residual && !oneValue) {
-      inputs[residualAt] = fresh(`${label}/nchw_residual`);
-      out.push(node('Transpose', [residual], [inputs[residualAt]!], [attr.ints('perm', toFirst)], { name: `${label}/residual_to_nchw` }));
-    }
-    out.push({ ...n, opType: 'TbnConv', inputs, outputs: [y] });
-    out.push(node('Transpose', [y], [n.outputs[0]!], [attr.ints('perm', [0, 2, 3, 1])], { name: `${label}/to_nhwc` }));
-    return out;
-  });
-  return normalizeEpilogues({ ...model, graph: { ...g, nodes } });
+  const expanded = channelsFirst(model);
+  return expanded === model ? model : normalizeEpilogues(expanded);
 }

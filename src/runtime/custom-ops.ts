@@ -30,12 +30,16 @@ interface NativeSession {
   outputNames: string[];
   run(feeds: NativeFeed[]): Promise<NativeFetch[]>;
   benchmark(feeds: NativeFeed[], iterations: number): Float64Array;
+  endProfiling(): string;
   release(): void;
 }
 interface NativeHost {
   load(ortLibrary: string): string;
   kernelPaths(): string[];
-  Session: new (model: string | Uint8Array, opts: { threads: number; optimize: boolean; opsLibrary: string }) => NativeSession;
+  Session: new (
+    model: string | Uint8Array,
+    opts: { threads: number; optimize: boolean; opsLibrary: string; profile?: string; optimizedModel?: string },
+  ) => NativeSession;
 }
 
 export type CustomOpsStatus =
@@ -45,6 +49,17 @@ export type CustomOpsStatus =
 export interface CustomOpSession extends OrtSession {
   /** Seconds of each of `iterations` runs, timed natively (no JavaScript in the loop). */
   benchmark(feeds: Record<string, HostTensor>, iterations: number): Float64Array;
+  /** Ends onnxruntime's per-node profile (opened with `profile`) and returns its JSON file ('' without). */
+  endProfiling(): string;
+}
+
+export interface CustomOpSessionOptions extends OrtSessionOptions {
+  /** File prefix for onnxruntime's per-node profile (a JSON trace written by endProfiling). */
+  profile?: string;
+  /** Where onnxruntime saves the graph as it optimized it (with the reorders it inserted). */
+  optimizedModel?: string;
+  /** Another build of the op library (benches compare two builds in one process). */
+  opsLibrary?: string;
 }
 
 const require = createRequire(import.meta.url);
@@ -103,12 +118,18 @@ function firstLine(e: unknown): string {
 }
 
 /** A session over `model` (path or bytes) with the ai.tbn kernels registered. */
-export async function createCustomOpSession(model: string | Uint8Array, opts: OrtSessionOptions = {}): Promise<CustomOpSession> {
+export async function createCustomOpSession(model: string | Uint8Array, opts: CustomOpSessionOptions = {}): Promise<CustomOpSession> {
   const status = customOpsStatus();
   if (!status.available || !cached?.host) throw new UserError(`the tbn custom-op library is not available: ${(status as { reason: string }).reason}`);
   let s: NativeSession;
   try {
-    s = new cached.host.Session(model, { threads: opts.threads ?? 0, optimize: !opts.noOptimize, opsLibrary: status.library });
+    s = new cached.host.Session(model, {
+      threads: opts.threads ?? 0,
+      optimize: !opts.noOptimize,
+      opsLibrary: opts.opsLibrary ?? status.library,
+      ...(opts.profile ? { profile: opts.profile } : {}),
+      ...(opts.optimizedModel ? { optimizedModel: opts.optimizedModel } : {}),
+    });
   } catch (e) {
     const what = typeof model === 'string' ? model : 'model';
     throw new UserError(`${what}: onnxruntime with the tbn custom ops cannot load it (${firstLine(e)})`);
@@ -126,6 +147,7 @@ export async function createCustomOpSession(model: string | Uint8Array, opts: Or
       return Object.fromEntries(out.map((f) => [f.name, fromFetch(f)]));
     },
     benchmark: (feeds, iterations) => s.benchmark(toFeeds(feeds), iterations),
+    endProfiling: () => s.endProfiling(),
     release: async () => s.release(),
   };
 }

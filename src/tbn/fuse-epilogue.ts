@@ -5,6 +5,9 @@
 //   Add of a tensor of the output's shape                                          → residual
 //   any elementwise subgraph that computes a supported activation (activation-match.ts)
 //   Transpose(NHWC→NCHW) → TbnConv → Transpose(NCHW→NHWC)                            → TbnConvNhwc
+// (the channels-last epilogue is folded through the TbnConvNhwc; unless channelsLastOp, the node
+// is then written back as Transpose → TbnConv → Transpose, channels-last.ts: onnxruntime cancels
+// the Transpose pairs between convs, which is faster than the transposes inside TbnConvNhwc)
 // in the order y = act(scale·v + shift + residual): an affine step is folded only before any
 // residual or activation, a residual before the activation. A node is absorbed only when it is
 // the only reader of the value between (the activation's own subgraph may read it several
@@ -22,6 +25,7 @@ import type { Attribute, Dim, Graph, Model, Node, OnnxTensor, ValueInfo } from '
 import { isElementwise, matchActivation, type MatchedActivation } from './activation-match.js';
 import { ACTIVATIONS, EPILOGUE_INPUTS, OPS, TBN_DOMAIN, baseInputCount, inputIndex, type TbnOpName } from './format.js';
 import { TYPED_ACTIVATIONS, type EpilogueFloat } from './epilogue-body.js';
+import { channelsFirst } from './channels-last.js';
 import { tbnFunction, type EpilogueUse } from './functions.js';
 import { probeValueShapes } from './shapes.js';
 
@@ -290,6 +294,8 @@ class Names {
 export interface FuseOptions {
   /** --input-shape values (shapes are probed with onnxruntime to check residual shapes). */
   shapes?: Map<string, number[]>;
+  /** Keep channels-last convs as TbnConvNhwc nodes (default: Transpose → TbnConv → Transpose). */
+  channelsLastOp?: boolean;
 }
 
 /** Folds epilogues into the model's fused ai.tbn ops. */
@@ -324,12 +330,15 @@ export async function fuseEpilogues(model: Model, opts: FuseOptions = {}): Promi
     report.push({ node: n.name ?? n.outputs[0]!, op: n.opType as TbnOpName, fused: e.fused });
   }
   if (!report.length) return { model, report };
-  return { model: rebuild(model, view, epis), report };
+  if (opts.channelsLastOp) return { model: rebuild(model, view, epis, false), report };
+  // The Transposes stay in the model (onnxruntime cancels them): they are not folded.
+  const unfolded = report.map((r) => (r.op === 'TbnConvNhwc' ? { ...r, op: 'TbnConv' as const, fused: r.fused.filter((f) => f !== 'Transpose') } : r));
+  return { model: rebuild(model, view, epis, true), report: unfolded };
 }
 
 /** The graph with the fused nodes' epilogues written (inputs, attributes), dead constants and
  * stale value_info dropped, then normalised (normalizeEpilogues). */
-function rebuild(model: Model, v: View, epis: Map<Node, Epi>): Model {
+function rebuild(model: Model, v: View, epis: Map<Node, Epi>, firstChannels: boolean): Model {
   const g = model.graph;
   const names = new Names(g);
   const initializers = [...g.initializers];
@@ -371,7 +380,8 @@ function rebuild(model: Model, v: View, epis: Map<Node, Epi>): Model {
     const t = elemTypeOf(n, v.inits);
     valueInfo.push(d ? { name: z, type: { kind: 'tensor', elemType: t, shape: d } } : makeValueInfo(z, t));
   }
-  return normalizeEpilogues({ ...model, graph: { ...g, nodes, initializers: kept, valueInfo } });
+  const folded = { ...model, graph: { ...g, nodes, initializers: kept, valueInfo } };
+  return normalizeEpilogues(firstChannels ? channelsFirst(folded) : folded);
 }
 
 const EPILOGUE_ATTR_NAMES = ['activation', 'activation_alpha', 'activation_beta'];

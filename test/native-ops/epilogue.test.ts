@@ -30,12 +30,16 @@ describe.skipIf(skipNative)(`ai.tbn kernels with the fused epilogue${nativeReaso
     const base = compressInMemory(source(), 'custom', { p, minParams: 0 });
     const { model, report } = await fuseEpilogues(base.model);
     expect(report.length).toBeGreaterThan(0);
-    const bytes = toBytes(model);
+    // channels-last convs: also as TbnConvNhwc nodes (the fold's channelsLastOp), whose kernels transpose inside
+    const nhwc = (await fuseEpilogues(base.model, { channelsLastOp: true })).model;
+    const forms = [model, ...(nhwc.graph.nodes.some((n) => n.opType === 'TbnConvNhwc') ? [nhwc] : [])].map(toBytes);
     for (const batch of [1, 3]) {
       const feeds = syntheticInputs(base.original, { batch, seed: batch });
       const want = await runFunctionForm(base.bytes, feeds);
-      for (const path of KERNEL_PATHS) expectClose(await runKernels(bytes, feeds, path), want);
-      expectClose(await runKernels(bytes, feeds, KERNEL_PATHS.at(-1)!, 2), want);
+      for (const bytes of forms) {
+        for (const path of KERNEL_PATHS) expectClose(await runKernels(bytes, feeds, path), want);
+        expectClose(await runKernels(bytes, feeds, KERNEL_PATHS.at(-1)!, 2), want);
+      }
     }
   });
 
@@ -48,8 +52,8 @@ describe.skipIf(skipNative)(`ai.tbn kernels with the fused epilogue${nativeReaso
       // fold, narrowed, where it folded everything.
       const folded =
         dtype === 'float16'
-          ? (await fuseEpilogues(compressInMemory(narrowModel(c.model(), dtype), 'custom', { p: 2, minParams: 0 }).model)).model
-          : narrowModel((await fuseEpilogues(wide.model)).model, dtype);
+          ? (await fuseEpilogues(compressInMemory(narrowModel(c.model(), dtype), 'custom', { p: 2, minParams: 0 }).model, { channelsLastOp: true })).model
+          : narrowModel((await fuseEpilogues(wide.model, { channelsLastOp: true })).model, dtype);
       if (!folded.graph.nodes.every((n) => n.domain === TBN_DOMAIN || dtype === 'float16')) continue;
       checked++;
       const feeds = narrowFeeds(syntheticInputs(c.model(), { batch: 2, seed: 3 }), dtype);

@@ -61,20 +61,25 @@ describe.each(EPILOGUE_CASES)('fold: $name', (c) => {
     const base = compressInMemory(m, 'custom', { p: 2, minParams: 0 });
     const layers = m.graph.nodes.filter((n) => ['Conv', 'Gemm', 'MatMul'].includes(n.opType));
     expect(base.tiled).toHaveLength(layers.length);
-    const { model, report } = await fuseEpilogues(base.model);
-    const byName = new Map(report.map((r) => [r.node, r.fused.join(',')]));
-    expect(layers.map((n) => byName.get(n.name!) ?? '')).toEqual(c.fused);
-    expect(model.opsetImports).toContainEqual({ domain: TBN_DOMAIN, version: TBN_OPSET_VERSION });
-    await expectSameFunction(toBytes(model), base.bytes, m);
-    if (withChecker && (model.opsetImports[0]?.version ?? 0) <= 17) expect(checker(model)).toBe('ok');
+    // TbnConvNhwc kept, and (the default) written back as Transpose → TbnConv → Transpose
+    for (const channelsLastOp of [true, false]) {
+      const { model, report } = await fuseEpilogues(base.model, { channelsLastOp });
+      const byName = new Map(report.map((r) => [r.node, r.fused.join(',')]));
+      expect(layers.map((n) => byName.get(n.name!) ?? '')).toEqual(channelsLastOp ? c.fused : c.fused.map(withoutTranspose));
+      expect(model.opsetImports).toContainEqual({ domain: TBN_DOMAIN, version: TBN_OPSET_VERSION });
+      await expectSameFunction(toBytes(model), base.bytes, m);
+      if (withChecker && (model.opsetImports[0]?.version ?? 0) <= 17) expect(checker(model)).toBe('ok');
+    }
   });
 });
+
+const withoutTranspose = (fused: string) => fused.split(',').filter((f) => f && f !== 'Transpose').join(',');
 
 describe.each(EPILOGUE_CASES)('fold in float16: $name', (c) => {
   it('absorbs the same nodes, writes the epilogue in float16; the functions give the unfolded outputs within float16 rounding', async () => {
     const m = narrowModel(c.model(), 'float16');
     const base = compressInMemory(m, 'custom', { p: 2, minParams: 0 });
-    const { model, report } = await fuseEpilogues(base.model);
+    const { model, report } = await fuseEpilogues(base.model, { channelsLastOp: true });
     const layers = m.graph.nodes.filter((n) => ['Conv', 'Gemm', 'MatMul'].includes(n.opType));
     const byName = new Map(report.map((r) => [r.node, r.fused.join(',')]));
     expect(layers.map((n) => byName.get(n.name!) ?? '')).toEqual(c.fused);
@@ -105,12 +110,32 @@ describe('fold', () => {
     expect(r.model).toBe(base.model);
   });
 
-  it('folds the channels-last fixture into TbnConvNhwc nodes, every Transpose pair gone', async () => {
+  it('folds the channels-last fixture into TbnConvNhwc nodes, every Transpose pair gone (channelsLastOp)', async () => {
     const base = compressInMemory(modelPath('convnet-nhwc.onnx'), 'custom', { p: 4, minParams: 0 });
-    const { model } = await fuseEpilogues(base.model);
+    const { model } = await fuseEpilogues(base.model, { channelsLastOp: true });
     const ops = model.graph.nodes.map((n) => n.opType);
     expect(ops.filter((o) => o === 'TbnConvNhwc')).toHaveLength(8);
     expect(ops.filter((o) => o === 'Transpose')).toHaveLength(0);
     expect(ops).not.toContain('TbnConv');
+  });
+
+  it('by default writes each channels-last conv as Transpose → TbnConv → Transpose, its residual transposed too', async () => {
+    const base = compressInMemory(modelPath('convnet-nhwc.onnx'), 'custom', { p: 4, minParams: 0 });
+    const { model, report } = await fuseEpilogues(base.model);
+    const nodes = model.graph.nodes;
+    const convs = nodes.filter((n) => n.opType === 'TbnConv');
+    expect(convs).toHaveLength(8);
+    expect(nodes.map((n) => n.opType)).not.toContain('TbnConvNhwc');
+    expect(report.flatMap((r) => r.fused)).not.toContain('Transpose');
+    const producer = new Map(nodes.flatMap((n) => n.outputs.map((o) => [o, n] as const)));
+    const perm = (n: { attributes: { name?: string; ints?: (number | bigint)[] }[] } | undefined) => n?.attributes.find((a) => a.name === 'perm')?.ints?.map(Number).join(',');
+    for (const c of convs) {
+      expect(perm(producer.get(c.inputs[0]!))).toBe('0,3,1,2');
+      const readers = nodes.filter((n) => n.inputs.includes(c.outputs[0]!));
+      expect(readers.map((r) => `${r.opType} ${perm(r)}`)).toEqual(['Transpose 0,2,3,1']);
+      if (c.inputs[6] && !model.graph.initializers.some((t) => t.name === c.inputs[6])) expect(perm(producer.get(c.inputs[6]))).toBe('0,3,1,2');
+    }
+    expect(convs.some((c) => c.inputs[6] && !model.graph.initializers.some((t) => t.name === c.inputs[6]))).toBe(true);
+    await expectSameFunction(toBytes(model), base.bytes, base.original);
   });
 });
