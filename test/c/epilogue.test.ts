@@ -14,26 +14,27 @@ import { tmpDir } from '../helpers/tmp.js';
 import { exportTo } from './helpers.js';
 import { hasCC } from './tools.js';
 
-async function foldedFile(source: string | Model, p: number, minParams: number): Promise<string> {
+async function foldedFile(source: string | Model, p: number, minParams: number, channelsLastOp = false): Promise<string> {
   const base = compressInMemory(source, 'custom', { p, minParams });
-  const { model, report } = await fuseEpilogues(base.model);
+  const { model, report } = await fuseEpilogues(base.model, { channelsLastOp });
   expect(report.length).toBeGreaterThan(0);
   const file = path.join(tmpDir('tbn-c-epilogue-'), 'model.tbn.onnx');
   fs.writeFileSync(file, toBytes(model));
   return file;
 }
 
-const cases: [string, () => string | Model, number, number, string?][] = [
+const cases: [string, () => string | Model, number, number, string?, boolean?][] = [
   ...EPILOGUE_CASES.map((c): [string, () => Model, number, number] => [c.name, c.model, 2, 0]),
   ['mnist-cnn.onnx (BatchNorm + Relu folded, MaxPool fused by the exporter)', () => modelPath('mnist-cnn.onnx'), 4, 10_000, 'mnist-test.npz'],
   ['mnist-resnet.onnx (residual Add + Relu)', () => modelPath('mnist-resnet.onnx'), 4, 0, 'mnist-test.npz'],
   ['transformer-encoder.onnx (bias, GELU, residual)', () => modelPath('transformer-encoder.onnx'), 4, 0, 'transformer-calib.npz'],
-  ['convnet-nhwc.onnx (TbnConvNhwc)', () => modelPath('convnet-nhwc.onnx'), 4, 0],
+  ['convnet-nhwc.onnx (TbnConvNhwc, the fold\'s channelsLastOp)', () => modelPath('convnet-nhwc.onnx'), 4, 0, undefined, true],
+  ['convnet-nhwc.onnx (Transpose → TbnConv → Transpose, the fold\'s default)', () => modelPath('convnet-nhwc.onnx'), 4, 0],
 ];
 
 describe.skipIf(!hasCC())('folded epilogues exported to C match onnxruntime', () => {
-  it.each(cases)('%s', async (_name, source, p, minParams, data) => {
-    const r = await exportTo(await foldedFile(source(), p, minParams), { data: data && dataPath(data), samples: 3 });
+  it.each(cases)('%s', async (_name, source, p, minParams, data, channelsLastOp) => {
+    const r = await exportTo(await foldedFile(source(), p, minParams, channelsLastOp), { data: data && dataPath(data), samples: 3 });
     expect(r.host.status, r.host.reason).toBe('pass');
     for (const o of r.host.outputs!) expect(o.maxAbsErr).toBeLessThanOrEqual(1e-4 * o.scale);
     for (const l of r.layers.filter((x) => x.op.startsWith('Tbn'))) expect(l.kernel).toMatch(/^tbn_tiled_/);

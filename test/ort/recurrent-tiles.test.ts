@@ -1,9 +1,10 @@
 // Tiled LSTM/GRU weights: both W and R of each recurrent node are found as layers (the
 // [D·G·H, in] matrix of gate rows), the custom form (TbnDecode → Reshape → the standard node)
-// runs in stock onnxruntime and equals the expanded form, whose weights are the TypeScript
+// runs in stock onnxruntime, passes onnx.checker and equals the expanded form, whose weights are the TypeScript
 // decode of the tiles; the custom-op library runs it too; gradients of a student reach the
 // latent weights through the recurrent ops; the MCU export refuses it in one line.
 
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -17,7 +18,7 @@ import { decodeTile } from '../../src/tbn/tile.js';
 import { Rng } from '../../src/util/random.js';
 import { tbn } from '../cli/run.js';
 import { compressInMemory } from '../helpers/compress.js';
-import { randomWeight } from '../helpers/models.js';
+import { hasPythonOnnx, randomWeight } from '../helpers/models.js';
 import { tmpDir } from '../helpers/tmp.js';
 import { expectClose, KERNEL_PATHS, nativeReason, runFunctionForm, runKernels, skipNative } from '../native-ops/helpers.js';
 
@@ -76,6 +77,13 @@ describe('tiled recurrent weights', () => {
     }
     const f = feeds();
     expectClose(await runFunctionForm(custom.bytes, f), await runFunctionForm(expanded.bytes, f));
+  });
+
+  it.skipIf(!hasPythonOnnx && process.env.CI !== 'true')('onnx.checker accepts the custom form (full_check)', () => {
+    const file = path.join(tmpDir(), 'rnn.onnx');
+    fs.writeFileSync(file, compressInMemory(recurrentModel(), 'custom', { p: 4 }).bytes);
+    const script = 'import onnx,sys; m=onnx.load(sys.argv[1]); onnx.checker.check_model(m, full_check=True); print("ok")';
+    expect(execFileSync('/usr/bin/python3', ['-c', script, file], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim()).toBe('ok');
   });
 
   describe.skipIf(skipNative)(`custom-op library${nativeReason}`, () => {
