@@ -36,9 +36,10 @@ export function printCompress(r: CompressReport, ui: Ui): void {
   if (r.layers.length) {
     ui.out(
       renderTable(
-        ['layer', 'op', 'shape', 'p', 'regions', 'params', 'before', 'after', 'bits/weight'],
+        ['layer', 'weight', 'op', 'shape', 'p', 'regions', 'params', 'before', 'after', 'bits/weight'],
         r.layers.map((l) => [
           l.node,
+          l.weight,
           l.op,
           l.shape.join('×'),
           l.p,
@@ -48,7 +49,7 @@ export function printCompress(r: CompressReport, ui: Ui): void {
           formatBytes(l.bytesAfter),
           fmt(l.bitsPerWeight),
         ]),
-        ['l', 'l', 'l', 'r', 'l', 'r', 'r', 'r', 'r'],
+        ['l', 'l', 'l', 'l', 'r', 'l', 'r', 'r', 'r', 'r'],
       ),
     );
   }
