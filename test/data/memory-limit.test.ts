@@ -76,7 +76,7 @@ describe('a data set larger than the memory limit', () => {
     for (let i = 0; i < IMAGES; i++) fs.linkSync(sources[i % 8]!, path.join(images, `${String(i).padStart(5, '0')}.png`));
     const out = path.join(dir, 'm.tbn.onnx');
     const r = capped(tbn('compress', modelFile, '--data', images, '--epochs', '1', '--batch-size', '64', '--no-augment', '--min-params', '64', '--preprocess', 'mean=0.5,std=0.25', '-o', out));
-    expect(r.out).toMatch(/fine-tuned: 31 steps of 64 \(1\.0 epochs\)/);
+    expect(r.out).toMatch(/fine-tuned: 31 steps of 64 \(1\.0 epochs, --epochs\)/);
     expect(r.code, r.out).toBe(0);
     expect(fs.existsSync(out)).toBe(true);
   });
