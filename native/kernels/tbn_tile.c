@@ -70,7 +70,7 @@ static void decode_run(const tbn_tile *t, int64_t q, int64_t k, int64_t len, flo
 }
 
 tbn_status tbn_decode(const tbn_tile *t, float *w, int64_t w_len) {
-  int64_t n, q, m, kc, jj, i0, i, b;
+  int64_t n, q, m, kc, jj, i0, b;
   tbn_status s = tbn_tile_validate(t, &n, &q);
   if (s != TBN_OK) return s;
   if (!w || w_len != n) return TBN_ERR_ARG;
@@ -90,8 +90,7 @@ tbn_status tbn_decode(const tbn_tile *t, float *w, int64_t w_len) {
       const int64_t rows = m - i0 < DEC_ROWS ? m - i0 : DEC_ROWS;
       float buf[DEC_COLS * DEC_ROWS];
       for (b = 0; b < cols; b++) decode_run(t, q, (jj + b) * m + i0, rows, buf + b * DEC_ROWS);
-      for (i = 0; i < rows; i++)
-        for (b = 0; b < cols; b++) w[(i0 + i) * kc + jj + b] = buf[b * DEC_ROWS + i];
+      tbn_transpose_portable(buf, cols, rows, DEC_ROWS, w + i0 * kc + jj, kc);
     }
   }
   return TBN_OK;

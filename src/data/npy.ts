@@ -71,13 +71,13 @@ export interface NpyLayout {
   dataStart: number;
 }
 
+/** Enough leading bytes of any .npy for npyLayout: the longest (version 2+) header. */
+export const NPY_HEAD_BYTES = 65536 + 12;
+
 /**
  * Reads an .npy header from its first bytes (`head`: at least the header) and checks that the
  * data fills exactly `totalBytes` bytes. `what` names the array in errors (file or file:key).
  */
-/** Enough leading bytes of any .npy for npyLayout: the longest (version 2+) header. */
-export const NPY_HEAD_BYTES = 65536 + 12;
-
 export function npyLayout(head: Uint8Array, totalBytes: number, what: string): NpyLayout {
   if (head.length < 10 || MAGIC.some((b, i) => head[i] !== b)) failIn(what, 'not a .npy array (bad magic)');
   const major = head[6]!;

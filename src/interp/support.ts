@@ -3,7 +3,7 @@
 // the op is known but a setting is not, and the nodes concerned.
 
 import { UserError } from '../errors.js';
-import { defaultOpset } from '../ir/graph.js';
+import { defaultOpset, isDefaultDomain } from '../ir/graph.js';
 import type { Model, Node } from '../ir/types.js';
 import { Attrs } from '../ir/attrs.js';
 import { engineType } from './host.js';
@@ -11,7 +11,6 @@ import { inlineFunctions } from './inline.js';
 import { OPS } from './ops/index.js';
 import type { OpDef } from './registry.js';
 
-export const isDefaultDomain = (d: string | undefined): boolean => !d || d === 'ai.onnx';
 
 export function nodeKey(node: Node, index: number): string {
   return node.name || `#${index}${node.outputs[0] ? ` (${node.outputs[0]})` : ''}`;

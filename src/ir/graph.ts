@@ -146,7 +146,10 @@ function validateNodes(nodes: Node[], defined: Set<string>, where: string, outpu
   topoOrder({ nodes, initializers: [], inputs: [], outputs: [], valueInfo: [] });
 }
 
-/** Default-domain opset version of a model ('' and 'ai.onnx' are the same domain). */
+/** '' and 'ai.onnx' are the same domain, the default one. */
+export const isDefaultDomain = (d: string | undefined): boolean => !d || d === 'ai.onnx';
+
+/** Default-domain opset version of a model. */
 export function defaultOpset(model: Model): number | undefined {
-  return model.opsetImports.find((o) => !o.domain || o.domain === 'ai.onnx')?.version;
+  return model.opsetImports.find((o) => isDefaultDomain(o.domain))?.version;
 }

@@ -74,7 +74,8 @@ async function checkUpgrade(file: string, original: Model, upgraded: Model, repo
     return null;
   }
   const a = await createOrtSession(file, { threads: 1 });
-  const b = await createOrtSession(encodeModelInline(upgraded), { threads: 1 }).catch((e: unknown) => {
+  const b = await createOrtSession(encodeModelInline(upgraded), { threads: 1 }).catch(async (e: unknown) => {
+    await a.release();
     throw new UserError(`the model converted to opset ${report.to} does not load in onnxruntime (${describeUpgrade(report)}): ${e instanceof Error ? e.message : e}`);
   });
   let worst = 0;
@@ -103,16 +104,22 @@ async function checkUpgrade(file: string, original: Model, upgraded: Model, repo
   return { samples, synthetic: !inputs.data, maxAbsError: worst };
 }
 
+async function runExposed(model: Model, feeds: Record<string, HostTensor>): Promise<Record<string, HostTensor>> {
+  const session = await createOrtSession(encodeModelInline(model), { threads: 1 });
+  try {
+    return unprobe(await session.run(feeds));
+  } finally {
+    await session.release();
+  }
+}
+
 /** Runs both models with every value of the original main graph as an output; the first node (in order) whose outputs differ. */
 async function firstDifferingNode(original: Model, upgraded: Model, feeds: Record<string, HostTensor>): Promise<string | undefined> {
   const produced = new Set(upgraded.graph.nodes.flatMap((n) => n.outputs));
   const order = topoOrder(original.graph);
   const values = order.flatMap((i) => original.graph.nodes[i]!.outputs.filter((o) => o && produced.has(o)));
   try {
-    const [sa, sb] = [await createOrtSession(encodeModelInline(withOutputs(original, values)), { threads: 1 }), await createOrtSession(encodeModelInline(withOutputs(upgraded, values)), { threads: 1 })];
-    const [ra, rb] = [unprobe(await sa.run(feeds)), unprobe(await sb.run(feeds))];
-    await sa.release();
-    await sb.release();
+    const [ra, rb] = [await runExposed(withOutputs(original, values), feeds), await runExposed(withOutputs(upgraded, values), feeds)];
     for (const i of order) {
       const n = original.graph.nodes[i]!;
       if (n.outputs.some((o) => ra[o] && rb[o] && maxDifference(ra[o]!, rb[o]!) > TOLERANCE)) return nodeLabel(n, i);

@@ -6,6 +6,7 @@
 
 import type { HostTensor } from '../util/host-tensor.js';
 import type { Rng } from '../util/random.js';
+import { transpose } from './layers.js';
 
 export interface AugmentOptions {
   /** Max shift in pixels (images). */
@@ -35,28 +36,11 @@ function imageLayout(t: HostTensor): 'nchw' | 'nhwc' | undefined {
   return undefined;
 }
 
-/** [N, A, B, C] → [N, C, A, B] (toChannelsFirst) or back. */
-function moveChannels(data: Float32Array, dims: number[], toChannelsFirst: boolean): Float32Array {
-  const [n, h, w, c] = (toChannelsFirst ? dims : [dims[0], dims[2], dims[3], dims[1]]) as [number, number, number, number];
-  const out = new Float32Array(data.length);
-  for (let i = 0; i < n; i++) {
-    for (let p = 0; p < h * w; p++) {
-      for (let ch = 0; ch < c; ch++) {
-        const last = (i * h * w + p) * c + ch;
-        const first = (i * c + ch) * h * w + p;
-        if (toChannelsFirst) out[first] = data[last]!;
-        else out[last] = data[first]!;
-      }
-    }
-  }
-  return out;
-}
-
 function warp(t: HostTensor, rng: Rng, opts: AugmentOptions): Float32Array {
   if (imageLayout(t) === 'nchw') return warpImages(t, rng, opts);
   const [n, h, w, c] = t.dims as [number, number, number, number];
-  const first = { ...t, dims: [n, c, h, w], data: moveChannels(t.data as Float32Array, t.dims, true) };
-  return moveChannels(warpImages(first, rng, opts), first.dims, false);
+  const first = { ...t, dims: [n, c, h, w], data: transpose(t.data as Float32Array, t.dims, [0, 3, 1, 2]) };
+  return transpose(warpImages(first, rng, opts), first.dims, [0, 2, 3, 1]);
 }
 
 /** Bilinear resample of each plane by a rotation about the centre and a translation. */

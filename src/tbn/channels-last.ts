@@ -9,8 +9,10 @@
 // first, and on a microcontroller a transpose is one pass over the tensor.
 
 import { attr, node } from '../ir/build.js';
+import { initializerMap } from '../ir/graph.js';
 import type { Model, Node } from '../ir/types.js';
 import { inputIndex, TBN_DOMAIN } from './format.js';
+import { numel } from './tile.js';
 
 /** The model with every TbnConvNhwc node as Transpose → TbnConv → Transpose (the same object when it has none). */
 export function channelsFirst(model: Model): Model {
@@ -25,6 +27,7 @@ export function channelsFirst(model: Model): Model {
   };
   const toFirst = [0, 3, 1, 2];
   const [xAt, residualAt] = [inputIndex('TbnConvNhwc', 'X'), inputIndex('TbnConvNhwc', 'residual')];
+  const constants = initializerMap(g);
   const nodes = g.nodes.flatMap((n): Node[] => {
     if (n.domain !== TBN_DOMAIN || n.opType !== 'TbnConvNhwc') return [n];
     const label = n.name || n.outputs[0]!;
@@ -33,7 +36,7 @@ export function channelsFirst(model: Model): Model {
     const inputs = n.inputs.map((v, i) => (i === xAt ? x : v));
     const out: Node[] = [node('Transpose', [n.inputs[xAt]!], [x], [attr.ints('perm', toFirst)], { name: `${label}/to_nchw` })];
     const residual = n.inputs[residualAt];
-    const oneValue = residual && (g.initializers.find((t) => t.name === residual)?.dims ?? [0]).reduce((a, b) => a * b, 1) === 1;
+    const oneValue = residual && numel(constants.get(residual)?.dims ?? [0]) === 1;
     if (residual && !oneValue) {
       inputs[residualAt] = fresh(`${label}/nchw_residual`);
       out.push(node('Transpose', [residual], [inputs[residualAt]!], [attr.ints('perm', toFirst)], { name: `${label}/residual_to_nchw` }));

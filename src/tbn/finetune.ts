@@ -97,6 +97,8 @@ export interface FinetuneResult {
   /** New values of the other trained weights, by initializer name. */
   updated: Map<string, Float32Array>;
   steps: number;
+  /** Steps that make one pass over the data (the epoch the report counts in). */
+  stepsPerEpoch: number;
   batchSize: number;
   seconds: number;
   lossBefore: number;
@@ -127,7 +129,10 @@ export function buildStudent(model: Model, choices: LayerChoice[], opts: Finetun
     const a = opts.alphaSource === 'separate' ? E.keep(E.parameter(init, c.layout.shape)) : undefined;
     latent.set(c.layer.source.name, { w, a });
     const view = c.layer.nodeShape;
-    program.setProducer(value, () => (view ? E.reshape(tiledWeight(w, a, c.layout, opts.alpha), view) : tiledWeight(w, a, c.layout, opts.alpha)));
+    program.setProducer(value, () => {
+      const t = tiledWeight(w, a, c.layout, opts.alpha);
+      return view ? E.reshape(t, view) : t;
+    });
     tiledValues.add(value);
     tiledValues.add(c.layer.source.name);
   }
@@ -299,7 +304,7 @@ export async function finetune(model: Model, choices: LayerChoice[], data: Datas
     }
     student.program.dispose();
     const tasks = obj.tasks.map((task) => ({ task, loss: lossLabel(task, opts) }));
-    return { latent, updated, steps: total, batchSize: batch, seconds, lossBefore, lossAfter, schedule, tasks, features: { values: obj.features?.values ?? [], note }, augment };
+    return { latent, updated, steps: total, stepsPerEpoch: perEpoch, batchSize: batch, seconds, lossBefore, lossAfter, schedule, tasks, features: { values: obj.features?.values ?? [], note }, augment };
   } finally {
     if (obj.teacher !== teacher) await obj.teacher.release();
   }

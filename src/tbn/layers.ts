@@ -15,9 +15,8 @@ import { dequantizeLinear, dequantizeTensor, integerChain, untiledQuantizedOp, t
 export type LayerOp = 'Gemm' | 'MatMul' | 'Conv' | 'Gather' | RecurrentOp;
 
 export type RecurrentOp = 'LSTM' | 'GRU' | 'RNN';
-/** Gate blocks stacked in a recurrent node's W and R (ONNX order: LSTM i o f c, GRU z r h). */
-export const RECURRENT_GATES: Record<RecurrentOp, number> = { LSTM: 4, GRU: 3, RNN: 1 };
-export const isRecurrent = (op: string): op is RecurrentOp => op in RECURRENT_GATES;
+const RECURRENT_OPS: ReadonlySet<string> = new Set<RecurrentOp>(['LSTM', 'GRU', 'RNN']);
+export const isRecurrent = (op: string): op is RecurrentOp => RECURRENT_OPS.has(op);
 
 export interface WeightSource {
   /** The constant that holds the values: an initializer, or the output of a Constant node. */

@@ -165,9 +165,8 @@ export async function compressWith(ctx: MethodContext, select: SelectOptions, op
         const l = r.latent.get(c.layer.source.name)!;
         return { layer: c.layer, layout: c.layout, alphaMode: alpha, tile: computeTile(l.w, c.layout, alpha, l.a) };
       });
-      const perEpoch = Math.max(1, Math.floor((data?.count ?? 512) / r.batchSize));
       const { tasks, features, augment } = r;
-      summary = { steps: r.steps, epochs: r.steps / perEpoch, batchSize: r.batchSize, seconds: (Date.now() - started) / 1000, lossBefore: r.lossBefore, lossAfter: r.lossAfter, backend: getBackend().name, schedule: r.schedule ?? null, tasks, features, augment };
+      summary = { steps: r.steps, epochs: r.steps / r.stepsPerEpoch, batchSize: r.batchSize, seconds: (Date.now() - started) / 1000, lossBefore: r.lossBefore, lossAfter: r.lossAfter, backend: getBackend().name, schedule: r.schedule ?? null, tasks, features, augment };
     } finally {
       await teacher.release();
     }

@@ -266,12 +266,12 @@ export function permuteChannels(model: Model, choices: LayerChoice[], shapes: Ma
 
 /** Tiled recurrent nodes, reported as channel spaces left as they are, and why. */
 function recurrentReports(choices: LayerChoice[]): PermutationReport[] {
-  const nodes = new Map<number, LayerChoice[]>();
-  for (const c of choices) if (isRecurrent(c.layer.op)) nodes.set(c.layer.nodeIndex, [...(nodes.get(c.layer.nodeIndex) ?? []), c]);
-  return [...nodes.values()].map((cs) => {
-    const l = cs[0]!.layer;
+  const nodes = new Map<number, LayerChoice>();
+  for (const c of choices) if (isRecurrent(c.layer.op) && !nodes.has(c.layer.nodeIndex)) nodes.set(c.layer.nodeIndex, c);
+  return [...nodes.values()].map((c) => {
+    const l = c.layer;
     const reason = `not followed: moving the ${l.op}'s hidden units moves the gate rows of W and R, R's columns, the biases, the states and every reader of Y together`;
-    return { layers: [l.node.name || l.label], channels: l.outDim, p: cs[0]!.layout.p, permuted: false, reason };
+    return { layers: [l.node.name || l.label], channels: l.outDim, p: c.layout.p, permuted: false, reason };
   });
 }
 

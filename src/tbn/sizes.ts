@@ -3,7 +3,7 @@
 // for float32, 2 for float16/bfloat16: format.ts); the model's constant weights; and λ, the size
 // under which layers are not tiled.
 
-import { dtypeBits } from '../ir/dtype.js';
+import { rawByteLength } from '../ir/dtype.js';
 import type { Model, OnnxTensor } from '../ir/types.js';
 
 export const CANDIDATE_P = [2, 4, 8, 16, 32] as const;
@@ -46,11 +46,12 @@ export function chooseLambda(layers: readonly { params: number; bytes: number; f
     const open = sorted.filter((l) => l.params >= AUTO_LAMBDA_FLOOR);
     let covered = 0;
     let tiledParams = 0;
-    for (const [i, l] of open.entries()) {
+    let tailBytes = open.reduce((a, t) => a + (t.first ? 0 : t.bytes), 0);
+    for (const l of open) {
       covered += l.bytes;
       tiledParams += l.params;
+      if (!l.first) tailBytes -= l.bytes;
       value = l.params;
-      const tailBytes = open.slice(i + 1).reduce((a, t) => a + (t.first ? 0 : t.bytes), 0);
       if (covered >= AUTO_LAMBDA_COVERAGE * bytes && tailBytes <= tiledParams / 8) break;
     }
   }
@@ -91,8 +92,7 @@ export function formatBytes(n: number): string {
 }
 
 export function tensorBytes(t: OnnxTensor): number {
-  const n = t.dims.reduce((a, b) => a * b, 1);
-  return t.dtype === 'string' ? 0 : Math.ceil((n * dtypeBits(t.dtype)) / 8);
+  return rawByteLength(t.dtype, t.dims.reduce((a, b) => a * b, 1));
 }
 
 /** Constants that are shapes, indices or masks, not weights. */

@@ -1,4 +1,4 @@
-// What an adapter may use while it rewrites one node: the opset it converts to, fresh value
+// What an adapter may use while it rewrites one node: fresh value
 // names (unique in the whole model), new constant inputs (initializers of the node's own
 // graph), and what is known about a value's element type and rank. Types come from declared
 // inputs, outputs, value_info, initializers and Constant nodes, carried forward through the
@@ -113,9 +113,6 @@ export class TypeScope {
 export class AdaptContext {
   /** Initializers the adapters added to the node's graph. */
   readonly added: OnnxTensor[] = [];
-
-  /** The opset the node is being converted to (set by the driver before each adapter). */
-  opset = 0;
 
   constructor(
     private names: NameSource,

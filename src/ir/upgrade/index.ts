@@ -7,20 +7,18 @@
 // never modified.
 
 import { UserError } from '../../errors.js';
-import { defaultOpset, nodeLabel, subgraphs, validateModel } from '../graph.js';
+import { defaultOpset, isDefaultDomain, nodeLabel, subgraphs, validateModel } from '../graph.js';
 import type { Attribute, Graph, Model, Node } from '../types.js';
 import { ADAPTERS } from './adapters/index.js';
 import { AdaptContext, NameSource, RefusedNode, TypeScope, collectNames } from './context.js';
 import type { UpgradeReport, UpgradeStep } from './describe.js';
 import { MAX_UPGRADE_TARGET, MIN_UPGRADE_SOURCE, OP_HISTORY, schemaVersion } from './history.js';
 
-export { MAX_UPGRADE_TARGET, MIN_UPGRADE_SOURCE, OP_HISTORY } from './history.js';
+export { MAX_UPGRADE_TARGET, OP_HISTORY } from './history.js';
 export { describeUpgrade, type UpgradeReport, type UpgradeStep } from './describe.js';
 
 /** Lowest IR version that carries each opset (onnx/helper.py VERSION_TABLE). */
 const IR_FOR_OPSET: Record<number, number> = { 7: 3, 8: 3, 9: 4, 10: 5, 11: 6, 12: 7, 13: 7 };
-
-const isDefaultDomain = (d: string | undefined) => !d || d === 'ai.onnx';
 
 class Stats {
   converted = new Map<string, UpgradeStep>();
@@ -101,7 +99,6 @@ class Upgrader {
   private apply(node: Node, v: number, ctx: AdaptContext): Node[] | undefined {
     const adapter = ADAPTERS[`${node.opType}@${v}`];
     if (!adapter) return undefined;
-    ctx.opset = v;
     const out = adapter(node, ctx);
     if (!out) return undefined;
     this.stats.convert(node.opType, v);

@@ -1,27 +1,22 @@
 // Shared pieces of the adapters: the adapter signature and attribute helpers.
 
-import { getAttr } from '../../attrs.js';
+import { Attrs } from '../../attrs.js';
 import type { Attribute, Node } from '../../types.js';
 import type { AdaptContext } from '../context.js';
 
 /**
- * Converts one node to the schema of `ctx.opset` (the version at which its op changed).
+ * Converts one node to the schema of the version at which its op changed (the adapter's key).
  * Returns the nodes that replace it, in order, or undefined when this node needs no change
  * (an attribute that moved was not set). Throws through ctx.refuse when it cannot be done.
  */
 export type Adapter = (node: Node, ctx: AdaptContext) => Node[] | undefined;
 
-export const ints = (n: Node, name: string): number[] | undefined => getAttr(n, name)?.ints?.map(Number);
-export const int = (n: Node, name: string): number | undefined => {
-  const a = getAttr(n, name);
-  return a?.i === undefined ? undefined : Number(a.i);
-};
-export const floats = (n: Node, name: string): number[] | undefined => getAttr(n, name)?.floats;
-export const float = (n: Node, name: string): number | undefined => getAttr(n, name)?.f;
-export const str = (n: Node, name: string): string | undefined => {
-  const s = getAttr(n, name)?.s;
-  return s === undefined ? undefined : new TextDecoder().decode(s);
-};
+// The attributes as they stand (no spec defaults: an adapter acts on what the node sets).
+export const ints = (n: Node, name: string): number[] | undefined => Attrs.of(n).ints(name);
+export const int = (n: Node, name: string): number | undefined => Attrs.of(n).int(name);
+export const floats = (n: Node, name: string): number[] | undefined => Attrs.of(n).floats(name);
+export const float = (n: Node, name: string): number | undefined => Attrs.of(n).float(name);
+export const str = (n: Node, name: string): string | undefined => Attrs.of(n).string(name);
 
 export function without(n: Node, ...names: string[]): Attribute[] {
   return n.attributes.filter((a) => !a.name || !names.includes(a.name));

@@ -10,7 +10,6 @@ import { RESIZE_ADAPTERS } from './resize.js';
 import { SLICING_ADAPTERS } from './slicing.js';
 import { SOFTMAX_ADAPTERS } from './softmax.js';
 
-export type { Adapter } from './common.js';
 
 export const ADAPTERS: Record<string, Adapter> = {
   ...SLICING_ADAPTERS,
