@@ -17,6 +17,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <string>
 
 #include "common.h"
@@ -102,6 +103,14 @@ class GeomReader {
     if (r < 0 || r > max) fail("geometry rank out of range");
     return static_cast<int>(r);
   }
+  // A value for a field of type T: one that does not fit is refused, not narrowed (2^32 into an
+  // int would read as 0).
+  template <class T>
+  T fitting(int64_t v) {
+    if (v < static_cast<int64_t>(std::numeric_limits<T>::min()) || v > static_cast<int64_t>(std::numeric_limits<T>::max()))
+      fail("geometry value out of range");
+    return static_cast<T>(v);
+  }
   void ints(int64_t *out, int n) {
     for (int k = 0; k < n; k++) out[k] = next();
   }
@@ -111,7 +120,7 @@ class GeomReader {
   size_t n_ = 0, i_ = 0;
 };
 
-#define TBN_READ_INT(ts, c) g.c = static_cast<decltype(g.c)>(r.next());
+#define TBN_READ_INT(ts, c) g.c = r.fitting<decltype(g.c)>(r.next());
 #define TBN_READ_REAL(ts, c) g.c = r.real();
 #define TBN_READ_FLAG(ts, c) g.c = r.next() != 0;
 #define TBN_READ_RANK(ts, c, max) rank = g.c = r.rank(max);

@@ -30,5 +30,7 @@ describe.skipIf(skipNative)(`geometry layouts${nativeReason}`, () => {
     const backend = nativeBackend();
     expect(() => backend.binding.geometryEcho('tile', Float64Array.of(4, 8, 2, 0))).toThrow(/geometry too short/);
     expect(() => backend.binding.geometryEcho('conv', Float64Array.of(1, 3, 8, 1, 9))).toThrow(/geometry rank out of range/);
+    // tileAxis is an int on the native side: 2^32 would have read as axis 0.
+    expect(() => backend.binding.geometryEcho('tile', Float64Array.of(4, 8, 2, 2 ** 32, 0))).toThrow(/geometry value out of range/);
   });
 });
