@@ -9,6 +9,7 @@ import { dtypeBits, rawByteLength } from '../ir/dtype.js';
 import type { Model } from '../ir/types.js';
 import { encodeModelInline, loadModel, saveModel } from '../onnx/file.js';
 import { META } from '../tbn/format.js';
+import { compactValueNames } from '../ir/compact-names.js';
 import { checkCustomFormat, type OutputFormat, type TiledLayer } from '../tbn/rewrite.js';
 import { lambdaFor, type Selection } from '../tbn/select.js';
 import type { BatchNormUpdate } from '../tbn/batchnorm.js';
@@ -206,7 +207,7 @@ async function finishCompress(
   facts: { lambda: LambdaChoice; upgrade: OpsetUpgrade | null; originalParams: number; schedule: EpochChoice },
 ): Promise<CompressReport> {
   const progress = opts.onProgress ?? (() => {});
-  const { compressed, tiled, selection } = result;
+  const { tiled, selection } = result;
   if (!tiled.length) throw new NothingTiledError(`${opts.model}: ${nothingTiled(selection, facts.lambda)}`);
   const layers: CompressLayerReport[] = tiled.map((t) => {
     const bytesAfter = t.tile.bits.length + (dtypeBits(t.layer.dtype) / 8) * t.tile.alpha.length;
@@ -224,6 +225,7 @@ async function finishCompress(
       bitsPerWeight: bitsPerWeight(t.layer.params, bytesAfter),
     };
   });
+  const compressed = writtenNames(result.compressed, opts.keepNames, warnings);
   let agreement: Agreement | null = null;
   const measurable = ctx.data !== undefined || canSynthesize(ctx.model, ctx.shapes, warnings);
   if (!opts.dryRun && tiled.length && measurable) {
@@ -270,6 +272,13 @@ async function finishCompress(
     seconds: 0,
     warnings,
   };
+}
+
+function writtenNames(model: Model, keep: boolean, warnings: string[]): Model {
+  if (keep) return model;
+  const { model: compact, keptBecause } = compactValueNames(model);
+  if (keptBecause) warnings.push(`value names kept: ${keptBecause}`);
+  return compact;
 }
 
 /** Whether synthetic inputs can be made (all dynamic dimensions but the batch known). */

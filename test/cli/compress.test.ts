@@ -11,6 +11,8 @@ import { ROOT, dataPath, modelPath } from '../helpers/fixtures.js';
 import { tmpDir } from '../helpers/tmp.js';
 import { hasPythonOnnx } from '../helpers/models.js';
 import { Rng } from '../../src/util/random.js';
+import { createOrtSession } from '../../src/runtime/ort.js';
+import { syntheticInputs } from '../../src/data/synthetic.js';
 import { tbn } from './run.js';
 
 describe('tbn compress', () => {
@@ -61,6 +63,28 @@ describe('tbn compress', () => {
     expect((await tbn('compress', modelPath('mnist-cnn.onnx'), '-o', out, '--data', dataPath('mnist-calib.npz'), '--steps', '2', '--min-params', '10000')).code).toBe(0);
     const script = 'import onnx,sys; m=onnx.load(sys.argv[1]); onnx.checker.check_model(m, full_check=True); print(len(m.graph.value_info))';
     expect(Number(execFileSync('/usr/bin/python3', ['-c', script, out], { encoding: 'utf8' }).trim())).toBeGreaterThanOrEqual(3);
+  });
+
+  it("shortens intermediate names unless --keep-names, with the same outputs in onnxruntime", async () => {
+    const d = tmpDir();
+    const [short, kept] = [path.join(d, 'short.onnx'), path.join(d, 'kept.onnx')];
+    const args = ['--no-finetune', '--min-params', '60000'];
+    expect((await tbn('compress', modelPath('mnist-mlp.onnx'), '-o', short, ...args)).code).toBe(0);
+    expect((await tbn('compress', modelPath('mnist-mlp.onnx'), '-o', kept, ...args, '--keep-names')).code).toBe(0);
+    const values = (file: string) => loadModel(file).model.graph.nodes.flatMap((n) => n.outputs);
+    expect(values(kept)).toContain('/Shape_output_0');
+    expect(values(short).filter((v) => v !== 'logits').every((v) => /^v[0-9a-z]+$/.test(v))).toBe(true);
+    expect(fs.statSync(short).size).toBeLessThan(fs.statSync(kept).size);
+    const m = loadModel(kept).model;
+    const feeds = syntheticInputs(m, { batch: 4, seed: 2 });
+    const run = async (file: string) => {
+      const s = await createOrtSession(file, { threads: 1 });
+      const r = await s.run(feeds);
+      await s.release();
+      return r;
+    };
+    const [a, b] = [await run(kept), await run(short)];
+    for (const k of Object.keys(a)) expect(b[k]!.data).toEqual(a[k]!.data);
   });
 });
 

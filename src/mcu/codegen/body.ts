@@ -35,7 +35,7 @@ export function emitBody(g: LGraph, plan: ModelPlan, consts: ModelConstants): { 
     };
     const out = emitterFor(n.op)!.emit(n, cx);
     layers.push({ node: n.name, op: n.op, fused: n.fused.map((f) => f.op), kernel: out.kernel, note: out.note, flashBytes: consts.layerFlash });
-    body.push(...nodeComment(n, g, i, out.note, out.code.length === 0), ...out.code.map((c) => `    ${c}`), '');
+    body.push(...nodeComment(n, g, plan.label, i, out.note, out.code.length === 0), ...out.code.map((c) => `    ${c}`), '');
   });
   return { body, layers };
 }
@@ -48,7 +48,7 @@ export function modelSource(g: LGraph, name: string, prov: Provenance, plan: Mod
     const t = tensorOf(g, v);
     const where = s.kind === 'temp' ? `arena bytes ${s.offset}–${s.offset + (numel(t.shape) * 4) - 1}` : `the caller's ${param.get(s.buffer!)}`;
     const cq = s.kind === 'input' ? 'const float *const' : 'float *const';
-    return `    ${cq} ${local} = ${plan.storageOf(v)}; /* ${cText(v)} ${shapeText(t.shape)}, ${where} */`;
+    return `    ${cq} ${local} = ${plan.storageOf(v)}; /* ${cText(plan.label(v))} ${shapeText(t.shape)}, ${where} */`;
   });
   return [
     provenanceComment(prov, `${name}.c — the model as straight-line kernel calls, one block per ONNX node.`),
@@ -80,8 +80,8 @@ export function modelSource(g: LGraph, name: string, prov: Provenance, plan: Mod
   ].join('\n');
 }
 
-function nodeComment(n: LNode, g: LGraph, i: number, note: string | undefined, noCode: boolean): string[] {
-  const io = (vs: string[]) => vs.filter(Boolean).map((v) => `${v} ${shapeText(tensorOf(g, v).shape)}`).join(', ');
+function nodeComment(n: LNode, g: LGraph, label: (v: string) => string, i: number, note: string | undefined, noCode: boolean): string[] {
+  const io = (vs: string[]) => vs.filter(Boolean).map((v) => `${label(v)} ${shapeText(tensorOf(g, v).shape)}`).join(', ');
   const lines = [
     `${i + 1}. ${n.name}: ${[n.op, ...n.fused.map((f) => f.op)].join(' + ')}`,
     ...(n.fused.length ? [`   fused: ${n.fused.map((f) => f.name).join(', ')}`] : []),

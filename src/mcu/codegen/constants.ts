@@ -60,7 +60,7 @@ export class ModelConstants {
     if (this.plan.param.has(v)) return this.plan.param.get(v)!;
     let local = this.locals.get(v);
     if (!local) {
-      local = this.plan.idents.fresh(v);
+      local = this.plan.idents.fresh(this.plan.label(v));
       this.locals.set(v, local);
     }
     return local;

@@ -27,6 +27,12 @@ export interface ModelPlan {
   param: Map<string, string>;
   /** C pointer expression for a run-time tensor's storage. */
   storageOf(v: string): string;
+  /**
+   * A run-time tensor as the C text names it: an input or output by its own name, any other
+   * after the node that computes it (tbn compress shortens those values' names; exporters name
+   * them after their node anyway).
+   */
+  label(v: string): string;
 }
 
 const elemCType = (dtype: string): string => (dtype === 'int64' ? 'int64_t' : dtype === 'int32' ? 'int32_t' : 'float');
@@ -62,5 +68,8 @@ export function planModel(g: LGraph, name: string): ModelPlan {
     const s = arena.storage.get(v)!;
     return s.kind === 'temp' ? `${arenaSym} + ${s.offset / 4}` : param.get(s.buffer!)!;
   };
-  return { idents, inputs, outputs, arena, arenaSym, param, storageOf };
+  const labels = new Map<string, string>();
+  for (const n of g.nodes) if (n.name) n.outputs.forEach((v, j) => v && labels.set(v, j ? `${n.name}_${j}` : n.name));
+  const label = (v: string): string => (param.has(v) ? v : labels.get(v) ?? v);
+  return { idents, inputs, outputs, arena, arenaSym, param, storageOf, label };
 }

@@ -56,27 +56,27 @@ static float tiny_arena[72];
 
 void tiny_run(const float *x, float *y)
 {
-    float *const p = tiny_arena + 0; /* p [1,4,3,3], arena bytes 0–143 */
-    float *const f = tiny_arena + 0; /* f [1,36], arena bytes 0–143 */
+    float *const conv = tiny_arena + 0; /* conv [1,4,3,3], arena bytes 0–143 */
+    float *const flatten = tiny_arena + 0; /* flatten [1,36], arena bytes 0–143 */
 
     /* 1. conv: TbnConv + BatchNormalization + Relu + MaxPool
      *    fused: bn, relu, pool
      *    in: x [1,1,6,6]
-     *    out: p [1,4,3,3]
+     *    out: conv [1,4,3,3]
      *    3×3 conv, 1→4 channels; 2×2 max pooling fused: one 6×6 plane at a time in scratch, never all 4 channels; tile p = 2: 2 filters from the tile give all 4 channels, one block per α
      */
-    tbn_tiled_conv2d_out_reuse(&conv_params, x, p, tiny_arena + 36);
+    tbn_tiled_conv2d_out_reuse(&conv_params, x, conv, tiny_arena + 36);
 
     /* 2. flatten: Flatten
-     *    in: p [1,4,3,3]
-     *    out: f [1,36]
+     *    in: conv [1,4,3,3]
+     *    out: flatten [1,36]
      *    a view of its input: no code, same storage
      */
 
     /* 3. fc: TbnGemm
-     *    in: f [1,36]
+     *    in: flatten [1,36]
      *    out: y [1,3]
      *    tile p = 2, 54 bits: regions are input rows, so the 2 input chunks of 18 are combined with their α first, then one 18×3 product
      */
-    tbn_tiled_gemm_in_combine(&fc_params, f, tiny_g_b, y, tiny_arena + 36);
+    tbn_tiled_gemm_in_combine(&fc_params, flatten, tiny_g_b, y, tiny_arena + 36);
 }
