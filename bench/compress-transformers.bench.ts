@@ -3,7 +3,7 @@
 // on their test sets and the file-size ratio, with tbn's defaults and with one step taken away
 // or changed at a time: channel permutation, embedding tiling, fine-tuning the norms and biases
 // with the tiles, the tile axis of the attention projections, a longer schedule, intermediate-
-// feature distillation, the λ = 4096.
+// feature distillation, the λ = 4096, the exporter's value names.
 // TBN_BENCH_MODELS=vit-mnist limits the models; TBN_BENCH_QUICK=1 runs the defaults only;
 // TBN_BENCH_CONFIGS='tbn default,intermediate' runs the configurations whose names start so;
 // TBN_BENCH_EPOCHS=N sets every schedule (the halved one stays half).
@@ -42,6 +42,7 @@ function configs(epochs: number | undefined): Record<string, Partial<CompressOpt
     'schedule halved (60 epochs, the default before attention got 120)': { epochs: Math.max(1, Math.round((epochs ?? 120) / 2)) },
     "λ = 4096 (the issue's command: the patch projection stays fp32)": { minParams: 4096, ...e },
     'intermediate features (--features on)': { features: 'on', ...e },
+    "exporter's value names kept (--keep-names)": { keepNames: true, ...e },
   };
 }
 
