@@ -10,7 +10,7 @@ import type { Model } from '../ir/types.js';
 import { encodeModelInline, loadModel, saveModel } from '../onnx/file.js';
 import { META } from '../tbn/format.js';
 import { compactValueNames } from '../ir/compact-names.js';
-import { checkCustomFormat, type OutputFormat, type TiledLayer } from '../tbn/rewrite.js';
+import { checkCustomFormat, refuseCompressed, type OutputFormat, type TiledLayer } from '../tbn/rewrite.js';
 import { lambdaFor, type Selection } from '../tbn/select.js';
 import type { BatchNormUpdate } from '../tbn/batchnorm.js';
 import type { PermutationReport } from '../tbn/permute.js';
@@ -135,6 +135,7 @@ export async function compressModel(given: CompressOptions): Promise<CompressRep
   const shapes = parseInputShapes(opts.inputShape);
   progress({ phase: 'load', message: `reading ${opts.model}` });
   const loaded = loadModel(opts.model);
+  await withFile(opts.model, () => refuseCompressed(loaded.model));
   const data = opts.data
     ? await loadData(opts.data, loaded.model, { labelKey: opts.labelKey, preprocess: opts.preprocess, labels: opts.labels, shapes, onProgress: (message) => progress({ phase: 'load', message }) })
     : undefined;
@@ -185,7 +186,7 @@ export async function compressModel(given: CompressOptions): Promise<CompressRep
 /** One line on why nothing was tiled, by reason, with what to do. */
 function nothingTiled(selection: Selection, lambda: LambdaChoice): string {
   const reasons = new Map<string, number>();
-  const under = selection.skipped.filter((s) => s.reason.includes('< λ'));
+  const under = selection.skipped.filter((s) => s.underLambda);
   for (const s of selection.skipped) {
     const key = under.includes(s) ? `under λ = ${lambda.value.toLocaleString('en-US')}` : s.reason;
     reasons.set(key, (reasons.get(key) ?? 0) + 1);

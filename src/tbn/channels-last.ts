@@ -13,32 +13,27 @@ import { initializerMap } from '../ir/graph.js';
 import type { Model, Node } from '../ir/types.js';
 import { inputIndex, TBN_DOMAIN } from './format.js';
 import { numel } from './tile.js';
+import { NameSource, collectNames } from '../ir/names.js';
 
 /** The model with every TbnConvNhwc node as Transpose → TbnConv → Transpose (the same object when it has none). */
 export function channelsFirst(model: Model): Model {
   const g = model.graph;
   if (!g.nodes.some((n) => n.domain === TBN_DOMAIN && n.opType === 'TbnConvNhwc')) return model;
-  const used = new Set([...g.nodes.flatMap((n) => n.outputs), ...g.initializers.map((t) => t.name!), ...g.inputs.map((v) => v.name!)]);
-  const fresh = (base: string) => {
-    let name = base;
-    for (let i = 1; used.has(name); i++) name = `${base}_${i}`;
-    used.add(name);
-    return name;
-  };
+  const names = new NameSource(collectNames(g));
   const toFirst = [0, 3, 1, 2];
   const [xAt, residualAt] = [inputIndex('TbnConvNhwc', 'X'), inputIndex('TbnConvNhwc', 'residual')];
   const constants = initializerMap(g);
   const nodes = g.nodes.flatMap((n): Node[] => {
     if (n.domain !== TBN_DOMAIN || n.opType !== 'TbnConvNhwc') return [n];
     const label = n.name || n.outputs[0]!;
-    const x = fresh(`${label}/nchw_in`);
-    const y = fresh(`${label}/nchw_out`);
+    const x = names.fresh(`${label}/nchw_in`);
+    const y = names.fresh(`${label}/nchw_out`);
     const inputs = n.inputs.map((v, i) => (i === xAt ? x : v));
     const out: Node[] = [node('Transpose', [n.inputs[xAt]!], [x], [attr.ints('perm', toFirst)], { name: `${label}/to_nchw` })];
     const residual = n.inputs[residualAt];
     const oneValue = residual && numel(constants.get(residual)?.dims ?? [0]) === 1;
     if (residual && !oneValue) {
-      inputs[residualAt] = fresh(`${label}/nchw_residual`);
+      inputs[residualAt] = names.fresh(`${label}/nchw_residual`);
       out.push(node('Transpose', [residual], [inputs[residualAt]!], [attr.ints('perm', toFirst)], { name: `${label}/residual_to_nchw` }));
     }
     out.push({ ...n, opType: 'TbnConv', inputs, outputs: [y] });

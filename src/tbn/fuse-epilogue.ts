@@ -21,6 +21,7 @@ import { Attrs, getAttr } from '../ir/attrs.js';
 import { floatTensorOf, valueInfo as makeValueInfo } from '../ir/build.js';
 import { bfloat16ToFloat, halfToFloat } from '../ir/dtype.js';
 import { defaultOpset, initializerMap } from '../ir/graph.js';
+import { NameSource, collectNames } from '../ir/names.js';
 import type { Attribute, Dim, Graph, Model, Node, OnnxTensor, ValueInfo } from '../ir/types.js';
 import { isElementwise, matchActivation, type MatchedActivation } from './activation-match.js';
 import { ACTIVATIONS, EPILOGUE_INPUTS, OPS, TBN_DOMAIN, baseInputCount, inputIndex, type TbnOpName } from './format.js';
@@ -278,19 +279,6 @@ function activationRegion(v: View, y: string, tolerance: number): { indices: num
   return best;
 }
 
-class Names {
-  private used: Set<string>;
-  constructor(g: Graph) {
-    this.used = new Set([...g.initializers.map((t) => t.name!), ...g.nodes.flatMap((n) => n.outputs), ...g.inputs.map((i) => i.name!)]);
-  }
-  fresh(base: string): string {
-    let name = base;
-    for (let i = 1; this.used.has(name); i++) name = `${base}_${i}`;
-    this.used.add(name);
-    return name;
-  }
-}
-
 export interface FuseOptions {
   /** --input-shape values (shapes are probed with onnxruntime to check residual shapes). */
   shapes?: Map<string, number[]>;
@@ -340,7 +328,7 @@ export async function fuseEpilogues(model: Model, opts: FuseOptions = {}): Promi
  * stale value_info dropped, then normalised (normalizeEpilogues). */
 function rebuild(model: Model, v: View, epis: Map<Node, Epi>, firstChannels: boolean): Model {
   const g = model.graph;
-  const names = new Names(g);
+  const names = new NameSource(collectNames(g));
   const initializers = [...g.initializers];
   const addInit = (base: string, values: Float64Array, t: EpilogueFloat) => {
     const name = names.fresh(base);
@@ -395,7 +383,7 @@ const EPILOGUE_ATTR_NAMES = ['activation', 'activation_alpha', 'activation_beta'
  */
 export function normalizeEpilogues(model: Model): Model {
   const g = model.graph;
-  const names = new Names(g);
+  const names = new NameSource(collectNames(g));
   const inits = initializerMap(g);
   const initializers = [...g.initializers];
   const identity = new Map<string, string>();

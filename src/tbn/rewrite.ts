@@ -8,6 +8,7 @@
 import { UserError } from '../errors.js';
 import { attr, floatTensorOf, int64Tensor, node as makeNode, tensor } from '../ir/build.js';
 import { consumerMap, defaultOpset, producerMap } from '../ir/graph.js';
+import { NameSource, collectNames } from '../ir/names.js';
 import type { Attribute, Graph, KeyValue, Model, Node, OnnxTensor, ValueInfo } from '../ir/types.js';
 import { MIN_FUNCTION_OPSET, MIN_IR_WITH_FUNCTIONS, OPS, TBN_DOMAIN, TBN_OPSET_VERSION, type TbnOpName } from './format.js';
 import { tbnFunction } from './functions.js';
@@ -49,23 +50,13 @@ export function checkCustomFormat(model: Model): void {
         `(upgradeOpset in src/ir/upgrade converts it, as tbn compress does; or use --format expanded)`,
     );
   }
-  if (model.opsetImports.some((o) => o.domain === TBN_DOMAIN) || model.functions.some((f) => f.domain === TBN_DOMAIN)) {
-    throw new UserError('the model is already compressed by tbn (it uses the ai.tbn domain)');
-  }
+  refuseCompressed(model);
 }
 
-class Names {
-  private used = new Set<string>();
-  constructor(g: Graph) {
-    for (const t of g.initializers) if (t.name) this.used.add(t.name);
-    for (const v of [...g.inputs, ...g.outputs, ...g.valueInfo]) if (v.name) this.used.add(v.name);
-    for (const n of g.nodes) for (const o of n.outputs) this.used.add(o);
-  }
-  fresh(base: string): string {
-    let name = base;
-    for (let i = 1; this.used.has(name); i++) name = `${base}_${i}`;
-    this.used.add(name);
-    return name;
+/** Throws when the model is tbn's own output: its layers are tiled already. */
+export function refuseCompressed(model: Model): void {
+  if (model.opsetImports.some((o) => o.domain === TBN_DOMAIN) || model.functions.some((f) => f.domain === TBN_DOMAIN)) {
+    throw new UserError('the model is already compressed by tbn (it uses the ai.tbn domain)');
   }
 }
 
@@ -84,7 +75,7 @@ function layerIo(layer: WeightLayer, n: Node): { input: string; output: string; 
 export function rewriteModel(model: Model, tiled: TiledLayer[], opts: RewriteOptions): Model {
   if (opts.format === 'custom') checkCustomFormat(model);
   const g = model.graph;
-  const names = new Names(g);
+  const names = new NameSource(collectNames(g));
   const producers = producerMap(g);
   // Position i of the original node list becomes these nodes (a decode node goes before its consumer).
   const at = new Map<number, Node[]>();

@@ -42,7 +42,8 @@ export interface LayerChoice {
 
 export interface Selection {
   chosen: LayerChoice[];
-  skipped: { layer: WeightLayer; reason: string }[];
+  /** underLambda: skipped for its size alone (λ), so a lower --min-params would tile it. */
+  skipped: { layer: WeightLayer; reason: string; underLambda?: boolean }[];
 }
 
 /** Distinct output rows of bits below which output-axis tiling loses too much
@@ -165,7 +166,7 @@ export function selectLayers(model: Model, opts: SelectOptions = {}): Selection 
     const names = layerNames(layer);
     const override = names.map((n) => layerP.get(n)).find((v) => v !== undefined);
     const lp = override ?? p;
-    const skip = (reason: string) => skipped.push({ layer, reason });
+    const skip = (reason: string, underLambda?: boolean) => skipped.push({ layer, reason, ...(underLambda && { underLambda }) });
     if (layer.unsupported) skip(layer.unsupported);
     else if (include.length && !names.some((n) => include.some((re) => re.test(n)))) skip('not matched by --include');
     else if (names.some((n) => exclude.some((re) => re.test(n)))) skip('matched by --exclude');
@@ -173,7 +174,7 @@ export function selectLayers(model: Model, opts: SelectOptions = {}): Selection 
     else if (blocked) skip(blocked);
     else if (override === undefined && layer.params < minParams) {
       if (opts.binarizeRest) chosen.push(makeChoice(layer, 1, axisOf(names)));
-      else skip(`${layer.params} parameters < λ = ${minParams}`);
+      else skip(`${layer.params} parameters < λ = ${minParams}`, true);
     } else if (layer.params % lp !== 0) skip(`p = ${lp} does not divide ${layer.params}`);
     else chosen.push(makeChoice(layer, lp, axisOf(names)));
   }

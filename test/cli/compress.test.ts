@@ -65,6 +65,16 @@ describe('tbn compress', () => {
     expect(Number(execFileSync('/usr/bin/python3', ['-c', script, out], { encoding: 'utf8' }).trim())).toBeGreaterThanOrEqual(3);
   });
 
+  it('refuses a model tbn already compressed before it reads any data', async () => {
+    const d = tmpDir();
+    const once = path.join(d, 'once.onnx');
+    expect((await tbn('compress', modelPath('mnist-mlp.onnx'), '-o', once, '--no-finetune', '--min-params', '60000')).code).toBe(0);
+    const again = await tbn('compress', once, '-o', path.join(d, 'twice.onnx'), '--data', path.join(d, 'missing.npz'));
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/once\.onnx: the model is already compressed by tbn/);
+    expect(fs.existsSync(path.join(d, 'twice.onnx'))).toBe(false);
+  });
+
   it("shortens intermediate names unless --keep-names, with the same outputs in onnxruntime", async () => {
     const d = tmpDir();
     const [short, kept] = [path.join(d, 'short.onnx'), path.join(d, 'kept.onnx')];

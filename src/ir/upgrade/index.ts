@@ -10,7 +10,8 @@ import { UserError } from '../../errors.js';
 import { defaultOpset, isDefaultDomain, nodeLabel, subgraphs, validateModel } from '../graph.js';
 import type { Attribute, Graph, Model, Node } from '../types.js';
 import { ADAPTERS } from './adapters/index.js';
-import { AdaptContext, NameSource, RefusedNode, TypeScope, collectNames } from './context.js';
+import { AdaptContext, RefusedNode, TypeScope } from './context.js';
+import { NameSource, collectNames } from '../names.js';
 import type { UpgradeReport, UpgradeStep } from './describe.js';
 import { MAX_UPGRADE_TARGET, MIN_UPGRADE_SOURCE, OP_HISTORY, schemaVersion } from './history.js';
 
