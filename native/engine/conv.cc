@@ -84,10 +84,11 @@ inline void valid_range(int64_t off, int64_t s, int64_t len, int64_t outs, int64
 }
 
 /**
- * cols[r·ld + (od·OH + oh)·OW + ow] = x[c, id, ih, iw] (0 outside) for r = (c, kd, kh, kw); or,
- * with `reverse`, x[…] += cols[…] (col2im). x points at the first of `channels` channels.
+ * col2im: x[c, id, ih, iw] += cols[r·ld + (od·OH + oh)·OW + ow] for r = (c, kd, kh, kw), over
+ * the positions inside x. x points at the first of `channels` channels. (The forward im2col
+ * matrix is never stored: the GEMM reads it panel by panel, below.)
  */
-void im2col(float *x, int64_t channels, const Geo &g, float *cols, int64_t ld, bool reverse) {
+void col2im_add(float *x, int64_t channels, const Geo &g, const float *cols, int64_t ld) {
   int64_t r = 0;
   for (int64_t c = 0; c < channels; c++) {
     for (int64_t kd = 0; kd < g.KD; kd++) {
@@ -96,31 +97,15 @@ void im2col(float *x, int64_t channels, const Geo &g, float *cols, int64_t ld, b
           const int64_t off = kw * g.dw - g.pw;
           int64_t lo, hi;
           valid_range(off, g.sw, g.W, g.OW, lo, hi);
-          float *row = cols + r * ld;
+          const float *row = cols + r * ld;
           for (int64_t od = 0; od < g.OD; od++) {
             const int64_t id = od * g.sd - g.pd + kd * g.dd;
             for (int64_t oh = 0; oh < g.OH; oh++) {
               const int64_t ih = oh * g.sh - g.ph + kh * g.dh;
-              float *o = row + (od * g.OH + oh) * g.OW;
-              const bool inside = id >= 0 && id < g.D && ih >= 0 && ih < g.H;
-              if (reverse) {
-                if (!inside) continue;
-                float *src = x + ((c * g.D + id) * g.H + ih) * g.W + off;
-                for (int64_t ow = lo; ow < hi; ow++) src[ow * g.sw] += o[ow];
-                continue;
-              }
-              if (!inside) {
-                std::memset(o, 0, sizeof(float) * g.OW);
-                continue;
-              }
-              const float *src = x + ((c * g.D + id) * g.H + ih) * g.W + off;
-              for (int64_t ow = 0; ow < lo; ow++) o[ow] = 0.f;
-              if (g.sw == 1) {
-                std::memcpy(o + lo, src + lo, sizeof(float) * (hi - lo));
-              } else {
-                for (int64_t ow = lo; ow < hi; ow++) o[ow] = src[ow * g.sw];
-              }
-              for (int64_t ow = hi; ow < g.OW; ow++) o[ow] = 0.f;
+              if (id < 0 || id >= g.D || ih < 0 || ih >= g.H) continue;
+              const float *o = row + (od * g.OH + oh) * g.OW;
+              float *dst = x + ((c * g.D + id) * g.H + ih) * g.W + off;
+              for (int64_t ow = lo; ow < hi; ow++) dst[ow * g.sw] += o[ow];
             }
           }
         }
@@ -489,7 +474,7 @@ void conv_backward_data(const Buf &dy, const Buf &w, const Buf &dx, const ConvGe
       for (int64_t i = 0; i < cnt; i++) {
         float *dxi = dx0 + i * c.in_c * g.isp;
         std::memset(dxi, 0, sizeof(float) * L.cg * g.isp);
-        im2col(dxi, L.cg, g, a.c + i * g.osp, ld, true);
+        col2im_add(dxi, L.cg, g, a.c + i * g.osp, ld);
       }
     }
   });
