@@ -9,11 +9,13 @@ import { UsageError } from '../errors.js';
 import { consumerMap } from '../ir/graph.js';
 import type { Model } from '../ir/types.js';
 import { TILE_FLOAT_TYPES } from './format.js';
-import { findWeightLayers, isRecurrent, type WeightLayer } from './layers.js';
+import { findWeightLayers, isRecurrent, RECURRENT_GATES, type WeightLayer } from './layers.js';
 import { chooseLambda, tensorBytes, type LambdaChoice } from './sizes.js';
 import type { TileLayout } from './tile.js';
 
-export type AxisPolicy = 'auto' | 'output' | 'input' | 'row-major';
+/** `hidden` is for recurrent W/R (hiddenLayout); other layers read it as `auto`. */
+export type AxisPolicy = 'auto' | 'output' | 'input' | 'row-major' | 'hidden';
+export const AXIS_POLICIES = ['auto', 'output', 'input', 'row-major', 'hidden'] as const satisfies readonly AxisPolicy[];
 
 /** A layer's p in --layer-p that keeps it fp32. */
 export const KEEP_FP32 = 0;
@@ -67,7 +69,7 @@ export function parseLayerAxis(specs: readonly string[] | undefined): [string, A
   return (specs ?? []).map((s) => {
     const eq = s.lastIndexOf('=');
     const policy = s.slice(eq + 1) as AxisPolicy;
-    if (eq <= 0 || !['auto', 'output', 'input', 'row-major'].includes(policy)) throw new UsageError(`--layer-axis '${s}': expected name=auto|output|input|row-major`);
+    if (eq <= 0 || !(AXIS_POLICIES as readonly string[]).includes(policy)) throw new UsageError(`--layer-axis '${s}': expected name=${AXIS_POLICIES.join('|')}`);
     return [s.slice(0, eq), policy];
   });
 }
@@ -91,7 +93,7 @@ export function axisFor(layer: WeightLayer, along: 'output' | 'input'): 0 | 1 {
   return along === 'output' ? (outIsFirst ? 0 : 1) : outIsFirst ? 1 : 0;
 }
 
-function chooseAxis(layer: WeightLayer, p: number, policy: AxisPolicy): 0 | 1 {
+function chooseAxis(layer: WeightLayer, p: number, policy: Exclude<AxisPolicy, 'hidden'>): 0 | 1 {
   if (policy === 'row-major') return 0;
   if (policy === 'output') return axisFor(layer, 'output');
   if (policy === 'input') return axisFor(layer, 'input');
@@ -106,9 +108,29 @@ function chooseAxis(layer: WeightLayer, p: number, policy: AxisPolicy): 0 | 1 {
   return axisFor(layer, 'input');
 }
 
+/**
+ * A recurrent W/R [D, G·H, in] with regions along its hidden units and every gate its own bits:
+ * the view [D·G, H·in] streamed column-first (tile_axis 1) puts direction and gate innermost,
+ * so region r holds hidden units [r·H/p, (r+1)·H/p) of every gate, and the D·G gate rows of a
+ * hidden unit read distinct bits (the gate-row layout gives them one pattern at p = G). The
+ * same data as the node's weight, so TbnDecode and Reshape express it. Undefined where p does
+ * not divide H (a region would cut a hidden unit's row).
+ */
+export function hiddenLayout(layer: WeightLayer, p: number): TileLayout | undefined {
+  if (!isRecurrent(layer.op) || !layer.nodeShape) return undefined;
+  const [d, rows, cols] = layer.nodeShape as [number, number, number];
+  const gates = RECURRENT_GATES[layer.op];
+  const hidden = rows / gates;
+  if (!Number.isInteger(hidden) || hidden % p !== 0) return undefined;
+  return { shape: [d * gates, hidden * cols], p, tileAxis: 1 };
+}
+
 /** The layout for `layer` at `p` under an axis policy. */
 export function makeChoice(layer: WeightLayer, p: number, policy: AxisPolicy = 'auto'): LayerChoice {
-  const tileAxis = chooseAxis(layer, p, policy);
+  const hidden = policy === 'hidden' ? hiddenLayout(layer, p) : undefined;
+  if (hidden) return { layer, layout: hidden, regionsAlongOutput: false };
+  // `hidden` where p does not divide H, or on a layer that is not recurrent: the default.
+  const tileAxis = chooseAxis(layer, p, policy === 'hidden' ? 'auto' : policy);
   return { layer, layout: { shape: layer.shape, p, tileAxis }, regionsAlongOutput: tileAxis === axisFor(layer, 'output') && layer.outDim % p === 0 };
 }
 
