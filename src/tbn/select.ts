@@ -99,8 +99,8 @@ function chooseAxis(layer: WeightLayer, p: number, policy: Exclude<AxisPolicy, '
   if (policy === 'input') return axisFor(layer, 'input');
   // Embedding rows are tokens: regions along them would give p tokens one bit pattern.
   if (layer.op === 'Gather' && layer.outDim % p === 0) return axisFor(layer, 'output');
-  // Recurrent W/R: regions of whole gates (each with its own α at p = G) measured best
-  // (docs/design.md, "Recurrent layers"), whatever the hidden size.
+  // Recurrent W/R where hiddenLayout does not apply (p does not divide H): the gate rows
+  // (docs/design.md, "Recurrent layers").
   if (isRecurrent(layer.op) && layer.outDim % p === 0) return axisFor(layer, 'output');
   const outOk = layer.outDim % p === 0 && layer.outDim / p >= MIN_DISTINCT_ROWS;
   const inOk = layer.inDim % p === 0 && (layer.op !== 'Conv' || layer.shape.length === 2);
@@ -125,11 +125,21 @@ export function hiddenLayout(layer: WeightLayer, p: number): TileLayout | undefi
   return { shape: [d * gates, hidden * cols], p, tileAxis: 1 };
 }
 
+/** Whether a choice is a recurrent W/R in hiddenLayout (its hidden units are what moving them groups). */
+export function alongHiddenUnits(c: LayerChoice): boolean {
+  const h = hiddenLayout(c.layer, c.layout.p);
+  return !!h && c.layout.tileAxis === h.tileAxis && c.layout.shape.every((d, i) => d === h.shape[i]);
+}
+
 /** The layout for `layer` at `p` under an axis policy. */
 export function makeChoice(layer: WeightLayer, p: number, policy: AxisPolicy = 'auto'): LayerChoice {
-  const hidden = policy === 'hidden' ? hiddenLayout(layer, p) : undefined;
-  if (hidden) return { layer, layout: hidden, regionsAlongOutput: false };
-  // `hidden` where p does not divide H, or on a layer that is not recurrent: the default.
+  // Recurrent W/R: along the hidden units by default — with the hidden units moved so that
+  // the units sharing bits are alike it measured best at p = 2 and 4 (docs/design.md,
+  // "Recurrent layers").
+  const hidden = policy === 'hidden' || policy === 'auto' ? hiddenLayout(layer, p) : undefined;
+  // Hidden units j, j + H/p, … share bits: the node's output channels, grouped as for a Gemm.
+  if (hidden) return { layer, layout: hidden, regionsAlongOutput: true };
+  // `hidden` where p does not divide H, or on a layer that is not recurrent: as `auto`.
   const tileAxis = chooseAxis(layer, p, policy === 'hidden' ? 'auto' : policy);
   return { layer, layout: { shape: layer.shape, p, tileAxis }, regionsAlongOutput: tileAxis === axisFor(layer, 'output') && layer.outDim % p === 0 };
 }

@@ -1,12 +1,12 @@
-// The tile layouts of a recurrent W [D, G·H, in] (select.ts): the gate-row layout (the default)
-// at p = G makes each region one gate, so the G gate rows of a hidden unit read one bit
-// pattern; `hidden` (hiddenLayout) cuts the regions along the hidden units and gives every gate
-// and direction of a hidden unit distinct tile positions. Where p does not divide H, `hidden`
-// falls back to the default.
+// The tile layouts of a recurrent W [D, G·H, in] (select.ts): the gate-row layout (`output`)
+// with one region per gate makes the gate rows of a hidden unit read one bit pattern; `hidden`
+// (hiddenLayout, the default) cuts the regions along the hidden units and gives every gate and
+// direction of a hidden unit distinct tile positions. Where p does not divide H, `hidden` and
+// `auto` fall back to the gate rows.
 import { describe, expect, it } from 'vitest';
 import { attr, floatTensor, graph, model, node, valueInfo } from '../../../src/ir/build.js';
 import type { Model } from '../../../src/ir/types.js';
-import { hiddenLayout, parseLayerAxis, selectLayers } from '../../../src/tbn/select.js';
+import { hiddenLayout, parseLayerAxis, selectLayers, type AxisPolicy } from '../../../src/tbn/select.js';
 import { computeTile, decodeTile, numel, streamIndex, tileLength, type TileLayout } from '../../../src/tbn/tile.js';
 
 const [D, G, I] = [2, 4, 3];
@@ -22,7 +22,7 @@ function lstm(hidden: number, w: Float32Array = new Float32Array(D * G * hidden 
   return model(g, { opset: 14 });
 }
 
-const layoutOf = (m: Model, p: number, tileAxis?: 'hidden') => selectLayers(m, { p, minParams: 0, tileAxis }).chosen.find((c) => c.layer.source.name === 'W')!.layout;
+const layoutOf = (m: Model, p: number, tileAxis: AxisPolicy) => selectLayers(m, { p, minParams: 0, tileAxis }).chosen.find((c) => c.layer.source.name === 'W')!.layout;
 
 /** For each W element (d, g, h, i): the tile bit it reads and its region. */
 function positions(layout: TileLayout, hidden: number) {
@@ -36,18 +36,19 @@ function positions(layout: TileLayout, hidden: number) {
 describe('recurrent tile layouts', () => {
   const H = 8;
 
-  it('gate rows (default) at p = G: each region is one gate; the gates of a hidden unit share bits', () => {
-    const layout = layoutOf(lstm(H), 8); // D·G = 8 regions: one per direction and gate
+  it('gate rows at p = D·G: each region is one gate; the gates of a hidden unit share bits', () => {
+    const layout = layoutOf(lstm(H), 8, 'output'); // D·G = 8 regions: one per direction and gate
     expect(layout).toEqual({ shape: [D * G * H, I], p: 8, tileAxis: 0 });
     const at = positions(layout, H);
     const bits = new Set(Array.from({ length: D * G }, (_, dg) => at(Math.floor(dg / G), dg % G, 5, 1).bit));
     expect(bits.size).toBe(1);
   });
 
-  it('hidden: every gate and direction of a hidden unit has its own bits; regions are blocks of whole hidden units', () => {
+  it('hidden (the default): every gate and direction of a hidden unit has its own bits; regions are blocks of whole hidden units', () => {
     const p = 4;
     const layout = layoutOf(lstm(H), p, 'hidden');
     expect(layout).toEqual({ shape: [D * G, H * I], p, tileAxis: 1 });
+    expect(layoutOf(lstm(H), p, 'auto')).toEqual(layout);
     const at = positions(layout, H);
     for (let h = 0; h < H; h++) {
       for (let i = 0; i < I; i++) {
@@ -70,14 +71,14 @@ describe('recurrent tile layouts', () => {
     const hidden = layoutOf(m, p, 'hidden');
     const decoded = decodeTile(computeTile(w, hidden), hidden);
     expect(Array.from(decoded, Math.sign)).toEqual(Array.from(w, Math.sign));
-    const rows = layoutOf(m, D * G);
+    const rows = layoutOf(m, D * G, 'output');
     const byRows = decodeTile(computeTile(w, rows), rows);
     expect(Array.from(byRows, Math.sign)).not.toEqual(Array.from(w, Math.sign));
   });
 
-  it('hidden falls back to the gate rows where p does not divide H; the policy parses in --layer-axis', () => {
+  it('hidden and auto fall back to the gate rows where p does not divide H; the policy parses in --layer-axis', () => {
     expect(hiddenLayout(selectLayers(lstm(6), { p: 4, minParams: 0 }).chosen[0]!.layer, 4)).toBeUndefined();
-    expect(layoutOf(lstm(6), 4, 'hidden')).toEqual({ shape: [D * G * 6, I], p: 4, tileAxis: 0 });
+    for (const policy of ['hidden', 'auto'] as const) expect(layoutOf(lstm(6), 4, policy)).toEqual({ shape: [D * G * 6, I], p: 4, tileAxis: 0 });
     expect(parseLayerAxis(['lstm=hidden'])).toEqual([['lstm', 'hidden']]);
   });
 });
