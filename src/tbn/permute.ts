@@ -225,7 +225,7 @@ function objective(tiled: { pi: number; producer: Producer; choice: LayerChoice 
  * shapes with the dynamic input dimensions grown (growableShapes), so that no permutation is
  * carried through a reshape that mixes channels with a batch or sequence axis.
  */
-export function permuteChannels(model: Model, choices: LayerChoice[], shapes: Map<string, number[]>, grown?: Map<string, number[]>): { model: Model; report: PermutationReport[] } {
+export function permuteChannels(model: Model, choices: LayerChoice[], shapes: Map<string, number[]>, grown?: Map<string, number[]>): { model: Model; report: PermutationReport[]; movedNodes: Set<number> } {
   const layers = findWeightLayers(model);
   const producers: Producer[] = [];
   const byNode = new Map<number, number>();
@@ -284,7 +284,8 @@ export function permuteChannels(model: Model, choices: LayerChoice[], shapes: Ma
     entry.similarityAfter = meanSimilarity(obj, failure ? before : orders, members);
     return entry;
   });
-  return { model: failure ? model : permuted, report: [...report, ...recurrentReports(choices)] };
+  const movedNodes = new Set(failure ? [] : [...moved.keys()].map((pi) => producers[pi]!.layer.nodeIndex));
+  return { model: failure ? model : permuted, report: [...report, ...recurrentReports(choices)], movedNodes };
 }
 
 /** Recurrent nodes tiled along their gate rows only, reported as left as they are, and why. */

@@ -185,8 +185,7 @@ export function selectLayers(model: Model, opts: SelectOptions = {}): Selection 
   const include = (opts.include ?? []).map(namePattern);
   const exclude = (opts.exclude ?? []).map(namePattern);
   const layerP = opts.layerP ?? new Map();
-  const layerAxis = (opts.layerAxis ?? []).map(([pat, policy]) => [namePattern(pat), policy] as const);
-  const axisOf = (names: string[]) => layerAxis.find(([re]) => names.some((n) => re.test(n)))?.[1] ?? opts.tileAxis;
+  const axisOf = axisPolicies(opts);
   const known = new Set(tileable.flatMap((t) => layerNames(t.layer)));
   for (const name of layerP.keys()) {
     if (!known.has(name)) throw new UsageError(`--layer-p ${name}: no compressible layer has that node or weight name`);
@@ -210,6 +209,26 @@ export function selectLayers(model: Model, opts: SelectOptions = {}): Selection 
     else chosen.push(makeChoice(layer, lp, axisOf(names)));
   }
   return { chosen, skipped };
+}
+
+/** The axis policy of a layer's names: the first --layer-axis pattern that matches, else --tile-axis. */
+function axisPolicies(opts: SelectOptions): (names: string[]) => AxisPolicy | undefined {
+  const layerAxis = (opts.layerAxis ?? []).map(([pat, policy]) => [namePattern(pat), policy] as const);
+  return (names) => layerAxis.find(([re]) => names.some((n) => re.test(n)))?.[1] ?? opts.tileAxis;
+}
+
+/**
+ * `auto` puts recurrent W/R along their hidden units expecting the units to be moved so that
+ * those sharing bits are alike; where they were not (no permutation, or the graph refused it)
+ * the gate rows measured better at p = 4 (docs/design.md, "Recurrent layers"), so those layers
+ * go back to them. `movedNodes`: node indices whose output channels moved.
+ */
+export function gateRowsWhereUnmoved(selection: Selection, movedNodes: ReadonlySet<number>, opts: SelectOptions): Selection {
+  const axisOf = axisPolicies(opts);
+  const chosen = selection.chosen.map((c) =>
+    alongHiddenUnits(c) && !movedNodes.has(c.layer.nodeIndex) && (axisOf(layerNames(c.layer)) ?? 'auto') === 'auto' ? makeChoice(c.layer, c.layout.p, 'output') : c,
+  );
+  return { ...selection, chosen };
 }
 
 /** True when the weight, or any value on its way to the layer, is read by another node too. */
