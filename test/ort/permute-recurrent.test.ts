@@ -1,6 +1,6 @@
 // Moving the hidden units of recurrent nodes (perm-flow's LSTM/GRU/RNN rule): with W and R in
 // the hidden-unit layout, the permuted fp32 model equals the original in onnxruntime — on the
-// LSTM fixture and on a stacked bidirectional LSTM (peepholes, initial states) feeding a GRU
+// LSTM and GRU fixtures and on a stacked bidirectional LSTM (peepholes, initial states) feeding a GRU
 // whose input features move with the LSTM's units — and the tile groups grow more alike.
 import { describe, expect, it } from 'vitest';
 import { syntheticInputs } from '../../src/data/synthetic.js';
@@ -75,11 +75,14 @@ async function permuteHidden(m: Model, p = 4) {
 }
 
 describe('permuting recurrent hidden units', () => {
-  it('mnist-lstm.onnx: the fp32 function is unchanged and the tile groups grow more alike', async () => {
-    const { model: m } = loadModel(modelPath('mnist-lstm.onnx'));
+  it.each([
+    ['mnist-lstm.onnx', '/lstm/LSTM'],
+    ['mnist-gru.onnx', '/lstm/GRU'],
+  ])('%s: the fp32 function is unchanged and the tile groups grow more alike', async (file, node) => {
+    const { model: m } = loadModel(modelPath(file));
     const { model: pm, report } = await permuteHidden(m);
     expect(report).toHaveLength(1);
-    expect(report[0]).toMatchObject({ layers: ['/lstm/LSTM'], channels: 96, p: 4, permuted: true });
+    expect(report[0]).toMatchObject({ layers: [node], channels: 96, p: 4, permuted: true });
     expect(report[0]!.similarityAfter!).toBeGreaterThan(report[0]!.similarityBefore!);
     await expectSameFunction(m, pm);
   });
