@@ -206,9 +206,9 @@ function objective(tiled: { pi: number; producer: Producer; choice: LayerChoice 
   for (const { pi, producer, choice } of tiled) {
     const n = producer.channels;
     let w = consumedWeight(choice.layer);
-    let outAxis = choice.layer.outAxis;
-    if (isRecurrent(choice.layer.op)) [w, outAxis] = [hiddenUnitWeights(w, choice.layer, n), 0];
-    const rows = outputRows(w, [n, w.length / n], outAxis);
+    let [shape, outAxis] = [choice.layer.shape, choice.layer.outAxis];
+    if (isRecurrent(choice.layer.op)) [w, shape, outAxis] = [hiddenUnitWeights(w, choice.layer, n), [n, w.length / n], 0];
+    const rows = outputRows(w, shape, outAxis);
     // W and R of one recurrent node are one producer: their similarities and norms add.
     features.set(pi, [...(features.get(pi) ?? []), rows]);
     const nrm = norms.get(pi) ?? new Float64Array(n);
