@@ -22,9 +22,9 @@ describe('mnist-lstm.onnx: compress and verify', () => {
     expect(lstm.map((l: { weight: string }) => l.weight)).toHaveLength(2);
     expect(report.finetune.steps).toBe(240);
     // W and R along the hidden units (the default), with the LSTM's hidden units moved.
-    expect(report.layers.filter((l: { op: string }) => l.op === 'LSTM').map((l: { shape: number[]; tileAxis: number }) => [l.shape, l.tileAxis])).toEqual([
-      [[4, 96 * 28], 1],
-      [[4, 96 * 96], 1],
+    expect(report.layers.filter((l: { op: string }) => l.op === 'LSTM').map((l: { shape: number[]; tileAxis: number; alongHiddenUnits: boolean }) => [l.shape, l.tileAxis, l.alongHiddenUnits])).toEqual([
+      [[4, 96 * 28], 1, true],
+      [[4, 96 * 96], 1, true],
     ]);
     expect(report.permutation).toMatchObject([{ layers: ['/lstm/LSTM'], channels: 96, permuted: true }]);
 
