@@ -114,10 +114,11 @@ function chooseAxis(layer: WeightLayer, p: number, policy: Exclude<AxisPolicy, '
  * so region r holds hidden units [r·H/p, (r+1)·H/p) of every gate, and the D·G gate rows of a
  * hidden unit read distinct bits (the gate-row layout gives them one pattern at p = G). The
  * same data as the node's weight, so TbnDecode and Reshape express it. Undefined where p does
- * not divide H (a region would cut a hidden unit's row).
+ * not divide H (a region would cut a hidden unit's row) or p = 1.
  */
 export function hiddenLayout(layer: WeightLayer, p: number): TileLayout | undefined {
-  if (!isRecurrent(layer.op) || !layer.nodeShape) return undefined;
+  // p = 1 (--binarize-rest) has one region: no bits are shared, whatever the layout.
+  if (!isRecurrent(layer.op) || !layer.nodeShape || p < 2) return undefined;
   const [d, rows, cols] = layer.nodeShape as [number, number, number];
   const gates = RECURRENT_GATES[layer.op];
   const hidden = rows / gates;
