@@ -243,6 +243,7 @@ def main():
 
     runpy.run_path(os.path.join(ROOT, "scripts", "fixtures", "convnets.py"), run_name="__main__")
     runpy.run_path(os.path.join(ROOT, "scripts", "fixtures", "recurrent.py"), run_name="__main__")  # mnist-lstm.onnx
+    runpy.run_path(os.path.join(ROOT, "scripts", "fixtures", "recurrent.py"))["main"]("gru")  # mnist-gru.onnx
 
     runpy.run_path(os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures", "exporters.py"))["main"]()
 

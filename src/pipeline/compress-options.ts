@@ -4,12 +4,10 @@
 import { DEFAULT_FINETUNE } from '../tbn/finetune.js';
 import { ATTENTION_EPOCHS, DEFAULT_EPOCHS } from '../tbn/schedule.js';
 import type { AxisPolicy } from '../tbn/select.js';
-import { parseLayerAxis, parseLayerP } from '../tbn/select.js';
+import { AXIS_POLICIES, parseLayerAxis, parseLayerP } from '../tbn/select.js';
 import type { AlphaMode } from '../tbn/tile.js';
 import type { OutputFormat } from '../tbn/rewrite.js';
 import { duration, labelledDataOptions, minParamsOption, nonNegativeInteger, nonNegativeNumber, positiveInteger, positiveNumber, type OptionSpecs, type OptionValues } from './option-spec.js';
-
-const AXES = ['auto', 'output', 'input', 'row-major'] as const satisfies readonly AxisPolicy[];
 
 export const COMPRESS_OPTIONS = {
   output: { alias: 'o', type: 'string', describe: 'Output file (default: <model>.tbn.onnx)' },
@@ -19,11 +17,11 @@ export const COMPRESS_OPTIONS = {
   ...labelledDataOptions('Calibration data'),
   p: { type: 'number', default: 4, coerce: positiveInteger('-p'), describe: 'Tiling factor: each weight becomes one tile of N/p bits reused p times' },
   'layer-p': { type: 'string', array: true, coerce: parseLayerP, describe: 'Per-layer p, name=p (node or weight name; p=1 keeps it fp32)' },
-  'layer-axis': { type: 'string', array: true, coerce: parseLayerAxis, describe: 'Per-layer tile axis, name=auto|output|input|row-major (node or weight name, glob or /regex/)' },
+  'layer-axis': { type: 'string', array: true, coerce: parseLayerAxis, describe: `Per-layer tile axis, name=${AXIS_POLICIES.join('|')} (node or weight name, glob or /regex/)` },
   ...minParamsOption,
   include: { type: 'string', array: true, describe: 'Only tile layers whose node or weight name matches (glob or /regex/)' },
   exclude: { type: 'string', array: true, describe: 'Never tile layers whose node or weight name matches (glob or /regex/)' },
-  'tile-axis': { choices: AXES, default: 'auto' as AxisPolicy, describe: 'Which axis the tile regions run along' },
+  'tile-axis': { choices: AXIS_POLICIES, default: 'auto' as AxisPolicy, describe: 'Which axis the tile regions run along (hidden: recurrent W/R along their hidden units, every gate its own bits; other layers as auto)' },
   alpha: { choices: ['per-tile', 'per-layer'] as const satisfies readonly AlphaMode[], default: DEFAULT_FINETUNE.alpha, describe: 'One scale per tile region, or one per layer' },
   format: { choices: ['custom', 'expanded'] as const satisfies readonly OutputFormat[], default: 'custom' as OutputFormat, describe: 'custom: ai.tbn ops with ONNX functions; expanded: decoded fp32 weights' },
   permute: { type: 'boolean', default: true, describe: 'Reorder output channels so rows sharing a tile row are alike (--no-permute to skip)' },

@@ -11,7 +11,7 @@ import { encodeModelInline, loadModel, saveModel } from '../onnx/file.js';
 import { META } from '../tbn/format.js';
 import { compactValueNames } from '../ir/compact-names.js';
 import { checkCustomFormat, refuseCompressed, type OutputFormat, type TiledLayer } from '../tbn/rewrite.js';
-import { lambdaFor, type Selection } from '../tbn/select.js';
+import { alongHiddenUnits, lambdaFor, type Selection } from '../tbn/select.js';
 import type { BatchNormUpdate } from '../tbn/batchnorm.js';
 import type { PermutationReport } from '../tbn/permute.js';
 import { bitsPerWeight, constantWeights, modelBitsPerWeight, type LambdaChoice } from '../tbn/sizes.js';
@@ -51,6 +51,8 @@ export interface CompressLayerReport {
   p: number;
   tileAxis: number;
   regionsAlongOutput: boolean;
+  /** A recurrent W/R tiled along its hidden units (hiddenLayout): every gate its own bits. */
+  alongHiddenUnits: boolean;
   params: number;
   bytesBefore: number;
   bytesAfter: number;
@@ -210,6 +212,7 @@ async function finishCompress(
   const progress = opts.onProgress ?? (() => {});
   const { tiled, selection } = result;
   if (!tiled.length) throw new NothingTiledError(`${opts.model}: ${nothingTiled(selection, facts.lambda)}`);
+  const choice = (layer: TiledLayer['layer']) => selection.chosen.find((c) => c.layer === layer)!;
   const layers: CompressLayerReport[] = tiled.map((t) => {
     const bytesAfter = t.tile.bits.length + (dtypeBits(t.layer.dtype) / 8) * t.tile.alpha.length;
     return {
@@ -219,7 +222,8 @@ async function finishCompress(
       shape: t.layout.shape,
       p: t.layout.p,
       tileAxis: t.layout.tileAxis,
-      regionsAlongOutput: selection.chosen.find((c) => c.layer === t.layer)!.regionsAlongOutput,
+      regionsAlongOutput: choice(t.layer).regionsAlongOutput,
+      alongHiddenUnits: alongHiddenUnits(choice(t.layer)),
       params: t.layer.params,
       bytesBefore: rawByteLength(t.layer.source.tensor.dtype, t.layer.params),
       bytesAfter,

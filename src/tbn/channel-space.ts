@@ -10,7 +10,7 @@
 import type { Model } from '../ir/types.js';
 import type { AxisPerm } from './perm-algebra.js';
 import { Flow, FlowFailure } from './perm-flow.js';
-import { isRecurrent, layerOutput, type WeightLayer } from './layers.js';
+import { isRecurrent, layerOutput, RECURRENT_GATES, type WeightLayer } from './layers.js';
 
 /** A layer's output channels as a value axis. */
 export interface Producer {
@@ -41,8 +41,14 @@ export interface BaseAnalysis {
 
 /** A layer's channels as the value it writes (an integer layer: its rescaling Mul's output). */
 export function producerOf(layer: WeightLayer, shapes: Map<string, number[]>): Producer | undefined {
-  // A recurrent layer's rows are gates of hidden units the flow does not follow through the cell.
-  if (isRecurrent(layer.op)) return undefined;
+  // A recurrent node's channels are its hidden units: the last axis of Y (or Y_h, Y_c); W and R
+  // of one node are one producer (perm-flow moves the gate rows with them).
+  if (isRecurrent(layer.op)) {
+    const value = layer.node.outputs.find(Boolean);
+    const rank = value ? shapes.get(value)?.length : undefined;
+    const hidden = layer.nodeShape![1]! / RECURRENT_GATES[layer.op];
+    return value && rank ? { layer, value, axis: rank - 1, channels: hidden } : undefined;
+  }
   const value = layerOutput(layer);
   const rank = shapes.get(value)?.length;
   if (rank === undefined) return undefined;

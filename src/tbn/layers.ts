@@ -17,6 +17,8 @@ export type LayerOp = 'Gemm' | 'MatMul' | 'Conv' | 'Gather' | RecurrentOp;
 export type RecurrentOp = 'LSTM' | 'GRU' | 'RNN';
 const RECURRENT_OPS: ReadonlySet<string> = new Set<RecurrentOp>(['LSTM', 'GRU', 'RNN']);
 export const isRecurrent = (op: string): op is RecurrentOp => RECURRENT_OPS.has(op);
+/** Gate blocks G of a recurrent W/R [D, G·H, in] (LSTM i o f c, GRU z r h, RNN one). */
+export const RECURRENT_GATES: Record<RecurrentOp, number> = { LSTM: 4, GRU: 3, RNN: 1 };
 
 export interface WeightSource {
   /** The constant that holds the values: an initializer, or the output of a Constant node. */

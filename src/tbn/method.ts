@@ -14,7 +14,7 @@ import { fuseEpilogues, type FuseReport } from './fuse-epilogue.js';
 import { consumedWeight, layerOutput } from './layers.js';
 import { permuteChannels, type PermutationReport } from './permute.js';
 import { rewriteModel, type OutputFormat, type TiledLayer } from './rewrite.js';
-import { selectLayers, type LayerChoice, type Selection, type SelectOptions } from './select.js';
+import { gateRowsWhereUnmoved, selectLayers, type LayerChoice, type Selection, type SelectOptions } from './select.js';
 import { growableShapes, probeValueShapes } from './shapes.js';
 import { computeTile, type AlphaMode } from './tile.js';
 import { describeSchedule, formatDuration, type ScheduleChoice } from './time-budget.js';
@@ -116,6 +116,7 @@ export async function compressWith(ctx: MethodContext, select: SelectOptions, op
   let selection = selectLayers(model, select);
   let working = model;
   let permutation: PermutationReport[] = [];
+  let movedNodes = new Set<number>();
   if (ctx.permute && selection.chosen.some((c) => c.regionsAlongOutput)) {
     ctx.progress('permute', 'permuting channels');
     // Dynamic dimensions not given by --input-shape are taken from the data (one sample).
@@ -125,10 +126,11 @@ export async function compressWith(ctx: MethodContext, select: SelectOptions, op
       .catch(() => undefined);
     if (!probed) ctx.warn('channels not permuted: the model could not be run on synthetic inputs (give --input-shape)');
     else {
-      ({ model: working, report: permutation } = permuteChannels(model, selection.chosen, probed.base, probed.grown));
+      ({ model: working, report: permutation, movedNodes } = permuteChannels(model, selection.chosen, probed.base, probed.grown));
       selection = selectLayers(working, select);
     }
   }
+  selection = gateRowsWhereUnmoved(selection, movedNodes, select);
   ctx.progress('tile', `tiling ${selection.chosen.length} layers`);
   let tiled = tileChoices(selection.chosen, alpha);
   const bnSet = data && { data, model, samples: Math.min(data.count, 2000), seed: ctx.seed, shapes };

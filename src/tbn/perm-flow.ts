@@ -12,7 +12,7 @@ import { consumerMap, defaultOpset, initializerMap, producerMap } from '../ir/gr
 import type { Graph, Model, Node, OnnxTensor } from '../ir/types.js';
 import { join, numelOf, project, relabel, samePerm, simplify, PermConflict, type AxisPerm } from './perm-algebra.js';
 import { carryFlat, embed, norm, restrict, spanOf, toConsumedAxes, toStoredAxes, type Selection } from './perm-maps.js';
-import { constantSource, type WeightSource } from './layers.js';
+import { constantSource, isRecurrent, RECURRENT_GATES, type WeightSource } from './layers.js';
 
 export class FlowFailure extends Error {}
 
@@ -46,6 +46,8 @@ const POOLS = new Set(['MaxPool', 'AveragePool', 'GlobalAveragePool', 'GlobalMax
 const QDQ = new Set(['QuantizeLinear', 'DequantizeLinear']);
 /** Outputs that depend on the input's shape only. */
 const SHAPE_ONLY = new Set(['Shape', 'Size']);
+/** One value everywhere: any permutation of the output is the output itself. */
+const UNIFORM = new Set(['ConstantOfShape']);
 
 export class Flow {
   readonly values = new Map<string, AxisPerm>();
@@ -135,8 +137,9 @@ export class Flow {
   private visit(i: number): void {
     const n = this.g.nodes[i]!;
     if (n.domain && n.domain !== 'ai.onnx') return this.fail(n, 'it is not a standard op');
-    if (SHAPE_ONLY.has(n.opType) || n.opType === 'Constant') return;
+    if (SHAPE_ONLY.has(n.opType) || UNIFORM.has(n.opType) || n.opType === 'Constant') return;
     try {
+      if (isRecurrent(n.opType)) return this.recurrent(n);
       if (['Reshape', 'Flatten', 'Squeeze', 'Unsqueeze'].includes(n.opType)) return this.reshape(n);
       if (['Gather', 'Slice', 'Split', 'Concat'].includes(n.opType)) return this.select(n);
       const frame = this.frame(n);
@@ -351,6 +354,50 @@ export class Flow {
       parts.push({ value: v, map: [axis] });
     }
     return { sizes: s, parts };
+  }
+
+  /**
+   * LSTM/GRU/RNN: its hidden units may move — the last axis of Y, Y_h, Y_c and the initial
+   * states, together with the rows of every gate block of W, R and B, the peepholes and R's
+   * columns (the recurrence reads the permuted state) — and its input features may move with
+   * W's columns. Time, direction and batch stay; every direction takes the same order (Y holds
+   * them on one hidden axis).
+   */
+  private recurrent(n: Node): void {
+    const gates = RECURRENT_GATES[n.opType as keyof typeof RECURRENT_GATES];
+    const [x, w, r, b, , h0, c0, peep] = n.inputs;
+    const hidden = this.shape(r!)[2]!;
+    const lastAxis = (v: string) => this.shape(v).length - 1;
+    const orderOn = (v: string | undefined, what: string): Int32Array | undefined => {
+      const p = v ? this.current(v) : undefined;
+      if (!p) return undefined;
+      if (p.axes.length !== 1 || p.axes[0] !== lastAxis(v!)) this.fail(n, `'${v}' moves along an axis other than its ${what}`);
+      return p.order;
+    };
+    const states = [...n.outputs, h0, c0].filter((v): v is string => !!v);
+    let units: Int32Array | undefined;
+    for (const v of states) {
+      const o = orderOn(v, 'hidden units');
+      if (o && units && o.some((c, i) => c !== units![i])) this.fail(n, 'its states would move differently');
+      units ??= o;
+    }
+    const features = orderOn(x, 'features');
+    const blocks = (count: number) => units && Int32Array.from({ length: count * hidden }, (_, k) => Math.floor(k / hidden) * hidden + units![k % hidden]!);
+    const on = (v: string, parts: [number, Int32Array | undefined][]) => {
+      const live = parts.filter((q): q is [number, Int32Array] => !!q[1]).map(([axis, order]) => ({ axes: [axis], sizes: [order.length], order }));
+      const want = join(live, (a) => this.shape(v)[a]!);
+      // What v already has must be part of what the node asks (a weight reached before the
+      // node's other inputs moved); anything else is a move the cell does not allow.
+      const had = this.current(v);
+      if (had && !samePerm(join([had, ...(want ? [want] : [])], (a) => this.shape(v)[a]!), want)) this.fail(n, `'${v}' would move otherwise`);
+      this.assign(v, want);
+    };
+    for (const v of states) on(v, [[lastAxis(v), units]]);
+    if (x) on(x, [[lastAxis(x), features]]);
+    on(w!, [[1, blocks(gates)], [2, features]]);
+    on(r!, [[1, blocks(gates)], [2, units]]);
+    if (b) on(b, [[1, blocks(2 * gates)]]);
+    if (peep) on(peep, [[1, blocks(3)]]);
   }
 
   /**

@@ -9,10 +9,10 @@ import { dtypeBits } from '../ir/dtype.js';
 import { getAttr } from '../ir/attrs.js';
 import type { Model, Node, OnnxTensor } from '../ir/types.js';
 import { ChannelSpaces, producerOf, STRIDE, type BaseAnalysis, type Pool, type Producer } from './channel-space.js';
-import { consumedWeight, findWeightLayers, isRecurrent } from './layers.js';
+import { consumedWeight, findWeightLayers, isRecurrent, type WeightLayer } from './layers.js';
 import { applyPerm, lift, type AxisPerm } from './perm-algebra.js';
 import { FlowFailure } from './perm-flow.js';
-import type { LayerChoice } from './select.js';
+import { alongHiddenUnits, type LayerChoice } from './select.js';
 
 export interface PermutationReport {
   layers: string[];
@@ -185,18 +185,37 @@ function greedyStart(obj: Objective, orders: Map<number, Int32Array>, pool: Pool
   }
 }
 
+/**
+ * A recurrent W/R [D, G·H, in] as H rows, one per hidden unit: its D·G gate rows side by side
+ * (in hiddenLayout a hidden unit's gate rows share bits with those of the units in its group).
+ */
+function hiddenUnitWeights(w: Float32Array, layer: WeightLayer, hidden: number): Float32Array {
+  const [d, rows, cols] = layer.nodeShape!;
+  const blocks = (d! * rows!) / hidden;
+  const out = new Float32Array(w.length);
+  for (let blk = 0; blk < blocks; blk++) {
+    for (let h = 0; h < hidden; h++) out.set(w.subarray((blk * hidden + h) * cols!, (blk * hidden + h + 1) * cols!), (h * blocks + blk) * cols!);
+  }
+  return out;
+}
+
 function objective(tiled: { pi: number; producer: Producer; choice: LayerChoice }[]): { obj: Objective; norms: Map<number, Float64Array> } {
   const sim: Objective['sim'] = new Map();
   const norms = new Map<number, Float64Array>();
+  const features = new Map<number, Float32Array[][]>();
   for (const { pi, producer, choice } of tiled) {
-    const w = consumedWeight(choice.layer);
-    const rows = outputRows(w, choice.layer.shape, choice.layer.outAxis);
     const n = producer.channels;
-    sim.set(pi, { s: similarity([rows], n), n, groups: n / choice.layout.p, p: choice.layout.p, layers: 1 });
-    const nrm = new Float64Array(n);
+    let w = consumedWeight(choice.layer);
+    let [shape, outAxis] = [choice.layer.shape, choice.layer.outAxis];
+    if (isRecurrent(choice.layer.op)) [w, shape, outAxis] = [hiddenUnitWeights(w, choice.layer, n), [n, w.length / n], 0];
+    const rows = outputRows(w, shape, outAxis);
+    // W and R of one recurrent node are one producer: their similarities and norms add.
+    features.set(pi, [...(features.get(pi) ?? []), rows]);
+    const nrm = norms.get(pi) ?? new Float64Array(n);
     const k = w.length / n;
-    for (let r = 0; r < n; r++) for (let i = 0; i < k; i++) nrm[r]! += (choice.layer.outAxis === 0 ? w[r * k + i]! : w[i * n + r]!) ** 2;
+    for (let r = 0; r < n; r++) for (let i = 0; i < k; i++) nrm[r]! += (outAxis === 0 ? w[r * k + i]! : w[i * n + r]!) ** 2;
     norms.set(pi, nrm);
+    sim.set(pi, { s: similarity(features.get(pi)!, n), n, groups: n / choice.layout.p, p: choice.layout.p, layers: features.get(pi)!.length });
   }
   return { obj: { sim }, norms };
 }
@@ -206,23 +225,27 @@ function objective(tiled: { pi: number; producer: Producer; choice: LayerChoice 
  * shapes with the dynamic input dimensions grown (growableShapes), so that no permutation is
  * carried through a reshape that mixes channels with a batch or sequence axis.
  */
-export function permuteChannels(model: Model, choices: LayerChoice[], shapes: Map<string, number[]>, grown?: Map<string, number[]>): { model: Model; report: PermutationReport[] } {
+export function permuteChannels(model: Model, choices: LayerChoice[], shapes: Map<string, number[]>, grown?: Map<string, number[]>): { model: Model; report: PermutationReport[]; movedNodes: Set<number> } {
   const layers = findWeightLayers(model);
   const producers: Producer[] = [];
   const byNode = new Map<number, number>();
   for (const l of layers) {
     const p = producerOf(l, shapes);
-    if (!p) continue;
+    if (!p || byNode.has(l.nodeIndex)) continue; // a recurrent node's W and R: one producer
     byNode.set(l.nodeIndex, producers.length);
     producers.push(p);
   }
   const spaces = new ChannelSpaces(model, shapes, producers, grown);
-  const along = choices.filter((c) => c.regionsAlongOutput && byNode.has(c.layer.nodeIndex));
+  // A recurrent W/R along its gate rows gives a hidden unit's gates one pattern, whatever
+  // order the hidden units are in: only hiddenLayout is helped by moving them.
+  const along = choices.filter((c) => c.regionsAlongOutput && byNode.has(c.layer.nodeIndex) && (!isRecurrent(c.layer.op) || alongHiddenUnits(c)));
   const tiled = along.map((c) => ({ pi: byNode.get(c.layer.nodeIndex)!, producer: producers[byNode.get(c.layer.nodeIndex)!]!, choice: c }));
   const covered = new Set<number>();
   const analyses: BaseAnalysis[] = [];
+  const analysed = new Set<number>();
   for (const t of tiled) {
-    if (covered.has(t.pi * STRIDE)) continue;
+    if (covered.has(t.pi * STRIDE) || analysed.has(t.pi)) continue;
+    analysed.add(t.pi);
     analyses.push(spaces.analyse(t.pi, covered));
   }
   const { obj, norms } = objective(tiled);
@@ -261,16 +284,18 @@ export function permuteChannels(model: Model, choices: LayerChoice[], shapes: Ma
     entry.similarityAfter = meanSimilarity(obj, failure ? before : orders, members);
     return entry;
   });
-  return { model: failure ? model : permuted, report: [...report, ...recurrentReports(choices)] };
+  const movedNodes = new Set(failure ? [] : [...moved.keys()].map((pi) => producers[pi]!.layer.nodeIndex));
+  return { model: failure ? model : permuted, report: [...report, ...recurrentReports(choices)], movedNodes };
 }
 
-/** Tiled recurrent nodes, reported as channel spaces left as they are, and why. */
+/** Recurrent nodes tiled along their gate rows only, reported as left as they are, and why. */
 function recurrentReports(choices: LayerChoice[]): PermutationReport[] {
   const nodes = new Map<number, LayerChoice>();
-  for (const c of choices) if (isRecurrent(c.layer.op) && !nodes.has(c.layer.nodeIndex)) nodes.set(c.layer.nodeIndex, c);
+  const hidden = new Set(choices.filter(alongHiddenUnits).map((c) => c.layer.nodeIndex));
+  for (const c of choices) if (isRecurrent(c.layer.op) && !hidden.has(c.layer.nodeIndex) && !nodes.has(c.layer.nodeIndex)) nodes.set(c.layer.nodeIndex, c);
   return [...nodes.values()].map((c) => {
     const l = c.layer;
-    const reason = `not followed: moving the ${l.op}'s hidden units moves the gate rows of W and R, R's columns, the biases, the states and every reader of Y together`;
+    const reason = `regions along the gate rows: a hidden unit's gates share bits in any order of the ${l.op}'s hidden units`;
     return { layers: [l.node.name || l.label], channels: l.outDim, p: c.layout.p, permuted: false, reason };
   });
 }

@@ -9,11 +9,13 @@ import { UsageError } from '../errors.js';
 import { consumerMap } from '../ir/graph.js';
 import type { Model } from '../ir/types.js';
 import { TILE_FLOAT_TYPES } from './format.js';
-import { findWeightLayers, isRecurrent, type WeightLayer } from './layers.js';
+import { findWeightLayers, isRecurrent, RECURRENT_GATES, type WeightLayer } from './layers.js';
 import { chooseLambda, tensorBytes, type LambdaChoice } from './sizes.js';
 import type { TileLayout } from './tile.js';
 
-export type AxisPolicy = 'auto' | 'output' | 'input' | 'row-major';
+/** `hidden` is for recurrent W/R (hiddenLayout); other layers read it as `auto`. */
+export type AxisPolicy = 'auto' | 'output' | 'input' | 'row-major' | 'hidden';
+export const AXIS_POLICIES = ['auto', 'output', 'input', 'row-major', 'hidden'] as const satisfies readonly AxisPolicy[];
 
 /** A layer's p in --layer-p that keeps it fp32. */
 export const KEEP_FP32 = 0;
@@ -68,7 +70,7 @@ export function parseLayerAxis(specs: readonly string[] | undefined): [string, A
   return (specs ?? []).map((s) => {
     const eq = s.lastIndexOf('=');
     const policy = s.slice(eq + 1) as AxisPolicy;
-    if (eq <= 0 || !['auto', 'output', 'input', 'row-major'].includes(policy)) throw new UsageError(`--layer-axis '${s}': expected name=auto|output|input|row-major`);
+    if (eq <= 0 || !(AXIS_POLICIES as readonly string[]).includes(policy)) throw new UsageError(`--layer-axis '${s}': expected name=${AXIS_POLICIES.join('|')}`);
     return [s.slice(0, eq), policy];
   });
 }
@@ -92,14 +94,14 @@ export function axisFor(layer: WeightLayer, along: 'output' | 'input'): 0 | 1 {
   return along === 'output' ? (outIsFirst ? 0 : 1) : outIsFirst ? 1 : 0;
 }
 
-function chooseAxis(layer: WeightLayer, p: number, policy: AxisPolicy): 0 | 1 {
+function chooseAxis(layer: WeightLayer, p: number, policy: Exclude<AxisPolicy, 'hidden'>): 0 | 1 {
   if (policy === 'row-major') return 0;
   if (policy === 'output') return axisFor(layer, 'output');
   if (policy === 'input') return axisFor(layer, 'input');
   // Embedding rows are tokens: regions along them would give p tokens one bit pattern.
   if (layer.op === 'Gather' && layer.outDim % p === 0) return axisFor(layer, 'output');
-  // Recurrent W/R: regions of whole gates (each with its own α at p = G) measured best
-  // (docs/design.md, "Recurrent layers"), whatever the hidden size.
+  // Recurrent W/R where hiddenLayout does not apply (p does not divide H): the gate rows
+  // (docs/design.md, "Recurrent layers").
   if (isRecurrent(layer.op) && layer.outDim % p === 0) return axisFor(layer, 'output');
   const outOk = layer.outDim % p === 0 && layer.outDim / p >= MIN_DISTINCT_ROWS;
   const inOk = layer.inDim % p === 0 && (layer.op !== 'Conv' || layer.shape.length === 2);
@@ -107,9 +109,40 @@ function chooseAxis(layer: WeightLayer, p: number, policy: AxisPolicy): 0 | 1 {
   return axisFor(layer, 'input');
 }
 
+/**
+ * A recurrent W/R [D, G·H, in] with regions along its hidden units and every gate its own bits:
+ * the view [D·G, H·in] streamed column-first (tile_axis 1) puts direction and gate innermost,
+ * so region r holds hidden units [r·H/p, (r+1)·H/p) of every gate, and the D·G gate rows of a
+ * hidden unit read distinct bits (the gate-row layout gives them one pattern at p = G). The
+ * same data as the node's weight, so TbnDecode and Reshape express it. Undefined where p does
+ * not divide H (a region would cut a hidden unit's row) or p = 1.
+ */
+export function hiddenLayout(layer: WeightLayer, p: number): TileLayout | undefined {
+  // p = 1 (--binarize-rest) has one region: no bits are shared, whatever the layout.
+  if (!isRecurrent(layer.op) || !layer.nodeShape || p < 2) return undefined;
+  const [d, rows, cols] = layer.nodeShape as [number, number, number];
+  const gates = RECURRENT_GATES[layer.op];
+  const hidden = rows / gates;
+  if (!Number.isInteger(hidden) || hidden % p !== 0) return undefined;
+  return { shape: [d * gates, hidden * cols], p, tileAxis: 1 };
+}
+
+/** Whether a choice is a recurrent W/R in hiddenLayout (its hidden units are what moving them groups). */
+export function alongHiddenUnits(c: LayerChoice): boolean {
+  const h = hiddenLayout(c.layer, c.layout.p);
+  return !!h && c.layout.tileAxis === h.tileAxis && c.layout.shape.every((d, i) => d === h.shape[i]);
+}
+
 /** The layout for `layer` at `p` under an axis policy. */
 export function makeChoice(layer: WeightLayer, p: number, policy: AxisPolicy = 'auto'): LayerChoice {
-  const tileAxis = chooseAxis(layer, p, policy);
+  // Recurrent W/R: along the hidden units by default — with the hidden units moved so that
+  // the units sharing bits are alike it measured best at p = 2 and 4 (docs/design.md,
+  // "Recurrent layers").
+  const hidden = policy === 'hidden' || policy === 'auto' ? hiddenLayout(layer, p) : undefined;
+  // Hidden units j, j + H/p, … share bits: the node's output channels, grouped as for a Gemm.
+  if (hidden) return { layer, layout: hidden, regionsAlongOutput: true };
+  // `hidden` where p does not divide H, or on a layer that is not recurrent: as `auto`.
+  const tileAxis = chooseAxis(layer, p, policy === 'hidden' ? 'auto' : policy);
   return { layer, layout: { shape: layer.shape, p, tileAxis }, regionsAlongOutput: tileAxis === axisFor(layer, 'output') && layer.outDim % p === 0 };
 }
 
@@ -154,8 +187,7 @@ export function selectLayers(model: Model, opts: SelectOptions = {}): Selection 
   const include = (opts.include ?? []).map(namePattern);
   const exclude = (opts.exclude ?? []).map(namePattern);
   const layerP = opts.layerP ?? new Map();
-  const layerAxis = (opts.layerAxis ?? []).map(([pat, policy]) => [namePattern(pat), policy] as const);
-  const axisOf = (names: string[]) => layerAxis.find(([re]) => names.some((n) => re.test(n)))?.[1] ?? opts.tileAxis;
+  const axisOf = axisPolicies(opts);
   const known = new Set(tileable.flatMap((t) => layerNames(t.layer)));
   for (const name of layerP.keys()) {
     if (!known.has(name)) throw new UsageError(`--layer-p ${name}: no compressible layer has that node or weight name`);
@@ -179,6 +211,26 @@ export function selectLayers(model: Model, opts: SelectOptions = {}): Selection 
     else chosen.push(makeChoice(layer, lp, axisOf(names)));
   }
   return { chosen, skipped };
+}
+
+/** The axis policy of a layer's names: the first --layer-axis pattern that matches, else --tile-axis. */
+function axisPolicies(opts: SelectOptions): (names: string[]) => AxisPolicy | undefined {
+  const layerAxis = (opts.layerAxis ?? []).map(([pat, policy]) => [namePattern(pat), policy] as const);
+  return (names) => layerAxis.find(([re]) => names.some((n) => re.test(n)))?.[1] ?? opts.tileAxis;
+}
+
+/**
+ * `auto` puts recurrent W/R along their hidden units expecting the units to be moved so that
+ * those sharing bits are alike; where they were not (no permutation, or the graph refused it)
+ * the gate rows measured better at p = 4 (docs/design.md, "Recurrent layers"), so those layers
+ * go back to them. `movedNodes`: node indices whose output channels moved.
+ */
+export function gateRowsWhereUnmoved(selection: Selection, movedNodes: ReadonlySet<number>, opts: SelectOptions): Selection {
+  const axisOf = axisPolicies(opts);
+  const chosen = selection.chosen.map((c) =>
+    alongHiddenUnits(c) && !movedNodes.has(c.layer.nodeIndex) && (axisOf(layerNames(c.layer)) ?? 'auto') === 'auto' ? makeChoice(c.layer, c.layout.p, 'output') : c,
+  );
+  return { ...selection, chosen };
 }
 
 /** True when the weight, or any value on its way to the layer, is read by another node too. */

@@ -1,5 +1,5 @@
 // End to end on the LSTM fixture (scripts/fixtures/recurrent.py): `tbn compress` tiles the LSTM's
-// W and R and fine-tunes them through the interpreter's LSTM (a short schedule, to
+// W and R along its hidden units, moves the hidden units, and fine-tunes them through the interpreter's LSTM (a short schedule, to
 // stay quick), and `tbn verify` runs the result in stock onnxruntime (ONNX functions) and with
 // the ai.tbn custom-op library: finite outputs, top-1 well above chance, the same answers.
 import path from 'node:path';
@@ -21,7 +21,12 @@ describe('mnist-lstm.onnx: compress and verify', () => {
     const lstm = report.layers.filter((l: { op: string }) => l.op === 'LSTM');
     expect(lstm.map((l: { weight: string }) => l.weight)).toHaveLength(2);
     expect(report.finetune.steps).toBe(240);
-    expect(report.permutation.filter((s: { reason?: string }) => /LSTM's hidden units/.test(s.reason ?? ''))).toHaveLength(1);
+    // W and R along the hidden units (the default), with the LSTM's hidden units moved.
+    expect(report.layers.filter((l: { op: string }) => l.op === 'LSTM').map((l: { shape: number[]; tileAxis: number; alongHiddenUnits: boolean }) => [l.shape, l.tileAxis, l.alongHiddenUnits])).toEqual([
+      [[4, 96 * 28], 1, true],
+      [[4, 96 * 96], 1, true],
+    ]);
+    expect(report.permutation).toMatchObject([{ layers: ['/lstm/LSTM'], channels: 96, permuted: true }]);
 
     const verify = async (...extra: string[]) => {
       const r = await tbn('verify', MODEL, out, '--data', dataPath('mnist-test.npz'), '--samples', '256', '--json', '--latency-runs', '1', ...extra);

@@ -1,5 +1,5 @@
 // Tiled LSTM/GRU weights: both W and R of each recurrent node are found as layers (the
-// [D·G·H, in] matrix of gate rows), the custom form (TbnDecode → Reshape → the standard node)
+// [D·G·H, in] matrix of gate rows; by default tiled along the hidden units), the custom form (TbnDecode → Reshape → the standard node)
 // runs in stock onnxruntime, passes onnx.checker and equals the expanded form, whose weights are the TypeScript
 // decode of the tiles; the custom-op library runs it too; gradients of a student reach the
 // latent weights through the recurrent ops; the MCU export refuses it in one line.
@@ -53,19 +53,22 @@ describe('tiled recurrent weights', () => {
 
   it('finds W and R of each node as [D·G·H, in] layers', () => {
     const { chosen } = selectLayers(recurrentModel(), { p: 4, minParams: 0 });
-    // Regions along the gate rows (tile_axis 0) even where H·G/p < 16 rows (select.ts).
-    expect(chosen.map((c) => [c.layer.op, c.layer.source.name, c.layer.shape, c.layer.nodeShape, c.layout.tileAxis])).toEqual([
-      ['LSTM', 'lstm.W', [2 * 4 * H, I], [2, 4 * H, I], 0],
-      ['LSTM', 'lstm.R', [2 * 4 * H, H], [2, 4 * H, H], 0],
-      ['GRU', 'gru.W', [3 * H, I], [1, 3 * H, I], 0],
-      ['GRU', 'gru.R', [3 * H, H], [1, 3 * H, H], 0],
+    // By default the regions run along the hidden units (the view [D·G, H·in], tile_axis 1).
+    expect(chosen.map((c) => [c.layer.op, c.layer.source.name, c.layer.shape, c.layer.nodeShape, c.layout.shape, c.layout.tileAxis])).toEqual([
+      ['LSTM', 'lstm.W', [2 * 4 * H, I], [2, 4 * H, I], [2 * 4, H * I], 1],
+      ['LSTM', 'lstm.R', [2 * 4 * H, H], [2, 4 * H, H], [2 * 4, H * H], 1],
+      ['GRU', 'gru.W', [3 * H, I], [1, 3 * H, I], [3, H * I], 1],
+      ['GRU', 'gru.R', [3 * H, H], [1, 3 * H, H], [3, H * H], 1],
     ]);
   });
 
-  it.each([
+  const LAYOUTS = [
     ['regions along the gate rows', 'output' as const],
     ['regions along the inputs', 'input' as const],
-  ])('custom form (%s) runs in stock onnxruntime and equals the expanded form', async (_what, tileAxis) => {
+    ['regions along the hidden units, every gate its own bits', 'hidden' as const],
+  ] as const;
+
+  it.each(LAYOUTS)('custom form (%s) runs in stock onnxruntime and equals the expanded form', async (_what, tileAxis) => {
     const custom = compressInMemory(recurrentModel(), 'custom', { p: 4, tileAxis });
     const expanded = compressInMemory(recurrentModel(), 'expanded', { p: 4, tileAxis });
     expect(custom.tiled).toHaveLength(4);
@@ -87,8 +90,8 @@ describe('tiled recurrent weights', () => {
   });
 
   describe.skipIf(skipNative)(`custom-op library${nativeReason}`, () => {
-    it.each(KERNEL_PATHS)('runs the custom form (%s kernels) as the function form does', async (kernel) => {
-      const custom = compressInMemory(recurrentModel(), 'custom', { p: 4 });
+    it.each(KERNEL_PATHS.flatMap((k) => [[k, 'output' as const], [k, 'hidden' as const]] as const))('runs the custom form (%s kernels, tile axis %s) as the function form does', async (kernel, tileAxis) => {
+      const custom = compressInMemory(recurrentModel(), 'custom', { p: 4, tileAxis });
       const f = feeds();
       expectClose(await runKernels(custom.bytes, f, kernel), await runFunctionForm(custom.bytes, f));
     });

@@ -43,7 +43,7 @@ export function printCompress(r: CompressReport, ui: Ui): void {
           l.op,
           l.shape.join('×'),
           l.p,
-          l.regionsAlongOutput ? 'output' : 'input',
+          l.alongHiddenUnits ? 'hidden' : l.regionsAlongOutput ? 'output' : 'input',
           l.params,
           formatBytes(l.bytesBefore),
           formatBytes(l.bytesAfter),

@@ -45,7 +45,7 @@ interface DirectionInputs {
   /** X·Wᵀ + the biases that sit outside the cell, per step: [B, G·H] each, in time order. */
   xw: E.Tensor[];
   r: E.Tensor; // [G·H, H]
-  /** GRU: R split into its z, r and h blocks (the h block multiplies r ⊙ h). */
+  /** GRU without linear_before_reset: R split into its [z; r] and h blocks (h multiplies r ⊙ h). */
   rGates?: E.Tensor[];
   /** GRU with linear_before_reset: R's h-gate bias, added inside the reset product. */
   rbh?: E.Tensor;
@@ -70,17 +70,23 @@ function step(cp: CellParams, d: DirectionInputs, xt: E.Tensor, h: E.Tensor, c: 
     return { h: E.mul(E.sigmoid(o), E.tanh(cNew)), c: cNew };
   }
   // GRU: z = σ(x_z + h·R_zᵀ), r = σ(x_r + h·R_rᵀ), ĥ = tanh(x_h + (r⊙h)·R_hᵀ) or, with
-  // linear_before_reset, tanh(x_h + r⊙(h·R_hᵀ + Rb_h)); h' = ĥ + z⊙(h − ĥ).
-  const [xz, xr, xh] = E.split(xt, [H, H, H], 1) as [E.Tensor, E.Tensor, E.Tensor];
-  const [rz, rr, rh] = d.rGates as [E.Tensor, E.Tensor, E.Tensor];
-  const z = E.sigmoid(E.add(xz, E.mm(h, rz, false, true)));
-  const r = E.sigmoid(E.add(xr, E.mm(h, rr, false, true)));
+  // linear_before_reset, tanh(x_h + r⊙(h·R_hᵀ + Rb_h)); h' = ĥ + z⊙(h − ĥ). One product h·Rᵀ
+  // gives all three gates with linear_before_reset; without it, h·[R_z; R_r]ᵀ and (r⊙h)·R_hᵀ.
+  const [xzr, xh] = E.split(xt, [2 * H, H], 1) as [E.Tensor, E.Tensor];
+  const gates = (hzr: E.Tensor) => E.split(E.sigmoid(E.add(xzr, hzr)), [H, H], 1) as [E.Tensor, E.Tensor];
+  let z: E.Tensor;
   let hh: E.Tensor;
   if (cp.linearBeforeReset) {
-    let hr = E.mm(h, rh, false, true);
-    if (d.rbh) hr = E.add(hr, d.rbh);
-    hh = E.tanh(E.add(xh, E.mul(r, hr)));
-  } else hh = E.tanh(E.add(xh, E.mm(E.mul(r, h), rh, false, true)));
+    const [hzr, hn] = E.split(E.mm(h, d.r, false, true), [2 * H, H], 1) as [E.Tensor, E.Tensor];
+    let r: E.Tensor;
+    [z, r] = gates(hzr);
+    hh = E.tanh(E.add(xh, E.mul(r, d.rbh ? E.add(hn, d.rbh) : hn)));
+  } else {
+    const [rzr, rh] = d.rGates as [E.Tensor, E.Tensor];
+    let r: E.Tensor;
+    [z, r] = gates(E.mm(h, rzr, false, true));
+    hh = E.tanh(E.add(xh, E.mm(E.mul(r, h), rh, false, true)));
+  }
   return { h: E.add(hh, E.mul(z, E.sub(h, hh))) };
 }
 
@@ -151,7 +157,7 @@ function makeRecurrent(kind: CellKind) {
         const dir: DirectionInputs = {
           xw: E.split(E.reshape(xw, [T, B, GH]), new Array<number>(T).fill(1), 0).map((s) => E.reshape(s, [B, GH])),
           r: Rd,
-          rGates: kind === 'GRU' ? E.split(Rd, [hidden, hidden, hidden], 0) : undefined,
+          rGates: kind === 'GRU' && !cp.linearBeforeReset ? E.split(Rd, [2 * hidden, hidden], 0) : undefined,
           rbh,
           h0: h0s ? dirRow(h0s, d) : zeros,
           c0: kind === 'LSTM' ? (c0s ? dirRow(c0s, d) : zeros) : undefined,
