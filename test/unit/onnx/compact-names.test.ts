@@ -13,7 +13,7 @@ import { syntheticInputs } from '../../../src/data/synthetic.js';
 import { EXPORTER_MODELS, TORCH_MODELS, modelPath } from '../../helpers/fixtures.js';
 import { tmpDir } from '../../helpers/tmp.js';
 
-const FILES = [...TORCH_MODELS, ...EXPORTER_MODELS, 'tf-style-opset11.onnx', 'vit-mnist.onnx', 'text-transformer.onnx', 'mnist-lstm.onnx'];
+const FILES = [...TORCH_MODELS, ...EXPORTER_MODELS, 'tf-style-opset11.onnx', 'vit-mnist.onnx', 'text-transformer.onnx', 'mnist-lstm.onnx', 'mnist-gru.onnx'];
 
 /** An If whose branches read an intermediate of the enclosing graph ('h') and define their own. */
 function ifReadingOuterValue(): Model {
