@@ -111,9 +111,12 @@ static inline size_t tbn_tasks(const tbn_parallel *par) {
   return (par && par->run && par->max_tasks > 1) ? par->max_tasks : 1;
 }
 
-/* Tasks for `units` units of `work` multiply-accumulates in all: waking a pool thread costs
- * microseconds, so each task gets at least TBN_TASK_WORK of them. */
-#define TBN_TASK_WORK ((int64_t)1 << 18)
+/* Tasks for `units` units of `work` multiply-accumulates in all: each task gets at least
+ * TBN_TASK_WORK of them (about 11 µs of the AVX-512 conv kernel), because a second task costs more
+ * than a wake-up (2–3 µs in onnxruntime's pool): measured on a 2-core Xeon, the same half of a
+ * small conv at batch 1 took 6–13 µs longer on the other core than on the one that copied its
+ * input (its input band and its outputs cross between the cores' caches). */
+#define TBN_TASK_WORK ((int64_t)1 << 19)
 static inline int64_t tbn_task_work(const tbn_parallel *par) {
   return par && par->task_work > 0 ? par->task_work : TBN_TASK_WORK;
 }
