@@ -36,7 +36,8 @@ struct Claims {
   explicit Claims(size_t units, size_t tasks) : taken(units), by_task(tasks) {}
   static void task(void *arg, size_t t) {
     Claims *c = static_cast<Claims *>(arg);
-    size_t k = 0, u, mine = 0;
+    tbn_claim k = {0, 0, 0};
+    size_t u, mine = 0;
     while (tbn_share_next(&c->share, t, &k, &u)) {
       if (u >= c->taken.size()) {  // out of range: counted as a failure below
         mine = static_cast<size_t>(-1);

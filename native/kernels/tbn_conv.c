@@ -557,7 +557,8 @@ static void run_unit(const conv_ctx *c, unit_scratch *s, size_t u) {
 static void unit_task(void *arg, size_t t) {
   const conv_ctx *c = (const conv_ctx *)arg;
   unit_scratch s;
-  size_t k = 0, u;
+  tbn_claim k = {0, 0, 0};
+  size_t u;
   unit_scratch_init(c, t, &s);
   while (tbn_share_next(&c->share, t, &k, &u)) run_unit(c, &s, u);
 }
@@ -593,7 +594,8 @@ static void batch_task(void *arg, size_t t) {
   conv_ctx c = *all;
   const size_t per_image = all->units / (size_t)all->g->n;
   unit_scratch s;
-  size_t k = 0, n, u;
+  tbn_claim k = {0, 0, 0};
+  size_t n, u;
   int cached = 0;
   c.xbase = c.w.xpad + (c.p.copy ? t * (size_t)c.p.xpad_len : 0);
   unit_scratch_init(&c, t, &s);

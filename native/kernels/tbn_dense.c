@@ -137,7 +137,8 @@ static void fast_task(void *arg, size_t t) {
   const dense_ctx *c = (const dense_ctx *)arg;
   const tbn_matrix *m = c->m;
   const tbn_micro *mk = c->mk;
-  size_t k = 0, u;
+  tbn_claim k = {0, 0, 0};
+  size_t u;
   while (tbn_share_next(&c->share, t, &k, &u)) {
     const int64_t pi = (int64_t)u / c->nbatch, bi = (int64_t)u % c->nbatch;
     const int64_t j0 = pi * 32, jn = m->ro - j0 < 32 ? m->ro - j0 : 32;
@@ -184,7 +185,8 @@ static void lut_task(void *arg, size_t t) {
   const dense_ctx *c = (const dense_ctx *)arg;
   const tbn_matrix *m = c->m;
   float *table = c->w.ltable + t * TBN_LUT_TABLE, *acc = c->w.lacc + t * LUT_SLICE * TBN_LUT_BATCH;
-  size_t k = 0, u;
+  tbn_claim k = {0, 0, 0};
+  size_t u;
   while (tbn_share_next(&c->share, t, &k, &u)) {
     const int64_t s = (int64_t)u / c->lblk, k = (int64_t)u % c->lblk;
     const int64_t j0 = s * c->lslice, j1 = j0 + c->lslice < m->ro ? j0 + c->lslice : m->ro;
@@ -213,7 +215,8 @@ static void vlut_task(void *arg, size_t t) {
   const dense_ctx *c = (const dense_ctx *)arg;
   const tbn_matrix *m = c->m;
   const int64_t tab = m->row_bytes * 32;
-  size_t k = 0, u;
+  tbn_claim k = {0, 0, 0};
+  size_t u;
   while (tbn_share_next(&c->share, t, &k, &u)) {
     const int64_t j0 = (int64_t)u * 64, jn = m->ro - j0 < 64 ? m->ro - j0 : 64;
     int64_t b;
@@ -233,7 +236,8 @@ static void general_task(void *arg, size_t t) {
   float *wexp = c->w.wexp + t * c->w.task_wexp, *tile = c->w.tile + t * c->w.task_tile;
   const int pb = mk->conv_pb;
   int64_t have = -1;
-  size_t k = 0, u;
+  tbn_claim k = {0, 0, 0};
+  size_t u;
   while (tbn_share_next(&c->share, t, &k, &u)) {
     const int64_t rb = (int64_t)u / c->nposblk, v0 = ((int64_t)u % c->nposblk) * pb;
     const int64_t o0 = rb * TBN_EXP_ROWS;

@@ -68,14 +68,22 @@ static inline void range_of(size_t t, size_t tasks, size_t units, size_t *u0, si
  * A task that starts late, or is preempted on a busy machine, leaves its units to the tasks that
  * run instead of holding up the whole run; run inline (no pool, one thread), the first task takes
  * everything and the others find nothing left. Ranges are contiguous, so a task that does not
- * help another touches only the weight blocks of its own range. A claim is one atomic increment
- * of the range's counter (each on its own cache line; units are microseconds of work). Without
- * GCC/Clang atomics, each task takes its own range only. */
+ * help another touches only the weight blocks of its own range. Units are claimed in chunks of
+ * about 1/TBN_SHARE_CHUNKS of a range, one atomic increment of the range's counter each (each
+ * counter on its own cache line): a claim costs nothing next to a chunk, even of the smallest
+ * units (a few hundred ns), and a helper takes at most a chunk too many. Without GCC/Clang
+ * atomics, each task takes its own range only. */
 #define TBN_SHARE_STRIDE 8 /* int64 counters per 64-byte line */
+#define TBN_SHARE_CHUNKS 32
 typedef struct tbn_share {
   int64_t *next; /* [tasks · TBN_SHARE_STRIDE], zeroed by tbn_share_init */
   size_t tasks, units;
 } tbn_share;
+
+/* What a task holds: the ranges it has finished (k) and its current chunk [u, end). Zero at first. */
+typedef struct tbn_claim {
+  size_t k, u, end;
+} tbn_claim;
 
 static inline size_t tbn_share_bytes(size_t tasks) { return tasks * TBN_SHARE_STRIDE * sizeof(int64_t); }
 
@@ -85,24 +93,30 @@ static inline void tbn_share_init(tbn_share *s, int64_t *mem, size_t tasks, size
   for (i = 0; i < s->tasks * TBN_SHARE_STRIDE; i++) mem[i] = 0;
 }
 
-/* The next unit for task t into *u (0 when none is left); *k: the ranges it has finished, 0 at first. */
-static inline int tbn_share_next(const tbn_share *s, size_t t, size_t *k, size_t *u) {
-  while (*k < s->tasks) {
-    const size_t r = (t + *k) % s->tasks;
-    size_t u0, u1;
+/* The next unit for task t into *u; 0 when none is left. */
+static inline int tbn_share_next(const tbn_share *s, size_t t, tbn_claim *c, size_t *u) {
+  if (c->u < c->end) {
+    *u = c->u++;
+    return 1;
+  }
+  while (c->k < s->tasks) {
+    const size_t r = (t + c->k) % s->tasks;
+    size_t u0, u1, len, chunk;
     int64_t i;
     range_of(r, s->tasks, s->units, &u0, &u1);
+    len = u1 - u0, chunk = len / TBN_SHARE_CHUNKS + 1;
 #if defined(__GNUC__) || defined(__clang__)
-    i = __atomic_fetch_add(&s->next[r * TBN_SHARE_STRIDE], 1, __ATOMIC_RELAXED);
+    i = __atomic_fetch_add(&s->next[r * TBN_SHARE_STRIDE], (int64_t)chunk, __ATOMIC_RELAXED);
 #else
-    if (*k > 0) return 0;
-    i = s->next[r * TBN_SHARE_STRIDE]++;
+    if (c->k > 0) return 0;
+    i = s->next[r * TBN_SHARE_STRIDE], s->next[r * TBN_SHARE_STRIDE] += (int64_t)chunk;
 #endif
-    if (i >= 0 && (size_t)i < u1 - u0) {
-      *u = u0 + (size_t)i;
+    if (i >= 0 && (size_t)i < len) {
+      c->u = u0 + (size_t)i, c->end = u0 + ((size_t)i + chunk < len ? (size_t)i + chunk : len);
+      *u = c->u++;
       return 1;
     }
-    (*k)++;
+    c->k++;
   }
   return 0;
 }
