@@ -185,7 +185,7 @@ void run_parallel(void *ctx, size_t n, tbn_task_fn fn, void *arg) {
 tbn_parallel parallel_for(OrtKernelContext *ctx) {
   // Tasks get their own scratch, so their number is bounded by the threads that can run them.
   static const unsigned hw = std::thread::hardware_concurrency();  // a syscall: ask once
-  tbn_parallel p;
+  tbn_parallel p{};
   p.run = run_parallel;
   p.ctx = ctx;
   p.max_tasks = hw == 0 ? 1 : (hw > 64 ? 64 : hw);

@@ -15,6 +15,8 @@
 namespace tbn_test {
 namespace {
 
+int g_failures = 0;
+
 struct Tile {
   std::vector<int64_t> shape;
   std::vector<uint8_t> bits;
@@ -104,19 +106,48 @@ Epilogue random_epilogue(Rng &r, int64_t channels, int64_t count) {
   return ep;
 }
 
-struct Reverse {  // a "thread pool" that runs tasks last to first
+// The "thread pools" of the cases: tasks run last to first (they are independent), or each on its
+// own thread at once (they share the units out correctly); both count the parallel steps of a run,
+// which must not grow with the batch (no per-image wake-ups): at most an input step (copy, or
+// combine of the input regions), a transpose step (table lookups) and the product.
+int g_parallel_steps = 0;
+struct Reverse {
   static void run(void *, size_t n, tbn_task_fn fn, void *arg) {
+    g_parallel_steps++;
     for (size_t i = n; i-- > 0;) fn(arg, i);
   }
 };
+struct Threads {
+  static void run(void *ctx, size_t n, tbn_task_fn fn, void *arg) {
+    g_parallel_steps++;
+    run_on_threads(ctx, n, fn, arg);
+  }
+};
 
-int g_failures = 0;
+// Case c's pool: in turn with the default task size, or on threads with every run split into as
+// many tasks as it has units (up to 3, or 8: more tasks than most runs have blocks).
+tbn_parallel test_pool(int c) {
+  if (c % 2 == 0) return {Reverse::run, nullptr, 3, 0};
+  return {Threads::run, nullptr, static_cast<size_t>(c % 4 == 1 ? 3 : 8), 1};
+}
+
+void expect_steps(int most, const char *what, int c) {
+  if (g_parallel_steps <= most) return;
+  std::printf("FAIL %s case %d: %d parallel steps in one run (at most %d)\n", what, c, g_parallel_steps, most);
+  g_failures++;
+}
+
 
 void expect_close(const std::vector<float> &got, const std::vector<double> &want, const char *what, int c,
                   tbn_isa isa) {
   double scale = 1e-30, worst = 0;
   for (double v : want) scale = std::fmax(scale, std::fabs(v));
-  for (size_t i = 0; i < want.size(); i++) worst = std::fmax(worst, std::fabs(got[i] - want[i]));
+  // a value left unwritten stays NaN, which fmax would skip: it counts as an infinite error
+  for (size_t i = 0; i < want.size(); i++) {
+    const double e = std::fabs(got[i] - want[i]);
+    worst = std::isnan(e) ? INFINITY : std::fmax(worst, e);
+    if (std::isinf(worst)) break;
+  }
   if (!(worst <= 2e-5 * scale)) {
     std::printf("FAIL %s case %d (%s): max error %.3g of scale %.3g\n", what, c, tbn_isa_name(isa), worst, scale);
     g_failures++;
@@ -165,12 +196,14 @@ void dense_case(Rng &r, int c) {
     expect_status(tbn_matrix_bytes(&tv, out, in, out_first, isa, TBN_USE_DENSE, &pb), TBN_OK, "dense plan size");
     std::vector<unsigned char> plan(pb), ws;
     expect_status(tbn_matrix_init(&m, &tv, out, in, out_first, isa, TBN_USE_DENSE, plan.data(), pb), TBN_OK, "dense plan");
-    const tbn_parallel par{Reverse::run, nullptr, 3};
-    expect_status(tbn_dense_workspace(&m, rows, 3, &wb), TBN_OK, "dense workspace");
+    const tbn_parallel par = test_pool(c);
+    expect_status(tbn_dense_workspace(&m, rows, par.max_tasks, &wb), TBN_OK, "dense workspace");
     ws.resize(wb);
     std::vector<float> y(want.size(), NAN);
     a.y = y.data();
+    g_parallel_steps = 0;
     expect_status(tbn_dense_run(&m, &a, ws.data(), wb, &par), TBN_OK, "dense run");
+    expect_steps(3, "dense", c);
     expect_close(y, want, "dense", c, isa);
   }
 }
@@ -234,12 +267,14 @@ void conv_case(Rng &r, int c) {
     expect_status(tbn_matrix_bytes(&tv, g.oc, k, 1, isa, use, &pb), TBN_OK, "conv plan size");
     std::vector<unsigned char> plan(pb), ws;
     expect_status(tbn_matrix_init(&m, &tv, g.oc, k, 1, isa, use, plan.data(), pb), TBN_OK, "conv plan");
-    const tbn_parallel par{Reverse::run, nullptr, 3};
-    expect_status(tbn_conv_workspace(&m, &g, 3, &wb), TBN_OK, "conv workspace");
+    const tbn_parallel par = test_pool(c);
+    expect_status(tbn_conv_workspace(&m, &g, par.max_tasks, &wb), TBN_OK, "conv workspace");
     ws.resize(wb);
     std::vector<float> y(want.size(), NAN);
+    g_parallel_steps = 0;
     expect_status(tbn_conv_run(&m, &g, x.data(), bias.empty() ? nullptr : bias.data(), ep.get(), y.data(), ws.data(), wb, &par),
                   TBN_OK, "conv run");
+    expect_steps(3, "conv", c);
     expect_close(y, want, "conv", c, isa);
   }
 }
@@ -293,6 +328,7 @@ void malformed() {
 int kernel_tests(int cases) {
   Rng r(20250101);
   malformed();
+  g_failures += task_tests();
   for (int c = 0; c < cases; c++) {
     dense_case(r, c);
     conv_case(r, c);

@@ -10,11 +10,16 @@
 #include <cstdint>
 #include <string>
 
+#include "tbn_kernels.h"
 #include "test_rng.h"
 
 namespace tbn_test {
 
 int kernel_tests(int cases);
+// The sharing of a run's units over tasks (task_tests.cc); failures counted.
+int task_tests();
+// A tbn_parallel runner that starts each task on its own thread at once.
+void run_on_threads(void *ctx, size_t n, tbn_task_fn fn, void *arg);
 int fuzz_models(const std::string &ort_library, const std::string &ops_library, const std::string &dir);
 
 }  // namespace tbn_test

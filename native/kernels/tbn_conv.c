@@ -49,7 +49,7 @@ typedef struct conv_plan {
 
 typedef struct conv_ws {
   float *xpad, *wexp, *col, *tile, *post, *rowbuf;
-  int64_t *off, *coloff, *pbase;
+  int64_t *off, *coloff, *pbase, *share;
   size_t task_wexp, task_col, task_tile, task_pbase, task_rowbuf, ximages;
 } conv_ws;
 
@@ -188,6 +188,7 @@ static tbn_status conv_layout(const tbn_matrix *m, const tbn_conv_geom *g, size_
   w->col = (float *)tbn_take(a, w->task_col * tasks * sizeof(float));
   w->pbase = (int64_t *)tbn_take(a, w->task_pbase * tasks * sizeof(int64_t));
   w->post = (float *)tbn_take(a, (size_t)(3 * g->oc) * sizeof(float));
+  w->share = (int64_t *)tbn_take(a, tbn_share_bytes(tasks));
   /* copy scratch: a padded row, and (channels last) the task's rows transposed */
   if (p->copy) {
     if (!tbn_mul(g->channels_last ? g->c : 0, g->in[1], &t) || !tbn_add(t, p->sw * p->wph + 16, &t)) return TBN_ERR_OVERFLOW;
@@ -225,6 +226,7 @@ typedef struct conv_ctx {
   int64_t n0;        /* first image of the run's slice (batch tasks) */
   float *xbase;      /* copied images: image i of the slice at xbase + i·xpad_len */
   size_t units, tasks;
+  tbn_share share;   /* the run's units (split mode) or images (batch mode) shared out */
 } conv_ctx;
 
 /* One padded input row of channel ch split into its sw column phases (row i of each phase plane
@@ -492,60 +494,73 @@ static void store(const conv_ctx *c, int64_t n, int64_t gr, int64_t f0, const in
   }
 }
 
-/* Units [u0, u1) of the images whose source (copy or input) starts at src(i) for image i. */
-static void run_units(const conv_ctx *c, size_t t, size_t u0, size_t u1) {
+/* A task's scratch and what it holds: the expanded weight block and the column block it built
+ * last (kept across units, so a task's run of units in one block expands it once). */
+typedef struct unit_scratch {
+  float *wexp, *tile, *col;
+  int64_t *pbase;
+  int64_t have_w, have_col;
+} unit_scratch;
+
+static void unit_scratch_init(const conv_ctx *c, size_t t, unit_scratch *s) {
+  s->wexp = c->w.wexp + t * c->w.task_wexp, s->tile = c->w.tile + t * c->w.task_tile;
+  s->col = c->w.col + t * c->w.task_col;
+  s->pbase = c->w.pbase ? c->w.pbase + t * c->w.task_pbase : 0;
+  s->have_w = s->have_col = -1;
+}
+
+/* Unit u of the images whose source (copy or input) starts at xbase (copied) or x. */
+static void run_unit(const conv_ctx *c, unit_scratch *s, size_t u) {
   const tbn_micro *mk = c->p.mk;
   const int pb = mk->conv_pb;
-  float *wexp = c->w.wexp + t * c->w.task_wexp, *tile = c->w.tile + t * c->w.task_tile;
-  float *col = c->w.col + t * c->w.task_col;
-  int64_t *pbase = c->w.pbase ? c->w.pbase + t * c->w.task_pbase : 0;
-  int64_t rows[TBN_EXP_ROWS], have_w = -1, have_col = -1;
+  float *wexp = s->wexp, *tile = s->tile, *col = s->col;
+  int64_t *pbase = s->pbase;
+  int64_t rows[TBN_EXP_ROWS];
   const int64_t per_group = c->p.nchblk * c->p.nposblk, per_image = c->g->group * per_group;
   const int64_t xtotal = c->g->n * c->g->c * c->p.chan;
-  size_t u;
-  for (u = u0; u < u1; u++) {
-    const int64_t img = (int64_t)u / per_image, rest = (int64_t)u % per_image;
-    const int64_t gr = rest / per_group, rem = rest % per_group, n = c->n0 + img;
-    const int64_t cb = c->p.use_col ? rem % c->p.nchblk : rem / c->p.nposblk;
-    const int64_t pk = c->p.use_col ? rem / c->p.nchblk : rem % c->p.nposblk;
-    const int64_t f0 = pk * pb, wkey = gr * c->p.nchblk + cb, ckey = u - (size_t)(rem % c->p.nchblk);
-    const float *img_src = c->p.copy ? c->xbase + img * c->p.xpad_len : c->x + n * c->g->c * c->p.chan;
-    const float *src;
-    const int64_t *off = c->w.off;
-    const int jn = block_rows(c, gr, cb, rows);
-    int jj;
-    const float *w = c->p.wcache ? wexp + wkey * (int64_t)(c->p.kx * TBN_EXP_ROWS) : wexp;
-    if (!c->p.wcache && wkey != have_w) expand(c, rows, jn, wexp), have_w = wkey;
-    if (c->p.use_col) {
-      if ((int64_t)ckey != have_col) build_col(c, img_src, gr, f0, col, pbase), have_col = (int64_t)ckey;
+  const int64_t img = (int64_t)u / per_image, rest = (int64_t)u % per_image;
+  const int64_t gr = rest / per_group, rem = rest % per_group, n = c->n0 + img;
+  const int64_t cb = c->p.use_col ? rem % c->p.nchblk : rem / c->p.nposblk;
+  const int64_t pk = c->p.use_col ? rem / c->p.nchblk : rem % c->p.nposblk;
+  const int64_t f0 = pk * pb, wkey = gr * c->p.nchblk + cb, ckey = u - (size_t)(rem % c->p.nchblk);
+  const float *img_src = c->p.copy ? c->xbase + img * c->p.xpad_len : c->x + n * c->g->c * c->p.chan;
+  const float *src;
+  const int64_t *off = c->w.off;
+  const int jn = block_rows(c, gr, cb, rows);
+  int jj;
+  const float *w = c->p.wcache ? wexp + wkey * (int64_t)(c->p.kx * TBN_EXP_ROWS) : wexp;
+  if (!c->p.wcache && wkey != s->have_w) expand(c, rows, jn, wexp), s->have_w = wkey;
+  if (c->p.use_col) {
+    if ((int64_t)ckey != s->have_col) build_col(c, img_src, gr, f0, col, pbase), s->have_col = (int64_t)ckey;
+    src = col, off = c->w.coloff;
+  } else {
+    /* An uncopied input is read in place: the last blocks of the last image must not read past
+     * it (a short last block reads only its positions, rounded up to the short kernel's step). */
+    const int64_t left = c->p.npos - f0;
+    const int64_t span = mk->conv_short && left < pb ? tbn_ceil_div(left, mk->conv_short_step) * mk->conv_short_step : pb;
+    src = img_src + gr * c->p.cg * c->p.chan + f0;
+    if (!c->p.copy && (src - c->x) + off[c->p.kx - 1] + span > xtotal) {
+      const int64_t g0 = (img_src - c->x) + gr * c->p.cg * c->p.chan;
+      bounded_col(c, c->x + g0, xtotal - g0, f0, col);
       src = col, off = c->w.coloff;
-    } else {
-      /* An uncopied input is read in place: the last blocks of the last image must not read past
-       * it (a short last block reads only its positions, rounded up to the short kernel's step). */
-      const int64_t left = c->p.npos - f0;
-      const int64_t span = mk->conv_short && left < pb ? tbn_ceil_div(left, mk->conv_short_step) * mk->conv_short_step : pb;
-      src = img_src + gr * c->p.cg * c->p.chan + f0;
-      if (!c->p.copy && (src - c->x) + off[c->p.kx - 1] + span > xtotal) {
-        const int64_t g0 = (img_src - c->x) + gr * c->p.cg * c->p.chan;
-        bounded_col(c, c->x + g0, xtotal - g0, f0, col);
-        src = col, off = c->w.coloff;
-      }
     }
-    for (jj = 0; jj < jn; jj += mk->conv_jb) {
-      const int jb = jn - jj < mk->conv_jb ? jn - jj : mk->conv_jb;
-      if (mk->conv_short && c->p.npos - f0 < pb) mk->conv_short(w + jj, c->p.kx, src, off, jb, tile + jj * pb, c->p.npos - f0);
-      else mk->conv(w + jj, c->p.kx, src, off, jb, tile + jj * pb);
-    }
-    store(c, n, gr, f0, rows, jn, tile);
   }
+  for (jj = 0; jj < jn; jj += mk->conv_jb) {
+    const int jb = jn - jj < mk->conv_jb ? jn - jj : mk->conv_jb;
+    if (mk->conv_short && c->p.npos - f0 < pb) mk->conv_short(w + jj, c->p.kx, src, off, jb, tile + jj * pb, c->p.npos - f0);
+    else mk->conv(w + jj, c->p.kx, src, off, jb, tile + jj * pb);
+  }
+  store(c, n, gr, f0, rows, jn, tile);
 }
 
 /* Split mode: units of every image shared out. */
 static void unit_task(void *arg, size_t t) {
   const conv_ctx *c = (const conv_ctx *)arg;
-  size_t u0, u1;
-  range_of(t, c->tasks, c->units, &u0, &u1);
-  run_units(c, t, u0, u1);
+  unit_scratch s;
+  tbn_claim k = {0, 0, 0};
+  size_t u;
+  unit_scratch_init(c, t, &s);
+  while (tbn_share_next(&c->share, t, &k, &u)) run_unit(c, &s, u);
 }
 
 /* Reads one float of every cache line of v[0, n): brings a tensor that a batch task reads as
@@ -571,26 +586,33 @@ static void warm_image(const conv_ctx *c, int64_t n) {
   (void)sink;
 }
 
-/* Batch mode: task t runs images [n0, n1) alone, its copy buffer holding one image at a time. */
+/* Batch mode: task t runs whole images alone (its share of them), its copy buffer holding one
+ * image at a time; its weight cache is filled when it gets its first image (a task that finds
+ * every image taken expands nothing). */
 static void batch_task(void *arg, size_t t) {
   const conv_ctx *all = (const conv_ctx *)arg;
   conv_ctx c = *all;
   const size_t per_image = all->units / (size_t)all->g->n;
-  size_t n0, n1, n;
-  range_of(t, all->tasks, (size_t)all->g->n, &n0, &n1);
+  unit_scratch s;
+  tbn_claim k = {0, 0, 0};
+  size_t n, u;
+  int cached = 0;
   c.xbase = c.w.xpad + (c.p.copy ? t * (size_t)c.p.xpad_len : 0);
-  if (c.p.wcache) {
-    float *wexp = c.w.wexp + t * c.w.task_wexp;
-    int64_t rows[TBN_EXP_ROWS], gr, cb;
-    for (gr = 0; gr < c.g->group; gr++)
-      for (cb = 0; cb < c.p.nchblk; cb++)
-        expand(&c, rows, block_rows(&c, gr, cb, rows), wexp + (gr * c.p.nchblk + cb) * c.p.kx * TBN_EXP_ROWS);
-  }
-  for (n = n0; n < n1; n++) {
+  unit_scratch_init(&c, t, &s);
+  while (tbn_share_next(&all->share, t, &k, &n)) {
+    if (c.p.wcache && !cached) {
+      int64_t rows[TBN_EXP_ROWS], gr, cb;
+      for (gr = 0; gr < c.g->group; gr++)
+        for (cb = 0; cb < c.p.nchblk; cb++)
+          expand(&c, rows, block_rows(&c, gr, cb, rows), s.wexp + (gr * c.p.nchblk + cb) * c.p.kx * TBN_EXP_ROWS);
+      cached = 1;
+    }
     c.n0 = (int64_t)n;
     warm_image(&c, (int64_t)n);
     if (c.p.copy) copy_image(&c, (int64_t)n, c.xbase, 0, c.g->c, 1, c.w.rowbuf + t * c.w.task_rowbuf);
-    run_units(&c, t, 0, per_image);
+    /* the unit caches hold blocks of the previous image's columns */
+    s.have_col = -1;
+    for (u = 0; u < per_image; u++) run_unit(&c, &s, u);
   }
 }
 
@@ -638,6 +660,7 @@ tbn_status tbn_conv_run(const tbn_matrix *m, const tbn_conv_geom *g, const float
   if (!tbn_mul(g->n, c.p.image_work, &work)) work = INT64_MAX;
   if (c.p.batch) {
     c.tasks = tbn_tasks_for(par, (size_t)g->n, work);
+    tbn_share_init(&c.share, c.w.share, c.tasks, (size_t)g->n);
     tbn_for(par, c.tasks, batch_task, &c);
     return TBN_OK;
   }
@@ -648,6 +671,7 @@ tbn_status tbn_conv_run(const tbn_matrix *m, const tbn_conv_geom *g, const float
     c.xbase = c.w.xpad;
   }
   c.tasks = tbn_tasks_for(par, c.units, work);
+  tbn_share_init(&c.share, c.w.share, c.tasks, c.units);
   tbn_for(par, c.tasks, unit_task, &c);
   return TBN_OK;
 }

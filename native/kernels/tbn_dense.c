@@ -25,6 +25,7 @@ typedef struct dense_ws {
   float *xt, *wexp, *tile;       /* general: xᵀ [in][bp], per task [in][8] and [8][pb] */
   float *post;                   /* 3·out per-output epilogue factors */
   int64_t *off;
+  int64_t *share;                /* the tasks' claim counters */
   int64_t bp;
   size_t task_wexp, task_tile;   /* floats per task */
 } dense_ws;
@@ -38,6 +39,7 @@ static tbn_status dense_layout(const tbn_matrix *m, int64_t rows, size_t tasks, 
   /* the layouts this path's kernels read (a plan made for a convolution lacks them) */
   if (m->mode != TBN_MODE_GENERAL && (m->use != TBN_USE_DENSE || (mk->lut ? !m->groups : !m->panel || !m->rows))) return TBN_ERR_ARG;
   w->post = (float *)tbn_take(a, (size_t)(3 * m->out) * sizeof(float));
+  w->share = (int64_t *)tbn_take(a, tbn_share_bytes(tasks));
   if (m->mode != TBN_MODE_GENERAL) {
     if (!tbn_mul(rows, m->ri, &n1)) return TBN_ERR_OVERFLOW;
     if (m->mode == TBN_MODE_IN_COMBINE) w->xc = (float *)tbn_take(a, (size_t)n1 * sizeof(float));
@@ -82,6 +84,7 @@ typedef struct dense_ctx {
   tbn_post post;
   int64_t npanels, nbb, nbatch, nrowblk, nposblk, lslice, lblk;
   size_t units, tasks;
+  tbn_share share; /* the product's units shared out over the tasks */
 } dense_ctx;
 
 /* xc = Σ_r α_r · x[:, r·ri : (r+1)·ri] (IN_COMBINE). */
@@ -134,9 +137,9 @@ static void fast_task(void *arg, size_t t) {
   const dense_ctx *c = (const dense_ctx *)arg;
   const tbn_matrix *m = c->m;
   const tbn_micro *mk = c->mk;
-  size_t u0, u1, u;
-  range_of(t, c->tasks, c->units, &u0, &u1);
-  for (u = u0; u < u1; u++) {
+  tbn_claim k = {0, 0, 0};
+  size_t u;
+  while (tbn_share_next(&c->share, t, &k, &u)) {
     const int64_t pi = (int64_t)u / c->nbatch, bi = (int64_t)u % c->nbatch;
     const int64_t j0 = pi * 32, jn = m->ro - j0 < 32 ? m->ro - j0 : 32;
     int64_t b0, b1, b;
@@ -182,9 +185,9 @@ static void lut_task(void *arg, size_t t) {
   const dense_ctx *c = (const dense_ctx *)arg;
   const tbn_matrix *m = c->m;
   float *table = c->w.ltable + t * TBN_LUT_TABLE, *acc = c->w.lacc + t * LUT_SLICE * TBN_LUT_BATCH;
-  size_t u0, u1, u;
-  range_of(t, c->tasks, c->units, &u0, &u1);
-  for (u = u0; u < u1; u++) {
+  tbn_claim k = {0, 0, 0};
+  size_t u;
+  while (tbn_share_next(&c->share, t, &k, &u)) {
     const int64_t s = (int64_t)u / c->lblk, k = (int64_t)u % c->lblk;
     const int64_t j0 = s * c->lslice, j1 = j0 + c->lslice < m->ro ? j0 + c->lslice : m->ro;
     const int64_t b0 = k * TBN_LUT_BATCH, b1 = b0 + TBN_LUT_BATCH < c->a->rows ? b0 + TBN_LUT_BATCH : c->a->rows;
@@ -212,9 +215,9 @@ static void vlut_task(void *arg, size_t t) {
   const dense_ctx *c = (const dense_ctx *)arg;
   const tbn_matrix *m = c->m;
   const int64_t tab = m->row_bytes * 32;
-  size_t u0, u1, u;
-  range_of(t, c->tasks, c->units, &u0, &u1);
-  for (u = u0; u < u1; u++) {
+  tbn_claim k = {0, 0, 0};
+  size_t u;
+  while (tbn_share_next(&c->share, t, &k, &u)) {
     const int64_t j0 = (int64_t)u * 64, jn = m->ro - j0 < 64 ? m->ro - j0 : 64;
     int64_t b;
     for (b = 0; b < c->a->rows; b += 4) {
@@ -233,9 +236,9 @@ static void general_task(void *arg, size_t t) {
   float *wexp = c->w.wexp + t * c->w.task_wexp, *tile = c->w.tile + t * c->w.task_tile;
   const int pb = mk->conv_pb;
   int64_t have = -1;
-  size_t u0, u1, u;
-  range_of(t, c->tasks, c->units, &u0, &u1);
-  for (u = u0; u < u1; u++) {
+  tbn_claim k = {0, 0, 0};
+  size_t u;
+  while (tbn_share_next(&c->share, t, &k, &u)) {
     const int64_t rb = (int64_t)u / c->nposblk, v0 = ((int64_t)u % c->nposblk) * pb;
     const int64_t o0 = rb * TBN_EXP_ROWS;
     const int jn = (int)(m->out - o0 < TBN_EXP_ROWS ? m->out - o0 : TBN_EXP_ROWS);
@@ -303,7 +306,8 @@ tbn_status tbn_dense_run(const tbn_matrix *m, const tbn_dense_args *a, void *ws,
     c.nrowblk = tbn_ceil_div(m->out, TBN_EXP_ROWS), c.nposblk = c.w.bp / c.mk->conv_pb;
     c.units = (size_t)(c.nrowblk * c.nposblk);
     c.tasks = tbn_tasks_for(par, c.units, c.w.bp * m->out * m->in);
-    tbn_for(par, c.tasks, general_task, &c);
+    tbn_share_init(&c.share, c.w.share, c.tasks, c.units);
+  tbn_for(par, c.tasks, general_task, &c);
     return TBN_OK;
   }
   if (m->mode == TBN_MODE_IN_COMBINE) {
@@ -322,7 +326,8 @@ tbn_status tbn_dense_run(const tbn_matrix *m, const tbn_dense_args *a, void *ws,
     tbn_for(par, c.tasks, lut_prep_task, &c);
     c.units = (size_t)(tbn_ceil_div(m->ro, c.lslice) * c.lblk);
     c.tasks = tbn_tasks_for(par, c.units, work);
-    tbn_for(par, c.tasks, lut_task, &c);
+    tbn_share_init(&c.share, c.w.share, c.tasks, c.units);
+  tbn_for(par, c.tasks, lut_task, &c);
     return TBN_OK;
   }
   if (c.w.vtab) {
@@ -330,7 +335,8 @@ tbn_status tbn_dense_run(const tbn_matrix *m, const tbn_dense_args *a, void *ws,
     tbn_for(par, c.tasks, vlut_prep_task, &c);
     c.units = (size_t)tbn_ceil_div(m->ro, 64);
     c.tasks = tbn_tasks_for(par, c.units, work);
-    tbn_for(par, c.tasks, vlut_task, &c);
+    tbn_share_init(&c.share, c.w.share, c.tasks, c.units);
+  tbn_for(par, c.tasks, vlut_task, &c);
     return TBN_OK;
   }
   if (!c.mk->panel || !c.mk->gemv) return TBN_ERR_UNSUPPORTED;
@@ -339,6 +345,7 @@ tbn_status tbn_dense_run(const tbn_matrix *m, const tbn_dense_args *a, void *ws,
   c.nbatch = c.nbb + (a->rows % c.mk->panel_nb != 0);
   c.units = (size_t)(c.npanels * c.nbatch);
   c.tasks = tbn_tasks_for(par, c.units, work);
+  tbn_share_init(&c.share, c.w.share, c.tasks, c.units);
   tbn_for(par, c.tasks, fast_task, &c);
   return TBN_OK;
 }

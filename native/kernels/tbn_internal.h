@@ -63,16 +63,80 @@ static inline void range_of(size_t t, size_t tasks, size_t units, size_t *u0, si
   *u1 = (t + 1) * units / tasks;
 }
 
+/* Units shared out over tasks at run time: task t takes the units of its home range
+ * (range_of(t)) in order, then those still left in the others' ranges (t+1, t+2, … mod tasks).
+ * A task that starts late, or is preempted on a busy machine, leaves its units to the tasks that
+ * run instead of holding up the whole run; run inline (no pool, one thread), the first task takes
+ * everything and the others find nothing left. Ranges are contiguous, so a task that does not
+ * help another touches only the weight blocks of its own range. Units are claimed in chunks of
+ * about 1/TBN_SHARE_CHUNKS of a range, one atomic increment of the range's counter each (each
+ * counter on its own cache line): a claim costs nothing next to a chunk, even of the smallest
+ * units (a few hundred ns), and a helper takes at most a chunk too many. Without GCC/Clang
+ * atomics, each task takes its own range only. */
+#define TBN_SHARE_STRIDE 8 /* int64 counters per 64-byte line */
+#define TBN_SHARE_CHUNKS 32
+typedef struct tbn_share {
+  int64_t *next; /* [tasks · TBN_SHARE_STRIDE], zeroed by tbn_share_init */
+  size_t tasks, units;
+} tbn_share;
+
+/* What a task holds: the ranges it has finished (k) and its current chunk [u, end). Zero at first. */
+typedef struct tbn_claim {
+  size_t k, u, end;
+} tbn_claim;
+
+static inline size_t tbn_share_bytes(size_t tasks) { return tasks * TBN_SHARE_STRIDE * sizeof(int64_t); }
+
+static inline void tbn_share_init(tbn_share *s, int64_t *mem, size_t tasks, size_t units) {
+  size_t i;
+  s->next = mem, s->tasks = tasks < 1 ? 1 : tasks, s->units = units;
+  for (i = 0; i < s->tasks * TBN_SHARE_STRIDE; i++) mem[i] = 0;
+}
+
+/* The next unit for task t into *u; 0 when none is left. */
+static inline int tbn_share_next(const tbn_share *s, size_t t, tbn_claim *c, size_t *u) {
+  if (c->u < c->end) {
+    *u = c->u++;
+    return 1;
+  }
+  while (c->k < s->tasks) {
+    const size_t r = (t + c->k) % s->tasks;
+    size_t u0, u1, len, chunk;
+    int64_t i;
+    range_of(r, s->tasks, s->units, &u0, &u1);
+    len = u1 - u0, chunk = len / TBN_SHARE_CHUNKS + 1;
+#if defined(__GNUC__) || defined(__clang__)
+    i = __atomic_fetch_add(&s->next[r * TBN_SHARE_STRIDE], (int64_t)chunk, __ATOMIC_RELAXED);
+#else
+    if (c->k > 0) return 0;
+    i = s->next[r * TBN_SHARE_STRIDE], s->next[r * TBN_SHARE_STRIDE] += (int64_t)chunk;
+#endif
+    if (i >= 0 && (size_t)i < len) {
+      c->u = u0 + (size_t)i, c->end = u0 + ((size_t)i + chunk < len ? (size_t)i + chunk : len);
+      *u = c->u++;
+      return 1;
+    }
+    c->k++;
+  }
+  return 0;
+}
+
 static inline size_t tbn_tasks(const tbn_parallel *par) {
   return (par && par->run && par->max_tasks > 1) ? par->max_tasks : 1;
 }
 
-/* Tasks for `units` units of `work` multiply-accumulates in all: waking a pool thread costs
- * microseconds, so each task gets at least TBN_TASK_WORK of them. */
-#define TBN_TASK_WORK ((int64_t)1 << 18)
+/* Tasks for `units` units of `work` multiply-accumulates in all: each task gets at least
+ * TBN_TASK_WORK of them (about 11 µs of the AVX-512 conv kernel), because a second task costs more
+ * than a wake-up (2–3 µs in onnxruntime's pool): measured on a 2-core Xeon, the same half of a
+ * small conv at batch 1 took 6–13 µs longer on the other core than on the one that copied its
+ * input (its input band and its outputs cross between the cores' caches). */
+#define TBN_TASK_WORK ((int64_t)1 << 19)
+static inline int64_t tbn_task_work(const tbn_parallel *par) {
+  return par && par->task_work > 0 ? par->task_work : TBN_TASK_WORK;
+}
 static inline size_t tbn_tasks_for(const tbn_parallel *par, size_t units, int64_t work) {
   size_t t = tbn_tasks(par);
-  const int64_t by_work = work / TBN_TASK_WORK;
+  const int64_t by_work = work / tbn_task_work(par);
   if (by_work < (int64_t)t) t = by_work < 1 ? 1 : (size_t)by_work;
   return t < units ? t : (units < 1 ? 1 : units);
 }

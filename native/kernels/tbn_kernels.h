@@ -68,6 +68,9 @@ typedef struct tbn_parallel {
   void *ctx;
   /* How many tasks a kernel may split one run into (>= 1); workspaces are sized by it. */
   size_t max_tasks;
+  /* Multiply-adds a task must have at least (0: the kernels' default, worth a thread's wake-up);
+   * tests set 1 to split even the smallest runs. */
+  int64_t task_work;
 } tbn_parallel;
 
 /* ---- a weight as a matrix W[out][in] (y = x · Wᵀ), tile repacked for the kernels ---- */
