@@ -4,10 +4,10 @@
 // fail with its message), the valid bases (each must run) and seeded random corruptions of
 // attributes, tiles and input shapes (any verdict, but no crash and no sanitizer report).
 // Runs under CI=true, with TBN_SANITIZE=1, or when build-asan/ exists.
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { runChild } from '../helpers/spawn.js';
 import { attr, floatTensor, valueInfo } from '../../src/ir/build.js';
 import type { Attribute, Model } from '../../src/ir/types.js';
 import { ortLibrary } from '../../src/runtime/custom-ops.js';
@@ -29,9 +29,9 @@ const env = {
   UBSAN_OPTIONS: 'print_stacktrace=1:halt_on_error=1',
 };
 
-function selftest(args: string[]) {
-  const r = spawnSync(path.join(ASAN, 'tbn_selftest'), args, { encoding: 'utf8', env, maxBuffer: 64 << 20, timeout: 240_000 });
-  return { status: r.status, out: r.stdout ?? '', err: `${r.stderr ?? ''}${r.error ? String(r.error) : ''}` };
+async function selftest(args: string[]) {
+  const r = await runChild(path.join(ASAN, 'tbn_selftest'), args, { env, timeoutMs: 240_000 });
+  return { status: r.status, out: r.stdout, err: r.stderr };
 }
 
 const VALUES = [-1, 0, 1, 2, 3, 7, 2 ** 31, 2 ** 62];
@@ -70,19 +70,19 @@ function corrupt(m: Model, rng: Rng): Model {
 }
 
 describe.skipIf(!enabled)('ai.tbn under ASan + UBSan', () => {
-  it('builds the sanitizer configuration', () => {
-    const r = spawnSync(process.execPath, [path.join(ROOT, 'scripts', 'build-native.mjs'), '--sanitize', '--quiet'], { encoding: 'utf8', env: { ...process.env, CI: 'true' } });
+  it('builds the sanitizer configuration', async () => {
+    const r = await runChild(process.execPath, [path.join(ROOT, 'scripts', 'build-native.mjs'), '--sanitize', '--quiet'], { env: { ...process.env, CI: 'true' } });
     expect(r.status, `${r.stdout}${r.stderr}`).toBe(0);
   }, 300_000);
 
-  it('kernel self-test: every path against the naive references, malformed sizes', () => {
-    const r = selftest(['kernels', '400']);
+  it('kernel self-test: every path against the naive references, malformed sizes', async () => {
+    const r = await selftest(['kernels', '400']);
     expect(r.err).not.toMatch(SANITIZER_REPORT);
     expect(r.out).toContain('400 cases, 0 failures');
     expect(r.status).toBe(0);
   }, 240_000);
 
-  it('malformed and corrupted models: clean errors, no reports', () => {
+  it('malformed and corrupted models: clean errors, no reports', async () => {
     const dir = tmpDir('tbn-fuzz-');
     const expected = new Map<string, RegExp | 'ok' | 'any'>();
     const write = (name: string, m: Model, want: RegExp | 'ok' | 'any') => {
@@ -95,7 +95,7 @@ describe.skipIf(!enabled)('ai.tbn under ASan + UBSan', () => {
     const bases = Object.values(BASES);
     for (let i = 0; i < 120; i++) write(`random-${String(i).padStart(3, '0')}.onnx`, corrupt(bases[i % bases.length]!(), rng), 'any');
 
-    const r = selftest(['fuzz', ortLibrary(), path.join(ASAN, process.platform === 'darwin' ? 'libtbn_ort_ops.dylib' : 'libtbn_ort_ops.so'), dir]);
+    const r = await selftest(['fuzz', ortLibrary(), path.join(ASAN, process.platform === 'darwin' ? 'libtbn_ort_ops.dylib' : 'libtbn_ort_ops.so'), dir]);
     expect(r.err).not.toMatch(SANITIZER_REPORT);
     expect(r.status, r.err.slice(-2000)).toBe(0);
     const verdicts = new Map(r.out.split('\n').filter((l) => l.endsWith('.onnx') || l.includes('.onnx ')).map((l) => {

@@ -8,6 +8,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { runChild } from '../helpers/spawn.js';
 import { ROOT } from '../helpers/fixtures.js';
 import { tmpDir } from '../helpers/tmp.js';
 import { nativeReason, skipNative } from './helpers.js';
@@ -28,8 +29,8 @@ function node(script: string, env: Record<string, string | undefined>, cwd = ROO
 }
 
 describe.skipIf(skipNative)(`both backends${nativeReason}`, () => {
-  it('the engine and interpreter suites pass on the TypeScript backend', () => {
-    const r = spawnSync(process.execPath, [path.join(ROOT, 'node_modules', 'vitest', 'vitest.mjs'), 'run', ...SUITES], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, TBN_BACKEND: 'js', NO_COLOR: '1', FORCE_COLOR: '0' } });
+  it('the engine and interpreter suites pass on the TypeScript backend', async () => {
+    const r = await runChild(process.execPath, [path.join(ROOT, 'node_modules', 'vitest', 'vitest.mjs'), 'run', ...SUITES], { cwd: ROOT, env: { ...process.env, TBN_BACKEND: 'js', NO_COLOR: '1', FORCE_COLOR: '0' } });
     const out = `${r.stdout}${r.stderr}`;
     expect(r.status, out.slice(-3000)).toBe(0);
     expect(out).toMatch(/Tests\s+\d+ passed/);

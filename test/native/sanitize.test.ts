@@ -5,11 +5,12 @@
 // off (so every freed buffer really is freed) and new buffers poisoned with NaN (so a kernel
 // reading memory it never wrote shows up as a mismatch). Any sanitizer report fails the test.
 // Runs under CI=true, with TBN_SANITIZE=1, or when build-asan/Release/tbn_engine.node exists.
-import { spawn, spawnSync, type SpawnOptions } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ROOT } from '../helpers/fixtures.js';
+import { runChild as run } from '../helpers/spawn.js';
 
 const ADDON = path.join(ROOT, 'build-asan', 'Release', 'tbn_engine.node');
 const enabled = process.env.CI === 'true' || process.env.TBN_SANITIZE === '1' || fs.existsSync(ADDON);
@@ -23,21 +24,6 @@ function libasan(): string {
     if (r.status === 0 && file && path.isAbsolute(file) && fs.existsSync(file)) return file;
   }
   throw new Error('libasan.so not found (c++ -print-file-name=libasan.so)');
-}
-
-/**
- * A long child process without blocking this worker: vitest's worker answers its RPC pings while
- * it waits (a spawnSync of minutes makes vitest report an unhandled "Timeout calling onTaskUpdate").
- */
-function run(cmd: string, args: string[], opts: SpawnOptions): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { ...opts, stdio: ['ignore', 'pipe', 'pipe'] });
-    const [out, err]: string[][] = [[], []];
-    child.stdout!.on('data', (d: Buffer) => out.push(d.toString()));
-    child.stderr!.on('data', (d: Buffer) => err.push(d.toString()));
-    child.on('error', reject);
-    child.on('close', (status) => resolve({ status, stdout: out.join(''), stderr: err.join('') }));
-  });
 }
 
 describe.skipIf(!enabled)('the native engine under ASan + UBSan', () => {
