@@ -1,6 +1,6 @@
 // Short names for the intermediate values of a model tbn writes. Exporters name every value
 // after its node's path ('/blocks/blocks.0/attn/Reshape_output_0'); once the weights are tiled
-// those names are a large share of a small model's file (the ViT fixture: 13 of 65 kB). An
+// those names are a large share of a small model's file (the ViT fixture: 12.5 of 65 kB). An
 // intermediate's name means nothing to onnxruntime, and the node that computes it has the same
 // path in its own name, so it is replaced by a short one, the same in every scope that uses it.
 // What a person or a program looks for stays: node names (reports, profiles, the C export name
