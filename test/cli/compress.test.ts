@@ -11,8 +11,8 @@ import { ROOT, dataPath, modelPath } from '../helpers/fixtures.js';
 import { tmpDir } from '../helpers/tmp.js';
 import { hasPythonOnnx } from '../helpers/models.js';
 import { Rng } from '../../src/util/random.js';
-import { createOrtSession } from '../../src/runtime/ort.js';
 import { syntheticInputs } from '../../src/data/synthetic.js';
+import { runOnce } from '../helpers/ort.js';
 import { tbn } from './run.js';
 
 describe('tbn compress', () => {
@@ -87,13 +87,7 @@ describe('tbn compress', () => {
     expect(fs.statSync(short).size).toBeLessThan(fs.statSync(kept).size);
     const m = loadModel(kept).model;
     const feeds = syntheticInputs(m, { batch: 4, seed: 2 });
-    const run = async (file: string) => {
-      const s = await createOrtSession(file, { threads: 1 });
-      const r = await s.run(feeds);
-      await s.release();
-      return r;
-    };
-    const [a, b] = [await run(kept), await run(short)];
+    const [a, b] = [await runOnce(kept, feeds), await runOnce(short, feeds)];
     for (const k of Object.keys(a)) expect(b[k]!.data).toEqual(a[k]!.data);
   });
 });

@@ -7,31 +7,15 @@ import { syntheticInputs } from '../../src/data/synthetic.js';
 import { attr, graph, int64Tensor, model, node, valueInfo } from '../../src/ir/build.js';
 import type { Model } from '../../src/ir/types.js';
 import { loadModel } from '../../src/onnx/file.js';
-import { createOrtSession } from '../../src/runtime/ort.js';
 import { permuteChannels } from '../../src/tbn/permute.js';
 import { selectLayers } from '../../src/tbn/select.js';
 import { concreteShapes } from '../../src/tbn/shapes.js';
 import { Rng } from '../../src/util/random.js';
-import { toBytes } from '../helpers/compress.js';
 import { modelPath } from '../helpers/fixtures.js';
+import { expectSameOutputs } from '../helpers/ort.js';
 import { randomWeight } from '../helpers/models.js';
 
-async function run(m: Model, feeds: ReturnType<typeof syntheticInputs>) {
-  const s = await createOrtSession(toBytes(m), { threads: 1 });
-  const r = await s.run(feeds);
-  await s.release();
-  return r;
-}
-
-async function expectSameFunction(m: Model, pm: Model) {
-  const feeds = syntheticInputs(m, { batch: 3, seed: 2 });
-  const [a, b] = [await run(m, feeds), await run(pm, feeds)];
-  for (const k of Object.keys(a)) {
-    const ref = a[k]!.data as Float32Array;
-    const scale = Math.max(...Array.from(ref, Math.abs));
-    expect(b[k]!.data as Float32Array).toBeAllclose(ref, { atol: 1e-5 * scale, rtol: 1e-5 });
-  }
-}
+const expectSameFunction = (m: Model, pm: Model) => expectSameOutputs(m, pm, syntheticInputs(m, { batch: 3, seed: 2 }), { atol: 1e-5, rtol: 1e-5 });
 
 const [T, B, I, H] = [5, 3, 8, 16];
 

@@ -9,13 +9,13 @@ import { syntheticInputs } from '../../src/data/synthetic.js';
 import { attr, floatTensor, graph, model, node, tensor, valueInfo } from '../../src/ir/build.js';
 import type { Model } from '../../src/ir/types.js';
 import { loadModel } from '../../src/onnx/file.js';
-import { createOrtSession } from '../../src/runtime/ort.js';
 import { permuteChannels } from '../../src/tbn/permute.js';
 import { selectLayers } from '../../src/tbn/select.js';
 import { growableShapes } from '../../src/tbn/shapes.js';
 import { Rng } from '../../src/util/random.js';
-import { compressInMemory, toBytes } from '../helpers/compress.js';
+import { compressInMemory } from '../helpers/compress.js';
 import { modelPath } from '../helpers/fixtures.js';
+import { expectSameOutputs, runOnce } from '../helpers/ort.js';
 
 const VARIANTS = [
   'vit-fold-opset17.onnx',
@@ -32,13 +32,6 @@ const isText = (m: Model) => {
   return m.graph.inputs[0]!.name === 'ids' && t?.kind === 'tensor' && t.shape?.[1]?.value === undefined;
 };
 
-async function run(m: Model, feeds: ReturnType<typeof syntheticInputs>) {
-  const s = await createOrtSession(toBytes(m), { threads: 1 });
-  const r = await s.run(feeds);
-  await s.release();
-  return r;
-}
-
 async function permuted(m: Model) {
   const sel = selectLayers(m, { p: 4, minParams: 0, tileAxis: 'output' });
   const probe = isText(m) ? new Map([['ids', [1, 8]]]) : undefined;
@@ -49,12 +42,7 @@ async function permuted(m: Model) {
 async function expectSameFunction(a: Model, b: Model) {
   // Batch 3 and (text) sequence 11: not the batch-1, length-8 shapes the permutation was probed at.
   const feeds = syntheticInputs(a, { batch: 3, seed: 7, shapes: isText(a) ? new Map([['ids', [3, 11]]]) : undefined });
-  const [x, y] = [await run(a, feeds), await run(b, feeds)];
-  for (const k of Object.keys(x)) {
-    const ref = x[k]!.data as Float32Array;
-    const scale = Math.max(...Array.from(ref, Math.abs));
-    expect(y[k]!.data as Float32Array).toBeAllclose(ref, { atol: 1e-5 * scale, rtol: 1e-5 });
-  }
+  await expectSameOutputs(a, b, feeds, { atol: 1e-5, rtol: 1e-5 });
 }
 
 describe.each(VARIANTS)('permutation of transformer-variants/%s', (file) => {
@@ -136,7 +124,7 @@ describe('permutation through elementwise partners', () => {
     const expanded = compressInMemory(file, 'expanded', opts);
     expect(custom.tiled.map((t) => t.layer.op)).toContain('Gather');
     const feeds = syntheticInputs(custom.original, { batch: 2, seed: 4, shapes: new Map([['ids', [2, 9]]]) });
-    const [a, b] = [await run(custom.model, feeds), await run(expanded.model, feeds)];
+    const [a, b] = [await runOnce(custom.model, feeds), await runOnce(expanded.model, feeds)];
     expect(a.logits!.data as Float32Array).toBeAllclose(b.logits!.data as Float32Array, { atol: 1e-5, rtol: 1e-5 });
   });
 });

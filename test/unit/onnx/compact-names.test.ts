@@ -8,9 +8,9 @@ import { compactValueNames } from '../../../src/ir/compact-names.js';
 import { subgraphs, validateModel } from '../../../src/ir/graph.js';
 import type { Graph, Model, Opaque } from '../../../src/ir/types.js';
 import { loadModel, saveModel } from '../../../src/onnx/file.js';
-import { createOrtSession } from '../../../src/runtime/ort.js';
 import { syntheticInputs } from '../../../src/data/synthetic.js';
 import { EXPORTER_MODELS, TORCH_MODELS, modelPath } from '../../helpers/fixtures.js';
+import { runOnce } from '../../helpers/ort.js';
 import { tmpDir } from '../../helpers/tmp.js';
 
 const FILES = [...TORCH_MODELS, ...EXPORTER_MODELS, 'tf-style-opset11.onnx', 'vit-mnist.onnx', 'text-transformer.onnx', 'mnist-lstm.onnx', 'mnist-gru.onnx'];
@@ -56,15 +56,6 @@ function names(g: Graph, into: NameSets = { io: [], initializers: [], nodes: [],
   return into;
 }
 
-async function outputsOf(file: string, feeds: ReturnType<typeof syntheticInputs>) {
-  const s = await createOrtSession(file, { noOptimize: true, threads: 1 });
-  try {
-    return await s.run(feeds);
-  } finally {
-    await s.release();
-  }
-}
-
 async function checkCompaction(name: string, source: Model): Promise<void> {
   const before = JSON.stringify(names(source.graph));
   const { model: compact, keptBecause } = compactValueNames(source);
@@ -87,7 +78,7 @@ async function checkCompaction(name: string, source: Model): Promise<void> {
   saveModel(compact, fb);
   expect(fs.statSync(fb).size).toBeLessThanOrEqual(fs.statSync(fa).size);
   const feeds = syntheticInputs(source, { batch: 2, seed: 3 });
-  const [ra, rb] = [await outputsOf(fa, feeds), await outputsOf(fb, feeds)];
+  const [ra, rb] = [await runOnce(fa, feeds, { noOptimize: true }), await runOnce(fb, feeds, { noOptimize: true })];
   expect(Object.keys(rb)).toEqual(Object.keys(ra));
   for (const k of Object.keys(ra)) expect(rb[k]!.data).toEqual(ra[k]!.data);
 }
