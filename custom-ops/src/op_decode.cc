@@ -38,16 +38,16 @@ DecodeKernel::DecodeKernel(const OrtKernelInfo *info) : attrs_(info, TBN_OP_DECO
   const tbn_tile t = attrs_.tile(bits, scales, &converted);
   cached_.resize(static_cast<size_t>(attrs_.numel) * float_type_bytes(scales.type));
   decode_into(t, scales.type, attrs_.numel, cached_.data(), attrs_.op);
-  cached_type_ = scales.type;
 }
 
 void DecodeKernel::compute(OrtKernelContext *ctx) const {
-  const TensorView bits = input(ctx, TBN_INPUT_BITS_DECODE), scales = input(ctx, TBN_INPUT_SCALES_DECODE);
-  if (!cached_.empty() && scales.type == cached_type_) {
+  // A constant input keeps its type, so the cache is always of the output's type.
+  if (!cached_.empty()) {
     const TensorView w = output(ctx, 0, attrs_.shape);
     std::memcpy(w.data, cached_.data(), cached_.size());
     return;
   }
+  const TensorView bits = input(ctx, TBN_INPUT_BITS_DECODE), scales = input(ctx, TBN_INPUT_SCALES_DECODE);
   std::vector<float> converted;
   const tbn_tile t = attrs_.tile(bits, scales, &converted);
   const TensorView w = output(ctx, 0, attrs_.shape);

@@ -19,7 +19,6 @@ class DecodeKernel {
  private:
   TileAttrs attrs_;
   std::vector<unsigned char> cached_;  // W decoded at creation (constant and small), or empty
-  ONNXTensorElementDataType cached_type_ = ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED;
 };
 
 // TbnGemm (gemm = true) and TbnMatMul: y = alpha · A' · W' + beta · C with W from the tile.

@@ -527,6 +527,7 @@ static void run_unit(const conv_ctx *c, unit_scratch *s, size_t u) {
   const float *src;
   const int64_t *off = c->w.off;
   const int jn = block_rows(c, gr, cb, rows);
+  const int short_blk = mk->conv_short && c->p.npos - f0 < pb; /* the image's last, short block */
   int jj;
   const float *w = c->p.wcache ? wexp + wkey * (int64_t)(c->p.kx * TBN_EXP_ROWS) : wexp;
   if (!c->p.wcache && wkey != s->have_w) expand(c, rows, jn, wexp), s->have_w = wkey;
@@ -536,8 +537,7 @@ static void run_unit(const conv_ctx *c, unit_scratch *s, size_t u) {
   } else {
     /* An uncopied input is read in place: the last blocks of the last image must not read past
      * it (a short last block reads only its positions, rounded up to the short kernel's step). */
-    const int64_t left = c->p.npos - f0;
-    const int64_t span = mk->conv_short && left < pb ? tbn_ceil_div(left, mk->conv_short_step) * mk->conv_short_step : pb;
+    const int64_t span = short_blk ? tbn_ceil_div(c->p.npos - f0, mk->conv_short_step) * mk->conv_short_step : pb;
     src = img_src + gr * c->p.cg * c->p.chan + f0;
     if (!c->p.copy && (src - c->x) + off[c->p.kx - 1] + span > xtotal) {
       const int64_t g0 = (img_src - c->x) + gr * c->p.cg * c->p.chan;
@@ -547,7 +547,7 @@ static void run_unit(const conv_ctx *c, unit_scratch *s, size_t u) {
   }
   for (jj = 0; jj < jn; jj += mk->conv_jb) {
     const int jb = jn - jj < mk->conv_jb ? jn - jj : mk->conv_jb;
-    if (mk->conv_short && c->p.npos - f0 < pb) mk->conv_short(w + jj, c->p.kx, src, off, jb, tile + jj * pb, c->p.npos - f0);
+    if (short_blk) mk->conv_short(w + jj, c->p.kx, src, off, jb, tile + jj * pb, c->p.npos - f0);
     else mk->conv(w + jj, c->p.kx, src, off, jb, tile + jj * pb);
   }
   store(c, n, gr, f0, rows, jn, tile);
@@ -660,8 +660,7 @@ tbn_status tbn_conv_run(const tbn_matrix *m, const tbn_conv_geom *g, const float
   if (!tbn_mul(g->n, c.p.image_work, &work)) work = INT64_MAX;
   if (c.p.batch) {
     c.tasks = tbn_tasks_for(par, (size_t)g->n, work);
-    tbn_share_init(&c.share, c.w.share, c.tasks, (size_t)g->n);
-    tbn_for(par, c.tasks, batch_task, &c);
+    tbn_for_shared(par, &c.share, c.w.share, c.tasks, (size_t)g->n, batch_task, &c);
     return TBN_OK;
   }
   if (c.p.copy) {
@@ -671,7 +670,6 @@ tbn_status tbn_conv_run(const tbn_matrix *m, const tbn_conv_geom *g, const float
     c.xbase = c.w.xpad;
   }
   c.tasks = tbn_tasks_for(par, c.units, work);
-  tbn_share_init(&c.share, c.w.share, c.tasks, c.units);
-  tbn_for(par, c.tasks, unit_task, &c);
+  tbn_for_shared(par, &c.share, c.w.share, c.tasks, c.units, unit_task, &c);
   return TBN_OK;
 }

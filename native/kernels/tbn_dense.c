@@ -185,9 +185,9 @@ static void lut_task(void *arg, size_t t) {
   const dense_ctx *c = (const dense_ctx *)arg;
   const tbn_matrix *m = c->m;
   float *table = c->w.ltable + t * TBN_LUT_TABLE, *acc = c->w.lacc + t * LUT_SLICE * TBN_LUT_BATCH;
-  tbn_claim k = {0, 0, 0};
+  tbn_claim claim = {0, 0, 0};
   size_t u;
-  while (tbn_share_next(&c->share, t, &k, &u)) {
+  while (tbn_share_next(&c->share, t, &claim, &u)) {
     const int64_t s = (int64_t)u / c->lblk, k = (int64_t)u % c->lblk;
     const int64_t j0 = s * c->lslice, j1 = j0 + c->lslice < m->ro ? j0 + c->lslice : m->ro;
     const int64_t b0 = k * TBN_LUT_BATCH, b1 = b0 + TBN_LUT_BATCH < c->a->rows ? b0 + TBN_LUT_BATCH : c->a->rows;
@@ -306,8 +306,7 @@ tbn_status tbn_dense_run(const tbn_matrix *m, const tbn_dense_args *a, void *ws,
     c.nrowblk = tbn_ceil_div(m->out, TBN_EXP_ROWS), c.nposblk = c.w.bp / c.mk->conv_pb;
     c.units = (size_t)(c.nrowblk * c.nposblk);
     c.tasks = tbn_tasks_for(par, c.units, c.w.bp * m->out * m->in);
-    tbn_share_init(&c.share, c.w.share, c.tasks, c.units);
-  tbn_for(par, c.tasks, general_task, &c);
+    tbn_for_shared(par, &c.share, c.w.share, c.tasks, c.units, general_task, &c);
     return TBN_OK;
   }
   if (m->mode == TBN_MODE_IN_COMBINE) {
@@ -326,8 +325,7 @@ tbn_status tbn_dense_run(const tbn_matrix *m, const tbn_dense_args *a, void *ws,
     tbn_for(par, c.tasks, lut_prep_task, &c);
     c.units = (size_t)(tbn_ceil_div(m->ro, c.lslice) * c.lblk);
     c.tasks = tbn_tasks_for(par, c.units, work);
-    tbn_share_init(&c.share, c.w.share, c.tasks, c.units);
-  tbn_for(par, c.tasks, lut_task, &c);
+    tbn_for_shared(par, &c.share, c.w.share, c.tasks, c.units, lut_task, &c);
     return TBN_OK;
   }
   if (c.w.vtab) {
@@ -335,8 +333,7 @@ tbn_status tbn_dense_run(const tbn_matrix *m, const tbn_dense_args *a, void *ws,
     tbn_for(par, c.tasks, vlut_prep_task, &c);
     c.units = (size_t)tbn_ceil_div(m->ro, 64);
     c.tasks = tbn_tasks_for(par, c.units, work);
-    tbn_share_init(&c.share, c.w.share, c.tasks, c.units);
-  tbn_for(par, c.tasks, vlut_task, &c);
+    tbn_for_shared(par, &c.share, c.w.share, c.tasks, c.units, vlut_task, &c);
     return TBN_OK;
   }
   if (!c.mk->panel || !c.mk->gemv) return TBN_ERR_UNSUPPORTED;
@@ -345,7 +342,6 @@ tbn_status tbn_dense_run(const tbn_matrix *m, const tbn_dense_args *a, void *ws,
   c.nbatch = c.nbb + (a->rows % c.mk->panel_nb != 0);
   c.units = (size_t)(c.npanels * c.nbatch);
   c.tasks = tbn_tasks_for(par, c.units, work);
-  tbn_share_init(&c.share, c.w.share, c.tasks, c.units);
-  tbn_for(par, c.tasks, fast_task, &c);
+  tbn_for_shared(par, &c.share, c.w.share, c.tasks, c.units, fast_task, &c);
   return TBN_OK;
 }

@@ -89,7 +89,7 @@ static inline size_t tbn_share_bytes(size_t tasks) { return tasks * TBN_SHARE_ST
 
 static inline void tbn_share_init(tbn_share *s, int64_t *mem, size_t tasks, size_t units) {
   size_t i;
-  s->next = mem, s->tasks = tasks < 1 ? 1 : tasks, s->units = units;
+  s->next = mem, s->tasks = tasks, s->units = units;
   for (i = 0; i < s->tasks * TBN_SHARE_STRIDE; i++) mem[i] = 0;
 }
 
@@ -106,6 +106,11 @@ static inline int tbn_share_next(const tbn_share *s, size_t t, tbn_claim *c, siz
     range_of(r, s->tasks, s->units, &u0, &u1);
     len = u1 - u0, chunk = len / TBN_SHARE_CHUNKS + 1;
 #if defined(__GNUC__) || defined(__clang__)
+    /* A range already taken is only read: an add would take its cache line for nothing. */
+    if (c->k > 0 && __atomic_load_n(&s->next[r * TBN_SHARE_STRIDE], __ATOMIC_RELAXED) >= (int64_t)len) {
+      c->k++;
+      continue;
+    }
     i = __atomic_fetch_add(&s->next[r * TBN_SHARE_STRIDE], (int64_t)chunk, __ATOMIC_RELAXED);
 #else
     if (c->k > 0) return 0;
@@ -119,6 +124,12 @@ static inline int tbn_share_next(const tbn_share *s, size_t t, tbn_claim *c, siz
     c->k++;
   }
   return 0;
+}
+
+/* Runs fn over `tasks` tasks that share `units` units through `s` (counters in `mem`). */
+static inline void tbn_for_shared(const tbn_parallel *par, tbn_share *s, int64_t *mem, size_t tasks, size_t units, tbn_task_fn fn, void *arg) {
+  tbn_share_init(s, mem, tasks, units);
+  tbn_for(par, tasks, fn, arg);
 }
 
 static inline size_t tbn_tasks(const tbn_parallel *par) {
