@@ -242,8 +242,9 @@ def main():
     subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "fixtures", "production.py")], check=True)
 
     runpy.run_path(os.path.join(ROOT, "scripts", "fixtures", "convnets.py"), run_name="__main__")
-    runpy.run_path(os.path.join(ROOT, "scripts", "fixtures", "recurrent.py"), run_name="__main__")  # mnist-lstm.onnx
-    runpy.run_path(os.path.join(ROOT, "scripts", "fixtures", "recurrent.py"))["main"]("gru")  # mnist-gru.onnx
+    recurrent = runpy.run_path(os.path.join(ROOT, "scripts", "fixtures", "recurrent.py"))["main"]
+    recurrent("lstm")  # mnist-lstm.onnx
+    recurrent("gru")  # mnist-gru.onnx
 
     runpy.run_path(os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures", "exporters.py"))["main"]()
 

@@ -11,7 +11,6 @@ import { inlineFunctions } from './inline.js';
 import { OPS } from './ops/index.js';
 import type { OpDef } from './registry.js';
 
-
 export function nodeKey(node: Node, index: number): string {
   return node.name || `#${index}${node.outputs[0] ? ` (${node.outputs[0]})` : ''}`;
 }

@@ -190,7 +190,7 @@ function nothingTiled(selection: Selection, lambda: LambdaChoice): string {
   const reasons = new Map<string, number>();
   const under = selection.skipped.filter((s) => s.underLambda);
   for (const s of selection.skipped) {
-    const key = under.includes(s) ? `under λ = ${lambda.value.toLocaleString('en-US')}` : s.reason;
+    const key = s.underLambda ? `under λ = ${lambda.value.toLocaleString('en-US')}` : s.reason;
     reasons.set(key, (reasons.get(key) ?? 0) + 1);
   }
   const why = [...reasons].map(([r, n]) => `${n} ${n === 1 ? 'layer' : 'layers'} ${r}`).join(', ');
@@ -212,8 +212,8 @@ async function finishCompress(
   const progress = opts.onProgress ?? (() => {});
   const { tiled, selection } = result;
   if (!tiled.length) throw new NothingTiledError(`${opts.model}: ${nothingTiled(selection, facts.lambda)}`);
-  const choice = (layer: TiledLayer['layer']) => selection.chosen.find((c) => c.layer === layer)!;
   const layers: CompressLayerReport[] = tiled.map((t) => {
+    const choice = selection.chosen.find((c) => c.layer === t.layer)!;
     const bytesAfter = t.tile.bits.length + (dtypeBits(t.layer.dtype) / 8) * t.tile.alpha.length;
     return {
       node: t.layer.node.name || t.layer.label,
@@ -222,15 +222,16 @@ async function finishCompress(
       shape: t.layout.shape,
       p: t.layout.p,
       tileAxis: t.layout.tileAxis,
-      regionsAlongOutput: choice(t.layer).regionsAlongOutput,
-      alongHiddenUnits: alongHiddenUnits(choice(t.layer)),
+      regionsAlongOutput: choice.regionsAlongOutput,
+      alongHiddenUnits: alongHiddenUnits(choice),
       params: t.layer.params,
       bytesBefore: rawByteLength(t.layer.source.tensor.dtype, t.layer.params),
       bytesAfter,
       bitsPerWeight: bitsPerWeight(t.layer.params, bytesAfter),
     };
   });
-  const compressed = writtenNames(result.compressed, opts.keepNames, warnings);
+  // Nothing is written on a dry run: no names to shorten.
+  const compressed = opts.dryRun ? result.compressed : writtenNames(result.compressed, opts.keepNames, warnings);
   let agreement: Agreement | null = null;
   const measurable = ctx.data !== undefined || canSynthesize(ctx.model, ctx.shapes, warnings);
   if (!opts.dryRun && tiled.length && measurable) {

@@ -10,6 +10,7 @@
 import type { Node } from '../ir/types.js';
 import { getAttr } from '../ir/attrs.js';
 import { ACTIVATIONS } from './format.js';
+import { isDefaultDomain } from '../ir/graph.js';
 
 export interface MatchedActivation {
   code: number;
@@ -98,7 +99,7 @@ const BINARY: Record<string, Binary> = {
 
 /** Whether a node can be part of an activation subgraph (its other inputs being scalars). */
 export function isElementwise(n: Node): boolean {
-  return (!n.domain || n.domain === 'ai.onnx') && (n.opType in UNARY || n.opType in BINARY || n.opType === 'Clip');
+  return isDefaultDomain(n.domain) && (n.opType in UNARY || n.opType in BINARY || n.opType === 'Clip');
 }
 
 /**

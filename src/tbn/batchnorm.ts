@@ -9,6 +9,7 @@ import { encodeModelInline } from '../onnx/file.js';
 import { createOrtSession } from '../runtime/ort.js';
 import { evalBatches, type EvalSet } from '../verify/compare.js';
 import { withOutputs } from './shapes.js';
+import { isDefaultDomain } from '../ir/graph.js';
 
 export interface BatchNormUpdate {
   node: string;
@@ -18,7 +19,7 @@ export interface BatchNormUpdate {
 }
 
 export async function recalibrateBatchNorm(model: Model, set: EvalSet, onNode?: (done: number, total: number) => void): Promise<{ model: Model; updates: BatchNormUpdate[] }> {
-  const bns = model.graph.nodes.filter((n) => (!n.domain || n.domain === 'ai.onnx') && n.opType === 'BatchNormalization' && n.inputs.length >= 5);
+  const bns = model.graph.nodes.filter((n) => isDefaultDomain(n.domain) && n.opType === 'BatchNormalization' && n.inputs.length >= 5);
   let current = model;
   const updates: BatchNormUpdate[] = [];
   for (const [k, bn] of bns.entries()) {

@@ -20,7 +20,7 @@
 import { Attrs, getAttr } from '../ir/attrs.js';
 import { floatTensorOf, valueInfo as makeValueInfo } from '../ir/build.js';
 import { bfloat16ToFloat, halfToFloat } from '../ir/dtype.js';
-import { defaultOpset, initializerMap } from '../ir/graph.js';
+import { defaultOpset, initializerMap, isDefaultDomain } from '../ir/graph.js';
 import { NameSource, collectNames } from '../ir/names.js';
 import type { Attribute, Dim, Graph, Model, Node, OnnxTensor, ValueInfo } from '../ir/types.js';
 import { isElementwise, matchActivation, type MatchedActivation } from './activation-match.js';
@@ -49,7 +49,7 @@ interface Epi {
 const FUSED_OPS = new Set(['TbnGemm', 'TbnMatMul', 'TbnConv', 'TbnConvNhwc']);
 const NUMERIC = new Set(['float32', 'float64', 'int32', 'int64', 'int8', 'uint8', 'int16', 'uint16']);
 const NARROW: Record<string, (bits: number) => number> = { float16: halfToFloat, bfloat16: bfloat16ToFloat };
-const isStd = (n: Node) => !n.domain || n.domain === 'ai.onnx';
+const isStd = (n: Node) => isDefaultDomain(n.domain);
 
 class View {
   readonly inits: Map<string, OnnxTensor>;

@@ -7,7 +7,7 @@
 // (recurrentLayers). Quantized layers tbn does not tile are listed too, with the reason.
 
 import { getAttr } from '../ir/attrs.js';
-import { consumerMap, initializerMap, nodeLabel, producerMap } from '../ir/graph.js';
+import { consumerMap, initializerMap, isDefaultDomain, nodeLabel, producerMap } from '../ir/graph.js';
 import { bfloat16ToFloat, dtypeFromCode, halfToFloat, type ElementType } from '../ir/dtype.js';
 import type { Graph, Model, Node, OnnxTensor } from '../ir/types.js';
 import { dequantizeLinear, dequantizeTensor, integerChain, untiledQuantizedOp, type Dequantize, type IntegerChain, type Lookups } from './quantized.js';
@@ -15,10 +15,9 @@ import { dequantizeLinear, dequantizeTensor, integerChain, untiledQuantizedOp, t
 export type LayerOp = 'Gemm' | 'MatMul' | 'Conv' | 'Gather' | RecurrentOp;
 
 export type RecurrentOp = 'LSTM' | 'GRU' | 'RNN';
-const RECURRENT_OPS: ReadonlySet<string> = new Set<RecurrentOp>(['LSTM', 'GRU', 'RNN']);
-export const isRecurrent = (op: string): op is RecurrentOp => RECURRENT_OPS.has(op);
 /** Gate blocks G of a recurrent W/R [D, G·H, in] (LSTM i o f c, GRU z r h, RNN one). */
 export const RECURRENT_GATES: Record<RecurrentOp, number> = { LSTM: 4, GRU: 3, RNN: 1 };
+export const isRecurrent = (op: string): op is RecurrentOp => Object.hasOwn(RECURRENT_GATES, op);
 
 export interface WeightSource {
   /** The constant that holds the values: an initializer, or the output of a Constant node. */
@@ -69,9 +68,6 @@ export interface WeightLayer {
 
 const PASS_THROUGH = new Set(['Identity', 'Cast', 'Transpose']);
 
-function isDefaultDomain(n: Node): boolean {
-  return !n.domain || n.domain === 'ai.onnx';
-}
 
 type Cache = Pick<Lookups, 'inits' | 'prod'>;
 
@@ -105,7 +101,7 @@ function traceConstant(graph: Graph, value: string, cache: Cache): { source: Wei
     const p = prod.get(name);
     if (p === undefined) return undefined;
     const n = graph.nodes[p]!;
-    if (!isDefaultDomain(n)) return undefined;
+    if (!isDefaultDomain(n.domain)) return undefined;
     if (n.opType === 'Constant') {
       const t = getAttr(n, 'value')?.t;
       return t ? found(t, { kind: 'constant', name, constantNode: p }) : undefined;
@@ -204,7 +200,7 @@ export function findWeightLayers(model: Model): WeightLayer[] {
   const look: Lookups = { inits: initializerMap(graph), prod: producerMap(graph), cons: consumerMap(graph) };
   const layers: WeightLayer[] = [];
   graph.nodes.forEach((node, nodeIndex) => {
-    if (!isDefaultDomain(node)) return;
+    if (!isDefaultDomain(node.domain)) return;
     const op = node.opType;
     let layer: WeightLayer | undefined;
     if (isRecurrent(op)) return void layers.push(...recurrentLayers(graph, node, nodeIndex, look));

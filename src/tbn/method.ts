@@ -14,7 +14,7 @@ import { fuseEpilogues, type FuseReport } from './fuse-epilogue.js';
 import { consumedWeight, layerOutput } from './layers.js';
 import { permuteChannels, type PermutationReport } from './permute.js';
 import { rewriteModel, type OutputFormat, type TiledLayer } from './rewrite.js';
-import { gateRowsWhereUnmoved, selectLayers, type LayerChoice, type Selection, type SelectOptions } from './select.js';
+import { selectLayers, type LayerChoice, type Selection, type SelectOptions } from './select.js';
 import { growableShapes, probeValueShapes } from './shapes.js';
 import { computeTile, type AlphaMode } from './tile.js';
 import { describeSchedule, formatDuration, type ScheduleChoice } from './time-budget.js';
@@ -127,10 +127,9 @@ export async function compressWith(ctx: MethodContext, select: SelectOptions, op
     if (!probed) ctx.warn('channels not permuted: the model could not be run on synthetic inputs (give --input-shape)');
     else {
       ({ model: working, report: permutation, movedNodes } = permuteChannels(model, selection.chosen, probed.base, probed.grown));
-      selection = selectLayers(working, select);
     }
   }
-  selection = gateRowsWhereUnmoved(selection, movedNodes, select);
+  selection = selectLayers(working, { ...select, movedNodes });
   ctx.progress('tile', `tiling ${selection.chosen.length} layers`);
   let tiled = tileChoices(selection.chosen, alpha);
   const bnSet = data && { data, model, samples: Math.min(data.count, 2000), seed: ctx.seed, shapes };

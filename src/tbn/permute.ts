@@ -9,7 +9,7 @@ import { dtypeBits } from '../ir/dtype.js';
 import { getAttr } from '../ir/attrs.js';
 import type { Model, Node, OnnxTensor } from '../ir/types.js';
 import { ChannelSpaces, producerOf, STRIDE, type BaseAnalysis, type Pool, type Producer } from './channel-space.js';
-import { consumedWeight, findWeightLayers, isRecurrent, type WeightLayer } from './layers.js';
+import { consumedWeight, findWeightLayers, isRecurrent, transpose, type WeightLayer } from './layers.js';
 import { applyPerm, lift, type AxisPerm } from './perm-algebra.js';
 import { FlowFailure } from './perm-flow.js';
 import { alongHiddenUnits, type LayerChoice } from './select.js';
@@ -191,18 +191,14 @@ function greedyStart(obj: Objective, orders: Map<number, Int32Array>, pool: Pool
  */
 function hiddenUnitWeights(w: Float32Array, layer: WeightLayer, hidden: number): Float32Array {
   const [d, rows, cols] = layer.nodeShape!;
-  const blocks = (d! * rows!) / hidden;
-  const out = new Float32Array(w.length);
-  for (let blk = 0; blk < blocks; blk++) {
-    for (let h = 0; h < hidden; h++) out.set(w.subarray((blk * hidden + h) * cols!, (blk * hidden + h + 1) * cols!), (h * blocks + blk) * cols!);
-  }
-  return out;
+  return transpose(w, [(d! * rows!) / hidden, hidden, cols!], [1, 0, 2]);
 }
 
 function objective(tiled: { pi: number; producer: Producer; choice: LayerChoice }[]): { obj: Objective; norms: Map<number, Float64Array> } {
   const sim: Objective['sim'] = new Map();
   const norms = new Map<number, Float64Array>();
   const features = new Map<number, Float32Array[][]>();
+  const pOf = new Map<number, number>(); // a node's W and R: the last one's p, as one space
   for (const { pi, producer, choice } of tiled) {
     const n = producer.channels;
     let w = consumedWeight(choice.layer);
@@ -215,7 +211,12 @@ function objective(tiled: { pi: number; producer: Producer; choice: LayerChoice 
     const k = w.length / n;
     for (let r = 0; r < n; r++) for (let i = 0; i < k; i++) nrm[r]! += (outAxis === 0 ? w[r * k + i]! : w[i * n + r]!) ** 2;
     norms.set(pi, nrm);
-    sim.set(pi, { s: similarity(features.get(pi)!, n), n, groups: n / choice.layout.p, p: choice.layout.p, layers: features.get(pi)!.length });
+    pOf.set(pi, choice.layout.p);
+  }
+  for (const [pi, rows] of features) {
+    const n = rows[0]!.length;
+    const p = pOf.get(pi)!;
+    sim.set(pi, { s: similarity(rows, n), n, groups: n / p, p, layers: rows.length });
   }
   return { obj: { sim }, norms };
 }
@@ -242,12 +243,8 @@ export function permuteChannels(model: Model, choices: LayerChoice[], shapes: Ma
   const tiled = along.map((c) => ({ pi: byNode.get(c.layer.nodeIndex)!, producer: producers[byNode.get(c.layer.nodeIndex)!]!, choice: c }));
   const covered = new Set<number>();
   const analyses: BaseAnalysis[] = [];
-  const analysed = new Set<number>();
-  for (const t of tiled) {
-    if (covered.has(t.pi * STRIDE) || analysed.has(t.pi)) continue;
-    analysed.add(t.pi);
-    analyses.push(spaces.analyse(t.pi, covered));
-  }
+  // A recurrent node's W and R share one producer index: analysed once.
+  for (const pi of new Set(tiled.map((t) => t.pi))) if (!covered.has(pi * STRIDE)) analyses.push(spaces.analyse(pi, covered));
   const { obj, norms } = objective(tiled);
   const orders = new Map<number, Int32Array>(producers.map((p, i) => [i, Int32Array.from({ length: p.channels }, (_, c) => c)]));
   const before = new Map([...orders].map(([k, v]) => [k, Int32Array.from(v)]));

@@ -12,6 +12,7 @@
 import { getAttr } from '../ir/attrs.js';
 import { bfloat16ToFloat, dtypeFromCode, halfToFloat, type ElementType } from '../ir/dtype.js';
 import type { Graph, Node, OnnxTensor } from '../ir/types.js';
+import { isDefaultDomain } from '../ir/graph.js';
 
 /** W = (q − zeroPoint) · scale, per tensor or along one axis of the stored tensor. */
 export interface Dequantize {
@@ -47,7 +48,7 @@ export interface Lookups {
 
 const QUANTIZED_TYPES = new Set<ElementType>(['int8', 'uint8', 'int4', 'uint4', 'int16', 'uint16', 'int32']);
 
-const isDefault = (n: Node) => !n.domain || n.domain === 'ai.onnx';
+const isDefault = (n: Node) => isDefaultDomain(n.domain);
 
 /** The constant tensor a value is (an initializer or a Constant's output), if it is one. */
 export function constantTensor(graph: Graph, name: string, look: Pick<Lookups, 'inits' | 'prod'>): OnnxTensor | undefined {

@@ -33,6 +33,13 @@ export interface SelectOptions {
   tileAxis?: AxisPolicy;
   /** Per-layer axis policy (node or weight name, glob or /regex/ → policy); wins over `tileAxis`. */
   layerAxis?: [string, AxisPolicy][];
+  /**
+   * Nodes whose hidden units the permutation moved. Under `auto` a recurrent W/R goes along its
+   * hidden units, where the units sharing bits are made alike, only when its node is here; where
+   * they did not move the gate rows measured better at p = 4 (docs/design.md, "Recurrent
+   * layers"). Absent: before the permutation, which scores the hidden-unit layout.
+   */
+  movedNodes?: ReadonlySet<number>;
 }
 
 export interface LayerChoice {
@@ -134,11 +141,12 @@ export function alongHiddenUnits(c: LayerChoice): boolean {
 }
 
 /** The layout for `layer` at `p` under an axis policy. */
-export function makeChoice(layer: WeightLayer, p: number, policy: AxisPolicy = 'auto'): LayerChoice {
+export function makeChoice(layer: WeightLayer, p: number, policy: AxisPolicy = 'auto', movedNodes?: ReadonlySet<number>): LayerChoice {
   // Recurrent W/R: along the hidden units by default — with the hidden units moved so that
   // the units sharing bits are alike it measured best at p = 2 and 4 (docs/design.md,
-  // "Recurrent layers").
-  const hidden = policy === 'hidden' || policy === 'auto' ? hiddenLayout(layer, p) : undefined;
+  // "Recurrent layers"); SelectOptions.movedNodes says where they did not move.
+  const auto = policy === 'auto' && (!movedNodes || movedNodes.has(layer.nodeIndex));
+  const hidden = policy === 'hidden' || auto ? hiddenLayout(layer, p) : undefined;
   // Hidden units j, j + H/p, … share bits: the node's output channels, grouped as for a Gemm.
   if (hidden) return { layer, layout: hidden, regionsAlongOutput: true };
   // `hidden` where p does not divide H, or on a layer that is not recurrent: as `auto`.
@@ -187,7 +195,8 @@ export function selectLayers(model: Model, opts: SelectOptions = {}): Selection 
   const include = (opts.include ?? []).map(namePattern);
   const exclude = (opts.exclude ?? []).map(namePattern);
   const layerP = opts.layerP ?? new Map();
-  const axisOf = axisPolicies(opts);
+  const layerAxis = (opts.layerAxis ?? []).map(([pat, policy]) => [namePattern(pat), policy] as const);
+  const axisOf = (names: string[]) => layerAxis.find(([re]) => names.some((n) => re.test(n)))?.[1] ?? opts.tileAxis;
   const known = new Set(tileable.flatMap((t) => layerNames(t.layer)));
   for (const name of layerP.keys()) {
     if (!known.has(name)) throw new UsageError(`--layer-p ${name}: no compressible layer has that node or weight name`);
@@ -205,32 +214,12 @@ export function selectLayers(model: Model, opts: SelectOptions = {}): Selection 
     else if (lp === KEEP_FP32) skip('kept fp32 (--layer-p)');
     else if (blocked) skip(blocked);
     else if (override === undefined && layer.params < minParams) {
-      if (opts.binarizeRest) chosen.push(makeChoice(layer, 1, axisOf(names)));
+      if (opts.binarizeRest) chosen.push(makeChoice(layer, 1, axisOf(names), opts.movedNodes));
       else skip(`${layer.params} parameters < λ = ${minParams}`, true);
     } else if (layer.params % lp !== 0) skip(`p = ${lp} does not divide ${layer.params}`);
-    else chosen.push(makeChoice(layer, lp, axisOf(names)));
+    else chosen.push(makeChoice(layer, lp, axisOf(names), opts.movedNodes));
   }
   return { chosen, skipped };
-}
-
-/** The axis policy of a layer's names: the first --layer-axis pattern that matches, else --tile-axis. */
-function axisPolicies(opts: SelectOptions): (names: string[]) => AxisPolicy | undefined {
-  const layerAxis = (opts.layerAxis ?? []).map(([pat, policy]) => [namePattern(pat), policy] as const);
-  return (names) => layerAxis.find(([re]) => names.some((n) => re.test(n)))?.[1] ?? opts.tileAxis;
-}
-
-/**
- * `auto` puts recurrent W/R along their hidden units expecting the units to be moved so that
- * those sharing bits are alike; where they were not (no permutation, or the graph refused it)
- * the gate rows measured better at p = 4 (docs/design.md, "Recurrent layers"), so those layers
- * go back to them. `movedNodes`: node indices whose output channels moved.
- */
-export function gateRowsWhereUnmoved(selection: Selection, movedNodes: ReadonlySet<number>, opts: SelectOptions): Selection {
-  const axisOf = axisPolicies(opts);
-  const chosen = selection.chosen.map((c) =>
-    alongHiddenUnits(c) && !movedNodes.has(c.layer.nodeIndex) && (axisOf(layerNames(c.layer)) ?? 'auto') === 'auto' ? makeChoice(c.layer, c.layout.p, 'output') : c,
-  );
-  return { ...selection, chosen };
 }
 
 /** True when the weight, or any value on its way to the layer, is read by another node too. */

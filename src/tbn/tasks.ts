@@ -7,7 +7,7 @@
 
 import { UsageError } from '../errors.js';
 import { getAttr } from '../ir/attrs.js';
-import { consumerMap, producerMap } from '../ir/graph.js';
+import { consumerMap, defaultOpset, producerMap } from '../ir/graph.js';
 import type { Model, Node } from '../ir/types.js';
 import { sliceBatch, type HostTensor } from '../util/host-tensor.js';
 
@@ -104,7 +104,7 @@ function intAttr(node: Node, name: string, fallback: number): number {
 }
 
 function opsetOf(model: Model): number {
-  const v = model.opsetImports.find((o) => !o.domain || o.domain === 'ai.onnx')?.version;
+  const v = defaultOpset(model);
   return v === undefined ? 13 : Number(v);
 }
 
