@@ -1,7 +1,11 @@
-// In-memory models shared by several test tiers.
+// In-memory models shared by several test tiers, and onnx.checker on a model.
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
 import { attr, floatTensor, graph, model, node, valueInfo } from '../../src/ir/build.js';
 import type { Model } from '../../src/ir/types.js';
 import { Rng } from '../../src/util/random.js';
+import { tmpDir } from './tmp.js';
 
 export function randomWeight(rng: Rng, name: string, dims: number[], scale = 0.2) {
   return floatTensor(name, dims, Float32Array.from({ length: dims.reduce((a, b) => a * b, 1) }, () => rng.normal() * scale));
@@ -49,3 +53,11 @@ export const hasPythonOnnx = await (async () => {
     return false;
   }
 })();
+
+/** onnx.checker.check_model(full_check=True) on the model's bytes: 'ok', or throws with its error. */
+export function onnxChecker(bytes: Uint8Array): string {
+  const file = path.join(tmpDir(), 'model.onnx');
+  fs.writeFileSync(file, bytes);
+  const script = 'import onnx,sys; m=onnx.load(sys.argv[1]); onnx.checker.check_model(m, full_check=True); print("ok")';
+  return execFileSync('/usr/bin/python3', ['-c', script, file], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+}

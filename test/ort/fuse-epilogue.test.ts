@@ -6,9 +6,6 @@
 // (full_check) accepts it; a model with nothing to fold is returned unchanged. In float16 models
 // the same nodes fold (the activations' rounded constants recognised), the epilogue is written
 // in float16, and the functions give the unfolded model's outputs within float16 rounding.
-import { execFileSync } from 'node:child_process';
-import fs from 'node:fs';
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { syntheticInputs } from '../../src/data/synthetic.js';
 import { halfToFloat } from '../../src/ir/dtype.js';
@@ -19,9 +16,8 @@ import { TBN_DOMAIN, TBN_OPSET_VERSION } from '../../src/tbn/format.js';
 import { compressInMemory, toBytes } from '../helpers/compress.js';
 import { EPILOGUE_CASES } from '../helpers/epilogue-models.js';
 import { TORCH_MODELS, modelPath } from '../helpers/fixtures.js';
-import { hasPythonOnnx } from '../helpers/models.js';
+import { hasPythonOnnx, onnxChecker } from '../helpers/models.js';
 import { narrowModel } from '../helpers/narrow.js';
-import { tmpDir } from '../helpers/tmp.js';
 
 async function outputs(bytes: Uint8Array, feeds: ReturnType<typeof syntheticInputs>) {
   const s = await createOrtSession(bytes, { threads: 1 });
@@ -47,12 +43,7 @@ async function expectSameFunction(a: Uint8Array, b: Uint8Array, original: Model,
   }
 }
 
-function checker(m: Model) {
-  const file = path.join(tmpDir(), 'model.onnx');
-  fs.writeFileSync(file, toBytes(m));
-  const script = 'import onnx,sys; m=onnx.load(sys.argv[1]); onnx.checker.check_model(m, full_check=True); print("ok")';
-  return execFileSync('/usr/bin/python3', ['-c', script, file], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
-}
+const checker = (m: Model) => onnxChecker(toBytes(m));
 const withChecker = hasPythonOnnx || process.env.CI === 'true';
 
 describe.each(EPILOGUE_CASES)('fold: $name', (c) => {

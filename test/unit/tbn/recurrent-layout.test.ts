@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { attr, floatTensor, graph, model, node, valueInfo } from '../../../src/ir/build.js';
 import type { Model } from '../../../src/ir/types.js';
-import { gateRowsWhereUnmoved, hiddenLayout, parseLayerAxis, selectLayers, type AxisPolicy } from '../../../src/tbn/select.js';
+import { hiddenLayout, parseLayerAxis, selectLayers, type AxisPolicy } from '../../../src/tbn/select.js';
 import { computeTile, decodeTile, numel, streamIndex, tileLength, type TileLayout } from '../../../src/tbn/tile.js';
 
 const [D, G, I] = [2, 4, 3];
@@ -87,11 +87,11 @@ describe('recurrent tile layouts', () => {
     const axes = (sel: ReturnType<typeof selectLayers>) => sel.chosen.map((c) => c.layout.tileAxis);
     const auto = selectLayers(m, { p: 4, minParams: 0 });
     expect(axes(auto)).toEqual([1, 1]);
-    expect(axes(gateRowsWhereUnmoved(auto, new Set([0]), {}))).toEqual([1, 1]);
-    expect(axes(gateRowsWhereUnmoved(auto, new Set(), {}))).toEqual([0, 0]);
+    expect(axes(selectLayers(m, { p: 4, minParams: 0, movedNodes: new Set([0]) }))).toEqual([1, 1]);
+    expect(axes(selectLayers(m, { p: 4, minParams: 0, movedNodes: new Set() }))).toEqual([0, 0]);
     const explicit = { tileAxis: 'hidden' as const };
-    expect(axes(gateRowsWhereUnmoved(selectLayers(m, { p: 4, minParams: 0, ...explicit }), new Set(), explicit))).toEqual([1, 1]);
+    expect(axes(selectLayers(m, { p: 4, minParams: 0, ...explicit, movedNodes: new Set() }))).toEqual([1, 1]);
     const perLayer = { layerAxis: [['W', 'hidden']] as [string, AxisPolicy][] };
-    expect(axes(gateRowsWhereUnmoved(selectLayers(m, { p: 4, minParams: 0, ...perLayer }), new Set(), perLayer))).toEqual([1, 0]);
+    expect(axes(selectLayers(m, { p: 4, minParams: 0, ...perLayer, movedNodes: new Set() }))).toEqual([1, 0]);
   });
 });
