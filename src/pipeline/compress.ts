@@ -8,8 +8,9 @@ import { NothingTiledError, UsageError, withFile } from '../errors.js';
 import { dtypeBits, rawByteLength } from '../ir/dtype.js';
 import type { Model } from '../ir/types.js';
 import { encodeModelInline, loadModel, saveModel } from '../onnx/file.js';
-import { META } from '../tbn/format.js';
+import { META, TBN_DOMAIN, inputIndex, type TbnOpName } from '../tbn/format.js';
 import { compactValueNames } from '../ir/compact-names.js';
+import { storeFloat16 } from '../ir/float16-storage.js';
 import { checkCustomFormat, refuseCompressed, type OutputFormat, type TiledLayer } from '../tbn/rewrite.js';
 import { alongHiddenUnits, lambdaFor, type Selection } from '../tbn/select.js';
 import type { BatchNormUpdate } from '../tbn/batchnorm.js';
@@ -85,6 +86,8 @@ export interface CompressReport {
   finetune: FinetuneSummary | null;
   /** Nodes folded into each fused op's epilogue (BatchNormalization, activations, residual Add). */
   fused: FuseReport[];
+  /** What --rest-dtype float16 stored in float16 (null: float32 kept). */
+  float16: { tensors: number; bytesSaved: number; kept: { name: string; reason: string }[] } | null;
   budget: BudgetReport | null;
   /** Wall-clock seconds of the whole run. */
   seconds: number;
@@ -231,7 +234,9 @@ async function finishCompress(
     };
   });
   // Nothing is written on a dry run: no names to shorten.
-  const compressed = opts.dryRun ? result.compressed : writtenNames(result.compressed, opts.keepNames, warnings);
+  const named = opts.dryRun ? result.compressed : writtenNames(result.compressed, opts.keepNames, warnings);
+  const half = opts.restDtype === 'float16' ? storeFloat16(named, tileTensorNames(named)) : null;
+  const compressed = half?.model ?? named;
   let agreement: Agreement | null = null;
   const measurable = ctx.data !== undefined || canSynthesize(ctx.model, ctx.shapes, warnings);
   if (!opts.dryRun && tiled.length && measurable) {
@@ -274,6 +279,7 @@ async function finishCompress(
     batchNorm: result.batchNorm,
     finetune: result.finetune && (opts.steps === undefined ? { ...result.finetune, epochsReason: facts.schedule.reason } : result.finetune),
     fused: result.fused,
+    float16: half && { tensors: half.stored.length, bytesSaved: half.bytesSaved, kept: half.kept },
     budget: null,
     seconds: 0,
     warnings,
@@ -285,6 +291,17 @@ function writtenNames(model: Model, keep: boolean, warnings: string[]): Model {
   const { model: compact, keptBecause } = compactValueNames(model);
   if (keptBecause) warnings.push(`value names kept: ${keptBecause}`);
   return compact;
+}
+
+/** The bits and scales of the ai.tbn ops: the format stores them in the layer's own type. */
+function tileTensorNames(model: Model): Set<string> {
+  const names = new Set<string>();
+  for (const n of model.graph.nodes) {
+    if (n.domain !== TBN_DOMAIN) continue;
+    const op = n.opType as TbnOpName;
+    for (const input of ['bits', 'scales']) names.add(n.inputs[inputIndex(op, input)] ?? '');
+  }
+  return names;
 }
 
 /** Whether synthetic inputs can be made (all dynamic dimensions but the batch known). */

@@ -90,6 +90,28 @@ describe('tbn compress', () => {
     const [a, b] = [await runOnce(kept, feeds), await runOnce(short, feeds)];
     for (const k of Object.keys(a)) expect(b[k]!.data).toEqual(a[k]!.data);
   });
+
+  it('stores the untiled parameters as float16 with --rest-dtype float16; the tiles, onnxruntime and the C export agree', async () => {
+    const d = tmpDir();
+    const [full, half] = [path.join(d, 'full.onnx'), path.join(d, 'half.onnx')];
+    const args = ['--no-finetune', '--min-params', '10000'];
+    expect((await tbn('compress', modelPath('mnist-cnn.onnx'), '-o', full, ...args)).code).toBe(0);
+    const r = await tbn('compress', modelPath('mnist-cnn.onnx'), '-o', half, ...args, '--rest-dtype', 'float16');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/stored as float16: \d+ untiled tensors/);
+    const [a, b] = [loadModel(full).model, loadModel(half).model];
+    const tiles = (m: typeof a) => m.graph.initializers.filter((t) => /_tbn_(bits|scales)$/.test(t.name!));
+    expect(tiles(b)).toEqual(tiles(a));
+    expect(b.graph.initializers.filter((t) => t.dtype === 'float16').length).toBeGreaterThan(4);
+    expect(fs.statSync(full).size - fs.statSync(half).size).toBeGreaterThan(3000);
+    const feeds = syntheticInputs(a, { batch: 4, seed: 2 });
+    const [x, y] = [await runOnce(full, feeds), await runOnce(half, feeds)];
+    const ref = x.logits!.data as Float32Array;
+    expect(y.logits!.data as Float32Array).toBeAllclose(ref, { atol: 5e-3 * Math.max(...Array.from(ref, Math.abs)), rtol: 5e-3 });
+    const exported = await tbn('export', half, '--target', 'mcu', '--out', path.join(d, 'half_c'), '--data', dataPath('mnist-test.npz'), '--samples', '4');
+    expect(exported.code).toBe(0);
+    expect(exported.stdout).toMatch(/host check: PASS on 4 samples/);
+  });
 });
 
 describe('interrupting tbn compress', () => {

@@ -74,6 +74,10 @@ export function printCompress(r: CompressReport, ui: Ui): void {
     ui.out('not tiled:');
     ui.out(renderTable(['layer', 'weight', 'params', 'reason'], r.skipped.map((s) => [s.node, s.weight, s.params, s.reason]), ['l', 'l', 'r', 'l']));
   }
+  if (r.float16) {
+    const h = r.float16;
+    ui.out(`stored as float16: ${h.tensors} untiled tensors (${formatBytes(h.bytesSaved)} saved)${h.kept.length ? `; kept float32: ${h.kept.map((k) => `${k.name} (${k.reason})`).join('; ')}` : ''}`);
+  }
   const s = r.sizes;
   ui.out(
     `tiled: ${s.tiledParams.toLocaleString('en-US')} weights, ${formatBytes(s.tiledBytesBefore)} → ${formatBytes(s.tiledBytesAfter)} ` +
