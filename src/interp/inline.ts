@@ -2,9 +2,11 @@
 // a node whose (domain, op type) names a function becomes the function's body, with formal
 // inputs/outputs bound to the node's values, internal values renamed under the node's key, and
 // attributes taken from the call (refAttrName) or the function's defaults. This is how custom
-// ops that ship a standard-op body (tbn's own ai.tbn ops included) run here.
+// ops that ship a standard-op body (tbn's own ai.tbn ops included) run here. An If whose
+// condition is a constant of the call (tbn's epilogue picks its activation so) becomes the
+// branch it takes, as onnxruntime does at load; the interpreter has no If of its own.
 
-import type { Attribute, FunctionDef, Model, Node } from '../ir/types.js';
+import type { Attribute, FunctionDef, Graph, Model, Node } from '../ir/types.js';
 import { UserError } from '../errors.js';
 
 const MAX_DEPTH = 8;
@@ -32,15 +34,67 @@ function instantiate(f: FunctionDef, call: Node, prefix: string): Node[] {
   const given = new Map(call.attributes.map((a) => [a.name, a]));
   const defaults = new Map(f.attributeProtos.map((a) => [a.name, a]));
   const bind = (a: Attribute): Attribute[] => {
+    if (a.g) return [{ ...a, g: { ...a.g, nodes: a.g.nodes.map(bindNode) } }];
     if (!a.refAttrName) return [a];
     const v = given.get(a.refAttrName) ?? defaults.get(a.refAttrName);
     return v ? [{ ...v, name: a.name, refAttrName: undefined }] : [];
   };
-  return f.nodes.map((n, i) => ({
+  const bindNode = (n: Node): Node => ({ ...n, attributes: n.attributes.flatMap(bind) });
+  return takeConstantBranches(f.nodes.map(bindNode), f.name ?? '').map((n, i) => ({
     ...n,
     name: `${prefix}/${n.name || `${n.opType}_${i}`}`,
     inputs: n.inputs.map(rename),
     outputs: n.outputs.map(rename),
-    attributes: n.attributes.flatMap(bind),
   }));
+}
+
+/** The body with each If on a constant condition replaced by the nodes of the branch it takes
+ * (their own values renamed apart); an If on a run-time condition is refused. */
+function takeConstantBranches(nodes: Node[], fn: string, known = new Map<string, number>()): Node[] {
+  const out: Node[] = [];
+  let taken = 0;
+  for (const n of nodes) {
+    const value = n.domain ? undefined : constantInt(n, known);
+    if (value !== undefined) known.set(n.outputs[0]!, value);
+    if (n.opType !== 'If' || n.domain) {
+      out.push(n);
+      continue;
+    }
+    const cond = known.get(n.inputs[0]!);
+    if (cond === undefined) throw new UserError(`function '${fn}': an If whose condition is computed at run time cannot run in tbn's interpreter`);
+    const g = n.attributes.find((a) => a.name === (cond ? 'then_branch' : 'else_branch'))?.g as Graph;
+    const local = new Set(g.nodes.flatMap((b) => b.outputs));
+    const result = g.outputs[0]!.name!;
+    const tag = `${n.outputs[0]}#${taken++}`;
+    const name = (v: string) => (v === result ? n.outputs[0]! : local.has(v) ? `${tag}/${v}` : v);
+    const spliced = g.nodes.map((b) => ({ ...renameReads(b, name), outputs: b.outputs.map(name) }));
+    if (!local.has(result)) spliced.push({ opType: 'Identity', inputs: [result], outputs: [n.outputs[0]!], attributes: [] });
+    out.push(...takeConstantBranches(spliced, fn, known));
+  }
+  return out;
+}
+
+/** The node reading `name(v)` for each value v it (or a subgraph of it, outside the
+ * subgraph's own values) reads. */
+function renameReads(n: Node, name: (v: string) => string): Node {
+  const inner = (g: Graph): Graph => {
+    const own = new Set(g.nodes.flatMap((b) => b.outputs));
+    const outer = (v: string) => (own.has(v) ? v : name(v));
+    return { ...g, nodes: g.nodes.map((b) => renameReads(b, outer)), outputs: g.outputs.map((o) => ({ ...o, name: o.name && outer(o.name) })) };
+  };
+  return { ...n, inputs: n.inputs.map(name), attributes: n.attributes.map((a) => (a.g ? { ...a, g: inner(a.g) } : a)) };
+}
+
+/** The integer a Constant, a Reshape of one, or an Equal of two holds (1/0 for Equal). */
+function constantInt(n: Node, known: Map<string, number>): number | undefined {
+  if (n.opType === 'Constant') {
+    const a = n.attributes[0];
+    if (a?.name === 'value_int' && a.i !== undefined) return Number(a.i);
+    const d = a?.name === 'value' ? a.t?.data : undefined;
+    return d && d.length === 1 && (a!.t!.dtype === 'int64' || a!.t!.dtype === 'int32') ? Number(d[0]) : undefined;
+  }
+  const [x, y] = [known.get(n.inputs[0] ?? ''), known.get(n.inputs[1] ?? '')];
+  if (n.opType === 'Reshape') return x;
+  if (n.opType === 'Equal' && x !== undefined && y !== undefined) return x === y ? 1 : 0;
+  return undefined;
 }

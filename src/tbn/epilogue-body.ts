@@ -9,7 +9,7 @@
 
 import { attr, floatTensorOf, int64Tensor, node } from '../ir/build.js';
 import { dtypeCode } from '../ir/dtype.js';
-import type { Node } from '../ir/types.js';
+import type { Graph, Node } from '../ir/types.js';
 import { ACTIVATIONS, type EpilogueInput } from './format.js';
 
 export type EpilogueFloat = 'float32' | 'float16' | 'bfloat16';
@@ -79,11 +79,16 @@ function activationNodes(code: number, v: string, out: string, opset: number, t:
   }
 }
 
+/** An If branch: `nodes`, whose last node's output is the branch's one output. */
+function branch(name: string, nodes: Node[]): Graph {
+  return { name, nodes, initializers: [], inputs: [], outputs: [{ name: nodes[nodes.length - 1]!.outputs[0]! }], valueInfo: [] };
+}
+
 /**
  * Y = act(scale·v + shift + residual) in standard ops, for the pieces `use` says the model's
  * nodes need. Channels run along axis 1 (channelsFirst: scale and shift reshaped to [C, 1, …])
- * or the last axis. With several activations in use, `activation` selects through Where on a
- * constant condition (onnxruntime folds the condition; both branches are computed).
+ * or the last axis. With several activations in use, `activation` selects through If on a
+ * constant condition.
  */
 export function epilogueNodes(v: string, out: string, use: EpilogueUse, channelsFirst: boolean, opset: number): Node[] {
   const t = use.elemType ?? 'float32';
@@ -122,21 +127,22 @@ export function epilogueNodes(v: string, out: string, use: EpilogueUse, channels
     nodes.push(...activationNodes(acts[0]!, cur, out, opset, t));
     return nodes;
   }
-  // Where chain: code = activation; none (when in use) is the innermost default.
-  nodes.push(node('Constant', [], ['epi_code'], [attr.ref('value_int', 'INT', 'activation')]));
-  let rest = use.activations.has(0) ? cur : `epi_act${acts[acts.length - 1]}`;
+  // If chain on code = activation, innermost the default (none when in use, else the last
+  // activation). The condition is a constant of the call, so onnxruntime inlines the chosen
+  // branch at load and computes that activation only (a Where would compute every one).
   const chained = use.activations.has(0) ? acts : acts.slice(0, -1);
-  if (!use.activations.has(0)) nodes.push(...activationNodes(acts[acts.length - 1]!, cur, rest, opset, t));
+  const innermost = use.activations.has(0) ? [node('Identity', [cur], [`epi_none`])] : activationNodes(acts[acts.length - 1]!, cur, `epi_act${acts[acts.length - 1]}`, opset, t);
+  nodes.push(node('Constant', [], ['epi_code'], [attr.ref('value_int', 'INT', 'activation')]));
+  let rest = innermost;
   chained.reverse().forEach((code, i) => {
     const last = i === chained.length - 1;
-    nodes.push(
-      ...activationNodes(code, cur, `epi_act${code}`, opset, t),
-      i64(`epi_is${code}_k`, [code]),
-      node('Reshape', [`epi_is${code}_k`, 'epi_scalar'], [`epi_is${code}_s`]),
-      node('Equal', ['epi_code', `epi_is${code}_s`], [`epi_is${code}`]),
-      node('Where', [`epi_is${code}`, `epi_act${code}`, rest], [last ? out : `epi_sel${code}`]),
-    );
-    rest = `epi_sel${code}`;
+    const out_ = last ? out : `epi_sel${code}`;
+    nodes.push(i64(`epi_is${code}_k`, [code]), node('Reshape', [`epi_is${code}_k`, 'epi_scalar'], [`epi_is${code}_s`]), node('Equal', ['epi_code', `epi_is${code}_s`], [`epi_is${code}`]));
+    const taken = branch(`act${code}`, activationNodes(code, cur, `epi_act${code}`, opset, t));
+    const other = branch(`not${code}`, rest);
+    const choice = node('If', [`epi_is${code}`], [out_], [attr.graph('then_branch', taken), attr.graph('else_branch', other)]);
+    if (last) nodes.push(choice);
+    else rest = [choice];
   });
   nodes.unshift(constT('epi_scalar', int64Tensor(undefined, [0], [])));
   return nodes;

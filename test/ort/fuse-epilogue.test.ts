@@ -6,7 +6,11 @@
 // (full_check) accepts it; a model with nothing to fold is returned unchanged. In float16 models
 // the same nodes fold (the activations' rounded constants recognised), the epilogue is written
 // in float16, and the functions give the unfolded model's outputs within float16 rounding.
+import path from 'node:path';
+import ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
+import { loadModel } from '../../src/onnx/file.js';
+import { tmpDir } from '../helpers/tmp.js';
 import { syntheticInputs } from '../../src/data/synthetic.js';
 import { halfToFloat } from '../../src/ir/dtype.js';
 import type { Model } from '../../src/ir/types.js';
@@ -128,5 +132,22 @@ describe('fold', () => {
     }
     expect(convs.some((c) => c.inputs[6] && !model.graph.initializers.some((t) => t.name === c.inputs[6]))).toBe(true);
     await expectSameFunction(toBytes(model), base.bytes, base.original);
+  });
+
+  it('stock onnxruntime computes only the activation each fused node names (the If on the activation code is folded at load)', async () => {
+    const c = EPILOGUE_CASES.find((e) => e.name.startsWith('MatMul → Add bias → GELU'))!;
+    const { model } = await fuseEpilogues(compressInMemory(c.model(), 'custom', { p: 2, minParams: 0 }).model);
+    const fn = model.functions.find((f) => f.name === 'TbnMatMul')!;
+    expect(fn.nodes.map((n) => n.opType)).toContain('If');
+    const dir = tmpDir();
+    const optimized = path.join(dir, 'optimized.onnx');
+    const session = await ort.InferenceSession.create(toBytes(model), { intraOpNumThreads: 1, graphOptimizationLevel: 'extended', optimizedModelFilePath: optimized });
+    await session.release();
+    const ops = loadModel(optimized).model.graph.nodes.map((n) => n.opType);
+    expect(ops).not.toContain('If');
+    expect(ops).not.toContain('Where');
+    expect(ops.filter((o) => o === 'Erf')).toHaveLength(1);
+    expect(ops.filter((o) => o === 'Tanh')).toHaveLength(1);
+    expect(ops.filter((o) => o === 'HardSwish' || o === 'HardSigmoid')).toHaveLength(1);
   });
 });
