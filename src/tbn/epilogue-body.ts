@@ -52,14 +52,14 @@ function activationNodes(code: number, v: string, out: string, opset: number, t:
       return [node('Sigmoid', [v], [out])];
     case 'SiLU':
       return [node('Sigmoid', [v], [`${p}gate`]), node('Mul', [v, `${p}gate`], [out])];
-    case 'Gelu': // v/2 · (1 + erf(v/√2))
+    case 'Gelu': // (v · (1 + erf(v/√2))) · ½, in PyTorch's order, which onnxruntime fuses into one Gelu
       return [
-        k('inv_sqrt2', Math.SQRT1_2), k('half', 0.5), k('one', 1),
-        node('Mul', [v, `${p}inv_sqrt2`], [`${p}z`]),
+        k('sqrt2', Math.SQRT2), k('half', 0.5), k('one', 1),
+        node('Div', [v, `${p}sqrt2`], [`${p}z`]),
         node('Erf', [`${p}z`], [`${p}erf`]),
         node('Add', [`${p}erf`, `${p}one`], [`${p}gate2`]),
-        node('Mul', [v, `${p}half`], [`${p}hv`]),
-        node('Mul', [`${p}hv`, `${p}gate2`], [out]),
+        node('Mul', [v, `${p}gate2`], [`${p}vg`]),
+        node('Mul', [`${p}vg`, `${p}half`], [out]),
       ];
     case 'GeluTanh': // v/2 · (1 + tanh(√(2/π)·(v + 0.044715·v³)))
       return [
