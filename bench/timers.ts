@@ -14,8 +14,8 @@ export function median(xs: ArrayLike<number>): number {
   return s[s.length >> 1]!;
 }
 
-export async function nativeTimer(m: Uint8Array, feeds: Record<string, HostTensor>, threads: number, maxRuns = 2000, opsLibrary?: string): Promise<Timer> {
-  const s = await createCustomOpSession(m, { threads, ...(opsLibrary ? { opsLibrary } : {}) });
+export async function nativeTimer(m: Uint8Array, feeds: Record<string, HostTensor>, threads: number, maxRuns = 2000, opsLibrary?: string | null): Promise<Timer> {
+  const s = await createCustomOpSession(m, { threads, ...(opsLibrary !== undefined ? { opsLibrary } : {}) });
   const first = Math.min(...s.benchmark(feeds, 3));
   const n = Math.max(5, Math.min(maxRuns, Math.round(0.2 / Math.max(1e-6, first))));
   const timer: Timer = {

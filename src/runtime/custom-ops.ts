@@ -38,7 +38,7 @@ interface NativeHost {
   kernelPaths(): string[];
   Session: new (
     model: string | Uint8Array,
-    opts: { threads: number; optimize: boolean; opsLibrary: string; profile?: string; optimizedModel?: string },
+    opts: { threads: number; optimize: boolean; opsLibrary?: string; profile?: string; optimizedModel?: string },
   ) => NativeSession;
 }
 
@@ -58,8 +58,9 @@ export interface CustomOpSessionOptions extends OrtSessionOptions {
   profile?: string;
   /** Where onnxruntime saves the graph as it optimized it (with the reorders it inserted). */
   optimizedModel?: string;
-  /** Another build of the op library (benches compare two builds in one process). */
-  opsLibrary?: string;
+  /** Another build of the op library (benches compare two builds in one process); null: none,
+   * so the ai.tbn nodes run as their ONNX functions, as in stock onnxruntime. */
+  opsLibrary?: string | null;
 }
 
 const require = createRequire(import.meta.url);
@@ -126,7 +127,7 @@ export async function createCustomOpSession(model: string | Uint8Array, opts: Cu
     s = new cached.host.Session(model, {
       threads: opts.threads ?? 0,
       optimize: !opts.noOptimize,
-      opsLibrary: opts.opsLibrary ?? status.library,
+      ...(opts.opsLibrary === null ? {} : { opsLibrary: opts.opsLibrary ?? status.library }),
       ...(opts.profile ? { profile: opts.profile } : {}),
       ...(opts.optimizedModel ? { optimizedModel: opts.optimizedModel } : {}),
     });
