@@ -39,7 +39,9 @@ export interface VerifyReport {
   runtime: RuntimeName;
   data: { source: string | null; samples: number; synthetic: boolean; labelled: boolean };
   outputs: OutputAgreement[];
-  latency: { batchSize: number; runs: number; threads: number; originalMs: number; compressedMs: number; speedup: number };
+  /** Medians of interleaved runs; functionFormMs: the compressed model without the op library
+   * (its ONNX functions, as stock onnxruntime runs it), measured with --runtime custom-ops. */
+  latency: { batchSize: number; runs: number; threads: number; originalMs: number; compressedMs: number; speedup: number; functionFormMs?: number };
   thresholds: ThresholdResult[];
   passed: boolean;
   warnings: string[];
@@ -107,16 +109,20 @@ function tbnLayers(m: Model): { params: number }[] {
     .map((n) => ({ params: (n.attributes.find((a) => a.name === 'weight_shape')?.ints ?? []).reduce<number>((a, b) => a * Number(b), 1) }));
 }
 
-async function medianLatency(s: OrtSession, feeds: Record<string, HostTensor>, runs: number): Promise<number> {
-  for (let i = 0; i < 3; i++) await s.run(feeds);
-  const times: number[] = [];
+/** Median milliseconds per run of each session on `feeds`, the sessions' runs interleaved one
+ * by one (after 3 warm-up runs each), so that a machine's drift or a neighbour's burst falls on
+ * all of them alike. */
+async function medianLatencies(sessions: OrtSession[], feeds: Record<string, HostTensor>, runs: number): Promise<number[]> {
+  for (const s of sessions) for (let i = 0; i < 3; i++) await s.run(feeds);
+  const times = sessions.map((): number[] => []);
   for (let i = 0; i < runs; i++) {
-    const t0 = performance.now();
-    await s.run(feeds);
-    times.push(performance.now() - t0);
+    for (const [k, s] of sessions.entries()) {
+      const t0 = performance.now();
+      await s.run(feeds);
+      times[k]!.push(performance.now() - t0);
+    }
   }
-  times.sort((x, y) => x - y);
-  return times[Math.floor(times.length / 2)]!;
+  return times.map((t) => t.sort((x, y) => x - y)[Math.floor(t.length / 2)]!);
 }
 
 function checkThresholds(opts: VerifyOptions & VerifySettings, outputs: OutputAgreement[]): ThresholdResult[] {
@@ -165,10 +171,18 @@ export async function verifyModels(given: VerifyOptions): Promise<VerifyReport> 
       ? (await readRange(data, 0, Math.min(batchSize, data.count))).feeds
       : syntheticInputs(a.model, { batch: batchSize, seed: 1, shapes });
     const runs = opts.latencyRuns;
-    opts.onProgress?.(0, 2, 'latency');
-    const originalMs = await medianLatency(sa, feeds, runs);
-    opts.onProgress?.(1, 2, 'latency');
-    const compressedMs = await medianLatency(sb, feeds, runs);
+    opts.onProgress?.(0, 1, 'latency');
+    // With the kernels, the same file as stock onnxruntime runs it (its ONNX functions) too:
+    // where the kernels lose on this machine, the user is better off without the library.
+    const functions = runtime === 'custom-ops' ? await createOrtSession(opts.compressed, { threads }) : undefined;
+    let originalMs: number, compressedMs: number, functionFormMs: number | undefined;
+    try {
+      [originalMs, compressedMs, functionFormMs] = await medianLatencies(functions ? [sa, sb, functions] : [sa, sb], feeds, runs) as [number, number, number?];
+    } finally {
+      await functions?.release();
+    }
+    if (functionFormMs !== undefined && functionFormMs < 0.95 * compressedMs)
+      warnings.push(`on this machine the compressed model ran faster as its ONNX functions (stock onnxruntime: ${functionFormMs.toFixed(3)} ms) than with the ai.tbn kernels (${compressedMs.toFixed(3)} ms)`);
     const thresholds = checkThresholds(opts, agreement.outputs);
     warnings.push(...agreement.notes);
     const tiled = tbnLayers(b.model);
@@ -189,7 +203,7 @@ export async function verifyModels(given: VerifyOptions): Promise<VerifyReport> 
       runtime,
       data: { source: data?.source ?? null, samples: agreement.samples, synthetic: agreement.synthetic, labelled: !!data?.labelled },
       outputs: agreement.outputs,
-      latency: { batchSize: Object.values(feeds)[0]?.dims[0] ?? batchSize, runs, threads, originalMs, compressedMs, speedup: originalMs / compressedMs },
+      latency: { batchSize: Object.values(feeds)[0]?.dims[0] ?? batchSize, runs, threads, originalMs, compressedMs, speedup: originalMs / compressedMs, ...(functionFormMs === undefined ? {} : { functionFormMs }) },
       thresholds,
       passed: thresholds.every((t) => t.passed),
       warnings,

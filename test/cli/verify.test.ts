@@ -126,5 +126,10 @@ describe('tbn verify --runtime custom-ops', () => {
     expect(viaOps.runtime).toBe('custom-ops');
     expect(viaOps.outputs[0].top1Agreement).toBeCloseTo(viaOrt.outputs[0].top1Agreement, 2);
     expect(viaOps.outputs[0].mse).toBeCloseTo(viaOrt.outputs[0].mse, 3);
+    // With the kernels it also times the file as stock onnxruntime runs it (its functions).
+    expect(viaOps.latency.functionFormMs).toBeGreaterThan(0);
+    expect(viaOrt.latency.functionFormMs).toBeUndefined();
+    const text = await tbn('verify', modelPath('mnist-mlp.onnx'), a, '--samples', '16', '--latency-runs', '2', '--runtime', 'custom-ops');
+    expect(text.stdout).toMatch(/median of 2 interleaved runs\): original [\d.]+ ms, compressed [\d.]+ ms \([^)]+\); as its ONNX functions \(stock onnxruntime, no ai\.tbn library\) [\d.]+ ms/);
   });
 });

@@ -70,8 +70,9 @@ export function printVerify(r: VerifyReport, ui: Ui): void {
   );
   const l = r.latency;
   ui.out(
-    `latency (batch ${l.batchSize}, median of ${l.runs}): original ${l.originalMs.toFixed(3)} ms, compressed ${l.compressedMs.toFixed(3)} ms ` +
-      `(${ratio(l.speedup, 'faster', 'slower')})`,
+    `latency (batch ${l.batchSize}, median of ${l.runs} interleaved runs): original ${l.originalMs.toFixed(3)} ms, compressed ${l.compressedMs.toFixed(3)} ms ` +
+      `(${ratio(l.speedup, 'faster', 'slower')})` +
+      (l.functionFormMs === undefined ? '' : `; as its ONNX functions (stock onnxruntime, no ai.tbn library) ${l.functionFormMs.toFixed(3)} ms (${ratio(l.originalMs / l.functionFormMs, 'faster', 'slower')})`),
   );
   for (const t of r.thresholds) ui.out(`${t.passed ? 'pass' : 'FAIL'}: ${t.flag} ${t.limit} (${t.output}: ${describe(t)})`);
 }
