@@ -87,10 +87,10 @@ function branch(name: string, nodes: Node[]): Graph {
 /**
  * Y = act(scale·v + shift + residual) in standard ops, for the pieces `use` says the model's
  * nodes need. Channels run along axis 1 (channelsFirst: scale and shift reshaped to [C, 1, …])
- * or the last axis. With several activations in use, `activation` selects through If on a
- * constant condition.
+ * or the last axis; `conv`: the op is a Conv (the residual's place, below). With several
+ * activations in use, `activation` selects through If on a constant condition.
  */
-export function epilogueNodes(v: string, out: string, use: EpilogueUse, channelsFirst: boolean, opset: number): Node[] {
+export function epilogueNodes(v: string, out: string, use: EpilogueUse, channelsFirst: boolean, opset: number, conv: boolean): Node[] {
   const t = use.elemType ?? 'float32';
   const nodes: Node[] = [];
   let cur = v;
@@ -116,12 +116,15 @@ export function epilogueNodes(v: string, out: string, use: EpilogueUse, channels
     return `${input}_c`;
   };
   if (use.inputs.has('scale')) step('Mul', perChannel('scale'), 'epi_scaled');
-  // The residual before the shift: after Add(shift) → Add(residual) onnxruntime fuses the
-  // LayerNormalization a transformer puts next into SkipLayerNormalization, whose CPU kernel ran
-  // 9× slower than the Add and LayerNormalization it replaces (transformer fixture, batch 64:
-  // 625 µs against 68 µs + the Adds); in this order it keeps the original model's nodes.
-  if (use.inputs.has('residual')) step('Add', 'residual', 'epi_summed');
+  // The order is the one onnxruntime fuses as it fuses the original model. A Conv takes the
+  // shift as its bias and then the residual as its sum input (and the activation after). After
+  // a MatMul, Add(shift) → Add(residual) followed by the LayerNormalization a transformer puts
+  // next becomes SkipLayerNormalization, whose CPU kernel ran 9× slower than the Add and
+  // LayerNormalization it replaces (transformer fixture, batch 64: 625 µs against 68 µs + the
+  // Adds), so there the residual comes first.
+  if (!conv && use.inputs.has('residual')) step('Add', 'residual', 'epi_summed');
   if (use.inputs.has('shift')) step('Add', perChannel('shift'), 'epi_shifted');
+  if (conv && use.inputs.has('residual')) step('Add', 'residual', 'epi_summed');
   const acts = [...use.activations].filter((a) => a !== 0).sort((a, b) => a - b);
   if (!acts.length) {
     nodes.push(node('Identity', [cur], [out]));

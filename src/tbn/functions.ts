@@ -105,7 +105,7 @@ export function tbnFunction(name: TbnOpName, opset: number, use?: EpilogueUse): 
   } else {
     nodes.push(...standardNode(name, spec.inputs[0]!, raw));
   }
-  if (fused) nodes.push(...epilogueNodes('raw', y, use!, spec.standard === 'Conv' && !nhwc, opset));
+  if (fused) nodes.push(...epilogueNodes('raw', y, use!, spec.standard === 'Conv' && !nhwc, opset, spec.standard === 'Conv'));
   const epilogue = fused ? ' and its fused epilogue (scale, shift, residual, activation)' : '';
   return {
     name,

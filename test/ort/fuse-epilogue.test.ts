@@ -151,9 +151,14 @@ describe('fold', () => {
     expect(count('HardSwish', 'HardSigmoid')).toBe(1);
   });
 
-  it("stock onnxruntime runs a compressed transformer as the same kinds of nodes as the original (its function bodies fuse as the exporter's graph does)", async () => {
-    const original = modelPath('transformer-encoder.onnx');
-    const { model } = await fuseEpilogues(compressInMemory(original, 'custom', { p: 4, minParams: 4096 }).model);
+  it.each([
+    ['transformer-encoder.onnx', 4096],
+    ['convnet.onnx', 1024],
+    ['mnist-resnet.onnx', 4096],
+    ['mnist-cnn.onnx', 4096],
+  ] as const)("stock onnxruntime runs the compressed %s as the same kinds of nodes as the original (its function bodies fuse as the exporter's graph does)", async (file, minParams) => {
+    const original = modelPath(file);
+    const { model } = await fuseEpilogues(compressInMemory(original, 'custom', { p: 4, minParams }).model);
     const histogram = (ops: string[]) => Object.fromEntries([...new Set(ops)].sort().map((o) => [o, ops.filter((x) => x === o).length]));
     expect(histogram(await optimizedOps(toBytes(model)))).toEqual(histogram(await optimizedOps(original)));
   });
