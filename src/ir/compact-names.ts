@@ -87,3 +87,16 @@ function namesInOpaqueFields(model: Model): string | undefined {
   };
   return walk(model.graph);
 }
+
+/** Bytes of value names a graph (its subgraphs included) spells out in node inputs and
+ * outputs and value_info: what compactValueNames shrinks. */
+export function valueNameBytes(g: Graph): number {
+  let n = 0;
+  for (const v of [...g.inputs, ...g.outputs, ...g.valueInfo]) n += v.name?.length ?? 0;
+  for (const node of g.nodes) {
+    for (const v of [...node.inputs, ...node.outputs]) n += v.length;
+    for (const s of subgraphs(node)) n += valueNameBytes(s);
+  }
+  return n;
+}
+

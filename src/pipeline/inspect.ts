@@ -3,11 +3,16 @@
 
 import { UserError } from '../errors.js';
 import type { ElementType } from '../ir/dtype.js';
+import { compactValueNames, valueNameBytes } from '../ir/compact-names.js';
 import { defaultOpset } from '../ir/graph.js';
 import type { Graph, Model } from '../ir/types.js';
 import { upgradeOpset, type UpgradeStep } from '../ir/upgrade/index.js';
 import { loadModel } from '../onnx/file.js';
-import { MIN_FUNCTION_OPSET } from '../tbn/format.js';
+import { MIN_FUNCTION_OPSET, type TbnOpName } from '../tbn/format.js';
+import { tbnFunction } from '../tbn/functions.js';
+import { fusedOpFor } from '../tbn/rewrite.js';
+import { graph as buildGraph, model as buildModel } from '../ir/build.js';
+import { encodeModelInline } from '../onnx/file.js';
 import { lambdaFor, storedBytes, tileableLayers } from '../tbn/select.js';
 import { layerSensitivity, type LayerSensitivity } from '../tbn/sensitivity.js';
 import { loadData } from '../data/dataset.js';
@@ -100,8 +105,16 @@ function describeValue(v: Graph['inputs'][number]) {
   };
 }
 
-/** Rough size of the ONNX functions and node attributes a compressed model adds. */
-const FORMAT_OVERHEAD_BYTES = 4096;
+/** What a tiled layer adds besides its tile: the op's attributes, its tile tensors' names (the
+ * weight's name and a suffix, each written where defined and where read) and its tbn.layers
+ * entry in the metadata (names again). */
+const layerOverheadBytes = (node: string, weight: string) => 120 + 2 * node.length + 5 * weight.length;
+
+/** Encoded size of the model-local function an ai.tbn op brings (its base body, no epilogue). */
+function functionBytes(op: TbnOpName, opset: number): number {
+  const bare = buildModel(buildGraph({ nodes: [], inputs: [], outputs: [] }), { opset });
+  return encodeModelInline({ ...bare, functions: [tbnFunction(op, opset)] }).length - encodeModelInline(bare).length;
+}
 
 export async function inspectWithSensitivity(file: string, opts: InspectOptions): Promise<InspectReport> {
   const report = inspectModel(file, opts);
@@ -157,18 +170,24 @@ export function inspectModel(file: string, opts: InspectOptions = {}): InspectRe
     }),
   }));
   const alphaBytesOf = new Map(found.map(({ layer: l }) => [l.source.name, alphaBytes(l.dtype)]));
+  const opOf = new Map(found.map(({ layer: l }) => [l.source.name, fusedOpFor(l)]));
+  const opset = Math.max(defaultOpset(model) ?? MIN_FUNCTION_OPSET, MIN_FUNCTION_OPSET);
   const all = constantWeights(model);
   // A weight shared by several layers is counted once.
   const seen = new Set<string>();
   const tileable = layers.filter((l) => !l.blocked && !l.underThreshold && !seen.has(l.weight) && seen.add(l.weight));
   const tileableStored = tileable.reduce((a, l) => a + l.storedBytes, 0);
   const totalFile = fileBytes + externalBytes;
+  // tbn compress writes short value names (names are ASCII: a character is a byte).
+  const namesSaved = valueNameBytes(model.graph) - valueNameBytes(compactValueNames(model).model.graph);
   const perP = CANDIDATE_P.map((p) => {
     const tiled = tileable.filter((l) => l.params % p === 0);
     const tiledParams = tiled.reduce((a, l) => a + l.params, 0);
     const tb = tiled.reduce((a, l) => a + tiledBytes(l.params, p, p, alphaBytesOf.get(l.weight)), 0);
     const saved = tiled.reduce((a, l) => a + l.storedBytes, 0) - tb;
-    const estimatedFileBytes = totalFile - saved + (tiled.length ? FORMAT_OVERHEAD_BYTES : 0);
+    const ops = new Set(tiled.map((l) => opOf.get(l.weight)!));
+    const format = [...ops].reduce((a, op) => a + functionBytes(op, opset), 0) + tiled.reduce((a, l) => a + layerOverheadBytes(l.node, l.weight), 0);
+    const estimatedFileBytes = totalFile - saved + (tiled.length ? format - namesSaved : 0);
     return {
       p,
       tiledLayers: tiled.length,

@@ -10,6 +10,18 @@ import { tmpDir } from '../helpers/tmp.js';
 import { tbn } from './run.js';
 
 describe('tbn inspect', () => {
+  it.each(['vit-mnist.onnx', 'text-transformer.onnx', 'mnist-cnn.onnx', 'mnist-lstm.onnx', 'mnist-gru.onnx', 'convnet.onnx', 'transformer-encoder.onnx', 'tcn-1d.onnx'])(
+    '%s: the estimated file size at p = 4 is within 8 %% of what tbn compress writes',
+    async (name) => {
+      const report = JSON.parse((await tbn('inspect', modelPath(name), '--json')).stdout);
+      const estimate = report.totals.perP.find((e: { p: number }) => e.p === 4).estimatedFileBytes as number;
+      const out = path.join(tmpDir(), 'out.onnx');
+      expect((await tbn('compress', modelPath(name), '-o', out, '--no-finetune')).code).toBe(0);
+      const written = fs.statSync(out).size;
+      expect(Math.abs(estimate - written) / written).toBeLessThan(0.08);
+    },
+  );
+
   it.each(TORCH_MODELS)('lists the layers of %s as a table', async (name) => {
     const r = await tbn('inspect', modelPath(name));
     expect(r.code).toBe(0);
