@@ -99,4 +99,3 @@ export function valueNameBytes(g: Graph): number {
   }
   return n;
 }
-

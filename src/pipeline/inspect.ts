@@ -3,16 +3,15 @@
 
 import { UserError } from '../errors.js';
 import type { ElementType } from '../ir/dtype.js';
+import { graph as buildGraph, model as buildModel } from '../ir/build.js';
 import { compactValueNames, valueNameBytes } from '../ir/compact-names.js';
 import { defaultOpset } from '../ir/graph.js';
 import type { Graph, Model } from '../ir/types.js';
 import { upgradeOpset, type UpgradeStep } from '../ir/upgrade/index.js';
-import { loadModel } from '../onnx/file.js';
+import { encodeModelInline, loadModel } from '../onnx/file.js';
 import { MIN_FUNCTION_OPSET, type TbnOpName } from '../tbn/format.js';
 import { tbnFunction } from '../tbn/functions.js';
 import { fusedOpFor } from '../tbn/rewrite.js';
-import { graph as buildGraph, model as buildModel } from '../ir/build.js';
-import { encodeModelInline } from '../onnx/file.js';
 import { lambdaFor, storedBytes, tileableLayers } from '../tbn/select.js';
 import { layerSensitivity, type LayerSensitivity } from '../tbn/sensitivity.js';
 import { loadData } from '../data/dataset.js';

@@ -76,14 +76,14 @@ export function printCompress(r: CompressReport, ui: Ui): void {
   }
   if (r.float16) {
     const h = r.float16;
-    ui.out(`stored as float16: ${h.tensors} untiled tensors (${formatBytes(h.bytesSaved)} saved)${h.kept.length ? `; kept float32: ${h.kept.map((k) => `${k.name} (${k.reason})`).join('; ')}` : ''}`);
+    ui.out(`stored as float16: ${h.tensors} float32 tensors (${formatBytes(h.bytesSaved)} saved)${h.kept.length ? `; kept float32: ${h.kept.map((k) => `${k.name} (${k.reason})`).join('; ')}` : ''}`);
   }
   const s = r.sizes;
   ui.out(
     `tiled: ${s.tiledParams.toLocaleString('en-US')} weights, ${formatBytes(s.tiledBytesBefore)} → ${formatBytes(s.tiledBytesAfter)} ` +
       `(${fmt(s.bitsPerTiledWeight)} bits/weight)`,
   );
-  if (s.outputBytes !== null) ui.out(`file: ${formatBytes(s.inputBytes)} → ${formatBytes(s.outputBytes)} (${sizeChange(s.inputBytes, s.outputBytes, r.format)}${s.bitsPerWeight === null ? '' : `, ${fmt(s.bitsPerWeight)} bits per weight over the whole model`})`);
+  if (s.outputBytes !== null) ui.out(`file: ${formatBytes(s.inputBytes)} → ${formatBytes(s.outputBytes)} (${sizeChange(s.inputBytes, s.outputBytes, r.format, r.float16 !== null)}${s.bitsPerWeight === null ? '' : `, ${fmt(s.bitsPerWeight)} bits per weight over the whole model`})`);
   if (r.agreement) {
     const a = r.agreement;
     for (const o of a.outputs) {
@@ -96,8 +96,11 @@ export function printCompress(r: CompressReport, ui: Ui): void {
 }
 
 /** How the file size changed, in words that stay true for the expanded format and tiny models. */
-function sizeChange(before: number, after: number, format: CompressReport['format']): string {
-  if (format === 'expanded') return 'expanded format: the tiles are stored decoded as fp32 weights, so the file does not shrink; the custom format stores them';
+function sizeChange(before: number, after: number, format: CompressReport['format'], float16: boolean): string {
+  if (format === 'expanded')
+    return float16
+      ? 'expanded format: the tiles are stored decoded, as float16 like the rest; the custom format stores them'
+      : 'expanded format: the tiles are stored decoded as fp32 weights, so the file does not shrink; the custom format stores them';
   if (after >= before) return `${formatBytes(after - before)} larger: the tiled layers are too small to pay for the format`;
   return before / after >= 1.1 ? `${(before / after).toFixed(1)}× smaller` : `${formatBytes(before - after)} smaller (${((100 * (before - after)) / before).toFixed(1)} %)`;
 }
