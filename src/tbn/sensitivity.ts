@@ -13,7 +13,7 @@ import { encodeModelInline } from '../onnx/file.js';
 import { createOrtSession, type OrtSession } from '../runtime/ort.js';
 import { widenAllToFloat32, widenToFloat32, type HostTensor } from '../util/host-tensor.js';
 import { argmax, evalBatches, type EvalSet } from '../verify/compare.js';
-import { constantFloat, consumedWeight, findWeightLayers, floatLayerNode, layerActivation } from './layers.js';
+import { constantFloat, consumedWeight, findWeightLayers, floatLayerNode, type WeightLayer } from './layers.js';
 import { tiledWeight } from './parametrize.js';
 import { permuteChannels } from './permute.js';
 import { rewriteModel } from './rewrite.js';
@@ -183,17 +183,18 @@ async function score(model: Model, ref: Reference): Promise<Omit<SensitivityEntr
  * A few Adam steps on the layer's latent weights so that the layer alone reproduces its fp32
  * output on captured inputs; returns the reconstructed latent weights.
  */
-async function reconstruct(model: Model, choice: LayerChoice, inputs: HostTensor[], steps: number, alpha: AlphaMode): Promise<Float32Array> {
+async function reconstruct(model: Model, choice: LayerChoice, inputs: Record<string, HostTensor>[], steps: number, alpha: AlphaMode): Promise<Float32Array> {
   const layer = choice.layer;
   const w0 = consumedWeight(layer);
   if (steps <= 0 || !inputs.length) return w0;
   // The layer alone, as the float node it computes; its other constants (a bias, maybe
-  // quantized or float16) as float32 initializers.
+  // quantized or float16) as float32 initializers, what it computes from (its activation; a
+  // recurrent node's initial states) as inputs fed with the captured values.
   const node = floatLayerNode(layer);
   const weightName = node.inputs[layer.weightInput]!;
-  const x = layerActivation(layer);
+  const fed = new Set(Object.keys(inputs[0]!));
   const inits = node.inputs
-    .filter((v) => v && v !== weightName && v !== x)
+    .filter((v) => v && v !== weightName && !fed.has(v))
     .map((v) => ({ v, c: constantFloat(model.graph, v) }))
     .map(({ v, c }) => (c ? { name: v, dtype: 'float32' as const, dims: c.dims, data: c.data, encoding: 'raw' as const } : undefined))
     .filter((t): t is NonNullable<typeof t> => !!t);
@@ -201,21 +202,27 @@ async function reconstruct(model: Model, choice: LayerChoice, inputs: HostTensor
     ...model,
     functions: [],
     graph: makeGraph({
-      nodes: [{ ...node, inputs: node.inputs.map((v, i) => (i === layer.weightInput ? weightName : v)) }],
-      initializers: [...inits, { name: weightName, dtype: 'float32', dims: layer.shape, data: w0, encoding: 'raw' }],
-      inputs: [valueInfo(x, 'float32')],
+      nodes: [node],
+      initializers: [...inits, { name: weightName, dtype: 'float32', dims: layer.nodeShape ?? layer.shape, data: w0, encoding: 'raw' }],
+      inputs: Object.entries(inputs[0]!).map(([name, t]) => valueInfo(name, t.dtype)),
       outputs: [valueInfo(node.outputs[0]!, 'float32')],
     }),
   };
   const program = compile(mini);
-  const targets = inputs.map((inp) => program.runHost({ [x]: inp })[node.outputs[0]!]!);
-  const w = E.keep(E.parameter(w0, layer.shape));
-  program.setProducer(weightName, () => tiledWeight(w, undefined, choice.layout, alpha));
+  const targets = inputs.map((feeds) => program.runHost(feeds)[node.outputs[0]!]!);
+  // As the fine-tune does: the latent weight in the tile's layout, read by the node in its own
+  // shape (a recurrent W/R is tiled as a 2-D view).
+  const w = E.keep(E.parameter(w0, choice.layout.shape));
+  const view = layer.nodeShape;
+  program.setProducer(weightName, () => {
+    const t = tiledWeight(w, undefined, choice.layout, alpha);
+    return view ? E.reshape(t, view) : t;
+  });
   const optim = new E.Adam([w], { lr: E.cosineSchedule({ lr: 1e-3, totalSteps: steps }) });
   for (let s = 0; s < steps; s++) {
     const k = s % inputs.length;
     E.tidy(() => {
-      const y = program.run({ [x]: inputs[k]! }).outputs[node.outputs[0]!]!;
+      const y = program.run(inputs[k]!).outputs[node.outputs[0]!]!;
       E.backward(E.mseLoss(y, E.tensor(targets[k]!.data as Float32Array, targets[k]!.dims)));
     });
     optim.step();
@@ -251,10 +258,13 @@ export async function layerSensitivity(
     for (const p of candidatePs(layer.params, opts)) {
       const choice = makeChoice(layer, p, select.tileAxis);
       let working = model;
-      let c2 = choice;
+      // As compress chooses: a recurrent W/R whose hidden units did not move goes back to its
+      // gate rows (movedNodes empty when nothing was permuted).
+      let c2 = makeChoice(layer, p, select.tileAxis, new Set());
       if (shapeMap && choice.regionsAlongOutput) {
-        working = permuteChannels(model, [choice], shapeMap).model;
-        c2 = makeChoice(findWeightLayers(working).find((l) => l.nodeIndex === layer.nodeIndex && l.weightInput === layer.weightInput)!, p, select.tileAxis);
+        const permuted = permuteChannels(model, [choice], shapeMap);
+        working = permuted.model;
+        c2 = makeChoice(findWeightLayers(working).find((l) => l.nodeIndex === layer.nodeIndex && l.weightInput === layer.weightInput)!, p, select.tileAxis, permuted.movedNodes);
       }
       const inputs = await captureInputs(working, c2, ref);
       const latent = await reconstruct(working, c2, inputs, opts.localSteps ?? 30, opts.alpha);
@@ -268,13 +278,26 @@ export async function layerSensitivity(
   return result;
 }
 
-/** The layer's input activations on (at most 4 batches of) the reference data. */
-async function captureInputs(model: Model, choice: LayerChoice, ref: Reference): Promise<HostTensor[]> {
-  const x = layerActivation(choice.layer);
-  const session = await createOrtSession(encodeModelInline(withOutputs(model, [x])), { threads: 0 });
+/** What the layer node computes from at run time (not its weight or other constants): its
+ * activation, and a recurrent node's initial states or sequence lengths when the graph
+ * computes them. */
+function runtimeInputs(model: Model, layer: WeightLayer): string[] {
+  const node = floatLayerNode(layer);
+  const weight = node.inputs[layer.weightInput];
+  const inits = new Set(model.graph.initializers.map((t) => t.name));
+  return node.inputs.filter((v) => v && v !== weight && !inits.has(v) && !constantFloat(model.graph, v));
+}
+
+/** Those inputs' values on (at most 4 batches of) the reference data. */
+async function captureInputs(model: Model, choice: LayerChoice, ref: Reference): Promise<Record<string, HostTensor>[]> {
+  const xs = runtimeInputs(model, choice.layer);
+  const session = await createOrtSession(encodeModelInline(withOutputs(model, xs)), { threads: 0 });
   try {
-    const out: HostTensor[] = [];
-    for (const feeds of ref.feeds.slice(0, 4)) out.push((await session.run(feeds))[x]!);
+    const out: Record<string, HostTensor>[] = [];
+    for (const feeds of ref.feeds.slice(0, 4)) {
+      const run = await session.run(feeds);
+      out.push(Object.fromEntries(xs.map((x) => [x, run[x]!])));
+    }
     return out;
   } finally {
     await session.release();

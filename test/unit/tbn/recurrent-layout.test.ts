@@ -8,6 +8,10 @@ import { attr, floatTensor, graph, model, node, valueInfo } from '../../../src/i
 import type { Model } from '../../../src/ir/types.js';
 import { hiddenLayout, parseLayerAxis, selectLayers, type AxisPolicy } from '../../../src/tbn/select.js';
 import { computeTile, decodeTile, numel, streamIndex, tileLength, type TileLayout } from '../../../src/tbn/tile.js';
+import { layerSensitivity } from '../../../src/tbn/sensitivity.js';
+import { loadModel } from '../../../src/onnx/file.js';
+import { loadData } from '../../../src/data/dataset.js';
+import { dataPath, modelPath } from '../../helpers/fixtures.js';
 
 const [D, G, I] = [2, 4, 3];
 
@@ -93,5 +97,27 @@ describe('recurrent tile layouts', () => {
     expect(axes(selectLayers(m, { p: 4, minParams: 0, ...explicit, movedNodes: new Set() }))).toEqual([1, 1]);
     const perLayer = { layerAxis: [['W', 'hidden']] as [string, AxisPolicy][] };
     expect(axes(selectLayers(m, { p: 4, minParams: 0, ...perLayer, movedNodes: new Set() }))).toEqual([1, 0]);
+  });
+});
+
+describe('per-layer sensitivity of recurrent weights (inspect --sensitivity, the --max-drop search)', () => {
+  // It used to stop on the LSTM's initial states (computed by the graph, not constants) and
+  // read R's activation from input −1.
+  it.each([
+    [false, 0],
+    [true, 1],
+  ])('scores W and R in the layout compress writes (permute %s: tile axis %i at p = 4)', async (permute, axis) => {
+    const file = modelPath('mnist-lstm.onnx');
+    const { model: m } = loadModel(file);
+    const data = await loadData(dataPath('mnist-calib.npz'), m);
+    const table = await layerSensitivity(file, m, data, { minParams: 4000 }, new Map(), { maxP: 4, powersOfTwo: true, localSteps: 2, samples: 32, alpha: 'per-tile', permute, seed: 0 });
+    const recurrent = table.filter((l) => l.weight.startsWith('onnx::LSTM'));
+    expect(recurrent).toHaveLength(2);
+    for (const l of recurrent) {
+      // Not moved (no permutation): back to the gate rows (axis 0), as compress --no-permute;
+      // moved: along the hidden units.
+      expect(l.entries.find((e) => e.p === 4)!.tileAxis).toBe(axis);
+      expect(l.entries.find((e) => e.p === 4)!.loss).toBeGreaterThan(l.entries.find((e) => e.p === 1)!.loss);
+    }
   });
 });
