@@ -90,7 +90,7 @@ export async function compressWithBudget(
     permute: ctx.permute,
     seed: ctx.seed,
     task: ctx.training.task,
-    onLayer: (d, t, node) => onProgress(`sensitivity: layer ${d + 1}/${t} ${node}`),
+    onLayer: (d, t, node) => onProgress(d < t ? `sensitivity: layer ${d + 1}/${t} ${node}` : `sensitivity: ${t} layers measured`),
   });
   if (!table.length) throw new UserError('no layer can be tiled under these options (see tbn inspect)');
   const frontier = paretoFrontier(table);

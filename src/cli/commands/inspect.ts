@@ -17,7 +17,7 @@ export async function runInspect(args: InspectArgs, ctx: Ctx): Promise<number> {
   const report = await withProgress(ctx.ui, 'inspecting', (progress) =>
     inspectWithSensitivity(args.model, {
       minParams: args.minParams,
-      sensitivity: args.sensitivity ? { ...args, data: args.data!, onLayer: (d, t, n) => progress.update(`sensitivity: layer ${d + 1}/${t} ${n}`) } : undefined,
+      sensitivity: args.sensitivity ? { ...args, data: args.data!, onLayer: (d, t, n) => progress.update(d < t ? `sensitivity: layer ${d + 1}/${t} ${n}` : `sensitivity: ${t} layers measured`) } : undefined,
     }),
   );
   if (ctx.ui.json) ctx.ui.out(JSON.stringify(report, null, 2));
