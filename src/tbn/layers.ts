@@ -223,11 +223,6 @@ export function findWeightLayers(model: Model): WeightLayer[] {
   return layers;
 }
 
-/** The activation a layer reads (an integer layer: the float input of its DynamicQuantizeLinear). */
-export function layerActivation(layer: WeightLayer): string {
-  return layer.integer?.input ?? layer.node.inputs[1 - layer.weightInput]!;
-}
-
 /**
  * The layer as the float node it computes: the node itself, or for an integer layer the
  * Conv/MatMul on its float activation, writing the rescaling Mul's output.

@@ -284,8 +284,7 @@ export async function layerSensitivity(
 function runtimeInputs(model: Model, layer: WeightLayer): string[] {
   const node = floatLayerNode(layer);
   const weight = node.inputs[layer.weightInput];
-  const inits = new Set(model.graph.initializers.map((t) => t.name));
-  return node.inputs.filter((v) => v && v !== weight && !inits.has(v) && !constantFloat(model.graph, v));
+  return node.inputs.filter((v) => v && v !== weight && !constantFloat(model.graph, v));
 }
 
 /** Those inputs' values on (at most 4 batches of) the reference data. */
