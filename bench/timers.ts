@@ -32,9 +32,15 @@ export async function nativeTimer(m: Uint8Array, feeds: Record<string, HostTenso
   return timer;
 }
 
+/** Best of `rounds` interleaved rounds per timer; every other round runs them in reverse order,
+ * since a fixed order favoured one slot (an A/A run of one library in two slots: 4 %). */
 export async function measure(timers: Timer[], rounds = 2): Promise<number[]> {
   const best = timers.map(() => Infinity);
-  for (let r = 0; r < rounds; r++) for (const [i, t] of timers.entries()) best[i] = Math.min(best[i]!, await t.time());
+  for (let r = 0; r < rounds; r++) {
+    const order = [...timers.keys()];
+    if (r % 2) order.reverse();
+    for (const i of order) best[i] = Math.min(best[i]!, await timers[i]!.time());
+  }
   for (const t of timers) await t.release();
   return best;
 }

@@ -238,16 +238,12 @@ static void copy_row(const conv_ctx *c, const float *src, float *ch_base, int64_
   int64_t pw, j, right;
   if (p->sw == 1) {
     right = p->wph - pl - wd;
-    memset(d0, 0, (size_t)pl * sizeof(float));
-    memcpy(d0 + pl, src, (size_t)wd * sizeof(float));
-    if (right > 0) memset(d0 + pl + wd, 0, (size_t)right * sizeof(float));
+    p->mk->pad_row(d0, src, pl, wd, right > 0 ? right : 0);
     return;
   }
   /* the padded row (sw·wph columns), then its phases */
   right = p->sw * p->wph - pl - wd;
-  memset(pr, 0, (size_t)pl * sizeof(float));
-  memcpy(pr + pl, src, (size_t)wd * sizeof(float));
-  if (right > 0) memset(pr + pl + wd, 0, (size_t)right * sizeof(float));
+  p->mk->pad_row(pr, src, pl, wd, right > 0 ? right : 0);
   if (p->sw == 2) {
     p->mk->deinterleave2(pr, p->wph, d0, d0 + plane);
     return;
@@ -259,9 +255,9 @@ static void copy_row(const conv_ctx *c, const float *src, float *ch_base, int64_
 }
 
 /* Zeroes padded row hp of channels [c0, c1) (every column phase). */
-static void zero_row(const conv_ctx *c, float *xpad, int64_t hp, int64_t c0, int64_t c1) {
+static void zero_row(const conv_ctx *c, float *xpad, int64_t ph, int64_t i, int64_t c0, int64_t c1) {
   const conv_plan *p = &c->p;
-  const int64_t plane = p->hph * p->wph, ph = hp % p->sh, i = hp / p->sh;
+  const int64_t plane = p->hph * p->wph;
   int64_t ch, pw;
   for (ch = c0; ch < c1; ch++)
     for (pw = 0; pw < p->sw; pw++) memset(xpad + ch * p->chan + (ph * p->sw + pw) * plane + i * p->wph, 0, (size_t)p->wph * sizeof(float));
@@ -277,23 +273,26 @@ static void copy_image(const conv_ctx *c, int64_t n, float *xpad, int64_t c0, in
   const conv_plan *p = &c->p;
   const int64_t wd = g->in[1], rows = p->sh * p->hph;
   float *pr = scratch, *tb = scratch + p->sw * p->wph + 16;
-  int64_t hp, ch;
+  /* padded row hp is row i of row phase ph (hp = i·sh + ph), counted without a division per row */
+  int64_t hp, ch, ph, i;
   if (!g->channels_last) {
     for (ch = c0; ch < c1; ch++)
-      for (hp = 0; hp < rows; hp++) {
+      for (hp = 0, ph = 0, i = 0; hp < rows; hp++) {
         const int64_t row = hp - g->pad0[0];
-        if (row < 0 || row >= g->in[0]) zero_row(c, xpad, hp, ch, ch + 1);
-        else copy_row(c, c->x + ((n * g->c + ch) * g->in[0] + row) * wd, xpad + ch * p->chan, hp % p->sh, hp / p->sh, pr);
+        if (row < 0 || row >= g->in[0]) zero_row(c, xpad, ph, i, ch, ch + 1);
+        else copy_row(c, c->x + ((n * g->c + ch) * g->in[0] + row) * wd, xpad + ch * p->chan, ph, i, pr);
+        if (++ph == p->sh) ph = 0, i++;
       }
   } else {
-    for (hp = 0; hp < rows; hp++) {
+    for (hp = 0, ph = 0, i = 0; hp < rows; hp++) {
       const int64_t row = hp - g->pad0[0];
       if (row < 0 || row >= g->in[0]) {
-        zero_row(c, xpad, hp, c0, c1);
-        continue;
+        zero_row(c, xpad, ph, i, c0, c1);
+      } else {
+        p->mk->transpose(c->x + ((n * g->in[0] + row) * wd) * g->c + c0, wd, c1 - c0, g->c, tb, wd);
+        for (ch = c0; ch < c1; ch++) copy_row(c, tb + (ch - c0) * wd, xpad + ch * p->chan, ph, i, pr);
       }
-      p->mk->transpose(c->x + ((n * g->in[0] + row) * wd) * g->c + c0, wd, c1 - c0, g->c, tb, wd);
-      for (ch = c0; ch < c1; ch++) copy_row(c, tb + (ch - c0) * wd, xpad + ch * p->chan, hp % p->sh, hp / p->sh, pr);
+      if (++ph == p->sh) ph = 0, i++;
     }
   }
   if (zero_tail) {

@@ -3,6 +3,8 @@
  * and the portable activation (tbn_act_math.h, libm's expf/erff/tanhf), which is also the
  * reference the SIMD paths, with their own polynomials, are tested against. */
 #include "tbn_act_math.h"
+#include <string.h>
+
 #include "tbn_internal.h"
 
 tbn_status tbn_epilogue_check(const tbn_epilogue *e, int64_t channels) {
@@ -46,6 +48,12 @@ void tbn_post_init(tbn_post *p, const tbn_epilogue *e, const tbn_micro *mk, int6
     p->add[c] = s * (bias ? bias[c] : 0.0f) + t;
     p->cmul[c] = s;
   }
+}
+
+void tbn_pad_row_portable(float *d, const float *src, int64_t pl, int64_t wd, int64_t right) {
+  memset(d, 0, (size_t)pl * sizeof(float));
+  memcpy(d + pl, src, (size_t)wd * sizeof(float));
+  memset(d + pl + wd, 0, (size_t)right * sizeof(float));
 }
 
 void tbn_deinterleave2_portable(const float *src, int64_t n, float *even, float *odd) {

@@ -333,4 +333,23 @@ static void post_block_avx2(float *y, int64_t ld, int64_t nb, int64_t n, int64_t
 }
 
 
-const tbn_micro tbn_micro_avx2 = {panel_avx2, gemv_avx2, conv_avx2, 0, 0, 0, 0, A_NB, 4, A_JB, A_PB, act_avx2, affine_act_avx2, store_segments_avx2, post_block_avx2, tbn_transpose_x86, deinterleave2_avx2, 0};
+static void pad_row_avx2(float *d, const float *src, int64_t pl, int64_t wd, int64_t right) {
+  const int64_t n = pl + wd + right;
+  const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  int64_t j, i;
+  for (j = 0; j < n; j += 8) {
+    const int64_t k = j - pl, left = wd - k; /* src index of lane 0; lanes that hold data from it */
+    __m256 v = _mm256_setzero_ps();
+    if (k >= 0 && left > 0) {
+      v = _mm256_maskload_ps(src + k, _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(left < 8 ? left : 8)), lane));
+    } else if (k < 0 && left > 0) {
+      float t[8];
+      for (i = 0; i < 8; i++) t[i] = k + i >= 0 && k + i < wd ? src[k + i] : 0.0f;
+      v = _mm256_loadu_ps(t);
+    }
+    if (n - j >= 8) _mm256_storeu_ps(d + j, v);
+    else _mm256_maskstore_ps(d + j, _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(n - j)), lane), v);
+  }
+}
+
+const tbn_micro tbn_micro_avx2 = {panel_avx2, gemv_avx2, conv_avx2, 0, 0, 0, 0, A_NB, 4, A_JB, A_PB, act_avx2, affine_act_avx2, store_segments_avx2, post_block_avx2, tbn_transpose_x86, deinterleave2_avx2, 0, pad_row_avx2};

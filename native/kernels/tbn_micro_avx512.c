@@ -403,5 +403,19 @@ static void post_block_avx512(float *y, int64_t ld, int64_t nb, int64_t n, int64
 }
 
 
+static void pad_row_avx512(float *d, const float *src, int64_t pl, int64_t wd, int64_t right) {
+  const int64_t n = pl + wd + right;
+  int64_t j;
+  for (j = 0; j < n; j += 16) {
+    /* lanes [a, b) of this chunk hold src[j + lane − pl]: a plain masked load once the left pad
+     * is behind (a = 0), an expanding load (slower) for the chunk that holds it */
+    const int64_t a = pl > j ? pl - j : 0, end = pl + wd - j, b = end < 16 ? end : 16;
+    __m512 v = _mm512_setzero_ps();
+    if (b > a && a == 0) v = _mm512_maskz_loadu_ps(low_mask(b), src + (j - pl));
+    else if (b > a) v = _mm512_maskz_expandloadu_ps((__mmask16)(low_mask(b) & ~low_mask(a)), src + (j + a - pl));
+    _mm512_mask_storeu_ps(d + j, low_mask(n - j), v);
+  }
+}
+
 /* No FMA panel or bit-row kernel: the table-lookup kernels cover every batch size. */
-const tbn_micro tbn_micro_avx512 = {0, 0, conv_avx512, conv_short_avx512, lut_avx512, vlut_tables_avx512, vlut_avx512, 0, 0, X_JB, X_PB, act_avx512, affine_act_avx512, store_segments_avx512, post_block_avx512, tbn_transpose_x86, deinterleave2_avx512, 16};
+const tbn_micro tbn_micro_avx512 = {0, 0, conv_avx512, conv_short_avx512, lut_avx512, vlut_tables_avx512, vlut_avx512, 0, 0, X_JB, X_PB, act_avx512, affine_act_avx512, store_segments_avx512, post_block_avx512, tbn_transpose_x86, deinterleave2_avx512, 16, pad_row_avx512};
