@@ -254,7 +254,7 @@ static void copy_row(const conv_ctx *c, const float *src, float *ch_base, int64_
   }
 }
 
-/* Zeroes padded row hp of channels [c0, c1) (every column phase). */
+/* Zeroes row i of row phase ph (padded row i·sh + ph) of channels [c0, c1), every column phase. */
 static void zero_row(const conv_ctx *c, float *xpad, int64_t ph, int64_t i, int64_t c0, int64_t c1) {
   const conv_plan *p = &c->p;
   const int64_t plane = p->hph * p->wph;

@@ -208,8 +208,8 @@ typedef struct tbn_micro {
   /* conv_short reads the first npos positions rounded up to a multiple of this from each tap. */
   int conv_short_step;
   /* A zero-padded row: d[j] = src[j − pl] for pl ≤ j < pl + wd, else 0, for j < pl + wd + right.
-   * Rows of small maps are a few floats, where a memset/memcpy call costs more than the copy
-   * (a third of the input copy's time on the fixture CNN). */
+   * Rows of small maps are a few floats: the memset, memcpy, memset per row this replaces were
+   * a third of the input copy's time on the fixture CNN. */
   void (*pad_row)(float *d, const float *src, int64_t pl, int64_t wd, int64_t right);
 } tbn_micro;
 
