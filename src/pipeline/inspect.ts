@@ -5,6 +5,7 @@ import { UserError } from '../errors.js';
 import type { ElementType } from '../ir/dtype.js';
 import { graph as buildGraph, model as buildModel } from '../ir/build.js';
 import { compactValueNames, valueNameBytes } from '../ir/compact-names.js';
+import { storeFloat16 } from '../ir/float16-storage.js';
 import { defaultOpset } from '../ir/graph.js';
 import type { Graph, Model } from '../ir/types.js';
 import { upgradeOpset, type UpgradeStep } from '../ir/upgrade/index.js';
@@ -58,6 +59,8 @@ export interface InspectTotals {
   weightBytes: number;
   /** Bytes of everything that is not a tileable layer at or above λ. */
   restBytes: number;
+  /** What `compress --rest-dtype float16` would save of restBytes (the float32 tensors it can hold). */
+  restFloat16Saving: number;
   tileableParams: number;
   perP: { p: number; tiledLayers: number; tiledParams: number; tiledBytes: number; estimatedFileBytes: number; bitsPerTiledWeight: number | null; bitsPerWeight: number | null }[];
 }
@@ -218,6 +221,7 @@ export function inspectModel(file: string, opts: InspectOptions = {}): InspectRe
       params: all.params,
       weightBytes: all.bytes,
       restBytes: all.bytes - tileableStored,
+      restFloat16Saving: storeFloat16(model, new Set(tileable.map((l) => l.weight))).bytesSaved,
       tileableParams: tileable.reduce((a, l) => a + l.params, 0),
       perP,
     },

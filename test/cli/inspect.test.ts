@@ -10,6 +10,18 @@ import { tmpDir } from '../helpers/tmp.js';
 import { tbn } from './run.js';
 
 describe('tbn inspect', () => {
+  it.each(['vit-mnist.onnx', 'text-transformer.onnx'])('%s: says what --rest-dtype float16 would save of the untiled part, as compress then saves', async (name) => {
+    const report = JSON.parse((await tbn('inspect', modelPath(name), '--json')).stdout);
+    const saving = report.totals.restFloat16Saving as number;
+    expect(saving).toBeGreaterThan(0);
+    expect(saving).toBeLessThanOrEqual(report.totals.restBytes / 2);
+    const out = path.join(tmpDir(), 'out.onnx');
+    const r = await tbn('compress', modelPath(name), '-o', out, '--no-finetune', '--rest-dtype', 'float16', '--json');
+    expect(r.code).toBe(0);
+    const saved = JSON.parse(r.stdout).float16.bytesSaved as number;
+    expect(Math.abs(saving - saved) / saved).toBeLessThan(0.1);
+  });
+
   it.each(['vit-mnist.onnx', 'text-transformer.onnx', 'mnist-cnn.onnx', 'mnist-lstm.onnx', 'mnist-gru.onnx', 'convnet.onnx', 'transformer-encoder.onnx', 'tcn-1d.onnx'])(
     '%s: the estimated file size at p = 4 is within 8 %% of what tbn compress writes',
     async (name) => {

@@ -66,7 +66,9 @@ export function printInspect(r: InspectReport, ui: Ui): void {
   if (r.opsetUpgrade) ui.out(describeOpsetUpgrade(r.opsetUpgrade));
   ui.out(
     `model: ${t.params.toLocaleString('en-US')} parameters, ${formatBytes(t.weightBytes)} of weights, file ${formatBytes(r.fileBytes + r.externalBytes)}; ` +
-      `${formatBytes(t.restBytes)} is not tileable at λ = ${r.minParams.toLocaleString('en-US')}\n`,
+      `${formatBytes(t.restBytes)} is not tileable at λ = ${r.minParams.toLocaleString('en-US')}` +
+      (t.restFloat16Saving > 0 ? ` (compress --rest-dtype float16 would store it in about ${formatBytes(t.restBytes - t.restFloat16Saving)})` : '') +
+      '\n',
   );
   ui.out(
     renderTable(
