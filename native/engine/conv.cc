@@ -104,8 +104,9 @@ void col2im_add(float *x, int64_t channels, const Geo &g, const float *cols, int
               const int64_t ih = oh * g.sh - g.ph + kh * g.dh;
               if (id < 0 || id >= g.D || ih < 0 || ih >= g.H) continue;
               const float *o = row + (od * g.OH + oh) * g.OW;
-              float *dst = x + ((c * g.D + id) * g.H + ih) * g.W + off;
-              for (int64_t ow = lo; ow < hi; ow++) dst[ow * g.sw] += o[ow];
+              // off may be negative: index from the row start, never a pointer before x.
+              float *dst = x + ((c * g.D + id) * g.H + ih) * g.W;
+              for (int64_t ow = lo; ow < hi; ow++) dst[off + ow * g.sw] += o[ow];
             }
           }
         }

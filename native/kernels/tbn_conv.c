@@ -235,15 +235,11 @@ static void copy_row(const conv_ctx *c, const float *src, float *ch_base, int64_
   const conv_plan *p = &c->p;
   const int64_t wd = c->g->in[1], pl = c->g->pad0[1], plane = p->hph * p->wph;
   float *d0 = ch_base + ph * p->sw * plane + i * p->wph;
-  int64_t pw, j, right;
-  if (p->sw == 1) {
-    right = p->wph - pl - wd;
-    p->mk->pad_row(d0, src, pl, wd, right > 0 ? right : 0);
-    return;
-  }
-  /* the padded row (sw·wph columns), then its phases */
-  right = p->sw * p->wph - pl - wd;
-  p->mk->pad_row(pr, src, pl, wd, right > 0 ? right : 0);
+  int64_t pw, j;
+  /* stride 1: the row in place; else the padded row (sw·wph columns), then its phases. wph is
+   * the padded width rounded up to sw, so the right pad is never negative. */
+  p->mk->pad_row(p->sw == 1 ? d0 : pr, src, pl, wd, p->sw * p->wph - pl - wd);
+  if (p->sw == 1) return;
   if (p->sw == 2) {
     p->mk->deinterleave2(pr, p->wph, d0, d0 + plane);
     return;

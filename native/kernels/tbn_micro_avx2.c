@@ -340,9 +340,11 @@ static void pad_row_avx2(float *d, const float *src, int64_t pl, int64_t wd, int
   for (j = 0; j < n; j += 8) {
     const int64_t k = j - pl, left = wd - k; /* src index of lane 0; lanes that hold data from it */
     __m256 v = _mm256_setzero_ps();
-    if (k >= 0 && left > 0) {
-      v = _mm256_maskload_ps(src + k, _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(left < 8 ? left : 8)), lane));
-    } else if (k < 0 && left > 0) {
+    if (k >= 0 && left >= 8) {
+      v = _mm256_loadu_ps(src + k);
+    } else if (k >= 0 && left > 0) {
+      v = _mm256_maskload_ps(src + k, _mm256_cmpgt_epi32(_mm256_set1_epi32((int)left), lane));
+    } else if (k > -8 && left > 0) { /* the chunk that holds the end of the left pad */
       float t[8];
       for (i = 0; i < 8; i++) t[i] = k + i >= 0 && k + i < wd ? src[k + i] : 0.0f;
       v = _mm256_loadu_ps(t);
