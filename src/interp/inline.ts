@@ -8,6 +8,7 @@
 
 import type { Attribute, FunctionDef, Graph, Model, Node } from '../ir/types.js';
 import { UserError } from '../errors.js';
+import { isDefaultDomain, localNames } from '../ir/graph.js';
 
 const MAX_DEPTH = 8;
 const keyOf = (domain: string | undefined, op: string) => `${domain ?? ''}\u0000${op}`;
@@ -34,12 +35,13 @@ function instantiate(f: FunctionDef, call: Node, prefix: string): Node[] {
   const given = new Map(call.attributes.map((a) => [a.name, a]));
   const defaults = new Map(f.attributeProtos.map((a) => [a.name, a]));
   const bind = (a: Attribute): Attribute[] => {
-    if (a.g) return [{ ...a, g: { ...a.g, nodes: a.g.nodes.map(bindNode) } }];
+    if (a.g || a.graphs) return [{ ...a, g: a.g && bindGraph(a.g), graphs: a.graphs?.map(bindGraph) }];
     if (!a.refAttrName) return [a];
     const v = given.get(a.refAttrName) ?? defaults.get(a.refAttrName);
     return v ? [{ ...v, name: a.name, refAttrName: undefined }] : [];
   };
   const bindNode = (n: Node): Node => ({ ...n, attributes: n.attributes.flatMap(bind) });
+  const bindGraph = (g: Graph): Graph => ({ ...g, nodes: g.nodes.map(bindNode) });
   return takeConstantBranches(f.nodes.map(bindNode), f.name ?? '').map((n, i) => ({
     ...n,
     name: `${prefix}/${n.name || `${n.opType}_${i}`}`,
@@ -54,16 +56,18 @@ function takeConstantBranches(nodes: Node[], fn: string, known = new Map<string,
   const out: Node[] = [];
   let taken = 0;
   for (const n of nodes) {
-    const value = n.domain ? undefined : constantInt(n, known);
+    const standard = isDefaultDomain(n.domain);
+    const value = standard ? constantInt(n, known) : undefined;
     if (value !== undefined) known.set(n.outputs[0]!, value);
-    if (n.opType !== 'If' || n.domain) {
+    if (n.opType !== 'If' || !standard) {
       out.push(n);
       continue;
     }
     const cond = known.get(n.inputs[0]!);
     if (cond === undefined) throw new UserError(`function '${fn}': an If whose condition is computed at run time cannot run in tbn's interpreter`);
     const g = n.attributes.find((a) => a.name === (cond ? 'then_branch' : 'else_branch'))?.g as Graph;
-    const local = new Set(g.nodes.flatMap((b) => b.outputs));
+    if (g.initializers.length) throw new UserError(`function '${fn}': an If branch with initializers cannot run in tbn's interpreter`);
+    const local = localNames(g);
     const result = g.outputs[0]!.name!;
     const tag = `${n.outputs[0]}#${taken++}`;
     const name = (v: string) => (v === result ? n.outputs[0]! : local.has(v) ? `${tag}/${v}` : v);
@@ -78,7 +82,7 @@ function takeConstantBranches(nodes: Node[], fn: string, known = new Map<string,
  * subgraph's own values) reads. */
 function renameReads(n: Node, name: (v: string) => string): Node {
   const inner = (g: Graph): Graph => {
-    const own = new Set(g.nodes.flatMap((b) => b.outputs));
+    const own = localNames(g);
     const outer = (v: string) => (own.has(v) ? v : name(v));
     return { ...g, nodes: g.nodes.map((b) => renameReads(b, outer)), outputs: g.outputs.map((o) => ({ ...o, name: o.name && outer(o.name) })) };
   };

@@ -15,12 +15,14 @@ export interface CompactNamesResult {
   model: Model;
   /** Why the names were kept, when they were. */
   keptBecause?: string;
+  /** Name bytes the short names save (each use of a value counts). */
+  bytesSaved: number;
 }
 
 /** The model with its intermediate values' names shortened; the input is not modified. */
 export function compactValueNames(model: Model): CompactNamesResult {
   const opaque = namesInOpaqueFields(model);
-  if (opaque) return { model, keptBecause: `the model has ${opaque}, which name values tbn does not rewrite` };
+  if (opaque) return { model, keptBecause: `the model has ${opaque}, which name values tbn does not rewrite`, bytesSaved: 0 };
   const g = model.graph;
   const kept = new Set<string>();
   const keep = (gr: Graph): void => {
@@ -31,6 +33,7 @@ export function compactValueNames(model: Model): CompactNamesResult {
   for (const v of [...g.inputs, ...g.outputs]) if (v.name) kept.add(v.name);
   const renamed = new Map<string, string>();
   let next = 0;
+  let bytesSaved = 0; // names are ASCII here: a character is a byte
   const rename = (name: string | undefined): string | undefined => {
     if (!name || kept.has(name)) return name;
     let short = renamed.get(name);
@@ -39,10 +42,11 @@ export function compactValueNames(model: Model): CompactNamesResult {
       while (kept.has(short));
       renamed.set(name, short);
     }
+    bytesSaved += name.length - short.length;
     return short;
   };
   const graph = renameGraph(g, rename);
-  return { model: { ...model, graph } };
+  return { model: { ...model, graph }, bytesSaved };
 }
 
 function renameGraph(g: Graph, rename: (name: string | undefined) => string | undefined): Graph {
@@ -86,16 +90,4 @@ function namesInOpaqueFields(model: Model): string | undefined {
     return undefined;
   };
   return walk(model.graph);
-}
-
-/** Bytes of value names a graph (its subgraphs included) spells out in node inputs and
- * outputs and value_info: what compactValueNames shrinks. */
-export function valueNameBytes(g: Graph): number {
-  let n = 0;
-  for (const v of [...g.inputs, ...g.outputs, ...g.valueInfo]) n += v.name?.length ?? 0;
-  for (const node of g.nodes) {
-    for (const v of [...node.inputs, ...node.outputs]) n += v.length;
-    for (const s of subgraphs(node)) n += valueNameBytes(s);
-  }
-  return n;
 }

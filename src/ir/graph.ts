@@ -53,12 +53,18 @@ export function nodeReads(node: Node): string[] {
   return names;
 }
 
-/** Names a subgraph reads from enclosing scopes. */
-export function outerNames(graph: Graph): string[] {
+/** The values a graph defines itself: its inputs, initializers and node outputs. */
+export function localNames(graph: Graph): Set<string> {
   const local = new Set<string>();
   for (const v of graph.inputs) if (v.name) local.add(v.name);
   for (const t of graph.initializers) if (t.name) local.add(t.name);
   for (const n of graph.nodes) for (const o of n.outputs) if (o) local.add(o);
+  return local;
+}
+
+/** Names a subgraph reads from enclosing scopes. */
+export function outerNames(graph: Graph): string[] {
+  const local = localNames(graph);
   const out = new Set<string>();
   for (const n of graph.nodes) for (const r of nodeReads(n)) if (!local.has(r)) out.add(r);
   return [...out];

@@ -10,7 +10,7 @@ import { UserError } from '../errors.js';
 import { concreteDims, modelInputs, syntheticInputs } from '../data/synthetic.js';
 import { defaultOpset, nodeReads, topoOrder } from '../ir/graph.js';
 import type { Attribute, Model, Node } from '../ir/types.js';
-import { TBN_DOMAIN } from '../tbn/format.js';
+import { TBN_DOMAIN, tileInputs } from '../tbn/format.js';
 import { emitterFor } from './emitters/index.js';
 import { type LGraph, type LNode, type LTensor } from './graph.js';
 import { expandChannelsLast } from './nhwc.js';
@@ -62,7 +62,7 @@ export interface LowerOptions {
 function narrowCompute(model: Model): string | undefined {
   const g = model.graph;
   const narrow = (t: string | undefined) => (t === 'float16' || t === 'bfloat16' ? t : undefined);
-  const scales = new Set(g.nodes.filter((n) => n.domain === 'ai.tbn').map((n) => n.inputs[n.opType === 'TbnDecode' ? 1 : 2]));
+  const scales = tileInputs(model, ['scales']);
   for (const v of [...g.inputs, ...g.outputs]) {
     const t = narrow(v.type?.kind === 'tensor' ? v.type.elemType : undefined);
     if (t) return t;

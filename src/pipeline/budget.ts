@@ -11,7 +11,7 @@ import { encodeModelInline } from '../onnx/file.js';
 import { bitsOf, paretoFrontier, pointForBits, predictedDrop, type BudgetPoint } from '../tbn/budget.js';
 import { compressWith, type MethodContext, type MethodResult } from '../tbn/method.js';
 import { KEEP_FP32, type SelectOptions } from '../tbn/select.js';
-import { layerSensitivity, type LayerSensitivity } from '../tbn/sensitivity.js';
+import { layerSensitivity, sensitivityProgress, type LayerSensitivity } from '../tbn/sensitivity.js';
 import { Rng } from '../util/random.js';
 import { compareModels } from '../verify/compare.js';
 
@@ -90,7 +90,7 @@ export async function compressWithBudget(
     permute: ctx.permute,
     seed: ctx.seed,
     task: ctx.training.task,
-    onLayer: (d, t, node) => onProgress(d < t ? `sensitivity: layer ${d + 1}/${t} ${node}` : `sensitivity: ${t} layers measured`),
+    onLayer: (d, t, node) => onProgress(sensitivityProgress(d, t, node)),
   });
   if (!table.length) throw new UserError('no layer can be tiled under these options (see tbn inspect)');
   const frontier = paretoFrontier(table);

@@ -8,7 +8,7 @@ import { NothingTiledError, UsageError, withFile } from '../errors.js';
 import { dtypeBits, rawByteLength } from '../ir/dtype.js';
 import type { Model } from '../ir/types.js';
 import { encodeModelInline, loadModel, saveModel } from '../onnx/file.js';
-import { META, TBN_DOMAIN, inputIndex, type TbnOpName } from '../tbn/format.js';
+import { META, tileInputs } from '../tbn/format.js';
 import { compactValueNames } from '../ir/compact-names.js';
 import { storeFloat16 } from '../ir/float16-storage.js';
 import { checkCustomFormat, refuseCompressed, type OutputFormat, type TiledLayer } from '../tbn/rewrite.js';
@@ -235,7 +235,7 @@ async function finishCompress(
   });
   // Nothing is written on a dry run: no names to shorten.
   const named = opts.dryRun ? result.compressed : writtenNames(result.compressed, opts.keepNames, warnings);
-  const half = opts.restDtype === 'float16' ? storeFloat16(named, tileTensorNames(named)) : null;
+  const half = opts.restDtype === 'float16' ? storeFloat16(named, tileInputs(named)) : null;
   const compressed = half?.model ?? named;
   let agreement: Agreement | null = null;
   const measurable = ctx.data !== undefined || canSynthesize(ctx.model, ctx.shapes, warnings);
@@ -291,17 +291,6 @@ function writtenNames(model: Model, keep: boolean, warnings: string[]): Model {
   const { model: compact, keptBecause } = compactValueNames(model);
   if (keptBecause) warnings.push(`value names kept: ${keptBecause}`);
   return compact;
-}
-
-/** The bits and scales of the ai.tbn ops: the format stores them in the layer's own type. */
-function tileTensorNames(model: Model): Set<string> {
-  const names = new Set<string>();
-  for (const n of model.graph.nodes) {
-    if (n.domain !== TBN_DOMAIN) continue;
-    const op = n.opType as TbnOpName;
-    for (const input of ['bits', 'scales']) names.add(n.inputs[inputIndex(op, input)] ?? '');
-  }
-  return names;
 }
 
 /** Whether synthetic inputs can be made (all dynamic dimensions but the batch known). */

@@ -4,8 +4,8 @@
 import { UserError } from '../errors.js';
 import type { ElementType } from '../ir/dtype.js';
 import { graph as buildGraph, model as buildModel } from '../ir/build.js';
-import { compactValueNames, valueNameBytes } from '../ir/compact-names.js';
-import { storeFloat16 } from '../ir/float16-storage.js';
+import { compactValueNames } from '../ir/compact-names.js';
+import { float16Saving } from '../ir/float16-storage.js';
 import { defaultOpset } from '../ir/graph.js';
 import type { Graph, Model } from '../ir/types.js';
 import { upgradeOpset, type UpgradeStep } from '../ir/upgrade/index.js';
@@ -180,15 +180,16 @@ export function inspectModel(file: string, opts: InspectOptions = {}): InspectRe
   const tileable = layers.filter((l) => !l.blocked && !l.underThreshold && !seen.has(l.weight) && seen.add(l.weight));
   const tileableStored = tileable.reduce((a, l) => a + l.storedBytes, 0);
   const totalFile = fileBytes + externalBytes;
-  // tbn compress writes short value names (names are ASCII: a character is a byte).
-  const namesSaved = valueNameBytes(model.graph) - valueNameBytes(compactValueNames(model).model.graph);
+  // tbn compress writes short value names.
+  const namesSaved = compactValueNames(model).bytesSaved;
+  const functionSize = new Map([...new Set(opOf.values())].map((op) => [op, functionBytes(op, opset)]));
   const perP = CANDIDATE_P.map((p) => {
     const tiled = tileable.filter((l) => l.params % p === 0);
     const tiledParams = tiled.reduce((a, l) => a + l.params, 0);
     const tb = tiled.reduce((a, l) => a + tiledBytes(l.params, p, p, alphaBytesOf.get(l.weight)), 0);
     const saved = tiled.reduce((a, l) => a + l.storedBytes, 0) - tb;
     const ops = new Set(tiled.map((l) => opOf.get(l.weight)!));
-    const format = [...ops].reduce((a, op) => a + functionBytes(op, opset), 0) + tiled.reduce((a, l) => a + layerOverheadBytes(l.node, l.weight), 0);
+    const format = [...ops].reduce((a, op) => a + functionSize.get(op)!, 0) + tiled.reduce((a, l) => a + layerOverheadBytes(l.node, l.weight), 0);
     const estimatedFileBytes = totalFile - saved + (tiled.length ? format - namesSaved : 0);
     return {
       p,
@@ -221,7 +222,7 @@ export function inspectModel(file: string, opts: InspectOptions = {}): InspectRe
       params: all.params,
       weightBytes: all.bytes,
       restBytes: all.bytes - tileableStored,
-      restFloat16Saving: storeFloat16(model, new Set(tileable.map((l) => l.weight))).bytesSaved,
+      restFloat16Saving: float16Saving(model, new Set(tileable.map((l) => l.weight))),
       tileableParams: tileable.reduce((a, l) => a + l.params, 0),
       perP,
     },

@@ -8,7 +8,7 @@ import { parseInputShapes, syntheticInputs } from '../data/synthetic.js';
 import type { Model, ValueInfo } from '../ir/types.js';
 import { loadModel } from '../onnx/file.js';
 import { createOrtSession, type OrtSession } from '../runtime/ort.js';
-import { TBN_DOMAIN } from '../tbn/format.js';
+import { TBN_DOMAIN, tileInputs } from '../tbn/format.js';
 import { withDefaults } from './option-spec.js';
 import { VERIFY_OPTIONS, type VerifySettings } from './verify-options.js';
 import { parseTaskFlags } from '../tbn/tasks.js';
@@ -47,7 +47,8 @@ export interface VerifyReport {
   warnings: string[];
 }
 
-type SessionFactory = (model: string, opts: { threads: number }) => Promise<OrtSession>;
+/** functionsOnly: without the ai.tbn kernels (their ONNX functions run, as in stock onnxruntime). */
+type SessionFactory = (model: string, opts: { threads: number; functionsOnly?: boolean }) => Promise<OrtSession>;
 
 const RUNTIMES: Record<RuntimeName, () => Promise<SessionFactory>> = {
   ort: async () => (m, o) => createOrtSession(m, o),
@@ -55,7 +56,7 @@ const RUNTIMES: Record<RuntimeName, () => Promise<SessionFactory>> = {
     const { createCustomOpSession, customOpsStatus } = await import('../runtime/custom-ops.js');
     const status = customOpsStatus();
     if (!status.available) throw new UserError(`--runtime custom-ops: the ai.tbn custom-op library is not available (${status.reason})`);
-    return (m, o) => createCustomOpSession(m, o);
+    return (m, o) => createCustomOpSession(m, { threads: o.threads, ...(o.functionsOnly ? { opsLibrary: null } : {}) });
   },
 };
 
@@ -86,20 +87,8 @@ export function checkComparable(a: Model, b: Model, aFile: string, bFile: string
 
 /** Bytes of the tile bits and scales the model's ai.tbn nodes read. */
 function tileBytes(m: Model): number {
-  const inits = new Map(m.graph.initializers.map((t) => [t.name, t]));
-  const seen = new Set<string>();
-  let bytes = 0;
-  for (const n of m.graph.nodes) {
-    if (n.domain !== TBN_DOMAIN) continue;
-    for (const name of n.opType === 'TbnDecode' ? n.inputs.slice(0, 2) : n.inputs.slice(1, 3)) {
-      const t = inits.get(name);
-      if (t && !seen.has(name)) {
-        seen.add(name);
-        bytes += (t.data as Uint8Array).byteLength;
-      }
-    }
-  }
-  return bytes;
+  const tiles = tileInputs(m);
+  return m.graph.initializers.reduce((a, t) => a + (t.name && tiles.has(t.name) ? (t.data as Uint8Array).byteLength : 0), 0);
 }
 
 /** Parameter counts of the layers the model's ai.tbn nodes hold. */
@@ -162,7 +151,9 @@ export async function verifyModels(given: VerifyOptions): Promise<VerifyReport> 
   const samples = data ? Math.min(opts.samples ?? data.count, data.count) : opts.samples ?? 256;
   const threads = opts.threads;
   const factory = await RUNTIMES[runtime]();
-  const sa = await createOrtSession(opts.original, { threads });
+  // One host for every timed session (with --runtime custom-ops the native host, which loads
+  // the onnxruntime that onnxruntime-node ships).
+  const sa = await factory(opts.original, { threads });
   const sb = await factory(opts.compressed, { threads });
   try {
     const set = { data, model: a.model, samples, seed: opts.seed ?? 0, shapes, batchSize, tasks: { task: opts.task, blank: opts.blank }, charset: opts.charset, threshold: opts.threshold };
@@ -174,7 +165,7 @@ export async function verifyModels(given: VerifyOptions): Promise<VerifyReport> 
     opts.onProgress?.(0, 1, 'latency');
     // With the kernels, the same file as stock onnxruntime runs it (its ONNX functions) too:
     // where the kernels lose on this machine, the user is better off without the library.
-    const functions = runtime === 'custom-ops' ? await createOrtSession(opts.compressed, { threads }) : undefined;
+    const functions = runtime === 'custom-ops' ? await factory(opts.compressed, { threads, functionsOnly: true }) : undefined;
     let originalMs: number, compressedMs: number, functionFormMs: number | undefined;
     try {
       [originalMs, compressedMs, functionFormMs] = await medianLatencies(functions ? [sa, sb, functions] : [sa, sb], feeds, runs) as [number, number, number?];

@@ -10,7 +10,7 @@
 import type { Model } from '../ir/types.js';
 import type { AxisPerm } from './perm-algebra.js';
 import { Flow, FlowFailure } from './perm-flow.js';
-import { isRecurrent, layerOutput, RECURRENT_GATES, type WeightLayer } from './layers.js';
+import { hiddenSize, isRecurrent, layerOutput, type WeightLayer } from './layers.js';
 
 /** A layer's output channels as a value axis. */
 export interface Producer {
@@ -46,7 +46,7 @@ export function producerOf(layer: WeightLayer, shapes: Map<string, number[]>): P
   if (isRecurrent(layer.op)) {
     const value = layer.node.outputs.find(Boolean);
     const rank = value ? shapes.get(value)?.length : undefined;
-    const hidden = layer.nodeShape![1]! / RECURRENT_GATES[layer.op];
+    const hidden = hiddenSize(layer);
     return value && rank ? { layer, value, axis: rank - 1, channels: hidden } : undefined;
   }
   const value = layerOutput(layer);

@@ -7,7 +7,7 @@
 // bounds), so the function of an op that uses them serves nodes of one T (fuse-epilogue.ts
 // folds those activations only into models whose fused ops share one T).
 
-import { attr, floatTensorOf, int64Tensor, node } from '../ir/build.js';
+import { attr, floatTensorOf, graph, int64Tensor, node } from '../ir/build.js';
 import { dtypeCode } from '../ir/dtype.js';
 import type { Graph, Node } from '../ir/types.js';
 import { ACTIVATIONS, type EpilogueInput } from './format.js';
@@ -81,7 +81,7 @@ function activationNodes(code: number, v: string, out: string, opset: number, t:
 
 /** An If branch: `nodes`, whose last node's output is the branch's one output. */
 function branch(name: string, nodes: Node[]): Graph {
-  return { name, nodes, initializers: [], inputs: [], outputs: [{ name: nodes[nodes.length - 1]!.outputs[0]! }], valueInfo: [] };
+  return graph({ name, nodes, inputs: [], outputs: [{ name: nodes[nodes.length - 1]!.outputs[0]! }] });
 }
 
 /**
@@ -143,11 +143,11 @@ export function epilogueNodes(v: string, out: string, use: EpilogueUse, channels
   let rest = innermost;
   chained.reverse().forEach((code, i) => {
     const last = i === chained.length - 1;
-    const out_ = last ? out : `epi_sel${code}`;
+    const selected = last ? out : `epi_sel${code}`;
     nodes.push(i64(`epi_is${code}_k`, [code]), node('Reshape', [`epi_is${code}_k`, 'epi_scalar'], [`epi_is${code}_s`]), node('Equal', ['epi_code', `epi_is${code}_s`], [`epi_is${code}`]));
     const taken = branch(`act${code}`, activationNodes(code, cur, `epi_act${code}`, opset, t));
     const other = branch(`not${code}`, rest);
-    const choice = node('If', [`epi_is${code}`], [out_], [attr.graph('then_branch', taken), attr.graph('else_branch', other)]);
+    const choice = node('If', [`epi_is${code}`], [selected], [attr.graph('then_branch', taken), attr.graph('else_branch', other)]);
     if (last) nodes.push(choice);
     else rest = [choice];
   });

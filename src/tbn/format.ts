@@ -3,6 +3,7 @@
 // exactly this; custom-ops/include/tbn_op_schema.h is checked against it by a unit test.
 
 import type { ElementType } from '../ir/dtype.js';
+import type { Model } from '../ir/types.js';
 
 export const TBN_DOMAIN = 'ai.tbn';
 /** Version written. 2 added the fused epilogue and TbnConvNhwc; 1 files are still read. */
@@ -160,3 +161,16 @@ export const META = {
   /** {"from": old, "to": new} when tbn converted the model's default-domain opset. */
   opsetUpgrade: 'tbn.opset_upgrade',
 } as const;
+
+/** Names of the tile tensors (bits, scales or both) the model's ai.tbn nodes read. */
+export function tileInputs(model: Model, which: readonly ('bits' | 'scales')[] = ['bits', 'scales']): Set<string> {
+  const names = new Set<string>();
+  for (const n of model.graph.nodes) {
+    if (n.domain !== TBN_DOMAIN || !(n.opType in OPS)) continue;
+    for (const input of which) {
+      const v = n.inputs[inputIndex(n.opType as TbnOpName, input)];
+      if (v) names.add(v);
+    }
+  }
+  return names;
+}

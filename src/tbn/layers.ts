@@ -18,6 +18,8 @@ export type RecurrentOp = 'LSTM' | 'GRU' | 'RNN';
 /** Gate blocks G of a recurrent W/R [D, G·H, in] (LSTM i o f c, GRU z r h, RNN one). */
 export const RECURRENT_GATES: Record<RecurrentOp, number> = { LSTM: 4, GRU: 3, RNN: 1 };
 export const isRecurrent = (op: string): op is RecurrentOp => Object.hasOwn(RECURRENT_GATES, op);
+/** Hidden units H of a recurrent W/R, from its node shape [D, G·H, in]. */
+export const hiddenSize = (layer: WeightLayer): number => layer.nodeShape![1]! / RECURRENT_GATES[layer.op as RecurrentOp];
 
 export interface WeightSource {
   /** The constant that holds the values: an initializer, or the output of a Constant node. */
@@ -67,7 +69,6 @@ export interface WeightLayer {
 }
 
 const PASS_THROUGH = new Set(['Identity', 'Cast', 'Transpose']);
-
 
 type Cache = Pick<Lookups, 'inits' | 'prod'>;
 

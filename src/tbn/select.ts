@@ -9,7 +9,7 @@ import { UsageError } from '../errors.js';
 import { consumerMap } from '../ir/graph.js';
 import type { Model } from '../ir/types.js';
 import { TILE_FLOAT_TYPES } from './format.js';
-import { findWeightLayers, isRecurrent, RECURRENT_GATES, type WeightLayer } from './layers.js';
+import { findWeightLayers, hiddenSize, isRecurrent, RECURRENT_GATES, type WeightLayer } from './layers.js';
 import { chooseLambda, tensorBytes, type LambdaChoice } from './sizes.js';
 import type { TileLayout } from './tile.js';
 
@@ -127,9 +127,9 @@ function chooseAxis(layer: WeightLayer, p: number, policy: Exclude<AxisPolicy, '
 export function hiddenLayout(layer: WeightLayer, p: number): TileLayout | undefined {
   // p = 1 (--binarize-rest) has one region: no bits are shared, whatever the layout.
   if (!isRecurrent(layer.op) || !layer.nodeShape || p < 2) return undefined;
-  const [d, rows, cols] = layer.nodeShape as [number, number, number];
+  const [d, , cols] = layer.nodeShape as [number, number, number];
   const gates = RECURRENT_GATES[layer.op];
-  const hidden = rows / gates;
+  const hidden = hiddenSize(layer);
   if (!Number.isInteger(hidden) || hidden % p !== 0) return undefined;
   return { shape: [d * gates, hidden * cols], p, tileAxis: 1 };
 }

@@ -8,12 +8,13 @@ import type { Dataset } from '../data/dataset.js';
 import * as E from '../engine/index.js';
 import { compile } from '../interp/index.js';
 import { graph as makeGraph, valueInfo } from '../ir/build.js';
-import type { Model } from '../ir/types.js';
+import { isFloatType } from '../ir/dtype.js';
+import type { Model, OnnxTensor } from '../ir/types.js';
 import { encodeModelInline } from '../onnx/file.js';
 import { createOrtSession, type OrtSession } from '../runtime/ort.js';
 import { widenAllToFloat32, widenToFloat32, type HostTensor } from '../util/host-tensor.js';
 import { argmax, evalBatches, type EvalSet } from '../verify/compare.js';
-import { constantFloat, consumedWeight, findWeightLayers, floatLayerNode, type WeightLayer } from './layers.js';
+import { constantFloat, constantSource, consumedWeight, findWeightLayers, floatLayerNode, type WeightLayer } from './layers.js';
 import { tiledWeight } from './parametrize.js';
 import { permuteChannels } from './permute.js';
 import { rewriteModel } from './rewrite.js';
@@ -59,6 +60,11 @@ export interface SensitivityOptions {
   /** `--task` values: what the outputs are (else detected, tasks.ts). */
   task?: string[];
   onLayer?: (done: number, total: number, node: string) => void;
+}
+
+/** The progress line of SensitivityOptions.onLayer. */
+export function sensitivityProgress(done: number, total: number, node: string): string {
+  return done < total ? `sensitivity: layer ${done + 1}/${total} ${node}` : `sensitivity: ${total} layers measured`;
 }
 
 export function candidatePs(params: number, opts: Pick<SensitivityOptions, 'maxP' | 'powersOfTwo'>): number[] {
@@ -183,27 +189,20 @@ async function score(model: Model, ref: Reference): Promise<Omit<SensitivityEntr
  * A few Adam steps on the layer's latent weights so that the layer alone reproduces its fp32
  * output on captured inputs; returns the reconstructed latent weights.
  */
-async function reconstruct(model: Model, choice: LayerChoice, inputs: Record<string, HostTensor>[], steps: number, alpha: AlphaMode): Promise<Float32Array> {
+async function reconstruct(model: Model, choice: LayerChoice, parts: LayerParts, inputs: Record<string, HostTensor>[], steps: number, alpha: AlphaMode): Promise<Float32Array> {
   const layer = choice.layer;
   const w0 = consumedWeight(layer);
   if (steps <= 0 || !inputs.length) return w0;
-  // The layer alone, as the float node it computes; its other constants (a bias, maybe
-  // quantized or float16) as float32 initializers, what it computes from (its activation; a
-  // recurrent node's initial states) as inputs fed with the captured values.
+  // The layer alone, as the float node it computes; its float constants as float32
+  // initializers, what it computes from as inputs fed with the captured values.
   const node = floatLayerNode(layer);
   const weightName = node.inputs[layer.weightInput]!;
-  const fed = new Set(Object.keys(inputs[0]!));
-  const inits = node.inputs
-    .filter((v) => v && v !== weightName && !fed.has(v))
-    .map((v) => ({ v, c: constantFloat(model.graph, v) }))
-    .map(({ v, c }) => (c ? { name: v, dtype: 'float32' as const, dims: c.dims, data: c.data, encoding: 'raw' as const } : undefined))
-    .filter((t): t is NonNullable<typeof t> => !!t);
   const mini: Model = {
     ...model,
     functions: [],
     graph: makeGraph({
       nodes: [node],
-      initializers: [...inits, { name: weightName, dtype: 'float32', dims: layer.nodeShape ?? layer.shape, data: w0, encoding: 'raw' }],
+      initializers: [...parts.constants, { name: weightName, dtype: 'float32', dims: layer.nodeShape ?? layer.shape, data: w0, encoding: 'raw' }],
       inputs: Object.entries(inputs[0]!).map(([name, t]) => valueInfo(name, t.dtype)),
       outputs: [valueInfo(node.outputs[0]!, 'float32')],
     }),
@@ -254,20 +253,22 @@ export async function layerSensitivity(
   for (const [li, base] of eligible.entries()) {
     const layer = base.layer;
     opts.onLayer?.(li, eligible.length, layer.node.name || layer.label);
+    let unpermuted: LayerParts | undefined;
+    let unpermutedInputs: Record<string, HostTensor>[] | undefined;
     const entries: SensitivityEntry[] = [{ p: 0, tileAxis: null, bytes: layerBytes(layer.params, 0, opts.alpha), loss: 0, disagreement: 0, accuracyDrop: 0 }];
     for (const p of candidatePs(layer.params, opts)) {
       const choice = makeChoice(layer, p, select.tileAxis);
-      let working = model;
+      const permuted = shapeMap && choice.regionsAlongOutput ? permuteChannels(model, [choice], shapeMap) : undefined;
+      const working = permuted?.model ?? model;
       // As compress chooses: a recurrent W/R whose hidden units did not move goes back to its
       // gate rows (movedNodes empty when nothing was permuted).
-      let c2 = makeChoice(layer, p, select.tileAxis, new Set());
-      if (shapeMap && choice.regionsAlongOutput) {
-        const permuted = permuteChannels(model, [choice], shapeMap);
-        working = permuted.model;
-        c2 = makeChoice(findWeightLayers(working).find((l) => l.nodeIndex === layer.nodeIndex && l.weightInput === layer.weightInput)!, p, select.tileAxis, permuted.movedNodes);
-      }
-      const inputs = await captureInputs(working, c2, ref);
-      const latent = await reconstruct(working, c2, inputs, opts.localSteps ?? 30, opts.alpha);
+      const c2 = permuted
+        ? makeChoice(findWeightLayers(working).find((l) => l.nodeIndex === layer.nodeIndex && l.weightInput === layer.weightInput)!, p, select.tileAxis, permuted.movedNodes)
+        : makeChoice(layer, p, select.tileAxis, new Set());
+      // The unpermuted model's inputs are the same at every p: captured once per layer.
+      const parts = permuted ? layerParts(working, c2.layer) : (unpermuted ??= layerParts(model, layer));
+      const inputs = permuted ? await captureInputs(working, parts, ref) : (unpermutedInputs ??= await captureInputs(model, parts, ref));
+      const latent = await reconstruct(working, c2, parts, inputs, opts.localSteps ?? 30, opts.alpha);
       const layout = c2.layout;
       const tiled = rewriteModel(working, [{ layer: c2.layer, layout, alphaMode: opts.alpha, tile: computeTile(latent, layout, opts.alpha) }], { format: 'expanded' });
       entries.push({ p, tileAxis: layout.tileAxis, bytes: layerBytes(layer.params, p, opts.alpha), ...(await score(tiled, ref)) });
@@ -278,18 +279,32 @@ export async function layerSensitivity(
   return result;
 }
 
-/** What the layer node computes from at run time (not its weight or other constants): its
- * activation, and a recurrent node's initial states or sequence lengths when the graph
- * computes them. */
-function runtimeInputs(model: Model, layer: WeightLayer): string[] {
-  const node = floatLayerNode(layer);
-  const weight = node.inputs[layer.weightInput];
-  return node.inputs.filter((v) => v && v !== weight && !constantFloat(model.graph, v));
+/** The layer node's inputs besides its weight: its float constants (a bias, maybe quantized or
+ * float16, as float32 initializers), and what it computes from at run time — its activation,
+ * a recurrent node's initial states, an integer constant such as sequence lengths (fed in its
+ * own type). */
+interface LayerParts {
+  fed: string[];
+  constants: OnnxTensor[];
 }
 
-/** Those inputs' values on (at most 4 batches of) the reference data. */
-async function captureInputs(model: Model, choice: LayerChoice, ref: Reference): Promise<Record<string, HostTensor>[]> {
-  const xs = runtimeInputs(model, choice.layer);
+function layerParts(model: Model, layer: WeightLayer): LayerParts {
+  const node = floatLayerNode(layer);
+  const weight = node.inputs[layer.weightInput];
+  const parts: LayerParts = { fed: [], constants: [] };
+  for (const v of node.inputs) {
+    if (!v || v === weight) continue;
+    const src = constantSource(model.graph, v);
+    const c = src && (src.dequantize || isFloatType(src.tensor.dtype)) ? constantFloat(model.graph, v) : undefined;
+    if (c) parts.constants.push({ name: v, dtype: 'float32', dims: c.dims, data: c.data, encoding: 'raw' });
+    else parts.fed.push(v);
+  }
+  return parts;
+}
+
+/** The fed inputs' values on (at most 4 batches of) the reference data. */
+async function captureInputs(model: Model, parts: LayerParts, ref: Reference): Promise<Record<string, HostTensor>[]> {
+  const xs = parts.fed;
   const session = await createOrtSession(encodeModelInline(withOutputs(model, xs)), { threads: 0 });
   try {
     const out: Record<string, HostTensor>[] = [];

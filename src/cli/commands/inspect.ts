@@ -13,11 +13,12 @@ export type InspectArgs = CommandArgs<typeof POSITIONALS, typeof INSPECT_OPTIONS
 
 export async function runInspect(args: InspectArgs, ctx: Ctx): Promise<number> {
   const { inspectWithSensitivity } = await import('../../pipeline/inspect.js');
+  const { sensitivityProgress } = await import('../../tbn/sensitivity.js');
   if (args.sensitivity && !args.data) throw new UsageError('--sensitivity needs --data');
   const report = await withProgress(ctx.ui, 'inspecting', (progress) =>
     inspectWithSensitivity(args.model, {
       minParams: args.minParams,
-      sensitivity: args.sensitivity ? { ...args, data: args.data!, onLayer: (d, t, n) => progress.update(d < t ? `sensitivity: layer ${d + 1}/${t} ${n}` : `sensitivity: ${t} layers measured`) } : undefined,
+      sensitivity: args.sensitivity ? { ...args, data: args.data!, onLayer: (d, t, n) => progress.update(sensitivityProgress(d, t, n)) } : undefined,
     }),
   );
   if (ctx.ui.json) ctx.ui.out(JSON.stringify(report, null, 2));

@@ -57,6 +57,9 @@ function sample(): Model {
   );
 }
 
+/** Every field of a model, typed arrays included, as text: what "not modified" compares. */
+const snapshot = (m: Model) => JSON.stringify(m, (_, v) => (ArrayBuffer.isView(v) ? Array.from(v as Float32Array) : typeof v === 'bigint' ? String(v) : v));
+
 /** The model with the named tensors' values rounded to float16 and kept in float32. */
 function roundedInPlace(m: Model, names: string[]): Model {
   const round = (t: OnnxTensor): OnnxTensor => ({ ...t, data: Float32Array.from(t.data as Float32Array, (v) => halfToFloat(floatToHalf(v))) });
@@ -74,7 +77,7 @@ function roundedInPlace(m: Model, names: string[]): Model {
 describe('storeFloat16', () => {
   it('stores parameters as float16 behind a Cast; onnxruntime computes the rounded model exactly', async () => {
     const original = sample();
-    const before = JSON.stringify(original, (_, v) => (ArrayBuffer.isView(v) ? Array.from(v as Float32Array) : typeof v === 'bigint' ? String(v) : v));
+    const before = snapshot(original);
     const { model: half, stored, kept, bytesSaved } = storeFloat16(original, new Set(['exact']));
     expect(stored.sort()).toEqual(['W', 'W2', 'bias', 'c']);
     expect(bytesSaved).toBe(2 * (512 + 16 + 16 + 16));
@@ -88,7 +91,7 @@ describe('storeFloat16', () => {
     // Readers keep their inputs: the Cast gives back the old name.
     expect(half.graph.nodes.filter((n) => n.opType === 'Cast').map((n) => n.outputs[0]).sort()).toEqual(['W', 'W2', 'bias', 'c']);
     expect(half.graph.nodes.find((n) => n.name === 'matmul')!.inputs).toEqual(['x', 'W']);
-    expect(JSON.stringify(original, (_, v) => (ArrayBuffer.isView(v) ? Array.from(v as Float32Array) : typeof v === 'bigint' ? String(v) : v))).toBe(before);
+    expect(snapshot(original)).toBe(before);
 
     for (const sign of [1, -1]) {
       const feeds = syntheticInputs(original, { batch: 2, seed: 3 });
