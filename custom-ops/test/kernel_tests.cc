@@ -217,6 +217,9 @@ void conv_case(Rng &r, int c) {
     xs[2 + s] = r.range(1, 11), ws_[2 + s] = r.range(1, 3), st[s] = r.range(1, 2), dl[s] = r.range(1, 2);
     pads[s] = r.range(0, 2), pads[spatial + s] = r.range(0, 2);
   }
+  // one case in four has wide rows: the row copies work in 8- and 16-float chunks (a stride-2
+  // row of under 32 floats never reaches a second chunk)
+  if (r.next() % 4 == 0) xs[1 + spatial] = r.range(30, 70);
   const tbn_auto_pad ap = static_cast<tbn_auto_pad>(r.next() % 4);
   tbn_conv_geom g;
   if (r.next() % 3 == 0) {  // a product over positions: 1×1, stride 1, no pads (the no-copy and dense paths)

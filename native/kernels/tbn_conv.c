@@ -238,6 +238,10 @@ static void copy_row(const conv_ctx *c, const float *src, float *ch_base, int64_
   int64_t pw, j;
   /* stride 1: the row in place; else the padded row (sw·wph columns), then its phases. wph is
    * the padded width rounded up to sw, so the right pad is never negative. */
+  if (p->sw == 2 && p->mk->pad_split2) {
+    p->mk->pad_split2(d0, d0 + plane, src, pl, wd, p->wph);
+    return;
+  }
   p->mk->pad_row(p->sw == 1 ? d0 : pr, src, pl, wd, p->sw * p->wph - pl - wd);
   if (p->sw == 1) return;
   if (p->sw == 2) {
@@ -375,11 +379,12 @@ static void block_segments(const conv_ctx *c, int64_t f0, segments *sg) {
   const tbn_conv_geom *g = c->g;
   const int pb = c->p.mk->conv_pb;
   const int64_t pitch = c->p.pitch;
-  int64_t v = 0;
+  int64_t v = 0, oh = f0 / pitch, ow = f0 - oh * pitch;
   sg->n = 0;
   sg->count = c->p.npos - f0 < pb ? c->p.npos - f0 : pb;
-  while (v < sg->count) {
-    const int64_t f = f0 + v, oh = f / pitch, ow = f - oh * pitch;
+  /* one division per block: every run after the first starts a grid row (a division per run
+   * was half the store's time on a 1×1 conv at batch 1) */
+  for (; v < sg->count; oh++, ow = 0) {
     int64_t len = pitch - ow;
     if (len > sg->count - v) len = sg->count - v;
     if (ow < g->out[1]) {
@@ -428,12 +433,13 @@ static int store_block_last(const conv_ctx *c, int64_t n, int64_t gr, const int6
   const int64_t c0 = gr * c->p.ocg, c1 = c0 + c->p.ocg, plane = g->out[0] * g->out[1];
   const int reuse = m->mode == TBN_MODE_OUT_REUSE;
   const int64_t step = reuse ? m->ro : c1; /* between the copies of a row */
-  const int64_t first = reuse ? tbn_conv_first_channel(c0, m->ro, rows[0]) : rows[0];
+  const int64_t c0r = reuse ? c0 % m->ro : 0;
+  const int64_t first = reuse ? tbn_conv_first_channel_r(c0, c0r, m->ro, rows[0]) : rows[0];
   float buf[TBN_EXP_ROWS * MAX_PB], rbuf[TBN_EXP_ROWS * MAX_PB];
   int64_t oc0;
   int jj, k;
   for (jj = 1; jj < jn; jj++)
-    if ((reuse ? tbn_conv_first_channel(c0, m->ro, rows[jj]) : rows[jj]) != first + jj) return 0;
+    if ((reuse ? tbn_conv_first_channel_r(c0, c0r, m->ro, rows[jj]) : rows[jj]) != first + jj) return 0;
   for (oc0 = first; oc0 < c1; oc0 += step)
     if (oc0 + jn > c1) return 0; /* a copy some rows have and others not */
   for (oc0 = first; oc0 < c1; oc0 += step) {
@@ -465,6 +471,8 @@ static void store(const conv_ctx *c, int64_t n, int64_t gr, int64_t f0, const in
   const tbn_post *post = &c->post;
   const int pb = c->p.mk->conv_pb;
   const int64_t c0 = gr * c->p.ocg, c1 = c0 + c->p.ocg, plane = g->out[0] * g->out[1];
+  const int reuse = m->mode == TBN_MODE_OUT_REUSE;
+  const int64_t c0r = reuse ? c0 % m->ro : 0;
   float buf[MAX_PB], s[TBN_MAX_STORE], b[TBN_MAX_STORE];
   float *y[TBN_MAX_STORE];
   const float *r[TBN_MAX_STORE];
@@ -474,7 +482,7 @@ static void store(const conv_ctx *c, int64_t n, int64_t gr, int64_t f0, const in
   if (g->channels_last) contiguous = store_block_last(c, n, gr, rows, jn, tile, &sg);
   for (jj = 0; jj < jn; jj++) {
     int64_t oc = rows[jj], step = 1, last = rows[jj] + 1;
-    if (m->mode == TBN_MODE_OUT_REUSE) oc = tbn_conv_first_channel(c0, m->ro, rows[jj]), step = m->ro, last = c1;
+    if (reuse) oc = tbn_conv_first_channel_r(c0, c0r, m->ro, rows[jj]), step = m->ro, last = c1;
     if (g->channels_last) {
       if (!contiguous) for (; oc < last; oc += step) store_channel_last(c, n, oc, tile + jj * pb, &sg, buf);
       continue;

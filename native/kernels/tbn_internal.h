@@ -211,6 +211,10 @@ typedef struct tbn_micro {
    * Rows of small maps are a few floats: the memset, memcpy, memset per row this replaces were
    * a third of the input copy's time on the fixture CNN. */
   void (*pad_row)(float *d, const float *src, int64_t pl, int64_t wd, int64_t right);
+  /* Optional (NULL: pad_row, then deinterleave2): both in one pass, the padded row never
+   * written. even[j] = P[2j], odd[j] = P[2j + 1] for j < n, where P[i] = src[i − pl] for
+   * pl ≤ i < pl + wd, else 0 (the stride-2 copy was a third of a strided conv's time). */
+  void (*pad_split2)(float *even, float *odd, const float *src, int64_t pl, int64_t wd, int64_t n);
 } tbn_micro;
 
 void tbn_deinterleave2_portable(const float *src, int64_t n, float *even, float *odd);

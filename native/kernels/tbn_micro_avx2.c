@@ -354,4 +354,4 @@ static void pad_row_avx2(float *d, const float *src, int64_t pl, int64_t wd, int
   }
 }
 
-const tbn_micro tbn_micro_avx2 = {panel_avx2, gemv_avx2, conv_avx2, 0, 0, 0, 0, A_NB, 4, A_JB, A_PB, act_avx2, affine_act_avx2, store_segments_avx2, post_block_avx2, tbn_transpose_x86, deinterleave2_avx2, 0, pad_row_avx2};
+const tbn_micro tbn_micro_avx2 = {panel_avx2, gemv_avx2, conv_avx2, 0, 0, 0, 0, A_NB, 4, A_JB, A_PB, act_avx2, affine_act_avx2, store_segments_avx2, post_block_avx2, tbn_transpose_x86, deinterleave2_avx2, 0, pad_row_avx2, 0};

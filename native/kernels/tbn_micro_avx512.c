@@ -418,4 +418,24 @@ static void pad_row_avx512(float *d, const float *src, int64_t pl, int64_t wd, i
 }
 
 /* No FMA panel or bit-row kernel: the table-lookup kernels cover every batch size. */
-const tbn_micro tbn_micro_avx512 = {0, 0, conv_avx512, conv_short_avx512, lut_avx512, vlut_tables_avx512, vlut_avx512, 0, 0, X_JB, X_PB, act_avx512, affine_act_avx512, store_segments_avx512, post_block_avx512, tbn_transpose_x86, deinterleave2_avx512, 16, pad_row_avx512};
+/* Lanes l of src[s + l] that lie in [0, wd), zero elsewhere (s may be negative: the left pad). */
+static inline __m512 padded16(const float *src, int64_t s, int64_t wd) {
+  const int64_t lo = s < 0 ? -s : 0, hi = wd - s < 16 ? wd - s : 16;
+  if (hi <= lo) return _mm512_setzero_ps();
+  if (lo == 0) return _mm512_maskz_loadu_ps(low_mask(hi), src + s);
+  return _mm512_maskz_expandloadu_ps((__mmask16)(low_mask(hi) & ~low_mask(lo)), src + s + lo);
+}
+
+static void pad_split2_avx512(float *even, float *odd, const float *src, int64_t pl, int64_t wd, int64_t n) {
+  const __m512i ie = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+  const __m512i io = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
+  int64_t j;
+  for (j = 0; j < n; j += 16) {
+    const __m512 a = padded16(src, 2 * j - pl, wd), b = padded16(src, 2 * j + 16 - pl, wd);
+    const __mmask16 m = low_mask(n - j);
+    _mm512_mask_storeu_ps(even + j, m, _mm512_permutex2var_ps(a, ie, b));
+    _mm512_mask_storeu_ps(odd + j, m, _mm512_permutex2var_ps(a, io, b));
+  }
+}
+
+const tbn_micro tbn_micro_avx512 = {0, 0, conv_avx512, conv_short_avx512, lut_avx512, vlut_tables_avx512, vlut_avx512, 0, 0, X_JB, X_PB, act_avx512, affine_act_avx512, store_segments_avx512, post_block_avx512, tbn_transpose_x86, deinterleave2_avx512, 16, pad_row_avx512, pad_split2_avx512};

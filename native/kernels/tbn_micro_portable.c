@@ -67,4 +67,4 @@ static void conv_portable(const float *w, int64_t kn, const float *src, const in
   for (j = 0; j < jb; j++) memcpy(out + j * P_PB, acc[j], sizeof(float) * P_PB);
 }
 
-const tbn_micro tbn_micro_portable = {panel_portable, gemv_portable, conv_portable, 0, 0, 0, 0, P_NB, 4, P_JB, P_PB, tbn_act_portable, tbn_affine_act_portable, tbn_store_segments_portable, tbn_post_block_portable, tbn_transpose_portable, tbn_deinterleave2_portable, 0, tbn_pad_row_portable};
+const tbn_micro tbn_micro_portable = {panel_portable, gemv_portable, conv_portable, 0, 0, 0, 0, P_NB, 4, P_JB, P_PB, tbn_act_portable, tbn_affine_act_portable, tbn_store_segments_portable, tbn_post_block_portable, tbn_transpose_portable, tbn_deinterleave2_portable, 0, tbn_pad_row_portable, 0};
