@@ -236,12 +236,12 @@ static void copy_row(const conv_ctx *c, const float *src, float *ch_base, int64_
   const int64_t wd = c->g->in[1], pl = c->g->pad0[1], plane = p->hph * p->wph;
   float *d0 = ch_base + ph * p->sw * plane + i * p->wph;
   int64_t pw, j;
-  /* stride 1: the row in place; else the padded row (sw·wph columns), then its phases. wph is
-   * the padded width rounded up to sw, so the right pad is never negative. */
   if (p->sw == 2 && p->mk->pad_split2) {
     p->mk->pad_split2(d0, d0 + plane, src, pl, wd, p->wph);
     return;
   }
+  /* stride 1: the row in place; else the padded row (sw·wph columns), then its phases. wph is
+   * the padded width rounded up to sw, so the right pad is never negative. */
   p->mk->pad_row(p->sw == 1 ? d0 : pr, src, pl, wd, p->sw * p->wph - pl - wd);
   if (p->sw == 1) return;
   if (p->sw == 2) {
@@ -382,8 +382,7 @@ static void block_segments(const conv_ctx *c, int64_t f0, segments *sg) {
   int64_t v = 0, oh = f0 / pitch, ow = f0 - oh * pitch;
   sg->n = 0;
   sg->count = c->p.npos - f0 < pb ? c->p.npos - f0 : pb;
-  /* one division per block: every run after the first starts a grid row (a division per run
-   * was half the store's time on a 1×1 conv at batch 1) */
+  /* every run after the first starts a grid row: one division per block */
   for (; v < sg->count; oh++, ow = 0) {
     int64_t len = pitch - ow;
     if (len > sg->count - v) len = sg->count - v;

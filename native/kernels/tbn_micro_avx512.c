@@ -417,7 +417,6 @@ static void pad_row_avx512(float *d, const float *src, int64_t pl, int64_t wd, i
   }
 }
 
-/* No FMA panel or bit-row kernel: the table-lookup kernels cover every batch size. */
 /* Lanes l of src[s + l] that lie in [0, wd), zero elsewhere (s may be negative: the left pad). */
 static inline __m512 padded16(const float *src, int64_t s, int64_t wd) {
   const int64_t lo = s < 0 ? -s : 0, hi = wd - s < 16 ? wd - s : 16;
@@ -438,4 +437,5 @@ static void pad_split2_avx512(float *even, float *odd, const float *src, int64_t
   }
 }
 
+/* No FMA panel or bit-row kernel: the table-lookup kernels cover every batch size. */
 const tbn_micro tbn_micro_avx512 = {0, 0, conv_avx512, conv_short_avx512, lut_avx512, vlut_tables_avx512, vlut_avx512, 0, 0, X_JB, X_PB, act_avx512, affine_act_avx512, store_segments_avx512, post_block_avx512, tbn_transpose_x86, deinterleave2_avx512, 16, pad_row_avx512, pad_split2_avx512};
