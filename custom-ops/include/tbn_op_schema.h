@@ -3,12 +3,13 @@
  * this file and fails when a name, an input order, an attribute or a default differs.
  * Lists are comma-separated, in order. Version 2 appends the fused epilogue to TbnGemm,
  * TbnMatMul and TbnConv (optional inputs scale, shift, residual; attributes activation,
- * activation_alpha, activation_beta) and adds TbnConvNhwc (TbnConv on channels-last tensors). */
+ * activation_alpha, activation_beta) and adds TbnConvNhwc (TbnConv on channels-last tensors).
+ * Version 3 adds TbnConvMaxPool (TbnConv and its epilogue, then MaxPool: attributes pool_*). */
 #ifndef TBN_OP_SCHEMA_H
 #define TBN_OP_SCHEMA_H
 
 #define TBN_DOMAIN "ai.tbn"
-#define TBN_OPSET_VERSION 2
+#define TBN_OPSET_VERSION 3
 /* Oldest op version the library reads (files written before the fused epilogue). */
 #define TBN_OPSET_VERSION_MIN 1
 
@@ -17,18 +18,21 @@
 #define TBN_OP_MATMUL "TbnMatMul"
 #define TBN_OP_CONV "TbnConv"
 #define TBN_OP_CONV_NHWC "TbnConvNhwc"
+#define TBN_OP_CONV_MAX_POOL "TbnConvMaxPool"
 
 #define TBN_DECODE_INPUTS "bits,scales"
 #define TBN_GEMM_INPUTS "A,bits,scales,C,scale,shift,residual"
 #define TBN_MATMUL_INPUTS "A,bits,scales,scale,shift,residual"
 #define TBN_CONV_INPUTS "X,bits,scales,B,scale,shift,residual"
 #define TBN_CONV_NHWC_INPUTS "X,bits,scales,B,scale,shift,residual"
+#define TBN_CONV_MAX_POOL_INPUTS "X,bits,scales,B,scale,shift,residual"
 
 #define TBN_DECODE_OUTPUTS "W"
 #define TBN_GEMM_OUTPUTS "Y"
 #define TBN_MATMUL_OUTPUTS "Y"
 #define TBN_CONV_OUTPUTS "Y"
 #define TBN_CONV_NHWC_OUTPUTS "Y"
+#define TBN_CONV_MAX_POOL_OUTPUTS "Y"
 
 /* Input positions shared by every op: the tile bits (uint8) and the scales (the op's float type
  * T, like every other input and the output: float, float16 or bfloat16). */
@@ -57,6 +61,10 @@
 #define TBN_ATTR_ACTIVATION "activation"
 #define TBN_ATTR_ACTIVATION_ALPHA "activation_alpha"
 #define TBN_ATTR_ACTIVATION_BETA "activation_beta"
+#define TBN_ATTR_POOL_KERNEL_SHAPE "pool_kernel_shape"
+#define TBN_ATTR_POOL_STRIDES "pool_strides"
+#define TBN_ATTR_POOL_PADS "pool_pads"
+#define TBN_ATTR_POOL_CEIL_MODE "pool_ceil_mode"
 
 /* name:KIND[=default] per op; an attribute without a default is always written by tbn. */
 #define TBN_DECODE_ATTRS "weight_shape:INTS,p:INT,tile_axis:INT=0"
@@ -70,6 +78,10 @@
 #define TBN_CONV_NHWC_ATTRS                                                                              \
   "weight_shape:INTS,p:INT,tile_axis:INT=0,auto_pad:STRING=NOTSET,dilations:INTS,group:INT=1,kernel_shape:INTS," \
   "pads:INTS,strides:INTS,activation:INT=0,activation_alpha:FLOAT,activation_beta:FLOAT"
+#define TBN_CONV_MAX_POOL_ATTRS                                                                          \
+  "weight_shape:INTS,p:INT,tile_axis:INT=0,auto_pad:STRING=NOTSET,dilations:INTS,group:INT=1,kernel_shape:INTS," \
+  "pads:INTS,strides:INTS,activation:INT=0,activation_alpha:FLOAT,activation_beta:FLOAT,"                 \
+  "pool_kernel_shape:INTS,pool_strides:INTS,pool_pads:INTS,pool_ceil_mode:INT=0"
 
 /* activation codes (tbn_act in tbn_kernels.h); LeakyRelu reads activation_alpha, Clip reads
  * activation_alpha (min) and activation_beta (max). */
@@ -83,5 +95,6 @@
 #define TBN_DEFAULT_AUTO_PAD "NOTSET"
 #define TBN_DEFAULT_GROUP 1
 #define TBN_DEFAULT_ACTIVATION 0
+#define TBN_DEFAULT_POOL_CEIL_MODE 0
 
 #endif

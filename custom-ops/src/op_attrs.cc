@@ -67,7 +67,8 @@ EpilogueAttrs::EpilogueAttrs(const OrtKernelInfo *info, const std::string &op) {
 }
 
 EpilogueInputs epilogue_inputs(const EpilogueAttrs &a, OrtKernelContext *ctx, size_t first, int64_t channels,
-                               const std::vector<int64_t> &ydims, ONNXTensorElementDataType type, bool host) {
+                               const std::vector<int64_t> &ydims, ONNXTensorElementDataType type, bool host,
+                               const char *of) {
   EpilogueInputs r;
   r.type = type;
   r.e.act = a.act, r.e.alpha = a.alpha, r.e.beta = a.beta;
@@ -78,7 +79,7 @@ EpilogueInputs epilogue_inputs(const EpilogueAttrs &a, OrtKernelContext *ctx, si
   if (has_res) {
     require_type(res, type, "residual");
     if (res.numel() != 1 && res.dims != ydims)
-      fail("residual " + dims_str(res.dims) + " must have Y's shape " + dims_str(ydims) + " or be one value");
+      fail("residual " + dims_str(res.dims) + " must have " + of + " " + dims_str(ydims) + " or be one value");
     r.residual = res.data, r.residual_len = res.numel();
     if (res.numel() == 1 && host) to_float(res.data, type, &r.e.add, 1), r.residual = nullptr, r.residual_len = 0;
   }
@@ -171,8 +172,27 @@ DenseInputs dense_inputs(const DenseAttrs &d, OrtKernelContext *ctx) {
   return r;
 }
 
-ConvAttrs::ConvAttrs(const OrtKernelInfo *info, bool nhwc)
-    : tile(info, nhwc ? TBN_OP_CONV_NHWC : TBN_OP_CONV), channels_last(nhwc), epi(info, tile.op), spatial(spatial_of(tile)) {
+namespace {
+PoolAttrs pool_attrs(const OrtKernelInfo *info, size_t s) {
+  PoolAttrs p;
+  p.on = true;
+  if (!ints_attr(info, TBN_ATTR_POOL_KERNEL_SHAPE, s, 1, &p.kernel)) fail("pool_kernel_shape is missing");
+  p.has_strides = ints_attr(info, TBN_ATTR_POOL_STRIDES, s, 1, &p.strides);
+  p.has_pads = ints_attr(info, TBN_ATTR_POOL_PADS, 2 * s, 0, &p.pads);
+  const int64_t default_ceil = TBN_DEFAULT_POOL_CEIL_MODE;
+  const int64_t ceil_mode = attr_int(info, TBN_ATTR_POOL_CEIL_MODE, &default_ceil);
+  if (ceil_mode != 0 && ceil_mode != 1) fail("pool_ceil_mode = " + std::to_string(ceil_mode) + " must be 0 or 1");
+  p.ceil_mode = static_cast<int>(ceil_mode);
+  for (size_t i = 0; p.has_pads && i < 2 * s; i++)
+    if (p.pads[i] >= p.kernel[i % s])
+      fail("pool_pads " + dims_str(p.pads) + " must be smaller than pool_kernel_shape " + dims_str(p.kernel));
+  return p;
+}
+}  // namespace
+
+ConvAttrs::ConvAttrs(const OrtKernelInfo *info, bool nhwc, bool max_pool)
+    : tile(info, nhwc ? TBN_OP_CONV_NHWC : max_pool ? TBN_OP_CONV_MAX_POOL : TBN_OP_CONV), channels_last(nhwc),
+      epi(info, tile.op), spatial(spatial_of(tile)) {
   if (channels_last && spatial != 2) fail("weight_shape " + dims_str(tile.shape) + " must be 4-D (TbnConvNhwc is 2-D)");
   const int64_t default_group = TBN_DEFAULT_GROUP;
   const size_t s = static_cast<size_t>(spatial);
@@ -190,6 +210,7 @@ ConvAttrs::ConvAttrs(const OrtKernelInfo *info, bool nhwc)
     for (size_t i = 0; i < s; i++)
       if (kernel[i] != tile.shape[2 + i])
         fail("kernel_shape " + dims_str(kernel) + " does not match weight_shape " + dims_str(tile.shape));
+  if (max_pool) pool = pool_attrs(info, s);
 }
 
 bool ConvAttrs::dense_product() const {
@@ -234,6 +255,16 @@ ConvInputs conv_inputs(const ConvAttrs &c, OrtKernelContext *ctx) {
     r.ydims = {r.g.n, r.g.oc};
     if (c.spatial == 2) r.ydims.push_back(r.g.out[0]);
     r.ydims.push_back(r.g.out[1]);
+  }
+  if (c.pool.on) {
+    const PoolAttrs &p = c.pool;
+    const tbn_status ps = tbn_pool_geometry(c.spatial, r.ydims.data(), p.kernel.data(), p.has_strides ? p.strides.data() : nullptr,
+                                            p.has_pads ? p.pads.data() : nullptr, p.ceil_mode, &r.pool);
+    if (ps != TBN_OK)
+      fail("the conv's output " + dims_str(r.ydims) + " with pool_kernel_shape " + dims_str(p.kernel) + ": " + tbn_status_str(ps));
+    r.pooled_dims = {r.g.n, r.g.oc};
+    if (c.spatial == 2) r.pooled_dims.push_back(r.pool.out[0]);
+    r.pooled_dims.push_back(r.pool.out[1]);
   }
   return r;
 }

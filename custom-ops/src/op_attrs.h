@@ -35,8 +35,10 @@ struct EpilogueInputs {
   void widen(void *scratch);
   const tbn_epilogue *get() const;
 };
+// ydims: the layer's own output, which the residual must match (`of` names it in the error).
 EpilogueInputs epilogue_inputs(const EpilogueAttrs &a, OrtKernelContext *ctx, size_t first, int64_t channels,
-                               const std::vector<int64_t> &ydims, ONNXTensorElementDataType type, bool host = true);
+                               const std::vector<int64_t> &ydims, ONNXTensorElementDataType type, bool host = true,
+                               const char *of = "Y's shape");
 
 // TbnGemm (gemm = true) and TbnMatMul: y = alpha · A' · W' + beta · C with W from the tile.
 struct DenseAttrs {
@@ -63,12 +65,22 @@ struct DenseInputs {
 };
 DenseInputs dense_inputs(const DenseAttrs &d, OrtKernelContext *ctx);
 
-// TbnConv and TbnConvNhwc (channels_last: X [N, H, W, C], Y [N, OH, OW, OC], 2-D only).
+// TbnConvMaxPool's MaxPool, applied to the conv's NCHW output after the epilogue.
+struct PoolAttrs {
+  bool on = false;
+  std::vector<int64_t> kernel, strides, pads;
+  bool has_strides = false, has_pads = false;
+  int ceil_mode = 0;
+};
+
+// TbnConv, TbnConvNhwc (channels_last: X [N, H, W, C], Y [N, OH, OW, OC], 2-D only) and
+// TbnConvMaxPool (max_pool: TbnConv, then the pool).
 struct ConvAttrs {
-  ConvAttrs(const OrtKernelInfo *info, bool channels_last = false);
+  ConvAttrs(const OrtKernelInfo *info, bool channels_last = false, bool max_pool = false);
   TileAttrs tile;
   bool channels_last = false;
   EpilogueAttrs epi;
+  PoolAttrs pool;
   int spatial = 0;
   int64_t group = 1;
   tbn_auto_pad auto_pad = TBN_PAD_NOTSET;
@@ -85,8 +97,12 @@ struct ConvInputs {
   ONNXTensorElementDataType type = ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;
   const float *bias = nullptr;
   tbn_conv_geom g{};
-  std::vector<int64_t> ydims;
+  std::vector<int64_t> ydims;  // the conv's output (the epilogue's residual has these dims)
+  tbn_pool_geom pool{};        // TbnConvMaxPool: the pool on ydims, and Y's dims
+  std::vector<int64_t> pooled_dims;
 };
 ConvInputs conv_inputs(const ConvAttrs &c, OrtKernelContext *ctx);
+// What the epilogue's residual must match, for its error: Y, or (TbnConvMaxPool) the conv's output.
+inline const char *epilogue_shape(const ConvAttrs &c) { return c.pool.on ? "the conv output's shape" : "Y's shape"; }
 
 }  // namespace tbn

@@ -1,5 +1,6 @@
-// op_conv.cc — TbnConv: ONNX Conv (1-D or 2-D, NCHW) whose weight is the tile, and TbnConvNhwc,
-// the same on channels-last tensors (2-D). Attribute lengths and ranges are checked at
+// op_conv.cc — TbnConv: ONNX Conv (1-D or 2-D, NCHW) whose weight is the tile, TbnConvNhwc,
+// the same on channels-last tensors (2-D), and TbnConvMaxPool, TbnConv then MaxPool (the conv
+// runs into workspace scratch, the pool into Y). Attribute lengths and ranges are checked at
 // creation; the geometry against X at each run. Version 2: the fused epilogue per channel.
 // float16/bfloat16: X, B and the epilogue inputs are converted to float into the run's
 // workspace, the float kernel runs into float scratch and Y is rounded back (float_types.h);
@@ -10,16 +11,17 @@
 
 namespace tbn {
 
-ConvKernel::ConvKernel(const OrtKernelInfo *info, bool channels_last)
-    : c_(info, channels_last),
+ConvKernel::ConvKernel(const OrtKernelInfo *info, bool channels_last, bool max_pool)
+    : c_(info, channels_last, max_pool),
       weight_(info, c_.tile, c_.tile.shape[0], c_.tile.numel / c_.tile.shape[0], 1, TBN_INPUT_BITS,
               c_.dense_product() ? TBN_USE_DENSE : TBN_USE_CONV) {}
 
 void ConvKernel::compute(OrtKernelContext *ctx) const {
   const ConvInputs in = conv_inputs(c_, ctx);
   const tbn_conv_geom &g = in.g;
-  EpilogueInputs epi = epilogue_inputs(c_.epi, ctx, TBN_INPUT_EPILOGUE_CONV, g.oc, in.ydims, in.type);
-  const TensorView y = output(ctx, 0, in.ydims);
+  EpilogueInputs epi = epilogue_inputs(c_.epi, ctx, TBN_INPUT_EPILOGUE_CONV, g.oc, in.ydims, in.type, true, epilogue_shape(c_));
+  const bool pooled = c_.pool.on;
+  const TensorView y = output(ctx, 0, pooled ? in.pooled_dims : in.ydims);
   if (g.n == 0) return;
   std::unique_ptr<MatrixPlan> local;
   const tbn_matrix *m = weight_.get(ctx, &local);
@@ -32,7 +34,8 @@ void ConvKernel::compute(OrtKernelContext *ctx) const {
   const size_t narrow_bytes = narrow ? float_scratch_bytes(x_len) + float_scratch_bytes(g.oc) +
                                            float_scratch_bytes(y_len) + epi.widen_bytes()
                                      : 0;
-  const WorkspacePool::Lease ws = shared_workspaces().acquire(ws_bytes + narrow_bytes);
+  const size_t pool_bytes = pooled ? float_scratch_bytes(y_len) : 0;
+  const WorkspacePool::Lease ws = shared_workspaces().acquire(ws_bytes + narrow_bytes + pool_bytes);
   const float *x = static_cast<const float *>(in.x.data), *bias = in.bias;
   float *out = static_cast<float *>(y.data);
   if (narrow) {
@@ -44,8 +47,10 @@ void ConvKernel::compute(OrtKernelContext *ctx) const {
     epi.widen(out + float_scratch_bytes(y_len) / sizeof(float));
     x = xf;
   }
-  check(tbn_conv_run(m, &g, x, bias, epi.get(), out, ws.data(), bytes, &par), c_.tile.op);
-  if (narrow) from_float(out, in.type, y.data, y_len);
+  float *conv_out = pooled ? reinterpret_cast<float *>(static_cast<unsigned char *>(ws.data()) + ws_bytes + narrow_bytes) : out;
+  check(tbn_conv_run(m, &g, x, bias, epi.get(), conv_out, ws.data(), bytes, &par), c_.tile.op);
+  if (pooled) check(tbn_maxpool_run(&in.pool, conv_out, out, &par), c_.tile.op);
+  if (narrow) from_float(out, in.type, y.data, y.numel());
 }
 
 }  // namespace tbn

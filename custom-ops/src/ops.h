@@ -34,7 +34,7 @@ class DenseKernel {
 
 class ConvKernel {
  public:
-  explicit ConvKernel(const OrtKernelInfo *info, bool channels_last = false);
+  explicit ConvKernel(const OrtKernelInfo *info, bool channels_last = false, bool max_pool = false);
   void compute(OrtKernelContext *ctx) const;
 
  private:

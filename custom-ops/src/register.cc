@@ -72,29 +72,33 @@ DenseKernel *make_gemm(const OrtKernelInfo *info) { return new DenseKernel(info,
 DenseKernel *make_matmul(const OrtKernelInfo *info) { return new DenseKernel(info, false); }
 ConvKernel *make_conv(const OrtKernelInfo *info) { return new ConvKernel(info); }
 ConvKernel *make_conv_nhwc(const OrtKernelInfo *info) { return new ConvKernel(info, true); }
+ConvKernel *make_conv_max_pool(const OrtKernelInfo *info) { return new ConvKernel(info, false, true); }
 
-// The ops for one float type T on one EP. Every op but TbnConvNhwc (since version 2) serves
-// versions 1 and 2; version 1 nodes simply have no epilogue inputs or attributes.
+// The ops for one float type T on one EP. Every op serves the versions from its first
+// (TbnConvNhwc 2, TbnConvMaxPool 3, the others 1) to TBN_OPSET_VERSION; version 1 nodes simply
+// have no epilogue inputs or attributes.
 template <typename Decode, typename Dense, typename Conv>
 struct OpSet {
   OpDef<Decode> decode;
   OpDef<Dense> gemm, matmul;
-  OpDef<Conv> conv, conv_nhwc;
+  OpDef<Conv> conv, conv_nhwc, conv_max_pool;
   OpSet(Decode *(*d)(const OrtKernelInfo *), Dense *(*g)(const OrtKernelInfo *), Dense *(*m)(const OrtKernelInfo *),
-        Conv *(*c)(const OrtKernelInfo *), Conv *(*c_nhwc)(const OrtKernelInfo *), ONNXTensorElementDataType t,
-        const char *ep = nullptr)
+        Conv *(*c)(const OrtKernelInfo *), Conv *(*c_nhwc)(const OrtKernelInfo *), Conv *(*c_pool)(const OrtKernelInfo *),
+        ONNXTensorElementDataType t, const char *ep = nullptr)
       : decode(TBN_OP_DECODE, 2, d, t, ep), gemm(TBN_OP_GEMM, 7, g, t, ep), matmul(TBN_OP_MATMUL, 6, m, t, ep),
-        conv(TBN_OP_CONV, 7, c, t, ep), conv_nhwc(TBN_OP_CONV_NHWC, 7, c_nhwc, t, ep, 2) {}
+        conv(TBN_OP_CONV, 7, c, t, ep), conv_nhwc(TBN_OP_CONV_NHWC, 7, c_nhwc, t, ep, 2),
+        conv_max_pool(TBN_OP_CONV_MAX_POOL, 7, c_pool, t, ep, 3) {}
   void collect(std::vector<const OrtCustomOp *> *out) const {
     out->insert(out->end(), {&decode, &gemm, &matmul, &conv});
     if (conv_nhwc.make) out->push_back(&conv_nhwc);
+    if (conv_max_pool.make) out->push_back(&conv_max_pool);
   }
 };
 
 using CpuOps = OpSet<DecodeKernel, DenseKernel, ConvKernel>;
-const CpuOps kCpuOps[] = {{make_decode, make_gemm, make_matmul, make_conv, make_conv_nhwc, kFloat},
-                          {make_decode, make_gemm, make_matmul, make_conv, make_conv_nhwc, kHalf},
-                          {make_decode, make_gemm, make_matmul, make_conv, make_conv_nhwc, kBfloat16}};
+const CpuOps kCpuOps[] = {{make_decode, make_gemm, make_matmul, make_conv, make_conv_nhwc, make_conv_max_pool, kFloat},
+                          {make_decode, make_gemm, make_matmul, make_conv, make_conv_nhwc, make_conv_max_pool, kHalf},
+                          {make_decode, make_gemm, make_matmul, make_conv, make_conv_nhwc, make_conv_max_pool, kBfloat16}};
 
 #if defined(TBN_WITH_CUDA)
 constexpr const char *kCudaEp = "CUDAExecutionProvider";
@@ -102,12 +106,15 @@ TbnDecodeCuda *make_decode_cuda(const OrtKernelInfo *info) { return new TbnDecod
 TbnDenseCuda *make_gemm_cuda(const OrtKernelInfo *info) { return new TbnDenseCuda(info, true); }
 TbnDenseCuda *make_matmul_cuda(const OrtKernelInfo *info) { return new TbnDenseCuda(info, false); }
 TbnConvCuda *make_conv_cuda(const OrtKernelInfo *info) { return new TbnConvCuda(info); }
+TbnConvCuda *make_conv_max_pool_cuda(const OrtKernelInfo *info) { return new TbnConvCuda(info, true); }
 
 // No channels-last CUDA kernel: TbnConvNhwc runs on the CPU EP (onnxruntime copies its tensors).
 using CudaOps = OpSet<TbnDecodeCuda, TbnDenseCuda, TbnConvCuda>;
-const CudaOps kCudaOps[] = {{make_decode_cuda, make_gemm_cuda, make_matmul_cuda, make_conv_cuda, nullptr, kFloat, kCudaEp},
-                            {make_decode_cuda, make_gemm_cuda, make_matmul_cuda, make_conv_cuda, nullptr, kHalf, kCudaEp},
-                            {make_decode_cuda, make_gemm_cuda, make_matmul_cuda, make_conv_cuda, nullptr, kBfloat16, kCudaEp}};
+const CudaOps kCudaOps[] = {
+    {make_decode_cuda, make_gemm_cuda, make_matmul_cuda, make_conv_cuda, nullptr, make_conv_max_pool_cuda, kFloat, kCudaEp},
+    {make_decode_cuda, make_gemm_cuda, make_matmul_cuda, make_conv_cuda, nullptr, make_conv_max_pool_cuda, kHalf, kCudaEp},
+    {make_decode_cuda, make_gemm_cuda, make_matmul_cuda, make_conv_cuda, nullptr, make_conv_max_pool_cuda, kBfloat16,
+     kCudaEp}};
 #endif
 
 // One domain for every session: it must outlive them all, so it lives as long as the library

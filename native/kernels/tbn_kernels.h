@@ -192,6 +192,22 @@ tbn_status tbn_conv_workspace(const tbn_matrix *m, const tbn_conv_geom *g, size_
 tbn_status tbn_conv_run(const tbn_matrix *m, const tbn_conv_geom *g, const float *x, const float *bias,
                         const tbn_epilogue *epi, float *y, void *ws, size_t ws_bytes, const tbn_parallel *par);
 
+/* ---- MaxPool after a conv (TbnConvMaxPool, version 3): NCHW, 1-D as H = 1, dilations 1 ---- */
+typedef struct tbn_pool_geom {
+  int64_t n, c;
+  /* index 0 = H, 1 = W, as tbn_conv_geom (a 1-D pool has H = k = stride = 1, no H padding) */
+  int64_t in[2], k[2], stride[2], pad0[2], pad1[2], out[2];
+} tbn_pool_geom;
+
+/* Validates and fills g as ONNX MaxPool sizes its output (as onnxruntime does, ceil_mode
+ * included: the last window must start inside the input or its leading pad). x_shape has
+ * spatial+2 entries; kernel (spatial entries) is required, strides (spatial) and pads
+ * (2·spatial: begins then ends) may be NULL. Pads must be smaller than the kernel. */
+tbn_status tbn_pool_geometry(int spatial, const int64_t *x_shape, const int64_t *kernel, const int64_t *strides,
+                             const int64_t *pads, int ceil_mode, tbn_pool_geom *g);
+/* y [n][c][out0][out1] = the max of each window's values inside x (pads are never the max). */
+tbn_status tbn_maxpool_run(const tbn_pool_geom *g, const float *x, float *y, const tbn_parallel *par);
+
 #ifdef __cplusplus
 }
 #endif

@@ -13,7 +13,7 @@ import type { Attribute, Model, Node } from '../ir/types.js';
 import { TBN_DOMAIN, tileInputs } from '../tbn/format.js';
 import { emitterFor } from './emitters/index.js';
 import { type LGraph, type LNode, type LTensor } from './graph.js';
-import { expandChannelsLast } from './nhwc.js';
+import { expandFusedForms } from './expand.js';
 import { probeValues } from './probe.js';
 
 type Kind = 'static' | 'runtime' | 'tile';
@@ -73,7 +73,7 @@ function narrowCompute(model: Model): string | undefined {
 export async function lowerModel(source: Model, opts: LowerOptions = {}): Promise<LGraph> {
   const narrow = narrowCompute(source);
   if (narrow) throw new ExportRefused(`the model computes in ${narrow}; the C export computes in float32 (export a float32 model: compress the float32 original, or convert this one to float32 first)`);
-  const model = expandChannelsLast(source);
+  const model = expandFusedForms(source);
   const g = model.graph;
   const kinds = classify(model);
   const producer = new Map<string, number>();

@@ -6,9 +6,13 @@ import type { ElementType } from '../ir/dtype.js';
 import type { Model } from '../ir/types.js';
 
 export const TBN_DOMAIN = 'ai.tbn';
-/** Version written. 2 added the fused epilogue and TbnConvNhwc; 1 files are still read. */
-export const TBN_OPSET_VERSION = 2;
+/** Newest version: 2 added the fused epilogue and TbnConvNhwc, 3 TbnConvMaxPool; 1 files are
+ * still read. A file declares the lowest version its nodes need (tbnOpsetVersion), so a library
+ * that stops at 2 still runs the files that have no TbnConvMaxPool. */
+export const TBN_OPSET_VERSION = 3;
 export const TBN_OPSET_VERSION_MIN = 1;
+/** What tbn writes at least: the fused epilogue's inputs and attributes are version 2. */
+const TBN_OPSET_VERSION_BASE = 2;
 
 /** Lowest default-domain opset whose ops the ONNX function bodies can be written in. */
 export const MIN_FUNCTION_OPSET = 12;
@@ -51,9 +55,11 @@ export interface OpSpec {
   attrs: OpAttr[];
   /** The standard op the fused op stands for (its attributes pass through unchanged). */
   standard?: 'Gemm' | 'MatMul' | 'Conv';
+  /** First ai.tbn version with the op (1 when absent). */
+  since?: number;
 }
 
-export type TbnOpName = 'TbnDecode' | 'TbnGemm' | 'TbnMatMul' | 'TbnConv' | 'TbnConvNhwc';
+export type TbnOpName = 'TbnDecode' | 'TbnGemm' | 'TbnMatMul' | 'TbnConv' | 'TbnConvNhwc' | 'TbnConvMaxPool';
 
 /**
  * The fused epilogue (version 2) of TbnGemm, TbnMatMul and TbnConv(Nhwc):
@@ -84,6 +90,15 @@ const CONV_ATTRS: OpAttr[] = [
   { name: 'kernel_shape', kind: 'INTS' },
   { name: 'pads', kind: 'INTS' },
   { name: 'strides', kind: 'INTS' },
+];
+
+/** TbnConvMaxPool's MaxPool (2-D or 1-D like its conv; dilations 1, no Indices output): the
+ * standard MaxPool attributes, prefixed. */
+export const POOL_ATTRS: OpAttr[] = [
+  { name: 'pool_kernel_shape', kind: 'INTS' },
+  { name: 'pool_strides', kind: 'INTS' },
+  { name: 'pool_pads', kind: 'INTS' },
+  { name: 'pool_ceil_mode', kind: 'INT', default: 0 },
 ];
 
 /** Attributes every op carries: how the tile becomes a weight. */
@@ -135,9 +150,28 @@ export const OPS: Record<TbnOpName, OpSpec> = {
     inputs: ['X', 'bits', 'scales', 'B', ...EPILOGUE_INPUTS],
     outputs: ['Y'],
     standard: 'Conv',
+    since: 2,
     attrs: [...TILE_ATTRS, ...CONV_ATTRS, ...EPILOGUE_ATTRS],
   },
+  /** TbnConv and its fused epilogue, then MaxPool (NCHW): what tbn compress makes of a TbnConv
+   * whose only reader is a MaxPool, so the full-size conv output never leaves the op (and
+   * onnxruntime puts no layout reorders around a pool between two tiled convs). Since 3. */
+  TbnConvMaxPool: {
+    name: 'TbnConvMaxPool',
+    inputs: ['X', 'bits', 'scales', 'B', ...EPILOGUE_INPUTS],
+    outputs: ['Y'],
+    standard: 'Conv',
+    since: 3,
+    attrs: [...TILE_ATTRS, ...CONV_ATTRS, ...EPILOGUE_ATTRS, ...POOL_ATTRS],
+  },
 };
+
+/** The ai.tbn version a graph's nodes need (the file's opset import for the domain). */
+export function tbnOpsetVersion(nodes: readonly { domain?: string; opType: string }[]): number {
+  let v = TBN_OPSET_VERSION_BASE;
+  for (const n of nodes) if (n.domain === TBN_DOMAIN && n.opType in OPS) v = Math.max(v, OPS[n.opType as TbnOpName].since ?? 1);
+  return v;
+}
 
 /** Position of `input` among op `name`'s inputs, in the format's order. */
 export function inputIndex(name: TbnOpName, input: string): number {

@@ -8,7 +8,7 @@
 import { attr, int64Tensor, node, tensor } from '../ir/build.js';
 import type { Attribute, FunctionDef, Node } from '../ir/types.js';
 import { epilogueNodes, type EpilogueUse } from './epilogue-body.js';
-import { baseInputCount, EPILOGUE_ATTRS, EPILOGUE_INPUTS, MIN_FUNCTION_OPSET, OPS, TBN_DOMAIN, type AttrKind, type TbnOpName } from './format.js';
+import { baseInputCount, EPILOGUE_ATTRS, EPILOGUE_INPUTS, MIN_FUNCTION_OPSET, OPS, POOL_ATTRS, TBN_DOMAIN, type AttrKind, type TbnOpName } from './format.js';
 
 export type { EpilogueUse } from './epilogue-body.js';
 
@@ -72,7 +72,13 @@ export function decodeBody(bits: string, scales: string, out: string): Node[] {
 }
 
 const REF_TYPES: Record<AttrKind, Attribute['type']> = { INT: 'INT', INTS: 'INTS', FLOAT: 'FLOAT', STRING: 'STRING' };
-const NON_STANDARD = new Set(['weight_shape', 'p', 'tile_axis', ...EPILOGUE_ATTRS.map((a) => a.name)]);
+const NON_STANDARD = new Set(['weight_shape', 'p', 'tile_axis', ...EPILOGUE_ATTRS.map((a) => a.name), ...POOL_ATTRS.map((a) => a.name)]);
+
+/** TbnConvMaxPool's MaxPool: the pool_* attributes under MaxPool's own names. */
+function poolNode(input: string, out: string): Node {
+  const refs = POOL_ATTRS.map((a) => attr.ref(a.name.slice('pool_'.length), REF_TYPES[a.kind], a.name));
+  return node('MaxPool', [input], [out], refs);
+}
 
 /** The standard op on the decoded weight W: `out` = Gemm/MatMul/Conv(input, W[, C/B]). */
 function standardNode(name: TbnOpName, input: string, out: string): Node[] {
@@ -95,8 +101,9 @@ export function tbnFunction(name: TbnOpName, opset: number, use?: EpilogueUse): 
   const lastUsed = Math.max(-1, ...EPILOGUE_INPUTS.filter((i) => use?.inputs.has(i)).map((i) => spec.inputs.indexOf(i)));
   const inputs = spec.inputs.slice(0, Math.max(base, lastUsed + 1));
   const nhwc = name === 'TbnConvNhwc';
+  const pooled = name === 'TbnConvMaxPool';
   const fused = !!use && (use.inputs.size > 0 || [...use.activations].some((a) => a !== 0));
-  const y = spec.outputs[0]!;
+  const y = pooled ? 'conv_out' : spec.outputs[0]!;
   const raw = fused || nhwc ? 'raw' : y;
   const nodes: Node[] = [...decodeBody('bits', 'scales', 'W')];
   if (nhwc) {
@@ -106,7 +113,8 @@ export function tbnFunction(name: TbnOpName, opset: number, use?: EpilogueUse): 
     nodes.push(...standardNode(name, spec.inputs[0]!, raw));
   }
   if (fused) nodes.push(...epilogueNodes('raw', y, use!, spec.standard === 'Conv' && !nhwc, opset, spec.standard === 'Conv'));
-  const epilogue = fused ? ' and its fused epilogue (scale, shift, residual, activation)' : '';
+  if (pooled) nodes.push(poolNode(y, spec.outputs[0]!));
+  const epilogue = (fused ? ' and its fused epilogue (scale, shift, residual, activation)' : '') + (pooled ? ', then MaxPool' : '');
   return {
     name,
     domain: TBN_DOMAIN,

@@ -24,7 +24,7 @@ import { defaultOpset, initializerMap, isDefaultDomain } from '../ir/graph.js';
 import { NameSource, collectNames } from '../ir/names.js';
 import type { Attribute, Dim, Graph, Model, Node, OnnxTensor, ValueInfo } from '../ir/types.js';
 import { isElementwise, matchActivation, type MatchedActivation } from './activation-match.js';
-import { ACTIVATIONS, EPILOGUE_INPUTS, OPS, TBN_DOMAIN, baseInputCount, inputIndex, type TbnOpName } from './format.js';
+import { ACTIVATIONS, EPILOGUE_INPUTS, OPS, TBN_DOMAIN, baseInputCount, inputIndex, tbnOpsetVersion, type TbnOpName } from './format.js';
 import { TYPED_ACTIVATIONS, type EpilogueFloat } from './epilogue-body.js';
 import { channelsFirst } from './channels-last.js';
 import { tbnFunction, type EpilogueUse } from './functions.js';
@@ -46,7 +46,7 @@ interface Epi {
   last: number; // graph index of the last absorbed node: where the fused node goes
 }
 
-const FUSED_OPS = new Set(['TbnGemm', 'TbnMatMul', 'TbnConv', 'TbnConvNhwc']);
+const FUSED_OPS = new Set(['TbnGemm', 'TbnMatMul', 'TbnConv', 'TbnConvNhwc', 'TbnConvMaxPool']);
 const NUMERIC = new Set(['float32', 'float64', 'int32', 'int64', 'int8', 'uint8', 'int16', 'uint16']);
 const NARROW: Record<string, (bits: number) => number> = { float16: halfToFloat, bfloat16: bfloat16ToFloat };
 const isStd = (n: Node) => isDefaultDomain(n.domain);
@@ -206,6 +206,41 @@ function absorbNext(v: View, n: Node, e: Epi, typedActivations: boolean): Node |
   return undefined;
 }
 
+/** A TbnConv (its epilogue absorbed) whose only reader is a MaxPool that the kernels run (no
+ * Indices output read, dilations 1, explicit or VALID pads, each pad under the kernel) becomes
+ * TbnConvMaxPool with the pool's attributes; the conv's output then never leaves the op. */
+function absorbPool(v: View, n: Node, e: Epi): boolean {
+  const y = n.outputs[0]!;
+  const readers = v.consumers(y);
+  if (n.opType !== 'TbnConv' || v.outputs.has(y) || readers.length !== 1) return false;
+  const r = v.nodes[readers[0]!]!;
+  if (!isStd(r) || r.opType !== 'MaxPool' || r.inputs[0] !== y) return false;
+  if (r.outputs.slice(1).some((o) => o && (v.consumers(o).length || v.outputs.has(o)))) return false;
+  const spatial = (getAttr(n, 'weight_shape')?.ints ?? []).length - 2;
+  const a = Attrs.of(r);
+  const kernel = a.ints('kernel_shape', []);
+  const strides = a.ints('strides', new Array<number>(spatial).fill(1));
+  const autoPad = a.string('auto_pad', 'NOTSET');
+  const pads = autoPad === 'VALID' ? new Array<number>(2 * spatial).fill(0) : a.ints('pads', new Array<number>(2 * spatial).fill(0));
+  const ceil = a.int('ceil_mode', 0);
+  if (kernel.length !== spatial || strides.length !== spatial || pads.length !== 2 * spatial) return false;
+  if (a.ints('dilations', []).some((d) => d !== 1) || (autoPad !== 'NOTSET' && autoPad !== 'VALID') || (ceil !== 0 && ceil !== 1)) return false;
+  if (kernel.some((k) => k < 1) || strides.some((s) => s < 1) || pads.some((p, i) => p < 0 || p >= kernel[i % spatial]!)) return false;
+  n.opType = 'TbnConvMaxPool';
+  n.outputs = [r.outputs[0]!];
+  n.attributes = [
+    ...n.attributes,
+    { name: 'pool_kernel_shape', type: 'INTS', ints: kernel },
+    { name: 'pool_strides', type: 'INTS', ints: strides },
+    { name: 'pool_pads', type: 'INTS', ints: pads },
+    ...(ceil ? [{ name: 'pool_ceil_mode', type: 'INT' as const, i: 1 }] : []),
+  ];
+  v.nodes[readers[0]!] = null;
+  e.fused.push('MaxPool');
+  e.last = Math.max(e.last, readers[0]!);
+  return true;
+}
+
 /** TbnConv between Transpose(perm 0,3,1,2) and Transpose(perm 0,2,3,1) becomes TbnConvNhwc on the
  * first one's input (that Transpose stays when something else reads it). */
 function absorbTranspose(v: View, n: Node, after: Node): boolean {
@@ -306,10 +341,11 @@ export async function fuseEpilogues(model: Model, opts: FuseOptions = {}): Promi
   for (let i = 0; i < view.nodes.length; i++) {
     let n = view.nodes[i];
     if (!n || done.has(n) || n.domain !== TBN_DOMAIN || !FUSED_OPS.has(n.opType) || Attrs.of(n).int('activation', 0) !== 0) continue;
-    if (n.inputs.length > baseInputCount(n.opType as TbnOpName)) continue; // already has an epilogue
+    if (n.inputs.length > baseInputCount(n.opType as TbnOpName) || n.opType === 'TbnConvMaxPool') continue; // already has an epilogue
     const e: Epi = { fused: [], last: i };
-    n = { ...n, inputs: [...n.inputs] };
+    n = { ...n, inputs: [...n.inputs], attributes: [...n.attributes] };
     for (let next = absorbNext(view, n, e, typedActivations); next; next = absorbNext(view, n, e, typedActivations)) n = next;
+    absorbPool(view, n, e);
     if (!e.fused.length) continue;
     view.nodes[i] = null;
     view.nodes[e.last] = n;
@@ -318,10 +354,16 @@ export async function fuseEpilogues(model: Model, opts: FuseOptions = {}): Promi
     report.push({ node: n.name ?? n.outputs[0]!, op: n.opType as TbnOpName, fused: e.fused });
   }
   if (!report.length) return { model, report };
-  if (opts.channelsLastOp) return { model: rebuild(model, view, epis, false), report };
+  if (opts.channelsLastOp) return { model: withTbnVersion(rebuild(model, view, epis, false)), report };
   // The Transposes stay in the model (onnxruntime cancels them): they are not folded.
   const unfolded = report.map((r) => (r.op === 'TbnConvNhwc' ? { ...r, op: 'TbnConv' as const, fused: r.fused.filter((f) => f !== 'Transpose') } : r));
-  return { model: rebuild(model, view, epis, true), report: unfolded };
+  return { model: withTbnVersion(rebuild(model, view, epis, true)), report: unfolded };
+}
+
+/** The ai.tbn import at the version the nodes now need (3 once a TbnConvMaxPool is there). */
+function withTbnVersion(model: Model): Model {
+  const version = tbnOpsetVersion(model.graph.nodes);
+  return { ...model, opsetImports: model.opsetImports.map((o) => (o.domain === TBN_DOMAIN ? { ...o, version } : o)) };
 }
 
 /** The graph with the fused nodes' epilogues written (inputs, attributes), dead constants and

@@ -10,7 +10,7 @@ import { attr, floatTensorOf, int64Tensor, node as makeNode, tensor } from '../i
 import { consumerMap, defaultOpset, producerMap } from '../ir/graph.js';
 import { NameSource, collectNames } from '../ir/names.js';
 import type { Attribute, Graph, KeyValue, Model, Node, OnnxTensor, ValueInfo } from '../ir/types.js';
-import { MIN_FUNCTION_OPSET, MIN_IR_WITH_FUNCTIONS, OPS, TBN_DOMAIN, TBN_OPSET_VERSION, type TbnOpName } from './format.js';
+import { MIN_FUNCTION_OPSET, MIN_IR_WITH_FUNCTIONS, OPS, TBN_DOMAIN, tbnOpsetVersion, type TbnOpName } from './format.js';
 import { tbnFunction } from './functions.js';
 import type { WeightLayer } from './layers.js';
 import { tileFloatType, type TileFloatType } from './format.js';
@@ -165,7 +165,7 @@ export function rewriteModel(model: Model, tiled: TiledLayer[], opts: RewriteOpt
   return {
     ...model,
     irVersion: custom ? Math.max(model.irVersion ?? 0, MIN_IR_WITH_FUNCTIONS) : model.irVersion,
-    opsetImports: custom ? [...model.opsetImports, { domain: TBN_DOMAIN, version: TBN_OPSET_VERSION }] : model.opsetImports,
+    opsetImports: custom ? [...model.opsetImports, { domain: TBN_DOMAIN, version: tbnOpsetVersion(graph.nodes) }] : model.opsetImports,
     graph,
     functions: custom ? [...model.functions, ...[...used].sort().map((op) => tbnFunction(op, opset))] : model.functions,
     metadataProps: [...(model.metadataProps ?? []).filter((kv) => !kv.key?.startsWith('tbn.')), ...(opts.metadata ?? [])],

@@ -2,7 +2,8 @@
 // emulation of the CUDA execution model in test/gpu/emu/cuda_emu.h and run by the harness's
 // correctness suite (tbn_cuda_harness test): every strategy (OUT_REUSE, IN_COMBINE, GENERAL) ×
 // path (GEMV, tiled, split-K) × math (fp32, tf32x2 with emulated WMMA) against double-precision
-// references, on emulated GPUs of 1, 4 and 132 SMs (grid shapes and split choices follow the SM
+// references, and TbnConvMaxPool's pool bit for bit against a naive reference and the CPU
+// kernel, on emulated GPUs of 1, 4 and 132 SMs (grid shapes and split choices follow the SM
 // count). This is what runs the kernels on machines without a GPU; it checks indexing,
 // synchronisation and numerics, not the hardware (fragment layouts, memory model, speed) —
 // cuda-kernels.test.ts does that where a GPU exists. Needs only C and C++ compilers.
@@ -18,10 +19,10 @@ const TESTS = path.join(ROOT, 'custom-ops', 'test');
 const HARNESS = path.join(TESTS, 'cuda');
 const EMU = path.join(ROOT, 'test', 'gpu', 'emu');
 const KERNELS = path.join(ROOT, 'native', 'kernels');
-const C_SOURCES = ['tbn_tile.c', 'tbn_dispatch.c', 'tbn_dense.c', 'tbn_conv.c', 'tbn_epilogue.c', 'tbn_micro_portable.c'];
+const C_SOURCES = ['tbn_tile.c', 'tbn_dispatch.c', 'tbn_dense.c', 'tbn_conv.c', 'tbn_pool.c', 'tbn_epilogue.c', 'tbn_micro_portable.c'];
 const CU_SOURCES = [
-  ...['dense_kernel.cu', 'conv_kernel.cu', 'decode_kernel.cu'].map((f) => path.join(CUDA, f)),
-  ...['tbn_cuda_harness.cu', 'harness_test.cu'].map((f) => path.join(HARNESS, f)),
+  ...['dense_kernel.cu', 'conv_kernel.cu', 'decode_kernel.cu', 'pool_kernel.cu'].map((f) => path.join(CUDA, f)),
+  ...['tbn_cuda_harness.cu', 'harness_test.cu', 'harness_pool.cu'].map((f) => path.join(HARNESS, f)),
 ];
 const CXX_FLAGS = ['-std=c++17', '-O1', '-fno-strict-aliasing', '-Wall', '-Wextra', '-Werror', '-Wno-unknown-pragmas'];
 const EMU_FLAGS = ['-include', path.join(EMU, 'cuda_emu.h'), `-I${path.join(EMU, 'include')}`, `-I${CUDA}`, `-I${HARNESS}`, `-I${TESTS}`, `-I${KERNELS}`];
@@ -52,6 +53,7 @@ describe.skipIf(!have)(`CUDA kernels on the CPU emulation${have ? '' : ' (skippe
       expect(r.status).toBe(0);
       for (const route of ['gemv', 'tiled', 'split']) expect(r.out).toMatch(new RegExp(`covered dense out-reuse ${route}\\s+[1-9]`));
       expect(r.out).toMatch(/covered conv general split\s+[1-9]/);
+      for (const what of ['1-d', 'pads', 'stride-unlike-kernel', 'ceil-window-dropped', 'grid-stride']) expect(r.out).toMatch(new RegExp(`covered pool ${what}\\s+[1-9]`));
     }
   }, 600_000);
 

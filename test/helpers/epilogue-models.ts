@@ -145,4 +145,43 @@ export const EPILOGUE_CASES: EpilogueCase[] = [
       );
     },
   },
+  {
+    name: 'Conv → BatchNormalization → Relu → MaxPool 2×2; Conv → Add residual → Relu → MaxPool 3×3 stride 2, pads 1, ceil_mode; 1×1 Conv → MaxPool stride 1',
+    fused: ['BatchNormalization,Relu,MaxPool', 'Add,Relu,MaxPool', 'MaxPool'],
+    model: () => {
+      const r = new Rng(7);
+      const pool = (x: string, y: string, k: number, extra: ReturnType<typeof attr.int>[] = []) => node('MaxPool', [x], [y], [attr.ints('kernel_shape', [k, k]), ...extra]);
+      return build(
+        [
+          conv('x', 'w1', 'c1'), bnNode('c1', 'bn1', 'b1'), node('Relu', ['b1'], ['r1']), pool('r1', 'p1', 2, [attr.ints('strides', [2, 2])]),
+          conv('p1', 'w2', 'c2'), node('Add', ['c2', 'p1'], ['s2']), node('Relu', ['s2'], ['r2']),
+          pool('r2', 'p2', 3, [attr.ints('strides', [2, 2]), attr.ints('pads', [1, 1, 1, 1]), attr.int('ceil_mode', 1)]),
+          node('Conv', ['p2', 'w3', 'w3_b'], ['c3']), pool('c3', 'y', 2),
+        ],
+        [
+          randomWeight(r, 'w1', [8, 4, 3, 3]), randomWeight(r, 'w1_b', [8]), ...bn(r, 'bn1', 8), randomWeight(r, 'w2', [8, 8, 3, 3]), randomWeight(r, 'w2_b', [8]),
+          randomWeight(r, 'w3', [16, 8, 1, 1]), randomWeight(r, 'w3_b', [16]),
+        ],
+        [['x', ['N', 4, 9, 11]]],
+        [['y', ['N', 16, 2, 2]]],
+      );
+    },
+  },
+  {
+    name: '1-D Conv → Relu → MaxPool; Conv → MaxPool with dilations 2 (stays: the kernels pool without dilation)',
+    fused: ['Relu,MaxPool', ''],
+    model: () => {
+      const r = new Rng(8);
+      return build(
+        [
+          node('Conv', ['x', 'w1', 'w1_b'], ['c1'], [attr.ints('pads', [1, 1])]), node('Relu', ['c1'], ['r1']),
+          node('MaxPool', ['r1'], ['y1'], [attr.ints('kernel_shape', [2]), attr.ints('strides', [2])]),
+          conv('x2', 'w2', 'c2'), node('MaxPool', ['c2'], ['y2'], [attr.ints('kernel_shape', [2, 2]), attr.ints('dilations', [2, 2])]),
+        ],
+        [randomWeight(r, 'w1', [8, 4, 3]), randomWeight(r, 'w1_b', [8]), randomWeight(r, 'w2', [8, 4, 3, 3]), randomWeight(r, 'w2_b', [8])],
+        [['x', ['N', 4, 12]], ['x2', ['N', 4, 6, 6]]],
+        [['y1', ['N', 8, 6]], ['y2', ['N', 8, 4, 4]]],
+      );
+    },
+  },
 ];

@@ -52,6 +52,14 @@ export const BASES: Record<string, () => Model> = {
     const nodes = m.graph.nodes.map((n) => (n.domain === TBN_DOMAIN ? { ...n, opType: 'TbnConvNhwc' } : n));
     return normalizeEpilogues({ ...m, graph: { ...m.graph, nodes, inputs: [valueInfo('x', 'float32', [1, 6, 6, 4])] } });
   },
+  // TbnConvMaxPool (version 3) with an epilogue whose residual has the conv's 6×6 output shape.
+  conv_max_pool: () => {
+    const m = withEpilogue(conv(), 8, [1, 8, 6, 6], [attr.int('activation', 1)]);
+    const pool = [attr.ints('pool_kernel_shape', [2, 2]), attr.ints('pool_strides', [2, 2]), attr.ints('pool_pads', [0, 0, 0, 0])];
+    const nodes = m.graph.nodes.map((n) => (n.domain === TBN_DOMAIN ? { ...n, opType: 'TbnConvMaxPool', attributes: [...n.attributes, ...pool] } : n));
+    const opsetImports = m.opsetImports.map((o) => (o.domain === TBN_DOMAIN ? { ...o, version: 3 } : o));
+    return normalizeEpilogues({ ...m, opsetImports, graph: { ...m.graph, nodes } });
+  },
 };
 
 const tbnNode = (m: Model) => m.graph.nodes.find((n) => n.domain === TBN_DOMAIN)!;
@@ -130,4 +138,12 @@ export const MUTATIONS: Mutation[] = [
   { name: 'bfloat16 epilogue: shift length', base: 'gemm_epilogue_bf16', mutate: (m) => withInit(m, 'e_shift', () => floatTensorOf('e_shift', 'bfloat16', [5], new Float32Array(5))), message: /shift \[5\] must be \[8\] or one value/ },
   { name: 'nhwc: 3-D weight_shape', base: 'conv_nhwc', mutate: (m) => withAttr(m, attr.ints('weight_shape', [8, 4, 9])), message: /must be 4-D \(TbnConvNhwc is 2-D\)/ },
   { name: 'nhwc: X channels', base: 'conv_nhwc', mutate: (m) => withInput(m, [1, 6, 6, 5]), message: /input shape does not match/ },
+  { name: 'max pool: no pool_kernel_shape', base: 'conv_max_pool', mutate: (m) => withAttr(m, 'pool_kernel_shape'), message: /pool_kernel_shape is missing/ },
+  { name: 'max pool: pool_kernel_shape 0', base: 'conv_max_pool', mutate: (m) => withAttr(m, attr.ints('pool_kernel_shape', [0, 2])), message: /pool_kernel_shape \[0,2\] has a value out of range/ },
+  { name: 'max pool: pool_kernel_shape length', base: 'conv_max_pool', mutate: (m) => withAttr(m, attr.ints('pool_kernel_shape', [2, 2, 2])), message: /pool_kernel_shape \[2,2,2\] must have 2 values/ },
+  { name: 'max pool: pool_strides 0', base: 'conv_max_pool', mutate: (m) => withAttr(m, attr.ints('pool_strides', [2, 0])), message: /pool_strides \[2,0\] has a value out of range/ },
+  { name: 'max pool: pads not under the kernel', base: 'conv_max_pool', mutate: (m) => withAttr(m, attr.ints('pool_pads', [2, 0, 0, 0])), message: /pool_pads \[2,0,0,0\] must be smaller than pool_kernel_shape \[2,2\]/ },
+  { name: 'max pool: pool_ceil_mode 2', base: 'conv_max_pool', mutate: (m) => withAttr(m, attr.int('pool_ceil_mode', 2)), message: /pool_ceil_mode = 2 must be 0 or 1/ },
+  { name: 'max pool: kernel larger than the conv output', base: 'conv_max_pool', mutate: (m) => withAttr(m, attr.ints('pool_kernel_shape', [7, 7])), message: /the conv's output \[1,8,6,6\] with pool_kernel_shape \[7,7\]/ },
+  { name: 'max pool: residual of the pooled shape', base: 'conv_max_pool', mutate: (m) => ({ ...m, graph: { ...m.graph, inputs: m.graph.inputs.map((v) => (v.name === 'e_residual' ? valueInfo('e_residual', 'float32', [1, 8, 3, 3]) : v)) } }), message: /residual \[1,8,3,3\] must have the conv output's shape \[1,8,6,6\]/ },
 ];

@@ -20,7 +20,7 @@ function defines(file: string): Map<string, string> {
 }
 
 const header = defines(path.join(ROOT, 'custom-ops', 'include', 'tbn_op_schema.h'));
-const KEYS: Record<string, TbnOpName> = { DECODE: 'TbnDecode', GEMM: 'TbnGemm', MATMUL: 'TbnMatMul', CONV: 'TbnConv', CONV_NHWC: 'TbnConvNhwc' };
+const KEYS: Record<string, TbnOpName> = { DECODE: 'TbnDecode', GEMM: 'TbnGemm', MATMUL: 'TbnMatMul', CONV: 'TbnConv', CONV_NHWC: 'TbnConvNhwc', CONV_MAX_POOL: 'TbnConvMaxPool' };
 const attrSpec = (a: OpAttr) => `${a.name}:${a.kind}${a.default !== undefined ? `=${String(a.default)}` : ''}`;
 const constName = (attr: string) => attr.replace(/([a-z])([A-Z])/g, '$1_$2').toUpperCase();
 

@@ -1,7 +1,8 @@
 // ops_cuda.cc — see ops_cuda.h. Host-side checks mirror the CPU kernels (same messages where the
 // rule is the same); anything the launchers still refuse comes back as a CUDA error string.
 // Split-K scratch is stream-ordered (cudaMallocAsync / cudaFreeAsync on the compute stream), so
-// concurrent runs never share it; without it the launchers simply do not split.
+// concurrent runs never share it; without it the launchers simply do not split. TbnConvMaxPool's
+// conv output is stream-ordered scratch too, and must be had.
 #include "ops_cuda.h"
 
 #include <cuda_runtime_api.h>
@@ -196,33 +197,46 @@ void TbnDenseCuda::compute(OrtKernelContext *ctx) const {
   f.store(3, y.data, y_len, d_.tile.op);
 }
 
-// ---- TbnConv ----
+// ---- TbnConv / TbnConvMaxPool ----
 
-TbnConvCuda::TbnConvCuda(const OrtKernelInfo *info) : c_(info), math_(math_from_env()) {}
+TbnConvCuda::TbnConvCuda(const OrtKernelInfo *info, bool max_pool)
+    : c_(info, false, max_pool), math_(math_from_env()) {}
 
 void TbnConvCuda::compute(OrtKernelContext *ctx) const {
   const ConvInputs in = conv_inputs(c_, ctx);
+  const bool pooled = c_.pool.on;
   CudaConv c;
   c.g = in.g;
   c.tile = cuda_tile(c_.tile, ctx, TBN_INPUT_BITS, in.type);
-  const EpilogueInputs epi = epilogue_inputs(c_.epi, ctx, TBN_INPUT_EPILOGUE_CONV, c.g.oc, in.ydims, in.type, false);
-  const TensorView y = output(ctx, 0, in.ydims);
+  // The epilogue (its residual included) is on the conv's output, before the pool.
+  const EpilogueInputs epi = epilogue_inputs(c_.epi, ctx, TBN_INPUT_EPILOGUE_CONV, c.g.oc, in.ydims, in.type, false, epilogue_shape(c_));
+  const TensorView y = output(ctx, 0, pooled ? in.pooled_dims : in.ydims);
   if (c.g.n == 0) return;
   const cudaStream_t stream = stream_of(ctx);
-  const int64_t x_len = in.x.numel(), y_len = TensorView{in.type, in.ydims, nullptr}.numel();
+  const int64_t x_len = in.x.numel(), conv_len = TensorView{in.type, in.ydims, nullptr}.numel(), y_len = y.numel();
   const FloatBoundary f(stream, in.type,
                         {x_len, in.bias ? c.g.oc : 0, c.tile.scales_len, y_len, epi.e.scale_len, epi.e.shift_len, epi.residual_len});
   c.out_major = tbn_out_major(1, c_.tile.tile_axis);
   c.x = f.in(0, in.x.data, x_len, c_.tile.op);
   c.bias = f.in(1, in.bias, c.g.oc, c_.tile.op);
   c.tile.scales = f.in(2, c.tile.scales, c.tile.scales_len, c_.tile.op);
-  c.y = f.out(3, y.data);
   c.epi = cuda_epilogue(c_.epi, epi, f, 4, c_.tile.op);
   c.math = math_;
+  // TbnConvMaxPool: the conv's (float) output lives only until the pool has read it.
+  const size_t conv_bytes = pooled ? float_scratch_bytes(conv_len) : 0;
+  const Scratch conv_out(stream, conv_bytes);
+  if (conv_out.size() != conv_bytes)
+    fail("cannot allocate " + std::to_string(conv_bytes) + " bytes for the conv's output before the pool", ORT_EP_FAIL);
+  c.y = pooled ? static_cast<float *>(conv_out.data()) : f.out(3, y.data);
   size_t bytes = 0;
   check_cuda(tbn_cuda_conv_workspace(c, &bytes), c_.tile.op);
   const Scratch ws(stream, bytes);
   check_cuda(launch_tbn_conv(stream, c, ws.data(), ws.size()), c_.tile.op);
+  if (pooled) {
+    CudaPool p;
+    p.g = in.pool, p.x = c.y, p.y = f.out(3, y.data);
+    check_cuda(launch_tbn_maxpool(stream, p), c_.tile.op + " (max pool)");
+  }
   f.store(3, y.data, y_len, c_.tile.op);
 }
 

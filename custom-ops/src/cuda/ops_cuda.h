@@ -36,9 +36,10 @@ class TbnDenseCuda {
   CudaMath math_;
 };
 
+// TbnConv, and TbnConvMaxPool (max_pool = true: the conv into device scratch, then the pool).
 class TbnConvCuda {
  public:
-  explicit TbnConvCuda(const OrtKernelInfo *info);
+  explicit TbnConvCuda(const OrtKernelInfo *info, bool max_pool = false);
   void compute(OrtKernelContext *ctx) const;
 
  private:

@@ -65,6 +65,15 @@ struct CudaConv {
   CudaEpilogue epi;
 };
 
+// TbnConvMaxPool's MaxPool on the conv's output: y[n][c][oh][ow] = the max of x over each window
+// clipped to the input (pads are never the max). g as tbn_pool_geometry fills it (a 1-D pool has
+// H = k = stride = 1, no H padding); x is [n][c][in0][in1], y [n][c][out0][out1], both float.
+struct CudaPool {
+  tbn_pool_geom g{};
+  const float *x = nullptr;
+  float *y = nullptr;
+};
+
 // TbnDecode: W (row-major, N values) of a weight whose shape[0] is m (kc = N/m).
 struct CudaDecode {
   CudaTile tile;
@@ -79,6 +88,7 @@ cudaError_t tbn_cuda_conv_workspace(const CudaConv &a, size_t *bytes);
 cudaError_t launch_tbn_dense(cudaStream_t stream, const CudaDense &a, void *workspace, size_t workspace_bytes);
 cudaError_t launch_tbn_conv(cudaStream_t stream, const CudaConv &a, void *workspace, size_t workspace_bytes);
 cudaError_t launch_tbn_decode(cudaStream_t stream, const CudaDecode &a);
+cudaError_t launch_tbn_maxpool(cudaStream_t stream, const CudaPool &a);
 
 // Whether the current device runs the tensor-core path (compute capability 8.0 or newer).
 bool tbn_cuda_has_tf32(void);

@@ -9,6 +9,8 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <map>
+#include <string>
 #include <vector>
 
 #include "tbn_launch.cuh"
@@ -115,6 +117,8 @@ struct DeviceSummary {
 bool describe_device(DeviceSummary *d, const char **reason);
 
 int run_tests(int cases, uint64_t seed);
+// The MaxPool kernel (harness_pool.cu): failures, each printed; what ran is counted in `seen`.
+int run_pool_tests(int cases, uint64_t seed, std::map<std::string, int> &seen);
 int run_bench(const DeviceSummary &dev, bool quick);
 
 }  // namespace tbn_harness

@@ -7,7 +7,7 @@
 // and (sm_80+) tf32x2 math, with and without split-K workspace. Outputs start as NaN so an
 // unwritten value fails. Tolerance: |Δ| ≤ 5e-5 · Σ|terms| per output (one wrong tile bit costs
 // 2/K of that sum, so it is caught for K up to 40 000), and an rms of |Δ| / Σ|terms| at fp32
-// level (kRmsTol). Ends with a coverage check.
+// level (kRmsTol). Then the MaxPool kernel's cases (harness_pool.cu); ends with a coverage check.
 #include <cmath>
 #include <map>
 #include <string>
@@ -380,6 +380,8 @@ int run_tests(int cases, uint64_t seed) {
     conv_case(r, c);
     decode_case(r, c);
   }
+  // Its own RNG, so the cases above stay those of the same seed without the pool.
+  g_failures += run_pool_tests(cases, seed ^ 0x706f6f6cull, g_seen);
   for (const char *op : {"dense", "conv"})
     for (const char *mode : kModes)
       for (const char *path : {"gemv", "wide", "tiled", "split"}) {
@@ -393,6 +395,16 @@ int run_tests(int cases, uint64_t seed) {
           g_failures++;
         }
       }
+  for (const char *what : {"1-d", "2-d", "pads", "stride-unlike-kernel", "ceil-partial-window", "ceil-window-dropped",
+                           "grid-stride", "nan-inputs"}) {
+    const std::string key = std::string("pool ") + what;
+    const int n = g_seen.count(key) ? g_seen[key] : 0;
+    std::printf("covered %-28s %d\n", key.c_str(), n);
+    if (n == 0 && cases >= 60) {
+      std::printf("FAIL coverage: no %s run\n", key.c_str());
+      g_failures++;
+    }
+  }
   std::printf("cuda kernel tests: %d cases, %d failures\n", cases, g_failures);
   return g_failures == 0 ? 0 : 1;
 }
