@@ -1,6 +1,6 @@
 // op_conv.cc — TbnConv: ONNX Conv (1-D or 2-D, NCHW) whose weight is the tile, TbnConvNhwc,
-// the same on channels-last tensors (2-D), and TbnConvMaxPool, TbnConv then MaxPool (the conv
-// runs into workspace scratch, the pool into Y). Attribute lengths and ranges are checked at
+// the same on channels-last tensors (2-D), and TbnConvMaxPool, TbnConv then MaxPool (the
+// kernels pool each image as it is computed). Attribute lengths and ranges are checked at
 // creation; the geometry against X at each run. Version 2: the fused epilogue per channel.
 // float16/bfloat16: X, B and the epilogue inputs are converted to float into the run's
 // workspace, the float kernel runs into float scratch and Y is rounded back (float_types.h);
@@ -27,15 +27,15 @@ void ConvKernel::compute(OrtKernelContext *ctx) const {
   const tbn_matrix *m = weight_.get(ctx, &local);
   const tbn_parallel par = parallel_for(ctx);
   size_t bytes = 0;
-  check(tbn_conv_workspace(m, &g, par.max_tasks, &bytes), c_.tile.op);
+  const tbn_pool_geom *pool = pooled ? &in.pool : nullptr;
+  check(tbn_conv_pool_workspace(m, &g, pool, par.max_tasks, &bytes), c_.tile.op);
   const bool narrow = in.type != ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;
   const int64_t x_len = in.x.numel(), y_len = TensorView{in.type, in.ydims, nullptr}.numel();
   const size_t ws_bytes = (bytes + 63) & ~size_t(63);
   const size_t narrow_bytes = narrow ? float_scratch_bytes(x_len) + float_scratch_bytes(g.oc) +
                                            float_scratch_bytes(y_len) + epi.widen_bytes()
                                      : 0;
-  const size_t pool_bytes = pooled ? float_scratch_bytes(y_len) : 0;
-  const WorkspacePool::Lease ws = shared_workspaces().acquire(ws_bytes + narrow_bytes + pool_bytes);
+  const WorkspacePool::Lease ws = shared_workspaces().acquire(ws_bytes + narrow_bytes);
   const float *x = static_cast<const float *>(in.x.data), *bias = in.bias;
   float *out = static_cast<float *>(y.data);
   if (narrow) {
@@ -47,9 +47,7 @@ void ConvKernel::compute(OrtKernelContext *ctx) const {
     epi.widen(out + float_scratch_bytes(y_len) / sizeof(float));
     x = xf;
   }
-  float *conv_out = pooled ? reinterpret_cast<float *>(static_cast<unsigned char *>(ws.data()) + ws_bytes + narrow_bytes) : out;
-  check(tbn_conv_run(m, &g, x, bias, epi.get(), conv_out, ws.data(), bytes, &par), c_.tile.op);
-  if (pooled) check(tbn_maxpool_run(&in.pool, conv_out, out, &par), c_.tile.op);
+  check(tbn_conv_pool_run(m, &g, pool, x, bias, epi.get(), out, ws.data(), bytes, &par), c_.tile.op);
   if (narrow) from_float(out, in.type, y.data, y.numel());
 }
 

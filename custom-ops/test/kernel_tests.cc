@@ -258,6 +258,34 @@ void conv_case(Rng &r, int c) {
     const int64_t pos = static_cast<int64_t>(i) % (g.channels_last ? g.oc : plane * g.oc);
     want[i] = ep.apply(want[i], g.channels_last ? pos : pos / plane, static_cast<int64_t>(i));
   }
+  // Channels first, one case in two: a MaxPool after the epilogue (TbnConvMaxPool), its reference
+  // the window maxima of the conv's reference.
+  tbn_pool_geom pg{};
+  bool pooled = false;
+  if (!g.channels_last && (r.next() & 1)) {
+    const int64_t conv_shape[4] = {n, g.oc, spatial == 2 ? g.out[0] : g.out[1], g.out[1]};
+    int64_t pk[2], ps[2], pp[4];
+    for (int s = 0; s < spatial; s++) {
+      pk[s] = r.range(1, 3), ps[s] = r.range(1, 3);
+      pp[s] = r.range(0, static_cast<int>(pk[s]) - 1), pp[spatial + s] = r.range(0, static_cast<int>(pk[s]) - 1);
+    }
+    pooled = tbn_pool_geometry(spatial, conv_shape, pk, ps, pp, static_cast<int>(r.next() & 1), &pg) == TBN_OK;
+  }
+  if (pooled) {
+    std::vector<double> conv = want;
+    want.assign(static_cast<size_t>(n * g.oc * pg.out[0] * pg.out[1]), 0.0);
+    for (int64_t u = 0; u < n * g.oc; u++)
+      for (int64_t oh = 0; oh < pg.out[0]; oh++)
+        for (int64_t ow = 0; ow < pg.out[1]; ow++) {
+          double best = -INFINITY;
+          for (int64_t i = 0; i < pg.k[0]; i++)
+            for (int64_t j = 0; j < pg.k[1]; j++) {
+              const int64_t ih = oh * pg.stride[0] - pg.pad0[0] + i, iw = ow * pg.stride[1] - pg.pad0[1] + j;
+              if (ih >= 0 && ih < pg.in[0] && iw >= 0 && iw < pg.in[1]) best = std::fmax(best, conv[(u * pg.in[0] + ih) * pg.in[1] + iw]);
+            }
+          want[(u * pg.out[0] + oh) * pg.out[1] + ow] = best;
+        }
+  }
   const tbn_tile tv = t.view();
   for (tbn_isa isa : {TBN_ISA_PORTABLE, TBN_ISA_AVX2, TBN_ISA_AVX512}) {
     if (!tbn_isa_available(isa)) continue;
@@ -271,14 +299,15 @@ void conv_case(Rng &r, int c) {
     std::vector<unsigned char> plan(pb), ws;
     expect_status(tbn_matrix_init(&m, &tv, g.oc, k, 1, isa, use, plan.data(), pb), TBN_OK, "conv plan");
     const tbn_parallel par = test_pool(c);
-    expect_status(tbn_conv_workspace(&m, &g, par.max_tasks, &wb), TBN_OK, "conv workspace");
+    const tbn_pool_geom *pool = pooled ? &pg : nullptr;
+    expect_status(tbn_conv_pool_workspace(&m, &g, pool, par.max_tasks, &wb), TBN_OK, "conv workspace");
     ws.resize(wb);
     std::vector<float> y(want.size(), NAN);
     g_parallel_steps = 0;
-    expect_status(tbn_conv_run(&m, &g, x.data(), bias.empty() ? nullptr : bias.data(), ep.get(), y.data(), ws.data(), wb, &par),
+    expect_status(tbn_conv_pool_run(&m, &g, pool, x.data(), bias.empty() ? nullptr : bias.data(), ep.get(), y.data(), ws.data(), wb, &par),
                   TBN_OK, "conv run");
     expect_steps(3, "conv", c);
-    expect_close(y, want, "conv", c, isa);
+    expect_close(y, want, pooled ? "conv + max pool" : "conv", c, isa);
   }
 }
 
@@ -324,6 +353,31 @@ void malformed() {
                 "stride 0");
   tbn_auto_pad ap;
   expect_status(tbn_auto_pad_parse("SAME", &ap), TBN_ERR_ATTR, "auto_pad SAME");
+  // the pool's geometry: its own rules, then against the conv it follows
+  tbn_pool_geom pg;
+  const int64_t y1[3] = {1, 2, 3}, k2[1] = {2}, k4[1] = {4}, s2[1] = {2}, pads2[2] = {2, 0}, pads1[2] = {1, 1};
+  expect_status(tbn_pool_geometry(1, y1, k4, nullptr, nullptr, 0, &pg), TBN_ERR_SHAPE, "pool kernel longer than the input");
+  expect_status(tbn_pool_geometry(1, y1, k2, nullptr, pads2, 0, &pg), TBN_ERR_ATTR, "pool pad not under the kernel");
+  expect_status(tbn_pool_geometry(1, y1, k2, zero, nullptr, 0, &pg), TBN_ERR_ATTR, "pool stride 0");
+  expect_status(tbn_pool_geometry(1, y1, k2, nullptr, nullptr, 2, &pg), TBN_ERR_ARG, "ceil_mode 2");
+  // ceil_mode: 3 + 2 pads, kernel 2, stride 2 → ⌈3/2⌉ + 1 = 3 windows, the last starting at 4 ≥ 3 + 1: dropped
+  expect_status(tbn_pool_geometry(1, y1, k2, s2, pads1, 1, &pg), TBN_OK, "ceil_mode pool");
+  if (pg.out[1] != 2) std::printf("FAIL ceil_mode pool: %lld outputs, expected 2\n", static_cast<long long>(pg.out[1])), g_failures++;
+  const int64_t xc[3] = {1, 2, 5}, wc[3] = {2, 2, 3};
+  expect_status(tbn_conv_geometry(1, xc, wc, 1, nullptr, nullptr, nullptr, nullptr, TBN_PAD_NOTSET, &g), TBN_OK, "conv for the pool");
+  const int64_t m_shape[3] = {2, 2, 3};
+  uint8_t m_bits[2] = {0x5a, 0x0f};
+  const float m_scales[1] = {1};
+  const tbn_tile mt{m_shape, 3, 1, 0, m_bits, 2, m_scales, 1};
+  size_t pb = 0;
+  expect_status(tbn_matrix_bytes(&mt, 2, 6, 1, TBN_ISA_PORTABLE, TBN_USE_CONV, &pb), TBN_OK, "conv plan size");
+  std::vector<unsigned char> plan(pb);
+  tbn_matrix m;
+  expect_status(tbn_matrix_init(&m, &mt, 2, 6, 1, TBN_ISA_PORTABLE, TBN_USE_CONV, plan.data(), pb), TBN_OK, "conv plan");
+  expect_status(tbn_conv_pool_workspace(&m, &g, &pg, 1, &bytes), TBN_OK, "a pool on the conv's output");
+  pg.c = 3, expect_status(tbn_conv_pool_workspace(&m, &g, &pg, 1, &bytes), TBN_ERR_SHAPE, "a pool of other channels");
+  pg.c = 2, pg.in[1] = 4, expect_status(tbn_conv_pool_workspace(&m, &g, &pg, 1, &bytes), TBN_ERR_SHAPE, "a pool of another width");
+  pg.in[1] = 3, g.channels_last = 1, expect_status(tbn_conv_pool_workspace(&m, &g, &pg, 1, &bytes), TBN_ERR_SHAPE, "a pool on channels last");
 }
 
 }  // namespace

@@ -17,7 +17,10 @@
  * (α, bias, scale, shift, residual, activation) to each block while it is in cache.
  * Threads: whole images per task when the batch is large or the images small (one wake-up per
  * run); otherwise every image is copied in one parallel step and all (image, group, row block,
- * position block) units are shared out in a second. */
+ * position block) units are shared out in a second.
+ * With a pool (TbnConvMaxPool) the conv writes into workspace: a task that runs whole images
+ * pools each one as soon as it is computed, from its own one-image buffer (still in its cache);
+ * otherwise the run's conv output is pooled in a third parallel step. */
 #include <string.h>
 
 #include "tbn_internal.h"
@@ -49,8 +52,9 @@ typedef struct conv_plan {
 
 typedef struct conv_ws {
   float *xpad, *wexp, *col, *tile, *post, *rowbuf;
+  float *conv_out; /* with a pool: the conv's output before it (one image per task in batch mode) */
   int64_t *off, *coloff, *pbase, *share;
-  size_t task_wexp, task_col, task_tile, task_pbase, task_rowbuf, ximages;
+  size_t task_wexp, task_col, task_tile, task_pbase, task_rowbuf, ximages, task_conv_out;
 } conv_ws;
 
 tbn_status tbn_auto_pad_parse(const char *s, tbn_auto_pad *out) {
@@ -130,14 +134,26 @@ static int batch_mode(const tbn_conv_geom *g, int64_t image_work, size_t tasks) 
   return tasks > 1 && g->n > 1 && (g->n >= 4 * (int64_t)tasks || image_work < 16 * TBN_TASK_WORK * (int64_t)tasks);
 }
 
-static tbn_status conv_layout(const tbn_matrix *m, const tbn_conv_geom *g, size_t tasks, tbn_arena *a, conv_plan *p,
-                              conv_ws *w) {
+/* A pool must take exactly the conv's output, channels first. */
+static int pool_fits(const tbn_conv_geom *g, const tbn_pool_geom *pool) {
+  int a;
+  if (g->channels_last || pool->n != g->n || pool->c != g->oc) return 0;
+  for (a = 0; a < 2; a++)
+    if (pool->in[a] != g->out[a] || pool->k[a] < 1 || pool->stride[a] < 1 || pool->pad0[a] < 0 || pool->pad1[a] < 0 ||
+        pool->out[a] < 1 || pool->out[a] > pool->in[a] + pool->pad0[a] + pool->pad1[a])
+      return 0;
+  return 1;
+}
+
+static tbn_status conv_layout(const tbn_matrix *m, const tbn_conv_geom *g, const tbn_pool_geom *pool, size_t tasks,
+                              tbn_arena *a, conv_plan *p, conv_ws *w) {
   int64_t k, t, len, hp, wp;
   memset(p, 0, sizeof *p);
   memset(w, 0, sizeof *w);
   p->mk = tbn_micro_get(m->isa);
   if (!p->mk || p->mk->conv_pb > MAX_PB) return TBN_ERR_UNSUPPORTED;
   if (tasks < 1 || tasks > 4096) return TBN_ERR_ARG;
+  if (pool && !pool_fits(g, pool)) return TBN_ERR_SHAPE;
   p->cg = g->c / g->group, p->ocg = g->oc / g->group;
   if (!tbn_mul(p->cg, g->k[0], &k) || !tbn_mul(k, g->k[1], &k)) return TBN_ERR_OVERFLOW;
   if (m->out != g->oc || m->in != k) return TBN_ERR_SHAPE;
@@ -195,16 +211,22 @@ static tbn_status conv_layout(const tbn_matrix *m, const tbn_conv_geom *g, size_
     w->task_rowbuf = (size_t)t;
     w->rowbuf = (float *)tbn_take(a, w->task_rowbuf * tasks * sizeof(float));
   }
+  if (pool) {
+    if (!tbn_mul(g->oc, g->out[0] * g->out[1], &t) || !tbn_mul(t, p->batch ? (int64_t)tasks : g->n, &len)) return TBN_ERR_OVERFLOW;
+    w->task_conv_out = p->batch ? (size_t)t : 0;
+    w->conv_out = (float *)tbn_take(a, (size_t)len * sizeof(float));
+  }
   return TBN_OK;
 }
 
-tbn_status tbn_conv_workspace(const tbn_matrix *m, const tbn_conv_geom *g, size_t tasks, size_t *bytes) {
+tbn_status tbn_conv_pool_workspace(const tbn_matrix *m, const tbn_conv_geom *g, const tbn_pool_geom *pool, size_t tasks,
+                                   size_t *bytes) {
   tbn_arena a = {0, 0};
   conv_plan p;
   conv_ws w;
   tbn_status s;
   if (!m || !g || !bytes) return TBN_ERR_ARG;
-  s = conv_layout(m, g, tasks, &a, &p, &w);
+  s = conv_layout(m, g, pool, tasks, &a, &p, &w);
   if (s != TBN_OK) return s;
   if (p.dense) {
     int64_t rows;
@@ -215,6 +237,10 @@ tbn_status tbn_conv_workspace(const tbn_matrix *m, const tbn_conv_geom *g, size_
   return TBN_OK;
 }
 
+tbn_status tbn_conv_workspace(const tbn_matrix *m, const tbn_conv_geom *g, size_t tasks, size_t *bytes) {
+  return tbn_conv_pool_workspace(m, g, 0, tasks, bytes);
+}
+
 typedef struct conv_ctx {
   const tbn_matrix *m;
   const tbn_conv_geom *g;
@@ -222,7 +248,10 @@ typedef struct conv_ctx {
   conv_ws w;
   tbn_post post;
   const float *x;
-  float *y;
+  float *y;          /* the conv's output: y, or with a pool the workspace buffer */
+  int64_t y_first;   /* the image y starts with (a batch task's one-image buffer: its image) */
+  const tbn_pool_geom *pool;
+  float *pooled;     /* with a pool: the run's output */
   int64_t n0;        /* first image of the run's slice (batch tasks) */
   float *xbase;      /* copied images: image i of the slice at xbase + i·xpad_len */
   size_t units, tasks;
@@ -488,8 +517,8 @@ static void store(const conv_ctx *c, int64_t n, int64_t gr, int64_t f0, const in
     }
     while (oc < last) {
       for (k = 0; k < TBN_MAX_STORE && oc < last; k++, oc += step) {
-        const int64_t base = (n * g->oc + oc) * plane;
-        s[k] = post->mul[oc], b[k] = post->add[oc], y[k] = c->y + base, r[k] = post->residual ? post->residual + base : 0;
+        const int64_t base = (n * g->oc + oc) * plane, ybase = ((n - c->y_first) * g->oc + oc) * plane;
+        s[k] = post->mul[oc], b[k] = post->add[oc], y[k] = c->y + ybase, r[k] = post->residual ? post->residual + base : 0;
       }
       c->p.mk->store_segments(tile + jj * pb, k, s, b, y, r, post->act ? post->e : 0, sg.src, sg.dst, sg.len, sg.n);
     }
@@ -600,6 +629,7 @@ static void batch_task(void *arg, size_t t) {
   size_t n, u;
   int cached = 0;
   c.xbase = c.w.xpad + (c.p.copy ? t * (size_t)c.p.xpad_len : 0);
+  if (c.pool) c.y = c.w.conv_out + t * c.w.task_conv_out;
   unit_scratch_init(&c, t, &s);
   while (tbn_share_next(&all->share, t, &k, &n)) {
     if (c.p.wcache && !cached) {
@@ -610,11 +640,16 @@ static void batch_task(void *arg, size_t t) {
       cached = 1;
     }
     c.n0 = (int64_t)n;
+    if (c.pool) c.y_first = (int64_t)n;
     warm_image(&c, (int64_t)n);
     if (c.p.copy) copy_image(&c, (int64_t)n, c.xbase, 0, c.g->c, 1, c.w.rowbuf + t * c.w.task_rowbuf);
     /* the unit caches hold blocks of the previous image's columns */
     s.have_col = -1;
     for (u = 0; u < per_image; u++) run_unit(&c, &s, u);
+    if (c.pool) {
+      const int64_t out_plane = c.pool->out[0] * c.pool->out[1];
+      tbn_maxpool_planes(c.pool, c.y, c.pooled + (int64_t)n * c.g->oc * out_plane, 0, c.g->oc);
+    }
   }
 }
 
@@ -627,8 +662,9 @@ static tbn_status dense_conv(const tbn_matrix *m, const tbn_conv_geom *g, const 
   return tbn_dense_run(m, &a, ws, ws_bytes, par);
 }
 
-tbn_status tbn_conv_run(const tbn_matrix *m, const tbn_conv_geom *g, const float *x, const float *bias,
-                        const tbn_epilogue *epi, float *y, void *ws, size_t ws_bytes, const tbn_parallel *par) {
+tbn_status tbn_conv_pool_run(const tbn_matrix *m, const tbn_conv_geom *g, const tbn_pool_geom *pool, const float *x,
+                             const float *bias, const tbn_epilogue *epi, float *y, void *ws, size_t ws_bytes,
+                             const tbn_parallel *par) {
   conv_ctx c;
   size_t need;
   tbn_arena a;
@@ -637,15 +673,15 @@ tbn_status tbn_conv_run(const tbn_matrix *m, const tbn_conv_geom *g, const float
   if (!m || !g) return TBN_ERR_ARG;
   memset(&c, 0, sizeof c);
   c.tasks = tbn_tasks(par);
-  s = tbn_conv_workspace(m, g, c.tasks, &need);
+  s = tbn_conv_pool_workspace(m, g, pool, c.tasks, &need);
   if (s == TBN_OK) s = tbn_epilogue_check(epi, g->oc);
   if (s != TBN_OK) return s;
   if (g->n == 0) return TBN_OK;
   if (!x || !y || !ws || ws_bytes < need) return !ws || ws_bytes < need ? TBN_ERR_WORKSPACE : TBN_ERR_ARG;
   a.base = (unsigned char *)ws + ((64u - ((uintptr_t)ws & 63u)) & 63u), a.used = 0;
-  conv_layout(m, g, c.tasks, &a, &c.p, &c.w);
+  conv_layout(m, g, pool, c.tasks, &a, &c.p, &c.w);
   if (c.p.dense) return dense_conv(m, g, x, bias, epi, y, ws, ws_bytes, par);
-  c.m = m, c.g = g, c.x = x, c.y = y;
+  c.m = m, c.g = g, c.x = x, c.y = pool ? c.w.conv_out : y, c.pool = pool, c.pooled = y;
   if (m->mode == TBN_MODE_OUT_REUSE) tbn_post_init(&c.post, epi, c.p.mk, g->oc, m->alpha, m->ro, 1.0f, bias, c.w.post);
   else tbn_post_init(&c.post, epi, c.p.mk, g->oc, 0, 1, 1.0f, bias, c.w.post);
   /* tap kk = (channel in group, kernel row, kernel column), row-major like W: the offsets of
@@ -673,5 +709,10 @@ tbn_status tbn_conv_run(const tbn_matrix *m, const tbn_conv_geom *g, const float
   }
   c.tasks = tbn_tasks_for(par, c.units, work);
   tbn_for_shared(par, &c.share, c.w.share, c.tasks, c.units, unit_task, &c);
-  return TBN_OK;
+  return pool ? tbn_maxpool_run(pool, c.w.conv_out, y, par) : TBN_OK;
+}
+
+tbn_status tbn_conv_run(const tbn_matrix *m, const tbn_conv_geom *g, const float *x, const float *bias,
+                        const tbn_epilogue *epi, float *y, void *ws, size_t ws_bytes, const tbn_parallel *par) {
+  return tbn_conv_pool_run(m, g, 0, x, bias, epi, y, ws, ws_bytes, par);
 }

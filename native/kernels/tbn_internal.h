@@ -260,6 +260,9 @@ typedef struct tbn_post {
 void tbn_post_init(tbn_post *p, const tbn_epilogue *e, const tbn_micro *mk, int64_t channels, const float *gain,
                    int64_t gain_period, float gain_all, const float *bias, float *mem);
 
+/* Pools channel planes [p0, p1) of x into y (tbn_pool.c; plane u of x at u·in0·in1, of y at u·out0·out1). */
+void tbn_maxpool_planes(const tbn_pool_geom *g, const float *x, float *y, int64_t p0, int64_t p1);
+
 /* The microkernels of a path; NULL when it is not compiled in. */
 const tbn_micro *tbn_micro_get(tbn_isa isa);
 extern const tbn_micro tbn_micro_portable;

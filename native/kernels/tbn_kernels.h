@@ -208,6 +208,16 @@ tbn_status tbn_pool_geometry(int spatial, const int64_t *x_shape, const int64_t 
 /* y [n][c][out0][out1] = the max of each window's values inside x (pads are never the max). */
 tbn_status tbn_maxpool_run(const tbn_pool_geom *g, const float *x, float *y, const tbn_parallel *par);
 
+/* TbnConvMaxPool: tbn_conv_run, then pool (its n, c and in = the conv's n, oc and out; channels
+ * first only) into y [n][oc][pool out0][pool out1]. Each image is pooled by the task that
+ * computed it, while its conv output is still in that core's cache; the conv output lives in
+ * the workspace (one image per task when tasks take whole images). */
+tbn_status tbn_conv_pool_workspace(const tbn_matrix *m, const tbn_conv_geom *g, const tbn_pool_geom *pool, size_t tasks,
+                                   size_t *bytes);
+tbn_status tbn_conv_pool_run(const tbn_matrix *m, const tbn_conv_geom *g, const tbn_pool_geom *pool, const float *x,
+                             const float *bias, const tbn_epilogue *epi, float *y, void *ws, size_t ws_bytes,
+                             const tbn_parallel *par);
+
 #ifdef __cplusplus
 }
 #endif

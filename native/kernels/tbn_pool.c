@@ -87,20 +87,22 @@ static void plane_general(const tbn_pool_geom *g, const float *x, float *y) {
   }
 }
 
-static void pool_task(void *arg, size_t t) {
-  const pool_ctx *c = (const pool_ctx *)arg;
-  const tbn_pool_geom *g = c->g;
+void tbn_maxpool_planes(const tbn_pool_geom *g, const float *x, float *y, int64_t p0, int64_t p1) {
   const int64_t in_plane = g->in[0] * g->in[1], out_plane = g->out[0] * g->out[1];
   const int fast = g->k[0] == 2 && g->k[1] == 2 && g->stride[0] == 2 && g->stride[1] == 2 && g->pad0[0] == 0 &&
                    g->pad0[1] == 0 && 2 * g->out[0] <= g->in[0] && 2 * g->out[1] <= g->in[1];
-  size_t u0, u1, u;
-  range_of(t, c->tasks, (size_t)(g->n * g->c), &u0, &u1);
-  for (u = u0; u < u1; u++) {
-    const float *x = c->x + (int64_t)u * in_plane;
-    float *y = c->y + (int64_t)u * out_plane;
-    if (fast) plane_2x2(g, x, y);
-    else plane_general(g, x, y);
+  int64_t u;
+  for (u = p0; u < p1; u++) {
+    if (fast) plane_2x2(g, x + u * in_plane, y + u * out_plane);
+    else plane_general(g, x + u * in_plane, y + u * out_plane);
   }
+}
+
+static void pool_task(void *arg, size_t t) {
+  const pool_ctx *c = (const pool_ctx *)arg;
+  size_t u0, u1;
+  range_of(t, c->tasks, (size_t)(c->g->n * c->g->c), &u0, &u1);
+  tbn_maxpool_planes(c->g, c->x, c->y, (int64_t)u0, (int64_t)u1);
 }
 
 tbn_status tbn_maxpool_run(const tbn_pool_geom *g, const float *x, float *y, const tbn_parallel *par) {
