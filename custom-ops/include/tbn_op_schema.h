@@ -19,6 +19,9 @@
 #define TBN_OP_CONV "TbnConv"
 #define TBN_OP_CONV_NHWC "TbnConvNhwc"
 #define TBN_OP_CONV_MAX_POOL "TbnConvMaxPool"
+/* First op version of the ops added after version 1. */
+#define TBN_CONV_NHWC_SINCE 2
+#define TBN_CONV_MAX_POOL_SINCE 3
 
 #define TBN_DECODE_INPUTS "bits,scales"
 #define TBN_GEMM_INPUTS "A,bits,scales,C,scale,shift,residual"

@@ -86,8 +86,8 @@ struct OpSet {
         Conv *(*c)(const OrtKernelInfo *), Conv *(*c_nhwc)(const OrtKernelInfo *), Conv *(*c_pool)(const OrtKernelInfo *),
         ONNXTensorElementDataType t, const char *ep = nullptr)
       : decode(TBN_OP_DECODE, 2, d, t, ep), gemm(TBN_OP_GEMM, 7, g, t, ep), matmul(TBN_OP_MATMUL, 6, m, t, ep),
-        conv(TBN_OP_CONV, 7, c, t, ep), conv_nhwc(TBN_OP_CONV_NHWC, 7, c_nhwc, t, ep, 2),
-        conv_max_pool(TBN_OP_CONV_MAX_POOL, 7, c_pool, t, ep, 3) {}
+        conv(TBN_OP_CONV, 7, c, t, ep), conv_nhwc(TBN_OP_CONV_NHWC, 7, c_nhwc, t, ep, TBN_CONV_NHWC_SINCE),
+        conv_max_pool(TBN_OP_CONV_MAX_POOL, 7, c_pool, t, ep, TBN_CONV_MAX_POOL_SINCE) {}
   void collect(std::vector<const OrtCustomOp *> *out) const {
     out->insert(out->end(), {&decode, &gemm, &matmul, &conv});
     if (conv_nhwc.make) out->push_back(&conv_nhwc);

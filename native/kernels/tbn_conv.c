@@ -134,15 +134,10 @@ static int batch_mode(const tbn_conv_geom *g, int64_t image_work, size_t tasks) 
   return tasks > 1 && g->n > 1 && (g->n >= 4 * (int64_t)tasks || image_work < 16 * TBN_TASK_WORK * (int64_t)tasks);
 }
 
-/* A pool must take exactly the conv's output, channels first. */
+/* A valid pool that takes exactly the conv's output, channels first. */
 static int pool_fits(const tbn_conv_geom *g, const tbn_pool_geom *pool) {
-  int a;
-  if (g->channels_last || pool->n != g->n || pool->c != g->oc) return 0;
-  for (a = 0; a < 2; a++)
-    if (pool->in[a] != g->out[a] || pool->k[a] < 1 || pool->stride[a] < 1 || pool->pad0[a] < 0 || pool->pad1[a] < 0 ||
-        pool->out[a] < 1 || pool->out[a] > pool->in[a] + pool->pad0[a] + pool->pad1[a])
-      return 0;
-  return 1;
+  return tbn_pool_check(pool) == TBN_OK && !g->channels_last && pool->n == g->n && pool->c == g->oc &&
+         pool->in[0] == g->out[0] && pool->in[1] == g->out[1];
 }
 
 static tbn_status conv_layout(const tbn_matrix *m, const tbn_conv_geom *g, const tbn_pool_geom *pool, size_t tasks,

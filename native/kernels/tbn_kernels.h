@@ -205,13 +205,16 @@ typedef struct tbn_pool_geom {
  * (2·spatial: begins then ends) may be NULL. Pads must be smaller than the kernel. */
 tbn_status tbn_pool_geometry(int spatial, const int64_t *x_shape, const int64_t *kernel, const int64_t *strides,
                              const int64_t *pads, int ceil_mode, tbn_pool_geom *g);
+/* Checks a filled geometry as tbn_pool_geometry leaves it (for one made elsewhere): windows,
+ * each pad under the kernel, every window starting inside the input or its leading pad. */
+tbn_status tbn_pool_check(const tbn_pool_geom *g);
 /* y [n][c][out0][out1] = the max of each window's values inside x (pads are never the max). */
 tbn_status tbn_maxpool_run(const tbn_pool_geom *g, const float *x, float *y, const tbn_parallel *par);
 
 /* TbnConvMaxPool: tbn_conv_run, then pool (its n, c and in = the conv's n, oc and out; channels
- * first only) into y [n][oc][pool out0][pool out1]. Each image is pooled by the task that
- * computed it, while its conv output is still in that core's cache; the conv output lives in
- * the workspace (one image per task when tasks take whole images). */
+ * first only) into y [n][oc][pool out0][pool out1]. The conv output lives in the workspace:
+ * when tasks take whole images, each pools its image at once from a one-image buffer still in
+ * its core's cache; otherwise the run's output is pooled in a third parallel step. */
 tbn_status tbn_conv_pool_workspace(const tbn_matrix *m, const tbn_conv_geom *g, const tbn_pool_geom *pool, size_t tasks,
                                    size_t *bytes);
 tbn_status tbn_conv_pool_run(const tbn_matrix *m, const tbn_conv_geom *g, const tbn_pool_geom *pool, const float *x,

@@ -27,7 +27,7 @@ export const COMPRESS_OPTIONS = {
   permute: { type: 'boolean', default: true, describe: 'Reorder output channels so rows sharing a tile row are alike (--no-permute to skip)' },
   'bn-recalib': { type: 'boolean', default: true, describe: 'Re-estimate BatchNorm statistics on --data after tiling (--no-bn-recalib to skip)' },
   finetune: { type: 'boolean', default: true, describe: 'Fine-tune the tiles by distillation (--no-finetune: tiles from the trained weights only)' },
-  fuse: { type: 'boolean', default: true, describe: 'Fold the BatchNorm, activation and residual Add after a tiled layer into its fused op (--no-fuse to keep them as nodes)' },
+  fuse: { type: 'boolean', default: true, describe: 'Fold the BatchNorm, activation and residual Add after a tiled layer, and a MaxPool after a tiled conv, into its fused op (--no-fuse to keep them as nodes)' },
   'keep-names': { type: 'boolean', default: false, describe: "Keep the exporter's names of intermediate values (default: short names, which can be most of a small compressed file; node names and the graph's inputs and outputs are always kept)" },
   'rest-dtype': { choices: ['float32', 'float16'] as const, default: 'float32' as 'float32' | 'float16', describe: 'How the untiled float32 parameters (biases, norms, embeddings, layers under λ) are stored: float16 halves them, behind a Cast that onnxruntime folds at load (each value moves by at most 2^-11 of itself; tensors float16 cannot hold stay float32)' },
   epochs: { type: 'number', coerce: positiveInteger('--epochs'), describe: `Fine-tuning passes over --data (default: ${DEFAULT_EPOCHS}, ${ATTENTION_EPOCHS} for models with attention)` },

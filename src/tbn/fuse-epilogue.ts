@@ -5,6 +5,7 @@
 //   Add of a tensor of the output's shape                                          → residual
 //   any elementwise subgraph that computes a supported activation (activation-match.ts)
 //   Transpose(NHWC→NCHW) → TbnConv → Transpose(NCHW→NHWC)                            → TbnConvNhwc
+//   then a MaxPool reading a channels-first TbnConv's output                       → TbnConvMaxPool
 // (the channels-last epilogue is folded through the TbnConvNhwc; unless channelsLastOp, the node
 // is then written back as Transpose → TbnConv → Transpose, channels-last.ts: onnxruntime cancels
 // the Transpose pairs between convs, which is faster than the transposes inside TbnConvNhwc)
@@ -20,7 +21,7 @@
 import { Attrs, getAttr } from '../ir/attrs.js';
 import { floatTensorOf, valueInfo as makeValueInfo } from '../ir/build.js';
 import { bfloat16ToFloat, halfToFloat } from '../ir/dtype.js';
-import { defaultOpset, initializerMap, isDefaultDomain } from '../ir/graph.js';
+import { defaultOpset, initializerMap, isDefaultDomain, nodeReads } from '../ir/graph.js';
 import { NameSource, collectNames } from '../ir/names.js';
 import type { Attribute, Dim, Graph, Model, Node, OnnxTensor, ValueInfo } from '../ir/types.js';
 import { isElementwise, matchActivation, type MatchedActivation } from './activation-match.js';
@@ -62,9 +63,10 @@ class View {
     this.inits = initializerMap(g);
     this.outputs = new Set(g.outputs.map((o) => o.name!));
   }
+  /** Nodes reading `value`, an If/Loop/Scan whose body reads it from this scope included. */
   consumers(value: string): number[] {
     const out: number[] = [];
-    this.nodes.forEach((n, i) => n && n.inputs.includes(value) && out.push(i));
+    this.nodes.forEach((n, i) => n && nodeReads(n).includes(value) && out.push(i));
     return out;
   }
   producer(value: string): number | undefined {
@@ -114,9 +116,12 @@ function channelsOf(n: Node): number {
 /** Y's rank where the op fixes it: Conv (that of weight_shape), Gemm (2). */
 function outputRank(n: Node): number | undefined {
   if (n.opType === 'TbnGemm') return 2;
-  if (n.opType === 'TbnConv' || n.opType === 'TbnConvNhwc') return getAttr(n, 'weight_shape')?.ints?.length;
+  if (OPS[n.opType as TbnOpName]?.standard === 'Conv') return getAttr(n, 'weight_shape')?.ints?.length;
   return undefined;
 }
+
+/** Whether the op's channels are axis 1 (a channels-first conv) rather than the last. */
+const channelsFirstOp = (n: Node) => OPS[n.opType as TbnOpName]?.standard === 'Conv' && n.opType !== 'TbnConvNhwc';
 
 /** A fused op's float type T: that of its scales (format.ts: every input but the bits is T). */
 function elemTypeOf(n: Node, inits: Map<string, OnnxTensor>): EpilogueFloat {
@@ -154,7 +159,7 @@ function absorbNext(v: View, n: Node, e: Epi, typedActivations: boolean): Node |
   const channels = channelsOf(n);
   // Unprobed shapes (a bfloat16 model stock onnxruntime cannot run): Conv and Gemm fix Y's rank.
   const rank = v.rank(y) ?? outputRank(n);
-  const axis = n.opType === 'TbnConv' ? 1 : (rank ?? 0) - 1;
+  const axis = channelsFirstOp(n) ? 1 : (rank ?? 0) - 1;
   const take = (idx: number[], out: string, label: string): Node => {
     for (const i of idx) v.nodes[i] = null;
     e.fused.push(label);
@@ -341,7 +346,8 @@ export async function fuseEpilogues(model: Model, opts: FuseOptions = {}): Promi
   for (let i = 0; i < view.nodes.length; i++) {
     let n = view.nodes[i];
     if (!n || done.has(n) || n.domain !== TBN_DOMAIN || !FUSED_OPS.has(n.opType) || Attrs.of(n).int('activation', 0) !== 0) continue;
-    if (n.inputs.length > baseInputCount(n.opType as TbnOpName) || n.opType === 'TbnConvMaxPool') continue; // already has an epilogue
+    // already has an epilogue; or a pool, after which nothing may be folded (the epilogue comes before it)
+    if (n.inputs.length > baseInputCount(n.opType as TbnOpName) || n.opType === 'TbnConvMaxPool') continue;
     const e: Epi = { fused: [], last: i };
     n = { ...n, inputs: [...n.inputs], attributes: [...n.attributes] };
     for (let next = absorbNext(view, n, e, typedActivations); next; next = absorbNext(view, n, e, typedActivations)) n = next;

@@ -22,11 +22,11 @@ function bn(rng: Rng, prefix: string, c: number): OnnxTensor[] {
 const bnNode = (x: string, prefix: string, y: string): Node => node('BatchNormalization', [x, `${prefix}.g`, `${prefix}.b`, `${prefix}.m`, `${prefix}.v`], [y], [attr.float('epsilon', 1e-3)]);
 
 /** conv (3×3, pads 1) of `c` → `o` channels. */
-const conv = (x: string, w: string, y: string, extra: ReturnType<typeof attr.int>[] = []) => node('Conv', [x, w, `${w}_b`], [y], [attr.ints('pads', [1, 1, 1, 1]), ...extra]);
+export const conv = (x: string, w: string, y: string, extra: ReturnType<typeof attr.int>[] = []) => node('Conv', [x, w, `${w}_b`], [y], [attr.ints('pads', [1, 1, 1, 1]), ...extra]);
 
 type Shaped = [string, (number | string)[]];
 
-function build(nodes: Node[], inits: OnnxTensor[], inputs: Shaped[], outputs: Shaped[], opset = 17): Model {
+export function build(nodes: Node[], inits: OnnxTensor[], inputs: Shaped[], outputs: Shaped[], opset = 17): Model {
   nodes.forEach((n, i) => (n.name ??= `${n.opType}_${i}`));
   return model(graph({ name: 'epilogue', nodes, initializers: inits, inputs: inputs.map(([n, d]) => valueInfo(n, 'float32', d)), outputs: outputs.map(([n, d]) => valueInfo(n, 'float32', d)) }), { opset });
 }

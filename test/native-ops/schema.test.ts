@@ -56,6 +56,13 @@ describe('tbn_op_schema.h matches src/tbn/format.ts', () => {
     expect(Number(header.get('TBN_OPSET_VERSION_MIN'))).toBe(TBN_OPSET_VERSION_MIN);
   });
 
+  it('the ops added after version 1 start where format.ts says', () => {
+    for (const [key, op] of Object.entries(KEYS)) {
+      const since = header.get(`TBN_${key}_SINCE`);
+      expect(since === undefined ? 1 : Number(since), op).toBe(OPS[op].since ?? 1);
+    }
+  });
+
   it('bits and scales are inputs 1 and 2 of the fused ops and 0 and 1 of TbnDecode', () => {
     for (const [key, op] of Object.entries(KEYS)) {
       const inputs = OPS[op].inputs;

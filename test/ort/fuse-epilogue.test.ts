@@ -20,9 +20,11 @@ import { createOrtSession } from '../../src/runtime/ort.js';
 import { fuseEpilogues } from '../../src/tbn/fuse-epilogue.js';
 import { TBN_DOMAIN, TBN_OPSET_VERSION } from '../../src/tbn/format.js';
 import { compressInMemory, toBytes } from '../helpers/compress.js';
-import { EPILOGUE_CASES } from '../helpers/epilogue-models.js';
+import { EPILOGUE_CASES, build, conv } from '../helpers/epilogue-models.js';
+import { attr, graph, node, tensor, valueInfo } from '../../src/ir/build.js';
+import { Rng } from '../../src/util/random.js';
 import { TORCH_MODELS, modelPath } from '../helpers/fixtures.js';
-import { hasPythonOnnx, onnxChecker } from '../helpers/models.js';
+import { hasPythonOnnx, onnxChecker, randomWeight } from '../helpers/models.js';
 import { narrowModel } from '../helpers/narrow.js';
 
 async function outputs(bytes: Uint8Array, feeds: ReturnType<typeof syntheticInputs>) {
@@ -101,6 +103,25 @@ describe.each(FIXTURES)('fold on the fixture %s', (name) => {
 });
 
 describe('fold', () => {
+  it('folds nothing into a conv whose output an If branch also reads (from the outer scope)', async () => {
+    const r = new Rng(9);
+    const branch = (name: string, op: string) => graph({ name, nodes: [node(op, ['c1'], [`${name}_out`])], inputs: [], outputs: [valueInfo(`${name}_out`, 'float32', ['N', 8, 6, 6])] });
+    const m = build(
+      [
+        conv('x', 'w1', 'c1'), node('Relu', ['c1'], ['r1']), node('MaxPool', ['r1'], ['y'], [attr.ints('kernel_shape', [2, 2]), attr.ints('strides', [2, 2])]),
+        node('If', ['flag'], ['z'], [attr.graph('then_branch', branch('then', 'Abs')), attr.graph('else_branch', branch('else', 'Neg'))]),
+      ],
+      [randomWeight(r, 'w1', [8, 4, 3, 3]), randomWeight(r, 'w1_b', [8]), tensor('flag', 'bool', [], Uint8Array.of(1))],
+      [['x', ['N', 4, 6, 6]]],
+      [['y', ['N', 8, 3, 3]], ['z', ['N', 8, 6, 6]]],
+    );
+    const base = compressInMemory(m, 'custom', { p: 2, minParams: 0 });
+    const { model, report } = await fuseEpilogues(base.model);
+    expect(report).toEqual([]);
+    expect(model.graph.nodes.filter((n) => n.domain === TBN_DOMAIN).map((n) => n.opType)).toEqual(['TbnConv']);
+    await expectSameFunction(toBytes(model), base.bytes, m);
+  });
+
   it('leaves a model with nothing to fold as it was', async () => {
     const base = compressInMemory(modelPath('opset18-conv.onnx'), 'custom', { p: 4, minParams: 0, exclude: ['*'] });
     const r = await fuseEpilogues(base.model);

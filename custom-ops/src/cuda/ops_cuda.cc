@@ -2,7 +2,7 @@
 // rule is the same); anything the launchers still refuse comes back as a CUDA error string.
 // Split-K scratch is stream-ordered (cudaMallocAsync / cudaFreeAsync on the compute stream), so
 // concurrent runs never share it; without it the launchers simply do not split. TbnConvMaxPool's
-// conv output is stream-ordered scratch too, and must be had.
+// conv output is stream-ordered scratch too, but required: without it the op fails.
 #include "ops_cuda.h"
 
 #include <cuda_runtime_api.h>

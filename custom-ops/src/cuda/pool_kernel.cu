@@ -1,11 +1,10 @@
 // pool_kernel.cu — the MaxPool of TbnConvMaxPool on the GPU, on the conv's NCHW float output
 // (1-D as H = 1). A pool reads each value about once, so it is memory-bound: one thread per
 // output value, grid-stride, consecutive threads on consecutive outputs of a row (writes
-// coalesced, reads a stride apart). Windows are clipped to the input and start from the lowest
-// float with `v > m`, as tbn_maxpool_run's general path and onnxruntime's MaxPool loop do: pads
-// are never the max and a NaN never replaces it, so CPU and GPU give the same bits.
+// coalesced, reads a stride apart). Windows are clipped to the input and taken in row-major
+// order from the lowest float with `v > m`, as tbn_maxpool_run does: pads are never the max, a
+// NaN never replaces it and of +0 and −0 the first stays, so CPU and GPU give the same bits.
 #include <cfloat>
-#include <initializer_list>
 
 #include "tile_fetch.cuh"
 
@@ -40,27 +39,6 @@ __global__ void __launch_bounds__(256) maxpool_kernel(const PoolDims<I> d, const
   }
 }
 
-// One axis of a filled geometry: every window starts before the input ends (the first inside
-// its leading pad, since pads are smaller than the kernel), so none is made of pads only and
-// every index the kernel forms stays inside the input.
-bool axis_ok(const tbn_pool_geom &g, int a) {
-  if (g.in[a] < 1 || g.k[a] < 1 || g.stride[a] < 1 || g.out[a] < 1) return false;
-  if (g.in[a] > TBN_MAX_ELEMENTS || g.k[a] > TBN_MAX_ELEMENTS || g.stride[a] > TBN_MAX_ELEMENTS) return false;
-  if (g.pad0[a] < 0 || g.pad1[a] < 0 || g.pad0[a] >= g.k[a] || g.pad1[a] >= g.k[a]) return false;
-  if (g.k[a] > g.in[a] + g.pad0[a] + g.pad1[a]) return false;
-  return g.out[a] - 1 <= (g.in[a] + g.pad0[a] - 1) / g.stride[a];  // (out-1)·stride < in + pad0, without overflow
-}
-
-// n·c·d0·d1 when it is at most TBN_MAX_ELEMENTS, else -1 (the factors are each at most that).
-int64_t elements(int64_t n, int64_t c, int64_t d0, int64_t d1) {
-  int64_t t = n;
-  for (int64_t f : {c, d0, d1}) {
-    if (f != 0 && t > TBN_MAX_ELEMENTS / f) return -1;
-    t *= f;
-  }
-  return t;
-}
-
 template <typename I>
 PoolDims<I> pool_dims(const tbn_pool_geom &g) {
   return PoolDims<I>{static_cast<I>(g.n * g.c), static_cast<I>(g.in[0]),     static_cast<I>(g.in[1]),
@@ -82,11 +60,10 @@ bool int_indices(const tbn_pool_geom &g, int64_t in_len, int64_t out_len, unsign
 
 cudaError_t launch_tbn_maxpool(cudaStream_t stream, const CudaPool &a) {
   const tbn_pool_geom &g = a.g;
-  if (g.n < 0 || g.c < 1 || g.n > TBN_MAX_ELEMENTS || g.c > TBN_MAX_ELEMENTS || !cuda::axis_ok(g, 0) ||
-      !cuda::axis_ok(g, 1))
-    return cudaErrorInvalidValue;
-  const int64_t in_len = cuda::elements(g.n, g.c, g.in[0], g.in[1]), out_len = cuda::elements(g.n, g.c, g.out[0], g.out[1]);
-  if (in_len < 0 || out_len < 0 || (out_len > 0 && (!a.x || !a.y))) return cudaErrorInvalidValue;
+  // the CPU kernels' checks: every window starts inside the input, so every index stays in it
+  if (tbn_pool_check(&g) != TBN_OK) return cudaErrorInvalidValue;
+  const int64_t in_len = g.n * g.c * g.in[0] * g.in[1], out_len = g.n * g.c * g.out[0] * g.out[1];
+  if (out_len > 0 && (!a.x || !a.y)) return cudaErrorInvalidValue;
   if (out_len == 0) return cudaSuccess;
   cuda::DeviceInfo dev;
   const cudaError_t e = cuda::device_info(&dev);

@@ -86,13 +86,15 @@ int run_case(const PoolSpec &s, Rng &r, int64_t launch_threads, std::map<std::st
     return 1;
   }
   std::vector<float> x(static_cast<size_t>(g.n * g.c * g.in[0] * g.in[1]));
-  // Negative values in some cases, so that a pad read as 0 would win; a few ±inf, and NaN in a
-  // quarter of the cases.
+  // Negative values in some cases, so that a pad read as 0 would win; a few ±inf; NaN in a
+  // quarter of the cases; and, in another quarter, mostly +0 and −0 (which of them a window
+  // gives depends on the order its values are taken in).
   const float shift = (r.next() & 1) ? -1.5f : 0.0f;
-  const bool nans = r.next() % 4 == 0;
+  const bool nans = r.next() % 4 == 0, zeros = r.next() % 4 == 0;
   for (auto &v : x) {
     const uint32_t roll = r.next() % 64;
-    v = roll == 0 && nans ? NAN : roll == 1 ? -INFINITY : roll == 2 ? INFINITY : r.uniform() + shift;
+    v = roll == 0 && nans ? NAN : roll == 1 ? -INFINITY : roll == 2 ? INFINITY
+        : zeros && roll > 8 ? (roll & 1 ? -0.0f : 0.0f) : r.uniform() + shift;
   }
   const std::vector<float> want = reference(g, x), cpu_in = x;
   std::vector<float> cpu(want.size());
