@@ -100,6 +100,8 @@ struct ConvInputs {
   std::vector<int64_t> ydims;  // the conv's output (the epilogue's residual has these dims)
   tbn_pool_geom pool{};        // TbnConvMaxPool: the pool on ydims, and Y's dims
   std::vector<int64_t> pooled_dims;
+  // Y's dims: the pool's output where there is one, else the conv's.
+  const std::vector<int64_t> &out_dims() const { return pooled_dims.empty() ? ydims : pooled_dims; }
 };
 ConvInputs conv_inputs(const ConvAttrs &c, OrtKernelContext *ctx);
 // What the epilogue's residual must match, for its error: Y, or (TbnConvMaxPool) the conv's output.

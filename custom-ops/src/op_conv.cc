@@ -20,14 +20,13 @@ void ConvKernel::compute(OrtKernelContext *ctx) const {
   const ConvInputs in = conv_inputs(c_, ctx);
   const tbn_conv_geom &g = in.g;
   EpilogueInputs epi = epilogue_inputs(c_.epi, ctx, TBN_INPUT_EPILOGUE_CONV, g.oc, in.ydims, in.type, true, epilogue_shape(c_));
-  const bool pooled = c_.pool.on;
-  const TensorView y = output(ctx, 0, pooled ? in.pooled_dims : in.ydims);
+  const TensorView y = output(ctx, 0, in.out_dims());
   if (g.n == 0) return;
   std::unique_ptr<MatrixPlan> local;
   const tbn_matrix *m = weight_.get(ctx, &local);
   const tbn_parallel par = parallel_for(ctx);
   size_t bytes = 0;
-  const tbn_pool_geom *pool = pooled ? &in.pool : nullptr;
+  const tbn_pool_geom *pool = c_.pool.on ? &in.pool : nullptr;
   check(tbn_conv_pool_workspace(m, &g, pool, par.max_tasks, &bytes), c_.tile.op);
   const bool narrow = in.type != ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;
   const int64_t x_len = in.x.numel(), y_len = TensorView{in.type, in.ydims, nullptr}.numel();

@@ -243,8 +243,8 @@ typedef struct conv_ctx {
   conv_ws w;
   tbn_post post;
   const float *x;
-  float *y;          /* the conv's output: y, or with a pool the workspace buffer */
-  int64_t y_first;   /* the image y starts with (a batch task's one-image buffer: its image) */
+  float *y;          /* the conv's output: y, or with a pool the workspace buffer (a batch task's
+                        one-image buffer, holding image n0) */
   const tbn_pool_geom *pool;
   float *pooled;     /* with a pool: the run's output */
   int64_t n0;        /* first image of the run's slice (batch tasks) */
@@ -512,7 +512,7 @@ static void store(const conv_ctx *c, int64_t n, int64_t gr, int64_t f0, const in
     }
     while (oc < last) {
       for (k = 0; k < TBN_MAX_STORE && oc < last; k++, oc += step) {
-        const int64_t base = (n * g->oc + oc) * plane, ybase = ((n - c->y_first) * g->oc + oc) * plane;
+        const int64_t base = (n * g->oc + oc) * plane, ybase = ((c->pool ? n - c->n0 : n) * g->oc + oc) * plane;
         s[k] = post->mul[oc], b[k] = post->add[oc], y[k] = c->y + ybase, r[k] = post->residual ? post->residual + base : 0;
       }
       c->p.mk->store_segments(tile + jj * pb, k, s, b, y, r, post->act ? post->e : 0, sg.src, sg.dst, sg.len, sg.n);
@@ -635,7 +635,6 @@ static void batch_task(void *arg, size_t t) {
       cached = 1;
     }
     c.n0 = (int64_t)n;
-    if (c.pool) c.y_first = (int64_t)n;
     warm_image(&c, (int64_t)n);
     if (c.p.copy) copy_image(&c, (int64_t)n, c.xbase, 0, c.g->c, 1, c.w.rowbuf + t * c.w.task_rowbuf);
     /* the unit caches hold blocks of the previous image's columns */

@@ -403,26 +403,20 @@ static void post_block_avx512(float *y, int64_t ld, int64_t nb, int64_t n, int64
 }
 
 
-static void pad_row_avx512(float *d, const float *src, int64_t pl, int64_t wd, int64_t right) {
-  const int64_t n = pl + wd + right;
-  int64_t j;
-  for (j = 0; j < n; j += 16) {
-    /* lanes [a, b) of this chunk hold src[j + lane − pl]: a plain masked load once the left pad
-     * is behind (a = 0), an expanding load (slower) for the chunk that holds it */
-    const int64_t a = pl > j ? pl - j : 0, end = pl + wd - j, b = end < 16 ? end : 16;
-    __m512 v = _mm512_setzero_ps();
-    if (b > a && a == 0) v = _mm512_maskz_loadu_ps(low_mask(b), src + (j - pl));
-    else if (b > a) v = _mm512_maskz_expandloadu_ps((__mmask16)(low_mask(b) & ~low_mask(a)), src + (j + a - pl));
-    _mm512_mask_storeu_ps(d + j, low_mask(n - j), v);
-  }
-}
-
-/* Lanes l of src[s + l] that lie in [0, wd), zero elsewhere (s may be negative: the left pad). */
+/* Lanes l of src[s + l] that lie in [0, wd), zero elsewhere (s may be negative: the left pad).
+ * A plain masked load once the left pad is behind, an expanding load (slower) for the chunk
+ * that holds its end. */
 static inline __m512 padded16(const float *src, int64_t s, int64_t wd) {
   const int64_t lo = s < 0 ? -s : 0, hi = wd - s < 16 ? wd - s : 16;
   if (hi <= lo) return _mm512_setzero_ps();
   if (lo == 0) return _mm512_maskz_loadu_ps(low_mask(hi), src + s);
   return _mm512_maskz_expandloadu_ps((__mmask16)(low_mask(hi) & ~low_mask(lo)), src + s + lo);
+}
+
+static void pad_row_avx512(float *d, const float *src, int64_t pl, int64_t wd, int64_t right) {
+  const int64_t n = pl + wd + right;
+  int64_t j;
+  for (j = 0; j < n; j += 16) _mm512_mask_storeu_ps(d + j, low_mask(n - j), padded16(src, j - pl, wd));
 }
 
 static void pad_split2_avx512(float *even, float *odd, const float *src, int64_t pl, int64_t wd, int64_t n) {

@@ -1,7 +1,7 @@
 /* tbn_pool.c — the MaxPool of TbnConvMaxPool, on the conv's output (NCHW float). Plain C: a
- * pool reads each value about once, so it runs at memory speed, and the common 2×2 stride-2
- * window is written as two passes the compiler vectorises (the max of a row pair, then of
- * neighbouring columns). Tasks take runs of whole channel planes. */
+ * pool reads each value about once, so it runs at memory speed; the common 2×2 stride-2 window
+ * is written as two passes over a pair of rows (plane_2x2). Tasks take runs of whole channel
+ * planes. */
 #include <float.h>
 
 #include "tbn_internal.h"

@@ -210,7 +210,7 @@ void TbnConvCuda::compute(OrtKernelContext *ctx) const {
   c.tile = cuda_tile(c_.tile, ctx, TBN_INPUT_BITS, in.type);
   // The epilogue (its residual included) is on the conv's output, before the pool.
   const EpilogueInputs epi = epilogue_inputs(c_.epi, ctx, TBN_INPUT_EPILOGUE_CONV, c.g.oc, in.ydims, in.type, false, epilogue_shape(c_));
-  const TensorView y = output(ctx, 0, pooled ? in.pooled_dims : in.ydims);
+  const TensorView y = output(ctx, 0, in.out_dims());
   if (c.g.n == 0) return;
   const cudaStream_t stream = stream_of(ctx);
   const int64_t x_len = in.x.numel(), conv_len = TensorView{in.type, in.ydims, nullptr}.numel(), y_len = y.numel();
